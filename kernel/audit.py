@@ -1,0 +1,68 @@
+"""The audit log: one entry per write, in the write's own transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from .models import AuditEntry
+
+if TYPE_CHECKING:
+    from .records import Actor
+
+AUDIT = AuditEntry.__table__
+
+
+def jsonable(value: Any) -> Any:
+    """A value as it can be kept in a JSON column and shown back to a person."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value) if value % 1 else int(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def entry(actor: Actor, at: datetime, entity: str, record_id: int | None, action: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """One audit row, ready for :func:`write`."""
+    return {
+        "at": at,
+        "actor_id": actor.user_id,
+        "actor": actor.label,
+        "channel": actor.channel,
+        "entity": entity,
+        "record_id": record_id,
+        "action": action,
+        "changes": changes,
+        "ip": actor.ip,
+    }
+
+
+def write(conn: sa.Connection, entries: Iterable[dict[str, Any]]) -> None:
+    rows = list(entries)
+    if rows:
+        conn.execute(sa.insert(AUDIT), rows)
+
+
+def history(conn: sa.Connection, entity: str, record_id: int, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """A record's audit entries, newest first."""
+    query = (
+        sa.select(AUDIT)
+        .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id)
+        .order_by(AUDIT.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,106 @@
+"""Entity metadata: what a kind of record is called, where it is stored, what it offers.
+
+A plugin returns :class:`Entity` objects from ``register_entities``. Built-in
+fields come from a pydantic model (what a caller may send); the table from a
+SQLAlchemy model built on :class:`kernel.db.RecordMixin`. Custom fields are
+added by admins at run time (see :mod:`kernel.customfields`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Optional
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, create_model
+
+if TYPE_CHECKING:
+    from .records import Actor, Site
+
+Labels = dict[str, str]  # {"en": "Customer", "zh_CN": "客户"}
+ActionHandler = Callable[..., dict[str, Any]]
+
+#: Columns every record has, which no input model may set.
+SYSTEM_FIELDS = ("id", "created_at", "updated_at", "custom")
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something a user can do to one record besides editing it: ``POST /api/v1/E/{id}/NAME``.
+
+    ``handler(site=, conn=, actor=, entity=, record=, body=)`` runs inside the
+    write transaction and returns the response body. ``body`` is the pydantic
+    model of the request body, if it takes one.
+    """
+
+    name: str
+    label: Labels
+    handler: ActionHandler
+    body: type[BaseModel] | None = None
+    confirm: Labels | None = None  # a question the UI asks before running it
+
+
+@dataclass(frozen=True, eq=False)
+class Entity:
+    """A kind of record: ``customers``, ``leads``, ``users``…"""
+
+    name: str  # plural snake_case; also the URL segment
+    label: Labels  # singular
+    label_plural: Labels
+    model: type[Any]  # SQLAlchemy declarative class with RecordMixin
+    fields: type[BaseModel]  # built-in input fields, extra="forbid"
+    searchable: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()
+    hidden: tuple[str, ...] = ()  # stored but never returned (hashes, secrets)
+    owner_field: str | None = None  # the column holding the owning user's id, if records are owned
+    plugin: str = field(default="", compare=False)
+
+    @property
+    def table(self) -> sa.Table:
+        return self.model.__table__
+
+    @cached_property
+    def update_fields(self) -> type[BaseModel]:
+        """The input model for a PATCH: every built-in field optional, unknown keys refused."""
+        optional = {
+            name: (Optional[info.annotation], None)  # noqa: UP045 - runtime construction
+            for name, info in self.fields.model_fields.items()
+        }
+        return create_model(  # type: ignore[call-overload,no-any-return]
+            f"{self.fields.__name__}Update",
+            __config__=ConfigDict(extra="forbid", strict=self.fields.model_config.get("strict", False)),
+            **optional,
+        )
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        """Stored columns a reader may see, in table order."""
+        return tuple(c.name for c in self.table.columns if c.name not in self.hidden)
+
+    def action(self, name: str) -> Action | None:
+        return next((a for a in self.actions if a.name == name), None)
+
+    def json_schema(self) -> dict[str, Any]:
+        """JSON Schema of the built-in input fields."""
+        return self.fields.model_json_schema()
+
+
+def check_entity(entity: Entity) -> None:
+    """Refuse a definition whose model and input fields disagree (caught at start-up, not at first write)."""
+    if not entity.fields.model_config.get("extra") == "forbid":
+        raise TypeError(f"entity {entity.name!r}: its fields model must set extra='forbid'")
+    columns = {c.name for c in entity.table.columns}
+    missing = set(SYSTEM_FIELDS) - columns
+    if missing:
+        raise TypeError(f"entity {entity.name!r}: table lacks {sorted(missing)}; build the model on RecordMixin")
+    stray = set(entity.fields.model_fields) - columns - set(entity_write_only(entity))
+    if stray:
+        raise TypeError(f"entity {entity.name!r}: input fields {sorted(stray)} have no column")
+
+
+def entity_write_only(entity: Entity) -> tuple[str, ...]:
+    """Input fields that are not columns (a ``before_*`` hook turns them into columns, e.g. password)."""
+    return tuple(getattr(entity.fields, "__write_only__", ()))
+

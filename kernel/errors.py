@@ -1,0 +1,85 @@
+"""The kernel's exceptions.
+
+One root class, so callers can catch everything the kernel raises on purpose::
+
+    CRMError
+     ├── ConfigError          start-up configuration is wrong (file, key, reason)
+     ├── PluginError          a plugin is unknown, missing a requirement, or in a cycle
+     └── RecordError          a write or read was refused; carries an HTTP-like code
+          ├── ValidationError   422: a value is wrong (details name each field)
+          ├── NotFound          404: no such record, or the caller may not see it
+          ├── Forbidden         403: the caller may not do this
+          ├── Conflict          409: the write clashes with stored data
+          └── Vetoed            422: a plugin's before_* hook refused the write
+
+Messages are written for the person who made the mistake: they name the field
+and the reason, never SQL or a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CRMError(Exception):
+    """Root of every exception the kernel raises on purpose."""
+
+
+class ConfigError(CRMError):
+    """The configuration cannot be used; ``str()`` is one line naming file, key and reason."""
+
+    def __init__(self, reason: str, *, file: str | None = None, key: str | None = None):
+        self.reason, self.file, self.key = reason, file, key
+        where = ": ".join(part for part in (file, key) if part)
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class PluginError(CRMError):
+    """A plugin cannot be loaded, enabled or disabled as asked."""
+
+
+class RecordError(CRMError):
+    """A refused read or write. ``code`` and ``status`` follow the HTTP error contract."""
+
+    code = "bad_request"
+    status = 400
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class ValidationError(RecordError):
+    """One or more values are wrong; each detail is ``{"loc": [...], "msg": ...}``."""
+
+    code = "validation_error"
+    status = 422
+
+    @classmethod
+    def at(cls, loc: list[str | int], msg: str) -> "ValidationError":
+        """A validation error about a single location, e.g. ``["custom", "industry"]``."""
+        where = ".".join(str(part) for part in loc)
+        return cls(f"{where}: {msg}", [{"loc": list(loc), "msg": msg}])
+
+
+class NotFound(RecordError):
+    code = "not_found"
+    status = 404
+
+
+class Forbidden(RecordError):
+    code = "forbidden"
+    status = 403
+
+
+class Conflict(RecordError):
+    code = "conflict"
+    status = 409
+
+
+class Vetoed(ValidationError):
+    """Raised by a plugin's ``before_*`` hook to refuse a write with a reason."""

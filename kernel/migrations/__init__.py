@@ -1,0 +1,99 @@
+"""Alembic, driven from code: one environment, one branch per plugin.
+
+The kernel's revisions carry the branch label ``core``; each plugin returns its
+own versions directory from ``register_migrations`` and labels its first
+revision with its name, ``depends_on`` the kernel's first revision. Upgrading
+goes branch by branch (``core@head``, then each enabled plugin's), so a
+disabled plugin's tables are neither created nor dropped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from ..site import Site
+
+HERE = Path(__file__).parent
+KERNEL_BRANCH = "core"
+
+
+def version_locations(site: Site) -> dict[str, str]:
+    """Each installed plugin's versions directory, by plugin name (``core`` is the kernel's)."""
+    from ..plugins import make_plugin_manager
+
+    pm = make_plugin_manager(site.installed.values())
+    found = {impl.plugin_name: impl.function() for impl in pm.hook.register_migrations.get_hookimpls()}
+    return {name: str(path) for name, path in found.items() if path}
+
+
+def alembic_config(site: Site, conn: sa.Connection, *, table_prefix: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    locations = version_locations(site)
+    config.set_main_option("version_locations", " ".join(locations.values()))
+    config.set_main_option("path_separator", "space")
+    config.attributes["connection"] = conn
+    config.attributes["table_prefix"] = table_prefix
+    return config
+
+
+def upgrade(site: Site, plugins: list[str] | None = None) -> list[str]:
+    """Upgrade the kernel and ``plugins`` (default: every enabled one) to their heads.
+
+    Returns the branches that were upgraded.
+    """
+    from ..site import NotInitialized
+
+    if plugins is None:
+        try:
+            plugins = list(site.refresh(force=True).enabled)
+        except NotInitialized:
+            plugins = list(site.default_enabled)
+    with site.engine.connect() as conn:
+        labels = branch_labels(alembic_config(site, conn))
+    branches = [KERNEL_BRANCH, *(name for name in plugins if name != KERNEL_BRANCH and name in labels)]
+    for branch in branches:
+        with site.engine.begin() as conn:
+            command.upgrade(alembic_config(site, conn), f"{branch}@head")
+    return branches
+
+
+def revision(site: Site, plugin: str, message: str) -> None:
+    """Autogenerate the next revision of ``plugin``'s branch from its models (for plugin authors).
+
+    Tables are matched by name: the kernel's start with ``kernel_``, a plugin's
+    with its name and an underscore.
+    """
+    locations = version_locations(site)
+    if plugin not in locations:
+        raise ValueError(f"plugin {plugin!r} returns no migrations directory from register_migrations")
+    upgrade(site, [plugin])
+    prefix = "kernel_" if plugin == KERNEL_BRANCH else f"{plugin}_"
+    with site.engine.begin() as conn:
+        config = alembic_config(site, conn, table_prefix=prefix)
+        if plugin in branch_labels(config):
+            command.revision(config, message=message, autogenerate=True, head=f"{plugin}@head", version_path=locations[plugin])
+        else:
+            command.revision(
+                config,
+                message=message,
+                autogenerate=True,
+                head="base",
+                branch_label=plugin,
+                version_path=locations[plugin],
+                depends_on=None if plugin == KERNEL_BRANCH else KERNEL_BRANCH,
+            )
+
+
+def branch_labels(config: Config) -> set[str]:
+    """The branch labels that have at least one revision."""
+    script = ScriptDirectory.from_config(config)
+    return {label for rev in script.walk_revisions() for label in rev.branch_labels or ()}

@@ -1,0 +1,102 @@
+"""The kernel's own tables. Plugins keep theirs in their own ``models.py``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import Base, BigId, JSONData, RecordMixin, UTCDateTime
+
+
+class Version(Base):
+    """Counters that processes poll to learn that shared state changed (plugins, custom fields)."""
+
+    __tablename__ = "kernel_versions"
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+
+
+class PluginState(Base):
+    """An admin's choice to enable or disable a plugin; overrides ``crm.toml`` while present."""
+
+    __tablename__ = "kernel_plugins"
+    name: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class CustomFieldDef(Base):
+    """One admin-defined field. ``active`` false: removed but its values are kept until purged."""
+
+    __tablename__ = "kernel_custom_fields"
+    __table_args__ = (sa.UniqueConstraint("entity", "name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    schema: Mapped[dict[str, Any]] = mapped_column(JSONData, nullable=False)
+    label: Mapped[dict[str, str]] = mapped_column(JSONData, nullable=False)
+    indexed: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class AuditEntry(Base):
+    """Who changed what, when, through which channel: one row per write."""
+
+    __tablename__ = "kernel_audit"
+    __table_args__ = (sa.Index("ix_kernel_audit_record", "entity", "record_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(254), nullable=False)
+    channel: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    record_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    action: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONData, nullable=False)
+    ip: Mapped[str | None] = mapped_column(sa.String(45), nullable=True)
+
+
+class JobRun(Base):
+    """One run of a periodic job for one time slot; the unique key makes a slot run once."""
+
+    __tablename__ = "kernel_job_runs"
+    __table_args__ = (sa.UniqueConstraint("job", "slot"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    slot: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    worker: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+
+
+class Team(RecordMixin, Base):
+    __tablename__ = "kernel_teams"
+    name: Mapped[str] = mapped_column(sa.String(120), nullable=False, unique=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("kernel_teams.id", ondelete="SET NULL"), nullable=True)
+    manager_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)  # checked by core's hooks
+
+
+class Role(RecordMixin, Base):
+    __tablename__ = "kernel_roles"
+    name: Mapped[str] = mapped_column(sa.String(60), nullable=False, unique=True)
+    label: Mapped[dict[str, str]] = mapped_column(JSONData, nullable=False, default=dict)
+    permissions: Mapped[list[str]] = mapped_column(JSONData, nullable=False, default=list)
+    builtin: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+
+class User(RecordMixin, Base):
+    __tablename__ = "kernel_users"
+    email: Mapped[str] = mapped_column(sa.String(254), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), nullable=False, default="")
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    role: Mapped[str] = mapped_column(sa.ForeignKey("kernel_roles.name", onupdate="CASCADE"), nullable=False)
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("kernel_teams.id", ondelete="SET NULL"), nullable=True)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)

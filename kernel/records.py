@@ -1,0 +1,486 @@
+"""The one write path, and the query builder every list goes through.
+
+Every create, update, delete and action — from the API, a UI form, an import
+row or a job — is a call to :class:`Records`. One call is one transaction:
+
+  built-in fields (pydantic) → custom fields (compiled JSON Schema)
+  → ``authorize`` hook → ``before_*`` hooks (may veto) → the row and its audit
+  entry → ``after_*`` hooks → commit.
+
+A failure anywhere rolls the whole call back. Pass ``conn`` to join a larger
+transaction (an action that creates related records, say).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import pydantic
+import sqlalchemy as sa
+
+from . import audit
+from .customfields import FieldSet, normal_date, normal_datetime, contains_expression, field_expression
+from .entities import Entity, entity_write_only
+from .errors import Forbidden, NotFound, ValidationError
+
+if TYPE_CHECKING:
+    from .site import Site, View
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+CHANNELS = ("api", "ui", "import", "job", "cli", "system")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, and through which channel; recorded in every audit entry."""
+
+    user_id: int | None
+    label: str
+    role: str | None = None
+    team_id: int | None = None
+    channel: str = "api"
+    ip: str | None = None
+
+    @classmethod
+    def system(cls, channel: str = "system") -> "Actor":
+        """The kernel itself (jobs, migrations, the CLI before anyone logs in)."""
+        return cls(user_id=None, label=channel, role="admin", channel=channel)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+
+
+def pydantic_details(exc: pydantic.ValidationError, prefix: Sequence[str | int] = ()) -> ValidationError:
+    """Turn a pydantic error into the contract's ``details`` list."""
+    details = []
+    for error in exc.errors(include_url=False):
+        loc = [*prefix, *error["loc"]]
+        msg = "unknown field" if error["type"] == "extra_forbidden" else error["msg"].removeprefix("Value error, ")
+        details.append({"loc": loc, "msg": msg})
+    first = details[0]
+    return ValidationError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", details)
+
+
+class Records:
+    """Create, read, update, delete and act on the records of any enabled entity."""
+
+    def __init__(self, site: Site):
+        self.site = site
+
+    # -- plumbing -------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+        if conn is not None:
+            yield conn
+            return
+        with self.site.engine.begin() as new:
+            yield new
+
+    def _entity(self, view: View, name: str) -> Entity:
+        entity = view.entities.get(name)
+        if entity is None:
+            raise NotFound(f"no entity named {name!r}", [{"loc": ["entity"], "msg": "unknown or disabled entity"}])
+        return entity
+
+    def _authorize(self, view: View, actor: Actor, entity: Entity, action: str, record: dict[str, Any] | None) -> None:
+        answers = view.pm.hook.authorize(actor=actor, entity=entity.name, action=action, record=record)
+        if False in answers:
+            raise Forbidden(f"you may not {action} {entity.name}")
+
+    def _visible(self, view: View, actor: Actor, entity: Entity) -> list[sa.ColumnElement[bool]]:
+        """Record-rule conditions for ``actor`` (from the ``record_filter`` hook), applied in SQL."""
+        return [c for c in view.pm.hook.record_filter(actor=actor, entity=entity.name, table=entity.table) if c is not None]
+
+    def _row(self, entity: Entity, row: sa.Row[Any]) -> dict[str, Any]:
+        mapping = row._mapping
+        return {name: mapping[name] for name in entity.columns}
+
+    def _load(self, conn: sa.Connection, view: View, actor: Actor, entity: Entity, record_id: Any, *, lock: bool) -> dict[str, Any]:
+        if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id < 1:
+            raise NotFound(f"no {entity.name} record {record_id!r}", [{"loc": ["id"], "msg": "must be a positive integer"}])
+        query = sa.select(entity.table).where(entity.table.c.id == record_id, *self._visible(view, actor, entity))
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(f"no {entity.name} record with id {record_id}")
+        return dict(row._mapping)
+
+    def _clean_create(self, view: View, entity: Entity, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise ValidationError.at(["body"], "must be a JSON object")
+        data = dict(data)
+        custom = data.pop("custom", None) or {}
+        try:
+            values = entity.fields.model_validate(data).model_dump()
+        except pydantic.ValidationError as exc:
+            raise pydantic_details(exc) from None
+        fields = view.fields(entity.name)
+        values["custom"] = {k: v for k, v in fields.validate(custom).items() if v is not None} if custom else {}
+        return values
+
+    def _check_references(self, conn: sa.Connection, view: View, entity: Entity, customs: Sequence[dict[str, Any]]) -> None:
+        fields = view.fields(entity.name)
+        for field_ in fields.fields.values():
+            if field_.kind != "reference":
+                continue
+            wanted = {c[field_.name] for c in customs if c.get(field_.name) is not None}
+            if not wanted:
+                continue
+            target = view.entities.get(field_.schema["x-entity"])
+            if target is None:
+                raise ValidationError.at(["custom", field_.name], f"refers to {field_.schema['x-entity']!r}, which is not enabled")
+            found = set(conn.scalars(sa.select(target.table.c.id).where(target.table.c.id.in_(wanted))))
+            missing = sorted(wanted - found)
+            if missing:
+                raise ValidationError.at(["custom", field_.name], f"no {target.name} record with id {missing[0]}")
+
+    # -- writes ---------------------------------------------------------------------
+
+    def create(self, actor: Actor, entity_name: str, data: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
+        """Validate and insert one record; returns it as stored."""
+        return self.create_many(actor, entity_name, [data], conn=conn, return_records=True)[0]
+
+    def create_many(
+        self, actor: Actor, entity_name: str, rows: Sequence[Any], *, conn: sa.Connection | None = None, return_records: bool = False
+    ) -> list[Any]:
+        """Validate and insert a batch in one transaction; returns the new ids (or records).
+
+        The whole batch is refused if any row is wrong; the error's ``loc`` starts
+        with the row's index when there is more than one row.
+        """
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        cleaned = []
+        for index, data in enumerate(rows):
+            try:
+                cleaned.append(self._clean_create(view, entity, data))
+            except ValidationError as exc:
+                if len(rows) == 1:
+                    raise
+                raise ValidationError(
+                    f"row {index}: {exc.message}", [{**d, "loc": [index, *d["loc"]]} for d in exc.details]
+                ) from None
+        now = self.site.clock.now()
+        hooks = view.pm.hook
+        write_only = entity_write_only(entity)
+        with self._transaction(conn) as tx:
+            self._check_references(tx, view, entity, [v["custom"] for v in cleaned])
+            for values in cleaned:
+                self._authorize(view, actor, entity, "create", values)
+                hooks.before_create(site=self.site, conn=tx, actor=actor, entity=entity.name, values=values)
+                for name in write_only:
+                    values.pop(name, None)
+                values["created_at"] = values["updated_at"] = now
+            table = entity.table
+            result = tx.execute(sa.insert(table).returning(*table.c, sort_by_parameter_order=True), cleaned)
+            records = [self._row(entity, row) for row in result]
+            audit.write(
+                tx,
+                (
+                    audit.entry(actor, now, entity.name, r["id"], "create", _created_changes(entity, r))
+                    for r in records
+                ),
+            )
+            for record in records:
+                hooks.after_create(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
+        return records if return_records else [r["id"] for r in records]
+
+    def update(self, actor: Actor, entity_name: str, record_id: Any, data: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
+        """Apply a partial change; ``custom`` keys set to ``null`` are cleared."""
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        if not isinstance(data, dict):
+            raise ValidationError.at(["body"], "must be a JSON object")
+        data = dict(data)
+        custom = data.pop("custom", None)
+        try:
+            changes = entity.update_fields.model_validate(data).model_dump(exclude_unset=True)
+        except pydantic.ValidationError as exc:
+            raise pydantic_details(exc) from None
+        if custom is not None:
+            changes["custom"] = view.fields(entity.name).validate(custom)
+        hooks = view.pm.hook
+        with self._transaction(conn) as tx:
+            record = self._load(tx, view, actor, entity, record_id, lock=True)
+            self._authorize(view, actor, entity, "update", record)
+            if "custom" in changes:
+                self._check_references(tx, view, entity, [changes["custom"]])
+                merged = dict(record["custom"] or {})
+                for key, value in changes["custom"].items():
+                    if value is None:
+                        merged.pop(key, None)
+                    else:
+                        merged[key] = value
+                changes["custom"] = merged
+            hooks.before_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record, changes=changes)
+            for name in entity_write_only(entity):
+                changes.pop(name, None)
+            diff = _diff(record, changes)
+            if not diff:
+                return {k: record[k] for k in entity.columns}
+            now = self.site.clock.now()
+            values = {k: changes[k] for k in diff if not k.startswith("custom.")}
+            if any(k.startswith("custom.") for k in diff):
+                values["custom"] = changes["custom"]
+            values["updated_at"] = now
+            row = tx.execute(
+                sa.update(entity.table).where(entity.table.c.id == record["id"]).values(values).returning(*entity.table.c)
+            ).one()
+            updated = self._row(entity, row)
+            audit.write(tx, [audit.entry(actor, now, entity.name, record["id"], "update", audit.jsonable(_hide(entity, diff)))])
+            hooks.after_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=updated, changes=diff)
+        return updated
+
+    def delete(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> None:
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        hooks = view.pm.hook
+        with self._transaction(conn) as tx:
+            record = self._load(tx, view, actor, entity, record_id, lock=True)
+            self._authorize(view, actor, entity, "delete", record)
+            hooks.before_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
+            tx.execute(sa.delete(entity.table).where(entity.table.c.id == record["id"]))
+            snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}
+            audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], "delete", snapshot)])
+            hooks.after_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
+
+    def act(self, actor: Actor, entity_name: str, record_id: Any, action_name: str, body: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
+        """Run an entity action (``POST /api/v1/E/{id}/ACTION``) in one transaction, audited."""
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        action = entity.action(action_name)
+        if action is None:
+            raise NotFound(f"{entity.name} has no action {action_name!r}", [{"loc": ["action"], "msg": "unknown action"}])
+        parsed: Any = body
+        if action.body is not None:
+            try:
+                parsed = action.body.model_validate(body if body is not None else {})
+            except pydantic.ValidationError as exc:
+                raise pydantic_details(exc, ["body"]) from None
+        with self._transaction(conn) as tx:
+            record = self._load(tx, view, actor, entity, record_id, lock=True)
+            self._authorize(view, actor, entity, action.name, record)
+            result = action.handler(site=self.site, conn=tx, actor=actor, entity=entity, record=record, body=parsed)
+            detail = audit.jsonable(parsed.model_dump() if isinstance(parsed, pydantic.BaseModel) else parsed or {})
+            audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], action.name, {"body": detail})])
+        return result
+
+    # -- reads ----------------------------------------------------------------------
+
+    def get(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        with self._reading(conn) as tx:
+            record = self._load(tx, view, actor, entity, record_id, lock=False)
+        self._authorize(view, actor, entity, "read", record)
+        return {k: record[k] for k in entity.columns}
+
+    def history(self, actor: Actor, entity_name: str, record_id: Any, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """A record's audit entries, newest first (only for a record the actor can see)."""
+        self.get(actor, entity_name, record_id)
+        with self.site.engine.connect() as conn:
+            return audit.history(conn, entity_name, record_id, limit=limit, offset=offset)
+
+    @contextmanager
+    def _reading(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+        if conn is not None:
+            yield conn
+            return
+        with self.site.engine.connect() as new:
+            yield new
+
+    def list(
+        self,
+        actor: Actor,
+        entity_name: str,
+        *,
+        filters: dict[str, Any] | None = None,
+        sort: str | Sequence[str] | None = None,
+        q: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+        conn: sa.Connection | None = None,
+    ) -> Page:
+        """One page of records the actor may see, filtered and sorted in SQL."""
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        self._authorize(view, actor, entity, "read", None)
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise ValidationError.at(["query", "limit"], f"must be between 1 and {MAX_LIMIT}")
+        if not isinstance(offset, int) or offset < 0:
+            raise ValidationError.at(["query", "offset"], "must be 0 or more")
+        query = Query(entity, view.fields(entity.name), self.site.engine.dialect.name)
+        conditions = [*query.filters(filters or {}), *self._visible(view, actor, entity)]
+        if q:
+            conditions.append(query.search(q))
+        table = entity.table
+        rows = sa.select(table).where(*conditions).order_by(*query.order(sort)).limit(limit).offset(offset)
+        count = sa.select(sa.func.count()).select_from(table).where(*conditions)
+        with self._reading(conn) as tx:
+            items = [self._row(entity, row) for row in tx.execute(rows)]
+            if items and len(items) < limit:  # the last page: the total is known without counting
+                total = offset + len(items)
+            else:
+                total = tx.execute(count).scalar_one()
+        return Page(items, total, limit, offset)
+
+
+class Query:
+    """Turns the API's filter and sort parameters into SQL for one entity."""
+
+    RANGE = {"gte": "__ge__", "lte": "__le__", "gt": "__gt__", "lt": "__lt__"}
+
+    def __init__(self, entity: Entity, fields: FieldSet, dialect: str):
+        self.entity, self.fields, self.dialect = entity, fields, dialect
+
+    def column(self, name: str, loc: str) -> tuple[sa.ColumnElement[Any], Any]:
+        """The SQL expression for a field and a function that converts a filter value for it."""
+        table = self.entity.table
+        if name in self.entity.columns and name != "custom":
+            column = table.c[name]
+            return column, _coercer(_column_kind(column.type), self.dialect)
+        if name in self.fields:
+            field_ = self.fields[name]
+            return field_expression(field_, self.dialect), _coercer(field_.kind, self.dialect)
+        raise ValidationError.at(["query", loc], f"unknown field {name!r} for {self.entity.name}")
+
+    def filters(self, filters: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+        conditions = []
+        for key, raw in filters.items():
+            name, _, op = key.partition("__")
+            if op and op not in self.RANGE:
+                raise ValidationError.at(["query", key], "unknown operator; use __gte, __lte, __gt or __lt")
+            if name in self.fields and self.fields[name].kind == "multi_enum":
+                if op:
+                    raise ValidationError.at(["query", key], "a multi-select field takes equality filters only")
+                conditions.append(contains_expression(self.fields[name], self.dialect, str(raw)))
+                continue
+            expression, coerce = self.column(name, key)
+            try:
+                value = coerce(raw)
+            except (ValueError, TypeError, InvalidOperation):
+                raise ValidationError.at(["query", key], f"{raw!r} is not a valid value for this field") from None
+            if value is None:
+                conditions.append(expression.is_(None))
+            else:
+                conditions.append(getattr(expression, self.RANGE[op])(value) if op else expression == value)
+        return conditions
+
+    def order(self, sort: str | Sequence[str] | None) -> list[sa.ColumnElement[Any]]:
+        keys = [part.strip() for part in sort.split(",")] if isinstance(sort, str) else list(sort or [])
+        clauses: list[sa.ColumnElement[Any]] = []
+        for key in filter(None, keys):
+            name = key.removeprefix("-")
+            if name in self.fields and self.fields[name].kind == "multi_enum":
+                raise ValidationError.at(["query", "sort"], f"cannot sort by the multi-select field {name!r}")
+            expression, _ = self.column(name, "sort")
+            clauses.append(expression.desc() if key.startswith("-") else expression.asc())
+        id_ = self.entity.table.c.id
+        descending = bool(keys) and keys[-1].startswith("-")
+        clauses.append(id_.desc() if descending else id_.asc())
+        return clauses
+
+    def search(self, text: str) -> sa.ColumnElement[bool]:
+        """Case-insensitive substring match over the entity's searchable fields."""
+        if not self.entity.searchable:
+            raise ValidationError.at(["query", "q"], f"{self.entity.name} has no searchable fields")
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        table = self.entity.table
+        return sa.or_(*(table.c[name].ilike(pattern, escape="\\") for name in self.entity.searchable))
+
+
+def _column_kind(column_type: sa.types.TypeEngine[Any]) -> str:
+    try:
+        python_type = column_type.python_type
+    except NotImplementedError:
+        return "string"
+    kinds = {bool: "boolean", int: "integer", float: "number", Decimal: "number", datetime: "column_datetime", date: "column_date"}
+    return kinds.get(python_type, "string")
+
+
+def _coercer(kind: str, dialect: str) -> Any:
+    """A function turning a filter value (often a query-string text) into what SQL compares with."""
+
+    def boolean(raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        lowered = str(raw).lower()
+        if lowered not in ("true", "false", "1", "0"):
+            raise ValueError(raw)
+        return lowered in ("true", "1")
+
+    def integer(raw: Any) -> int:
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError(raw)
+        return int(raw)
+
+    def number(raw: Any) -> Any:
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        value = Decimal(str(raw))
+        if not value.is_finite():
+            raise ValueError(raw)
+        # PostgreSQL compares numeric with numeric (so the index applies); SQLite binds floats only
+        return value if dialect == "postgresql" else float(value)
+
+    def column_datetime(raw: Any) -> datetime:
+        return raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+
+    def column_date(raw: Any) -> date:
+        return raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+
+    converters: dict[str, Any] = {
+        "boolean": boolean,
+        "integer": integer,
+        "reference": integer,
+        "number": number,
+        "money": number,
+        "column_datetime": column_datetime,
+        "column_date": column_date,
+        "date": normal_date,
+        "date-time": normal_datetime,
+    }
+    convert = converters.get(kind, str)
+    if kind in ("date", "date-time"):
+        convert = lambda raw, text=convert: text(str(raw))  # noqa: E731
+    return lambda raw: None if raw is None or raw == "null" else convert(raw)
+
+
+def _created_changes(entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in record.items() if k not in ("id", "created_at", "updated_at", "custom") and v is not None}
+    values.update({f"custom.{k}": v for k, v in (record.get("custom") or {}).items()})
+    return audit.jsonable({k: [None, v] for k, v in values.items()})
+
+
+def _diff(record: dict[str, Any], changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    diff: dict[str, tuple[Any, Any]] = {}
+    for key, new in changes.items():
+        if key == "custom":
+            old_custom, new_custom = record.get("custom") or {}, new or {}
+            for name in sorted(set(old_custom) | set(new_custom)):
+                if old_custom.get(name) != new_custom.get(name):
+                    diff[f"custom.{name}"] = (old_custom.get(name), new_custom.get(name))
+        elif record.get(key) != new:
+            diff[key] = (record.get(key), new)
+    return diff
+
+
+def _hide(entity: Entity, diff: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("***", "***") if k in entity.hidden else v for k, v in diff.items()}
+
+
+def _visible_values(entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in entity.hidden}

@@ -1,0 +1,106 @@
+"""Deployment settings: ``crm.toml`` plus environment overrides.
+
+The file is optional; without it the defaults are a SQLite file ``./crm.db`` and
+every installed plugin. Anything wrong in it stops start-up with a
+:class:`~kernel.errors.ConfigError` that names the file, the key and the reason.
+Each ``[plugins.NAME]`` table is checked later, against that plugin's own JSON
+Schema, once the plugins are known (see :mod:`kernel.plugins`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG = "crm.toml"
+DEFAULT_DATABASE_URL = "sqlite:///crm.db"
+LOCALES = ("zh_CN", "en")
+
+# key -> (python type, description) for the [crm] table
+_CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "database_url": (str, "a SQLAlchemy URL"),
+    "plugins": (list, "a list of plugin names"),
+    "secret_key": (str, "a string"),
+    "default_locale": (str, "one of " + ", ".join(LOCALES)),
+    "refresh_seconds": ((int, float), "a number of seconds"),
+    "jobs_interval_seconds": ((int, float), "a number of seconds"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a site needs to start. Build it with :func:`load_settings`."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    plugins: tuple[str, ...] | None = None  # None: every installed plugin
+    secret_key: str | None = None
+    default_locale: str = "zh_CN"
+    refresh_seconds: float = 2.0  # how stale a process's view of plugins/fields may get
+    jobs_interval_seconds: float = 30.0  # how often serve/worker look for due jobs
+    plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    config_file: str | None = None
+
+    def replace(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read ``crm.toml`` (``path``, else ``$CRM_CONFIG``, else ``./crm.toml``) and apply env overrides."""
+    env = os.environ if env is None else env
+    explicit = path is not None or "CRM_CONFIG" in env
+    config_path = Path(path if path is not None else env.get("CRM_CONFIG", DEFAULT_CONFIG))
+    data: dict[str, Any] = {}
+    if config_path.exists():
+        data = _read_toml(config_path)
+    elif explicit:
+        raise ConfigError("file not found", file=str(config_path))
+    settings = parse_settings(data, file=str(config_path) if config_path.exists() else None)
+    if env.get("CRM_DATABASE_URL"):
+        settings = settings.replace(database_url=env["CRM_DATABASE_URL"])
+    if env.get("CRM_SECRET_KEY"):
+        settings = settings.replace(secret_key=env["CRM_SECRET_KEY"])
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML ({exc})", file=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot be read ({exc.strerror})", file=str(path)) from None
+
+
+def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings:
+    """Check the shape of an already-parsed config mapping and build :class:`Settings`."""
+    unknown = sorted(set(data) - {"crm", "plugins"})
+    if unknown:
+        raise ConfigError("unknown table; expected [crm] and [plugins.NAME]", file=file, key=unknown[0])
+    crm = data.get("crm", {})
+    if not isinstance(crm, dict):
+        raise ConfigError("must be a table", file=file, key="crm")
+    values: dict[str, Any] = {}
+    for key, value in crm.items():
+        if key not in _CRM_KEYS:
+            raise ConfigError(f"unknown key; known keys are {', '.join(_CRM_KEYS)}", file=file, key=f"crm.{key}")
+        expected, description = _CRM_KEYS[key]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise ConfigError(f"must be {description}", file=file, key=f"crm.{key}")
+        values[key] = value
+    if "plugins" in values:
+        names = values["plugins"]
+        if not all(isinstance(name, str) and name for name in names):
+            raise ConfigError("must be a list of plugin names", file=file, key="crm.plugins")
+        values["plugins"] = tuple(dict.fromkeys(names))
+    if values.get("default_locale", "zh_CN") not in LOCALES:
+        raise ConfigError(f"must be one of {', '.join(LOCALES)}", file=file, key="crm.default_locale")
+    plugin_tables = data.get("plugins", {})
+    if not isinstance(plugin_tables, dict) or not all(isinstance(v, dict) for v in plugin_tables.values()):
+        raise ConfigError("each [plugins.NAME] must be a table", file=file, key="plugins")
+    return Settings(**values, plugin_settings=dict(plugin_tables), config_file=file)

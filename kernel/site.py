@@ -1,0 +1,171 @@
+"""A site: one database, its settings, its plugins and its clock.
+
+:class:`Site` is what the CLI, the web app and the job runner share. Its
+:attr:`Site.view` is an immutable snapshot of which plugins are enabled, which
+entities and custom fields exist, and the plugin manager for exactly those
+plugins. Changes made by any process bump a version row; every process checks
+that row at most every ``refresh_seconds`` and swaps in a fresh view, so a
+plugin toggle or a new field is seen everywhere within seconds, without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from .clock import Clock, SystemClock
+from .customfields import CustomField, FieldSet
+from .db import make_engine
+from .entities import Entity, check_entity
+from .errors import CRMError, PluginError
+from .jobs import Job
+from .models import CustomFieldDef, PluginState, Version
+from .plugins import ESSENTIAL, PluginInfo, installed_plugins, make_plugin_manager, plugin_settings, resolve_order
+from .passwords import default_hasher
+from .records import Records
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+REGISTRY = "registry"
+
+
+class NotInitialized(CRMError):
+    """The database has no kernel tables yet."""
+
+    def __init__(self, url: str):
+        super().__init__(f"database {url} is not initialized; run 'crm init' (or 'crm db upgrade')")
+
+
+@dataclass(frozen=True)
+class View:
+    """What is enabled right now, as of registry ``version``."""
+
+    version: int
+    enabled: tuple[str, ...]
+    pm: pluggy.PluginManager
+    entities: dict[str, Entity]
+    jobs: dict[str, Job]
+    custom_fields: dict[str, FieldSet] = field(default_factory=dict)
+
+    def fields(self, entity: str) -> FieldSet:
+        found = self.custom_fields.get(entity)
+        return found if found is not None else FieldSet(entity, [])
+
+    def entity(self, name: str) -> Entity | None:
+        return self.entities.get(name)
+
+
+class Site:
+    """One deployment's database and plugins. Build one per process (or per test)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        extra_plugins: Iterable[Any] = (),
+        engine: Engine | None = None,
+    ):
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.installed: dict[str, PluginInfo] = installed_plugins(extra_plugins)
+        default = settings.plugins if settings.plugins is not None else [n for n in self.installed if n != ESSENTIAL]
+        self.default_enabled = tuple(resolve_order(self.installed, default, source=settings.config_file))
+        self.plugin_settings = self._check_plugin_settings()
+        self.engine = engine if engine is not None else make_engine(settings.database_url)
+        self.records = Records(self)
+        self.passwords = default_hasher()
+        self._view: View | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def _check_plugin_settings(self) -> dict[str, dict[str, Any]]:
+        everything = make_plugin_manager(self.installed.values())
+        return plugin_settings(everything, self.settings.plugin_settings, self.installed, source=self.settings.config_file)
+
+    # -- the view ---------------------------------------------------------------------
+
+    @property
+    def view(self) -> View:
+        """The current view, re-read from the database when it may be stale."""
+        if self._view is None or time.monotonic() - self._checked >= self.settings.refresh_seconds:
+            self.refresh()
+        assert self._view is not None
+        return self._view
+
+    def refresh(self, *, force: bool = False) -> View:
+        with self._lock:
+            try:
+                with self.engine.connect() as conn:
+                    version = conn.scalar(sa.select(Version.value).where(Version.name == REGISTRY))
+                    if version is None:
+                        raise NotInitialized(self.engine.url.render_as_string(hide_password=True))
+                    if force or self._view is None or self._view.version != version:
+                        states = {row.name: row.enabled for row in conn.execute(sa.select(PluginState))}
+                        defs = conn.execute(sa.select(CustomFieldDef).where(CustomFieldDef.active.is_(True))).all()
+                        self._view = self._build_view(version, states, defs)
+            except sa.exc.OperationalError as exc:
+                raise NotInitialized(self.engine.url.render_as_string(hide_password=True)) from exc
+            except sa.exc.ProgrammingError as exc:
+                raise NotInitialized(self.engine.url.render_as_string(hide_password=True)) from exc
+            self._checked = time.monotonic()
+            return self._view
+
+    def enabled_names(self, states: dict[str, bool]) -> list[str]:
+        """The plugins to enable, given stored choices, in dependency order.
+
+        A stored choice wins over ``crm.toml``; a plugin whose requirement is off is
+        left off (and logged), so a stale choice can never stop a process.
+        """
+        wanted = [
+            name
+            for name in self.installed
+            if name == ESSENTIAL or (states[name] if name in states else name in self.default_enabled)
+        ]
+        while True:
+            blocked = [n for n in wanted if any(r not in wanted for r in self.installed[n].requires)]
+            if not blocked:
+                return resolve_order(self.installed, wanted)
+            log.warning("plugins %s stay disabled: a requirement is disabled", ", ".join(blocked))
+            wanted = [n for n in wanted if n not in blocked]
+
+    def _build_view(self, version: int, states: dict[str, bool], defs: list[Any]) -> View:
+        order = self.enabled_names(states)
+        pm = make_plugin_manager(self.installed[name] for name in order)
+        entities: dict[str, Entity] = {}
+        for impl in reversed(pm.hook.register_entities.get_hookimpls()):  # registration order
+            for entity in impl.function() or ():
+                if entity.name in entities:
+                    raise PluginError(f"entity {entity.name!r} is registered by two plugins")
+                check_entity(entity)
+                object.__setattr__(entity, "plugin", impl.plugin_name)
+                entities[entity.name] = entity
+        jobs = {job.name: job for batch in pm.hook.register_jobs() for job in batch or ()}
+        grouped: dict[str, list[CustomField]] = {}
+        for row in defs:
+            if row.entity in entities:
+                field_ = CustomField(row.entity, row.name, row.schema, row.label, row.indexed, row.version)
+                grouped.setdefault(row.entity, []).append(field_)
+        fieldsets = {name: FieldSet(name, fields) for name, fields in grouped.items()}
+        return View(version, tuple(order), pm, entities, jobs, fieldsets)
+
+    def bump(self, conn: sa.Connection) -> None:
+        """Tell every process (in this transaction) that plugins or fields changed."""
+        updated = conn.execute(sa.update(Version).where(Version.name == REGISTRY).values(value=Version.value + 1))
+        if updated.rowcount == 0:
+            conn.execute(sa.insert(Version).values(name=REGISTRY, value=1))
+
+    def plugin_config(self, name: str) -> dict[str, Any]:
+        """This deployment's validated ``[plugins.NAME]`` settings, defaults filled in."""
+        return self.plugin_settings.get(name, {})
+
+    def close(self) -> None:
+        self.engine.dispose()
