@@ -83,3 +83,17 @@ class Conflict(RecordError):
 
 class Vetoed(ValidationError):
     """Raised by a plugin's ``before_*`` hook to refuse a write with a reason."""
+
+
+class Unauthorized(RecordError):
+    """401: no valid credentials were sent."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class RateLimited(RecordError):
+    """429: too many attempts; try again later."""
+
+    code = "rate_limited"
+    status = 429

@@ -100,3 +100,17 @@ class User(RecordMixin, Base):
     role: Mapped[str] = mapped_column(sa.ForeignKey("kernel_roles.name", onupdate="CASCADE"), nullable=False)
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("kernel_teams.id", ondelete="SET NULL"), nullable=True)
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored. Revoked or expired tokens are refused."""
+
+    __tablename__ = "kernel_api_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("kernel_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(sa.String(120), nullable=False, default="")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
