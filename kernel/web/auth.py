@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
 
 from ..errors import Unauthorized, ValidationError
 from ..models import ApiToken, User
@@ -80,3 +82,22 @@ def authenticate(site: Site, request: Request) -> Actor:
     if user is None:
         raise Unauthorized("the API token is unknown, expired or revoked")
     return actor_for_user(user, channel="api", ip=request.client.host if request.client else None)
+
+
+async def create_token(request: Request) -> JSONResponse:
+    """``POST /api/v1/auth/token`` ``{"email", "password"}`` → ``{"token", "id", "expires_at"}``."""
+    site: Site = request.app.state.site
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ValidationError.at(["body"], "is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ValidationError.at(["body"], "must be a JSON object")
+    user = login(site, body.get("email"), body.get("password"))
+    issued = issue_token(site, user.id, name=str(body.get("name") or "api"))
+    return JSONResponse({**issued, "expires_at": issued["expires_at"].isoformat() if issued["expires_at"] else None}, status_code=201)
+
+
+def auth_routes() -> list[BaseRoute]:
+    """Routes mounted under ``/api/v1/auth``."""
+    return [Route("/token", create_token, methods=["POST"])]
