@@ -44,7 +44,7 @@ class Action:
 
 @dataclass(frozen=True, eq=False)
 class Entity:
-    """A kind of record: ``customers``, ``leads``, ``users``…"""
+    """A kind of record: ``users``, ``teams``, or whatever a plugin registers."""
 
     name: str  # plural snake_case; also the URL segment
     label: Labels  # singular

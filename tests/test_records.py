@@ -1,0 +1,191 @@
+"""The one write path: validation, audit per write, hooks, and all-or-nothing transactions."""
+
+import pytest
+import sqlalchemy as sa
+
+from kernel import Actor, Forbidden, NotFound, ValidationError, Vetoed, hookimpl
+from kernel.audit import AUDIT
+from tests.example.plugin import Note
+from tests.test_plugins import plugin
+
+NOTES = Note.__table__
+
+
+def count_notes(site):
+    with site.engine.connect() as conn:
+        return conn.scalar(sa.select(sa.func.count()).select_from(NOTES))
+
+
+def audit_rows(site, entity="notes"):
+    with site.engine.connect() as conn:
+        return conn.execute(sa.select(AUDIT).where(AUDIT.c.entity == entity).order_by(AUDIT.c.id)).mappings().all()
+
+
+def test_create_update_delete_each_write_one_audit_entry(site, clock):
+    rep = Actor(user_id=7, label="rep@example.cn", role="admin", channel="ui", ip="10.0.0.8")
+    note = site.records.create(rep, "notes", {"title": "拜访客户", "priority": 2})
+    assert note["created_at"] == note["updated_at"] == clock.now()
+    clock.advance(hours=1)
+    updated = site.records.update(rep, "notes", note["id"], {"priority": 4, "title": "拜访客户"})
+    assert updated["priority"] == 4 and updated["updated_at"] == clock.now()
+    site.records.update(rep, "notes", note["id"], {"priority": 4})  # no change, no entry
+    site.records.delete(rep, "notes", note["id"])
+
+    rows = audit_rows(site)
+    assert [r["action"] for r in rows] == ["create", "update", "delete"]
+    assert rows[1]["changes"] == {"priority": [2, 4]}
+    assert rows[0]["changes"]["title"] == [None, "拜访客户"]
+    assert rows[2]["changes"]["title"] == ["拜访客户", None]
+    assert {(r["actor_id"], r["actor"], r["channel"], r["ip"]) for r in rows} == {(7, "rep@example.cn", "ui", "10.0.0.8")}
+    with pytest.raises(NotFound):
+        site.records.get(rep, "notes", note["id"])
+
+
+def test_history_is_newest_first(site, admin, clock):
+    note = site.records.create(admin, "notes", {"title": "t"})
+    for priority in (1, 2, 5):
+        clock.advance(minutes=1)
+        site.records.update(admin, "notes", note["id"], {"priority": priority})
+    history = site.records.history(admin, "notes", note["id"])
+    assert [h["changes"].get("priority", [None, None])[1] for h in history] == [5, 2, 1, 3]
+    assert history[0]["at"] > history[-1]["at"]
+
+
+def test_builtin_fields_are_validated_with_their_path(site, admin):
+    cases = [
+        ({"priority": 3}, ["title"], "Field required"),
+        ({"title": "x", "priority": 9}, ["priority"], "less than or equal to 5"),
+        ({"title": "x", "owner": 3}, ["owner"], "unknown field"),
+        ({"title": "x", "id": 3}, ["id"], "unknown field"),
+        ({"title": "x", "due": "someday"}, ["due"], "date"),
+    ]
+    for body, loc, words in cases:
+        with pytest.raises(ValidationError) as caught:
+            site.records.create(admin, "notes", body)
+        assert caught.value.details[0]["loc"] == loc
+        assert words in caught.value.details[0]["msg"]
+    with pytest.raises(ValidationError, match="body: must be a JSON object"):
+        site.records.create(admin, "notes", ["title"])
+    assert count_notes(site) == 0 and audit_rows(site) == []
+
+
+def test_a_vetoing_hook_leaves_nothing_behind(site, admin):
+    with pytest.raises(Vetoed) as caught:
+        site.records.create(admin, "notes", {"title": "Forbidden"})
+    assert caught.value.details == [{"loc": ["title"], "msg": "notes may not be called 'forbidden'"}]
+    assert count_notes(site) == 0 and audit_rows(site) == []
+
+
+def test_a_failing_after_hook_rolls_the_whole_write_back(site, admin):
+    note = site.records.create(admin, "notes", {"title": "explode on update", "priority": 1})
+    with pytest.raises(RuntimeError):
+        site.records.update(admin, "notes", note["id"], {"priority": 5})
+    assert site.records.get(admin, "notes", note["id"])["priority"] == 1
+    assert [r["action"] for r in audit_rows(site)] == ["create"]
+
+
+def test_a_bad_row_refuses_the_whole_batch_and_names_the_row(site, admin):
+    with pytest.raises(ValidationError) as caught:
+        site.records.create_many(admin, "notes", [{"title": "ok"}, {"title": "ok 2"}, {"title": ""}])
+    assert caught.value.details[0]["loc"] == [2, "title"]
+    assert caught.value.message.startswith("row 2: ")
+    assert count_notes(site) == 0
+    ids = site.records.create_many(admin, "notes", [{"title": f"n{i}"} for i in range(5)])
+    assert len(ids) == 5 and count_notes(site) == 5 and len(audit_rows(site)) == 5
+
+
+def test_authorize_hook_can_refuse(make_site):
+    from tests.example import plugin as notes_plugin
+
+    guard = plugin("guard", authorize=lambda actor, entity, action: False if (entity, action, actor.role) == ("notes", "delete", "sales_rep") else None)
+    site = make_site(notes_plugin, guard)
+    rep = Actor(user_id=1, label="rep", role="sales_rep")
+    note = site.records.create(rep, "notes", {"title": "keep"})
+    with pytest.raises(Forbidden, match="may not delete notes"):
+        site.records.delete(rep, "notes", note["id"])
+    assert site.records.get(rep, "notes", note["id"])["title"] == "keep"
+
+
+def test_record_filter_hides_rows_everywhere(make_site):
+    from tests.example import plugin as notes_plugin
+
+    mine_only = plugin(
+        "mine",
+        record_filter=lambda actor, entity, table: (table.c.owner_id == actor.user_id) if entity == "notes" and actor.role == "sales_rep" else None,
+    )
+    site = make_site(notes_plugin, mine_only)
+    admin = Actor.system()
+    mine = site.records.create(admin, "notes", {"title": "mine", "owner_id": 1})
+    other = site.records.create(admin, "notes", {"title": "other", "owner_id": 2})
+    rep = Actor(user_id=1, label="rep", role="sales_rep")
+    page = site.records.list(rep, "notes", q="e")
+    assert [r["id"] for r in page.items] == [mine["id"]] and page.total == 1
+    for attempt in (
+        lambda: site.records.get(rep, "notes", other["id"]),
+        lambda: site.records.update(rep, "notes", other["id"], {"title": "stolen"}),
+        lambda: site.records.delete(rep, "notes", other["id"]),
+        lambda: site.records.act(rep, "notes", other["id"], "close", {"reason": "x"}),
+    ):
+        with pytest.raises(NotFound):
+            attempt()
+    assert site.records.get(admin, "notes", other["id"])["title"] == "other"
+
+
+def test_actions_run_in_one_audited_transaction(site, admin):
+    note = site.records.create(admin, "notes", {"title": "call back"})
+    with pytest.raises(ValidationError) as caught:
+        site.records.act(admin, "notes", note["id"], "close", {})
+    assert caught.value.details[0]["loc"] == ["body", "reason"]
+    with pytest.raises(NotFound, match="no action 'explode'"):
+        site.records.act(admin, "notes", note["id"], "explode", {})
+    site.records.act(admin, "notes", note["id"], "close", {"reason": "done"})
+    assert site.records.get(admin, "notes", note["id"])["status"] == "done"
+    assert [r["action"] for r in audit_rows(site)] == ["create", "update", "close"]
+
+
+def test_list_paging_sorting_search_and_filter_errors(site, admin):
+    ids = site.records.create_many(admin, "notes", [{"title": f"note {i}", "priority": 1 + i % 5, "body": "50%_off" if i == 3 else ""} for i in range(12)])
+    page = site.records.list(admin, "notes", sort="-priority,title", limit=5, offset=0)
+    assert page.total == 12 and len(page.items) == 5
+    assert [r["priority"] for r in page.items] == [5, 5, 4, 4, 3]
+    last = site.records.list(admin, "notes", sort="title", limit=5, offset=10)
+    assert last.total == 12 and len(last.items) == 2
+    assert site.records.list(admin, "notes", q="50%_").total == 1
+    assert site.records.list(admin, "notes", filters={"priority__gte": "4", "priority__lt": 5}).total == 2
+    assert site.records.list(admin, "notes", filters={"due": "null"}).total == 12
+    assert {r["id"] for r in site.records.list(admin, "notes", limit=500).items} == set(ids)
+    bad = [
+        ({"filters": {"colour": "red"}}, ["query", "colour"]),
+        ({"filters": {"priority__near": "3"}}, ["query", "priority__near"]),
+        ({"filters": {"priority": "high"}}, ["query", "priority"]),
+        ({"sort": "-colour"}, ["query", "sort"]),
+        ({"limit": 0}, ["query", "limit"]),
+        ({"limit": 501}, ["query", "limit"]),
+        ({"offset": -1}, ["query", "offset"]),
+    ]
+    for kwargs, loc in bad:
+        with pytest.raises(ValidationError) as caught:
+            site.records.list(admin, "notes", **kwargs)
+        assert caught.value.details[0]["loc"] == loc
+
+
+def test_unknown_entities_and_bad_ids_are_not_found(site, admin):
+    with pytest.raises(NotFound, match="no entity named 'ghosts'"):
+        site.records.list(admin, "ghosts")
+    for bad_id in (0, -1, "1", None, True):
+        with pytest.raises(NotFound):
+            site.records.get(admin, "notes", bad_id)
+
+
+def test_users_get_a_hashed_password_that_is_never_returned(site, admin):
+    user = site.records.create(admin, "users", {"email": " Wang.Fang@Example.CN ", "name": "王芳", "password": "s3cret-pass"})
+    assert user["email"] == "wang.fang@example.cn"
+    assert "password_hash" not in user and "password" not in user
+    with site.engine.connect() as conn:
+        stored = conn.scalar(sa.text("SELECT password_hash FROM kernel_users WHERE id = :id"), {"id": user["id"]})
+    assert stored.startswith("$argon2id$")
+    changes = audit_rows(site, "users")[0]["changes"]
+    assert "password" not in changes and "password_hash" not in changes
+    with pytest.raises(ValidationError) as caught:
+        site.records.create(admin, "users", {"email": "x@example.cn", "role": "pirate"})
+    assert caught.value.details[0]["loc"] == ["role"]
