@@ -44,6 +44,10 @@ class NotInitialized(CRMError):
         super().__init__(f"database {url} is not initialized; run 'crm init' (or 'crm db upgrade')")
 
 
+class DatabaseUnavailable(CRMError):
+    """The database cannot be reached or used; the message says which and why."""
+
+
 @dataclass(frozen=True)
 class View:
     """What is enabled right now, as of registry ``version``."""
@@ -112,12 +116,22 @@ class Site:
                         states = {row.name: row.enabled for row in conn.execute(sa.select(PluginState))}
                         defs = conn.execute(sa.select(CustomFieldDef).where(CustomFieldDef.active.is_(True))).all()
                         self._view = self._build_view(version, states, defs)
-            except sa.exc.OperationalError as exc:
-                raise NotInitialized(self.engine.url.render_as_string(hide_password=True)) from exc
-            except sa.exc.ProgrammingError as exc:
-                raise NotInitialized(self.engine.url.render_as_string(hide_password=True)) from exc
+            except sa.exc.DBAPIError as exc:
+                raise self._explain_failure(exc) from exc
             self._checked = time.monotonic()
             return self._view
+
+    def _explain_failure(self, exc: sa.exc.DBAPIError) -> CRMError:
+        """A missing kernel table means "run crm init"; anything else means the database is unreachable."""
+        url = self.engine.url.render_as_string(hide_password=True)
+        try:
+            initialized = sa.inspect(self.engine).has_table(Version.__tablename__)
+        except sa.exc.DBAPIError as again:
+            reason = str(again.orig).strip().splitlines()[0] if again.orig else type(again).__name__
+            return DatabaseUnavailable(f"cannot use database {url}: {reason}")
+        if not initialized:
+            return NotInitialized(url)
+        return DatabaseUnavailable(f"cannot use database {url}: {str(exc.orig).strip().splitlines()[0]}")
 
     def enabled_names(self, states: dict[str, bool]) -> list[str]:
         """The plugins to enable, given stored choices, in dependency order.
