@@ -1,7 +1,8 @@
 """Finding, ordering and loading plugins.
 
 A plugin is a module with ``NAME``, optional ``REQUIRES`` and ``@hookimpl``
-functions. Built-in and third-party plugins alike are found through the
+functions; a plugin that offers hooks of its own to other plugins points
+``HOOKSPECS`` at the module (or class) holding their ``@hookspec`` stubs. Built-in and third-party plugins alike are found through the
 entry-point group ``crm.plugins``; the kernel's own defaults are the one
 essential plugin, ``core``, which cannot be disabled.
 
@@ -98,7 +99,12 @@ def make_plugin_manager(plugins: Iterable[PluginInfo]) -> pluggy.PluginManager:
     """A new manager with the kernel's hook specs and ``plugins`` registered in the given order."""
     pm = pluggy.PluginManager("crm")
     pm.add_hookspecs(hookspecs)
-    for info in plugins:
+    infos = list(plugins)
+    for info in infos:  # hooks a plugin offers to others, named after it (``leads_*``)
+        offered = getattr(info.module, "HOOKSPECS", None)
+        if offered is not None:
+            pm.add_hookspecs(offered)
+    for info in infos:
         pm.register(info.module, name=info.name)
     pm.check_pending()
     return pm

@@ -113,3 +113,22 @@ def test_two_plugins_registering_one_entity_fail_clearly(make_site):
     site = make_site(thief)
     with pytest.raises(PluginError, match="entity 'users' is registered by two plugins"):
         site.refresh(force=True)
+
+
+def test_a_plugin_can_offer_hooks_to_plugins_that_require_it():
+    from kernel import hookspec
+
+    specs = types.ModuleType("offerer_specs")
+
+    def offerer_extra_colours():
+        """Return colour names this plugin should also offer."""
+
+    specs.offerer_extra_colours = hookspec(offerer_extra_colours)
+    offerer = plugin("offerer")
+    offerer.HOOKSPECS = specs
+    user = plugin("user", ["offerer"], offerer_extra_colours=lambda: ["teal"])
+    pm = make_plugin_manager(installed_plugins([offerer, user]).values())
+    assert pm.hook.offerer_extra_colours() == [["teal"]]
+    # without the offering plugin, an implementation of its hook is an error at start
+    with pytest.raises(Exception, match="offerer_extra_colours"):
+        make_plugin_manager([installed_plugins([user])["user"]])
