@@ -5,6 +5,7 @@ kernel's own business and may change.
 """
 
 from .clock import Clock, FrozenClock, SystemClock
+from .dashboards import Widget
 from .db import Base, JSONData, RecordMixin, UTCDateTime
 from .entities import Action, Entity
 from .errors import ConfigError, Conflict, CRMError, Forbidden, NotFound, PluginError, RecordError, ValidationError, Vetoed
@@ -38,6 +39,7 @@ __all__ = [
     "UTCDateTime",
     "ValidationError",
     "Vetoed",
+    "Widget",
     "hookimpl",
     "hookspec",
     "load_settings",

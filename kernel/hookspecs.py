@@ -15,7 +15,9 @@ import pluggy
 if TYPE_CHECKING:
     import click
     import sqlalchemy as sa
+    from starlette.routing import BaseRoute
 
+    from .dashboards import Widget
     from .entities import Entity
     from .jobs import Job
     from .records import Actor
@@ -53,8 +55,40 @@ def register_jobs() -> list[Job] | None:
 
 
 @hookspec
+def register_dashboard_widgets() -> list[Widget] | None:
+    """Return the :class:`~kernel.dashboards.Widget` objects this plugin adds to dashboards."""
+
+
+@hookspec
 def register_commands(cli: click.Group) -> None:
     """Add subcommands to the ``crm`` command line with ``cli.add_command(...)``."""
+
+
+@hookspec
+def register_routes() -> list[BaseRoute] | None:
+    """Return Starlette routes served under ``/api/v1/plugins/NAME`` while this plugin is enabled.
+
+    ``Route("/stats", stats)`` of plugin ``leads`` answers ``GET /api/v1/plugins/leads/stats``.
+    Every request is authenticated before it reaches a route: ``request.state.actor``
+    holds the :class:`~kernel.records.Actor` and ``request.app.state.site`` the site.
+    Raise :class:`~kernel.errors.RecordError` subclasses for refusals; they become the
+    API's error envelope. A disabled plugin's routes answer 404 at once.
+    """
+
+
+# -- records: extra checks ---------------------------------------------------------
+
+
+@hookspec
+def find_duplicates(site: Site, conn: sa.Connection, entity: str, values: dict[str, Any]) -> list[int] | None:
+    """Return the ids of existing ``entity`` records that look like the record just created, or ``None``.
+
+    Called by ``POST /api/v1/E`` inside the create's transaction, after the insert:
+    ``values`` is the new record as stored (with its ``id``, which is never reported
+    as its own duplicate). Ids found by any plugin answer 201 with
+    ``"warnings": [{"code": "duplicate", "ids": [...]}]``, or 409 (and no record)
+    when the caller sent ``?on_duplicate=refuse``.
+    """
 
 
 # -- authorization --------------------------------------------------------------
