@@ -100,7 +100,7 @@ def make_plugin_manager(plugins: Iterable[PluginInfo]) -> pluggy.PluginManager:
     pm = pluggy.PluginManager("crm")
     pm.add_hookspecs(hookspecs)
     infos = list(plugins)
-    for info in infos:  # hooks a plugin offers to others, named after it (``leads_*``)
+    for info in infos:  # hooks a plugin offers to others, named after it (``notes_*``)
         offered = getattr(info.module, "HOOKSPECS", None)
         if offered is not None:
             pm.add_hookspecs(offered)
