@@ -8,6 +8,8 @@ later multi-tenant deployment can choose a database or schema per site here.
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,12 +72,34 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = sa.create_engine(parsed, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(parsed, **kwargs)
 
 
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
+    """A transaction that will write.
+
+    On SQLite it starts with ``BEGIN IMMEDIATE``: a transaction that reads and
+    then writes would otherwise fail at once with "database is locked" when
+    another process wrote in between, whatever the busy timeout. Elsewhere it is
+    ``engine.begin()``.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(crm_write=True)
+        with conn.begin():
+            yield conn
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    immediate = conn.get_execution_options().get("crm_write")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # the "begin" listener issues BEGIN itself
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")

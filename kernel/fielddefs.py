@@ -67,7 +67,7 @@ def add_field(
         raise ValidationError.at(["indexed"], "a multi-select field cannot be indexed")
     labels = _label(label, name)
     now = site.clock.now()
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         existing = conn.execute(sa.select(DEFS).where(DEFS.c.entity == entity.name, DEFS.c.name == name)).first()
         if existing is not None:
             reason = "already exists" if existing.active else "was removed but its values are kept; purge it first or pick another name"
@@ -106,7 +106,7 @@ def set_label(site: Site, actor: Actor, entity_name: str, name: str, label: Any)
 
 def _change(site: Site, actor: Actor, entity: Entity, name: str, **values: Any) -> CustomField:
     now = site.clock.now()
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         row = conn.execute(sa.select(DEFS).where(DEFS.c.entity == entity.name, DEFS.c.name == name, DEFS.c.active.is_(True))).first()
         if row is None:
             raise NotFound(f"{entity.name} has no custom field {name!r}")
@@ -126,7 +126,7 @@ def remove_field(site: Site, actor: Actor, entity_name: str, name: str, *, purge
     entity = _entity(site, entity_name)
     dialect = site.engine.dialect.name
     now = site.clock.now()
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         row = conn.execute(sa.select(DEFS).where(DEFS.c.entity == entity.name, DEFS.c.name == name)).first()
         if row is None or (not row.active and not purge):
             raise NotFound(f"{entity.name} has no custom field {name!r}")

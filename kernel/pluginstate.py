@@ -72,7 +72,7 @@ def disable_plugin(site: Site, actor: Actor, name: str) -> None:
 
 def _store(site: Site, actor: Actor, name: str, enabled: bool) -> None:
     now = site.clock.now()
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         before = conn.scalar(sa.select(STATES.c.enabled).where(STATES.c.name == name))
         if before is None:
             conn.execute(sa.insert(STATES).values(name=name, enabled=enabled, changed_at=now))

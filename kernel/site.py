@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from .clock import Clock, SystemClock
 from .customfields import CustomField, FieldSet
-from .db import make_engine
+from .db import make_engine, write_transaction
 from .entities import Entity, check_entity
 from .errors import CRMError, PluginError
 from .jobs import Job
@@ -170,6 +171,10 @@ class Site:
                 grouped.setdefault(row.entity, []).append(field_)
         fieldsets = {name: FieldSet(name, fields) for name, fields in grouped.items()}
         return View(version, tuple(order), pm, entities, jobs, fieldsets)
+
+    def write(self) -> AbstractContextManager[sa.Connection]:
+        """A write transaction (``with site.write() as conn:``): the one way the kernel and plugins start one."""
+        return write_transaction(self.engine)
 
     def bump(self, conn: sa.Connection) -> None:
         """Tell every process (in this transaction) that plugins or fields changed."""

@@ -61,7 +61,7 @@ def upgrade(site: Site, plugins: list[str] | None = None) -> list[str]:
         labels = branch_labels(alembic_config(site, conn))
     branches = [KERNEL_BRANCH, *(name for name in plugins if name != KERNEL_BRANCH and name in labels)]
     for branch in branches:
-        with site.engine.begin() as conn:
+        with site.write() as conn:
             command.upgrade(alembic_config(site, conn), f"{branch}@head")
     return branches
 
@@ -77,7 +77,7 @@ def revision(site: Site, plugin: str, message: str) -> None:
         raise ValueError(f"plugin {plugin!r} returns no migrations directory from register_migrations")
     upgrade(site, [plugin])
     prefix = "kernel_" if plugin == KERNEL_BRANCH else f"{plugin}_"
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         config = alembic_config(site, conn, table_prefix=prefix)
         if plugin in branch_labels(config):
             command.revision(config, message=message, autogenerate=True, head=f"{plugin}@head", version_path=locations[plugin])
