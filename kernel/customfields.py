@@ -51,10 +51,43 @@ def is_money(value: object) -> bool:
     return Decimal(str(value)).as_tuple().exponent >= -2  # type: ignore[operator]
 
 
-FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
-FORMAT_CHECKER.checks("phone")(is_phone)
-FORMAT_CHECKER.checks("money")(is_money)
-FORMAT_CHECKER.checks("reference")(lambda value: not isinstance(value, int) or value > 0)
+def _parses(parse: Any) -> Any:
+    def check(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        try:
+            parse(value)
+        except ValueError:
+            return False
+        return True
+
+    return check
+
+
+def _is_regex(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        re.compile(value)
+    except re.error:
+        return False
+    return True
+
+
+#: The kernel's own format checks, so that jsonschema (which words the errors) and the
+#: compiled validator (which decides) agree, without jsonschema's optional format packages.
+FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
+for _name, _check_format in {
+    "date": _parses(lambda v: normal_date(v)),
+    "date-time": _parses(lambda v: normal_datetime(v)),
+    "email": lambda v: not isinstance(v, str) or bool(_EMAIL.match(v)),
+    "uri": lambda v: not isinstance(v, str) or bool(_URI.match(v)),
+    "phone": is_phone,
+    "money": is_money,
+    "reference": lambda v: not isinstance(v, int) or isinstance(v, bool) or v > 0,
+    "regex": _is_regex,
+}.items():
+    FORMAT_CHECKER.checks(_name)(_check_format)
 
 
 def _check(predicate: Any, message: str) -> AfterValidator:

@@ -4,7 +4,7 @@ A job runs every ``every``; time is cut into slots of that length (counted from
 the Unix epoch) and a run claims its slot by inserting ``(job, slot)`` into
 ``kernel_job_runs``, whose unique key lets exactly one process win, on SQLite
 and PostgreSQL alike, however many workers ask. A job should handle
-*everything due as of* ``now`` (all overdue leads, not one), so a missed slot
+*everything due as of* ``now`` (every overdue record, not one), so a missed slot
 is caught up by the next run.
 
 ``crm serve`` and ``crm worker`` ask for due jobs on an APScheduler interval;
@@ -41,15 +41,18 @@ RUNS = JobRun.__table__
 class Job:
     """A periodic job: ``run(site=, now=)`` is called once per slot of length ``every``."""
 
-    name: str  # "plugin.job", e.g. "leads.recycle_overdue"
+    name: str  # "plugin.job", e.g. "notes.archive_stale"
     every: timedelta
     run: Callable[..., Any]
     label: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.every <= timedelta(0):
+            raise ValueError(f"job {self.name!r} must run every positive interval, not {self.every}")
+
     def slot(self, now: datetime) -> datetime:
         """The start of the slot ``now`` falls in."""
-        step = self.every.total_seconds()
-        return EPOCH + timedelta(seconds=(as_utc(now) - EPOCH).total_seconds() // step * step)
+        return EPOCH + (as_utc(now) - EPOCH) // self.every * self.every
 
 
 @dataclass(frozen=True)

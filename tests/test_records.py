@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from kernel import Actor, Forbidden, NotFound, ValidationError, Vetoed, hookimpl
 from kernel.audit import AUDIT
 from tests.example.plugin import Note
-from tests.test_plugins import plugin
+from tests.helpers import plugin_module as plugin
 
 NOTES = Note.__table__
 
