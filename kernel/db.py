@@ -40,6 +40,10 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime  # so filters on these columns parse their values as datetimes
+
     def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
@@ -94,8 +98,10 @@ def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
-    immediate = conn.get_execution_options().get("crm_write")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # DDL run outside a transaction (custom-field indexes) must not be wrapped in one
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("crm_write") else "BEGIN")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -43,3 +43,11 @@ def test_builtin_roles_are_seeded(make_site):
     page = site.records.list(__import__("kernel").Actor.system(), "roles", sort="name")
     assert [r["name"] for r in page.items] == ["admin", "executive", "marketer", "sales_manager", "sales_rep", "service_agent"]
     assert next(r for r in page.items if r["name"] == "sales_rep")["label"]["zh_CN"] == "销售代表"
+
+
+def test_pending_names_branches_not_yet_upgraded(make_site):
+    make_site(notes_plugin, plugins=())  # initialized while notes was off
+    site = make_site(notes_plugin, migrate=False)  # notes now on by crm.toml, as after installing it
+    assert migrations.pending(site) == ["notes"]
+    migrations.upgrade(site)
+    assert migrations.pending(site) == []

@@ -97,3 +97,20 @@ def branch_labels(config: Config) -> set[str]:
     """The branch labels that have at least one revision."""
     script = ScriptDirectory.from_config(config)
     return {label for rev in script.walk_revisions() for label in rev.branch_labels or ()}
+
+
+def pending(site: Site) -> list[str]:
+    """The enabled branches (``core`` first) whose latest revision is not applied yet."""
+    from alembic.migration import MigrationContext
+
+    enabled = [KERNEL_BRANCH, *(name for name in site.refresh(force=True).enabled if name != KERNEL_BRANCH)]
+    with site.engine.connect() as conn:
+        script = ScriptDirectory.from_config(alembic_config(site, conn))
+        current = MigrationContext.configure(conn).get_current_heads()
+        applied = {rev.revision for rev in script.iterate_revisions(current, "base")} if current else set()
+        labels = branch_labels(alembic_config(site, conn))
+        return [
+            branch
+            for branch in enabled
+            if branch in labels and script.get_revision(f"{branch}@head").revision not in applied
+        ]

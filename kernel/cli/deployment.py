@@ -1,0 +1,160 @@
+"""Setting a deployment up and running it: ``init``, ``demo``, ``serve``, ``worker``, ``db``."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .. import migrations
+from ..demo import DEMO_ADMIN_EMAIL, DemoSeed, generate_password, seed_demo
+from ..jobs import schedule, worker_name
+from ..settings import load_settings
+from ..site import Site
+from .group import CLI_ACTOR, CLIState, UserError, pass_site, pass_state
+from .users import user_by_email
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+
+@click.command()
+@click.option("--admin-email", default=DEMO_ADMIN_EMAIL, show_default=True, help="Email of the admin user to create.")
+@click.option("--admin-password", help="The admin's password; a strong one is generated and printed when left out.")
+@pass_site
+def init(site: Site, admin_email: str, admin_password: str | None) -> None:
+    """Create or upgrade the database and add an admin user (safe to repeat)."""
+    branches = migrations.upgrade(site)
+    click.echo(f"database ready (migrated: {', '.join(branches)})")
+    if user_by_email(site, admin_email) is not None:
+        click.echo(f"admin {admin_email} already exists; left unchanged")
+        return
+    password = admin_password or generate_password()
+    values = {"email": admin_email, "name": "Administrator", "role": "admin", "password": password}
+    user = site.records.create(CLI_ACTOR, "users", values)
+    click.echo(f"admin created: {user['email']}")
+    if admin_password is None:
+        click.echo(f"admin password: {password}  (shown once; change it after logging in)")
+
+
+def prepare_demo(site: Site) -> DemoSeed:
+    """Migrate, seed the demo data and print the admin login."""
+    migrations.upgrade(site)
+    seed = seed_demo(site, CLI_ACTOR)
+    click.echo(f"demo data ready: {seed.teams_added} teams and {seed.users_added} users added")
+    if seed.admin_password:
+        click.echo(f"admin login: {seed.admin_email} / {seed.admin_password}  (shown once)")
+    else:
+        click.echo(f"admin login: {seed.admin_email} (password unchanged)")
+    return seed
+
+
+@click.command()
+@pass_site
+def demo(site: Site) -> None:
+    """Initialize the database and add demo teams, users and an admin (safe to repeat)."""
+    prepare_demo(site)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes.")
+@click.option("--demo", "with_demo", is_flag=True, help="Initialize the database and seed demo data first.")
+@pass_state
+def serve(state: CLIState, host: str, port: int, workers: int, with_demo: bool) -> None:
+    """Serve the web app and the API with uvicorn.
+
+    Jobs run in-process on SQLite, and on PostgreSQL when there is one worker;
+    otherwise run 'crm worker' next to it.
+    """
+    import uvicorn
+
+    from ..web.app import create_app
+
+    if workers > 1 and state.extra_plugins:
+        raise UserError("--workers: extra plugin modules cannot be passed to worker processes; use one worker")
+    site = state.site()
+    if with_demo:
+        prepare_demo(site)
+    else:
+        refuse_pending_migrations(site)
+    run_jobs = site.engine.dialect.name != "postgresql" or workers == 1
+    jobs_where = "in-process" if run_jobs else "left to 'crm worker'"
+    click.echo(f"serving http://{host}:{port}/ with {workers} worker(s); jobs {jobs_where}")
+    if workers == 1:
+        uvicorn.run(create_app(site=site, run_jobs=run_jobs), host=host, port=port)
+        return
+    if state.config is not None:
+        os.environ["CRM_CONFIG"] = os.path.abspath(state.config)
+    factory = "web_app_running_jobs" if run_jobs else "web_app"
+    uvicorn.run(f"kernel.cli:{factory}", factory=True, host=host, port=port, workers=workers)
+
+
+def refuse_pending_migrations(site: Site) -> None:
+    """Serving on tables older than the code (a plugin installed or upgraded since) fails later and worse."""
+    behind = migrations.pending(site)
+    if behind:
+        raise UserError(f"database tables of {', '.join(behind)} are not up to date; run 'crm db upgrade' first")
+
+
+def web_app() -> Starlette:
+    """uvicorn factory for ``crm serve --workers N``: each worker process builds its own site."""
+    from ..web.app import create_app
+
+    return create_app(load_settings())
+
+
+def web_app_running_jobs() -> Starlette:
+    """Like :func:`web_app`, and runs due jobs in-process (SQLite)."""
+    from ..web.app import create_app
+
+    return create_app(load_settings(), run_jobs=True)
+
+
+@click.command()
+@pass_site
+def worker(site: Site) -> None:
+    """Run due jobs every jobs_interval_seconds until SIGINT or SIGTERM."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    refuse_pending_migrations(site)
+    scheduler = BlockingScheduler(timezone="UTC")
+    schedule(scheduler, site)
+
+    def stop(signum: int, _frame: Any) -> None:
+        click.echo(f"{signal.Signals(signum).name}: finishing running jobs, then stopping", err=True)
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"worker {worker_name()}: looking for due jobs every {site.settings.jobs_interval_seconds:g}s")
+    scheduler.start()
+    click.echo("worker stopped")
+
+
+@click.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@pass_site
+def db_upgrade(site: Site) -> None:
+    """Upgrade the kernel's and every enabled plugin's tables to their latest revision."""
+    click.echo(f"upgraded: {', '.join(migrations.upgrade(site))}")
+
+
+@db.command("revision")
+@click.argument("plugin")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@pass_site
+def db_revision(site: Site, plugin: str, message: str) -> None:
+    """Autogenerate PLUGIN's next migration from its models (for plugin authors)."""
+    try:
+        migrations.revision(site, plugin, message)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"new revision for {plugin}: {message}")

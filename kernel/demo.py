@@ -1,0 +1,95 @@
+"""Demo data for ``crm serve --demo`` and ``crm demo``: an admin, a few teams and users.
+
+Everything is written through the records service, exactly as an import would
+be, and only what is missing is added, so seeding twice changes nothing. Names
+are a mix of Chinese and English on purpose: the demo should show both locales'
+text in lists, sorting and search. More demo records can be added as further
+steps of :func:`seed_demo`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .records import MAX_LIMIT, Actor
+
+if TYPE_CHECKING:
+    from .site import Site
+
+DEMO_ADMIN_EMAIL = "admin@example.com"
+DEMO_TEAMS = ("华东销售部", "Enterprise Sales", "客户服务部")
+DEMO_USERS: tuple[dict[str, Any], ...] = (
+    {"email": "zhang.wei@example.com", "name": "张伟", "role": "sales_manager", "team": "华东销售部"},
+    {"email": "li.na@example.com", "name": "李娜", "role": "sales_rep", "team": "华东销售部"},
+    {"email": "emily.carter@example.com", "name": "Emily Carter", "role": "sales_rep", "team": "Enterprise Sales"},
+    {"email": "wang.fang@example.com", "name": "王芳", "role": "service_agent", "team": "客户服务部"},
+    {"email": "james.wilson@example.com", "name": "James Wilson", "role": "marketer", "team": None},
+    {"email": "chen.jing@example.com", "name": "陈静", "role": "executive", "team": None},
+)
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """What seeding did. ``admin_password`` is set only when the admin was created just now."""
+
+    admin_email: str
+    admin_password: str | None
+    teams_added: int
+    users_added: int
+
+
+def generate_password() -> str:
+    """A random password (about 128 bits) for an account nobody has chosen one for yet."""
+    return secrets.token_urlsafe(16)
+
+
+def seed_demo(site: Site, actor: Actor | None = None) -> DemoSeed:
+    """Add the demo admin, teams and users that are not there yet (the database must be migrated)."""
+    actor = actor or Actor.system("cli")
+    admin_email, admin_password = _seed_admin(site, actor)
+    teams, teams_added = _seed_teams(site, actor)
+    users_added = _seed_users(site, actor, teams)
+    return DemoSeed(admin_email, admin_password, teams_added, users_added)
+
+
+def _all(site: Site, actor: Actor, entity: str) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    while True:
+        page = site.records.list(actor, entity, limit=MAX_LIMIT, offset=len(records))
+        records.extend(page.items)
+        if not page.items or len(records) >= page.total:
+            return records
+
+
+def _seed_admin(site: Site, actor: Actor) -> tuple[str, str | None]:
+    existing = site.records.list(actor, "users", filters={"role": "admin"}, sort="id", limit=1)
+    if existing.items:
+        return existing.items[0]["email"], None
+    password = generate_password()
+    admin = {"email": DEMO_ADMIN_EMAIL, "name": "Administrator", "role": "admin", "password": password}
+    site.records.create(actor, "users", admin)
+    return DEMO_ADMIN_EMAIL, password
+
+
+def _seed_teams(site: Site, actor: Actor) -> tuple[dict[str, int], int]:
+    """Every team's id by name, after adding the missing demo teams."""
+    teams = {team["name"]: team["id"] for team in _all(site, actor, "teams")}
+    missing = [name for name in DEMO_TEAMS if name not in teams]
+    if missing:
+        for team in site.records.create_many(actor, "teams", [{"name": name} for name in missing], return_records=True):
+            teams[team["name"]] = team["id"]
+    return teams, len(missing)
+
+
+def _seed_users(site: Site, actor: Actor, teams: dict[str, int]) -> int:
+    emails = {user["email"] for user in _all(site, actor, "users")}
+    missing = [
+        {"email": user["email"], "name": user["name"], "role": user["role"], "team_id": teams.get(user["team"])}
+        for user in DEMO_USERS
+        if user["email"] not in emails
+    ]
+    if missing:
+        site.records.create_many(actor, "users", missing)
+    return len(missing)
