@@ -16,10 +16,13 @@ if TYPE_CHECKING:
     from .records import Actor
 
 AUDIT = AuditEntry.__table__
+_JSON_SCALARS = frozenset({str, int, float, bool})
 
 
 def jsonable(value: Any) -> Any:
     """A value as it can be kept in a JSON column and shown back to a person."""
+    if value is None or type(value) in _JSON_SCALARS:
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):

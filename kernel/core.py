@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from . import permissions
 from .entities import Entity
-from .errors import Conflict, ValidationError
+from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
 from .models import Role, Team, User
 
@@ -63,7 +64,7 @@ class RoleFields(BaseModel):
 
     name: str = Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")
     label: dict[str, str] = Field(default_factory=dict)
-    permissions: list[str] = Field(default_factory=list)
+    permissions: list[str] | None = None  # None: the role's default grants (see kernel.permissions)
 
 
 @hookimpl
@@ -102,14 +103,79 @@ def register_migrations() -> str:
     return str(Path(__file__).parent / "migrations" / "versions")
 
 
+@hookimpl(trylast=True)
+def authorize(site: Any, actor: Any, entity: str, action: str) -> bool:
+    return permissions.allowed(site, actor, entity, action)
+
+
+@hookimpl
+def record_filter(site: Any, actor: Any, entity: str) -> sa.ColumnElement[bool] | None:
+    return permissions.record_condition(site, actor, entity)
+
+
+@hookimpl(tryfirst=True, specname="before_create")
+def default_owner(site: Any, actor: Any, entity: str, values: dict[str, Any]) -> None:
+    """A non-admin's new owned record is theirs; giving it to someone else needs ``E.assign``."""
+    owner_field = _owner_field(site, entity)
+    if owner_field is None or permissions.is_admin(actor) or actor.user_id is None:
+        return
+    if values.get(owner_field) is None:
+        values[owner_field] = actor.user_id
+    _check_assign(site, actor, entity, owner_field, values[owner_field])
+
+
+@hookimpl(tryfirst=True, specname="before_update")
+def guard_owner(site: Any, actor: Any, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
+    owner_field = _owner_field(site, entity)
+    if owner_field is None or owner_field not in changes or changes[owner_field] == record.get(owner_field):
+        return
+    if not permissions.is_admin(actor):
+        _check_assign(site, actor, entity, owner_field, changes[owner_field])
+
+
+def _owner_field(site: Any, entity: str) -> str | None:
+    found = site.view.entity(entity)
+    return found.owner_field if found is not None else None
+
+
+def _check_assign(site: Any, actor: Any, entity: str, owner_field: str, owner: Any) -> None:
+    if owner != actor.user_id and not permissions.allowed(site, actor, entity, "assign"):
+        raise Forbidden(
+            f"{owner_field}: you may not give {entity} records to another user",
+            [{"loc": [owner_field], "msg": f"needs the permission {entity}.assign"}],
+        )
+
+
+@hookimpl
+def after_create(site: Any, conn: sa.Connection, entity: str) -> None:
+    if entity == "roles":
+        site.bump(conn)
+
+
+@hookimpl
+def after_update(site: Any, conn: sa.Connection, entity: str) -> None:
+    if entity == "roles":
+        site.bump(conn)
+
+
+@hookimpl
+def after_delete(site: Any, conn: sa.Connection, entity: str) -> None:
+    if entity == "roles":
+        site.bump(conn)
+
+
 @hookimpl
 def before_create(site: Any, conn: sa.Connection, entity: str, values: dict[str, Any]) -> None:
+    if entity == "roles":
+        _check_grants(site, values.get("permissions"), None)
     if entity == "users":
         _check_user(conn, values, None)
         password = values.get("password")
         values["password_hash"] = site.passwords.hash(password) if password else None
     elif entity in ("teams", "roles"):
         _check_unique_name(conn, entity, values["name"], None)
+    if entity == "teams":
+        _check_team(conn, values, None)
 
 
 @hookimpl
@@ -120,6 +186,12 @@ def before_update(site: Any, conn: sa.Connection, entity: str, record: dict[str,
             changes["password_hash"] = site.passwords.hash(changes["password"])
     elif entity in ("teams", "roles") and "name" in changes:
         _check_unique_name(conn, entity, changes["name"], record["id"])
+    if entity == "teams":
+        _check_team(conn, changes, record["id"])
+    if entity == "roles" and "permissions" in changes:
+        if record["name"] == permissions.ADMIN and changes["permissions"] is not None:
+            raise ValidationError.at(["permissions"], "the admin role always has every permission")
+        _check_grants(site, changes["permissions"], record.get("permissions"))
     if entity == "roles" and record.get("builtin") and changes.get("name", record["name"]) != record["name"]:
         raise ValidationError.at(["name"], "a built-in role cannot be renamed")
 
@@ -153,3 +225,26 @@ def _check_unique_name(conn: sa.Connection, entity: str, name: str, own_id: int 
         taken = taken.where(model.id != own_id)
     if conn.scalar(taken) is not None:
         raise Conflict(f"{entity[:-1]} {name!r} already exists", [{"loc": ["name"], "msg": "already taken"}])
+
+
+def _check_grants(site: Any, grants: Any, previous: Any) -> None:
+    details = permissions.check_grants(site.view, grants, previous)
+    if details:
+        first = details[0]
+        raise ValidationError(f"permissions.{first['loc'][1]}: {first['msg']}", details)
+
+
+def _check_team(conn: sa.Connection, values: dict[str, Any], own_id: int | None) -> None:
+    manager = values.get("manager_id")
+    if manager is not None and conn.scalar(sa.select(User.id).where(User.id == manager)) is None:
+        raise ValidationError.at(["manager_id"], f"no user with id {manager}")
+    parent = values.get("parent_id")
+    seen = {own_id}
+    while parent is not None:
+        if parent in seen:
+            raise ValidationError.at(["parent_id"], "a team cannot be placed below itself")
+        seen.add(parent)
+        row = conn.execute(sa.select(Team.id, Team.parent_id).where(Team.id == parent)).first()
+        if row is None:
+            raise ValidationError.at(["parent_id"], f"no team with id {parent}")
+        parent = row.parent_id

@@ -51,6 +51,7 @@ def seed_demo(site: Site, actor: Actor | None = None) -> DemoSeed:
     admin_email, admin_password = _seed_admin(site, actor)
     teams, teams_added = _seed_teams(site, actor)
     users_added = _seed_users(site, actor, teams)
+    site.view.pm.hook.after_demo_seeded(site=site, actor=actor)  # each enabled plugin adds its own demo records
     return DemoSeed(admin_email, admin_password, teams_added, users_added)
 
 

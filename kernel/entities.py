@@ -8,6 +8,7 @@ added by admins at run time (see :mod:`kernel.customfields`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -87,8 +88,15 @@ class Entity:
         return self.fields.model_json_schema()
 
 
+#: Names the API uses under ``/api/v1`` for itself.
+RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit"})
+ENTITY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
 def check_entity(entity: Entity) -> None:
-    """Refuse a definition whose model and input fields disagree (caught at start-up, not at first write)."""
+    """Refuse a definition whose name, model and input fields disagree (caught at start-up, not at first write)."""
+    if not ENTITY_NAME.match(entity.name) or entity.name in RESERVED_NAMES:
+        raise TypeError(f"entity {entity.name!r}: a name must be plural snake_case and not one of {sorted(RESERVED_NAMES)}")
     if not entity.fields.model_config.get("extra") == "forbid":
         raise TypeError(f"entity {entity.name!r}: its fields model must set extra='forbid'")
     columns = {c.name for c in entity.table.columns}

@@ -68,7 +68,7 @@ def register_commands(cli: click.Group) -> None:
 def register_routes() -> list[BaseRoute] | None:
     """Return Starlette routes served under ``/api/v1/plugins/NAME`` while this plugin is enabled.
 
-    ``Route("/stats", stats)`` of plugin ``leads`` answers ``GET /api/v1/plugins/leads/stats``.
+    ``Route("/stats", stats)`` of a plugin named ``acme`` answers ``GET /api/v1/plugins/acme/stats``.
     Every request is authenticated before it reaches a route: ``request.state.actor``
     holds the :class:`~kernel.records.Actor` and ``request.app.state.site`` the site.
     Raise :class:`~kernel.errors.RecordError` subclasses for refusals; they become the
@@ -95,22 +95,48 @@ def find_duplicates(site: Site, conn: sa.Connection, entity: str, values: dict[s
 
 
 @hookspec
-def authorize(actor: Actor, entity: str, action: str, record: dict[str, Any] | None) -> bool | None:
-    """Say whether ``actor`` may perform ``action`` (``create``, ``read``, ``update``, ``delete`` or an
-    action name) on ``entity`` (and on ``record`` when there is one).
+def register_permissions() -> list[dict[str, Any]] | None:
+    """Return permission declarations: ``{"name": "E.ACTION", "label": {...}, "roles": [...]}``.
 
-    Return ``False`` to refuse, ``True`` to allow, ``None`` for no opinion. Any
-    ``False`` refuses the operation.
+    The kernel already derives ``E.create``, ``E.read``, ``E.update``, ``E.delete``,
+    ``E.ACTION`` for each entity action and ``E.assign`` for owned entities, with
+    default grants for the built-in roles; declare extra permissions, or a derived
+    name to replace its default roles. ``roles`` lists role names, a read permission
+    of an owned entity may carry a record scope: ``"sales_rep:own"``,
+    ``"sales_manager:team"``, ``"executive"`` (= ``all``). See :mod:`kernel.permissions`.
     """
 
 
 @hookspec
-def record_filter(actor: Actor, entity: str, table: sa.Table) -> sa.ColumnElement[bool] | None:
+def authorize(site: Site, actor: Actor, entity: str, action: str, record: dict[str, Any] | None) -> bool | None:
+    """Say whether ``actor`` may perform ``action`` (``create``, ``read``, ``update``, ``delete`` or an
+    action name) on ``entity`` (and on ``record`` when there is one).
+
+    Return ``False`` to refuse, ``True`` to allow, ``None`` for no opinion. Any
+    ``False`` refuses the operation. The kernel's own answer checks the actor's
+    role for the permission ``entity.action``.
+    """
+
+
+@hookspec
+def record_filter(site: Site, actor: Actor, entity: str, table: sa.Table) -> sa.ColumnElement[bool] | None:
     """Return a SQL condition limiting which rows of ``entity`` ``actor`` may see, or ``None``.
 
     Conditions from all plugins are combined with AND and applied inside the
     query for lists, counts, gets, updates, deletes and actions, so a record
-    outside them is simply not found.
+    outside them is simply not found. The kernel's own condition is the role's
+    record scope (own / team / all) OR'ed with every ``record_rules`` answer.
+    """
+
+
+@hookspec
+def record_rules(site: Site, actor: Actor, entity: str, table: sa.Table) -> sa.ColumnElement[bool] | None:
+    """Return an extra SQL condition under which ``actor`` may also see rows of an owned ``entity``.
+
+    Answers are OR'ed with the role's record scope (``own`` or ``team``): a rule
+    widens what a user sees, e.g. the records of a shared list the user is a
+    member of. Not consulted for a role whose scope is ``all``, nor for an
+    entity without an owner field. To narrow what everyone sees, use ``record_filter``.
     """
 
 
@@ -165,3 +191,53 @@ def after_delete(site: Site, conn: sa.Connection, actor: Actor, entity: str, rec
 @hookspec
 def after_plugin_enabled(site: Site, name: str) -> None:
     """Called once in the process that enabled plugin ``name``, after its migrations ran."""
+
+
+# -- web UI -----------------------------------------------------------------------
+
+
+@hookspec
+def register_menu_items() -> list[dict[str, Any]] | None:
+    """Return extra navigation entries for the web UI (every enabled entity already has one).
+
+    Each entry is a dict: ``{"label": {"en": "Board", "zh_CN": "看板"}, "url": "/r/notes/kanban"}``
+    plus optional ``"order"`` (entity entries use 100; lower comes first), ``"section"``
+    (``"main"`` or ``"admin"``) and ``"permission"`` (e.g. ``"notes.read"``: hidden from
+    users without it). Entries vanish as soon as the plugin is disabled.
+    """
+
+
+@hookspec
+def register_template_dirs() -> list[str] | None:
+    """Return directories of Jinja2 templates that override or extend the web UI's.
+
+    A file there named like a kernel template (``list.html``, ``detail.html``,
+    ``form.html``, ``kanban.html``…) replaces it; one under a folder named for an
+    entity (``notes/list.html``) replaces it for that entity only. Extend the
+    kernel's original with ``{% extends "kernel:list.html" %}`` and override its blocks.
+    """
+
+
+@hookspec
+def after_demo_seeded(site: Site, actor: Actor) -> None:
+    """Called by ``crm demo`` and ``crm serve --demo`` once the demo admin, teams and users exist.
+
+    Add this plugin's demo records through ``site.records`` as ``actor``, only those
+    not there yet (seeding twice must change nothing), with names in Chinese and
+    English so the UI shows both. The demo users are found with
+    ``site.records.list(actor, "users")``.
+    """
+
+
+@hookspec
+def register_pages() -> list[BaseRoute] | None:
+    """Return Starlette routes served as web UI pages under ``/p/NAME`` while this plugin is enabled.
+
+    ``Route("/board", board)`` of plugin ``notes`` answers ``GET /p/notes/board``, for
+    signed-in users only. Render inside the UI's layout with
+    ``kernel.web.ui.render(request, "notes/board.html", **context)`` (the template
+    usually ``{% extends "kernel:base.html" %}`` and fills ``{% block main %}``); read
+    who is acting with ``kernel.web.ui.ui_of(request).actor``; a handler of a POST must
+    call ``await kernel.web.ui.check_form(request)`` first. Write through ``site.records``.
+    Add a menu entry for the page with ``register_menu_items``.
+    """

@@ -88,7 +88,8 @@ class Role(RecordMixin, Base):
     __tablename__ = "kernel_roles"
     name: Mapped[str] = mapped_column(sa.String(60), nullable=False, unique=True)
     label: Mapped[dict[str, str]] = mapped_column(JSONData, nullable=False, default=dict)
-    permissions: Mapped[list[str]] = mapped_column(JSONData, nullable=False, default=list)
+    # JSON null: the role's declared default grants (see kernel.permissions); a list: exactly these
+    permissions: Mapped[list[str] | None] = mapped_column(JSONData, nullable=False, default=list)
     builtin: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
 
@@ -114,3 +115,53 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class BrowserSession(Base):
+    """A signed-in browser. The cookie carries a signed random id; only its SHA-256 is kept,
+    and logging out deletes the row, so the cookie stops working everywhere at once."""
+
+    __tablename__ = "kernel_sessions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("kernel_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    sid_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ip: Mapped[str | None] = mapped_column(sa.String(45), nullable=True)
+
+
+class LoginFailure(Base):
+    """One failed login, counted per account and per IP to throttle guessing across workers."""
+
+    __tablename__ = "kernel_login_failures"
+    __table_args__ = (
+        sa.Index("ix_kernel_login_failures_email_at", "email", "at"),
+        sa.Index("ix_kernel_login_failures_ip_at", "ip", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    email: Mapped[str] = mapped_column(sa.String(254), nullable=False)
+    ip: Mapped[str | None] = mapped_column(sa.String(45), nullable=True)
+
+
+class Secret(Base):
+    """A value every process of the site must share, made once (the cookie-signing key)."""
+
+    __tablename__ = "kernel_secrets"
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Notification(Base):
+    """An in-app message for one user (see :mod:`kernel.notifications`)."""
+
+    __tablename__ = "kernel_notifications"
+    __table_args__ = (sa.Index("ix_kernel_notifications_inbox", "user_id", "read_at", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("kernel_users.id", ondelete="CASCADE"), nullable=False)
+    title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    body: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    link: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -85,7 +85,7 @@ class Records:
         if conn is not None:
             yield conn
             return
-        with self.site.engine.begin() as new:
+        with self.site.write() as new:
             yield new
 
     def _entity(self, view: View, name: str) -> Entity:
@@ -95,13 +95,13 @@ class Records:
         return entity
 
     def _authorize(self, view: View, actor: Actor, entity: Entity, action: str, record: dict[str, Any] | None) -> None:
-        answers = view.pm.hook.authorize(actor=actor, entity=entity.name, action=action, record=record)
+        answers = view.pm.hook.authorize(site=self.site, actor=actor, entity=entity.name, action=action, record=record)
         if False in answers:
             raise Forbidden(f"you may not {action} {entity.name}")
 
     def _visible(self, view: View, actor: Actor, entity: Entity) -> list[sa.ColumnElement[bool]]:
         """Record-rule conditions for ``actor`` (from the ``record_filter`` hook), applied in SQL."""
-        return [c for c in view.pm.hook.record_filter(actor=actor, entity=entity.name, table=entity.table) if c is not None]
+        return [c for c in view.pm.hook.record_filter(site=self.site, actor=actor, entity=entity.name, table=entity.table) if c is not None]
 
     def _row(self, entity: Entity, row: sa.Row[Any]) -> dict[str, Any]:
         mapping = row._mapping
@@ -184,9 +184,7 @@ class Records:
                 for name in write_only:
                     values.pop(name, None)
                 values["created_at"] = values["updated_at"] = now
-            table = entity.table
-            result = tx.execute(sa.insert(table).returning(*table.c, sort_by_parameter_order=True), cleaned)
-            records = [self._row(entity, row) for row in result]
+            records = [self._row(entity, row) for row in _insert_returning(tx, entity.table, cleaned)]
             audit.write(
                 tx,
                 (
@@ -317,6 +315,46 @@ class Records:
         """One page of records the actor may see, filtered and sorted in SQL."""
         view = self.site.view
         entity = self._entity(view, entity_name)
+        rows = self._list_query(view, actor, entity, filters=filters, sort=sort, q=q, limit=limit, offset=offset)
+        count = sa.select(sa.func.count()).select_from(entity.table)
+        if rows.whereclause is not None:
+            count = count.where(rows.whereclause)
+        with self._reading(conn) as tx:
+            items = [self._row(entity, row) for row in tx.execute(rows)]
+            if items and len(items) < limit:  # the last page: the total is known without counting
+                total = offset + len(items)
+            else:
+                total = tx.execute(count).scalar_one()
+        return Page(items, total, limit, offset)
+
+    def list_query(
+        self,
+        actor: Actor,
+        entity_name: str,
+        *,
+        filters: dict[str, Any] | None = None,
+        sort: str | Sequence[str] | None = None,
+        q: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> sa.Select[Any]:
+        """The SELECT that :meth:`list` runs for these parameters (to EXPLAIN it, say)."""
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        return self._list_query(view, actor, entity, filters=filters, sort=sort, q=q, limit=limit, offset=offset)
+
+    def _list_query(
+        self,
+        view: View,
+        actor: Actor,
+        entity: Entity,
+        *,
+        filters: dict[str, Any] | None,
+        sort: str | Sequence[str] | None,
+        q: str | None,
+        limit: int,
+        offset: int,
+    ) -> sa.Select[Any]:
         self._authorize(view, actor, entity, "read", None)
         if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise ValidationError.at(["query", "limit"], f"must be between 1 and {MAX_LIMIT}")
@@ -326,16 +364,7 @@ class Records:
         conditions = [*query.filters(filters or {}), *self._visible(view, actor, entity)]
         if q:
             conditions.append(query.search(q))
-        table = entity.table
-        rows = sa.select(table).where(*conditions).order_by(*query.order(sort)).limit(limit).offset(offset)
-        count = sa.select(sa.func.count()).select_from(table).where(*conditions)
-        with self._reading(conn) as tx:
-            items = [self._row(entity, row) for row in tx.execute(rows)]
-            if items and len(items) < limit:  # the last page: the total is known without counting
-                total = offset + len(items)
-            else:
-                total = tx.execute(count).scalar_one()
-        return Page(items, total, limit, offset)
+        return sa.select(entity.table).where(*conditions).order_by(*query.order(sort)).limit(limit).offset(offset)
 
 
 class Query:
@@ -425,7 +454,10 @@ def _coercer(kind: str, dialect: str) -> Any:
     def integer(raw: Any) -> int:
         if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
             raise ValueError(raw)
-        return int(raw)
+        value = int(raw)
+        if not -(2**63) <= value < 2**63:  # beyond any integer column
+            raise ValueError(raw)
+        return value
 
     def number(raw: Any) -> Any:
         if isinstance(raw, bool):
@@ -459,10 +491,29 @@ def _coercer(kind: str, dialect: str) -> Any:
     return lambda raw: None if raw is None or raw == "null" else convert(raw)
 
 
+def _insert_returning(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[sa.Row[Any]]:
+    """Insert ``rows`` with batched multi-row INSERT … RETURNING; the stored rows come back in the order given.
+
+    On PostgreSQL SQLAlchemy keeps that order itself (``sort_by_parameter_order``).
+    On SQLite it can only do so by sending one INSERT per row; but SQLite numbers
+    new rows max(id) + 1 in the order a statement inserts them, and its write lock
+    keeps other writers out of the transaction, so sorting the batch by id restores
+    the order. Rows that bring their own ids take SQLAlchemy's path.
+    """
+    statement = sa.insert(table)
+    if conn.dialect.name == "sqlite" and not any("id" in row for row in rows):
+        return sorted(conn.execute(statement.returning(*table.c), rows), key=lambda row: row.id)
+    return list(conn.execute(statement.returning(*table.c, sort_by_parameter_order=True), rows))
+
+
+_NOT_CHANGES = frozenset({"id", "created_at", "updated_at", "custom"})
+
+
 def _created_changes(entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
-    values = {k: v for k, v in record.items() if k not in ("id", "created_at", "updated_at", "custom") and v is not None}
-    values.update({f"custom.{k}": v for k, v in (record.get("custom") or {}).items()})
-    return audit.jsonable({k: [None, v] for k, v in values.items()})
+    """A new record's audit ``changes``: every value set, from nothing (custom values are JSON already)."""
+    changes = {k: [None, audit.jsonable(v)] for k, v in record.items() if k not in _NOT_CHANGES and v is not None}
+    changes.update({f"custom.{k}": [None, v] for k, v in (record.get("custom") or {}).items()})
+    return changes
 
 
 def _diff(record: dict[str, Any], changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -29,6 +29,7 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "default_locale": (str, "one of " + ", ".join(LOCALES)),
     "refresh_seconds": ((int, float), "a number of seconds"),
     "jobs_interval_seconds": ((int, float), "a number of seconds"),
+    "allow_registration": (bool, "true or false"),
 }
 
 
@@ -42,6 +43,7 @@ class Settings:
     default_locale: str = "zh_CN"
     refresh_seconds: float = 2.0  # how stale a process's view of plugins/fields may get
     jobs_interval_seconds: float = 30.0  # how often serve/worker look for due jobs
+    allow_registration: bool = False  # POST /api/v1/auth/register; new users wait for an admin
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: str | None = None
 
@@ -90,7 +92,7 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         if key not in _CRM_KEYS:
             raise ConfigError(f"unknown key; known keys are {', '.join(_CRM_KEYS)}", file=file, key=f"crm.{key}")
         expected, description = _CRM_KEYS[key]
-        if not isinstance(value, expected) or isinstance(value, bool):
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             raise ConfigError(f"must be {description}", file=file, key=f"crm.{key}")
         values[key] = value
     if "plugins" in values:

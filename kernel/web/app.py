@@ -1,6 +1,11 @@
 """The application factory: ``create_app(settings)`` returns a Starlette app.
 
 There is no module-level app or plugin manager; every call builds its own site.
+
+Under ``/api/v1``: ``auth/``, ``meta/``, ``plugins/NAME/`` (each enabled plugin's
+``register_routes``), ``openapi.json``, and last the generic entity routes,
+whose ``{entity}`` segment matches any other name. Every failure answers the
+error envelope of :mod:`kernel.web.errors`.
 """
 
 from __future__ import annotations
@@ -10,18 +15,38 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from ..settings import Settings
 from ..site import Site
+from .api import record_routes
+from .auth import auth_routes
+from .errors import EXCEPTION_HANDLERS, InternalErrors
+from .meta import meta_routes
+from .openapi import Documents, docs_routes, openapi_json
+from .plugin_mount import PluginMount
+from .security_api import security_routes
 
 
 async def health(request: Request) -> JSONResponse:
     site: Site = request.app.state.site
     view = site.view
     return JSONResponse({"status": "ok", "registry_version": view.version, "plugins": list(view.enabled)})
+
+
+def api_routes(site: Site) -> list[BaseRoute]:
+    """Everything under ``/api/v1``; the entity routes come last."""
+    return [
+        Mount("/auth", routes=auth_routes(), name="auth"),
+        Mount("/meta", routes=meta_routes(), name="meta"),
+        Mount("/plugins/{plugin}", app=PluginMount(site), name="plugins"),
+        Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
+        *security_routes(),  # /audit and /E/{id}/access: before the generic entity routes
+        *record_routes(),
+    ]
 
 
 def create_app(settings: Settings | None = None, *, site: Site | None = None, run_jobs: bool = False) -> Starlette:
@@ -50,6 +75,8 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None, ru
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
 
-    app = Starlette(routes=[Route("/healthz", health)], lifespan=lifespan)
+    routes = [Route("/healthz", health), Mount("/api/v1", routes=api_routes(site), name="api"), *docs_routes()]
+    app = Starlette(routes=routes, middleware=[Middleware(InternalErrors)], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.site = site
+    app.state.openapi = Documents()
     return app

@@ -1,47 +1,68 @@
-"""Who is calling: bearer tokens for the API.
+"""Who is calling: bearer tokens for scripts, session cookies for browsers.
 
 Tokens are random 32-byte strings shown once; the database keeps only their
-SHA-256, so a leaked database does not leak usable tokens.
+SHA-256, so a leaked database does not leak usable tokens. They expire (30 days
+by default), can be listed and revoked, and remember when they were last used
+(written at most once a minute). Browser sessions are described in
+:mod:`kernel.web.sessions`; a cookie-authenticated request that changes
+something must carry the session's CSRF token (header ``X-CSRF-Token`` or form
+field ``csrf_token``). Failed logins are throttled (:mod:`kernel.web.throttle`).
+
+Routes under ``/api/v1/auth``: ``POST token``, ``POST login``, ``POST logout``,
+``GET me``, ``GET tokens``, ``DELETE tokens/{id}``, ``POST register``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import pydantic
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..errors import Unauthorized, ValidationError
+from .. import audit
+from ..errors import Forbidden, NotFound, RateLimited, Unauthorized, ValidationError
 from ..models import ApiToken, User
 from ..passwords import verify
-from ..records import Actor
+from ..permissions import is_admin
+from ..records import Actor, pydantic_details
 from ..site import Site
+from . import sessions, throttle
 
 TOKENS = ApiToken.__table__
 USERS = User.__table__
 DEFAULT_TOKEN_TTL = timedelta(days=30)
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+TOKEN_FIELDS = ("id", "user_id", "name", "created_at", "expires_at", "last_used_at", "revoked_at")
+USER_FIELDS = ("id", "email", "name", "role", "team_id", "active")
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(site: Site, user_id: int, *, name: str = "", ttl: timedelta | None = DEFAULT_TOKEN_TTL) -> dict[str, Any]:
-    """Create a token for ``user_id``; the plaintext is in the result and nowhere else."""
+def issue_token(
+    site: Site, user_id: int, *, name: str = "", ttl: timedelta | None = DEFAULT_TOKEN_TTL, actor: Actor | None = None
+) -> dict[str, Any]:
+    """Create a token for ``user_id`` (audited); the plaintext is in the result and nowhere else."""
     token = secrets.token_urlsafe(32)
     now = site.clock.now()
     expires = now + ttl if ttl is not None else None
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         token_id = conn.execute(
             sa.insert(TOKENS)
             .values(user_id=user_id, name=name, token_hash=token_hash(token), created_at=now, expires_at=expires)
             .returning(TOKENS.c.id)
         ).scalar_one()
+        changes = audit.jsonable({"token_id": token_id, "name": name, "expires_at": expires})
+        audit.write(conn, [audit.entry(actor or Actor.system(), now, "users", user_id, "token_create", changes)])
     return {"id": token_id, "token": token, "expires_at": expires}
 
 
@@ -49,26 +70,83 @@ def actor_for_user(row: Any, *, channel: str, ip: str | None) -> Actor:
     return Actor(user_id=row.id, label=row.email, role=row.role, team_id=row.team_id, channel=channel, ip=ip)
 
 
-def login(site: Site, email: Any, password: Any) -> Any:
-    """The active user with this email and password, or :class:`Unauthorized`."""
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def login(site: Site, email: Any, password: Any, *, ip: str | None = None, channel: str = "api") -> Any:
+    """The active user with this email and password, or :class:`Unauthorized`.
+
+    Throttled per account and per IP; every success and failure is audited.
+    """
     if not isinstance(email, str) or not isinstance(password, str):
         raise ValidationError.at(["body"], "email and password must be strings")
+    email = email.strip().lower()
+    now = site.clock.now()
+    anonymous = Actor(user_id=None, label=email[:254], channel=channel, ip=ip)
     with site.engine.connect() as conn:
-        user = conn.execute(sa.select(USERS).where(USERS.c.email == email.strip().lower())).first()
+        try:
+            throttle.check(conn, email, ip, now)
+        except RateLimited as refused:
+            limited = refused
+        else:
+            limited = None
+        user = conn.execute(sa.select(USERS).where(USERS.c.email == email)).first()
+    if limited is not None:
+        with site.write() as conn:
+            audit.write(conn, [audit.entry(anonymous, now, "users", user.id if user else None, "login_failed", {"reason": "rate_limited"})])
+        raise limited
     if user is None or not user.active or not verify(site.passwords, user.password_hash, password):
+        with site.write() as conn:
+            throttle.record_failure(conn, email, ip, now)
+            audit.write(conn, [audit.entry(anonymous, now, "users", user.id if user else None, "login_failed", {"reason": "wrong email or password"})])
         raise Unauthorized("wrong email or password")
+    with site.write() as conn:
+        throttle.clear(conn, email)
+        audit.write(conn, [audit.entry(actor_for_user(user, channel=channel, ip=ip), now, "users", user.id, "login", {})])
     return user
 
 
-def authenticate(site: Site, request: Request) -> Actor:
-    """The actor behind the request's ``Authorization: Bearer`` header, or :class:`Unauthorized`."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def authenticate(site: Site, request: Request, *, csrf_token: str | None = None) -> Actor:
+    """The actor behind a bearer token or a session cookie, or :class:`Unauthorized`.
+
+    With a cookie, a request whose method changes something must carry the
+    session's CSRF token: in the ``X-CSRF-Token`` header, or as ``csrf_token``
+    read from a form by the caller (see :func:`authenticate_form`); otherwise 403.
+    """
+    if request.headers.get("authorization"):
+        return _bearer(site, request)
+    sid = sessions.session_id(site, request)
+    if sid is None:
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>', or sign in")
+    with site.engine.connect() as conn:
+        user = conn.execute(sessions.user_query(sid, site.clock.now())).first()
+    if user is None:
+        raise Unauthorized("the session has ended; sign in again")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(sessions.CSRF_HEADER) or csrf_token
+        if not sessions.csrf_matches(site, sid, sent):
+            where = ["header", sessions.CSRF_HEADER] if not csrf_token else ["body", sessions.CSRF_FIELD]
+            raise Forbidden("missing or wrong CSRF token", [{"loc": where, "msg": "must be the csrf_token given at sign-in"}])
+    return actor_for_user(user, channel="ui", ip=client_ip(request))
+
+
+async def authenticate_form(site: Site, request: Request) -> Actor:
+    """:func:`authenticate` for HTML form posts: the CSRF token may come in the form field ``csrf_token``."""
+    sent = None
+    if request.method not in SAFE_METHODS and "form" in request.headers.get("content-type", ""):
+        value = (await request.form()).get(sessions.CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    return authenticate(site, request, csrf_token=sent)
+
+
+def _bearer(site: Site, request: Request) -> Actor:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
     now = site.clock.now()
     query = (
-        sa.select(USERS)
+        sa.select(USERS, TOKENS.c.id.label("token_id"), TOKENS.c.last_used_at)
         .join(TOKENS, TOKENS.c.user_id == USERS.c.id)
         .where(
             TOKENS.c.token_hash == token_hash(token.strip()),
@@ -81,23 +159,153 @@ def authenticate(site: Site, request: Request) -> Actor:
         user = conn.execute(query).first()
     if user is None:
         raise Unauthorized("the API token is unknown, expired or revoked")
-    return actor_for_user(user, channel="api", ip=request.client.host if request.client else None)
+    if user.last_used_at is None or user.last_used_at <= now - LAST_USED_RESOLUTION:
+        stale = sa.or_(TOKENS.c.last_used_at.is_(None), TOKENS.c.last_used_at <= now - LAST_USED_RESOLUTION)
+        with site.write() as conn:
+            conn.execute(sa.update(TOKENS).where(TOKENS.c.id == user.token_id, stale).values(last_used_at=now))
+    return actor_for_user(user, channel="api", ip=client_ip(request))
 
 
-async def create_token(request: Request) -> JSONResponse:
-    """``POST /api/v1/auth/token`` ``{"email", "password"}`` → ``{"token", "id", "expires_at"}``."""
-    site: Site = request.app.state.site
+# -- endpoints --------------------------------------------------------------------------
+
+
+def _site(request: Request) -> Site:
+    return request.app.state.site  # type: ignore[no-any-return]
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    """A JSON object, or the fields of a form."""
+    if "form" in request.headers.get("content-type", ""):
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
     try:
         body = await request.json()
     except ValueError:
-        raise ValidationError.at(["body"], "is not valid JSON") from None
+        raise ValidationError.at(["body"], "is not valid JSON (or send a form)") from None
     if not isinstance(body, dict):
         raise ValidationError.at(["body"], "must be a JSON object")
-    user = login(site, body.get("email"), body.get("password"))
-    issued = issue_token(site, user.id, name=str(body.get("name") or "api"))
+    return body
+
+
+def _iso(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    mapping = row._mapping
+    return {k: mapping[k].isoformat() if isinstance(mapping[k], datetime) else mapping[k] for k in fields}
+
+
+async def create_token(request: Request) -> JSONResponse:
+    """``POST /api/v1/auth/token`` ``{"email", "password", "name"?}`` → ``{"token", "id", "expires_at"}``."""
+    site = _site(request)
+    body = await _body(request)
+    user = login(site, body.get("email"), body.get("password"), ip=client_ip(request))
+    actor = actor_for_user(user, channel="api", ip=client_ip(request))
+    issued = issue_token(site, user.id, name=str(body.get("name") or "api")[:120], actor=actor)
     return JSONResponse({**issued, "expires_at": issued["expires_at"].isoformat() if issued["expires_at"] else None}, status_code=201)
+
+
+async def login_session(request: Request) -> JSONResponse:
+    """``POST /api/v1/auth/login`` (JSON or form): a new session cookie and its CSRF token."""
+    site = _site(request)
+    body = await _body(request)
+    ip = client_ip(request)
+    user = login(site, body.get("email"), body.get("password"), ip=ip, channel="ui")
+    with site.write() as conn:
+        sid = sessions.start(site, conn, user.id, ip=ip, replacing=sessions.session_id(site, request))
+    response = JSONResponse({"user": _iso(user, USER_FIELDS), "csrf_token": sessions.csrf_token(site, sid)})
+    sessions.set_cookie(site, request, response, sid)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """``POST /api/v1/auth/logout``: ends the cookie's session (CSRF token required)."""
+    site = _site(request)
+    actor = await authenticate_form(site, request)
+    sid = sessions.session_id(site, request)
+    response = Response(status_code=204)
+    if sid is not None and request.headers.get("authorization") is None:
+        with site.write() as conn:
+            sessions.end(conn, sid)
+            audit.write(conn, [audit.entry(actor, site.clock.now(), "users", actor.user_id, "logout", {})])
+        sessions.clear_cookie(request, response)
+    return response
+
+
+async def me(request: Request) -> JSONResponse:
+    """``GET /api/v1/auth/me``: the caller, and the CSRF token when signed in with a cookie."""
+    site = _site(request)
+    actor = authenticate(site, request)
+    with site.engine.connect() as conn:
+        user = conn.execute(sa.select(USERS).where(USERS.c.id == actor.user_id)).one()
+    sid = sessions.session_id(site, request) if request.headers.get("authorization") is None else None
+    return JSONResponse({"user": _iso(user, USER_FIELDS), "csrf_token": sessions.csrf_token(site, sid) if sid else None})
+
+
+async def list_tokens(request: Request) -> JSONResponse:
+    """``GET /api/v1/auth/tokens[?user_id=N]``: the caller's tokens (an admin may name another user)."""
+    site = _site(request)
+    actor = authenticate(site, request)
+    raw = request.query_params.get("user_id")
+    user_id = actor.user_id
+    if raw is not None:
+        if not raw.isdigit():
+            raise ValidationError.at(["query", "user_id"], "must be a positive integer")
+        user_id = int(raw)
+        if user_id != actor.user_id and not is_admin(actor):
+            raise Forbidden("only an admin may list another user's tokens", [{"loc": ["query", "user_id"], "msg": "not yours"}])
+    query = sa.select(*(TOKENS.c[k] for k in TOKEN_FIELDS)).where(TOKENS.c.user_id == user_id).order_by(TOKENS.c.id.desc())
+    with site.engine.connect() as conn:
+        items = [_iso(row, TOKEN_FIELDS) for row in conn.execute(query)]
+    return JSONResponse({"items": items})
+
+
+async def revoke_token(request: Request) -> Response:
+    """``DELETE /api/v1/auth/tokens/{id}``: revoke one of the caller's tokens (an admin: anyone's)."""
+    site = _site(request)
+    actor = authenticate(site, request)
+    token_id = request.path_params["id"]
+    mine = TOKENS.c.id == token_id
+    if not is_admin(actor):
+        mine = sa.and_(mine, TOKENS.c.user_id == actor.user_id)
+    now = site.clock.now()
+    with site.write() as conn:
+        token = conn.execute(sa.select(TOKENS.c.user_id, TOKENS.c.revoked_at).where(mine)).first()
+        if token is None:
+            raise NotFound(f"no token with id {token_id}", [{"loc": ["path", "id"], "msg": "unknown token"}])
+        if token.revoked_at is None:
+            conn.execute(sa.update(TOKENS).where(TOKENS.c.id == token_id).values(revoked_at=now))
+            audit.write(conn, [audit.entry(actor, now, "users", token.user_id, "token_revoke", {"token_id": token_id})])
+    return Response(status_code=204)
+
+
+class Registration(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str
+    password: str
+    name: str = ""
+
+
+async def register(request: Request) -> JSONResponse:
+    """``POST /api/v1/auth/register``: a new inactive user waiting for an admin (when turned on)."""
+    site = _site(request)
+    if not site.settings.allow_registration:
+        raise Forbidden("self-registration is turned off on this site")
+    try:
+        fields = Registration.model_validate(await _body(request))
+    except pydantic.ValidationError as exc:
+        raise pydantic_details(exc, ["body"]) from None
+    actor = Actor(user_id=None, label="self-registration", role="admin", channel="api", ip=client_ip(request))
+    user = site.records.create(actor, "users", {**fields.model_dump(), "active": False})
+    return JSONResponse({k: user[k] for k in ("id", "email", "name", "active")}, status_code=201)
 
 
 def auth_routes() -> list[BaseRoute]:
     """Routes mounted under ``/api/v1/auth``."""
-    return [Route("/token", create_token, methods=["POST"])]
+    return [
+        Route("/token", create_token, methods=["POST"], name="token"),
+        Route("/login", login_session, methods=["POST"], name="login"),
+        Route("/logout", logout, methods=["POST"], name="logout"),
+        Route("/me", me, methods=["GET"], name="me"),
+        Route("/tokens", list_tokens, methods=["GET"], name="tokens"),
+        Route("/tokens/{id:int}", revoke_token, methods=["DELETE"], name="token_revoke"),
+        Route("/register", register, methods=["POST"], name="register"),
+    ]

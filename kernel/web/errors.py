@@ -1,0 +1,122 @@
+"""The error envelope: every failure the web app answers, as one JSON shape.
+
+``{"error": {"code": ..., "message": ..., "details": [{"loc": [...], "msg": ...}]}}``
+
+:class:`~kernel.errors.RecordError` carries its own status and code; Starlette's
+404 and 405 are translated; a value the database cannot store or a constraint it
+enforces is a 422 (409 for a unique value taken), as a safety net; anything
+else is a bug, logged with its traceback and answered with a generic 500 that
+says nothing about SQL or code.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import RecordError, Unauthorized
+from .payload import JSON
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "validation_error",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def envelope(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSON:
+    return JSON({"error": {"code": code, "message": message, "details": details or []}}, status_code=status, headers=headers)
+
+
+async def record_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RecordError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    retry = getattr(exc, "retry_after", None)
+    if retry is not None:
+        headers = {"Retry-After": str(int(retry))}
+    return envelope(exc.status, exc.code, exc.message, exc.details, headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if not request.url.path.startswith("/api/"):
+        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+    if exc.status_code == 404:
+        message = f"no API route {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed here; allowed: {(exc.headers or {}).get('Allow', 'none')}"
+    else:
+        message = str(exc.detail)
+    return envelope(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), message, headers=exc.headers)
+
+
+async def unstorable_value(request: Request, exc: Exception) -> Response:
+    """A value passed validation but the database refused it (out of range, say): the caller's fault."""
+    log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+    return envelope(422, "validation_error", "a value is out of range or cannot be stored")
+
+
+async def integrity_error(request: Request, exc: Exception) -> Response:
+    """A constraint the service layer did not check first; answered without naming SQL."""
+    assert isinstance(exc, sa.exc.IntegrityError)
+    log.warning("constraint refused a write on %s %s: %s", request.method, request.url.path, exc.orig)
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    text = str(exc.orig).upper()
+    if state == "23505" or "UNIQUE" in text:
+        return envelope(409, "conflict", "a value that must be unique is already taken")
+    if state == "23503" or "FOREIGN KEY" in text:
+        return envelope(422, "validation_error", "a value refers to a record that does not exist")
+    return envelope(422, "validation_error", "a value breaks a rule of the stored data")
+
+
+EXCEPTION_HANDLERS = {
+    RecordError: record_error,
+    HTTPException: http_error,
+    sa.exc.DataError: unstorable_value,
+    sa.exc.IntegrityError: integrity_error,
+}
+
+
+class InternalErrors:
+    """ASGI middleware: an unexpected exception becomes a logged, generic 500 envelope.
+
+    Starlette's own last-resort handler re-raises to the server after answering;
+    this one answers, logs once, and keeps the traceback out of the response.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = envelope(500, "internal_error", "an unexpected error occurred; it has been logged")
+            await response(scope, receive, send)

@@ -1,0 +1,171 @@
+"""``/api/v1/meta``: what the site offers (entities, fields, actions) and its admin switches.
+
+Anyone signed in may read entity metadata; custom-field and plugin admin need
+:func:`require_admin`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from .. import fielddefs, pluginstate
+from ..errors import Conflict, Forbidden, NotFound, PluginError, ValidationError
+from ..records import Actor
+from .api import actor_of, site_of
+from .payload import JSON, query_values, read_json
+
+if TYPE_CHECKING:
+    from ..entities import Entity
+    from ..site import View
+
+FIELD_KEYS = ("name", "schema", "label", "indexed")
+FIELD_CHANGES = ("label", "indexed")
+
+
+def require_admin(actor: Actor) -> None:
+    """Refuse anyone but an admin (403). The one place admin endpoints check who may call them."""
+    if actor.role != "admin":
+        raise Forbidden("only an admin may do this", [{"loc": ["role"], "msg": f"role {actor.role!r} is not admin"}])
+
+
+def describe_entity(view: View, entity: Entity) -> dict[str, Any]:
+    fields = view.fields(entity.name)
+    return {
+        "name": entity.name,
+        "label": entity.label,
+        "label_plural": entity.label_plural,
+        "plugin": entity.plugin,
+        "searchable": list(entity.searchable),
+        "fields": entity.json_schema(),
+        "custom_fields": [f.as_public() for f in fields.fields.values()],
+        "custom_schema": fields.json_schema,
+        "actions": [
+            {
+                "name": action.name,
+                "label": action.label,
+                "body": action.body.model_json_schema() if action.body is not None else None,
+                "confirm": action.confirm,
+            }
+            for action in entity.actions
+        ],
+    }
+
+
+def _entity(view: View, name: str) -> Entity:
+    entity = view.entity(name)
+    if entity is None:
+        raise NotFound(f"no enabled entity named {name!r}", [{"loc": ["path", "entity"], "msg": "unknown or disabled entity"}])
+    return entity
+
+
+def _object(body: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationError.at(["body"], "must be a JSON object")
+    unknown = [key for key in body if key not in allowed]
+    if unknown:
+        details = [{"loc": ["body", key], "msg": "unknown field"} for key in unknown]
+        raise ValidationError(f"body.{unknown[0]}: unknown field (allowed: {', '.join(allowed)})", details)
+    return body
+
+
+def _flag(value: Any, loc: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError.at(["body", loc], "must be true or false")
+    return value
+
+
+async def list_entities(request: Request) -> Response:
+    actor_of(request)
+    view = site_of(request).view
+    return JSON({"items": [describe_entity(view, entity) for entity in view.entities.values()]})
+
+
+async def get_entity(request: Request) -> Response:
+    actor_of(request)
+    view = site_of(request).view
+    return JSON(describe_entity(view, _entity(view, request.path_params["entity"])))
+
+
+async def fields(request: Request) -> Response:
+    site = site_of(request)
+    actor = actor_of(request)
+    require_admin(actor)
+    entity = request.path_params["entity"]
+    if request.method == "POST":
+        body = _object(await read_json(request), FIELD_KEYS)
+        if "name" not in body or "schema" not in body:
+            raise ValidationError.at(["body", "name" if "name" not in body else "schema"], "is required")
+        indexed = _flag(body.get("indexed", False), "indexed")
+        created = fielddefs.add_field(site, actor, entity, body["name"], body["schema"], label=body.get("label"), indexed=indexed)
+        return JSON(created, status_code=201)
+    flag = query_values(request).get("include_removed", "false")
+    if flag not in ("true", "false"):
+        raise ValidationError.at(["query", "include_removed"], "must be true or false")
+    return JSON({"items": fielddefs.list_fields(site, entity, include_removed=flag == "true")})
+
+
+async def field(request: Request) -> Response:
+    site = site_of(request)
+    actor = actor_of(request)
+    require_admin(actor)
+    entity, name = request.path_params["entity"], request.path_params["name"]
+    if request.method == "DELETE":
+        purge = query_values(request).get("purge", "false")
+        if purge not in ("true", "false"):
+            raise ValidationError.at(["query", "purge"], "must be true or false")
+        fielddefs.remove_field(site, actor, entity, name, purge=purge == "true")
+        return Response(status_code=204)
+    body = _object(await read_json(request), FIELD_CHANGES)
+    if not body:
+        raise ValidationError.at(["body"], "send label and/or indexed")
+    indexed = _flag(body["indexed"], "indexed") if "indexed" in body else None
+    changed: dict[str, Any] = {}
+    if "label" in body:
+        changed = fielddefs.set_label(site, actor, entity, name, body["label"])
+    if indexed is not None:
+        changed = fielddefs.set_indexed(site, actor, entity, name, indexed)
+    return JSON(changed)
+
+
+async def list_plugins(request: Request) -> Response:
+    require_admin(actor_of(request))
+    return JSON({"items": pluginstate.describe_plugins(site_of(request))})
+
+
+async def enable_plugin(request: Request) -> Response:
+    return await _switch(request, pluginstate.enable_plugin)
+
+
+async def disable_plugin(request: Request) -> Response:
+    return await _switch(request, pluginstate.disable_plugin)
+
+
+async def _switch(request: Request, change: Any) -> Response:
+    site = site_of(request)
+    actor = actor_of(request)
+    require_admin(actor)
+    name = request.path_params["name"]
+    if name not in site.installed:
+        raise NotFound(f"no plugin named {name!r} is installed", [{"loc": ["path", "name"], "msg": "unknown plugin"}])
+    try:
+        change(site, actor, name)
+    except PluginError as exc:
+        raise Conflict(str(exc), [{"loc": ["path", "name"], "msg": str(exc)}]) from None
+    return JSON(next(p for p in pluginstate.describe_plugins(site) if p["name"] == name))
+
+
+def meta_routes() -> list[BaseRoute]:
+    """Routes mounted under ``/api/v1/meta``."""
+    return [
+        Route("/entities", list_entities, methods=["GET"], name="entities"),
+        Route("/entities/{entity}", get_entity, methods=["GET"], name="entity"),
+        Route("/entities/{entity}/fields", fields, methods=["GET", "POST"], name="fields"),
+        Route("/entities/{entity}/fields/{name}", field, methods=["PATCH", "DELETE"], name="field"),
+        Route("/plugins", list_plugins, methods=["GET"], name="plugins"),
+        Route("/plugins/{name}/enable", enable_plugin, methods=["POST"], name="plugin_enable"),
+        Route("/plugins/{name}/disable", disable_plugin, methods=["POST"], name="plugin_disable"),
+    ]

@@ -1,0 +1,455 @@
+"""The OpenAPI 3.1 document, built from the site's current view, and the docs page.
+
+Each entity contributes its list/create/get/patch/delete/history paths and one
+path per action; its schemas hold the custom fields as they are right now. The
+document is rebuilt when the view's version changes. ``/api/docs`` renders it with
+the Swagger UI files shipped in ``static/swagger`` (no CDN, no validator badge).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..records import DEFAULT_LIMIT, MAX_LIMIT
+from .api import CONTROL_PARAMS, ON_DUPLICATE, site_of
+from .payload import JSON
+from .plugin_mount import plugin_routes
+
+if TYPE_CHECKING:
+    from ..entities import Entity
+    from ..site import View
+
+HERE = Path(__file__).parent
+API = "/api/v1"
+ORDERED = {"integer", "number", "date", "date-time"}
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "examples": ["validation_error", "not_found", "forbidden", "conflict", "unauthorized", "rate_limited"]},
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["loc", "msg"],
+                        "properties": {"loc": {"type": "array", "items": {"type": ["string", "integer"]}}, "msg": {"type": "string"}},
+                    },
+                },
+            },
+        }
+    },
+}
+ERRORS = {
+    "400": "The request cannot be read: malformed JSON, or a body that is not JSON",
+    "401": "No valid API token",
+    "403": "Not allowed",
+    "404": "No such route, entity, record or action (or one the caller may not see)",
+    "409": "Clashes with stored data",
+    "422": "A value is wrong; each detail names its location",
+    "429": "Too many attempts",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _responses(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
+    return {**ok, **{str(code): {"$ref": f"#/components/responses/E{code}"} for code in (400, 401, 404, 422, *errors)}}
+
+
+def _body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    param = {"name": name, "in": "query", "required": False, "schema": schema}
+    return {**param, "description": description} if description else param
+
+
+class Builder:
+    """Collects the components while the paths are written."""
+
+    def __init__(self, view: View):
+        self.view = view
+        self.schemas: dict[str, Any] = {"Error": ERROR}
+        self.paths: dict[str, Any] = {}
+
+    def model(self, prefix: str, model: type[BaseModel]) -> dict[str, Any]:
+        """A pydantic model's schema, its ``$defs`` moved into the components under ``prefix``."""
+        template = f"#/components/schemas/{prefix}.{{model}}"
+        schema = model.model_json_schema(ref_template=template)
+        for name, sub in schema.pop("$defs", {}).items():
+            self.schemas[f"{prefix}.{name}"] = sub
+        return schema
+
+    def build(self) -> dict[str, Any]:
+        self.kernel_paths()
+        for entity in self.view.entities.values():
+            self.entity_paths(entity)
+        self.plugin_paths()
+        responses = {f"E{code}": _json(_ref("Error"), text) for code, text in ERRORS.items()}
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": "PlugCRM API", "version": f"1.{self.view.version}", "description": "Plugins: " + ", ".join(self.view.enabled)},
+            "paths": self.paths,
+            "components": {"schemas": self.schemas, "responses": responses, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        }
+
+    # -- the kernel's own routes ----------------------------------------------------
+
+    def kernel_paths(self) -> None:
+        entity_names = {"type": "string", "enum": sorted(self.view.entities)}
+        plugin_names = {"type": "string"}
+        token_body = {
+            "type": "object",
+            "required": ["email", "password"],
+            "properties": {"email": {"type": "string"}, "password": {"type": "string"}, "name": {"type": "string"}},
+        }
+        token = {
+            "type": "object",
+            "required": ["id", "token", "expires_at"],
+            "properties": {"id": {"type": "integer"}, "token": {"type": "string"}, "expires_at": {"type": ["string", "null"], "format": "date-time"}},
+        }
+        field_def = {
+            "type": "object",
+            "required": ["name", "schema", "label", "indexed", "kind"],
+            "properties": {
+                "name": {"type": "string"},
+                "schema": {"type": "object"},
+                "label": {"type": "object", "additionalProperties": {"type": "string"}},
+                "indexed": {"type": "boolean"},
+                "kind": {"type": "string"},
+                "active": {"type": "boolean"},
+                "version": {"type": "integer"},
+            },
+        }
+        label = {"anyOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "string"}}]}
+        new_field = {
+            "type": "object",
+            "required": ["name", "schema"],
+            "additionalProperties": False,
+            "properties": {"name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"}, "schema": {"type": "object"}, "label": label, "indexed": {"type": "boolean"}},
+        }
+        field_change = {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {"label": label, "indexed": {"type": "boolean"}}}
+        plugin = {
+            "type": "object",
+            "required": ["name", "enabled", "essential", "requires", "description"],
+            "properties": {
+                "name": {"type": "string"},
+                "enabled": {"type": "boolean"},
+                "essential": {"type": "boolean"},
+                "requires": {"type": "array", "items": {"type": "string"}},
+                "description": {"type": "string"},
+            },
+        }
+        meta = {"type": "object", "required": ["name", "label", "label_plural", "plugin", "fields", "custom_fields", "actions"]}
+        self.schemas.update(EntityMeta=meta, FieldDefinition=field_def, Plugin=plugin)
+        items = lambda schema: {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": schema}}}  # noqa: E731
+        entity_param = _path_param("entity", entity_names)
+        field_param = _path_param("name", {"type": "string"})
+        flag = {"type": "string", "enum": ["true", "false"]}
+        self.paths.update(
+            {
+                f"{API}/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+                f"{API}/auth/token": {
+                    "post": {
+                        "summary": "Exchange email and password for an API token",
+                        "security": [],
+                        "requestBody": _body(token_body),
+                        "responses": _responses({"201": _json(token, "A new token (shown once)")}, 429),
+                    }
+                },
+                f"{API}/meta/entities": {"get": {"summary": "Every enabled entity", "responses": _responses({"200": _json(items(_ref("EntityMeta")), "Entities")})}},
+                f"{API}/meta/entities/{{entity}}": {
+                    "parameters": [entity_param],
+                    "get": {"summary": "One entity's fields and actions", "responses": _responses({"200": _json(_ref("EntityMeta"), "The entity")})},
+                },
+                f"{API}/meta/entities/{{entity}}/fields": {
+                    "parameters": [entity_param],
+                    "get": {
+                        "summary": "Custom fields (admin)",
+                        "parameters": [_query("include_removed", flag)],
+                        "responses": _responses({"200": _json(items(_ref("FieldDefinition")), "Custom fields")}, 403),
+                    },
+                    "post": {
+                        "summary": "Add a custom field (admin)",
+                        "requestBody": _body(new_field),
+                        "responses": _responses({"201": _json(_ref("FieldDefinition"), "The new field")}, 403, 409),
+                    },
+                },
+                f"{API}/meta/entities/{{entity}}/fields/{{name}}": {
+                    "parameters": [entity_param, field_param],
+                    "patch": {
+                        "summary": "Change a custom field's label or index (admin)",
+                        "requestBody": _body(field_change),
+                        "responses": _responses({"200": _json(_ref("FieldDefinition"), "The field")}, 403, 409),
+                    },
+                    "delete": {
+                        "summary": "Hide a custom field, or purge it and its values (admin)",
+                        "parameters": [_query("purge", flag)],
+                        "responses": _responses({"204": {"description": "Removed"}}, 403, 409),
+                    },
+                },
+                f"{API}/meta/plugins": {"get": {"summary": "Installed plugins (admin)", "responses": _responses({"200": _json(items(_ref("Plugin")), "Plugins")}, 403)}},
+                **{
+                    f"{API}/meta/plugins/{{name}}/{verb}": {
+                        "parameters": [_path_param("name", plugin_names)],
+                        "post": {"summary": f"{verb.capitalize()} a plugin (admin)", "responses": _responses({"200": _json(_ref("Plugin"), "The plugin")}, 403, 409)},
+                    }
+                    for verb in ("enable", "disable")
+                },
+            }
+        )
+
+    # -- entities -------------------------------------------------------------------
+
+    def entity_paths(self, entity: Entity) -> None:
+        name = entity.name
+        fields = self.view.fields(name)
+        custom = _ref(f"{name}.Custom")
+        self.schemas[f"{name}.Custom"] = fields.json_schema
+        create = self.model(name, entity.fields)
+        create.setdefault("properties", {})["custom"] = custom
+        update = self.model(name, entity.update_fields)
+        update.setdefault("properties", {})["custom"] = custom
+        record = record_schema(entity, custom)
+        created = {**record, "properties": {**record["properties"], "warnings": {"type": "array", "items": _ref("Warning")}}}
+        self.schemas["Warning"] = {
+            "type": "object",
+            "required": ["code", "ids"],
+            "properties": {"code": {"type": "string", "enum": ["duplicate"]}, "ids": {"type": "array", "items": {"type": "integer"}}},
+        }
+        self.schemas.update({f"{name}.Create": create, f"{name}.Update": update, f"{name}.Record": record, f"{name}.Created": created})
+        self.schemas[f"{name}.Page"] = {
+            "type": "object",
+            "required": ["items", "total", "limit", "offset"],
+            "properties": {"items": {"type": "array", "items": _ref(f"{name}.Record")}, "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}},
+        }
+        label = entity.label_plural.get("en", name)
+        id_param = _path_param("id", {"type": "integer", "minimum": 1})
+        base = f"{API}/{name}"
+        self.paths[base] = {
+            "get": {
+                "summary": f"List {label}",
+                "tags": [name],
+                "parameters": self.list_params(entity),
+                "responses": _responses({"200": _json(_ref(f"{name}.Page"), "One page")}, 403),
+            },
+            "post": {
+                "summary": f"Create a {entity.label.get('en', name)}",
+                "tags": [name],
+                "parameters": [_query("on_duplicate", {"type": "string", "enum": list(ON_DUPLICATE)}, "refuse: answer 409 instead of creating a likely duplicate")],
+                "requestBody": _body(_ref(f"{name}.Create")),
+                "responses": _responses({"201": _json(_ref(f"{name}.Created"), "Created; warnings list likely duplicates")}, 403, 409),
+            },
+        }
+        self.paths[f"{base}/{{id}}"] = {
+            "parameters": [id_param],
+            "get": {"summary": "One record", "tags": [name], "responses": _responses({"200": _json(_ref(f"{name}.Record"), "The record")}, 403)},
+            "patch": {
+                "summary": "Change some fields; a custom value of null clears it",
+                "tags": [name],
+                "requestBody": _body(_ref(f"{name}.Update")),
+                "responses": _responses({"200": _json(_ref(f"{name}.Record"), "The record")}, 403, 409),
+            },
+            "delete": {"summary": "Delete the record", "tags": [name], "responses": _responses({"204": {"description": "Deleted"}}, 403, 409)},
+        }
+        self.schemas["HistoryPage"] = history_schema()
+        self.paths[f"{base}/{{id}}/history"] = {
+            "parameters": [id_param],
+            "get": {
+                "summary": "Audit entries, newest first",
+                "tags": [name],
+                "parameters": page_params(),
+                "responses": _responses({"200": _json(_ref("HistoryPage"), "Entries")}, 403),
+            },
+        }
+        for action in entity.actions:
+            body = self.model(f"{name}.{action.name}", action.body) if action.body is not None else {"type": "object"}
+            self.paths[f"{base}/{{id}}/{action.name}"] = {
+                "parameters": [id_param],
+                "post": {
+                    "summary": action.label.get("en", action.name),
+                    "tags": [name],
+                    "requestBody": _body(body, required=action.body is not None),
+                    "responses": _responses({"200": _json({"type": "object"}, "The action's result")}, 403, 409),
+                },
+            }
+
+    def list_params(self, entity: Entity) -> list[dict[str, Any]]:
+        kinds = filter_kinds(entity, self.view)
+        keys = "|".join(re.escape(k) for k in kinds if kinds[k][0] != "multi_enum")
+        params = [
+            *page_params(),
+            _query("sort", {"type": "string", "pattern": f"^-?({keys})(,-?({keys}))*$"}, "field or -field, comma-separated"),
+        ]
+        if entity.searchable:
+            params.append(_query("q", {"type": "string"}, "text in " + ", ".join(entity.searchable)))
+        for key, (kind, schema) in kinds.items():
+            if key in CONTROL_PARAMS:
+                continue
+            params.append(_query(key, schema, "equals (null: is empty)" if kind != "multi_enum" else "contains"))
+            if kind in ORDERED:
+                params.extend(_query(f"{key}__{op}", schema, f"{'at least' if op == 'gte' else 'at most'} (also __gt, __lt)") for op in ("gte", "lte"))
+        return params
+
+    # -- plugins --------------------------------------------------------------------
+
+    def plugin_paths(self) -> None:
+        for plugin, routes in plugin_routes(self.view).items():
+            for route in routes:
+                if not isinstance(route, Route):
+                    continue
+                path = f"{API}/plugins/{plugin}{route.path}"
+                doc = (route.endpoint.__doc__ or route.name or "").strip().splitlines()
+                methods = sorted(m.lower() for m in route.methods or {"GET"} if m != "HEAD")
+                params = [_path_param(p, {"type": "string"}) for p in route.param_convertors]
+                operation = {"summary": doc[0] if doc else path, "tags": [f"plugin {plugin}"], "responses": {"default": {"description": "Defined by the plugin"}}}
+                self.paths[path] = {**({"parameters": params} if params else {}), **{m: operation for m in methods}}
+
+
+def page_params() -> list[dict[str, Any]]:
+    return [
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+        _query("offset", {"type": "integer", "minimum": 0, "default": 0}),
+    ]
+
+
+def history_schema() -> dict[str, Any]:
+    entry = {
+        "type": "object",
+        "required": ["id", "at", "action", "actor", "actor_id", "channel", "changes"],
+        "properties": {
+            "id": {"type": "integer"},
+            "at": {"type": "string", "format": "date-time"},
+            "action": {"type": "string"},
+            "actor": {"type": "string"},
+            "actor_id": {"type": ["integer", "null"]},
+            "channel": {"type": "string"},
+            "changes": {"type": "object"},
+        },
+    }
+    return {"type": "object", "required": ["items", "limit", "offset"], "properties": {"items": {"type": "array", "items": entry}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}}
+
+
+def column_schema(column: sa.Column[Any]) -> tuple[str, dict[str, Any]]:
+    """The kind and JSON Schema of a stored column's value."""
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        python_type = object
+    kind, schema = {
+        bool: ("boolean", {"type": "boolean"}),
+        int: ("integer", {"type": "integer"}),
+        float: ("number", {"type": "number"}),
+        Decimal: ("number", {"type": "number"}),
+        datetime: ("date-time", {"type": "string", "format": "date-time"}),
+        date: ("date", {"type": "string", "format": "date"}),
+        str: ("string", {"type": "string"}),
+    }.get(python_type, ("json", {}))
+    return kind, schema
+
+
+def filter_kinds(entity: Entity, view: View) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every filterable and sortable field with its kind and the schema of a filter value."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for column in entity.table.columns:
+        if column.name in entity.columns and column.name != "custom":
+            kind, schema = column_schema(column)
+            if kind != "json":
+                found[column.name] = (kind, schema)
+    for field_ in view.fields(entity.name).fields.values():
+        kind = field_.kind
+        schema = {k: v for k, v in field_.schema.items() if k in ("type", "format", "enum")}
+        if kind == "multi_enum":
+            schema = {"type": "string", "enum": field_.schema["items"]["enum"]}
+        elif kind in ("money", "reference"):
+            schema = {"type": schema["type"]}
+        found.setdefault(field_.name, ("number" if kind == "money" else "integer" if kind == "reference" else kind, schema))
+    return found
+
+
+def record_schema(entity: Entity, custom: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for column in entity.table.columns:
+        if column.name not in entity.columns:
+            continue
+        if column.name == "custom":
+            properties["custom"] = custom
+            continue
+        _, schema = column_schema(column)
+        if schema and column.nullable:
+            schema = {**schema, "type": [schema["type"], "null"]}
+        properties[column.name] = schema
+    return {"type": "object", "required": list(entity.columns), "properties": properties}
+
+
+def openapi_document(view: View) -> dict[str, Any]:
+    return Builder(view).build()
+
+
+class Documents:
+    """The document for the newest view, rebuilt only when the view's version changes."""
+
+    def __init__(self) -> None:
+        self._version: int | None = None
+        self._document: dict[str, Any] = {}
+
+    def get(self, view: View) -> dict[str, Any]:
+        if view.version != self._version:
+            self._document = openapi_document(view)
+            self._version = view.version
+        return self._document
+
+
+async def openapi_json(request: Request) -> Response:
+    documents: Documents = request.app.state.openapi
+    return JSON(documents.get(site_of(request).view))
+
+
+async def api_docs(request: Request) -> Response:
+    page = Template((HERE / "templates" / "api_docs.html").read_text(encoding="utf-8"))
+    urls = {
+        "spec": str(request.url_for("api:openapi")),
+        "css": str(request.url_for("swagger", path="swagger-ui.css")),
+        "bundle": str(request.url_for("swagger", path="swagger-ui-bundle.js")),
+        "init": str(request.url_for("swagger", path="init.js")),
+    }
+    return HTMLResponse(page.substitute({k: html.escape(v) for k, v in urls.items()}))
+
+
+def docs_routes() -> list[BaseRoute]:
+    """``/api/docs`` and its assets (mounted at the root)."""
+    return [
+        Route("/api/docs", api_docs, methods=["GET"], name="api_docs"),
+        Mount("/api/docs/assets", app=StaticFiles(directory=HERE / "static" / "swagger"), name="swagger"),
+    ]

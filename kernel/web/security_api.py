@@ -1,0 +1,116 @@
+"""Admin views on security: why a user can see a record, and the audit log.
+
+Mounted under ``/api/v1`` before the generic entity routes:
+
+* ``GET /api/v1/E/{id}/access?user_id=N`` — which role, permission and record
+  rule let user N read, update, delete or act on the record, or stop them;
+* ``GET /api/v1/audit?actor_id=&entity=&record_id=&action=&channel=&since=&until=&limit=&offset=``
+  — the audit log, newest first (logins and failed logins carry the IP).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from .. import audit
+from ..clock import as_utc
+from ..errors import Forbidden, NotFound, ValidationError
+from ..models import User
+from ..permissions import explain, is_admin
+from ..records import DEFAULT_LIMIT, MAX_LIMIT, Actor
+from ..site import Site
+from .auth import USER_FIELDS, actor_for_user, authenticate
+
+AUDIT_FIELDS = ("id", "at", "actor_id", "actor", "channel", "entity", "record_id", "action", "changes", "ip")
+
+
+def _admin(request: Request) -> tuple[Site, Actor]:
+    site: Site = request.app.state.site
+    actor = authenticate(site, request)
+    if not is_admin(actor):
+        raise Forbidden("only an admin may see this")
+    return site, actor
+
+
+def _integer(params: Any, name: str, default: int | None = None, *, low: int = 0, high: int | None = None) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+        bounds = f"between {low} and {high}" if high is not None else f"{low} or more"
+        raise ValidationError.at(["query", name], f"must be a whole number {bounds}")
+    return int(raw)
+
+
+def _time(params: Any, name: str) -> datetime | None:
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(raw))
+    except ValueError:
+        raise ValidationError.at(["query", name], "must be an ISO 8601 date or time") from None
+
+
+async def record_access(request: Request) -> JSONResponse:
+    site, _ = _admin(request)
+    entity = site.view.entity(request.path_params["entity"])
+    if entity is None:
+        raise NotFound(f"no entity named {request.path_params['entity']!r}", [{"loc": ["path", "entity"], "msg": "unknown or disabled entity"}])
+    record_id = request.path_params["id"]
+    user_id = _integer(request.query_params, "user_id", low=1)
+    if user_id is None:
+        raise ValidationError.at(["query", "user_id"], "is required")
+    users = User.__table__
+    table = entity.table
+    with site.engine.connect() as conn:
+        user = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+        exists = conn.scalar(sa.select(table.c.id).where(table.c.id == record_id)) is not None
+    if user is None:
+        raise ValidationError.at(["query", "user_id"], f"no user with id {user_id}")
+    if not exists:
+        raise NotFound(f"no {entity.name} record with id {record_id}")
+    answer = explain(site, actor_for_user(user, channel="api", ip=None), entity, record_id)
+    user_info = {k: user._mapping[k] for k in USER_FIELDS}
+    return JSONResponse({"user": user_info, "entity": entity.name, "record_id": record_id, **answer})
+
+
+async def search_audit(request: Request) -> JSONResponse:
+    site, _ = _admin(request)
+    params = request.query_params
+    table = audit.AUDIT
+    conditions: list[sa.ColumnElement[bool]] = []
+    for name in ("actor_id", "record_id"):
+        value = _integer(params, name, low=1)
+        if value is not None:
+            conditions.append(table.c[name] == value)
+    for name in ("entity", "action", "channel"):
+        if params.get(name):
+            conditions.append(table.c[name] == params[name])
+    since, until = _time(params, "since"), _time(params, "until")
+    if since is not None:
+        conditions.append(table.c.at >= since)
+    if until is not None:
+        conditions.append(table.c.at < until)
+    limit = _integer(params, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    offset = _integer(params, "offset", 0)
+    query = sa.select(table).where(*conditions).order_by(table.c.id.desc()).limit(limit).offset(offset)
+    count = sa.select(sa.func.count()).select_from(table).where(*conditions)
+    with site.engine.connect() as conn:
+        items = [{k: row._mapping[k] for k in AUDIT_FIELDS} for row in conn.execute(query)]
+        total = conn.scalar(count)
+    return JSONResponse({"items": audit.jsonable(items), "total": total, "limit": limit, "offset": offset})
+
+
+def security_routes() -> list[BaseRoute]:
+    """Routes mounted under ``/api/v1``, before the generic ``/{entity}`` routes."""
+    return [
+        Route("/audit", search_audit, methods=["GET"], name="audit"),
+        Route("/{entity}/{id:int}/access", record_access, methods=["GET"], name="record_access"),
+    ]
