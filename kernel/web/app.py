@@ -79,4 +79,8 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None, ru
     app = Starlette(routes=routes, middleware=[Middleware(InternalErrors)], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.site = site
     app.state.openapi = Documents()
+    # -- the browser UI (kernel.web.ui): pages at /, /login, /r/ENTITY…, /admin/…, /static/…
+    from .ui import mount_ui
+
+    mount_ui(app)
     return app

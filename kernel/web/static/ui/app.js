@@ -1,0 +1,98 @@
+/* PlugCRM UI behaviour: small progressive enhancements; every page also works without it. */
+(function () {
+  "use strict";
+
+  // The browser's time zone, so dates and times are shown (and read) in local time.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("crm_tz=" + zone) === -1) {
+      document.cookie = "crm_tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (e) { /* keep UTC */ }
+
+  function on(type, selector, handler) {
+    document.addEventListener(type, function (event) {
+      var target = event.target.closest ? event.target.closest(selector) : null;
+      if (target) handler(event, target);
+    });
+  }
+
+  // Bulk selection: "select all" and enabling the bulk button.
+  function refreshBulk(form) {
+    var boxes = form.querySelectorAll('input[name="ids"]');
+    var checked = form.querySelectorAll('input[name="ids"]:checked').length;
+    var button = form.querySelector("[data-bulk-action]");
+    if (button) button.disabled = checked === 0;
+    var all = form.querySelector("[data-select-all]");
+    if (all) { all.checked = checked > 0 && checked === boxes.length; all.indeterminate = checked > 0 && checked < boxes.length; }
+  }
+  on("change", "[data-select-all]", function (event, box) {
+    var form = box.closest("form");
+    form.querySelectorAll('input[name="ids"]').forEach(function (each) { each.checked = box.checked; });
+    refreshBulk(form);
+  });
+  on("change", 'form[data-bulk] input[name="ids"]', function (event, box) { refreshBulk(box.closest("form")); });
+
+  // Buttons that ask first.
+  on("click", "[data-confirm]", function (event, button) {
+    if (!window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+  });
+
+  // Reference picker: choosing a match fills the hidden id.
+  on("click", "[data-picker-pick]", function (event, option) {
+    var search = document.getElementById(option.getAttribute("data-picker-for"));
+    var picker = search && search.closest("[data-picker]");
+    if (!picker) return;
+    picker.querySelector("[data-picker-value]").value = option.getAttribute("data-picker-pick");
+    search.value = option.getAttribute("data-picker-label");
+    option.parentElement.innerHTML = "";
+    search.focus();
+  });
+  on("click", "[data-picker-clear]", function (event, button) {
+    var picker = button.closest("[data-picker]");
+    picker.querySelector("[data-picker-value]").value = "";
+    picker.querySelector("[data-picker-search]").value = "";
+    picker.querySelector(".picker-results").innerHTML = "";
+  });
+  on("keydown", "[data-picker-search]", function (event, search) {
+    if (event.key === "ArrowDown") {
+      var first = search.closest("[data-picker]").querySelector("[data-picker-pick]");
+      if (first) { event.preventDefault(); first.focus(); }
+    } else if (event.key === "Escape") {
+      search.closest("[data-picker]").querySelector(".picker-results").innerHTML = "";
+    }
+  });
+  on("keydown", "[data-picker-pick]", function (event, option) {
+    var next = event.key === "ArrowDown" ? option.nextElementSibling : event.key === "ArrowUp" ? option.previousElementSibling : null;
+    if (next) { event.preventDefault(); next.focus(); }
+  });
+
+  // The language switch returns to the page as it is now (htmx may have changed the address).
+  on("click", ".lang a", function (event, link) {
+    var url = new URL(link.href);
+    url.searchParams.set("next", window.location.pathname + window.location.search);
+    link.href = url.toString();
+  });
+
+  // Tabs loaded by htmx: mark the chosen one.
+  on("click", "[data-tab], .tabs a", function (event, tab) {
+    tab.parentElement.querySelectorAll("a").forEach(function (each) { each.setAttribute("aria-selected", each === tab ? "true" : "false"); });
+  });
+
+  // Charts from the JSON each dashboard widget carries.
+  function drawCharts() {
+    if (!window.echarts) return;
+    document.querySelectorAll("[data-chart]").forEach(function (node) {
+      var source = node.nextElementSibling;
+      if (!source || !source.hasAttribute("data-chart-options") || node.getAttribute("data-drawn")) return;
+      var chart = window.echarts.init(node, null, { renderer: "svg" });
+      var option = JSON.parse(source.textContent);
+      option.color = ["#3d5afe", "#12b76a", "#f79009", "#ee46bc", "#06aed4", "#875bf7"];
+      chart.setOption(option);
+      node.setAttribute("data-drawn", "1");
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+  window.addEventListener("load", drawCharts);
+  document.addEventListener("htmx:afterSettle", drawCharts);
+})();

@@ -1,0 +1,145 @@
+"""Per-request UI state: who is signed in, in which language, and how to render a page.
+
+Language: the ``crm_locale`` cookie, else ``default_locale`` from ``crm.toml``.
+Time zone: the ``crm_tz`` cookie the browser sets from its own settings, else UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.responses import HTMLResponse, RedirectResponse
+
+from ... import notifications
+from ...records import Actor
+from . import session
+from .i18n import LANGUAGE_NAMES, Formatter, normal_locale, pick, translations
+from .menu import build_menu
+from .templating import Templates
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ...site import Site, View
+
+LOCALE_COOKIE = "crm_locale"
+TZ_COOKIE = "crm_tz"
+
+
+class LoginRequired(Exception):
+    """Raised by a page that needs a signed-in user; answered with a redirect to the login page."""
+
+
+class AdminRequired(Exception):
+    """Raised by an admin page for anyone else; answered with a 403 page."""
+
+
+def plugin_locale_dirs(view: View) -> list[Path]:
+    """The ``locale`` directory next to each enabled plugin's module, where there is one."""
+    dirs = []
+    for name in view.enabled:
+        module = view.pm.get_plugin(name)
+        origin = getattr(module, "__file__", None)
+        if origin:
+            candidate = Path(origin).parent / "locale"
+            if candidate.is_dir():
+                dirs.append(candidate)
+    return dirs
+
+
+def timezone_of(request: Request) -> Any:
+    name = request.cookies.get(TZ_COOKIE, "")
+    try:
+        return ZoneInfo(name) if name and len(name) < 64 and ".." not in name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@dataclass
+class UI:
+    """Everything a UI endpoint needs for one request. Build it with :func:`ui_for`."""
+
+    request: Request
+    site: Site
+    user: Any  # the signed-in user row, or None
+    locale: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def view(self) -> View:
+        return self.site.view
+
+    @cached_property
+    def actor(self) -> Actor:
+        if self.user is None:
+            raise LoginRequired()
+        ip = self.request.client.host if self.request.client else None
+        return Actor(user_id=self.user.id, label=self.user.email, role=self.user.role, team_id=self.user.team_id, channel="ui", ip=ip)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.role == "admin"
+
+    def require_admin(self) -> Actor:
+        actor = self.actor
+        if not self.is_admin:
+            raise AdminRequired()
+        return actor
+
+    @cached_property
+    def translations(self) -> Any:
+        return translations(self.locale, plugin_locale_dirs(self.view))
+
+    def gettext(self, message: str, **values: Any) -> str:
+        text = self.translations.gettext(message)
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        text = self.translations.ngettext(singular, plural, n)
+        return text % {"num": n, **values}
+
+    @cached_property
+    def tzinfo(self) -> Any:
+        return timezone_of(self.request)
+
+    @cached_property
+    def fmt(self) -> Formatter:
+        return Formatter(self.locale, self.tzinfo)
+
+    def label(self, labels: Any, fallback: str = "") -> str:
+        return pick(labels, self.locale, fallback)
+
+    def render(self, names: str | list[str], status_code: int = 200, **context: Any) -> HTMLResponse:
+        templates: Templates = self.request.app.state.ui_templates
+        menu = build_menu(self.site, self.actor, self.locale) if self.user is not None else {"main": [], "admin": []}
+        base = {
+            "ui": self,
+            "request": self.request,
+            "_": self.gettext,
+            "gettext": self.gettext,
+            "ngettext": self.ngettext,
+            "fmt": self.fmt,
+            "locale": self.locale,
+            "html_lang": self.locale.replace("_", "-"),
+            "languages": LANGUAGE_NAMES,
+            "user": self.user,
+            "menu": menu,
+            "unread": notifications.unread_count(self.site, self.user.id) if self.user is not None else 0,
+            "csrf_token": session.csrf_token(self.request),
+            "current_path": self.request.url.path,
+        }
+        html = templates.render(self.view, names, {**base, **context})
+        return HTMLResponse(html, status_code=status_code)
+
+    def redirect(self, url: str) -> RedirectResponse:
+        return RedirectResponse(url, status_code=303)
+
+
+def ui_for(request: Request) -> UI:
+    site: Site = request.app.state.site
+    locale = normal_locale(request.cookies.get(LOCALE_COOKIE), site.settings.default_locale)
+    return UI(request, site, session.current_user(request), locale)

@@ -1,0 +1,107 @@
+"""The dashboard: the widgets enabled plugins register, for the signed-in user's role.
+
+A widget listed for some roles is on those roles' dashboards (admins see every
+widget); one with a ``permission`` is hidden from users who lack it. A widget
+whose ``data`` fails is shown as unavailable and logged; the page still renders.
+Above the widgets, a count of the records of each entity the user can read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ... import permissions
+from ...audit import jsonable
+from ...errors import RecordError
+from .context import UI, ui_for
+from .menu import ADMIN_ENTITIES
+
+log = logging.getLogger(__name__)
+
+
+def visible_widgets(ui: UI) -> list[Any]:
+    grants = permissions.grants(ui.site, ui.actor.role)
+    widgets = [w for batch in ui.view.pm.hook.register_dashboard_widgets() for w in batch or ()]
+    return [
+        w for w in widgets
+        if (ui.is_admin or not w.roles or ui.actor.role in w.roles) and (not w.permission or grants.allows(w.permission))
+    ]
+
+
+def widget_data(ui: UI, widget: Any) -> dict[str, Any] | None:
+    try:
+        return jsonable(widget.data(site=ui.site, actor=ui.actor, now=ui.site.clock.now()))
+    except RecordError:
+        return None
+    except Exception:
+        log.exception("dashboard widget %s failed", widget.name)
+        return None
+
+
+def is_empty(widget: Any, data: dict[str, Any] | None) -> bool:
+    if data is None:
+        return True
+    if widget.kind == "number":
+        return data.get("value") in (None, 0)
+    if widget.kind == "chart":
+        return not data.get("labels") or not any(any(v for v in s.get("values", [])) for s in data.get("series", []))
+    return not data.get("rows")
+
+
+def chart_options(ui: UI, data: dict[str, Any]) -> str:
+    """The ECharts option object for a chart widget's data, as JSON for ``static/ui/app.js``."""
+    kind = data.get("type", "bar")
+    labels = data.get("labels", [])
+    series = data.get("series", [])
+    if kind in ("pie", "funnel"):
+        values = series[0].get("values", []) if series else []
+        option = {
+            "tooltip": {"trigger": "item"},
+            "series": [{"type": kind, "name": series[0].get("name", "") if series else "", "data": [{"name": n, "value": v} for n, v in zip(labels, values)]}],
+        }
+    else:
+        option = {
+            "tooltip": {"trigger": "axis"},
+            "legend": {"show": len(series) > 1},
+            "grid": {"left": 40, "right": 16, "top": 24, "bottom": 28},
+            "xAxis": {"type": "category", "data": labels},
+            "yAxis": {"type": "value"},
+            "series": [{"type": kind, "name": ui.label(s.get("name"), ""), "data": s.get("values", []), "smooth": kind == "line"} for s in series],
+        }
+    return json.dumps(option, ensure_ascii=False)
+
+
+def entity_counts(ui: UI) -> list[dict[str, Any]]:
+    counts = []
+    for name, entity in ui.view.entities.items():
+        if name in ADMIN_ENTITIES or not permissions.allowed(ui.site, ui.actor, name, "read"):
+            continue
+        total = ui.site.records.list(ui.actor, name, limit=1).total
+        counts.append({"name": name, "label": ui.label(entity.label_plural, name), "total": total})
+    return counts
+
+
+async def dashboard_page(request: Request) -> Response:
+    ui = ui_for(request)
+    cards = []
+    for widget in visible_widgets(ui):
+        data = widget_data(ui, widget)
+        cards.append({
+            "widget": widget,
+            "label": ui.label(widget.label, widget.name),
+            "data": data,
+            "empty": is_empty(widget, data),
+            "chart": chart_options(ui, data) if widget.kind == "chart" and data else None,
+        })
+    counts = entity_counts(ui)
+    return ui.render(
+        "dashboard.html",
+        cards=cards,
+        counts=counts,
+        no_data=all(c["total"] == 0 for c in counts),
+    )

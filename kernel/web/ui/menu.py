@@ -1,0 +1,67 @@
+"""The navigation: one entry per enabled entity the user may read, plus plugins' menu items.
+
+Both come from the site's current view, so a disabled plugin's entries vanish
+with the next request after the view refreshes. A plugin adds entries with
+``register_menu_items`` returning dicts::
+
+    {"label": {"en": "Board", "zh_CN": "看板"}, "url": "/r/notes/kanban", "order": 20,
+     "permission": "notes.read", "section": "main"}
+
+``section`` is ``"main"`` (default) or ``"admin"``; ``permission`` hides the
+entry from users who lack it; ``order`` sorts (entity entries use 100).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ...errors import PluginError
+from ... import permissions
+from .i18n import pick
+
+if TYPE_CHECKING:
+    from ...records import Actor
+    from ...site import Site
+
+#: Entities the admin pages manage; they are not repeated in the main menu.
+ADMIN_ENTITIES = ("users", "teams", "roles")
+SECTIONS = ("main", "admin")
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url: str
+    order: int = 100
+    section: str = "main"
+    key: str = ""
+
+
+def _from_hook(raw: Any, plugin: str, locale: str) -> MenuItem:
+    if not isinstance(raw, dict) or not isinstance(raw.get("url"), str) or not raw["url"].startswith("/") or "label" not in raw:
+        raise PluginError(f"plugin {plugin!r}: a menu item needs a 'label' and a 'url' starting with '/', got {raw!r}")
+    section = raw.get("section", "main")
+    if section not in SECTIONS:
+        raise PluginError(f"plugin {plugin!r}: menu item section must be one of {', '.join(SECTIONS)}")
+    return MenuItem(pick(raw["label"], locale), raw["url"], int(raw.get("order", 100)), section, raw["url"])
+
+
+def build_menu(site: Site, actor: Actor, locale: str) -> dict[str, list[MenuItem]]:
+    """The menu for ``actor``: ``{"main": [...], "admin": [...]}``, each sorted by order then label."""
+    view = site.view
+    items: list[MenuItem] = []
+    for name, entity in view.entities.items():
+        if name in ADMIN_ENTITIES or not permissions.allowed(site, actor, name, "read"):
+            continue
+        items.append(MenuItem(pick(entity.label_plural, locale, name), f"/r/{name}", 100, "main", f"/r/{name}"))
+    for impl in view.pm.hook.register_menu_items.get_hookimpls():
+        for raw in impl.function() or ():
+            required = raw.get("permission") if isinstance(raw, dict) else None
+            if required and not permissions.grants(site, actor.role).allows(required):
+                continue
+            items.append(_from_hook(raw, impl.plugin_name, locale))
+    grouped: dict[str, list[MenuItem]] = {section: [] for section in SECTIONS}
+    for item in sorted(items, key=lambda i: (i.order, i.label)):
+        grouped[item.section].append(item)
+    return grouped

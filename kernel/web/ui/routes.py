@@ -1,0 +1,80 @@
+"""The UI's URL map, and the wrapper that turns refusals into pages.
+
+``/`` dashboard · ``/login`` ``/logout`` ``/setup`` ``/lang`` · ``/search`` · ``/inbox`` ·
+``/r/E`` list · ``/r/E/new`` · ``/r/E/kanban`` · ``/r/E/lookup`` · ``/r/E/bulk-delete`` ·
+``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
+``/admin/plugins`` · ``/admin/fields[/E[/NAME]]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ...errors import RecordError
+from . import admin, dashboard, inbox, records_views as records, shell
+from .context import AdminRequired, LoginRequired
+from .pages import PluginPages
+from .refusals import refusal
+from .session import CSRFRejected
+from .templating import Templates
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+STATIC = Path(__file__).resolve().parents[1] / "static"
+
+
+def page(endpoint: Endpoint, *, public: bool = False) -> Endpoint:
+    """Answer a refusal with a page: sign in first, set up first, or a 403/404 explanation."""
+
+    @functools.wraps(endpoint)
+    async def wrapped(request: Request) -> Response:
+        try:
+            if not public and not shell.signed_in(request):
+                raise LoginRequired()
+            return await endpoint(request)
+        except (LoginRequired, AdminRequired, CSRFRejected, RecordError) as exc:
+            return refusal(request, exc)
+
+    return wrapped
+
+
+def ui_routes() -> list[BaseRoute]:
+    get, both = ["GET"], ["GET", "POST"]
+    return [
+        Route("/", page(dashboard.dashboard_page), methods=get, name="ui:dashboard"),
+        Route("/login", page(shell.login_page, public=True), methods=both, name="ui:login"),
+        Route("/logout", page(shell.logout), methods=["POST"], name="ui:logout"),
+        Route("/setup", page(shell.setup_page, public=True), methods=both, name="ui:setup"),
+        Route("/lang", shell.switch_language, methods=get, name="ui:lang"),
+        Route("/search", page(inbox.search_page), methods=get, name="ui:search"),
+        Route("/inbox", page(inbox.inbox_page), methods=both, name="ui:inbox"),
+        Route("/r/{entity}", page(records.list_page), methods=get, name="ui:list"),
+        Route("/r/{entity}/new", page(records.form_page), methods=both, name="ui:new"),
+        Route("/r/{entity}/kanban", page(records.kanban_page), methods=both, name="ui:kanban"),
+        Route("/r/{entity}/lookup", page(records.lookup), methods=get, name="ui:lookup"),
+        Route("/r/{entity}/bulk-delete", page(records.bulk_delete), methods=["POST"], name="ui:bulk_delete"),
+        Route("/r/{entity}/{id}", page(records.detail_page), methods=get, name="ui:detail"),
+        Route("/r/{entity}/{id}/edit", page(records.form_page), methods=both, name="ui:edit"),
+        Route("/r/{entity}/{id}/history", page(records.history_panel), methods=get, name="ui:history"),
+        Route("/r/{entity}/{id}/delete", page(records.delete_page), methods=both, name="ui:delete"),
+        Route("/r/{entity}/{id}/act/{action}", page(records.action_page), methods=both, name="ui:action"),
+        Route("/admin/plugins", page(admin.plugins_page), methods=both, name="ui:plugins"),
+        Route("/admin/fields", page(admin.fields_index), methods=get, name="ui:fields_index"),
+        Route("/admin/fields/{entity}", page(admin.fields_page), methods=both, name="ui:fields"),
+        Route("/admin/fields/{entity}/{name}", page(admin.field_change), methods=["POST"], name="ui:field_change"),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+
+
+def mount_ui(app: Starlette) -> None:
+    """Add the browser UI to an app built by :func:`kernel.web.app.create_app`."""
+    app.state.ui_templates = Templates()
+    plugin_pages = Mount("/p/{plugin}", app=PluginPages(app.state.site), name="ui:plugin_pages")
+    app.router.routes.extend([*ui_routes(), plugin_pages])
