@@ -146,20 +146,21 @@ def _check_assign(site: Any, actor: Any, entity: str, owner_field: str, owner: A
         )
 
 
-@hookimpl
-def after_create(site: Any, conn: sa.Connection, entity: str) -> None:
+@hookimpl(specname="before_create")
+def announce_role_created(site: Any, conn: sa.Connection, entity: str) -> None:
+    """Role grants are cached per process: a change bumps the registry version in its own transaction."""
     if entity == "roles":
         site.bump(conn)
 
 
-@hookimpl
-def after_update(site: Any, conn: sa.Connection, entity: str) -> None:
+@hookimpl(specname="before_update")
+def announce_role_updated(site: Any, conn: sa.Connection, entity: str) -> None:
     if entity == "roles":
         site.bump(conn)
 
 
-@hookimpl
-def after_delete(site: Any, conn: sa.Connection, entity: str) -> None:
+@hookimpl(specname="before_delete")
+def announce_role_deleted(site: Any, conn: sa.Connection, entity: str) -> None:
     if entity == "roles":
         site.bump(conn)
 

@@ -184,7 +184,11 @@ class Records:
                 for name in write_only:
                     values.pop(name, None)
                 values["created_at"] = values["updated_at"] = now
-            records = [self._row(entity, row) for row in _insert_returning(tx, entity.table, cleaned)]
+            if return_records or hooks.after_create.get_hookimpls():
+                records = [self._row(entity, row) for row in _insert_returning(tx, entity.table, cleaned)]
+            else:  # an import: the stored values are the ones in hand, only the ids are new
+                ids = _insert_returning_ids(tx, entity.table, cleaned)
+                records = [{**_visible_values(entity, values), "id": id_} for values, id_ in zip(cleaned, ids)]
             audit.write(
                 tx,
                 (
@@ -504,6 +508,14 @@ def _insert_returning(conn: sa.Connection, table: sa.Table, rows: list[dict[str,
     if conn.dialect.name == "sqlite" and not any("id" in row for row in rows):
         return sorted(conn.execute(statement.returning(*table.c), rows), key=lambda row: row.id)
     return list(conn.execute(statement.returning(*table.c, sort_by_parameter_order=True), rows))
+
+
+def _insert_returning_ids(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Like :func:`_insert_returning`, fetching only the new ids."""
+    statement = sa.insert(table)
+    if conn.dialect.name == "sqlite" and not any("id" in row for row in rows):
+        return sorted(conn.scalars(statement.returning(table.c.id), rows))
+    return list(conn.scalars(statement.returning(table.c.id, sort_by_parameter_order=True), rows))
 
 
 _NOT_CHANGES = frozenset({"id", "created_at", "updated_at", "custom"})
