@@ -82,7 +82,7 @@ def run_job(site: Site, job: Job, now: datetime) -> Outcome:
     slot = job.slot(now)
     started = site.clock.now()
     try:
-        with site.engine.begin() as conn:
+        with site.write() as conn:
             run_id = conn.execute(
                 sa.insert(RUNS)
                 .values(job=job.name, slot=slot, started_at=started, status="running", worker=worker_name())
@@ -101,7 +101,7 @@ def run_job(site: Site, job: Job, now: datetime) -> Outcome:
 
 
 def _finish(site: Site, run_id: int, status: str, error: str | None) -> None:
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         conn.execute(
             sa.update(RUNS).where(RUNS.c.id == run_id).values(status=status, error=error, finished_at=site.clock.now())
         )

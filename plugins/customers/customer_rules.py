@@ -1,0 +1,90 @@
+"""The write rules of ``customers``: levels, credit codes, owners, dedupe keys, sharing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from kernel import Conflict, ValidationError
+
+from .models import Share
+from .normalize import company_key, email_keys, phone_keys
+from .references import check_ids
+from .settings import settings_of
+
+if TYPE_CHECKING:
+    from kernel import Actor, Site
+
+SHARES = Share.__table__
+KEY_SOURCES = ("name", "kind", "phone", "phones", "email", "emails")
+
+
+def dedupe_keys(values: dict[str, Any]) -> dict[str, str | None]:
+    """The normalized keys stored with a customer (the name only counts for a company)."""
+    phones = phone_keys([values.get("phone"), *(values.get("phones") or ())])
+    emails = email_keys([values.get("email"), *(values.get("emails") or ())])
+    return {
+        "name_key": company_key(values.get("name")) if values.get("kind", "company") == "company" else None,
+        "phone_key": phones[0] if phones else None,
+        "email_key": emails[0] if emails else None,
+    }
+
+
+def prepare_create(site: Site, conn: sa.Connection, actor: Actor, values: dict[str, Any]) -> None:
+    if values.get("owner_id") is None:
+        values["owner_id"] = actor.user_id
+    if values.get("team_id") is None:
+        values["team_id"] = actor.team_id
+    _check(site, conn, values, values)
+    values.update(dedupe_keys(values))
+
+
+def prepare_update(site: Site, conn: sa.Connection, record: dict[str, Any], changes: dict[str, Any]) -> None:
+    merged = {**record, **changes}
+    _check(site, conn, merged, changes)
+    if any(name in changes for name in KEY_SOURCES):
+        changes.update(dedupe_keys(merged))
+
+
+def _check(site: Site, conn: sa.Connection, merged: dict[str, Any], changed: dict[str, Any]) -> None:
+    levels = settings_of(site).levels
+    if changed.get("level") is not None and changed["level"] not in levels:
+        raise ValidationError.at(["level"], f"must be one of {', '.join(levels)}")
+    if merged.get("credit_code") and merged.get("kind") == "individual":
+        raise ValidationError.at(["credit_code"], "only a company has a unified social credit code")
+    for name in ("shared_user_ids", "shared_team_ids", "tags"):
+        if name in changed and changed[name] is not None:
+            changed[name] = list(dict.fromkeys(changed[name]))
+    check_ids(site, conn, "users", "owner_id", [changed.get("owner_id")])
+    check_ids(site, conn, "users", "shared_user_ids", changed.get("shared_user_ids") or ())
+    check_ids(site, conn, "teams", "team_id", [changed.get("team_id")])
+    check_ids(site, conn, "teams", "shared_team_ids", changed.get("shared_team_ids") or ())
+
+
+def sync_shares(conn: sa.Connection, record: dict[str, Any]) -> None:
+    """Make ``customers_shares`` match the customer's ``shared_user_ids`` and ``shared_team_ids``."""
+    conn.execute(sa.delete(SHARES).where(SHARES.c.customer_id == record["id"]))
+    rows = [{"customer_id": record["id"], "kind": "user", "target_id": i} for i in record.get("shared_user_ids") or ()]
+    rows += [{"customer_id": record["id"], "kind": "team", "target_id": i} for i in record.get("shared_team_ids") or ()]
+    if rows:
+        conn.execute(sa.insert(SHARES), rows)
+
+
+def shared_with(actor: Actor) -> sa.Select[Any]:
+    """Ids of the customers shared with ``actor`` or the actor's team."""
+    targets = [sa.and_(SHARES.c.kind == "user", SHARES.c.target_id == actor.user_id)]
+    if actor.team_id is not None:
+        targets.append(sa.and_(SHARES.c.kind == "team", SHARES.c.target_id == actor.team_id))
+    return sa.select(SHARES.c.customer_id).where(sa.or_(*targets))
+
+
+def check_deletable(conn: sa.Connection, record: dict[str, Any], related: dict[str, sa.Table]) -> None:
+    """Refuse deleting a customer that still has contacts, follow-ups or tasks (merge it instead)."""
+    for name, table in related.items():
+        count = conn.scalar(sa.select(sa.func.count()).select_from(table).where(table.c.customer_id == record["id"]))
+        if count:
+            raise Conflict(
+                f"customer {record['id']} still has {count} {name}; move or delete them first, or merge the customer",
+                [{"loc": ["id"], "msg": f"has {name}"}],
+            )

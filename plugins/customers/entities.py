@@ -1,0 +1,77 @@
+"""The four entities of the plugin, their actions and permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernel import Action, Entity
+
+from .fields import ContactFields, CustomerFields, FollowupFields, MergeBody, TaskFields, UnmergeBody
+from .merge import merge_customers, unmerge_customers
+from .models import Contact, Customer, Followup, Task
+
+KEYS = ("name_key", "phone_key", "email_key")
+
+
+def entities() -> list[Entity]:
+    return [
+        Entity(
+            name="customers",
+            label={"en": "Customer", "zh_CN": "客户"},
+            label_plural={"en": "Customers", "zh_CN": "客户"},
+            model=Customer,
+            fields=CustomerFields,
+            searchable=("name", "phone", "email", "credit_code"),
+            actions=(
+                Action(
+                    "merge",
+                    {"en": "Merge", "zh_CN": "合并"},
+                    merge_customers,
+                    MergeBody,
+                    confirm={"en": "Merge the other customer into this one?", "zh_CN": "确定将另一客户合并到此客户？"},
+                ),
+                Action("unmerge", {"en": "Undo merge", "zh_CN": "撤销合并"}, unmerge_customers, UnmergeBody),
+            ),
+            hidden=KEYS,
+            owner_field="owner_id",
+        ),
+        Entity(
+            name="contacts",
+            label={"en": "Contact", "zh_CN": "联系人"},
+            label_plural={"en": "Contacts", "zh_CN": "联系人"},
+            model=Contact,
+            fields=ContactFields,
+            searchable=("name", "phone", "email", "wechat"),
+            hidden=("phone_key", "email_key"),
+        ),
+        Entity(
+            name="followups",
+            label={"en": "Follow-up", "zh_CN": "跟进记录"},
+            label_plural={"en": "Follow-ups", "zh_CN": "跟进记录"},
+            model=Followup,
+            fields=FollowupFields,
+            searchable=("content",),
+            owner_field="owner_id",
+        ),
+        Entity(
+            name="tasks",
+            label={"en": "Task", "zh_CN": "任务"},
+            label_plural={"en": "Tasks", "zh_CN": "任务"},
+            model=Task,
+            fields=TaskFields,
+            searchable=("title", "description"),
+            owner_field="assignee_id",
+        ),
+    ]
+
+
+def permissions() -> list[dict[str, Any]]:
+    """Merging is a manager's call; contacts (not owned) are written by the reps who see their customer."""
+    writers = ["sales_manager", "sales_rep"]
+    return [
+        {"name": "customers.merge", "label": {"en": "Customers: merge", "zh_CN": "客户：合并"}, "roles": ["sales_manager"]},
+        {"name": "customers.unmerge", "label": {"en": "Customers: undo merge", "zh_CN": "客户：撤销合并"}, "roles": ["sales_manager"]},
+        {"name": "contacts.create", "label": {"en": "Contacts: create", "zh_CN": "联系人：新建"}, "roles": writers},
+        {"name": "contacts.update", "label": {"en": "Contacts: update", "zh_CN": "联系人：编辑"}, "roles": writers},
+        {"name": "contacts.delete", "label": {"en": "Contacts: delete", "zh_CN": "联系人：删除"}, "roles": ["sales_manager"]},
+    ]

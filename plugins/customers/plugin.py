@@ -1,0 +1,161 @@
+"""The ``customers`` plugin: customers (客户), contacts (联系人), follow-ups (跟进记录) and tasks (任务).
+
+Wiring only: every hook hands over to the module that holds the rule.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from kernel import Job, hookimpl
+
+from . import activity_rules, contact_rules, customer_rules, hookspecs
+from .api import routes
+from .churn import flag_churn
+from .dedupe import find_duplicate_contacts, find_duplicate_customers
+from .entities import entities, permissions
+from .models import Contact, Followup, Task
+from .settings import settings_of, settings_schema
+from .tasks import send_reminders
+from .widgets import dashboard_widgets, visible
+
+if TYPE_CHECKING:
+    from kernel import Actor, Entity, Site, Widget
+
+NAME = "customers"
+REQUIRES: tuple[str, ...] = ()
+HOOKSPECS = hookspecs
+
+RELATED = {"contacts": Contact.__table__, "followups": Followup.__table__, "tasks": Task.__table__}
+
+
+@hookimpl
+def register_settings_schema() -> dict[str, Any]:
+    return settings_schema()
+
+
+@hookimpl
+def register_entities() -> list[Entity]:
+    return entities()
+
+
+@hookimpl
+def register_permissions() -> list[dict[str, Any]]:
+    return permissions()
+
+
+@hookimpl
+def register_migrations() -> str:
+    return str(Path(__file__).parent / "migrations" / "versions")
+
+
+@hookimpl
+def register_jobs() -> list[Job]:
+    return [
+        Job("customers.send_reminders", timedelta(minutes=1), send_reminders, {"en": "Send task reminders", "zh_CN": "发送任务提醒"}),
+        Job("customers.flag_churn", timedelta(days=1), flag_churn, {"en": "Flag churn risks", "zh_CN": "流失预警"}),
+    ]
+
+
+@hookimpl
+def register_dashboard_widgets() -> list[Widget]:
+    return dashboard_widgets()
+
+
+@hookimpl
+def register_routes() -> list[Any]:
+    return routes()
+
+
+@hookimpl
+def find_duplicates(site: Site, conn: sa.Connection, entity: str, values: dict[str, Any]) -> list[int] | None:
+    if entity not in ("customers", "contacts") or not settings_of(site).dedupe:
+        return None
+    find = find_duplicate_customers if entity == "customers" else find_duplicate_contacts
+    return find(site, conn, values)
+
+
+@hookimpl
+def record_rules(actor: Actor, entity: str, table: sa.Table) -> sa.ColumnElement[bool] | None:
+    if actor.user_id is None:
+        return None
+    if entity == "customers":
+        return table.c.id.in_(customer_rules.shared_with(actor))
+    if entity in ("followups", "tasks"):
+        return table.c.customer_id.in_(customer_rules.shared_with(actor))
+    return None
+
+
+@hookimpl
+def record_filter(site: Site, actor: Actor, entity: str, table: sa.Table) -> sa.ColumnElement[bool] | None:
+    if entity != "contacts":
+        return None
+    customers = site.view.entity("customers")
+    assert customers is not None  # registered by this plugin
+    conditions = visible(site, actor, "customers", customers.table)
+    if not conditions:
+        return None
+    return table.c.customer_id.in_(sa.select(customers.table.c.id).where(*conditions))
+
+
+@hookimpl
+def before_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, values: dict[str, Any]) -> None:
+    if entity == "customers":
+        customer_rules.prepare_create(site, conn, actor, values)
+    elif entity == "contacts":
+        contact_rules.prepare_create(site, conn, actor, values)
+    elif entity == "followups":
+        activity_rules.prepare_followup(site, conn, actor, values)
+    elif entity == "tasks":
+        activity_rules.prepare_task(site, conn, actor, values)
+
+
+@hookimpl
+def after_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any]) -> None:
+    if entity == "customers":
+        customer_rules.sync_shares(conn, record)
+    elif entity == "contacts":
+        contact_rules.after_write(site, conn, actor, record, None)
+    elif entity == "followups":
+        activity_rules.record_followed_up(site, conn, actor, record)
+
+
+@hookimpl
+def before_update(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
+    if entity == "customers":
+        customer_rules.prepare_update(site, conn, record, changes)
+    elif entity == "contacts":
+        contact_rules.prepare_update(site, conn, actor, record, changes)
+    elif entity == "followups":
+        activity_rules.prepare_followup_update(site, conn, actor, record, changes)
+    elif entity == "tasks":
+        activity_rules.prepare_task_update(site, conn, actor, record, changes)
+
+
+@hookimpl
+def after_update(
+    site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], changes: dict[str, tuple[Any, Any]]
+) -> None:
+    if entity == "customers" and ("shared_user_ids" in changes or "shared_team_ids" in changes):
+        customer_rules.sync_shares(conn, record)
+    elif entity == "contacts":
+        previous = {**record, **{name: old for name, (old, _new) in changes.items()}}
+        contact_rules.after_write(site, conn, actor, record, previous)
+    elif entity == "followups" and "followed_at" in changes:
+        activity_rules.record_followed_up(site, conn, actor, record)
+
+
+@hookimpl
+def before_delete(conn: sa.Connection, entity: str, record: dict[str, Any]) -> None:
+    if entity == "customers":
+        customer_rules.check_deletable(conn, record, RELATED)
+
+
+@hookimpl
+def after_delete(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any]) -> None:
+    if entity == "contacts" and record["is_primary"]:
+        contact_rules.promote_oldest(site, conn, actor, record["customer_id"])

@@ -1,0 +1,36 @@
+"""The plugin's ``[plugins.customers]`` settings: schema and typed access."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kernel import Site
+
+SCHEMA_FILE = Path(__file__).parent / "schemas" / "settings.json"
+
+
+def settings_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class CustomerSettings:
+    levels: tuple[str, ...]
+    dedupe: bool
+    reminder_lead_minutes: int
+    churn_window_days: int
+    churn_ratio: float
+    churn_min_history: int
+
+
+def settings_of(site: Site) -> CustomerSettings:
+    """This site's settings, defaults filled in by the kernel from the schema."""
+    values = dict(site.plugin_config("customers"))
+    for name, sub in settings_schema()["properties"].items():
+        values.setdefault(name, sub["default"])
+    values["levels"] = tuple(values["levels"])
+    return CustomerSettings(**values)

@@ -1,0 +1,136 @@
+"""Customers and contacts through the services and the REST API: validation, owners, dedupe, primary contact."""
+
+import pytest
+
+from kernel import ValidationError
+
+from .conftest import SYSTEM, customer
+
+
+def test_a_rep_creates_a_customer_they_own_with_its_team(site, people):
+    record = customer(site, people["rep"], level="A", tags=["vip", "vip"])
+    assert record["owner_id"] == people["rep"].user_id and record["team_id"] == people["rep"].team_id
+    assert record["tags"] == ["vip"] and record["status"] == "potential" and record["churn_flag"] is False
+    assert "name_key" not in record  # dedupe keys are stored, never shown
+
+
+def test_level_must_be_a_configured_level(site, people):
+    with pytest.raises(ValidationError) as caught:
+        customer(site, people["rep"], level="Z")
+    assert caught.value.details == [{"loc": ["level"], "msg": "must be one of A, B, C"}]
+
+
+def test_levels_come_from_settings(make_site, people):
+    custom = make_site(plugins=("customers",), plugin_settings={"customers": {"levels": ["Gold", "Silver"]}})
+    assert customer(custom, SYSTEM, level="Gold")["level"] == "Gold"
+    with pytest.raises(ValidationError):
+        customer(custom, SYSTEM, level="A")
+
+
+def test_credit_code_is_checked_and_for_companies_only(site, people):
+    assert customer(site, SYSTEM, credit_code="91350100m000100y43")["credit_code"] == "91350100M000100Y43"
+    with pytest.raises(ValidationError) as caught:
+        customer(site, SYSTEM, credit_code="91350100M000100Y44")
+    assert caught.value.details[0]["loc"] == ["credit_code"] and "check character" in caught.value.details[0]["msg"]
+    with pytest.raises(ValidationError) as caught:
+        customer(site, SYSTEM, name="王先生", kind="individual", credit_code="91350100M000100Y43")
+    assert caught.value.details == [{"loc": ["credit_code"], "msg": "only a company has a unified social credit code"}]
+
+
+def test_unknown_user_in_shared_with_is_refused(site, people):
+    with pytest.raises(ValidationError) as caught:
+        customer(site, SYSTEM, shared_user_ids=[999])
+    assert caught.value.details == [{"loc": ["shared_user_ids"], "msg": "no users record with id 999"}]
+
+
+def test_api_warns_about_duplicate_customers(site, people, http):
+    client = http(people["manager"])
+    first = client.post("/api/v1/customers", json={"name": "ACME 有限公司", "phone": "13800138000"})
+    assert first.status_code == 201 and "warnings" not in first.json()
+    same_name = client.post("/api/v1/customers", json={"name": "ACME有限责任公司"})
+    assert same_name.status_code == 201
+    assert same_name.json()["warnings"] == [{"code": "duplicate", "ids": [first.json()["id"]]}]
+    same_phone = client.post("/api/v1/customers", json={"name": "Other", "phone": "+86 138-0013-8000"})
+    assert same_phone.json()["warnings"][0]["ids"] == [first.json()["id"], same_name.json()["id"]][:1]
+
+
+def test_api_refuses_a_duplicate_when_asked(site, people, http):
+    client = http(people["manager"])
+    first = client.post("/api/v1/customers", json={"name": "Beta", "email": "Info@Beta.cn"}).json()
+    refused = client.post("/api/v1/customers?on_duplicate=refuse", json={"name": "Gamma", "emails": [" info@beta.CN"]})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["details"][0]["ids"] == [first["id"]]
+    names = [c["name"] for c in client.get("/api/v1/customers").json()["items"]]
+    assert names == ["Beta"]
+
+
+def test_individuals_with_the_same_name_are_not_duplicates(site, people, http):
+    client = http(people["manager"])
+    client.post("/api/v1/customers", json={"name": "张伟", "kind": "individual"})
+    second = client.post("/api/v1/customers", json={"name": "张伟", "kind": "individual"})
+    assert second.status_code == 201 and "warnings" not in second.json()
+
+
+def test_dedupe_can_be_switched_off(make_site, people):
+    from kernel.web.app import create_app  # noqa: F401 - the API is what the setting governs
+
+    quiet = make_site(plugins=("customers",), plugin_settings={"customers": {"dedupe": False}})
+    with quiet.engine.connect() as conn:
+        customer(quiet, SYSTEM, phone="13800138000")
+        found = quiet.view.pm.hook.find_duplicates(site=quiet, conn=conn, entity="customers", values={"id": 99, "phone": "13800138000"})
+    assert [ids for ids in found if ids] == []
+
+
+def test_contact_duplicates_by_phone_and_email(site, people, http):
+    client = http(people["rep"])
+    acme = client.post("/api/v1/customers", json={"name": "ACME"}).json()
+    first = client.post("/api/v1/contacts", json={"customer_id": acme["id"], "name": "Li", "phone": "138 0013 8000"}).json()
+    second = client.post("/api/v1/contacts", json={"customer_id": acme["id"], "name": "Li Lei", "phones": ["+86-13800138000"]})
+    assert second.status_code == 201 and second.json()["warnings"] == [{"code": "duplicate", "ids": [first["id"]]}]
+    check = client.get("/api/v1/plugins/customers/contacts/duplicates", params={"phone": "0086 13800138000"})
+    assert check.json() == {"ids": [first["id"], second.json()["id"]]}
+
+
+def test_a_customer_has_exactly_one_primary_contact(site, people):
+    rep = people["rep"]
+    acme = customer(site, rep)
+    first = site.records.create(rep, "contacts", {"customer_id": acme["id"], "name": "A"})
+    second = site.records.create(rep, "contacts", {"customer_id": acme["id"], "name": "B"})
+    assert first["is_primary"] is True and second["is_primary"] is False
+    third = site.records.create(rep, "contacts", {"customer_id": acme["id"], "name": "C", "is_primary": True})
+
+    def primaries():
+        items = site.records.list(rep, "contacts", filters={"customer_id": acme["id"]}).items
+        return [c["name"] for c in items if c["is_primary"]]
+
+    assert third["is_primary"] is True and primaries() == ["C"]
+    with pytest.raises(ValidationError) as caught:
+        site.records.update(rep, "contacts", third["id"], {"is_primary": False})
+    assert caught.value.details[0]["loc"] == ["is_primary"]
+    site.records.delete(SYSTEM, "contacts", third["id"])
+    assert primaries() == ["A"]
+
+
+def test_a_contact_needs_a_customer_the_user_can_see(site, people):
+    theirs = customer(site, people["outsider"])
+    with pytest.raises(ValidationError) as caught:
+        site.records.create(people["rep"], "contacts", {"customer_id": theirs["id"], "name": "X"})
+    assert caught.value.details == [{"loc": ["customer_id"], "msg": f"no customers record with id {theirs['id']}"}]
+
+
+def test_a_customer_with_related_records_cannot_be_deleted(site, people):
+    acme = customer(site, SYSTEM)
+    site.records.create(SYSTEM, "contacts", {"customer_id": acme["id"], "name": "A"})
+    from kernel import Conflict
+
+    with pytest.raises(Conflict, match="still has 1 contacts"):
+        site.records.delete(SYSTEM, "customers", acme["id"])
+
+
+def test_meta_describes_labels_in_both_languages(site, people, http):
+    entities = {e["name"]: e for e in http(people["admin"]).get("/api/v1/meta/entities").json()["items"]}
+    assert {"customers", "contacts", "followups", "tasks"} <= set(entities)
+    fields = entities["followups"]["fields"]["properties"]
+    assert fields["method"]["x-labels"]["wechat"] == {"en": "WeChat", "zh_CN": "微信"}
+    assert entities["customers"]["fields"]["properties"]["credit_code"]["x-label"]["zh_CN"] == "统一社会信用代码"
+    assert [a["name"] for a in entities["customers"]["actions"]] == ["merge", "unmerge"]

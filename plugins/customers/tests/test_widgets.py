@@ -1,0 +1,53 @@
+"""Dashboard widgets count in SQL what the viewer may see."""
+
+from datetime import timedelta
+
+from .conftest import SYSTEM
+
+
+def widget(site, name):
+    found = {w.name: w for batch in site.view.pm.hook.register_dashboard_widgets() for w in batch or ()}
+    return found[name]
+
+
+def test_new_customers_by_month_respects_record_rules(site, people, clock):
+    rep, outsider = people["rep"], people["outsider"]
+    site.records.create(rep, "customers", {"name": "January"})
+    clock.advance(days=40)
+    site.records.create(rep, "customers", {"name": "February"})
+    site.records.create(outsider, "customers", {"name": "Not mine"})
+    mine = widget(site, "customers.new_by_month").data(site=site, actor=rep, now=clock.now())
+    assert mine["labels"][-2:] == ["2026-01", "2026-02"] and mine["series"][0]["values"][-2:] == [1, 1]
+    everyone = widget(site, "customers.new_by_month").data(site=site, actor=people["admin"], now=clock.now())
+    assert everyone["series"][0]["values"][-2:] == [1, 2]
+
+
+def test_customers_by_level_industry_region(site, people, clock):
+    for level, region in (("A", "华东"), ("A", "华北"), ("B", "华东"), (None, None)):
+        site.records.create(SYSTEM, "customers", {"name": f"{level}{region}", "level": level, "region": region})
+    by_level = widget(site, "customers.by_level").data(site=site, actor=people["admin"], now=clock.now())
+    assert dict(zip(by_level["labels"], by_level["series"][0]["values"])) == {"A": 2, "B": 1, "（未填）": 1}
+    by_region = widget(site, "customers.by_region").data(site=site, actor=people["admin"], now=clock.now())
+    assert by_region["labels"][0] == "华东" and by_region["series"][0]["values"][0] == 2
+    assert widget(site, "customers.by_industry").data(site=site, actor=people["rep"], now=clock.now())["labels"] == []
+
+
+def test_followup_activity_per_rep_for_the_managers_team(site, people, clock):
+    acme = site.records.create(people["rep"], "customers", {"name": "ACME", "shared_team_ids": [people["rep"].team_id]})
+    south = site.records.create(people["outsider"], "customers", {"name": "South Co"})
+    for who, customer, count in (("rep", acme, 3), ("rep2", acme, 1), ("outsider", south, 2)):
+        for _ in range(count):
+            site.records.create(people[who], "followups", {"customer_id": customer["id"], "method": "call"})
+    site.records.create(people["rep"], "followups", {"customer_id": acme["id"], "method": "call", "followed_at": clock.now() - timedelta(days=45)})
+    data = widget(site, "customers.followups_per_rep").data
+    team = [(r["rep"], r["followups"]) for r in data(site=site, actor=people["manager"], now=clock.now())["rows"]]
+    assert team == [("Rep", 3), ("Rep2", 1)]
+    everyone = [(r["rep"], r["followups"]) for r in data(site=site, actor=people["admin"], now=clock.now())["rows"]]
+    assert everyone == [("Rep", 3), ("Outsider", 2), ("Rep2", 1)]
+
+
+def test_churn_widget_counts_flagged_customers(site, people, clock):
+    site.records.create(people["rep"], "customers", {"name": "Risky", "churn_flag": True})
+    site.records.create(people["outsider"], "customers", {"name": "Theirs", "churn_flag": True})
+    assert widget(site, "customers.churn_risk").data(site=site, actor=people["rep"], now=clock.now())["value"] == 1
+    assert widget(site, "customers.churn_risk").data(site=site, actor=people["admin"], now=clock.now())["value"] == 2
