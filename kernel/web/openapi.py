@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from ..records import DEFAULT_LIMIT, MAX_LIMIT
 from .api import CONTROL_PARAMS, ON_DUPLICATE, site_of
 from .payload import JSON
-from .plugin_mount import plugin_routes
+from .plugin_mount import routes_by_plugin
 
 if TYPE_CHECKING:
     from ..entities import Entity
@@ -325,7 +325,7 @@ class Builder:
     # -- plugins --------------------------------------------------------------------
 
     def plugin_paths(self) -> None:
-        for plugin, routes in plugin_routes(self.view).items():
+        for plugin, routes in routes_by_plugin(self.view, "register_routes").items():
             for route in routes:
                 if not isinstance(route, Route):
                     continue

@@ -21,14 +21,30 @@ if TYPE_CHECKING:
     from ..site import Site, View
 
 
-def plugin_routes(view: View) -> dict[str, list[BaseRoute]]:
-    """Each enabled plugin's routes, by plugin name."""
+def routes_by_plugin(view: View, hook: str) -> dict[str, list[BaseRoute]]:
+    """Each enabled plugin's answer to a route-registering ``hook``, by plugin name."""
     found: dict[str, list[BaseRoute]] = {}
-    for impl in view.pm.hook.register_routes.get_hookimpls():
+    for impl in getattr(view.pm.hook, hook).get_hookimpls():
         routes = impl.function()
         if routes:
             found[impl.plugin_name] = list(routes)
     return found
+
+
+class PluginRouters:
+    """One Router per enabled plugin for a route hook, rebuilt only when the site's view changes."""
+
+    def __init__(self, site: Site, hook: str):
+        self.site, self.hook = site, hook
+        self._version: int | None = None
+        self._routers: dict[str, Router] = {}
+
+    def get(self, plugin: str) -> Router | None:
+        view = self.site.view
+        if view.version != self._version:
+            self._routers = {name: Router(routes) for name, routes in routes_by_plugin(view, self.hook).items()}
+            self._version = view.version
+        return self._routers.get(plugin)
 
 
 class PluginMount:
@@ -36,19 +52,11 @@ class PluginMount:
 
     def __init__(self, site: Site):
         self.site = site
-        self._version: int | None = None
-        self._routers: dict[str, Router] = {}
-
-    def routers(self) -> dict[str, Router]:
-        view = self.site.view
-        if view.version != self._version:
-            self._routers = {name: Router(routes) for name, routes in plugin_routes(view).items()}
-            self._version = view.version
-        return self._routers
+        self.routers = PluginRouters(site, "register_routes")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path_params"]["plugin"]
-        router = self.routers().get(name)
+        router = self.routers.get(name)
         if router is None:
             raise NotFound(f"no enabled plugin {name!r} with routes", [{"loc": ["path", "plugin"], "msg": "unknown or disabled plugin"}])
         scope.setdefault("state", {})["actor"] = authenticate(self.site, Request(scope))

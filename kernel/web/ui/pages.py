@@ -12,25 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from starlette.routing import BaseRoute, Router
 from starlette.types import Receive, Scope, Send
 
 from ...errors import NotFound, RecordError
+from ..plugin_mount import PluginRouters
 from .context import UI, AdminRequired, LoginRequired, ui_for
 from .refusals import refusal
 from .session import CSRFRejected, check_csrf, current_user
 
 if TYPE_CHECKING:
-    from ...site import Site, View
-
-
-def plugin_pages(view: View) -> dict[str, list[BaseRoute]]:
-    found: dict[str, list[BaseRoute]] = {}
-    for impl in view.pm.hook.register_pages.get_hookimpls():
-        routes = impl.function()
-        if routes:
-            found[impl.plugin_name] = list(routes)
-    return found
+    from ...site import Site
 
 
 def render(request: Request, template: str | list[str], status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -55,22 +46,14 @@ class PluginPages:
 
     def __init__(self, site: Site):
         self.site = site
-        self._version: int | None = None
-        self._routers: dict[str, Router] = {}
-
-    def routers(self) -> dict[str, Router]:
-        view = self.site.view
-        if view.version != self._version:
-            self._routers = {name: Router(routes) for name, routes in plugin_pages(view).items()}
-            self._version = view.version
-        return self._routers
+        self.routers = PluginRouters(site, "register_pages")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
             if current_user(request) is None:
                 raise LoginRequired()
-            router = self.routers().get(scope["path_params"]["plugin"])
+            router = self.routers.get(scope["path_params"]["plugin"])
             if router is None:
                 raise NotFound("no such page")
             await router(scope, receive, send)
