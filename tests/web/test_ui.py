@@ -34,9 +34,14 @@ def add_user(site, email: str, role: str) -> dict:
     return site.records.create(Actor.system("cli"), "users", {"email": email, "name": email.split("@")[0], "password": PASSWORD, "role": role})
 
 
+def form_token(client: TestClient, path: str) -> str:
+    """The pre-session CSRF token a login or setup page hands out (also kept in the client's cookie)."""
+    return CSRF.search(client.get(path).text).group(1)
+
+
 def signed_in(app, email: str, password: str = PASSWORD) -> tuple[TestClient, str]:
     client = TestClient(app, follow_redirects=False)
-    response = client.post("/login", data={"email": email, "password": password, "next": "/"})
+    response = client.post("/login", data={"email": email, "password": password, "next": "/", "csrf_token": form_token(client, "/login")})
     assert response.status_code == 303, response.text
     token = CSRF.search(client.get("/").text)
     assert token
@@ -76,9 +81,17 @@ def test_first_run_setup_creates_the_admin_then_disappears(app, site):
     assert client.get("/login").headers["location"] == "/setup"
     page = client.get("/setup")
     assert page.status_code == 200 and 'for="setup-email"' in page.text
-    differ = client.post("/setup", data={"email": "boss@example.com", "password": "password-1", "password_again": "password-2"})
+    token = CSRF.search(page.text).group(1)
+    forged = TestClient(app, follow_redirects=False).post(
+        "/setup", data={"email": "evil@example.com", "password": "password-1", "password_again": "password-1", "csrf_token": token}
+    )
+    assert forged.status_code == 403  # another site's post: right token, but no cookie to match it
+    assert site.records.list(Actor.system(), "users").total == 0
+    differ = client.post("/setup", data={"email": "boss@example.com", "password": "password-1", "password_again": "password-2", "csrf_token": token})
     assert differ.status_code == 422 and "The two passwords differ." in differ.text
-    done = client.post("/setup", data={"email": "boss@example.com", "name": "Boss", "password": "password-1", "password_again": "password-1"})
+    done = client.post(
+        "/setup", data={"email": "boss@example.com", "name": "Boss", "password": "password-1", "password_again": "password-1", "csrf_token": token}
+    )
     assert done.status_code == 303
     assert client.get("/admin/plugins").status_code == 200  # signed in as the new admin
     users = site.records.list(Actor.system(), "users").items
@@ -90,9 +103,11 @@ def test_sign_in_and_out(app, site):
     add_user(site, "ann@example.com", "sales_rep")
     client = TestClient(app, follow_redirects=False)
     assert client.get("/r/notes").headers["location"] == "/login?next=/r/notes"
-    wrong = client.post("/login", data={"email": "ann@example.com", "password": "nope-nope"})
+    assert client.post("/login", data={"email": "ann@example.com", "password": PASSWORD}).status_code == 403  # no form token
+    token = form_token(client, "/login")
+    wrong = client.post("/login", data={"email": "ann@example.com", "password": "nope-nope", "csrf_token": token})
     assert wrong.status_code == 401 and "Wrong email or password." in wrong.text
-    right = client.post("/login", data={"email": "ann@example.com", "password": PASSWORD, "next": "/r/notes"})
+    right = client.post("/login", data={"email": "ann@example.com", "password": PASSWORD, "next": "/r/notes", "csrf_token": token})
     assert right.status_code == 303 and right.headers["location"] == "/r/notes"
     page = client.get("/r/notes")
     assert page.status_code == 200
@@ -104,7 +119,8 @@ def test_sign_in_and_out(app, site):
 def test_login_refuses_a_redirect_to_another_site(app, site):
     add_user(site, "ann@example.com", "sales_rep")
     client = TestClient(app, follow_redirects=False)
-    response = client.post("/login", data={"email": "ann@example.com", "password": PASSWORD, "next": "//evil.example/x"})
+    token = form_token(client, "/login")
+    response = client.post("/login", data={"email": "ann@example.com", "password": PASSWORD, "next": "//evil.example/x", "csrf_token": token})
     assert response.headers["location"] == "/"
 
 

@@ -6,6 +6,8 @@ and signing in and out.
 
 from __future__ import annotations
 
+import secrets
+
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -61,6 +63,31 @@ def check_csrf(request: Request, form: Any) -> None:
         auth.authenticate(_site(request), request, csrf_token=sent if isinstance(sent, str) else None)
     except (Forbidden, Unauthorized):
         raise CSRFRejected() from None
+
+
+#: Forms shown before anyone is signed in (login, first-run setup) have no session to tie a
+#: CSRF token to, so they use a double-submit cookie: a random token in a SameSite=Strict
+#: cookie that another site can neither read nor send, echoed in the form.
+FORM_COOKIE = "crm_form_token"
+
+
+def form_token(request: Request) -> str:
+    """The pre-session token for a login or setup form (the browser's current one, or a new one)."""
+    kept = request.cookies.get(FORM_COOKIE, "")
+    return kept if len(kept) >= 32 else secrets.token_urlsafe(32)
+
+
+def keep_form_token(request: Request, response: Response, token: str) -> None:
+    secure = request.url.scheme == "https"
+    response.set_cookie(FORM_COOKIE, token, path="/", httponly=True, samesite="strict", secure=secure)
+
+
+def check_form_token(request: Request, form: Any) -> None:
+    """Refuse a login or setup post whose form token does not match its cookie."""
+    sent = form.get(sessions.CSRF_FIELD)
+    kept = request.cookies.get(FORM_COOKIE, "")
+    if not (isinstance(sent, str) and len(kept) >= 32 and secrets.compare_digest(sent, kept)):
+        raise CSRFRejected()
 
 
 def check_credentials(request: Request, email: Any, password: Any) -> Any:

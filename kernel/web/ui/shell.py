@@ -14,7 +14,16 @@ from ...records import Actor
 from .context import LOCALE_COOKIE, ui_for
 from .forms import errors_by_field
 from .i18n import normal_locale
-from .session import check_credentials, check_csrf, current_user, sign_in, sign_out
+from .session import (
+    check_credentials,
+    check_csrf,
+    check_form_token,
+    current_user,
+    form_token,
+    keep_form_token,
+    sign_in,
+    sign_out,
+)
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -25,6 +34,11 @@ def safe_next(value: Any, default: str = "/") -> str:
     if not text.startswith("/") or text.startswith("//") or "\\" in text or "\n" in text or "\r" in text:
         return default
     return text
+
+
+def with_form_token(request: Request, response: Response, token: str) -> Response:
+    keep_form_token(request, response, token)
+    return response
 
 
 def has_users(request: Request) -> bool:
@@ -38,18 +52,21 @@ async def login_page(request: Request) -> Response:
     if not has_users(request):
         return ui.redirect("/setup")
     next_url = safe_next(request.query_params.get("next"))
+    token = form_token(request)
     if request.method == "GET":
         if ui.user is not None:
             return ui.redirect(next_url)
-        return ui.render("login.html", next_url=next_url, email="", error=None)
+        return with_form_token(request, ui.render("login.html", next_url=next_url, email="", error=None, csrf_token=token), token)
     form = await request.form()
+    check_form_token(request, form)
     next_url = safe_next(form.get("next"))
     email = form.get("email")
     try:
         user = check_credentials(request, email, form.get("password"))
     except RecordError as exc:
         message = ui.gettext("Too many attempts; try again in a few minutes.") if exc.status == 429 else ui.gettext("Wrong email or password.")
-        return ui.render("login.html", status_code=exc.status, next_url=next_url, email=email or "", error=message)
+        page = ui.render("login.html", status_code=exc.status, next_url=next_url, email=email or "", error=message, csrf_token=token)
+        return with_form_token(request, page, token)
     response = ui.redirect(next_url)
     sign_in(request, response, user.id)
     return response
@@ -68,19 +85,22 @@ async def setup_page(request: Request) -> Response:
     ui = ui_for(request)
     if has_users(request):
         return ui.redirect("/login")
+    token = form_token(request)
     if request.method == "GET":
-        return ui.render("setup.html", values={}, errors={}, other_errors=[])
+        return with_form_token(request, ui.render("setup.html", values={}, errors={}, other_errors=[], csrf_token=token), token)
     form = await request.form()
+    check_form_token(request, form)
     values = {k: form.get(k) or "" for k in ("email", "name")}
     if form.get("password") != form.get("password_again"):
         errors = {"password_again": ui.gettext("The two passwords differ.")}
-        return ui.render("setup.html", status_code=422, values=values, errors=errors, other_errors=[])
+        return ui.render("setup.html", status_code=422, values=values, errors=errors, other_errors=[], csrf_token=token)
     actor = Actor(user_id=None, label="setup", role="admin", channel="ui", ip=request.client.host if request.client else None)
     try:
         user = ui.site.records.create(actor, "users", {**values, "password": form.get("password") or None, "role": "admin"})
     except RecordError as exc:
         errors, other = errors_by_field(exc.details)
-        return ui.render("setup.html", status_code=exc.status, values=values, errors=errors, other_errors=other or ([] if errors else [exc.message]))
+        others = other or ([] if errors else [exc.message])
+        return ui.render("setup.html", status_code=exc.status, values=values, errors=errors, other_errors=others, csrf_token=token)
     response = ui.redirect("/admin/plugins?welcome=1")
     sign_in(request, response, user["id"])
     return response
