@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +91,7 @@ class Site:
         self._view: View | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._memo: dict[Hashable, tuple[float, Any]] = {}
 
     def _check_plugin_settings(self) -> dict[str, dict[str, Any]]:
         everything = make_plugin_manager(self.installed.values())
@@ -171,6 +172,31 @@ class Site:
                 grouped.setdefault(row.entity, []).append(field_)
         fieldsets = {name: FieldSet(name, fields) for name, fields in grouped.items()}
         return View(version, tuple(order), pm, entities, jobs, fieldsets)
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()``, reused in this process for up to ``refresh_seconds``.
+
+        For lookups on every request (who a bearer token belongs to): the same
+        staleness every process already accepts for plugins and fields. ``None``
+        is never kept, and ``refresh_seconds = 0`` (tests) keeps nothing.
+        """
+        ttl = self.settings.refresh_seconds
+        if ttl <= 0:
+            return compute()
+        now = time.monotonic()
+        kept = self._memo.get(key)
+        if kept is not None and now - kept[0] < ttl:
+            return kept[1]
+        value = compute()
+        if value is not None:
+            if len(self._memo) >= 10_000:
+                self._memo.clear()
+            self._memo[key] = (now, value)
+        return value
+
+    def forget(self) -> None:
+        """Drop every memo of this process (after a change it must see at once)."""
+        self._memo.clear()
 
     def write(self) -> AbstractContextManager[sa.Connection]:
         """A write transaction (``with site.write() as conn:``): the one way the kernel and plugins start one."""

@@ -145,19 +145,19 @@ def _bearer(site: Site, request: Request) -> Actor:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
     now = site.clock.now()
+    digest = token_hash(token.strip())
     query = (
-        sa.select(USERS, TOKENS.c.id.label("token_id"), TOKENS.c.last_used_at)
+        sa.select(USERS, TOKENS.c.id.label("token_id"), TOKENS.c.last_used_at, TOKENS.c.expires_at)
         .join(TOKENS, TOKENS.c.user_id == USERS.c.id)
-        .where(
-            TOKENS.c.token_hash == token_hash(token.strip()),
-            TOKENS.c.revoked_at.is_(None),
-            sa.or_(TOKENS.c.expires_at.is_(None), TOKENS.c.expires_at > now),
-            USERS.c.active.is_(True),
-        )
+        .where(TOKENS.c.token_hash == digest, TOKENS.c.revoked_at.is_(None), USERS.c.active.is_(True))
     )
-    with site.engine.connect() as conn:
-        user = conn.execute(query).first()
-    if user is None:
+
+    def lookup() -> Any:
+        with site.engine.connect() as conn:
+            return conn.execute(query).first()
+
+    user = site.memo(("bearer", digest), lookup)
+    if user is None or (user.expires_at is not None and user.expires_at <= now):
         raise Unauthorized("the API token is unknown, expired or revoked")
     if user.last_used_at is None or user.last_used_at <= now - LAST_USED_RESOLUTION:
         stale = sa.or_(TOKENS.c.last_used_at.is_(None), TOKENS.c.last_used_at <= now - LAST_USED_RESOLUTION)
@@ -273,6 +273,7 @@ async def revoke_token(request: Request) -> Response:
         if token.revoked_at is None:
             conn.execute(sa.update(TOKENS).where(TOKENS.c.id == token_id).values(revoked_at=now))
             audit.write(conn, [audit.entry(actor, now, "users", token.user_id, "token_revoke", {"token_id": token_id})])
+    site.forget()  # this process refuses the token at once; other processes within refresh_seconds
     return Response(status_code=204)
 
 
