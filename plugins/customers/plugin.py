@@ -17,6 +17,7 @@ from . import activity_rules, contact_rules, customer_rules, hookspecs
 from .api import routes
 from .churn import flag_churn
 from .dedupe import find_duplicate_contacts, find_duplicate_customers
+from .demo import seed_customers
 from .entities import entities, permissions
 from .models import Contact, Followup, Task
 from .settings import settings_of, settings_schema
@@ -159,3 +160,8 @@ def before_delete(conn: sa.Connection, entity: str, record: dict[str, Any]) -> N
 def after_delete(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any]) -> None:
     if entity == "contacts" and record["is_primary"]:
         contact_rules.promote_oldest(site, conn, actor, record["customer_id"])
+
+
+@hookimpl
+def after_demo_seeded(site: Site, actor: Actor) -> None:
+    seed_customers(site, actor)
