@@ -208,6 +208,23 @@ def register_menu_items() -> list[dict[str, Any]] | None:
 
 
 @hookspec
+def record_activity(
+    site: Site, conn: sa.Connection, actor: Actor, entity: str, record_id: int, limit: int
+) -> list[dict[str, Any]] | None:
+    """Return up to ``limit`` of the newest entries this plugin adds to a record's activity timeline.
+
+    The timeline is the "Activity" tab of the record's detail page (``/r/ENTITY/ID``); the
+    kernel already shows the record's own audit entries there, so return only what
+    happened elsewhere (a follow-up written on a customer, an order placed). Each entry is
+    ``{"at": datetime, "kind": "followup", "title": "...", "entity": "followups",
+    "record_id": 7, "data": {...}}``: ``at`` timezone-aware, ``kind`` a short word shown
+    as a badge, ``entity``/``record_id`` the record the entry links to (or ``None``),
+    ``data`` JSON-able. The record is one ``actor`` may see; leave out rows ``actor`` may
+    not. Return ``None`` for entities this plugin does not know.
+    """
+
+
+@hookspec
 def register_template_dirs() -> list[str] | None:
     """Return directories of Jinja2 templates that override or extend the web UI's.
 

@@ -165,3 +165,38 @@ class Notification(Base):
     link: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Preference(Base):
+    """One user's own choice (their language, say), written by the user without any entity permission."""
+
+    __tablename__ = "kernel_preferences"
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("kernel_users.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONData, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class SavedView(Base):
+    """A list's filters, search and sort kept under a name by one user (``shared``: seen by everyone)."""
+
+    __tablename__ = "kernel_saved_views"
+    __table_args__ = (sa.UniqueConstraint("user_id", "entity", "name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("kernel_users.id", ondelete="CASCADE"), nullable=False)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    query: Mapped[str] = mapped_column(sa.String(2000), nullable=False)
+    shared: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class SystemSetting(Base):
+    """A setting an admin changed at run time (see :mod:`kernel.systemsettings`); overrides ``crm.toml``."""
+
+    __tablename__ = "kernel_settings"
+    scope: Mapped[str] = mapped_column(sa.String(80), primary_key=True)  # "crm" or a plugin's name
+    name: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONData, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    changed_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
