@@ -20,9 +20,30 @@ def cheap_hasher() -> PasswordHasher:
 
 
 def verify(hasher: PasswordHasher, stored: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``stored``. Without a stored hash (an unknown email, a user
+    without a password) a stand-in hash is checked anyway, so the answer takes as long either
+    way and the time taken doesn't tell which emails have accounts."""
     if not stored:
+        _spend(hasher, password)
         return False
     try:
         return hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+_STAND_INS: dict[tuple[int, int, int], str] = {}
+
+
+def _stand_in(hasher: PasswordHasher) -> str:
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    if key not in _STAND_INS:
+        _STAND_INS[key] = hasher.hash("stand-in password that no one has")
+    return _STAND_INS[key]
+
+
+def _spend(hasher: PasswordHasher, password: str) -> None:
+    try:
+        hasher.verify(_stand_in(hasher), password)
+    except (VerificationError, InvalidHashError):
+        pass

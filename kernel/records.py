@@ -61,15 +61,40 @@ class Page:
     offset: int
 
 
-def pydantic_details(exc: pydantic.ValidationError, prefix: Sequence[str | int] = ()) -> ValidationError:
-    """Turn a pydantic error into the contract's ``details`` list."""
+def pydantic_details(exc: pydantic.ValidationError, prefix: Sequence[str | int] = (), errors: list[Any] | None = None) -> ValidationError:
+    """Turn a pydantic error (or just ``errors``, some of its errors) into the contract's ``details`` list."""
     details = []
-    for error in exc.errors(include_url=False):
+    for error in exc.errors(include_url=False) if errors is None else errors:
         loc = [*prefix, *error["loc"]]
         msg = "unknown field" if error["type"] == "extra_forbidden" else error["msg"].removeprefix("Value error, ")
         details.append({"loc": loc, "msg": msg})
     first = details[0]
     return ValidationError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", details)
+
+
+def _checked_changes(entity: Entity, record: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` checked by the entity's full input model (its constraints and validators).
+
+    The partial model of a PATCH only checks types; the record as it would be after the
+    change is validated here and the changed fields take their validated values. A stored
+    value that today's rules refuse (data from before a rule existed) does not block
+    changing other fields.
+    """
+    built_in = {k: v for k, v in changes.items() if k != "custom"}
+    if not built_in:
+        return changes
+    model = entity.fields.model_fields
+    merged = {k: record[k] for k in model if k in record and record[k] is not None and k not in built_in}
+    merged.update(built_in)
+    try:
+        checked = entity.fields.model_validate(merged)
+    except pydantic.ValidationError as exc:
+        mine = [e for e in exc.errors(include_url=False) if not e["loc"] or e["loc"][0] in built_in]
+        if mine:
+            raise pydantic_details(exc, errors=mine) from None
+        return changes
+    dumped = checked.model_dump()
+    return {**changes, **{k: dumped[k] for k in built_in}}
 
 
 class Records:
@@ -218,6 +243,7 @@ class Records:
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, "update", record)
+            changes = _checked_changes(entity, record, changes)
             if "custom" in changes:
                 self._check_references(tx, view, entity, [changes["custom"]])
                 merged = dict(record["custom"] or {})

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from kernel import Actor, Forbidden, NotFound, ValidationError, Vetoed, hookimpl
 from kernel.audit import AUDIT
+from tests.example import plugin as notes_plugin
 from tests.example.plugin import Note
 from tests.helpers import plugin_module as plugin
 
@@ -189,3 +190,19 @@ def test_users_get_a_hashed_password_that_is_never_returned(site, admin):
     with pytest.raises(ValidationError) as caught:
         site.records.create(admin, "users", {"email": "x@example.cn", "role": "pirate"})
     assert caught.value.details[0]["loc"] == ["role"]
+
+
+def test_an_update_is_checked_by_the_same_rules_as_a_create(make_site):
+    site = make_site(notes_plugin)
+    note = site.records.create(Actor.system(), "notes", {"title": "t", "priority": 2})
+    with pytest.raises(ValidationError) as refused:
+        site.records.update(Actor.system(), "notes", note["id"], {"priority": 99})
+    assert refused.value.details[0]["loc"] == ["priority"]
+    with pytest.raises(ValidationError):
+        site.records.update(Actor.system(), "notes", note["id"], {"title": None})
+    assert site.records.get(Actor.system(), "notes", note["id"])["priority"] == 2
+    user = site.records.create(Actor.system(), "users", {"email": "a@example.com", "role": "sales_rep"})
+    with pytest.raises(ValidationError) as refused:
+        site.records.update(Actor.system(), "users", user["id"], {"email": "not an email"})
+    assert refused.value.details == [{"loc": ["email"], "msg": "is not an email address"}]
+    assert site.records.update(Actor.system(), "users", user["id"], {"email": "B@Example.com"})["email"] == "b@example.com"
