@@ -22,15 +22,17 @@ from typing import Any
 import click
 
 from .deployment import db, demo, init, serve, web_app, web_app_running_jobs, worker
+from .export import export
 from .fields import fields
 from .group import CRMGroup, UserError, pass_site
 from .jobs import jobs
 from .plugins import plugins
+from .transfer import backup, import_, restore
 from .users import users
 
 __all__ = ["CRMGroup", "UserError", "main", "make_cli", "pass_site", "web_app", "web_app_running_jobs"]
 
-COMMANDS = (init, demo, serve, worker, jobs, db, plugins, fields, users)
+COMMANDS = (init, demo, serve, worker, jobs, db, plugins, fields, users, export, import_, backup, restore)
 
 
 def make_cli(*, extra_plugins: Iterable[Any] = (), password_hasher: Any = None) -> CRMGroup:

@@ -1,0 +1,700 @@
+"""Imports: rows of a CSV or XLSX file become records, through the one write path.
+
+A file is read into a :class:`Sheet` (:func:`read_sheet`): CSV in UTF-8 (with or
+without a byte-order mark), UTF-16 with a mark, or GB18030/GBK when it is not
+UTF-8 (what Chinese Excel writes); XLSX from its first worksheet. The first row
+names the columns. :func:`plan_columns` matches each header with a field of the
+entity: its name (``name``, ``custom.industry``), a custom field's plain name,
+or a field's English or Chinese label, ignoring case, spaces and underscores;
+an explicit mapping wins. ``id``, ``created_at`` and ``updated_at`` (what an
+export writes) are set by the system and skipped.
+
+:func:`import_rows` converts each cell to what the field expects (numbers,
+dates and Excel date cells, yes/no/是/否, choices by value or label,
+multi-select values split on ``;`` ``,`` ``；`` ``，``, references as ids; an
+empty cell leaves the field out) and writes every row with
+``site.records.create_many`` inside ONE transaction, batch by batch; a batch
+that fails, or holds a likely duplicate, is redone row by row, each in a
+savepoint, so that every bad row is reported with the reason the API would
+give. Rows written earlier in the same import count as existing records for
+the ``find_duplicates`` hook, so duplicates within the file are caught too.
+Unless invalid rows may be skipped, one bad row (or a dry run) rolls
+everything back.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timezone
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from . import permissions
+from .errors import CRMError, Forbidden, NotFound, RecordError
+from .web.api import duplicates_of
+from .web.ui.context import plugin_locale_dirs
+from .web.ui.forms import FormField, form_fields
+from .web.ui.i18n import translations
+from .web.ui.listing import SYSTEM_COLUMNS
+
+if TYPE_CHECKING:
+    from .entities import Entity
+    from .records import Actor
+    from .site import Site, View
+
+MAX_ROWS = 50_000
+MAX_BYTES = 20 * 1024 * 1024
+BATCH_SIZE = 250
+ON_DUPLICATE = ("skip", "create", "refuse")
+#: A mapping target that means "leave this column out".
+IGNORE = "-"
+SYSTEM = "system"
+_TRUE = frozenset({"true", "yes", "y", "1", "on", "是", "对", "√", "✓"})
+_FALSE = frozenset({"false", "no", "n", "0", "off", "否", "错", "×", "✗"})
+_SPLIT = re.compile(r"[;,；，、\n]")
+_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T](.*))?$")
+_FORMULA_GUARD = re.compile(r"^'[=+\-@\t\r]")
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class ImportRefused(CRMError):
+    """The file as a whole cannot be imported (unreadable, too large, a column that matches no field)."""
+
+
+class UnknownColumns(ImportRefused):
+    """Columns that match no field; they are left out only when the caller says so."""
+
+    def __init__(self, entity: str, columns: list[Column]):
+        self.columns = columns
+        named = ", ".join(f"{c.letter} {c.header!r}" for c in columns)
+        super().__init__(f"{entity}: no field matches column {named}")
+
+
+# -- reading a file --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A file's header row and its data rows (with their row numbers, the header being row 1)."""
+
+    headers: list[str]
+    rows: list[tuple[int, list[Any]]]
+    source: str  # "CSV, UTF-8", "CSV, GB18030", "XLSX"
+
+
+def read_sheet(data: bytes) -> Sheet:
+    """Read a CSV or XLSX file (recognised by its content, not its name)."""
+    if len(data) > MAX_BYTES:
+        raise ImportRefused(f"the file is {len(data) / 2**20:.1f} MB; at most {MAX_BYTES // 2**20} MB can be imported at once")
+    if data.startswith(_XLS_MAGIC):
+        raise ImportRefused("this is an old Excel .xls file; save it as .xlsx or CSV first")
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data)
+    return _read_csv(data)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """The text and the encoding it was read with: UTF-8 (BOM or not), UTF-16 with a BOM, else GB18030."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise ImportRefused("the file starts like UTF-16 text but is not") from None
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[3:].decode("utf-8"), "UTF-8"
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "GB18030"
+    except UnicodeDecodeError:
+        raise ImportRefused("the file is neither UTF-8 nor GB18030/GBK text; save it as “CSV UTF-8” or .xlsx") from None
+
+
+def _read_csv(data: bytes) -> Sheet:
+    text, encoding = _decode(data)
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", "\t", ";"), key=first_line.count) if first_line else ","
+    try:
+        records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = next(records, None)
+        rows = _data_rows(records)
+    except csv.Error as exc:
+        raise ImportRefused(f"the CSV file cannot be read: {exc}") from None
+    if header is None:
+        raise ImportRefused("the file is empty; the first row must name the columns")
+    return Sheet([str(h).strip() for h in header], rows, f"CSV, {encoding}")
+
+
+def _read_xlsx(data: bytes) -> Sheet:
+    from openpyxl import load_workbook  # loaded only to import spreadsheets
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ImportRefused(f"the file is not a readable .xlsx workbook ({exc})") from None
+    try:
+        if not book.worksheets:
+            raise ImportRefused("the workbook has no worksheet")
+        records = book.worksheets[0].iter_rows(values_only=True)
+        header = next(records, None)
+        rows = _data_rows(list(cells) for cells in records)
+    finally:
+        book.close()
+    if header is None:
+        raise ImportRefused("the first worksheet is empty; its first row must name the columns")
+    headers = ["" if h is None else str(h).strip() for h in header]
+    while headers and not headers[-1]:
+        headers.pop()
+    return Sheet(headers, rows, "XLSX")
+
+
+def _data_rows(records: Any) -> list[tuple[int, list[Any]]]:
+    """Rows that hold anything, numbered as a spreadsheet shows them; refuses more than MAX_ROWS."""
+    rows = []
+    for number, cells in enumerate(records, start=2):
+        values = [_cell(c) for c in cells]
+        if any(v is not None for v in values):
+            if len(rows) == MAX_ROWS:
+                raise ImportRefused(f"the file has more than {MAX_ROWS:,} rows; split it into several files")
+            rows.append((number, values))
+    return rows
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+# -- columns ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the file and the field it fills (``None``: left out)."""
+
+    index: int
+    header: str
+    field: FormField | None
+    how: str  # "matched", "mapped", "ignored", "system", "unknown", "ambiguous"
+    candidates: tuple[str, ...] = ()  # the fields an ambiguous header could mean
+
+    @property
+    def letter(self) -> str:
+        return column_letter(self.index)
+
+    @property
+    def key(self) -> str | None:
+        return self.field.key if self.field is not None else None
+
+
+def column_letter(index: int) -> str:
+    """``0`` → ``A``, ``26`` → ``AA``: how a spreadsheet names a column."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _norm(text: str) -> str:
+    """A header as compared: width-folded, case-folded, no spaces or underscores, no trailing ``*`` or ``:``."""
+    folded = unicodedata.normalize("NFKC", text).casefold().strip().strip("*:").strip()
+    return re.sub(r"[\s_]+", "", folded)
+
+
+class Targets:
+    """The fields a column can fill, and the names and labels that point at them, by precedence."""
+
+    def __init__(self, view: View, entity: Entity):
+        self.fields = {f.key: f for f in form_fields(view, entity)}
+        zh = translations("zh_CN", plugin_locale_dirs(view)).gettext
+        self.tiers: list[dict[str, set[str]]] = [{}, {}, {}]
+        for f in self.fields.values():
+            self._add(0, f.key, f.key)
+            if f.custom:
+                self._add(1, f.name, f.key)
+            for text in (f.label_text("en", str), f.label_text("zh_CN", zh)):
+                self._add(2, text, f.key)
+        for system in SYSTEM_COLUMNS:
+            if system.key not in self.fields:
+                self._add(0, system.key, SYSTEM)
+                for text in (system.label_text("en", str), system.label_text("zh_CN", zh)):
+                    self._add(2, text, SYSTEM)
+
+    def _add(self, tier: int, text: str, key: str) -> None:
+        if text:
+            self.tiers[tier].setdefault(_norm(text), set()).add(key)
+
+    def resolve(self, text: str) -> tuple[str, ...]:
+        """The keys a header names: one, several (ambiguous) or none; names beat labels."""
+        wanted = _norm(text)
+        for tier in self.tiers:
+            found = tier.get(wanted)
+            if found:
+                return tuple(sorted(found))
+        return ()
+
+
+def plan_columns(sheet: Sheet, view: View, entity: Entity, mapping: dict[str, str | None] | None = None) -> list[Column]:
+    """Which field each column fills. ``mapping`` (header → field name, label, or ``-``/empty to leave
+    the column out) overrides the automatic match. A column without a header must be empty."""
+    headers = sheet.headers
+    for index in range(max((len(cells) for _, cells in sheet.rows), default=0)):
+        if (index >= len(headers) or not headers[index]) and _holds_data(sheet, index):
+            raise ImportRefused(f"column {column_letter(index)} has values but no header; name it in the first row")
+    targets = Targets(view, entity)
+    mapping = dict(mapping or {})
+    seen: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        if header and header in seen:
+            raise ImportRefused(f"columns {column_letter(seen[header])} and {column_letter(index)} have the same header {header!r}")
+        seen[header] = index
+    stray = [h for h in mapping if h not in seen]
+    if stray:
+        raise ImportRefused(f"mapping: the file has no column {stray[0]!r}")
+    columns = []
+    for index, header in enumerate(headers):
+        if header in mapping:
+            columns.append(_mapped(targets, entity, index, header, mapping[header]))
+            continue
+        keys = targets.resolve(header) if header else ()
+        if not header:
+            columns.append(Column(index, header, None, "ignored"))
+        elif keys == (SYSTEM,):
+            columns.append(Column(index, header, None, "system"))
+        elif len(keys) == 1:
+            columns.append(Column(index, header, targets.fields[keys[0]], "matched"))
+        else:
+            columns.append(Column(index, header, None, "ambiguous" if keys else "unknown", tuple(k for k in keys if k != SYSTEM)))
+    claimed: dict[str, Column] = {}
+    for column in columns:
+        if column.key is None:
+            continue
+        if column.key in claimed:
+            first = claimed[column.key]
+            raise ImportRefused(f"columns {first.letter} {first.header!r} and {column.letter} {column.header!r} both fill {column.key}")
+        claimed[column.key] = column
+    return columns
+
+
+def _holds_data(sheet: Sheet, index: int) -> bool:
+    """Whether any row has a value in column ``index``."""
+    return any(index < len(cells) and cells[index] is not None for _, cells in sheet.rows)
+
+
+def _mapped(targets: Targets, entity: Entity, index: int, header: str, target: str | None) -> Column:
+    if target is None or target.strip() in ("", IGNORE):
+        return Column(index, header, None, "ignored")
+    keys = [k for k in targets.resolve(target) if k != SYSTEM]
+    if len(keys) != 1:
+        reason = "is ambiguous" if keys else "is not one of its fields"
+        raise ImportRefused(f"mapping for column {header!r}: {target!r} {reason} ({entity.name})")
+    return Column(index, header, targets.fields[keys[0]], "mapped")
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def convert(form_field: FormField, value: Any, tzinfo: Any = timezone.utc) -> Any:
+    """A cell's value as the write path expects it for ``form_field``.
+
+    What cannot be converted is passed on unchanged, so the write path words the error.
+    """
+    widget = form_field.widget
+    if widget == "checkbox":
+        return _boolean(value)
+    if widget in ("integer", "reference"):
+        return _integer(value)
+    if widget in ("number", "money"):
+        return _number(value)
+    if widget == "date":
+        return _date(value, as_text=form_field.custom)
+    if widget == "datetime":
+        return _datetime(value, tzinfo, as_text=form_field.custom)
+    if widget == "select":
+        return _choice(form_field, _text(value))
+    if widget == "multiselect":
+        return [_choice(form_field, part) for part in _parts(value)]
+    if widget == "list":
+        parts = _parts(value)
+        return [_integer(p) for p in parts] if form_field.extra.get("item") == "integer" else parts
+    if widget == "json" and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a phone number typed into Excel
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ") if value.time() != time() else value.date().isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    text = str(value)
+    return text[1:] if _FORMULA_GUARD.match(text) else text  # undo an export's guard against formulas
+
+
+def _parts(value: Any) -> list[str]:
+    return [p.strip() for p in _SPLIT.split(_text(value)) if p.strip()]
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    text = unicodedata.normalize("NFKC", str(value)).strip().casefold()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return value
+
+
+def _integer(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = _plain_number(str(value)).removeprefix("#")
+    return int(text) if re.fullmatch(r"[+-]?\d{1,19}", text) else value
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value
+    try:
+        number = Decimal(_plain_number(str(value)))
+    except InvalidOperation:
+        return value
+    if not number.is_finite():
+        return value
+    return int(number) if number == number.to_integral_value() and "." not in str(value) else float(number)
+
+
+def _plain_number(text: str) -> str:
+    """``¥1,234.50`` → ``1234.50``."""
+    return re.sub(r"[\s,，¥￥$]", "", unicodedata.normalize("NFKC", text))
+
+
+def _date(value: Any, *, as_text: bool) -> Any:
+    if isinstance(value, datetime):
+        found: Any = value.date()
+    elif isinstance(value, date):
+        found = value
+    else:
+        match = _DATE_TEXT.match(str(value).strip())
+        if not match or (match.group(4) and not re.fullmatch(r"0{1,2}:0{2}(:0{2}(\.0+)?)?(Z|[+-]00:?00)?", match.group(4).strip())):
+            return value
+        try:
+            found = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            return value
+    return found.isoformat() if as_text else found
+
+
+def _datetime(value: Any, tzinfo: Any, *, as_text: bool) -> Any:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    else:
+        text = str(value).strip()
+        match = _DATE_TEXT.match(text)
+        if match:
+            rest = re.sub(r"^(\d)(?=:)", r"0\1", (match.group(4) or "00:00").strip())
+            text = f"{int(match.group(1)):04d}-{int(match.group(2)):02d}-{int(match.group(3)):02d}T{rest}"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tzinfo or timezone.utc)
+    return moment.isoformat() if as_text else moment
+
+
+def _choice(form_field: FormField, text: str) -> str:
+    """A choice given by its value or by one of its labels."""
+    if not form_field.choices or text in form_field.choices:
+        return text
+    wanted = _norm(text)
+    for choice in form_field.choices:
+        labels = form_field.extra.get("labels", {}).get(choice) or {}
+        names = [choice, *(labels.values() if isinstance(labels, dict) else [])]
+        if any(_norm(str(n)) == wanted for n in names):
+            return choice
+    return text
+
+
+def row_data(columns: Sequence[Column], cells: Sequence[Any], tzinfo: Any = timezone.utc) -> dict[str, Any]:
+    """One row as record data for ``Records.create``; empty cells are left out."""
+    data: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for column in columns:
+        value = cells[column.index] if column.index < len(cells) else None
+        if column.field is None or value is None:
+            continue
+        converted = convert(column.field, value, tzinfo)
+        if converted == [] and column.field.widget in ("multiselect", "list"):
+            continue
+        (custom if column.field.custom else data)[column.field.name] = converted
+    if custom:
+        data["custom"] = custom
+    return data
+
+
+# -- the import ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowIssue:
+    """A problem with one row: a refused value (``column`` names it when known) or a likely duplicate
+    of stored records (``duplicate_of``) or of rows written earlier by this import (``duplicate_rows``)."""
+
+    row: int
+    reason: str
+    column: str | None = None
+    duplicate_of: tuple[int, ...] = ()
+    duplicate_rows: tuple[int, ...] = ()
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", {self.column}" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or (dry run, or refused) would have done."""
+
+    entity: str
+    rows: int
+    columns: list[Column]
+    source: str
+    on_duplicate: str
+    dry_run: bool
+    skip_invalid: bool
+    ids: list[int] = field(default_factory=list)
+    invalid: list[RowIssue] = field(default_factory=list)
+    duplicates: list[RowIssue] = field(default_factory=list)  # skipped (skip) or imported anyway (create)
+    written: bool = False
+
+    @property
+    def imported(self) -> int:
+        return len(self.ids)
+
+    @property
+    def invalid_rows(self) -> list[int]:
+        return sorted({issue.row for issue in self.invalid})
+
+    @property
+    def skipped_duplicates(self) -> int:
+        return len(self.duplicates) if self.on_duplicate == "skip" else 0
+
+    @property
+    def refused(self) -> bool:
+        """Nothing was written because rows are invalid (and invalid rows were not to be skipped)."""
+        return bool(self.invalid) and not self.skip_invalid
+
+    def summary(self) -> str:
+        """One line: ``imported 120 notes, skipped 3 duplicates, 0 invalid`` (or what went wrong)."""
+        duplicates, invalid = self.skipped_duplicates, len(self.invalid_rows)
+        if self.dry_run:
+            return f"dry run: {self.imported} {self.entity} would be imported, {duplicates} duplicates skipped, {invalid} invalid; nothing was written"
+        if self.refused:
+            return f"nothing imported: {invalid} of {self.rows} rows are invalid"
+        line = f"imported {self.imported} {self.entity}, skipped {duplicates} duplicates, {invalid} invalid"
+        if self.on_duplicate == "create" and self.duplicates:
+            line += f" ({len(self.duplicates)} imported rows look like duplicates)"
+        return line
+
+    def issues(self) -> list[RowIssue]:
+        """Every problem row, invalid ones first, each group by row number."""
+        return sorted(self.invalid, key=lambda i: i.row) + sorted(self.duplicates, key=lambda i: i.row)
+
+    def issue_lines(self, limit: int = 50) -> list[str]:
+        """One line per problem, at most ``limit`` of them and a count of the rest."""
+        issues = self.issues()
+        lines = [str(issue) for issue in issues[:limit]]
+        if len(issues) > limit:
+            lines.append(f"… and {len(issues) - limit} more")
+        return lines
+
+
+class _Discard(Exception):
+    """Rolls the import's transaction back (a dry run, or invalid rows that may not be skipped)."""
+
+
+def import_rows(
+    site: Site,
+    actor: Actor,
+    entity_name: str,
+    sheet: Sheet,
+    *,
+    mapping: dict[str, str | None] | None = None,
+    ignore_unknown: bool = False,
+    skip_invalid: bool = False,
+    on_duplicate: str = "skip",
+    dry_run: bool = False,
+    tzinfo: Any = timezone.utc,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import ``sheet`` as ``entity_name`` records written by ``actor`` (on the ``import`` channel).
+
+    Raises :class:`ImportRefused` (or :class:`UnknownColumns`) when the file as a whole cannot be
+    imported; problems with single rows are in the report.
+    """
+    if on_duplicate not in ON_DUPLICATE:
+        raise ImportRefused(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}, not {on_duplicate!r}")
+    view = site.view
+    entity = view.entity(entity_name)
+    if entity is None:
+        raise NotFound(f"no entity named {entity_name!r}", [{"loc": ["entity"], "msg": "unknown or disabled entity"}])
+    if not permissions.allowed(site, actor, entity.name, "create"):
+        raise Forbidden(f"you may not create {entity.name}")
+    columns = plan_columns(sheet, view, entity, mapping)
+    unknown = [c for c in columns if c.how in ("unknown", "ambiguous") and c.header]
+    if unknown and not ignore_unknown:
+        raise UnknownColumns(entity.name, unknown)
+    if not any(c.field is not None for c in columns):
+        raise ImportRefused(f"no column of the file matches a field of {entity.name}")
+    report = ImportReport(entity.name, len(sheet.rows), columns, sheet.source, on_duplicate, dry_run, skip_invalid)
+    payloads = [(number, row_data(columns, cells, tzinfo)) for number, cells in sheet.rows]
+    writer = _Writer(site, replace(actor, channel="import"), entity.name, columns, report)
+    try:
+        with site.write() as conn:
+            done = 0
+            for batch in _batches(payloads, BATCH_SIZE):
+                writer.write(conn, batch)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, len(payloads))
+            if dry_run or report.refused:
+                raise _Discard()
+    except _Discard:
+        pass
+    else:
+        report.written = True
+    if report.refused and not dry_run:
+        report.ids = []  # rolled back
+    return report
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Writer:
+    """Writes batches of rows in the import's transaction and records what happened to each."""
+
+    def __init__(self, site: Site, actor: Actor, entity: str, columns: list[Column], report: ImportReport):
+        self.site, self.actor, self.entity, self.report = site, actor, entity, report
+        self.view = site.view
+        self.detects = bool(self.view.pm.hook.find_duplicates.get_hookimpls())
+        self.headers = {c.key: c.header for c in columns if c.key is not None}
+        self.rows_by_id: dict[int, int] = {}
+
+    def write(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        if not self._all_at_once(conn, batch):
+            for number, data in batch:
+                self._one(conn, number, data)
+
+    def _all_at_once(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> bool:
+        """The whole batch in one ``create_many``; False (and nothing kept) when a row needs a closer look."""
+        savepoint = conn.begin_nested()
+        try:
+            created = self.site.records.create_many(
+                self.actor, self.entity, [data for _, data in batch], conn=conn, return_records=self.detects
+            )
+        except (RecordError, sa.exc.IntegrityError):
+            savepoint.rollback()
+            return False
+        ids = [r["id"] for r in created] if self.detects else created
+        found_by_row = []
+        if self.detects:
+            new = set(ids)
+            for (number, _), record in zip(batch, created):
+                # a later row of this batch is reported on its own side
+                found = [i for i in duplicates_of(self.site, self.view, conn, self.entity, record) if i not in new or i < record["id"]]
+                if found and self.report.on_duplicate != "create":
+                    savepoint.rollback()
+                    return False
+                if found:
+                    found_by_row.append((number, found))
+        savepoint.commit()
+        self._created(batch, ids)
+        self.report.duplicates.extend(self._duplicate(number, found) for number, found in found_by_row)
+        return True
+
+    def _created(self, rows: list[tuple[int, dict[str, Any]]], ids: list[int]) -> None:
+        self.report.ids.extend(ids)
+        self.rows_by_id.update((id_, number) for (number, _), id_ in zip(rows, ids))
+
+    def _duplicate(self, number: int, ids: list[int]) -> RowIssue:
+        """``duplicate of #12`` (a stored record) or ``duplicate of row 3`` (written by this import)."""
+        rows = tuple(self.rows_by_id[i] for i in ids if i in self.rows_by_id)
+        stored = tuple(i for i in ids if i not in self.rows_by_id)
+        named = [f"#{i}" for i in stored] + [f"row {r}" for r in rows]
+        return RowIssue(number, "duplicate of " + ", ".join(named), duplicate_of=stored, duplicate_rows=rows)
+
+    def _one(self, conn: sa.Connection, number: int, data: dict[str, Any]) -> None:
+        savepoint = conn.begin_nested()
+        try:
+            record = self.site.records.create(self.actor, self.entity, data, conn=conn)
+        except RecordError as exc:
+            savepoint.rollback()
+            self.report.invalid.extend(self._issues(number, exc))
+            return
+        except sa.exc.IntegrityError:
+            savepoint.rollback()
+            self.report.invalid.append(RowIssue(number, "clashes with a stored record (a value that must be unique)"))
+            return
+        found = duplicates_of(self.site, self.view, conn, self.entity, record) if self.detects else []
+        if found and self.report.on_duplicate == "skip":
+            savepoint.rollback()
+            self.report.duplicates.append(self._duplicate(number, found))
+            return
+        if found and self.report.on_duplicate == "refuse":
+            savepoint.rollback()
+            self.report.invalid.append(self._duplicate(number, found))
+            return
+        savepoint.commit()
+        self._created([(number, data)], [record["id"]])
+        if found:
+            self.report.duplicates.append(self._duplicate(number, found))
+
+    def _issues(self, number: int, exc: RecordError) -> list[RowIssue]:
+        if not exc.details:
+            return [RowIssue(number, exc.message)]
+        issues = []
+        for detail in exc.details:
+            loc = [str(part) for part in detail.get("loc", []) if part != "body"]
+            key = ".".join(loc[:2]) if loc[:1] == ["custom"] else (loc[0] if loc else "")
+            column = self.headers.get(key) or key or None
+            issues.append(RowIssue(number, str(detail.get("msg", exc.message)), column))
+        return issues
+

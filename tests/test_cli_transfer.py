@@ -1,0 +1,169 @@
+"""``crm import``, ``crm backup`` and ``crm restore`` through click's runner, against a real database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from kernel import Actor
+from kernel.cli import make_cli
+from kernel.models import AuditEntry
+from kernel.passwords import cheap_hasher
+from kernel.web.auth import login
+
+SYSTEM = Actor.system("cli")
+
+
+@pytest.fixture
+def site(make_site):
+    return make_site(plugins=("customers",))
+
+
+def config_for(path: Path, database_url: str) -> str:
+    path.write_text(f"[crm]\ndatabase_url = {json.dumps(database_url)}\nplugins = [\"customers\"]\n", encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def crm(site, tmp_path, database_url):
+    default = config_for(tmp_path / "crm.toml", database_url)
+
+    def run(*args: str, config: str | None = None) -> Result:
+        return CliRunner().invoke(make_cli(password_hasher=cheap_hasher()), ["--config", config or default, *args], prog_name="crm")
+
+    return run
+
+
+def write(tmp_path: Path, text: str, name: str = "in.csv", encoding: str = "utf-8-sig") -> str:
+    path = tmp_path / name
+    path.write_bytes(text.replace("\n", "\r\n").encode(encoding))
+    return str(path)
+
+
+def names(site: Any) -> list[str]:
+    return sorted(c["name"] for c in site.records.list(SYSTEM, "customers", limit=500).items)
+
+
+def failed(result: Result, last: str) -> list[str]:
+    """Exit code 1, the report lines on stderr, then one ``crm: error:`` line containing ``last``."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("crm: error: ") and last in lines[-1], result.stderr
+    return lines[:-1]
+
+
+# -- import ---------------------------------------------------------------------------------------
+
+
+def test_import_prints_a_summary_and_lists_skipped_duplicates(crm, site, tmp_path):
+    old = site.records.create(SYSTEM, "customers", {"name": "老客户", "phone": "13800000001"})
+    path = write(tmp_path, "名称,电话,类型\n甲公司,13800000002,企业\n乙公司,13800000001,企业\n丙个人,,个人\n", encoding="gbk")
+    result = crm("import", "customers", path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"row 3: duplicate of #{old['id']}", "imported 2 customers, skipped 1 duplicates, 0 invalid"]
+    assert f"read {path} as CSV, GB18030" in result.stderr
+    assert names(site) == ["丙个人", "甲公司", "老客户"]
+    with site.engine.connect() as conn:
+        channels = set(conn.scalars(sa.select(AuditEntry.channel).where(AuditEntry.entity == "customers", AuditEntry.record_id != old["id"])))
+    assert channels == {"import"}
+
+
+def test_a_bad_row_imports_nothing_and_exits_1_with_the_report(crm, site, tmp_path):
+    path = write(tmp_path, "名称,电话\n好公司,13800000011\n坏公司,oops\n")
+    report = failed(crm("import", "customers", path), "nothing imported: 1 of 2 rows are invalid")
+    assert report == ["row 3, 电话: is not a phone number (digits, spaces, +, -, parentheses)"]
+    assert names(site) == []
+    result = crm("import", "customers", path, "--skip-invalid")
+    assert result.exit_code == 0 and result.stdout.splitlines()[-1] == "imported 1 customers, skipped 0 duplicates, 1 invalid"
+    assert names(site) == ["好公司"]
+
+
+def test_the_report_is_capped_at_50_lines(crm, tmp_path):
+    path = write(tmp_path, "名称,电话\n" + "".join(f"公司{i},bad\n" for i in range(60)))
+    report = failed(crm("import", "customers", path), "nothing imported: 60 of 60 rows are invalid")
+    assert len(report) == 51 and report[-1] == "… and 10 more"
+    skipped = failed(crm("import", "customers", path, "--skip-invalid"), "imported 0 customers, skipped 0 duplicates, 60 invalid")
+    assert len(skipped) == 51
+
+
+def test_unknown_columns_are_refused_unless_mapped_or_ignored(crm, site, tmp_path):
+    path = write(tmp_path, "客户名称,备注二\n甲公司,x\n")
+    result = crm("import", "customers", path)
+    assert failed(result, "no field matches column A '客户名称', B '备注二'") == []
+    assert "--map HEADER=FIELD or pass --ignore-unknown" in result.stderr
+    result = crm("import", "customers", path, "--map", "客户名称=name", "--ignore-unknown")
+    assert result.exit_code == 0, result.output
+    result = crm("import", "customers", path, "--map", "客户名称=名称", "--map", "备注二=", "--on-duplicate", "create")
+    assert result.exit_code == 0 and "1 imported rows look like duplicates" in result.stdout
+    assert names(site) == ["甲公司", "甲公司"]
+    failed(crm("import", "customers", path, "--map", "nonsense"), "--map 'nonsense': write it as HEADER=FIELD")
+
+
+def test_refuse_and_dry_run(crm, site, tmp_path):
+    site.records.create(SYSTEM, "customers", {"name": "甲公司"})
+    path = write(tmp_path, "name\n甲公司\n乙公司\n")
+    failed(crm("import", "customers", path, "--on-duplicate", "refuse"), "nothing imported: 1 of 2 rows are invalid")
+    result = crm("import", "customers", path, "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == "dry run: 1 customers would be imported, 1 duplicates skipped, 0 invalid; nothing was written"
+    assert names(site) == ["甲公司"]
+
+
+def test_large_files_report_progress_on_stderr(crm, site, tmp_path):
+    path = write(tmp_path, "名称,电话\n" + "".join(f"Firm {i},1390000{i:04d}\n" for i in range(2100)))
+    result = crm("import", "customers", path)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == ["1,000 of 2,100 rows", "2,000 of 2,100 rows", "2,100 of 2,100 rows"]
+    assert result.stdout.strip() == "imported 2100 customers, skipped 0 duplicates, 0 invalid"
+
+
+def test_import_refuses_missing_oversized_and_unknown_entities(crm, tmp_path):
+    failed(crm("import", "customers", str(tmp_path / "none.csv")), "none.csv: No such file or directory")
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"name\n" + b"x" * (20 * 2**20))
+    failed(crm("import", "customers", str(big)), "at most 20 MB")
+    failed(crm("import", "gadgets", write(tmp_path, "name\nx\n")), "no entity named 'gadgets'")
+
+
+# -- backup and restore ------------------------------------------------------------------------------
+
+
+def test_backup_then_restore_into_a_fresh_database(crm, site, tmp_path):
+    site.records.create(SYSTEM, "users", {"email": "boss@example.com", "password": "s3cret-pass", "role": "admin"})
+    site.records.create(SYSTEM, "customers", {"name": "甲公司"})
+    archive = tmp_path / "backup.zip"
+    result = crm("backup", str(archive))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("backed up ") and result.stdout.strip().endswith(f"tables to {archive}")
+    rows, tables = int(result.stdout.split()[2]), int(result.stdout.split()[5])
+
+    other = config_for(tmp_path / "other.toml", f"sqlite:///{tmp_path / 'other.db'}")
+    assert crm("db", "upgrade", config=other).exit_code == 0
+    result = crm("restore", str(archive), config=other)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"restored {rows} rows into {tables} tables from {archive}"
+
+    again = crm("restore", str(archive), config=other)
+    assert failed(again, "already holds records (1 customers, 1 users); pass --yes to replace everything") == []
+    assert crm("restore", str(archive), "--yes", config=other).exit_code == 0
+
+    from kernel.settings import Settings
+    from kernel.site import Site
+
+    restored = Site(Settings(database_url=f"sqlite:///{tmp_path / 'other.db'}", plugins=("customers",)))
+    try:
+        assert login(restored, "boss@example.com", "s3cret-pass").email == "boss@example.com"
+        assert names(restored) == ["甲公司"]
+    finally:
+        restored.close()
+
+
+def test_restore_refuses_what_is_not_a_backup(crm, tmp_path):
+    path = write(tmp_path, "name\nx\n")
+    assert failed(crm("restore", path), "not a PlugCRM backup") == []

@@ -1,0 +1,179 @@
+"""The import page over HTTP: upload with CSRF, columns and report, confirm, result; who may import."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from kernel import Actor, fielddefs
+from kernel.models import AuditEntry
+from kernel.web.app import create_app
+from kernel.web.ui.import_views import Uploads
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+SYSTEM = Actor.system("cli")
+PASSWORD = "s3cret-pass"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSV = "名称,电话,评级\n甲公司,13800000001,热\n乙公司,13800000002,warm\n老客户二号,13800000009,\n".encode("utf-8-sig")
+
+
+@pytest.fixture
+def site(make_site):
+    site = make_site(plugins=("customers",), default_locale="en")
+    fielddefs.add_field(
+        site, SYSTEM, "customers", "rating", {"type": "string", "enum": ["hot", "warm"], "x-labels": {"hot": {"en": "Hot", "zh_CN": "热"}}},
+        label={"en": "Rating", "zh_CN": "评级"},
+    )
+    return site
+
+
+@pytest.fixture
+def app(site):
+    yield create_app(site=site)
+    shutil.rmtree(Uploads(site).root, ignore_errors=True)
+
+
+def signed_in(app: Any, site: Any, email: str, role: str) -> tuple[TestClient, str]:
+    site.records.create(SYSTEM, "users", {"email": email, "password": PASSWORD, "role": role})
+    client = TestClient(app, follow_redirects=False)
+    token = CSRF.search(client.get("/login").text).group(1)
+    response = client.post("/login", data={"email": email, "password": PASSWORD, "next": "/", "csrf_token": token})
+    assert response.status_code == 303, response.text
+    return client, CSRF.search(client.get("/").text).group(1)
+
+
+@pytest.fixture
+def admin(app, site):
+    return signed_in(app, site, "admin@example.com", "admin")
+
+
+def upload(client: TestClient, token: str, data: bytes, name: str = "customers.csv") -> Any:
+    return client.post("/r/customers/import", data={"csrf_token": token}, files={"file": (name, data, "text/csv")})
+
+
+def names(site: Any) -> list[str]:
+    return sorted(c["name"] for c in site.records.list(SYSTEM, "customers").items)
+
+
+def text(page: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def selected(page: str, index: int) -> str | None:
+    select = re.search(rf'<select id="col-{index}" name="col\.{index}".*?</select>', page, re.S).group(0)
+    chosen = re.search(r'<option value="([^"]*)" selected>', select)
+    return chosen.group(1) if chosen else None
+
+
+def test_the_list_offers_import_only_to_those_who_may_create(app, site, admin):
+    client, _ = admin
+    assert 'href="/r/customers/import"' in client.get("/r/customers").text
+    executive, _ = signed_in(app, site, "boss@example.com", "executive")
+    assert 'href="/r/customers/import"' not in executive.get("/r/customers").text
+    assert executive.get("/r/customers/import").status_code == 403
+
+
+def test_upload_check_and_import(site, admin):
+    old = site.records.create(SYSTEM, "customers", {"name": "老客户", "phone": "13800000009"})
+    client, token = admin
+    form = client.get("/r/customers/import")
+    assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.text and CSRF.search(form.text)
+
+    sent = upload(client, token, CSV)
+    assert sent.status_code == 303
+    review_url = sent.headers["location"]
+    assert re.fullmatch(r"/r/customers/import/[A-Za-z0-9_-]{32}", review_url)
+    review = client.get(review_url)
+    assert review.status_code == 200
+    assert [selected(review.text, i) for i in range(3)] == ["name", "phone", "custom.rating"]
+    shown = text(review.text)
+    assert "3 rows (CSV, UTF-8)" in shown and "甲公司" in shown  # the first rows
+    assert "Row 4 : looks like #" + str(old["id"]) in shown
+    assert "Import 2 records" in shown and names(site) == ["老客户"]  # checked, nothing saved
+
+    done = client.post(review_url, data={"csrf_token": token, "col.0": "name", "col.1": "phone", "col.2": "custom.rating", "on_duplicate": "skip", "action": "import"})
+    assert done.status_code == 200
+    assert "Imported 2 records." in text(done.text) and 'href="/r/customers"' in done.text
+    assert names(site) == ["乙公司", "甲公司", "老客户"]
+    assert {c["name"]: c["custom"] for c in site.records.list(SYSTEM, "customers").items}["甲公司"] == {"rating": "hot"}
+    with site.engine.connect() as conn:
+        channels = set(conn.scalars(sa.select(AuditEntry.channel).where(AuditEntry.entity == "customers", AuditEntry.record_id != old["id"])))
+    assert channels == {"import"}
+    gone = client.get(review_url)
+    assert gone.status_code == 404 and "no longer available" in gone.text
+
+
+def test_posts_without_the_csrf_token_are_refused(site, admin):
+    client, token = admin
+    refused = client.post("/r/customers/import", files={"file": ("c.csv", CSV, "text/csv")})
+    assert refused.status_code == 403
+    review_url = upload(client, token, CSV).headers["location"]
+    refused = client.post(review_url, data={"col.0": "name", "action": "import"})
+    assert refused.status_code == 403 and names(site) == []
+
+
+def test_an_unknown_column_must_be_chosen_or_left_out(site, admin):
+    client, token = admin
+    review_url = upload(client, token, "客户名称,备注\n甲公司,x\n".encode()).headers["location"]
+    review = client.get(review_url)
+    assert "Some columns match no field" in review.text and selected(review.text, 0) == ""
+    assert re.search(r'value="import" class="btn btn-primary" disabled', review.text)
+    not_chosen = client.post(review_url, data={"csrf_token": token, "col.0": "", "col.1": "-", "action": "import"})
+    assert not_chosen.status_code == 422 and names(site) == []
+    checked = client.post(review_url, data={"csrf_token": token, "col.0": "name", "col.1": "-", "action": "check"})
+    assert checked.status_code == 200 and selected(checked.text, 0) == "name" and selected(checked.text, 1) == "-"
+    done = client.post(review_url, data={"csrf_token": token, "col.0": "name", "col.1": "-", "action": "import"})
+    assert done.status_code == 200 and names(site) == ["甲公司"]
+
+
+def test_invalid_rows_block_the_import_unless_skipped(site, admin):
+    client, token = admin
+    review_url = upload(client, token, "名称,电话\n好公司,13800000001\n坏公司,oops\n".encode()).headers["location"]
+    review = client.get(review_url)
+    shown = text(review.text)
+    assert "1 row is invalid, so nothing will be imported." in shown and "Row 3 · 电话: is not a phone number" in shown
+    fields = {"csrf_token": token, "col.0": "name", "col.1": "phone", "action": "import"}
+    assert client.post(review_url, data=fields).status_code == 422 and names(site) == []
+    done = client.post(review_url, data={**fields, "skip_invalid": "1"})
+    assert done.status_code == 200 and "Imported 1 record." in text(done.text) and names(site) == ["好公司"]
+
+
+def test_an_upload_belongs_to_its_user_and_bad_files_are_explained(app, site, admin):
+    client, token = admin
+    review_url = upload(client, token, CSV).headers["location"]
+    other, _ = signed_in(app, site, "manager@example.com", "sales_manager")
+    assert other.get(review_url).status_code == 404
+    assert client.get("/r/customers/import/" + "x" * 31).status_code == 404
+    assert client.get("/r/customers/import/..%2F..%2Fetc%2Fpasswd").status_code == 404
+
+    unreadable = upload(client, token, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "old.xls")
+    assert unreadable.status_code == 422 and "save it as .xlsx or CSV" in unreadable.text
+    empty = client.post("/r/customers/import", data={"csrf_token": token}, files={"file": ("", b"", "text/csv")})
+    assert empty.status_code == 422 and "Choose a CSV or Excel (.xlsx) file." in empty.text
+
+
+def test_uploads_expire_after_an_hour_and_one_per_user_is_kept(site, admin, clock):
+    client, token = admin
+    first = upload(client, token, CSV).headers["location"]
+    second = upload(client, token, CSV).headers["location"]
+    assert client.get(first).status_code == 404 and client.get(second).status_code == 200
+    uploads = Uploads(site)
+    assert len(list(uploads.root.glob("*.data"))) == 1
+    clock.advance(minutes=61)
+    assert client.get(second).status_code == 404
+    assert list(uploads.root.glob("*.data")) == []
+
+
+def test_the_page_speaks_chinese(site, admin):
+    client, token = admin
+    client.cookies.set("crm_locale", "zh_CN")
+    page = client.get("/r/customers/import")
+    assert "导入客户" in page.text and "上传并检查" in page.text
+    review = client.get(upload(client, token, CSV).headers["location"])
+    assert "第 A 列：名称" in text(review.text) and "不导入该列" in review.text
