@@ -27,9 +27,10 @@ CUSTOMERS = Customer.__table__
 FOLLOWUPS = Followup.__table__
 BATCH = 500
 REASON = {
-    "en": "{recent} activities in the last {days} days; usually {usual:.1f}",
-    "zh_CN": "近 {days} 天互动 {recent} 次，通常为 {usual:.1f} 次",
+    "en": "follow-ups and purchases dropped from {usual:.1f}/month to {recent:.1f}/month (last {days} days: {count})",
+    "zh_CN": "跟进和购买从每月 {usual:.1f} 次降至每月 {recent:.1f} 次（近 {days} 天共 {count} 次）",
 }
+MONTH_DAYS = 30
 
 
 def flag_churn(site: Site, now: datetime) -> dict[str, int]:
@@ -103,7 +104,8 @@ def _judge(site: Site, config: CustomerSettings, now: datetime, window_start: da
     actor = Actor.system("job")
     if at_risk:
         template = REASON.get(site.settings.default_locale, REASON["en"])
-        reason = template.format(recent=values["recent"], days=config.churn_window_days, usual=usual)
+        per_month = MONTH_DAYS / config.churn_window_days
+        reason = template.format(usual=usual * per_month, recent=values["recent"] * per_month, days=config.churn_window_days, count=values["recent"])
         site.records.update(actor, "customers", customer_id, {"churn_flag": True, "churn_reason": reason, "churn_flagged_at": now})
         return "flagged"
     site.records.update(actor, "customers", customer_id, {"churn_flag": False, "churn_reason": None, "churn_flagged_at": None})

@@ -79,6 +79,35 @@ def shared_with(actor: Actor) -> sa.Select[Any]:
     return sa.select(SHARES.c.customer_id).where(sa.or_(*targets))
 
 
+def descriptions() -> list[dict[str, Any]]:
+    """The record rules of :mod:`.plugin` (``record_rules``, ``record_filter``) in words, for the admin pages."""
+    return [
+        {
+            "entity": "customers",
+            "label": {
+                "en": "Users also see the customers shared with them or their team (“Shared with users”, “Shared with teams”)",
+                "zh_CN": "用户还能看到共享给本人或本团队的客户（“共享给用户”“共享给团队”）",
+            },
+            "combine": "or",
+        },
+        {
+            "entity": "followups",
+            "label": {"en": "Users also see the follow-ups of customers shared with them or their team", "zh_CN": "用户还能看到共享给本人或本团队的客户的跟进记录"},
+            "combine": "or",
+        },
+        {
+            "entity": "tasks",
+            "label": {"en": "Users also see the tasks of customers shared with them or their team", "zh_CN": "用户还能看到共享给本人或本团队的客户的任务"},
+            "combine": "or",
+        },
+        {
+            "entity": "contacts",
+            "label": {"en": "A contact is visible only to users who can see its customer", "zh_CN": "只有能看到客户的用户才能看到其联系人"},
+            "combine": "and",
+        },
+    ]
+
+
 def check_deletable(conn: sa.Connection, record: dict[str, Any], related: dict[str, sa.Table]) -> None:
     """Refuse deleting a customer that still has contacts, follow-ups or tasks (merge it instead)."""
     for name, table in related.items():

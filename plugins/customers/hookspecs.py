@@ -57,6 +57,15 @@ def customers_merge_related(
 
 
 @hookspec
+def customers_related_counts(site: Site, conn: sa.Connection, customer_id: int) -> dict[str, int] | None:
+    """Return how many of this plugin's records belong to customer ``customer_id``, by entity name.
+
+    ``{"orders": 3}``: the merge dialog tells the user these move along with the customer
+    (through ``customers_merge_related``) before they confirm.
+    """
+
+
+@hookspec
 def customers_unmerge_related(
     site: Site, conn: sa.Connection, actor: Actor, survivor_id: int, merged_id: int, moved: dict[str, Any]
 ) -> None:

@@ -21,7 +21,9 @@ from .demo import seed_customers
 from .entities import entities, permissions
 from .models import Contact, Followup, Task
 from .settings import settings_of, settings_schema
+from .pages import menu_items, pages
 from .tasks import send_reminders
+from .timeline import activity_entries
 from .widgets import dashboard_widgets, visible
 
 if TYPE_CHECKING:
@@ -70,6 +72,31 @@ def register_dashboard_widgets() -> list[Widget]:
 @hookimpl
 def register_routes() -> list[Any]:
     return routes()
+
+
+@hookimpl
+def register_pages() -> list[Any]:
+    return pages()
+
+
+@hookimpl
+def register_menu_items() -> list[dict[str, Any]]:
+    return menu_items()
+
+
+@hookimpl
+def register_template_dirs() -> list[str]:
+    return [str(Path(__file__).parent / "templates")]
+
+
+@hookimpl
+def record_activity(site: Site, conn: sa.Connection, actor: Actor, entity: str, record_id: int, limit: int) -> list[dict[str, Any]]:
+    return activity_entries(site, conn, actor, entity, record_id, limit)
+
+
+@hookimpl
+def register_record_rule_descriptions() -> list[dict[str, Any]]:
+    return customer_rules.descriptions()
 
 
 @hookimpl

@@ -25,6 +25,7 @@ class CustomerSettings:
     churn_window_days: int
     churn_ratio: float
     churn_min_history: int
+    email_reminders: bool
 
 
 def settings_of(site: Site) -> CustomerSettings:

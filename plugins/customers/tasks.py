@@ -6,16 +6,18 @@ assigned to them, a manager the team's.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from kernel import Actor
+from kernel import Actor, audit, mail
 from kernel.notifications import notify
 
 from .models import Task
+from .settings import settings_of
 
 if TYPE_CHECKING:
     from kernel import Page, Site
@@ -23,8 +25,13 @@ if TYPE_CHECKING:
 TASKS = Task.__table__
 REMINDER_BATCH = 500
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
-REMINDER_TITLE = {"en": "Reminder: {title}", "zh_CN": "任务提醒：{title}"}
-DUE_TEXT = {"en": "Due {due}", "zh_CN": "截止时间 {due}"}
+REMINDER_TEXTS = {
+    "title": {"en": "Reminder: {title}", "zh_CN": "任务提醒：{title}"},
+    "due": {"en": "Due {due}", "zh_CN": "截止时间 {due}"},
+    "customer": {"en": "Customer: {name}", "zh_CN": "客户：{name}"},
+    "footer": {"en": "Sent by PlugCRM. Your tasks are under My day.", "zh_CN": "此邮件由 PlugCRM 发送。您的任务见“我的一天”。"},
+}
+log = logging.getLogger(__name__)
 
 
 def overdue_tasks(site: Site, actor: Actor, now: datetime, *, limit: int = 50, offset: int = 0) -> Page:
@@ -34,18 +41,27 @@ def overdue_tasks(site: Site, actor: Actor, now: datetime, *, limit: int = 50, o
 
 
 def my_day(site: Site, actor: Actor, now: datetime, *, tz: ZoneInfo = LOCAL_TIME, limit: int = 200) -> dict[str, Any]:
-    """The actor's open tasks due today (in ``tz``) and those already overdue."""
+    """The actor's open tasks due today (in ``tz``), those already overdue, and follow-ups planned for today."""
     local = now.astimezone(tz)
     start = datetime.combine(local.date(), time(0), tzinfo=tz)
     end = start + timedelta(days=1)
     mine = {"status": "open", "assignee_id": actor.user_id}
     overdue = site.records.list(actor, "tasks", filters={**mine, "due_at__lt": now}, sort="due_at", limit=limit)
     today = site.records.list(actor, "tasks", filters={**mine, "due_at__gte": now, "due_at__lt": end}, sort="due_at", limit=limit)
-    return {"date": local.date().isoformat(), "overdue": overdue.items, "today": today.items}
+    planned = {"owner_id": actor.user_id, "next_at__gte": start, "next_at__lt": end}
+    followups = site.records.list(actor, "followups", filters=planned, sort="next_at", limit=limit)
+    return {"date": local.date().isoformat(), "overdue": overdue.items, "today": today.items, "followups": followups.items}
 
 
-def send_reminders(site: Site, now: datetime) -> int:
-    """Notify the assignee of every open task whose reminder time has come, once per reminder time."""
+def send_reminders(site: Site, now: datetime) -> dict[str, int]:
+    """Notify the assignee of every open task whose reminder time has come, once per reminder time.
+
+    With ``email_reminders`` on and a ``[mail]`` table, each reminder is also emailed,
+    after its notification is stored. A mail that fails is logged and written to the
+    task's history (``reminder_email_failed``) and not retried: the in-app reminder
+    is there already, and a late copy of a reminder helps nobody. After a failure to
+    reach the server, the rest of the run's mails are recorded as failed without trying.
+    """
     due = (
         sa.select(TASKS.c.id)
         .where(TASKS.c.status == "open", TASKS.c.remind_at <= now, TASKS.c.reminded_at.is_(None), TASKS.c.assignee_id.is_not(None))
@@ -55,17 +71,65 @@ def send_reminders(site: Site, now: datetime) -> int:
     with site.engine.connect() as conn:
         ids = list(conn.scalars(due))
     actor = Actor.system("job")
-    locale = site.settings.default_locale
-    sent = 0
+    emailing = settings_of(site).email_reminders and mail.enabled(site)
+    counts = {"reminded": 0, "emailed": 0, "email_failed": 0}
+    server_down: str | None = None
     for task_id in ids:
         with site.write() as conn:
-            task = conn.execute(sa.select(TASKS).where(TASKS.c.id == task_id, TASKS.c.reminded_at.is_(None))).first()
-            if task is None:
-                continue  # another worker reminded it meanwhile
-            site.records.update(actor, "tasks", task_id, {"reminded_at": now}, conn=conn)
-            due = task.due_at.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M") if task.due_at else None
-            due_text = DUE_TEXT.get(locale, DUE_TEXT["en"]).format(due=due) if due else ""
-            title = REMINDER_TITLE.get(locale, REMINDER_TITLE["en"]).format(title=task.title)
-            notify(site, conn, task.assignee_id, title, due_text, f"/tasks/{task_id}")
-            sent += 1
-    return sent
+            reminder = _remind(site, conn, actor, task_id, now)
+        if reminder is None:
+            continue  # another worker reminded it meanwhile
+        counts["reminded"] += 1
+        if emailing and reminder["email"]:
+            failure, server_down = _email(site, actor, task_id, reminder, server_down)
+            counts["email_failed" if failure else "emailed"] += 1
+    return counts
+
+
+def _email(site: Site, actor: Actor, task_id: int, reminder: dict[str, Any], server_down: str | None) -> tuple[str | None, str | None]:
+    """Email one reminder; on failure log it and write it to the task's history.
+
+    Returns the failure (or ``None``) and why the server is unreachable, if it is:
+    then the following mails of the run fail at once instead of waiting for time-outs.
+    """
+    try:
+        if server_down:
+            raise mail.MailError(server_down)
+        mail.send(site, reminder["email"], reminder["title"], reminder["text"])
+    except mail.MailError as exc:
+        if isinstance(exc.__cause__, OSError):
+            server_down = str(exc)
+        log.warning("reminder email for task %s failed: %s", task_id, exc)
+        with site.write() as conn:
+            audit.write(conn, [audit.entry(actor, site.clock.now(), "tasks", task_id, "reminder_email_failed", {"error": str(exc)[:500]})])
+        return str(exc), server_down
+    return None, server_down
+
+
+def _remind(site: Site, conn: sa.Connection, actor: Actor, task_id: int, now: datetime) -> dict[str, Any] | None:
+    """Mark one task reminded and notify its assignee; what an email would say, or ``None`` if already reminded."""
+    users = site.view.entity("users")
+    customers = site.view.entity("customers")
+    assert users is not None and customers is not None  # the kernel's and this plugin's own
+    task = conn.execute(
+        sa.select(TASKS, users.table.c.email.label("assignee_email"), customers.table.c.name.label("customer_name"))
+        .outerjoin(users.table, users.table.c.id == TASKS.c.assignee_id)
+        .outerjoin(customers.table, customers.table.c.id == TASKS.c.customer_id)
+        .where(TASKS.c.id == task_id, TASKS.c.reminded_at.is_(None))
+    ).first()
+    if task is None:
+        return None
+    site.records.update(actor, "tasks", task_id, {"reminded_at": now}, conn=conn)
+    locale = site.settings.default_locale
+    text = _texts(locale)
+    due = task.due_at.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M") if task.due_at else None
+    due_text = text["due"].format(due=due) if due else ""
+    title = text["title"].format(title=task.title)
+    notify(site, conn, task.assignee_id, title, due_text, f"/r/tasks/{task_id}")
+    customer = text["customer"].format(name=task.customer_name) if task.customer_name else ""
+    body = "\n".join(line for line in (title, due_text, customer, task.description) if line)
+    return {"email": task.assignee_email, "title": title, "text": f"{body}\n\n{text['footer']}\n"}
+
+
+def _texts(locale: str) -> dict[str, str]:
+    return {key: labels.get(locale, labels["en"]) for key, labels in REMINDER_TEXTS.items()}

@@ -3,6 +3,11 @@
 Each source returns its newest ``offset + limit + 1`` entries; they are merged
 newest first and cut to the page, so every page is exact without counting all
 sources. Other plugins contribute through ``customers_timeline_entries``.
+
+The same sources, without the audit changes (the kernel shows those itself),
+answer the kernel's ``record_activity`` hook for the detail page's Activity tab:
+for a customer, and for any other record follow-ups or tasks were written on
+(``entity`` + ``record_id``, a contact say). Only rows the actor may read are listed.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from kernel import ValidationError
 from kernel.audit import AUDIT, jsonable
 
 from .models import Followup, Task
+from .widgets import visible
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -23,6 +29,7 @@ if TYPE_CHECKING:
 FOLLOWUPS = Followup.__table__
 TASKS = Task.__table__
 MAX_LIMIT = 200
+OWN_ENTITIES = ("followups", "tasks")
 
 
 def customer_timeline(site: Site, actor: Actor, customer_id: int, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
@@ -34,14 +41,8 @@ def customer_timeline(site: Site, actor: Actor, customer_id: int, *, limit: int 
     wanted = offset + limit + 1
     with site.engine.connect() as conn:
         site.records.get(actor, "customers", customer_id, conn=conn)
-        entries = [
-            *_followups(conn, customer_id, wanted),
-            *_tasks(conn, customer_id, wanted),
-            *_changes(conn, customer_id, wanted),
-        ]
-        for batch in site.view.pm.hook.customers_timeline_entries(site=site, conn=conn, actor=actor, customer_id=customer_id, limit=wanted):
-            entries.extend(_checked(entry) for entry in batch or ())
-    entries.sort(key=lambda e: (e["at"], e["kind"], e.get("record_id") or 0), reverse=True)
+        entries = [*activity_entries(site, conn, actor, "customers", customer_id, wanted), *_changes(conn, customer_id, wanted)]
+    entries.sort(key=_newest_first, reverse=True)
     page = entries[offset : offset + limit]
     return {
         "items": jsonable(page),
@@ -51,10 +52,39 @@ def customer_timeline(site: Site, actor: Actor, customer_id: int, *, limit: int 
     }
 
 
-def _followups(conn: sa.Connection, customer_id: int, wanted: int) -> list[dict[str, Any]]:
+def activity_entries(site: Site, conn: sa.Connection, actor: Actor, entity: str, record_id: int, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` follow-ups, tasks (and, for a customer, other plugins' entries) about one record.
+
+    The record itself is one ``actor`` may see; follow-ups and tasks are limited to those
+    ``actor`` may read. Follow-ups and tasks have no timeline of their own here.
+    """
+    if entity in OWN_ENTITIES:
+        return []
+    if entity == "customers":
+        about_followups = FOLLOWUPS.c.customer_id == record_id
+        about_tasks = TASKS.c.customer_id == record_id
+    else:
+        about_followups = sa.and_(FOLLOWUPS.c.entity == entity, FOLLOWUPS.c.record_id == record_id)
+        about_tasks = sa.and_(TASKS.c.entity == entity, TASKS.c.record_id == record_id)
+    entries = [
+        *_followups(conn, [about_followups, *visible(site, actor, "followups", FOLLOWUPS)], limit),
+        *_tasks(conn, [about_tasks, *visible(site, actor, "tasks", TASKS)], limit),
+    ]
+    if entity == "customers":
+        for batch in site.view.pm.hook.customers_timeline_entries(site=site, conn=conn, actor=actor, customer_id=record_id, limit=limit):
+            entries.extend(_checked(entry) for entry in batch or ())
+    entries.sort(key=_newest_first, reverse=True)
+    return entries[:limit]
+
+
+def _newest_first(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return (entry["at"], entry["kind"], entry.get("record_id") or 0)
+
+
+def _followups(conn: sa.Connection, conditions: list[sa.ColumnElement[bool]], wanted: int) -> list[dict[str, Any]]:
     rows = conn.execute(
         sa.select(FOLLOWUPS)
-        .where(FOLLOWUPS.c.customer_id == customer_id)
+        .where(*conditions)
         .order_by(FOLLOWUPS.c.followed_at.desc(), FOLLOWUPS.c.id.desc())
         .limit(wanted)
     )
@@ -62,7 +92,7 @@ def _followups(conn: sa.Connection, customer_id: int, wanted: int) -> list[dict[
         {
             "at": row.followed_at,
             "kind": "followup",
-            "title": row.content[:200],
+            "title": row.content[:200] or row.method,
             "entity": "followups",
             "record_id": row.id,
             "data": {"method": row.method, "owner_id": row.owner_id, "next_at": row.next_at},
@@ -71,9 +101,9 @@ def _followups(conn: sa.Connection, customer_id: int, wanted: int) -> list[dict[
     ]
 
 
-def _tasks(conn: sa.Connection, customer_id: int, wanted: int) -> list[dict[str, Any]]:
+def _tasks(conn: sa.Connection, conditions: list[sa.ColumnElement[bool]], wanted: int) -> list[dict[str, Any]]:
     newest = TASKS.c.created_at.desc(), TASKS.c.id.desc()
-    rows = conn.execute(sa.select(TASKS).where(TASKS.c.customer_id == customer_id).order_by(*newest).limit(wanted))
+    rows = conn.execute(sa.select(TASKS).where(*conditions).order_by(*newest).limit(wanted))
     return [
         {
             "at": row.created_at,

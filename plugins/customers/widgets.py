@@ -102,7 +102,7 @@ def churn_risk(site: Site, actor: Actor, now: datetime) -> dict[str, Any]:
         flagged = conn.scalar(
             sa.select(sa.func.count()).select_from(CUSTOMERS).where(CUSTOMERS.c.churn_flag.is_(True), *visible(site, actor, "customers", CUSTOMERS))
         )
-    return {"value": int(flagged or 0), "unit": {"en": "customers", "zh_CN": "个客户"}, "link": "/r/customers?f.churn_flag=true"}
+    return {"value": int(flagged or 0), "unit": {"en": "customers", "zh_CN": "个客户"}, "link": "/p/customers/churn"}
 
 
 def dashboard_widgets() -> list[Widget]:

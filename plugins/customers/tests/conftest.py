@@ -104,3 +104,38 @@ def clients_for(site: Site) -> Callable[[Actor], Client]:
 
 def customer(site: Site, actor: Actor, **values: Any) -> dict[str, Any]:
     return site.records.create(actor, "customers", {"name": "ACME", **values})
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message})
+        return "250 OK"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Any:
+    """An SMTP server on 127.0.0.1 collecting messages: ``.port`` and ``.inbox.messages``."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    controller.inbox = inbox
+    yield controller
+    controller.stop()

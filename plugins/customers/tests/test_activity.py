@@ -73,7 +73,7 @@ def test_the_reminder_job_notifies_once_when_the_time_comes(site, people, clock)
     run_due_jobs(site, only="customers.send_reminders")
     inbox = list_notifications(site, rep.user_id)
     assert inbox["unread"] == 1
-    assert inbox["items"][0]["title"] == "任务提醒：send quote" and inbox["items"][0]["link"] == f"/tasks/{task['id']}"
+    assert inbox["items"][0]["title"] == "任务提醒：send quote" and inbox["items"][0]["link"] == f"/r/tasks/{task['id']}"
     site.records.update(rep, "tasks", task["id"], {"remind_at": clock.now() + timedelta(minutes=1)})
     clock.advance(minutes=2)
     run_due_jobs(site, only="customers.send_reminders")

@@ -49,3 +49,14 @@ def test_settings_have_defaults_and_refuse_unknown_keys(database_url):
 def test_tables_are_all_prefixed(site):
     names = set(sa.inspect(site.engine).get_table_names())
     assert {"customers_customers", "customers_contacts", "customers_followups", "customers_tasks", "customers_merges", "customers_shares"} <= names
+
+
+def test_its_record_rules_are_described_for_the_admin_pages(site):
+    hook = getattr(site.view.pm.hook, "register_record_rule_descriptions", None)
+    if hook is None:
+        pytest.skip("this kernel has no register_record_rule_descriptions hook")
+    described = [rule for batch in hook() for rule in batch or ()]
+    assert {(rule["entity"], rule["combine"]) for rule in described} == {
+        ("customers", "or"), ("followups", "or"), ("tasks", "or"), ("contacts", "and")
+    }
+    assert all(rule["label"]["en"] and rule["label"]["zh_CN"] for rule in described)

@@ -1,0 +1,107 @@
+"""Pytest fixtures for browser tests: Debian's Chromium driven by Playwright, against the app served by uvicorn.
+
+A suite (the kernel's ``tests/browser``, or a plugin's own tests) imports them in
+its ``conftest.py`` and defines ``live_site``, the site to serve::
+
+    from kernel.browsertesting import browser, live_server, shots  # noqa: F401 - fixtures
+
+    @pytest.fixture
+    def live_site(make_site):
+        return make_site(plugins=("notes",), default_locale="en")
+
+Mark the tests ``@pytest.mark.browser`` and run them with ``pytest -m browser``.
+Without ``/usr/bin/chromium`` they skip, except in CI (``CI=true``), where a
+missing browser is a failure. ``shots(page, "step")`` saves a full-page
+screenshot under ``artifacts/screenshots`` of the pytest root directory.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .site import Site
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+SCREENSHOT_DIR = Path("artifacts") / "screenshots"  # under the pytest root directory
+START_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve(site: Site) -> Iterator[str]:
+    """The app for ``site`` on 127.0.0.1:PORT in a background thread; yields its base URL."""
+    import uvicorn
+
+    from .web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(site=site), host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")  # Playwright's sync loop must be gone before other modules' async tests
+def browser() -> Iterator[Any]:
+    """A headless Chromium (Playwright ``Browser``), shared by the tests of one module."""
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def live_server(live_site: Site) -> Iterator[str]:
+    """The suite's ``live_site`` served over HTTP; yields its base URL."""
+    with serve(live_site) as url:
+        yield url
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Any:
+    """``shots(page, "step")`` saves ``artifacts/screenshots/<test>-<step>.png`` and returns its path."""
+    folder = Path(request.config.rootpath) / SCREENSHOT_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = request.node.name.replace("[", "-").replace("]", "").replace("/", "_")
+
+    def take(page: Any, step: str) -> Path:
+        path = folder / f"{prefix}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
