@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,46 @@ def history(conn: sa.Connection, entity: str, record_id: int, *, limit: int = 50
         .offset(offset)
     )
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class Search:
+    """What to look for in the audit log; every field left ``None`` matches everything.
+
+    The one query behind ``GET /api/v1/audit`` and the admin page ``/admin/audit``.
+    """
+
+    actor_id: int | None = None
+    actor: str | None = None  # part of the actor's label (an email), any case
+    entity: str | None = None
+    record_id: int | None = None
+    action: str | None = None
+    channel: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        found: list[sa.ColumnElement[bool]] = []
+        for name in ("actor_id", "record_id", "entity", "action", "channel"):
+            value = getattr(self, name)
+            if value is not None and value != "":
+                found.append(AUDIT.c[name] == value)
+        if self.actor:
+            escaped = self.actor.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            found.append(sa.func.lower(AUDIT.c.actor).like(f"%{escaped}%", escape="\\"))
+        if self.since is not None:
+            found.append(AUDIT.c.at >= self.since)
+        if self.until is not None:
+            found.append(AUDIT.c.at < self.until)
+        return found
+
+
+def search(conn: sa.Connection, wanted: Search, *, limit: int | None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Matching entries, newest first, and how many match in all (``limit=None``: every one)."""
+    conditions = wanted.conditions()
+    query = sa.select(AUDIT).where(*conditions).order_by(AUDIT.c.id.desc()).limit(limit).offset(offset)
+    total = conn.scalar(sa.select(sa.func.count()).select_from(AUDIT).where(*conditions)) or 0
+    return [dict(row._mapping) for row in conn.execute(query)], total
 
 
 def dumps(value: Any) -> str:

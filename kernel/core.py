@@ -180,9 +180,10 @@ def before_create(site: Any, conn: sa.Connection, entity: str, values: dict[str,
 
 
 @hookimpl
-def before_update(site: Any, conn: sa.Connection, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
+def before_update(site: Any, conn: sa.Connection, actor: Any, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
     if entity == "users":
         _check_user(conn, changes, record["id"])
+        _keep_an_admin(conn, actor, record, changes)
         if changes.get("password"):
             changes["password_hash"] = site.passwords.hash(changes["password"])
     elif entity in ("teams", "roles") and "name" in changes:
@@ -198,7 +199,11 @@ def before_update(site: Any, conn: sa.Connection, entity: str, record: dict[str,
 
 
 @hookimpl
-def before_delete(conn: sa.Connection, entity: str, record: dict[str, Any]) -> None:
+def before_delete(conn: sa.Connection, actor: Any, entity: str, record: dict[str, Any]) -> None:
+    if entity == "users":
+        if actor.user_id == record["id"]:
+            raise ValidationError.at(["id"], "you cannot delete your own account")
+        _keep_an_admin(conn, actor, record, {"active": False})
     if entity == "roles":
         if record.get("builtin"):
             raise ValidationError.at(["name"], "a built-in role cannot be deleted")
@@ -217,6 +222,23 @@ def _check_user(conn: sa.Connection, values: dict[str, Any], own_id: int | None)
         raise ValidationError.at(["role"], f"unknown role {values['role']!r}")
     if values.get("team_id") is not None and conn.scalar(sa.select(Team.id).where(Team.id == values["team_id"])) is None:
         raise ValidationError.at(["team_id"], f"no team with id {values['team_id']}")
+
+
+def _keep_an_admin(conn: sa.Connection, actor: Any, record: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Nobody deactivates their own account, and the last active admin stays an active admin."""
+    deactivating = changes.get("active") is False and bool(record.get("active"))
+    if deactivating and actor.user_id == record["id"]:
+        raise ValidationError.at(["active"], "you cannot deactivate your own account")
+    demoting = changes.get("role", permissions.ADMIN) != permissions.ADMIN
+    if not (deactivating or demoting) or record["role"] != permissions.ADMIN or not record.get("active"):
+        return
+    others = sa.select(User.id).where(User.role == permissions.ADMIN, User.active.is_(True), User.id != record["id"]).with_for_update()
+    if not conn.execute(others).first():
+        loc = "active" if deactivating else "role"
+        raise Conflict(
+            f"{record['email']} is the last active administrator; make another user an admin first",
+            [{"loc": [loc], "msg": "the last active administrator must stay an active admin"}],
+        )
 
 
 def _check_unique_name(conn: sa.Connection, entity: str, name: str, own_id: int | None) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: What ``data`` returns, by kind:
-#: ``number``: {"value": 12, "delta": 3 (optional), "unit": "…" (optional)}
+#: ``number``: {"value": 12, "delta": 3 (optional), "unit": "…" (optional), "link": "/path" (optional, a page of this site)}
 #: ``chart``: {"type": "bar"|"line"|"pie"|"funnel", "labels": [...], "series": [{"name": ..., "values": [...]}]}
 #: ``table``: {"columns": [{"key": ..., "label": {...}}], "rows": [{...}]}
 KINDS = ("number", "chart", "table")

@@ -41,6 +41,10 @@ class Action:
     handler: ActionHandler
     body: type[BaseModel] | None = None
     confirm: Labels | None = None  # a question the UI asks before running it
+    #: A page of the plugin's own that runs this action in the web UI instead of the generic
+    #: form (``"/p/notes/review/{id}"``; ``{id}`` is the record's id). The generic
+    #: ``/r/E/ID/act/NAME`` page redirects there, keeping its query string.
+    page: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from . import audit
-from .customfields import CustomField, check_definition, create_index_sql, drop_index_sql, purge_sql
+from .customfields import CustomField, check_definition, contains_expression, create_index_sql, drop_index_sql, field_expression, purge_sql
 from .errors import Conflict, NotFound, ValidationError
 from .models import CustomFieldDef
 
@@ -100,8 +100,81 @@ def set_indexed(site: Site, actor: Actor, entity_name: str, name: str, indexed: 
 
 
 def set_label(site: Site, actor: Actor, entity_name: str, name: str, label: Any) -> dict[str, Any]:
+    return update_field(site, actor, entity_name, name, label=label)
+
+
+def update_field(
+    site: Site, actor: Actor, entity_name: str, name: str, *, label: Any = None, description: Any = None, options: Any = None
+) -> dict[str, Any]:
+    """Change a field's labels, its description (``""`` drops it) or its choices; ``None`` keeps each.
+
+    ``options`` is the complete new list of a choice or multi-choice field. An
+    option may be added at any time; one that stored values still use cannot be
+    taken away (:class:`Conflict` naming it and how many records use it). One
+    transaction writes the definition (new version), its audit entry and a registry bump.
+    """
     entity = _entity(site, entity_name)
-    return _change(site, actor, entity, name, label=_label(label, name)).as_public()
+    labels = _label(label, name) if label is not None else None
+    if description is not None and not isinstance(description, str):
+        raise ValidationError.at(["description"], "must be text")
+    if options is not None and (not isinstance(options, list) or not all(isinstance(o, str) for o in options)):
+        raise ValidationError.at(["options"], "must be a list of texts")
+    now = site.clock.now()
+    with site.write() as conn:
+        row = conn.execute(sa.select(DEFS).where(DEFS.c.entity == entity.name, DEFS.c.name == name, DEFS.c.active.is_(True))).first()
+        if row is None:
+            raise NotFound(f"{entity.name} has no custom field {name!r}")
+        field_ = CustomField(entity.name, name, row.schema, row.label, row.indexed, row.version)
+        schema = _changed_schema(field_, description, options)
+        check_definition(name, schema)
+        if options is not None:
+            _check_options_unused(conn, site, entity, field_, options)
+        values = {"schema": schema, "label": labels if labels is not None else row.label}
+        changes = {k: [getattr(row, k), v] for k, v in values.items() if getattr(row, k) != v}
+        if changes:
+            conn.execute(sa.update(DEFS).where(DEFS.c.id == row.id).values(**values, version=row.version + 1, updated_at=now))
+            audit.write(conn, [audit.entry(actor, now, "custom_fields", row.id, "update", changes)])
+            site.bump(conn)
+    if changes:
+        site.refresh(force=True)
+    version = row.version + 1 if changes else row.version
+    return CustomField(entity.name, name, values["schema"], values["label"], row.indexed, version).as_public()
+
+
+def _changed_schema(field_: CustomField, description: str | None, options: list[str] | None) -> dict[str, Any]:
+    schema = dict(field_.schema)
+    if description is not None:
+        if description.strip():
+            schema["description"] = description.strip()
+        else:
+            schema.pop("description", None)
+    if options is not None:
+        cleaned = list(dict.fromkeys(o.strip() for o in options if o.strip()))
+        if field_.kind == "enum":
+            schema["enum"] = cleaned
+        elif field_.kind == "multi_enum":
+            schema["items"] = {**schema["items"], "enum": cleaned}
+        else:
+            raise ValidationError.at(["options"], f"only a choice field has options; {field_.name} is a {field_.kind} field")
+    return schema
+
+
+def _check_options_unused(conn: sa.Connection, site: Site, entity: Entity, field_: CustomField, options: list[str]) -> None:
+    """Refuse to take away an option that stored records still hold."""
+    old = field_.schema["enum"] if field_.kind == "enum" else field_.schema["items"]["enum"]
+    kept = {o.strip() for o in options}
+    dialect = site.engine.dialect.name
+    for option in (o for o in old if o not in kept):
+        if field_.kind == "enum":
+            used = field_expression(field_, dialect) == option
+        else:
+            used = contains_expression(field_, dialect, option)
+        count = conn.scalar(sa.select(sa.func.count()).select_from(entity.table).where(used)) or 0
+        if count:
+            raise Conflict(
+                f"options: {option!r} is used by {count} {entity.name} record(s); change those records first, or keep the option",
+                [{"loc": ["options"], "msg": f"{option!r} is used by {count} record(s)"}],
+            )
 
 
 def _change(site: Site, actor: Actor, entity: Entity, name: str, **values: Any) -> CustomField:

@@ -140,6 +140,27 @@ def record_rules(site: Site, actor: Actor, entity: str, table: sa.Table) -> sa.C
     """
 
 
+@hookspec
+def register_record_rule_descriptions() -> list[dict[str, Any]] | None:
+    """Describe, in words, the rules this plugin's ``record_rules`` and ``record_filter`` apply.
+
+    SQL conditions cannot be shown to a person, so the admin page "Record rules"
+    (``/admin/record-rules``) lists these descriptions next to the role scopes.
+    Return one dict per rule::
+
+        {"entity": "notes",
+         "label": {"en": "Reps also see notes shared with them or their team",
+                   "zh_CN": "销售代表还能看到共享给本人或本团队的笔记"},
+         "combine": "or"}
+
+    ``entity`` names the entity the rule applies to; ``label`` is the sentence shown
+    (``en`` and ``zh_CN``); ``combine`` is ``"or"`` for a ``record_rules`` rule that
+    widens the role's scope (the default) or ``"and"`` for a ``record_filter`` that
+    narrows what everyone sees. Optional: a plugin without rules needs no implementation.
+    Registration only: return data, change nothing.
+    """
+
+
 # -- record lifecycle ---------------------------------------------------------
 
 

@@ -30,7 +30,36 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "refresh_seconds": ((int, float), "a number of seconds"),
     "jobs_interval_seconds": ((int, float), "a number of seconds"),
     "allow_registration": (bool, "true or false"),
+    "org_name": (str, "a string"),
 }
+ORG_NAME_MAX = 120
+
+
+# key -> (python type, description) for the [mail] table (see kernel.mail)
+_MAIL_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "host": (str, "a host name"),
+    "port": (int, "a port number"),
+    "username": (str, "a string"),
+    "password": (str, "a string"),
+    "sender": (str, "an email address, optionally with a name: 'PlugCRM <crm@example.com>'"),
+    "starttls": (bool, "true or false"),
+    "ssl": (bool, "true or false"),
+    "timeout": ((int, float), "a number of seconds"),
+}
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The ``[mail]`` table: the SMTP server :mod:`kernel.mail` sends through."""
+
+    host: str
+    sender: str
+    port: int = 25
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    ssl: bool = False
+    timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -44,8 +73,11 @@ class Settings:
     refresh_seconds: float = 2.0  # how stale a process's view of plugins/fields may get
     jobs_interval_seconds: float = 30.0  # how often serve/worker look for due jobs
     allow_registration: bool = False  # POST /api/v1/auth/register; new users wait for an admin
+    org_name: str = ""  # shown in the UI's top bar and title
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: str | None = None
+    mail: MailSettings | None = None  # None: no [mail] table, mail is off
+    crm_keys: frozenset[str] = frozenset()  # the [crm] keys the file set
 
     def replace(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -66,6 +98,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         settings = settings.replace(database_url=env["CRM_DATABASE_URL"])
     if env.get("CRM_SECRET_KEY"):
         settings = settings.replace(secret_key=env["CRM_SECRET_KEY"])
+    if env.get("CRM_MAIL_PASSWORD") and settings.mail is not None:
+        settings = settings.replace(mail=replace(settings.mail, password=env["CRM_MAIL_PASSWORD"]))
     return settings
 
 
@@ -81,9 +115,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings:
     """Check the shape of an already-parsed config mapping and build :class:`Settings`."""
-    unknown = sorted(set(data) - {"crm", "plugins"})
+    unknown = sorted(set(data) - {"crm", "mail", "plugins"})
     if unknown:
-        raise ConfigError("unknown table; expected [crm] and [plugins.NAME]", file=file, key=unknown[0])
+        raise ConfigError("unknown table; expected [crm], [mail] and [plugins.NAME]", file=file, key=unknown[0])
     crm = data.get("crm", {})
     if not isinstance(crm, dict):
         raise ConfigError("must be a table", file=file, key="crm")
@@ -102,7 +136,33 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         values["plugins"] = tuple(dict.fromkeys(names))
     if values.get("default_locale", "zh_CN") not in LOCALES:
         raise ConfigError(f"must be one of {', '.join(LOCALES)}", file=file, key="crm.default_locale")
+    if len(values.get("org_name", "")) > ORG_NAME_MAX:
+        raise ConfigError(f"must be at most {ORG_NAME_MAX} characters", file=file, key="crm.org_name")
     plugin_tables = data.get("plugins", {})
     if not isinstance(plugin_tables, dict) or not all(isinstance(v, dict) for v in plugin_tables.values()):
         raise ConfigError("each [plugins.NAME] must be a table", file=file, key="plugins")
-    return Settings(**values, plugin_settings=dict(plugin_tables), config_file=file)
+    mail = _parse_mail(data["mail"], file) if "mail" in data else None
+    return Settings(**values, plugin_settings=dict(plugin_tables), config_file=file, mail=mail, crm_keys=frozenset(values))
+
+
+def _parse_mail(table: Any, file: str | None) -> MailSettings:
+    if not isinstance(table, dict):
+        raise ConfigError("must be a table", file=file, key="mail")
+    for key, value in table.items():
+        if key not in _MAIL_KEYS:
+            raise ConfigError(f"unknown key; known keys are {', '.join(_MAIL_KEYS)}", file=file, key=f"mail.{key}")
+        expected, description = _MAIL_KEYS[key]
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            raise ConfigError(f"must be {description}", file=file, key=f"mail.{key}")
+    for key in ("host", "sender"):
+        if not str(table.get(key, "")).strip():
+            raise ConfigError("required when [mail] is present", file=file, key=f"mail.{key}")
+    if not 0 < table.get("port", 25) < 65536:
+        raise ConfigError("must be a port number between 1 and 65535", file=file, key="mail.port")
+    if table.get("timeout", 10) <= 0:
+        raise ConfigError("must be a positive number of seconds", file=file, key="mail.timeout")
+    if table.get("ssl") and table.get("starttls"):
+        raise ConfigError("choose ssl (implicit TLS, port 465) or starttls (port 587), not both", file=file, key="mail.ssl")
+    if "password" in table and "username" not in table:
+        raise ConfigError("a password needs a username", file=file, key="mail.password")
+    return MailSettings(**table)

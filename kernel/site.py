@@ -29,6 +29,7 @@ from .entities import Entity, check_entity
 from .errors import CRMError, PluginError
 from .jobs import Job
 from .models import CustomFieldDef, PluginState, Version
+from . import systemsettings
 from .plugins import ESSENTIAL, PluginInfo, installed_plugins, make_plugin_manager, plugin_settings, resolve_order
 from .passwords import default_hasher
 from .records import Records
@@ -59,6 +60,8 @@ class View:
     entities: dict[str, Entity]
     jobs: dict[str, Job]
     custom_fields: dict[str, FieldSet] = field(default_factory=dict)
+    settings: Settings | None = None  # crm.toml with the admin's run-time changes (kernel.systemsettings)
+    plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # likewise, per plugin
 
     def fields(self, entity: str) -> FieldSet:
         found = self.custom_fields.get(entity)
@@ -79,7 +82,8 @@ class Site:
         extra_plugins: Iterable[Any] = (),
         engine: Engine | None = None,
     ):
-        self.settings = settings
+        self.file_settings = settings  # crm.toml and env; ``settings`` adds the run-time changes
+        self._view: View | None = None
         self.clock: Clock = clock or SystemClock()
         self.installed: dict[str, PluginInfo] = installed_plugins(extra_plugins)
         default = settings.plugins if settings.plugins is not None else [n for n in self.installed if n != ESSENTIAL]
@@ -88,21 +92,30 @@ class Site:
         self.engine = engine if engine is not None else make_engine(settings.database_url)
         self.records = Records(self)
         self.passwords = default_hasher()
-        self._view: View | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
         self._memo: dict[Hashable, tuple[float, Any]] = {}
 
     def _check_plugin_settings(self) -> dict[str, dict[str, Any]]:
-        everything = make_plugin_manager(self.installed.values())
-        return plugin_settings(everything, self.settings.plugin_settings, self.installed, source=self.settings.config_file)
+        self.all_plugins = make_plugin_manager(self.installed.values())  # every installed plugin, to check settings
+        return plugin_settings(self.all_plugins, self.file_settings.plugin_settings, self.installed, source=self.file_settings.config_file)
+
+    @property
+    def settings(self) -> Settings:
+        """``crm.toml`` (and env) with the admin's run-time changes applied, as of the current view.
+
+        Before the site has first read its database: the file's settings alone.
+        """
+        if self._view is None:
+            return self.file_settings
+        return self.view.settings or self.file_settings
 
     # -- the view ---------------------------------------------------------------------
 
     @property
     def view(self) -> View:
         """The current view, re-read from the database when it may be stale."""
-        if self._view is None or time.monotonic() - self._checked >= self.settings.refresh_seconds:
+        if self._view is None or time.monotonic() - self._checked >= self.file_settings.refresh_seconds:
             self.refresh()
         assert self._view is not None
         return self._view
@@ -117,7 +130,8 @@ class Site:
                     if force or self._view is None or self._view.version != version:
                         states = {row.name: row.enabled for row in conn.execute(sa.select(PluginState))}
                         defs = conn.execute(sa.select(CustomFieldDef).where(CustomFieldDef.active.is_(True))).all()
-                        self._view = self._build_view(version, states, defs)
+                        overrides = systemsettings.read_overrides(conn)
+                        self._view = self._build_view(version, states, defs, overrides)
             except sa.exc.DBAPIError as exc:
                 raise self._explain_failure(exc) from exc
             self._checked = time.monotonic()
@@ -153,7 +167,7 @@ class Site:
             log.warning("plugins %s stay disabled: a requirement is disabled", ", ".join(blocked))
             wanted = [n for n in wanted if n not in blocked]
 
-    def _build_view(self, version: int, states: dict[str, bool], defs: list[Any]) -> View:
+    def _build_view(self, version: int, states: dict[str, bool], defs: list[Any], overrides: dict[str, Any]) -> View:
         order = self.enabled_names(states)
         pm = make_plugin_manager(self.installed[name] for name in order)
         entities: dict[str, Entity] = {}
@@ -171,7 +185,9 @@ class Site:
                 field_ = CustomField(row.entity, row.name, row.schema, row.label, row.indexed, row.version)
                 grouped.setdefault(row.entity, []).append(field_)
         fieldsets = {name: FieldSet(name, fields) for name, fields in grouped.items()}
-        return View(version, tuple(order), pm, entities, jobs, fieldsets)
+        values = {scope: {name: row.value for name, row in rows.items()} for scope, rows in overrides.items()}
+        settings, plugin_config = systemsettings.effective(self, values)
+        return View(version, tuple(order), pm, entities, jobs, fieldsets, settings, plugin_config)
 
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, reused in this process for up to ``refresh_seconds``.
@@ -180,7 +196,7 @@ class Site:
         staleness every process already accepts for plugins and fields. ``None``
         is never kept, and ``refresh_seconds = 0`` (tests) keeps nothing.
         """
-        ttl = self.settings.refresh_seconds
+        ttl = self.file_settings.refresh_seconds
         if ttl <= 0:
             return compute()
         now = time.monotonic()
@@ -209,8 +225,13 @@ class Site:
             conn.execute(sa.insert(Version).values(name=REGISTRY, value=1))
 
     def plugin_config(self, name: str) -> dict[str, Any]:
-        """This deployment's validated ``[plugins.NAME]`` settings, defaults filled in."""
-        return self.plugin_settings.get(name, {})
+        """This deployment's validated ``[plugins.NAME]`` settings, defaults filled in, with the
+        admin's run-time changes (:mod:`kernel.systemsettings`) as of the current view."""
+        try:
+            view = self.view
+        except NotInitialized:  # no database yet, so no run-time changes either
+            return self.plugin_settings.get(name, {})
+        return view.plugin_settings.get(name) or self.plugin_settings.get(name, {})
 
     def close(self) -> None:
         self.engine.dispose()

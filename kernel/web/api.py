@@ -1,7 +1,7 @@
 """Generic REST for every enabled entity, resolved from the site's view on each request.
 
 ``GET/POST /api/v1/E``, ``GET/PATCH/DELETE /api/v1/E/{id}``,
-``GET /api/v1/E/{id}/history`` and ``POST /api/v1/E/{id}/ACTION``.
+``GET /api/v1/E/{id}/history``, ``GET /api/v1/E/{id}/activity`` and ``POST /api/v1/E/{id}/ACTION``.
 
 Endpoints are ``async def`` and call the synchronous records service inline:
 on SQLite a short query on the event loop beats a hop through the thread pool
@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .. import audit
+from .. import activity, audit
 from ..errors import Conflict, NotFound, ValidationError
 from ..records import DEFAULT_LIMIT, MAX_LIMIT, Actor
 from .auth import authenticate
@@ -136,6 +136,16 @@ async def record_history(request: Request) -> Response:
     return JSON({"items": audit.jsonable(items), "limit": limit, "offset": offset})
 
 
+async def record_activity(request: Request) -> Response:
+    site, entity = site_of(request), request.path_params["entity"]
+    actor = actor_of(request)
+    id_ = record_id(request)
+    params = query_values(request)
+    limit = parse_count(params, "limit", activity.DEFAULT_LIMIT, low=1, high=activity.MAX_LIMIT)
+    offset = parse_count(params, "offset", 0, low=0)
+    return JSON(activity.record_activity(site, actor, entity, id_, limit=limit, offset=offset))
+
+
 async def run_action(request: Request) -> Response:
     site, entity = site_of(request), request.path_params["entity"]
     actor = actor_of(request)
@@ -160,5 +170,6 @@ def record_routes() -> list[BaseRoute]:
         Route("/{entity}", collection, methods=["GET", "POST"], name="records"),
         Route("/{entity}/{id}", member, methods=["GET", "PATCH", "DELETE"], name="record"),
         Route("/{entity}/{id}/history", record_history, methods=["GET"], name="record_history"),
+        Route("/{entity}/{id}/activity", record_activity, methods=["GET"], name="record_activity"),
         Route("/{entity}/{id}/{action}", run_action, methods=["POST"], name="record_action"),
     ]

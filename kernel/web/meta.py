@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .. import fielddefs, pluginstate
+from .. import fielddefs, pluginstate, systemsettings
 from ..errors import Conflict, Forbidden, NotFound, PluginError, ValidationError
 from ..records import Actor
 from .api import actor_of, site_of
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..site import View
 
 FIELD_KEYS = ("name", "schema", "label", "indexed")
-FIELD_CHANGES = ("label", "indexed")
+FIELD_CHANGES = ("label", "description", "options", "indexed")
 
 
 def require_admin(actor: Actor) -> None:
@@ -121,11 +121,13 @@ async def field(request: Request) -> Response:
         return Response(status_code=204)
     body = _object(await read_json(request), FIELD_CHANGES)
     if not body:
-        raise ValidationError.at(["body"], "send label and/or indexed")
+        raise ValidationError.at(["body"], "send at least one of " + ", ".join(FIELD_CHANGES))
     indexed = _flag(body["indexed"], "indexed") if "indexed" in body else None
     changed: dict[str, Any] = {}
-    if "label" in body:
-        changed = fielddefs.set_label(site, actor, entity, name, body["label"])
+    if any(key in body for key in ("label", "description", "options")):
+        changed = fielddefs.update_field(
+            site, actor, entity, name, label=body.get("label"), description=body.get("description"), options=body.get("options")
+        )
     if indexed is not None:
         changed = fielddefs.set_indexed(site, actor, entity, name, indexed)
     return JSON(changed)
@@ -158,6 +160,28 @@ async def _switch(request: Request, change: Any) -> Response:
     return JSON(next(p for p in pluginstate.describe_plugins(site) if p["name"] == name))
 
 
+async def list_settings(request: Request) -> Response:
+    site = site_of(request)
+    require_admin(actor_of(request))
+    return JSON({"items": systemsettings.describe(site), "read_only": systemsettings.read_only(site)})
+
+
+async def change_settings(request: Request) -> Response:
+    """``PUT /meta/settings/{scope}`` with ``{"name": value, ...}``; ``null`` goes back to the file's value."""
+    site = site_of(request)
+    actor = actor_of(request)
+    require_admin(actor)
+    body = await read_json(request)
+    return JSON(systemsettings.change(site, actor, request.path_params["scope"], body)[0])
+
+
+async def reset_setting(request: Request) -> Response:
+    site = site_of(request)
+    actor = actor_of(request)
+    require_admin(actor)
+    return JSON(systemsettings.reset(site, actor, request.path_params["scope"], request.path_params["name"])[0])
+
+
 def meta_routes() -> list[BaseRoute]:
     """Routes mounted under ``/api/v1/meta``."""
     return [
@@ -168,4 +192,7 @@ def meta_routes() -> list[BaseRoute]:
         Route("/plugins", list_plugins, methods=["GET"], name="plugins"),
         Route("/plugins/{name}/enable", enable_plugin, methods=["POST"], name="plugin_enable"),
         Route("/plugins/{name}/disable", disable_plugin, methods=["POST"], name="plugin_disable"),
+        Route("/settings", list_settings, methods=["GET"], name="settings"),
+        Route("/settings/{scope}", change_settings, methods=["PUT"], name="settings_scope"),
+        Route("/settings/{scope}/{name}", reset_setting, methods=["DELETE"], name="setting"),
     ]

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document, built from the site's current view, and the docs page.
 
-Each entity contributes its list/create/get/patch/delete/history paths and one
+Each entity contributes its list/create/get/patch/delete/history/activity paths and one
 path per action; its schemas hold the custom fields as they are right now. The
 document is rebuilt when the view's version changes. ``/api/docs`` renders it with
 the Swagger UI files shipped in ``static/swagger`` (no CDN, no validator badge).
@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .. import activity
 from ..records import DEFAULT_LIMIT, MAX_LIMIT
 from .api import CONTROL_PARAMS, ON_DUPLICATE, site_of
 from .payload import JSON
@@ -159,7 +160,39 @@ class Builder:
             "additionalProperties": False,
             "properties": {"name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"}, "schema": {"type": "object"}, "label": label, "indexed": {"type": "boolean"}},
         }
-        field_change = {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {"label": label, "indexed": {"type": "boolean"}}}
+        field_change = {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "label": label,
+                "description": {"type": "string", "maxLength": 500, "description": "shown under the input; an empty text removes it"},
+                "options": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "a choice field's complete list of options; an option stored records use cannot be removed (409)",
+                },
+                "indexed": {"type": "boolean"},
+            },
+        }
+        setting = {
+            "type": "object",
+            "required": ["name", "schema", "value", "file_value", "source", "changed_at", "changed_by"],
+            "properties": {
+                "name": {"type": "string"},
+                "schema": {"type": "object", "description": "the setting's JSON Schema"},
+                "value": {"description": "the effective value"},
+                "file_value": {"description": "the value from crm.toml, or the default"},
+                "source": {"type": "string", "enum": ["default", "file", "override"]},
+                "changed_at": {"type": ["string", "null"], "format": "date-time"},
+                "changed_by": {"type": ["string", "null"], "description": "the email of the admin who changed it"},
+            },
+        }
+        settings_scope = {
+            "type": "object",
+            "required": ["scope", "settings"],
+            "properties": {"scope": {"type": "string", "description": "crm, or a plugin's name"}, "settings": {"type": "array", "items": _ref("Setting")}},
+        }
         plugin = {
             "type": "object",
             "required": ["name", "enabled", "essential", "requires", "description"],
@@ -172,7 +205,7 @@ class Builder:
             },
         }
         meta = {"type": "object", "required": ["name", "label", "label_plural", "plugin", "fields", "custom_fields", "actions"]}
-        self.schemas.update(EntityMeta=meta, FieldDefinition=field_def, Plugin=plugin)
+        self.schemas.update(EntityMeta=meta, FieldDefinition=field_def, Plugin=plugin, Setting=setting, SettingsScope=settings_scope)
         items = lambda schema: {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": schema}}}  # noqa: E731
         entity_param = _path_param("entity", entity_names)
         field_param = _path_param("name", {"type": "string"})
@@ -209,7 +242,7 @@ class Builder:
                 f"{API}/meta/entities/{{entity}}/fields/{{name}}": {
                     "parameters": [entity_param, field_param],
                     "patch": {
-                        "summary": "Change a custom field's label or index (admin)",
+                        "summary": "Change a custom field's label, description, options or index (admin)",
                         "requestBody": _body(field_change),
                         "responses": _responses({"200": _json(_ref("FieldDefinition"), "The field")}, 403, 409),
                     },
@@ -217,6 +250,30 @@ class Builder:
                         "summary": "Hide a custom field, or purge it and its values (admin)",
                         "parameters": [_query("purge", flag)],
                         "responses": _responses({"204": {"description": "Removed"}}, 403, 409),
+                    },
+                },
+                f"{API}/meta/settings": {
+                    "get": {
+                        "summary": "Run-time settings of the kernel and each enabled plugin, and the read-only ones (admin)",
+                        "responses": _responses(
+                            {"200": _json({**items(_ref("SettingsScope")), "properties": {"items": {"type": "array", "items": _ref("SettingsScope")}, "read_only": {"type": "object"}}}, "Settings")},
+                            403,
+                        ),
+                    }
+                },
+                f"{API}/meta/settings/{{scope}}": {
+                    "parameters": [_path_param("scope", {"type": "string"})],
+                    "put": {
+                        "summary": "Change settings of crm or a plugin (admin); checked like crm.toml; null goes back to the file's value",
+                        "requestBody": _body({"type": "object", "additionalProperties": True}),
+                        "responses": _responses({"200": _json(_ref("SettingsScope"), "The scope's settings")}, 403, 404),
+                    },
+                },
+                f"{API}/meta/settings/{{scope}}/{{name}}": {
+                    "parameters": [_path_param("scope", {"type": "string"}), _path_param("name", {"type": "string"})],
+                    "delete": {
+                        "summary": "Drop a run-time change: back to crm.toml's value or the default (admin)",
+                        "responses": _responses({"200": _json(_ref("SettingsScope"), "The scope's settings")}, 403, 404),
                     },
                 },
                 f"{API}/meta/plugins": {"get": {"summary": "Installed plugins (admin)", "responses": _responses({"200": _json(items(_ref("Plugin")), "Plugins")}, 403)}},
@@ -293,6 +350,16 @@ class Builder:
                 "responses": _responses({"200": _json(_ref("HistoryPage"), "Entries")}, 403),
             },
         }
+        self.schemas["ActivityPage"] = activity_schema()
+        self.paths[f"{base}/{{id}}/activity"] = {
+            "parameters": [id_param],
+            "get": {
+                "summary": "The activity timeline: audit entries and what plugins add, newest first",
+                "tags": [name],
+                "parameters": activity_params(),
+                "responses": _responses({"200": _json(_ref("ActivityPage"), "Entries")}, 403),
+            },
+        }
         for action in entity.actions:
             body = self.model(f"{name}.{action.name}", action.body) if action.body is not None else {"type": "object"}
             self.paths[f"{base}/{{id}}/{action.name}"] = {
@@ -342,6 +409,38 @@ def page_params() -> list[dict[str, Any]]:
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
         _query("offset", {"type": "integer", "minimum": 0, "default": 0}),
     ]
+
+
+def activity_params() -> list[dict[str, Any]]:
+    return [
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": activity.MAX_LIMIT, "default": activity.DEFAULT_LIMIT}),
+        _query("offset", {"type": "integer", "minimum": 0, "default": 0}),
+    ]
+
+
+def activity_schema() -> dict[str, Any]:
+    entry = {
+        "type": "object",
+        "required": ["at", "kind", "title", "entity", "record_id", "data"],
+        "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "kind": {"type": "string", "description": "change (the record's own audit entries) or the word a plugin chose for its entries"},
+            "title": {"type": "string"},
+            "entity": {"type": ["string", "null"], "description": "the entity of the record the entry links to"},
+            "record_id": {"type": ["integer", "null"]},
+            "data": {"type": "object"},
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["items", "limit", "offset", "next_offset"],
+        "properties": {
+            "items": {"type": "array", "items": entry},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "next_offset": {"type": ["integer", "null"], "description": "the offset of the next page; null on the last"},
+        },
+    }
 
 
 def history_schema() -> dict[str, Any]:

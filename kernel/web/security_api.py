@@ -4,8 +4,10 @@ Mounted under ``/api/v1`` before the generic entity routes:
 
 * ``GET /api/v1/E/{id}/access?user_id=N`` — which role, permission and record
   rule let user N read, update, delete or act on the record, or stop them;
-* ``GET /api/v1/audit?actor_id=&entity=&record_id=&action=&channel=&since=&until=&limit=&offset=``
-  — the audit log, newest first (logins and failed logins carry the IP).
+* ``GET /api/v1/audit?actor_id=&actor=&entity=&record_id=&action=&channel=&since=&until=&limit=&offset=``
+  — the audit log, newest first (logins and failed logins carry the IP); ``actor`` matches
+  part of the actor's email, in any case. The query is :func:`kernel.audit.search`, shared
+  with the admin page ``/admin/audit``.
 """
 
 from __future__ import annotations
@@ -84,27 +86,21 @@ async def record_access(request: Request) -> JSONResponse:
 async def search_audit(request: Request) -> JSONResponse:
     site, _ = _admin(request)
     params = request.query_params
-    table = audit.AUDIT
-    conditions: list[sa.ColumnElement[bool]] = []
-    for name in ("actor_id", "record_id"):
-        value = _integer(params, name, low=1)
-        if value is not None:
-            conditions.append(table.c[name] == value)
-    for name in ("entity", "action", "channel"):
-        if params.get(name):
-            conditions.append(table.c[name] == params[name])
-    since, until = _time(params, "since"), _time(params, "until")
-    if since is not None:
-        conditions.append(table.c.at >= since)
-    if until is not None:
-        conditions.append(table.c.at < until)
+    wanted = audit.Search(
+        actor_id=_integer(params, "actor_id", low=1),
+        actor=params.get("actor") or None,
+        entity=params.get("entity") or None,
+        record_id=_integer(params, "record_id", low=1),
+        action=params.get("action") or None,
+        channel=params.get("channel") or None,
+        since=_time(params, "since"),
+        until=_time(params, "until"),
+    )
     limit = _integer(params, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
     offset = _integer(params, "offset", 0)
-    query = sa.select(table).where(*conditions).order_by(table.c.id.desc()).limit(limit).offset(offset)
-    count = sa.select(sa.func.count()).select_from(table).where(*conditions)
     with site.engine.connect() as conn:
-        items = [{k: row._mapping[k] for k in AUDIT_FIELDS} for row in conn.execute(query)]
-        total = conn.scalar(count)
+        rows, total = audit.search(conn, wanted, limit=limit, offset=offset or 0)
+    items = [{k: row[k] for k in AUDIT_FIELDS} for row in rows]
     return JSONResponse({"items": audit.jsonable(items), "total": total, "limit": limit, "offset": offset})
 
 

@@ -128,7 +128,7 @@ def test_first_session_walk(browser, live_server, shots, device):
     shots(page, "08-history")
 
     # switch to Chinese: the same page, translated, dates localized
-    page.locator(".topbar .lang").get_by_role("link", name="简体中文").click()
+    page.locator(".topbar .lang").get_by_role("button", name="简体中文").click()
     expect(page.get_by_role("tab", name="历史记录")).to_be_visible()
     expect(page.locator(".timeline > li").first).to_contain_text("修改")
     page.get_by_role("tab", name="详情").click()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from kernel import Actor
+from kernel import Actor, ValidationError, preferences
 from kernel.pluginstate import disable_plugin
 from kernel.web.app import create_app
 from tests.example import plugin as notes_plugin
@@ -349,12 +349,36 @@ def test_language_switch_and_localized_dates_and_money(site, admin):
     note = site.records.create(Actor.system(), "notes", {"title": "t", "due": "2026-03-01", "custom": {"budget": 1234.5}})
     english = client.get(f"/r/notes/{note['id']}").text
     assert "Mar 1, 2026" in english and "CN¥1,234.50" in english and "Budget" in english and 'lang="en"' in english
-    switched = client.get(f"/lang?to=zh_CN&next=/r/notes/{note['id']}")
+    switched = client.post("/lang", data={"csrf_token": token, "to": "zh_CN", "next": f"/r/notes/{note['id']}"})
     assert switched.status_code == 303 and switched.headers["location"] == f"/r/notes/{note['id']}"
     chinese = client.get(f"/r/notes/{note['id']}").text
     assert "2026年3月1日" in chinese and "¥1,234.50" in chinese and "预算" in chinese and 'lang="zh-CN"' in chinese
     assert "仪表盘" in chinese and "截止日期" in chinese  # kernel catalog and the plugin's own catalog
-    assert client.get("/lang?to=xx&next=https://evil.example").headers["location"] == "/"
+    assert client.post("/lang", data={"csrf_token": token, "to": "xx", "next": "https://evil.example"}).headers["location"] == "/"
+    assert client.post("/lang", data={"to": "en", "next": "/"}).status_code == 403  # no CSRF token
+
+
+def test_language_choice_follows_the_user_to_another_browser(site, admin):
+    client, token = admin
+    assert 'lang="en"' in client.get("/").text
+    client.post("/lang", data={"csrf_token": token, "to": "zh_CN", "next": "/"})
+    elsewhere, _ = signed_in(create_app(site=site), "admin@example.com")
+    assert 'lang="zh-CN"' in elsewhere.get("/").text and "仪表盘" in elsewhere.get("/").text
+    admin_id = site.records.list(Actor.system(), "users", filters={"email": "admin@example.com"}).items[0]["id"]
+    assert preferences.get(site, admin_id, "locale") == "zh_CN"
+    with pytest.raises(ValidationError):
+        preferences.put(site, admin_id, "locale", "fr")
+    with pytest.raises(ValidationError):
+        preferences.put(site, admin_id, "colour", "blue")
+
+
+def test_language_before_sign_in_is_a_cookie(site):
+    client = TestClient(create_app(site=site))
+    answer = client.get("/lang?to=zh_CN&next=/login", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/login"
+    assert 'lang="zh-CN"' in client.get("/login").text
+    client.get("/lang?to=en&next=/login")
+    assert 'lang="en"' in client.get("/login").text
 
 
 def test_default_language_comes_from_settings(make_site):

@@ -1,21 +1,25 @@
-"""Admin pages: plugins and custom fields. Users, teams and roles use the generic record pages.
+"""Admin pages: plugins and custom fields (with a preview of the entity's form).
 
 Plugin switches go through :mod:`kernel.pluginstate` and field changes through
-:mod:`kernel.fielddefs`, the same functions the CLI and the REST API call.
+:mod:`kernel.fielddefs`, the same functions the CLI and the REST API call. Users,
+teams, roles and record rules are in :mod:`.admin_security`, the audit log in
+:mod:`.admin_audit`, run-time settings in :mod:`.admin_settings`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ... import fielddefs, pluginstate
-from ...customfields import FIELD_NAME
+from ...customfields import FIELD_NAME, CustomField, FieldSet, check_definition
 from ...errors import CRMError, NotFound, RecordError
-from .context import ui_for
-from .forms import errors_by_field
+from .context import UI, ui_for
+from .forms import errors_by_field, form_fields, form_values
+from .records_views import choices_for
 from .session import check_csrf
 
 #: What the "add a field" form offers, and the JSON Schema each kind starts from.
@@ -82,22 +86,79 @@ async def fields_index(request: Request) -> Response:
     return ui.render("admin/fields_index.html", entities=entities)
 
 
+def _entity_of(ui: UI, name: str) -> Any:
+    entity = ui.view.entity(name)
+    if entity is None:
+        raise NotFound(f"no entity named {name!r}")
+    return entity
+
+
+def _add_form(form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {k: str(form.get(k) or "") for k in ("name", "label_en", "label_zh_CN", "kind", "options", "target")}
+    values["indexed"] = "indexed" in form
+    return values
+
+
+def _labels(values: dict[str, Any]) -> dict[str, str] | None:
+    return {k: v.strip() for k, v in (("en", values["label_en"]), ("zh_CN", values["label_zh_CN"])) if v.strip()} or None
+
+
+def form_preview(ui: UI, entity: Any, draft: CustomField | None = None) -> dict[str, Any]:
+    """The entity's create form as it is now, plus ``draft`` (not saved) as its last custom field."""
+    view = ui.view
+    if draft is not None:
+        current = [f for f in view.fields(entity.name).fields.values() if f.name != draft.name]
+        view = replace(view, custom_fields={**view.custom_fields, entity.name: FieldSet(entity.name, [*current, draft])})
+    fields = [f for f in form_fields(view, entity) if f.widget != "password"]
+    return {
+        "preview_fields": fields,
+        "preview_values": form_values(None, fields, ui.tzinfo),
+        "preview_choices": choices_for(ui, fields),
+        "draft": draft,
+        "entity_label": ui.label(entity.label, entity.name),
+        "preview_error": None,
+    }
+
+
+async def field_preview(request: Request) -> Response:
+    """``POST /admin/fields/E/_preview``: the form with the field being added; nothing is saved.
+
+    htmx asks for the preview alone; without JavaScript the whole page comes back.
+    """
+    ui = ui_for(request)
+    ui.require_admin()
+    entity = _entity_of(ui, request.path_params["entity"])
+    form = await request.form()
+    check_csrf(request, form)
+    values = _add_form(form)
+    name = values["name"].strip() or "new_field"
+    problem = None
+    draft = None
+    try:
+        schema = field_schema(values["kind"], values["options"], values["target"])
+        check_definition(name, schema)
+        draft = CustomField(entity.name, name, schema, _labels(values) or {"en": name.replace("_", " ").capitalize()})
+    except RecordError as exc:
+        problem = exc.message
+    preview = {**form_preview(ui, entity, draft), "preview_error": problem}
+    if request.headers.get("HX-Request"):
+        return ui.render("admin/_form_preview.html", **preview)
+    return _fields_page(ui, entity, values, {}, [], preview)
+
+
 async def fields_page(request: Request) -> Response:
     ui = ui_for(request)
     actor = ui.require_admin()
     name = request.path_params["entity"]
-    entity = ui.view.entity(name)
-    if entity is None:
-        raise NotFound(f"no entity named {name!r}")
+    entity = _entity_of(ui, name)
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     other: list[str] = []
     if request.method == "POST":
         form = await request.form()
         check_csrf(request, form)
-        values = {k: str(form.get(k) or "") for k in ("name", "label_en", "label_zh_CN", "kind", "options", "target")}
-        values["indexed"] = "indexed" in form
-        label = {k: v for k, v in (("en", values["label_en"]), ("zh_CN", values["label_zh_CN"])) if v.strip()} or None
+        values = _add_form(form)
+        label = _labels(values)
         try:
             schema = field_schema(values["kind"], values["options"], values["target"])
             fielddefs.add_field(ui.site, actor, name, values["name"].strip(), schema, label=label, indexed=values["indexed"])
@@ -107,13 +168,69 @@ async def fields_page(request: Request) -> Response:
             other = other or ([] if errors else [exc.message])
         else:
             return ui.redirect(f"/admin/fields/{name}?added={values['name'].strip()}")
+    return _fields_page(ui, entity, values, errors, other, form_preview(ui, entity))
+
+
+def _fields_page(ui: UI, entity: Any, values: dict[str, Any], errors: dict[str, str], other: list[str], preview: dict[str, Any]) -> Response:
+    name = entity.name
+    params = ui.request.query_params
     return ui.render(
         "admin/fields.html", status_code=422 if errors or other else 200,
         entity=entity, entity_plural=ui.label(entity.label_plural, name), fields=fielddefs.list_fields(ui.site, name),
         kinds=list(KINDS), targets=[(n, ui.label(e.label_plural, n)) for n, e in ui.view.entities.items()],
-        values=values, errors=errors, other_errors=other, added=request.query_params.get("added"),
-        name_pattern=FIELD_NAME.pattern,
+        values=values, errors=errors, other_errors=other, added=params.get("added"), changed=params.get("changed"),
+        name_pattern=FIELD_NAME.pattern, **preview,
     )
+
+
+async def field_edit(request: Request) -> Response:
+    """``/admin/fields/E/NAME/edit``: labels, description and (for choice fields) options."""
+    ui = ui_for(request)
+    actor = ui.require_admin()
+    entity = _entity_of(ui, request.path_params["entity"])
+    name = request.path_params["name"]
+    current = ui.view.fields(entity.name).fields.get(name)
+    if current is None:
+        raise NotFound(f"{entity.name} has no custom field {name!r}")
+    options = current.schema.get("enum") or current.schema.get("items", {}).get("enum")
+    values = {
+        "label_en": current.label.get("en", ""), "label_zh_CN": current.label.get("zh_CN", ""),
+        "description": current.schema.get("description", ""), "options": "\n".join(options or ()),
+    }
+    errors: dict[str, str] = {}
+    other: list[str] = []
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        check_csrf(request, form)
+        values = {k: str(form.get(k) or "") for k in values}
+        wanted = [part.strip() for part in values["options"].replace("\n", ",").split(",") if part.strip()] if options is not None else None
+        try:
+            fielddefs.update_field(
+                ui.site, actor, entity.name, name, label=_labels(values) or {"en": name}, description=values["description"], options=wanted
+            )
+        except RecordError as exc:
+            errors = {}
+            for detail in exc.details:
+                errors.setdefault(_edit_key([str(part) for part in detail.get("loc", [])]), str(detail.get("msg", "")))
+            other = [] if errors else [exc.message]
+            status = exc.status
+        else:
+            return ui.redirect(f"/admin/fields/{entity.name}?changed={name}")
+    return ui.render(
+        "admin/field_edit.html", status_code=status,
+        entity=entity, entity_plural=ui.label(entity.label_plural, entity.name), field=current,
+        has_options=options is not None, values=values, errors=errors, other_errors=other,
+    )
+
+
+def _edit_key(loc: list[str]) -> str:
+    """Where an error about a field's definition is shown on the edit form."""
+    if loc[:2] == ["schema", "description"] or loc[:1] == ["description"]:
+        return "description"
+    if loc[:1] in (["schema"], ["options"]):
+        return "options"
+    return "label_en"
 
 
 def _form_key(loc: str) -> str:

@@ -1,6 +1,7 @@
 """Per-request UI state: who is signed in, in which language, and how to render a page.
 
-Language: the ``crm_locale`` cookie, else ``default_locale`` from ``crm.toml``.
+Language: the signed-in user's choice (:mod:`kernel.preferences`), else the ``crm_locale``
+cookie, else ``default_locale`` from ``crm.toml``.
 Time zone: the ``crm_tz`` cookie the browser sets from its own settings, else UTC.
 """
 
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.responses import HTMLResponse, RedirectResponse
 
-from ... import notifications
+from ... import notifications, preferences
 from ...records import Actor
 from . import session
 from .i18n import LANGUAGE_NAMES, Formatter, normal_locale, pick, translations
@@ -140,6 +141,9 @@ class UI:
 
 
 def ui_for(request: Request) -> UI:
+    """The request's UI state. Language: the signed-in user's choice, else the cookie, else the default."""
     site: Site = request.app.state.site
-    locale = normal_locale(request.cookies.get(LOCALE_COOKIE), site.settings.default_locale)
-    return UI(request, site, session.current_user(request), locale)
+    user = session.current_user(request)
+    chosen = preferences.get(site, user.id, "locale") if user is not None else None
+    locale = normal_locale(chosen or request.cookies.get(LOCALE_COOKIE), site.settings.default_locale)
+    return UI(request, site, user, locale)

@@ -186,7 +186,7 @@ def custom_field(field_: Any) -> FormField:
         minimum=schema.get("minimum"),
         maximum=schema.get("maximum"),
         max_length=schema.get("maxLength"),
-        extra={"currency": schema.get("x-currency", "CNY"), "labels": schema.get("x-labels") or {}},
+        extra={"currency": schema.get("x-currency", "CNY"), "labels": schema.get("x-labels") or {}, "description": schema.get("description", "")},
     )
 
 

@@ -9,6 +9,9 @@ with the next request after the view refreshes. A plugin adds entries with
 
 ``section`` is ``"main"`` (default) or ``"admin"``; ``permission`` hides the
 entry from users who lack it; ``order`` sorts (entity entries use 100).
+
+Admins also get the kernel's admin pages (:data:`ADMIN_PAGES`, sorted by ``order`` 10–80)
+in the ``admin`` section; a plugin's admin entries sort among them by order.
 """
 
 from __future__ import annotations
@@ -27,6 +30,18 @@ if TYPE_CHECKING:
 #: Entities the admin pages manage; they are not repeated in the main menu.
 ADMIN_ENTITIES = ("users", "teams", "roles")
 SECTIONS = ("main", "admin")
+
+#: The kernel's admin pages, shown to admins only: (url, label, order).
+ADMIN_PAGES: tuple[tuple[str, dict[str, str], int], ...] = (
+    ("/admin/plugins", {"en": "Plugins", "zh_CN": "插件"}, 10),
+    ("/admin/fields", {"en": "Custom fields", "zh_CN": "自定义字段"}, 20),
+    ("/admin/users", {"en": "Users", "zh_CN": "用户"}, 30),
+    ("/admin/teams", {"en": "Teams", "zh_CN": "团队"}, 40),
+    ("/admin/roles", {"en": "Roles & permissions", "zh_CN": "角色与权限"}, 50),
+    ("/admin/record-rules", {"en": "Record rules", "zh_CN": "数据范围规则"}, 60),
+    ("/admin/audit", {"en": "Audit log", "zh_CN": "审计日志"}, 70),
+    ("/admin/settings", {"en": "System settings", "zh_CN": "系统设置"}, 80),
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,8 @@ def build_menu(site: Site, actor: Actor, locale: str) -> dict[str, list[MenuItem
         if name in ADMIN_ENTITIES or not permissions.allowed(site, actor, name, "read"):
             continue
         items.append(MenuItem(pick(entity.label_plural, locale, name), f"/r/{name}", 100, "main", f"/r/{name}"))
+    if permissions.is_admin(actor):
+        items.extend(MenuItem(pick(label, locale), url, order, "admin", url) for url, label, order in ADMIN_PAGES)
     for impl in view.pm.hook.register_menu_items.get_hookimpls():
         for raw in impl.function() or ():
             required = raw.get("permission") if isinstance(raw, dict) else None

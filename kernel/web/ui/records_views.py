@@ -17,6 +17,8 @@ from starlette.responses import Response
 
 from ... import permissions
 from ...errors import NotFound, RecordError, ValidationError
+from ..api import duplicates_of
+from . import duplicates, kanban, list_views, related, timeline
 from .context import UI, ui_for
 from .display import raw_value, record_title, reference_labels, show, title_column
 from .forms import FormField, builtin_field, display_fields, errors_by_field, form_fields, form_values, read_form
@@ -80,7 +82,8 @@ def _allowed(ui: UI, entity: str, action: str) -> bool:
 # -- list ------------------------------------------------------------------------------
 
 
-async def list_page(request: Request) -> Response:
+async def list_page(request: Request, status_code: int = 200, **tool_state: Any) -> Response:
+    """The list; ``tool_state`` is what :func:`list_views.list_tools` needs to show a refused form again."""
     ui = ui_for(request)
     entity = entity_of(ui, request)
     fields = display_fields(ui.view, entity)
@@ -98,7 +101,9 @@ async def list_page(request: Request) -> Response:
     refs = reference_labels(ui, columns, page.items)
     return ui.render(
         templates_for(entity, "list.html"),
+        status_code=status_code,
         **common(ui, entity),
+        **list_views.list_tools(ui, entity, wanted, **tool_state),
         page=page,
         columns=columns,
         filters=filterable(fields),
@@ -140,13 +145,18 @@ async def lookup(request: Request) -> Response:
 # -- detail ------------------------------------------------------------------------------
 
 
+TABS = ("details", "activity", "history")
+
+
 async def detail_page(request: Request) -> Response:
+    """Details (with related records and duplicate warnings), Activity and History, one tab at a time."""
     ui = ui_for(request)
     entity = entity_of(ui, request)
     record = ui.site.records.get(ui.actor, entity.name, id_of(request))
     fields = display_fields(ui.view, entity)
     tab = request.query_params.get("tab", "details")
-    history = _history(ui, entity, record) if tab == "history" else []
+    tab = tab if tab in TABS else "details"
+    offset = timeline.parse_offset(request.query_params.get("offset"))
     return ui.render(
         templates_for(entity, "detail.html"),
         **common(ui, entity),
@@ -154,66 +164,33 @@ async def detail_page(request: Request) -> Response:
         built_in=[f for f in fields if not f.custom],
         custom=[f for f in fields if f.custom],
         refs=reference_labels(ui, fields, [record]),
-        tab="history" if tab == "history" else "details",
-        history=history,
+        tab=tab,
+        history=timeline.history(ui, entity, record) if tab == "history" else [],
+        activity=timeline.activity_page(ui, entity, record, offset) if tab == "activity" else None,
+        items_only=False,
+        related=related.related_cards(ui, entity, record) if tab == "details" else [],
+        duplicates=duplicates.visible_duplicates(ui, entity, record, request.query_params.get("duplicates")),
         actions=[a for a in entity.actions if _allowed(ui, entity.name, a.name)],
     )
-
-
-def _history(ui: UI, entity: Any, record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The record's audit entries, each change shown like the field itself (dates, money, names)."""
-    fields = {f.key: f for f in form_fields(ui.view, entity)}
-    entries = ui.site.records.history(ui.actor, entity.name, record["id"], limit=100)
-    values = [side for entry in entries for change in _changes(entry) for side in _as_values(fields, change)]
-    refs = reference_labels(ui, list(fields.values()), values)
-    for entry in entries:
-        entry["rows"] = [
-            {"field": fields[key].label_text(ui.locale, ui.gettext) if key in fields else key,
-             "old": _shown(ui, fields.get(key), old, refs), "new": _shown(ui, fields.get(key), new, refs)}
-            for key, (old, new) in _changes(entry)
-        ]
-        entry["body"] = (entry.get("changes") or {}).get("body")
-    return entries
-
-
-def _changes(entry: dict[str, Any]) -> list[tuple[str, tuple[Any, Any]]]:
-    changes = entry.get("changes") or {}
-    return [(k, (v[0], v[1])) for k, v in sorted(changes.items()) if isinstance(v, list | tuple) and len(v) == 2]
-
-
-def _as_values(fields: dict[str, FormField], change: tuple[str, tuple[Any, Any]]) -> list[dict[str, Any]]:
-    """Both sides of one change shaped like records, to look up the names of referenced records."""
-    key, sides = change
-    form_field = fields.get(key)
-    if form_field is None or form_field.widget != "reference":
-        return []
-    return [{"custom": {form_field.name: v}} if form_field.custom else {form_field.name: v} for v in sides if isinstance(v, int)]
-
-
-def _shown(ui: UI, form_field: FormField | None, value: Any, refs: dict[tuple[str, int], str]) -> str:
-    if form_field is None:
-        return _plain(value)
-    if form_field.widget == "reference" and isinstance(value, int):
-        return refs.get((form_field.reference or "", value), f"#{value}")
-    try:
-        return show(ui, form_field, value, refs)
-    except (ValueError, TypeError, ArithmeticError):
-        return _plain(value)
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)
 
 
 async def history_panel(request: Request) -> Response:
     ui = ui_for(request)
     entity = entity_of(ui, request)
     record = ui.site.records.get(ui.actor, entity.name, id_of(request))
-    return ui.render("_history.html", **common(ui, entity), record=record, history=_history(ui, entity, record))
+    return ui.render("_history.html", **common(ui, entity), record=record, history=timeline.history(ui, entity, record))
+
+
+async def activity_panel(request: Request) -> Response:
+    """The Activity tab for htmx: ``?offset=N`` pages; ``&part=items`` answers only the entries (for "Load more")."""
+    ui = ui_for(request)
+    entity = entity_of(ui, request)
+    record = ui.site.records.get(ui.actor, entity.name, id_of(request))
+    offset = timeline.parse_offset(request.query_params.get("offset"))
+    return ui.render(
+        "_activity.html", **common(ui, entity), record=record,
+        activity=timeline.activity_page(ui, entity, record, offset), items_only=request.query_params.get("part") == "items",
+    )
 
 
 # -- create and edit -------------------------------------------------------------------------
@@ -226,13 +203,19 @@ async def form_page(request: Request) -> Response:
     fields = form_fields(ui.view, entity)
     record = None if creating else ui.site.records.get(ui.actor, entity.name, id_of(request))
     if request.method == "GET":
-        return _form(ui, entity, fields, record, form_values(record, fields, ui.tzinfo), {}, [])
+        values = form_values(record, fields, ui.tzinfo)
+        if creating:  # ?owner_id=7 pre-fills a field (the "New" link of a related card)
+            values = related.prefilled(fields, request.query_params, values)
+        return _form(ui, entity, fields, record, values, {}, [])
     form = await request.form()
     check_csrf(request, form)
     data = read_form(fields, form, ui.tzinfo, creating=creating)
+    found: list[int] = []
     try:
         if creating:
-            saved = ui.site.records.create(ui.actor, entity.name, data)
+            with ui.site.write() as conn:
+                saved = ui.site.records.create(ui.actor, entity.name, data, conn=conn)
+                found = duplicates_of(ui.site, ui.view, conn, entity.name, saved)
         else:
             saved = ui.site.records.update(ui.actor, entity.name, record["id"], data)  # type: ignore[index]
     except RecordError as exc:
@@ -240,7 +223,8 @@ async def form_page(request: Request) -> Response:
         if not exc.details:
             other = [exc.message]
         return _form(ui, entity, fields, record, submitted(fields, form), by_field, other, status_code=exc.status)
-    return ui.redirect(f"/r/{entity.name}/{saved['id']}?saved=1")
+    warning = f"&duplicates={duplicates.duplicates_param(found)}" if found else ""
+    return ui.redirect(f"/r/{entity.name}/{saved['id']}?saved=1{warning}")
 
 
 def submitted(fields: list[FormField], form: Any) -> dict[str, Any]:
@@ -321,6 +305,9 @@ async def action_page(request: Request) -> Response:
     action = entity.action(request.path_params["action"])
     if action is None:
         raise NotFound(f"{entity.name} has no action {request.path_params['action']!r}")
+    if action.page and request.method == "GET":
+        query = request.url.query
+        return ui.redirect(action.page.format(id=record["id"]) + (f"?{query}" if query else ""))
     fields = [builtin_body_field(ui, name, info) for name, info in (action.body.model_fields.items() if action.body else [])]
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -338,7 +325,7 @@ async def action_page(request: Request) -> Response:
         else:
             return ui.redirect(f"/r/{entity.name}/{record['id']}?done={action.name}")
     return ui.render(
-        "action.html", **common(ui, entity), record=record, action=action, fields=fields,
+        templates_for(entity, "action.html"), **common(ui, entity), record=record, action=action, fields=fields,
         values=values, errors=errors, other_errors=other, choices={}, refs={},
         status_code=422 if errors or other else 200,
     )
@@ -356,7 +343,13 @@ class _NoEntity:
 
 
 async def kanban_page(request: Request) -> Response:
-    """A board: one column per choice of the entity's ``stage``/``status`` field; moving a card is an update."""
+    """A board: one column per choice of the entity's ``stage``/``status`` field; moving a card is an update.
+
+    The move is a form post (select + Move) answered with a redirect; a script's post
+    (``Accept: application/json`` or ``HX-Request``, sent by ``kanban.js`` on a drop) is
+    answered with JSON instead: 200 ``{"id", "field", "value", "message"}``, or the
+    refusal's status with ``{"error": {...}, "message"}`` so the card can go back.
+    """
     ui = ui_for(request)
     entity = entity_of(ui, request)
     fields = display_fields(ui.view, entity)
@@ -366,12 +359,21 @@ async def kanban_page(request: Request) -> Response:
     if request.method == "POST":
         form = await request.form()
         check_csrf(request, form)
+        scripted = kanban.wants_json(request)
         target = form.get("id", "")
-        if isinstance(target, str) and _ID.match(target):
-            try:
-                ui.site.records.update(ui.actor, entity.name, int(target), {board.name: form.get(board.name)})
-            except RecordError as exc:
-                return ui.redirect(f"/r/{entity.name}/kanban?error={exc.status}")
+        try:
+            if not (isinstance(target, str) and _ID.match(target)):
+                raise ValidationError.at(["body", "id"], "must be a record id")
+            column = form.get(board.name)
+            if column not in board.choices:  # a column of this board, whatever the field's own checks
+                raise ValidationError.at(["body", board.name], f"must be one of {', '.join(board.choices)}")
+            moved = ui.site.records.update(ui.actor, entity.name, int(target), {board.name: column})
+        except RecordError as exc:
+            if scripted:
+                return kanban.refused(ui, exc)
+            return ui.redirect(f"/r/{entity.name}/kanban?error={exc.status}")
+        if scripted:
+            return kanban.moved(ui, entity, board, moved)
         return ui.redirect(f"/r/{entity.name}/kanban")
     page = ui.site.records.list(ui.actor, entity.name, sort="-updated_at", limit=200)
     columns = {choice: [r for r in page.items if r.get(board.name) == choice] for choice in board.choices}

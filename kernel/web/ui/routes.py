@@ -2,8 +2,10 @@
 
 ``/`` dashboard · ``/login`` ``/logout`` ``/setup`` ``/lang`` · ``/search`` · ``/inbox`` ·
 ``/r/E`` list · ``/r/E/new`` · ``/r/E/kanban`` · ``/r/E/lookup`` · ``/r/E/bulk-delete`` ·
-``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
-``/admin/plugins`` · ``/admin/fields[/E[/NAME]]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
+``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
+``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
+``/admin/plugins`` · ``/admin/fields[/E[/NAME[/edit]]]`` · ``/admin/users`` · ``/admin/teams`` ·
+``/admin/roles[/NAME]`` · ``/admin/record-rules`` · ``/admin/audit[.csv]`` · ``/admin/settings[/SCOPE[/NAME/reset]]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ...errors import RecordError
-from . import admin, dashboard, inbox, records_views as records, shell
+from . import admin, admin_audit, admin_security, admin_settings, dashboard, inbox, list_views, records_views as records, shell
+from . import import_views
 from .context import AdminRequired, LoginRequired
 from .pages import PluginPages
 from .refusals import refusal
@@ -52,7 +55,7 @@ def ui_routes() -> list[BaseRoute]:
         Route("/login", page(shell.login_page, public=True), methods=both, name="ui:login"),
         Route("/logout", page(shell.logout), methods=["POST"], name="ui:logout"),
         Route("/setup", page(shell.setup_page, public=True), methods=both, name="ui:setup"),
-        Route("/lang", shell.switch_language, methods=get, name="ui:lang"),
+        Route("/lang", page(shell.switch_language, public=True), methods=both, name="ui:lang"),
         Route("/search", page(inbox.search_page), methods=get, name="ui:search"),
         Route("/inbox", page(inbox.inbox_page), methods=both, name="ui:inbox"),
         Route("/r/{entity}", page(records.list_page), methods=get, name="ui:list"),
@@ -60,15 +63,34 @@ def ui_routes() -> list[BaseRoute]:
         Route("/r/{entity}/kanban", page(records.kanban_page), methods=both, name="ui:kanban"),
         Route("/r/{entity}/lookup", page(records.lookup), methods=get, name="ui:lookup"),
         Route("/r/{entity}/bulk-delete", page(records.bulk_delete), methods=["POST"], name="ui:bulk_delete"),
+        Route("/r/{entity}/bulk-assign", page(list_views.bulk_assign), methods=["POST"], name="ui:bulk_assign"),
+        Route("/r/{entity}/export", page(list_views.export), methods=["POST"], name="ui:export"),
+        Route("/r/{entity}/views", page(list_views.save_view), methods=["POST"], name="ui:save_view"),
+        Route("/r/{entity}/views/{view_id}/delete", page(list_views.delete_view), methods=both, name="ui:delete_view"),
+        Route("/r/{entity}/import", page(import_views.upload_page), methods=both, name="ui:import"),
+        Route("/r/{entity}/import/{token}", page(import_views.review_page), methods=both, name="ui:import_review"),
         Route("/r/{entity}/{id}", page(records.detail_page), methods=get, name="ui:detail"),
         Route("/r/{entity}/{id}/edit", page(records.form_page), methods=both, name="ui:edit"),
         Route("/r/{entity}/{id}/history", page(records.history_panel), methods=get, name="ui:history"),
+        Route("/r/{entity}/{id}/activity", page(records.activity_panel), methods=get, name="ui:activity"),
         Route("/r/{entity}/{id}/delete", page(records.delete_page), methods=both, name="ui:delete"),
         Route("/r/{entity}/{id}/act/{action}", page(records.action_page), methods=both, name="ui:action"),
         Route("/admin/plugins", page(admin.plugins_page), methods=both, name="ui:plugins"),
         Route("/admin/fields", page(admin.fields_index), methods=get, name="ui:fields_index"),
         Route("/admin/fields/{entity}", page(admin.fields_page), methods=both, name="ui:fields"),
+        Route("/admin/fields/{entity}/_preview", page(admin.field_preview), methods=["POST"], name="ui:field_preview"),
         Route("/admin/fields/{entity}/{name}", page(admin.field_change), methods=["POST"], name="ui:field_change"),
+        Route("/admin/fields/{entity}/{name}/edit", page(admin.field_edit), methods=both, name="ui:field_edit"),
+        Route("/admin/users", page(admin_security.users_page), methods=both, name="ui:admin_users"),
+        Route("/admin/teams", page(admin_security.teams_page), methods=both, name="ui:admin_teams"),
+        Route("/admin/roles", page(admin_security.roles_page), methods=both, name="ui:admin_roles"),
+        Route("/admin/roles/{name}", page(admin_security.role_page), methods=both, name="ui:admin_role"),
+        Route("/admin/record-rules", page(admin_security.record_rules_page), methods=both, name="ui:record_rules"),
+        Route("/admin/audit", page(admin_audit.audit_page), methods=get, name="ui:audit"),
+        Route("/admin/audit.csv", page(admin_audit.audit_csv), methods=get, name="ui:audit_csv"),
+        Route("/admin/settings", page(admin_settings.settings_page), methods=get, name="ui:settings"),
+        Route("/admin/settings/{scope}", page(admin_settings.save_settings), methods=["POST"], name="ui:settings_save"),
+        Route("/admin/settings/{scope}/{name}/reset", page(admin_settings.reset_setting), methods=["POST"], name="ui:settings_reset"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
 

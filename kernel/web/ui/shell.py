@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ... import preferences
 from ...errors import RecordError
 from ...models import User
 from ...records import Actor
@@ -107,10 +108,23 @@ async def setup_page(request: Request) -> Response:
 
 
 async def switch_language(request: Request) -> Response:
-    """``GET /lang?to=en&next=/path``: keep the choice in a cookie (a year), go back."""
+    """Pick the UI's language and go back to ``next``.
+
+    Signed in: ``POST /lang`` (form with ``to``, ``next`` and the CSRF token) keeps the choice
+    with the user, so it follows them to every browser. Before sign-in (login, setup):
+    ``GET /lang?to=en&next=/path`` keeps it in a cookie (a year).
+    """
     site = request.app.state.site
-    locale = normal_locale(request.query_params.get("to"), site.settings.default_locale)
-    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    if request.method == "POST":
+        form = await request.form()
+        check_csrf(request, form)
+        wanted, next_url = form.get("to"), form.get("next")
+    else:
+        wanted, next_url = request.query_params.get("to"), request.query_params.get("next")
+    locale = normal_locale(wanted if isinstance(wanted, str) else None, site.settings.default_locale)
+    if request.method == "POST":
+        preferences.put(site, current_user(request).id, "locale", locale)
+    response = RedirectResponse(safe_next(next_url), status_code=303)
     response.set_cookie(LOCALE_COOKIE, locale, max_age=ONE_YEAR, path="/", samesite="lax", httponly=True)
     return response
 

@@ -21,8 +21,7 @@
   function refreshBulk(form) {
     var boxes = form.querySelectorAll('input[name="ids"]');
     var checked = form.querySelectorAll('input[name="ids"]:checked').length;
-    var button = form.querySelector("[data-bulk-action]");
-    if (button) button.disabled = checked === 0;
+    form.querySelectorAll("[data-bulk-action]").forEach(function (button) { button.disabled = checked === 0; });
     var all = form.querySelector("[data-select-all]");
     if (all) { all.checked = checked > 0 && checked === boxes.length; all.indeterminate = checked > 0 && checked < boxes.length; }
   }
@@ -72,6 +71,10 @@
     var url = new URL(link.href);
     url.searchParams.set("next", window.location.pathname + window.location.search);
     link.href = url.toString();
+  });
+  on("click", "form.lang button", function (event, button) {
+    var next = button.form.querySelector("input[name=next]");
+    if (next) { next.value = window.location.pathname + window.location.search; }
   });
 
   // Tabs loaded by htmx: mark the chosen one.

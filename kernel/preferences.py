@@ -1,0 +1,55 @@
+"""A user's own choices (their language, say): read and written by that user alone.
+
+Preferences need no entity permission — a sales rep may not edit user records but
+may pick a language — and they are not business data, so they are not audited.
+Values are JSON; unknown names are refused so a typo cannot store junk.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from .errors import ValidationError
+from .models import Preference
+from .settings import LOCALES
+
+if TYPE_CHECKING:
+    from .site import Site
+
+PREFERENCES = Preference.__table__
+
+#: Every preference there is, with the check its value must pass.
+KNOWN: dict[str, tuple[str, Any]] = {
+    "locale": ("one of " + ", ".join(LOCALES), lambda value: value in LOCALES),
+}
+
+
+def get(site: Site, user_id: int, name: str, default: Any = None, conn: sa.Connection | None = None) -> Any:
+    """The user's value for ``name``, or ``default`` when they never chose one."""
+    query = sa.select(PREFERENCES.c.value).where(PREFERENCES.c.user_id == user_id, PREFERENCES.c.name == name)
+    if conn is not None:
+        found = conn.execute(query).first()
+    else:
+        with site.engine.connect() as own:
+            found = own.execute(query).first()
+    return default if found is None else found.value
+
+
+def put(site: Site, user_id: int, name: str, value: Any) -> None:
+    """Store the user's choice (one transaction), replacing an earlier one."""
+    if name not in KNOWN:
+        raise ValidationError.at([name], "is not a preference")
+    expected, check = KNOWN[name]
+    if not check(value):
+        raise ValidationError.at([name], f"must be {expected}")
+    now = site.clock.now()
+    with site.write() as conn:
+        changed = conn.execute(
+            sa.update(PREFERENCES)
+            .where(PREFERENCES.c.user_id == user_id, PREFERENCES.c.name == name)
+            .values(value=value, changed_at=now)
+        )
+        if changed.rowcount == 0:
+            conn.execute(sa.insert(PREFERENCES).values(user_id=user_id, name=name, value=value, changed_at=now))

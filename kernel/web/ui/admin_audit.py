@@ -1,0 +1,140 @@
+"""``/admin/audit``: search the audit log, page through it, download it as CSV.
+
+The query is :func:`kernel.audit.search`, the same one ``GET /api/v1/audit``
+runs. Dates are picked in the viewer's time zone; a download is itself
+recorded in the audit log (entity ``audit``, action ``export``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ... import audit
+from ...records import CHANNELS
+from .context import UI, ui_for
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 100_000
+SUMMARY_CHANGES = 3
+ACTIONS = ("create", "update", "delete", "login", "login_failed", "logout", "token_create", "token_revoke", "enable", "disable", "purge", "reset", "export")
+FILTERS = ("entity", "record_id", "actor", "action", "channel", "from", "to")
+
+
+def wanted_search(ui: UI) -> tuple[audit.Search, dict[str, str], dict[str, str]]:
+    """The search the query string asks for, the values to show back, and an error per wrong filter."""
+    params = ui.request.query_params
+    shown = {name: params.get(name, "").strip()[:200] for name in FILTERS}
+    errors: dict[str, str] = {}
+    record_id = None
+    if shown["record_id"]:
+        if shown["record_id"].isdigit() and 0 < int(shown["record_id"]) < 2**63:
+            record_id = int(shown["record_id"])
+        else:
+            errors["record_id"] = ui.gettext("Give a record number, e.g. 42.")
+    bounds = {}
+    for name in ("from", "to"):
+        if shown[name]:
+            try:
+                day = date.fromisoformat(shown[name])
+            except ValueError:
+                errors[name] = ui.gettext("Give a date like 2026-03-01.")
+                continue
+            # the viewer's midnight: "to" includes the whole day
+            bounds[name] = datetime.combine(day + timedelta(days=1 if name == "to" else 0), time(), tzinfo=ui.tzinfo)
+    search = audit.Search(
+        actor=shown["actor"] or None,
+        entity=shown["entity"] or None,
+        record_id=record_id,
+        action=shown["action"] or None,
+        channel=shown["channel"] or None,
+        since=bounds.get("from"),
+        until=bounds.get("to"),
+    )
+    return search, shown, errors
+
+
+def summary(entry: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Each change of an entry as ``(field, old, new)`` texts; other keys as ``(key, "", value)``."""
+    changes = entry.get("changes") or {}
+    rows = []
+    for key, value in sorted(changes.items()):
+        if isinstance(value, list) and len(value) == 2:
+            rows.append((key, _text(value[0]), _text(value[1])))
+        else:
+            rows.append((key, "", _text(value)))
+    return rows
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return audit.dumps(value)
+
+
+async def audit_page(request: Request) -> Response:
+    ui = ui_for(request)
+    ui.require_admin()
+    search, shown, errors = wanted_search(ui)
+    page_no = request.query_params.get("page", "1")
+    page_no = int(page_no) if page_no.isdigit() and 0 < int(page_no) < 10**6 else 1
+    items: list[dict[str, Any]] = []
+    total = 0
+    if not errors:
+        with ui.site.engine.connect() as conn:
+            items, total = audit.search(conn, search, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+    for item in items:
+        item["rows"] = summary(item)
+        item["link"] = f"/r/{item['entity']}/{item['record_id']}" if item["record_id"] and item["entity"] in ui.view.entities else None
+    query = {k: v for k, v in shown.items() if v}
+    return ui.render(
+        "admin/audit.html",
+        status_code=422 if errors else 200,
+        items=items,
+        total=total,
+        page_no=page_no,
+        pages=max(1, math.ceil(total / PAGE_SIZE)),
+        shown=shown,
+        query=query,
+        errors=errors,
+        entities=sorted({*ui.view.entities, "audit", "custom_fields", "plugins", "settings"}),
+        actions=ACTIONS,
+        channels=CHANNELS,
+        summary_size=SUMMARY_CHANGES,
+    )
+
+
+async def audit_csv(request: Request) -> Response:
+    """``/admin/audit.csv``: the current search as CSV (times in the viewer's zone), recorded as an export."""
+    ui = ui_for(request)
+    actor = ui.require_admin()
+    search, shown, errors = wanted_search(ui)
+    if errors:
+        return ui.redirect("/admin/audit?" + urlencode({k: v for k, v in shown.items() if v}))
+    now = ui.site.clock.now()
+    with ui.site.write() as conn:
+        rows, total = audit.search(conn, search, limit=EXPORT_LIMIT)
+        filters = {k: v for k, v in shown.items() if v}
+        audit.write(conn, [audit.entry(actor, now, "audit", None, "export", {"filters": filters, "rows": len(rows), "matched": total})])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "at", "actor", "actor_id", "channel", "entity", "record_id", "action", "changes", "ip"])
+    for row in rows:
+        at = row["at"].astimezone(ui.tzinfo).isoformat()
+        writer.writerow([row["id"], at, row["actor"], row["actor_id"] or "", row["channel"], row["entity"], row["record_id"] or "",
+                         row["action"], audit.dumps(row["changes"]), row["ip"] or ""])
+    name = f"audit-{now:%Y%m%d-%H%M%S}.csv"
+    return Response(
+        "\ufeff" + buffer.getvalue(),  # a BOM, so spreadsheet programs read the Chinese text as UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

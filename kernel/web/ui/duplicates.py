@@ -1,0 +1,57 @@
+"""Look-alike records found when a record is created from a form, and the warning that names them.
+
+The form's create runs the ``find_duplicates`` hook in its own transaction (as
+``POST /api/v1/E`` does) and sends the ids along to the detail page
+(``?saved=1&duplicates=12,15``). The page names only the records the user may
+see, read again through ``site.records``: an id in the address reveals nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from ... import permissions
+from ...errors import RecordError
+from .display import record_title
+
+if TYPE_CHECKING:
+    from ...entities import Entity
+    from .context import UI
+
+MAX_SHOWN = 20
+_IDS = re.compile(r"^[1-9][0-9]{0,17}(,[1-9][0-9]{0,17})*$")
+
+
+def duplicates_param(ids: list[int]) -> str:
+    return ",".join(map(str, ids[:MAX_SHOWN]))
+
+
+def parse_ids(text: str | None) -> list[int]:
+    if not text or len(text) > 400 or not _IDS.match(text):
+        return []
+    return sorted({int(part) for part in text.split(",")})[:MAX_SHOWN]
+
+
+def visible_duplicates(ui: UI, entity: Entity, record: dict[str, Any], text: str | None) -> list[dict[str, Any]]:
+    """The records ``?duplicates=`` names that the user may see, each with its detail link and, where allowed, a merge link."""
+    ids = [i for i in parse_ids(text) if i != record["id"]]
+    if not ids:
+        return []
+    table = entity.table
+    try:
+        query = ui.site.records.list_query(ui.actor, entity.name, sort="id", limit=len(ids)).where(table.c.id.in_(ids))
+    except RecordError:
+        return []
+    with ui.site.engine.connect() as conn:
+        found = [dict(row._mapping) for row in conn.execute(query)]
+    merge = entity.action("merge") is not None and permissions.allowed(ui.site, ui.actor, entity.name, "merge")
+    return [
+        {
+            "id": other["id"],
+            "title": record_title(entity, other),
+            "url": f"/r/{entity.name}/{other['id']}",
+            "merge_url": f"/r/{entity.name}/{record['id']}/act/merge?other_id={other['id']}" if merge else None,
+        }
+        for other in found
+    ]
