@@ -624,7 +624,40 @@ class _Writer:
                 self._one(conn, number, data)
 
     def _all_at_once(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> bool:
-        """The whole batch in one ``create_many``; False (and nothing kept) when a row needs a closer look."""
+        """The batch in one ``create_many``; False (and nothing kept) when a row needs a closer look.
+
+        Look-alikes to skip or refuse are set aside and the rest written again in one go, so a
+        file of mostly known records (a list imported a second time) stays a batch operation.
+        """
+        attempt = self._attempt(conn, batch)
+        if attempt is None:
+            return False
+        savepoint, ids, found_by_row, pending = attempt
+        if not found_by_row or self.report.on_duplicate == "create":
+            savepoint.commit()
+            self._created(batch, ids)
+            self.report.duplicates.extend(self._duplicate(number, found) for number, found in found_by_row)
+            return True
+        savepoint.rollback()
+        flagged = {number for number, _ in found_by_row}
+        rest = [(number, data) for number, data in batch if number not in flagged]
+        if rest:
+            again = self._attempt(conn, rest)
+            if again is None or again[2]:  # a clash only the row-by-row path can explain
+                if again is not None:
+                    again[0].rollback()
+                return False
+            again[0].commit()
+            self._created(rest, again[1])
+        issues = [self._duplicate(number, found, pending) for number, found in found_by_row]
+        (self.report.duplicates if self.report.on_duplicate == "skip" else self.report.invalid).extend(issues)
+        return True
+
+    def _attempt(
+        self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]
+    ) -> tuple[Any, list[int], list[tuple[int, list[int]]], dict[int, int]] | None:
+        """Write ``batch`` in a savepoint (left open) and find each row's look-alikes: stored records
+        and earlier rows of this import. None (savepoint rolled back) when a row is refused."""
         savepoint = conn.begin_nested()
         try:
             created = self.site.records.create_many(
@@ -632,32 +665,28 @@ class _Writer:
             )
         except (RecordError, sa.exc.IntegrityError):
             savepoint.rollback()
-            return False
+            return None
         ids = [r["id"] for r in created] if self.detects else created
+        pending = {id_: number for (number, _), id_ in zip(batch, ids)}
         found_by_row = []
         if self.detects:
-            new = set(ids)
             for (number, _), record in zip(batch, created):
                 # a later row of this batch is reported on its own side
-                found = [i for i in duplicates_of(self.site, self.view, conn, self.entity, record) if i not in new or i < record["id"]]
-                if found and self.report.on_duplicate != "create":
-                    savepoint.rollback()
-                    return False
+                found = [i for i in duplicates_of(self.site, self.view, conn, self.entity, record) if i not in pending or i < record["id"]]
                 if found:
                     found_by_row.append((number, found))
-        savepoint.commit()
-        self._created(batch, ids)
-        self.report.duplicates.extend(self._duplicate(number, found) for number, found in found_by_row)
-        return True
+        return savepoint, ids, found_by_row, pending
 
     def _created(self, rows: list[tuple[int, dict[str, Any]]], ids: list[int]) -> None:
         self.report.ids.extend(ids)
         self.rows_by_id.update((id_, number) for (number, _), id_ in zip(rows, ids))
 
-    def _duplicate(self, number: int, ids: list[int]) -> RowIssue:
-        """``duplicate of #12`` (a stored record) or ``duplicate of row 3`` (written by this import)."""
-        rows = tuple(self.rows_by_id[i] for i in ids if i in self.rows_by_id)
-        stored = tuple(i for i in ids if i not in self.rows_by_id)
+    def _duplicate(self, number: int, ids: list[int], pending: dict[int, int] | None = None) -> RowIssue:
+        """``duplicate of #12`` (a stored record) or ``duplicate of row 3`` (a row of this import;
+        ``pending`` maps the ids of a batch attempt that was rolled back to their rows)."""
+        rows_by_id = {**self.rows_by_id, **(pending or {})}
+        rows = tuple(sorted({rows_by_id[i] for i in ids if i in rows_by_id}))
+        stored = tuple(i for i in ids if i not in rows_by_id)
         named = [f"#{i}" for i in stored] + [f"row {r}" for r in rows]
         return RowIssue(number, "duplicate of " + ", ".join(named), duplicate_of=stored, duplicate_rows=rows)
 
