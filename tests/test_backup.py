@@ -35,8 +35,7 @@ def new_site(tmp_path: Path, clock: Any) -> Iterator[Callable[[str], Site]]:
     def build(kind: str) -> Site:
         if kind == "postgresql":
             base = postgres_url()
-            if base is None:
-                pytest.skip("CRM_TEST_DATABASE_URL is not set")
+            assert base is not None, "a PostgreSQL site needs CRM_TEST_DATABASE_URL"
             schema = f"t_{uuid.uuid4().hex[:12]}"
             admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
@@ -98,7 +97,12 @@ def versions(site: Site) -> dict[str, int]:
         return {row.name: row.value for row in conn.execute(sa.select(Version.name, Version.value))}
 
 
-@pytest.mark.parametrize(("source_kind", "target_kind"), [("sqlite", "sqlite"), ("sqlite", "postgresql"), ("postgresql", "sqlite")])
+#: Restores between databases: SQLite to SQLite always; across to PostgreSQL and back in the run
+#: that has one (``CRM_TEST_DATABASE_URL``), so no run skips a test it was asked to run.
+DIRECTIONS = [("sqlite", "sqlite")] + ([("sqlite", "postgresql"), ("postgresql", "sqlite")] if postgres_url() else [])
+
+
+@pytest.mark.parametrize(("source_kind", "target_kind"), DIRECTIONS)
 def test_a_backup_restores_every_row_into_another_database(new_site, tmp_path, source_kind, target_kind):
     source = new_site(source_kind)
     made = fill(source)

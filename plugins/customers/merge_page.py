@@ -22,6 +22,7 @@ from kernel.web.ui.forms import display_fields
 from .contact_rules import CONTACTS
 from .dedupe import find_duplicate_customers
 from .models import Customer, Followup, Merge, Task
+from .purchases import purchase_summary
 from .widgets import visible
 
 if TYPE_CHECKING:
@@ -188,7 +189,8 @@ async def unmerge(request: Request) -> Response:
 
 
 async def customer_panel(request: Request) -> Response:
-    """The detail page's panel (loaded by htmx): possible duplicates and merges that can be undone."""
+    """The detail page's panel (loaded by htmx): lifetime purchases (when a plugin reports them),
+    possible duplicates and merges that can be undone."""
     ui = ui_of(request)
     site, actor = ui.site, ui.actor
     customer = site.records.get(actor, "customers", path_id(request))
@@ -201,4 +203,5 @@ async def customer_panel(request: Request) -> Response:
         duplicates=[] if request.query_params.get("duplicates") == "0" else possible_duplicates(site, ui, customer),
         merges=undoable_merges(site, customer["id"]) if can_unmerge else [],
         can_merge=can_merge,
+        purchases=purchase_summary(site, actor, customer["id"]),
     )

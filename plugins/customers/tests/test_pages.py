@@ -182,3 +182,30 @@ def test_the_churn_number_on_the_dashboard_links_to_the_list(site, people, brows
     client, _ = browse("rep")
     page = client.get("/").text
     assert '<a href="/p/customers/churn">Show the list</a>' in page
+
+
+def test_the_customer_panel_shows_lifetime_purchases_when_a_plugin_reports_them(make_site, people_for, clock):
+    from datetime import datetime, timezone
+
+    from tests.helpers import plugin_module
+
+    def customers_purchase_summary(customer_ids, since, until):
+        first, last = datetime(2025, 3, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc)
+        return {i: {"count": 3, "amount": 12800.5, "currency": "CNY", "first_at": first, "last_at": last} for i in customer_ids}
+
+    shop = plugin_module("shop", requires=["customers"], customers_purchase_summary=customers_purchase_summary)
+    site = make_site(shop, plugins=("customers", "shop"))
+    people = people_for(site)
+    acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
+    site.records.update(SYSTEM, "users", people["rep"].user_id, {"password": PASSWORD})
+    client = TestClient(create_app(site=site), follow_redirects=False)
+    token = CSRF.search(client.get("/login").text).group(1)
+    client.post("/login", data={"email": "rep@example.com", "password": PASSWORD, "next": "/", "csrf_token": token})
+    panel = text_of(client.get(f"/p/customers/panel/{acme['id']}").text)
+    assert "客户终身价值 ¥12,800.50" in panel and "订单数 3" in panel and "最近购买 2026年1月2日" in panel
+
+
+def test_without_a_purchases_plugin_the_panel_says_nothing_about_purchases(site, people, browse):
+    acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
+    client, _ = browse("rep")
+    assert "Lifetime value" not in client.get(f"/p/customers/panel/{acme['id']}").text

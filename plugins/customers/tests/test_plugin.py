@@ -52,10 +52,7 @@ def test_tables_are_all_prefixed(site):
 
 
 def test_its_record_rules_are_described_for_the_admin_pages(site):
-    hook = getattr(site.view.pm.hook, "register_record_rule_descriptions", None)
-    if hook is None:
-        pytest.skip("this kernel has no register_record_rule_descriptions hook")
-    described = [rule for batch in hook() for rule in batch or ()]
+    described = [rule for batch in site.view.pm.hook.register_record_rule_descriptions() for rule in batch or ()]
     assert {(rule["entity"], rule["combine"]) for rule in described} == {
         ("customers", "or"), ("followups", "or"), ("tasks", "or"), ("contacts", "and")
     }
