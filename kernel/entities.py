@@ -45,6 +45,9 @@ class Action:
     #: form (``"/p/notes/review/{id}"``; ``{id}`` is the record's id). The generic
     #: ``/r/E/ID/act/NAME`` page redirects there, keeping its query string.
     page: str | None = None
+    #: False: no button on the record's page (the action is offered elsewhere, e.g. by a notice
+    #: that only shows when it applies); the API and ``/r/E/ID/act/NAME`` still run it.
+    button: bool = True
 
 
 @dataclass(frozen=True, eq=False)

@@ -31,7 +31,7 @@ def entities() -> list[Entity]:
                     confirm={"en": "Merge the other customer into this one?", "zh_CN": "确定将另一客户合并到此客户？"},
                     page="/p/customers/merge/{id}",
                 ),
-                Action("unmerge", {"en": "Undo merge", "zh_CN": "撤销合并"}, unmerge_customers, UnmergeBody, page="/r/customers/{id}"),
+                Action("unmerge", {"en": "Undo merge", "zh_CN": "撤销合并"}, unmerge_customers, UnmergeBody, page="/r/customers/{id}", button=False),
             ),
             hidden=KEYS,
             owner_field="owner_id",

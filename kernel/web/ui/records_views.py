@@ -170,7 +170,7 @@ async def detail_page(request: Request) -> Response:
         items_only=False,
         related=related.related_cards(ui, entity, record) if tab == "details" else [],
         duplicates=duplicates.visible_duplicates(ui, entity, record, request.query_params.get("duplicates")),
-        actions=[a for a in entity.actions if _allowed(ui, entity.name, a.name)],
+        actions=[a for a in entity.actions if a.button and _allowed(ui, entity.name, a.name)],
     )
 
 

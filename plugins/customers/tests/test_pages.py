@@ -209,3 +209,11 @@ def test_without_a_purchases_plugin_the_panel_says_nothing_about_purchases(site,
     acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
     client, _ = browse("rep")
     assert "Lifetime value" not in client.get(f"/p/customers/panel/{acme['id']}").text
+
+
+def test_the_customer_page_offers_merge_but_undo_only_on_a_merge_notice(site, people, browse):
+    acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
+    client, _ = browse("manager")
+    page = client.get(f"/r/customers/{acme['id']}").text
+    assert f'href="/r/customers/{acme["id"]}/act/merge"' in page
+    assert f'href="/r/customers/{acme["id"]}/act/unmerge"' not in page
