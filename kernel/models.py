@@ -200,3 +200,17 @@ class SystemSetting(Base):
     value: Mapped[Any] = mapped_column(JSONData, nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     changed_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+
+
+class Upload(Base):
+    """A file uploaded for a multi-step page (an import) between its steps; found by its token's SHA-256."""
+
+    __tablename__ = "kernel_uploads"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("kernel_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    filename: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    size: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from starlette.testclient import TestClient
 from kernel import Actor, fielddefs
 from kernel.models import AuditEntry
 from kernel.web.app import create_app
-from kernel.web.ui.import_views import Uploads
+from kernel.web.ui.import_views import MAX_KEPT_BYTES, UPLOADS, Uploads
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SYSTEM = Actor.system("cli")
@@ -35,8 +34,12 @@ def site(make_site):
 
 @pytest.fixture
 def app(site):
-    yield create_app(site=site)
-    shutil.rmtree(Uploads(site).root, ignore_errors=True)
+    return create_app(site=site)
+
+
+def kept(site) -> int:
+    with site.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(UPLOADS)).scalar_one()
 
 
 def signed_in(app: Any, site: Any, email: str, role: str) -> tuple[TestClient, str]:
@@ -163,11 +166,23 @@ def test_uploads_expire_after_an_hour_and_one_per_user_is_kept(site, admin, cloc
     first = upload(client, token, CSV).headers["location"]
     second = upload(client, token, CSV).headers["location"]
     assert client.get(first).status_code == 404 and client.get(second).status_code == 200
-    uploads = Uploads(site)
-    assert len(list(uploads.root.glob("*.data"))) == 1
+    assert kept(site) == 1
     clock.advance(minutes=61)
     assert client.get(second).status_code == 404
-    assert list(uploads.root.glob("*.data")) == []
+    upload(client, token, CSV)  # a new upload sweeps the expired one
+    assert kept(site) == 1
+
+
+def test_uploads_are_kept_in_the_database_for_every_worker(site, admin):
+    client, token = admin
+    review = upload(client, token, CSV).headers["location"]
+    other_worker = TestClient(create_app(site=site), follow_redirects=False)  # same database, another app
+    other_worker.cookies.update(client.cookies)
+    assert other_worker.get(review).status_code == 200
+    with site.engine.connect() as conn:
+        row = conn.execute(sa.select(UPLOADS.c.token_hash, UPLOADS.c.filename)).one()
+    assert review.rsplit("/", 1)[1] not in row.token_hash and len(row.token_hash) == 64
+    assert Uploads(site).keep(1, "customers", "x.csv", b"x" * (MAX_KEPT_BYTES + 1)) is None
 
 
 def test_the_page_speaks_chinese(site, admin):

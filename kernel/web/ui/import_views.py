@@ -1,6 +1,6 @@
 """The import page, ``/r/E/import``: upload a file, check its columns and rows, import.
 
-1. ``GET/POST /r/E/import``: the upload form; a posted file is kept on the server
+1. ``GET/POST /r/E/import``: the upload form; a posted file is kept in the database
    (:class:`Uploads`) and the browser goes on to its own URL.
 2. ``GET /r/E/import/TOKEN``: each column with the field it fills (automatic matches
    preselected), the first rows, and the report of a dry run: errors per row and
@@ -17,15 +17,14 @@ a whole is capped.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 import secrets
-import stat
-import tempfile
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -33,11 +32,13 @@ from starlette.responses import Response
 
 from ... import importing, permissions
 from ...errors import Forbidden
+from ...models import Upload
 from .context import UI, ui_for
 from .forms import FormField
 from .records_views import common, entity_of
 from .session import check_csrf
 
+UPLOADS = Upload.__table__
 KEEP_SECONDS = 3600
 MAX_KEPT_FILES = 50
 MAX_KEPT_BYTES = 200 * 2**20
@@ -53,84 +54,55 @@ class Kept:
 
 
 class Uploads:
-    """Uploaded files between the steps of an import, on the server, one directory per database."""
+    """Uploaded files between the steps of an import, in the database (table ``kernel_uploads``),
+    so every ``crm serve`` worker, on whichever machine, finds them. Only the token's SHA-256
+    is stored; a row answers only to its user and entity, and for an hour."""
 
     def __init__(self, site: Any):
-        digest = hashlib.sha256(site.engine.url.render_as_string(hide_password=False).encode()).hexdigest()[:16]
-        self.root = Path(tempfile.gettempdir()) / f"plugcrm-imports-{digest}"
-        self.clock = site.clock
+        self.site = site
 
-    def _ready(self) -> bool:
-        """The directory exists, is a real directory, and only this process's user can use it."""
-        try:
-            self.root.mkdir(mode=0o700, exist_ok=True)
-            found = os.lstat(self.root)
-        except OSError:
-            return False
-        return stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid() and not found.st_mode & 0o077
-
-    def _paths(self, token: str) -> tuple[Path, Path]:
-        if not _TOKEN.match(token):
-            raise ValueError("not an upload token")
-        return self.root / f"{token}.data", self.root / f"{token}.json"
-
-    def _entries(self) -> list[tuple[str, dict[str, Any]]]:
-        found = []
-        for meta_path in self.root.glob("*.json"):
-            try:
-                found.append((meta_path.stem, json.loads(meta_path.read_text("utf-8"))))
-            except (OSError, ValueError):
-                continue
-        return found
-
-    def sweep(self) -> None:
+    def sweep(self, conn: sa.Connection) -> None:
         """Forget files past their hour."""
-        now = self.clock.now().timestamp()
-        for token, meta in self._entries():
-            if now - float(meta.get("at", 0)) > KEEP_SECONDS:
-                self.drop(token)
+        cutoff = self.site.clock.now() - timedelta(seconds=KEEP_SECONDS)
+        conn.execute(sa.delete(UPLOADS).where(UPLOADS.c.created_at < cutoff))
 
     def keep(self, user_id: int, entity: str, filename: str, data: bytes) -> str | None:
-        """Keep ``data`` for ``user_id``; ``None`` when the store is full (or unusable)."""
-        if not self._ready():
-            return None
-        self.sweep()
-        for token, meta in self._entries():
-            if meta.get("user") == user_id:
-                self.drop(token)
-        entries = self._entries()
-        used = sum(int(meta.get("size", 0)) for _, meta in entries)
-        if len(entries) >= MAX_KEPT_FILES or used + len(data) > MAX_KEPT_BYTES:
-            return None
+        """Keep ``data`` for ``user_id`` (replacing their earlier file); ``None`` when the store is full."""
         token = secrets.token_urlsafe(24)
-        data_path, meta_path = self._paths(token)
-        data_path.write_bytes(data)
-        meta = {"user": user_id, "entity": entity, "filename": filename[:200], "size": len(data), "at": self.clock.now().timestamp()}
-        partial = meta_path.with_suffix(".part")
-        partial.write_text(json.dumps(meta), "utf-8")
-        os.replace(partial, meta_path)
+        with self.site.write() as conn:
+            self.sweep(conn)
+            conn.execute(sa.delete(UPLOADS).where(UPLOADS.c.user_id == user_id))
+            count, used = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(UPLOADS.c.size), 0))).one()
+            if count >= MAX_KEPT_FILES or used + len(data) > MAX_KEPT_BYTES:
+                return None
+            conn.execute(sa.insert(UPLOADS).values(
+                token_hash=_hash(token), user_id=user_id, entity=entity, filename=filename[:200],
+                size=len(data), data=data, created_at=self.site.clock.now(),
+            ))
         return token
 
     def load(self, token: str, user_id: int, entity: str) -> Kept | None:
         """The file kept under ``token``, if it is this user's, for this entity, and not expired."""
-        try:
-            data_path, meta_path = self._paths(token)
-            meta = json.loads(meta_path.read_text("utf-8"))
-        except (ValueError, OSError):
+        if not _TOKEN.match(token):
             return None
-        if meta.get("user") != user_id or meta.get("entity") != entity:
-            return None
-        if self.clock.now().timestamp() - float(meta.get("at", 0)) > KEEP_SECONDS:
-            self.drop(token)
-            return None
-        try:
-            return Kept(str(meta.get("filename", "")), data_path.read_bytes())
-        except OSError:
-            return None
+        cutoff = self.site.clock.now() - timedelta(seconds=KEEP_SECONDS)
+        with self.site.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(UPLOADS.c.filename, UPLOADS.c.data).where(
+                    UPLOADS.c.token_hash == _hash(token), UPLOADS.c.user_id == user_id,
+                    UPLOADS.c.entity == entity, UPLOADS.c.created_at >= cutoff,
+                )
+            ).first()
+        return Kept(row.filename, bytes(row.data)) if row is not None else None
 
     def drop(self, token: str) -> None:
-        for path in self._paths(token):
-            path.unlink(missing_ok=True)
+        if _TOKEN.match(token):
+            with self.site.write() as conn:
+                conn.execute(sa.delete(UPLOADS).where(UPLOADS.c.token_hash == _hash(token)))
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _entity_for_import(ui: UI, request: Request) -> Any:
