@@ -1,16 +1,35 @@
 """PlugCRM's kernel: the public surface for plugin authors.
 
-Everything a plugin needs is importable from here; the submodules are the
-kernel's own business and may change.
+A plugin may import the names in ``__all__`` below, :mod:`kernel.ui` (helpers for
+plugin pages), :mod:`kernel.testing` (pytest fixtures and helpers for its tests)
+and the ``__all__`` of a plugin listed in its ``REQUIRES``; nothing else. The
+kernel's submodules (``kernel.audit``, ``kernel.records``…) are private: they
+move and change without notice, and ``tests/test_plugin_imports.py`` fails on a
+plugin that imports one.
+
+Records are read and written through ``site.records`` (a :class:`Site` is
+handed to every hook): ``create``, ``create_many``, ``get``, ``list``, ``update``,
+``delete``, ``act``, ``history``, ``find_duplicates`` and ``visible`` (the SQL
+condition for the rows an actor may see, for a plugin's own queries).
 """
 
+from .audit import add_entry as add_audit_entry
+from .audit import history as audit_history
+from .audit import jsonable
 from .clock import Clock, FrozenClock, SystemClock
 from .dashboards import Widget
 from .db import Base, JSONData, RecordMixin, UTCDateTime
+from .duplicates import BATCH_ROW, Duplicate, Lookalikes
 from .entities import Action, Entity
 from .errors import ConfigError, Conflict, CRMError, Forbidden, NotFound, PluginError, RecordError, ValidationError, Vetoed
 from .hookspecs import hookimpl, hookspec
+from .i18n import site_translations
 from .jobs import Job
+from .mail import MailError
+from .mail import enabled as mail_enabled
+from .mail import send as send_mail
+from .notifications import notify
+from .permissions import allowed, record_scope
 from .records import Actor, Page
 from .settings import Settings, load_settings
 from .site import Site
@@ -18,29 +37,42 @@ from .site import Site
 __all__ = [
     "Action",
     "Actor",
+    "add_audit_entry",
+    "allowed",
+    "audit_history",
     "Base",
-    "CRMError",
+    "BATCH_ROW",
     "Clock",
     "ConfigError",
     "Conflict",
+    "CRMError",
+    "Duplicate",
     "Entity",
     "Forbidden",
     "FrozenClock",
-    "JSONData",
+    "hookimpl",
+    "hookspec",
     "Job",
+    "JSONData",
+    "jsonable",
+    "load_settings",
+    "Lookalikes",
+    "mail_enabled",
+    "MailError",
+    "notify",
     "NotFound",
     "Page",
     "PluginError",
+    "record_scope",
     "RecordError",
     "RecordMixin",
+    "send_mail",
     "Settings",
     "Site",
+    "site_translations",
     "SystemClock",
     "UTCDateTime",
     "ValidationError",
     "Vetoed",
     "Widget",
-    "hookimpl",
-    "hookspec",
-    "load_settings",
 ]

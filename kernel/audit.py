@@ -56,8 +56,22 @@ def write(conn: sa.Connection, entries: Iterable[dict[str, Any]]) -> None:
         conn.execute(sa.insert(AUDIT), rows)
 
 
+def add_entry(conn: sa.Connection, actor: Actor, entity: str, record_id: int | None, action: str, changes: dict[str, Any], *, at: datetime) -> None:
+    """Write one audit entry in the caller's transaction: something done to a record besides
+    the kernel's own create, update, delete and actions (a merge, a failed reminder email).
+
+    ``changes`` must be JSON-able (see :func:`jsonable`); ``at`` is usually ``site.clock.now()``.
+    """
+    write(conn, [entry(actor, at, entity, record_id, action, changes)])
+
+
 def history(conn: sa.Connection, entity: str, record_id: int, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-    """A record's audit entries, newest first."""
+    """A record's audit entries, newest first.
+
+    Each is a dict with ``id``, ``at``, ``actor`` (a label), ``actor_id``, ``channel``,
+    ``entity``, ``record_id``, ``action`` and ``changes`` (field → ``[old, new]``). The
+    caller checks that its reader may see the record (``site.records.get``) first.
+    """
     query = (
         sa.select(AUDIT)
         .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id)

@@ -13,6 +13,8 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    """What tells the kernel the time: :class:`SystemClock` in production, :class:`FrozenClock` in tests."""
+
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""
 

@@ -67,16 +67,22 @@ class ValidationError(RecordError):
 
 
 class NotFound(RecordError):
+    """404: no such record, or one the caller may not see (never a 403, so nothing leaks)."""
+
     code = "not_found"
     status = 404
 
 
 class Forbidden(RecordError):
+    """403: the caller's role may not do this."""
+
     code = "forbidden"
     status = 403
 
 
 class Conflict(RecordError):
+    """409: the write clashes with stored data (a unique value taken, a record changed meanwhile)."""
+
     code = "conflict"
     status = 409
 

@@ -6,7 +6,7 @@ rules, filters, search and sort work exactly as on the list page, in batches of
 
 Columns are ``id``, the built-in fields a form or detail page shows (never a
 password), the active custom fields, then ``created_at`` and ``updated_at``
-(:func:`kernel.web.ui.listing.export_columns`). Headers are either ``names``
+(:func:`kernel.fielddescriptions.export_columns`). Headers are either ``names``
 (``title``, ``custom.rating``: what an import reads back) or ``labels`` (the
 fields' labels in one language). Values are plain: dates and times ISO 8601
 (times in UTC), multi-select and list values joined with ``"; "``, references as
@@ -38,10 +38,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from . import audit
 from .errors import NotFound, ValidationError
-from .web.ui.context import plugin_locale_dirs
-from .web.ui.forms import FormField
-from .web.ui.i18n import translations
-from .web.ui.listing import export_columns
+from .fielddescriptions import FormField, export_columns
+from .i18n import plugin_locale_dirs, translations
 
 if TYPE_CHECKING:
     from .entities import Entity

@@ -80,14 +80,30 @@ def register_routes() -> list[BaseRoute] | None:
 
 
 @hookspec
-def find_duplicates(site: Site, conn: sa.Connection, entity: str, values: dict[str, Any]) -> list[int] | None:
-    """Return the ids of existing ``entity`` records that look like the record just created, or ``None``.
+def find_duplicates(site: Site, conn: sa.Connection, entity: str, rows: list[dict[str, Any]]) -> list[list[tuple[str, int]]] | None:
+    """Say which stored records look like each of ``rows``, candidate ``entity`` records not inserted yet.
 
-    Called by ``POST /api/v1/E`` inside the create's transaction, after the insert:
-    ``values`` is the new record as stored (with its ``id``, which is never reported
-    as its own duplicate). Ids found by any plugin answer 201 with
-    ``"warnings": [{"code": "duplicate", "ids": [...]}]``, or 409 (and no record)
-    when the caller sent ``?on_duplicate=refuse``.
+    ``rows`` are a batch: one row for a create from the API or a form, up to a few
+    hundred for an import, partial values for a check while typing. Each row holds
+    the values as they would be stored (validated when the kernel is about to insert
+    them; whatever the caller sent for a check); a row that is a stored record
+    (a merge's comparison, say) carries its ``id``, never reported as its own duplicate.
+
+    Return a list aligned with ``rows`` (one list per row, empty for none) of
+    ``(entity, id)`` pairs: stored records of any entity (a new record may look like
+    a stored record of another entity), plus ``(kernel.BATCH_ROW, i)`` for an earlier row ``i`` of the same batch
+    that looks alike (compare the batch with itself: the kernel cannot). Answer for
+    the whole batch in one or a few queries, never one per row. ``None`` when this
+    plugin does not judge ``entity``. Example for three rows, the third repeating the
+    first's phone, the first looking like stored note 12::
+
+        [[("notes", 12)], [], [("notes", 12), (BATCH_ROW, 0)]]
+
+    The kernel merges every plugin's answer and keeps only what the caller may read:
+    others are counted, never named (``{"code": "duplicate", "ids": [12], "hidden": 1}``).
+    It asks from ``site.records`` (``create``/``create_many`` with ``on_duplicate``, and
+    ``site.records.find_duplicates(actor, entity, rows)``), so the API, the web form,
+    imports and jobs get the same answer.
     """
 
 

@@ -16,8 +16,10 @@ empty cell leaves the field out) and writes every row with
 ``site.records.create_many`` inside ONE transaction, batch by batch; a batch
 that fails, or holds a likely duplicate, is redone row by row, each in a
 savepoint, so that every bad row is reported with the reason the API would
-give. Rows written earlier in the same import count as existing records for
-the ``find_duplicates`` hook, so duplicates within the file are caught too.
+give. Look-alikes are found per batch before it is written
+(``site.records.find_duplicates``): stored records, rows written by earlier
+batches and earlier rows of the same batch, so duplicates within the file are
+caught too; the report names only records the importing user may read.
 Unless invalid rows may be skipped, one bad row (or a dry run) rolls
 everything back.
 """
@@ -40,12 +42,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from . import permissions
+from .duplicates import Lookalikes, ask_manager
 from .errors import CRMError, Forbidden, NotFound, RecordError
-from .web.api import duplicates_of
-from .web.ui.context import plugin_locale_dirs
-from .web.ui.forms import FormField, form_fields
-from .web.ui.i18n import translations
-from .web.ui.listing import SYSTEM_COLUMNS
+from .fielddescriptions import SYSTEM_COLUMNS, FormField, form_fields
+from .i18n import plugin_locale_dirs, translations
 
 if TYPE_CHECKING:
     from .entities import Entity
@@ -473,13 +473,15 @@ def row_data(columns: Sequence[Column], cells: Sequence[Any], tzinfo: Any = time
 @dataclass(frozen=True)
 class RowIssue:
     """A problem with one row: a refused value (``column`` names it when known) or a likely duplicate
-    of stored records (``duplicate_of``) or of rows written earlier by this import (``duplicate_rows``)."""
+    of stored records (``duplicate_of``), of other rows of this import (``duplicate_rows``) or of
+    records the importing user may not read (``hidden``, a count)."""
 
     row: int
     reason: str
     column: str | None = None
     duplicate_of: tuple[int, ...] = ()
     duplicate_rows: tuple[int, ...] = ()
+    hidden: int = 0  # look-alikes the importing user may not read: counted, never named
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", {self.column}" if self.column else "")
@@ -609,91 +611,78 @@ def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
 
 
 class _Writer:
-    """Writes batches of rows in the import's transaction and records what happened to each."""
+    """Writes batches of rows in the import's transaction and records what happened to each.
+
+    Each batch is first checked for look-alikes in one call (``site.records.find_duplicates``:
+    stored records, rows written earlier by this import, and earlier rows of the batch);
+    rows to skip or refuse are set aside and the rest written with one ``create_many``.
+    A batch the write path refuses is redone row by row, each in a savepoint, so every
+    bad row is reported with the reason the API would give.
+    """
 
     def __init__(self, site: Site, actor: Actor, entity: str, columns: list[Column], report: ImportReport):
         self.site, self.actor, self.entity, self.report = site, actor, entity, report
-        self.view = site.view
-        self.detects = bool(self.view.pm.hook.find_duplicates.get_hookimpls())
+        self.detects = bool(site.view.pm.hook.find_duplicates.get_hookimpls())
         self.headers = {c.key: c.header for c in columns if c.key is not None}
         self.rows_by_id: dict[int, int] = {}
 
     def write(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> None:
-        if not self._all_at_once(conn, batch):
-            for number, data in batch:
+        keep, flagged = self._sorted_out(conn, batch)
+        if keep and not self._all_at_once(conn, keep):
+            for number, data in keep:
                 self._one(conn, number, data)
+        created = set(self.rows_by_id.values())
+        self.report.duplicates.extend(issue for issue in flagged if issue.row in created)  # imported anyway
 
-    def _all_at_once(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> bool:
-        """The batch in one ``create_many``; False (and nothing kept) when a row needs a closer look.
+    def _sorted_out(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> tuple[list[tuple[int, dict[str, Any]]], list[RowIssue]]:
+        """The rows to write, and the look-alikes among them (``create``) that are written anyway."""
+        if not self.detects:
+            return batch, []
+        found = self.site.records.find_duplicates(self.actor, self.entity, [data for _, data in batch], conn=conn)
+        keep, written_anyway = [], []
+        for (number, data), lookalikes in zip(batch, found):
+            if not lookalikes:
+                keep.append((number, data))
+                continue
+            issue = self._duplicate(number, lookalikes, [n for n, _ in batch])
+            if self.report.on_duplicate == "create":
+                keep.append((number, data))
+                written_anyway.append(issue)
+            else:
+                (self.report.duplicates if self.report.on_duplicate == "skip" else self.report.invalid).append(issue)
+        return keep, written_anyway
 
-        Look-alikes to skip or refuse are set aside and the rest written again in one go, so a
-        file of mostly known records (a list imported a second time) stays a batch operation.
-        """
-        attempt = self._attempt(conn, batch)
-        if attempt is None:
-            return False
-        savepoint, ids, found_by_row, pending = attempt
-        if not found_by_row or self.report.on_duplicate == "create":
-            savepoint.commit()
-            self._created(batch, ids)
-            self.report.duplicates.extend(self._duplicate(number, found) for number, found in found_by_row)
-            return True
-        savepoint.rollback()
-        flagged = {number for number, _ in found_by_row}
-        rest = [(number, data) for number, data in batch if number not in flagged]
-        if rest:
-            again = self._attempt(conn, rest)
-            if again is None or again[2]:  # a clash only the row-by-row path can explain
-                if again is not None:
-                    again[0].rollback()
-                return False
-            again[0].commit()
-            self._created(rest, again[1])
-        issues = [self._duplicate(number, found, pending) for number, found in found_by_row]
-        (self.report.duplicates if self.report.on_duplicate == "skip" else self.report.invalid).extend(issues)
-        return True
-
-    def _attempt(
-        self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]
-    ) -> tuple[Any, list[int], list[tuple[int, list[int]]], dict[int, int]] | None:
-        """Write ``batch`` in a savepoint (left open) and find each row's look-alikes: stored records
-        and earlier rows of this import. None (savepoint rolled back) when a row is refused."""
+    def _all_at_once(self, conn: sa.Connection, rows: list[tuple[int, dict[str, Any]]]) -> bool:
+        """``rows`` in one ``create_many``; False (and nothing kept) when the write path refuses one."""
         savepoint = conn.begin_nested()
         try:
-            created = self.site.records.create_many(
-                self.actor, self.entity, [data for _, data in batch], conn=conn, return_records=self.detects
-            )
+            ids = self.site.records.create_many(self.actor, self.entity, [data for _, data in rows], conn=conn)
         except (RecordError, sa.exc.IntegrityError):
             savepoint.rollback()
-            return None
-        ids = [r["id"] for r in created] if self.detects else created
-        pending = {id_: number for (number, _), id_ in zip(batch, ids)}
-        found_by_row = []
-        if self.detects:
-            for (number, _), record in zip(batch, created):
-                # a later row of this batch is reported on its own side
-                found = [i for i in duplicates_of(self.site, self.view, conn, self.entity, record) if i not in pending or i < record["id"]]
-                if found:
-                    found_by_row.append((number, found))
-        return savepoint, ids, found_by_row, pending
+            return False
+        savepoint.commit()
+        self._created(rows, ids)
+        return True
 
     def _created(self, rows: list[tuple[int, dict[str, Any]]], ids: list[int]) -> None:
         self.report.ids.extend(ids)
         self.rows_by_id.update((id_, number) for (number, _), id_ in zip(rows, ids))
 
-    def _duplicate(self, number: int, ids: list[int], pending: dict[int, int] | None = None) -> RowIssue:
-        """``duplicate of #12`` (a stored record) or ``duplicate of row 3`` (a row of this import;
-        ``pending`` maps the ids of a batch attempt that was rolled back to their rows)."""
-        rows_by_id = {**self.rows_by_id, **(pending or {})}
-        rows = tuple(sorted({rows_by_id[i] for i in ids if i in rows_by_id}))
-        stored = tuple(i for i in ids if i not in rows_by_id)
-        named = [f"#{i}" for i in stored] + [f"row {r}" for r in rows]
-        return RowIssue(number, "duplicate of " + ", ".join(named), duplicate_of=stored, duplicate_rows=rows)
+    def _duplicate(self, number: int, lookalikes: Lookalikes, batch_rows: list[int]) -> RowIssue:
+        """``duplicate of #12, row 3`` (a stored record, a row of this file), and how many similar
+        records the importing user may not see, never which."""
+        ids = lookalikes.ids(self.entity)
+        rows = {self.rows_by_id[i] for i in ids if i in self.rows_by_id} | {batch_rows[i] for i in lookalikes.rows}
+        stored = tuple(i for i in ids if i not in self.rows_by_id)
+        named = [f"#{i}" for i in stored] + [f"row {r}" for r in sorted(rows)]
+        reasons = (["duplicate of " + ", ".join(named)] if named else []) + ([ask_manager(lookalikes.hidden)] if lookalikes.hidden else [])
+        reason = "; ".join(reasons)
+        return RowIssue(number, reason, duplicate_of=stored, duplicate_rows=tuple(sorted(rows)), hidden=lookalikes.hidden)
 
     def _one(self, conn: sa.Connection, number: int, data: dict[str, Any]) -> None:
         savepoint = conn.begin_nested()
         try:
-            record = self.site.records.create(self.actor, self.entity, data, conn=conn)
+            record_id = self.site.records.create_many(self.actor, self.entity, [data], conn=conn)[0]
         except RecordError as exc:
             savepoint.rollback()
             self.report.invalid.extend(self._issues(number, exc))
@@ -702,19 +691,8 @@ class _Writer:
             savepoint.rollback()
             self.report.invalid.append(RowIssue(number, "clashes with a stored record (a value that must be unique)"))
             return
-        found = duplicates_of(self.site, self.view, conn, self.entity, record) if self.detects else []
-        if found and self.report.on_duplicate == "skip":
-            savepoint.rollback()
-            self.report.duplicates.append(self._duplicate(number, found))
-            return
-        if found and self.report.on_duplicate == "refuse":
-            savepoint.rollback()
-            self.report.invalid.append(self._duplicate(number, found))
-            return
         savepoint.commit()
-        self._created([(number, data)], [record["id"]])
-        if found:
-            self.report.duplicates.append(self._duplicate(number, found))
+        self._created([(number, data)], [record_id])
 
     def _issues(self, number: int, exc: RecordError) -> list[RowIssue]:
         if not exc.details:

@@ -252,7 +252,16 @@ def is_admin(actor: Actor) -> bool:
 
 
 def allowed(site: Site, actor: Actor, entity: str, action: str) -> bool:
+    """Whether ``actor``'s role holds the permission ``entity.action`` (``notes.close``, say).
+
+    The role check only: which records ``actor`` may see is ``site.records.visible``.
+    """
     return is_admin(actor) or grants(site, actor.role).allows(f"{entity}.{action}")
+
+
+def record_scope(site: Site, actor: Actor, entity: str) -> str | None:
+    """``actor``'s record scope for ``entity``: ``"own"``, ``"team"``, ``"all"``, or ``None`` (may not read it)."""
+    return grants(site, actor.role).scope(entity)
 
 
 # -- record rules -----------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit
+from . import audit, duplicates
 from .customfields import FieldSet, normal_date, normal_datetime, contains_expression, field_expression
 from .entities import Entity, entity_write_only
 from .errors import Forbidden, NotFound, ValidationError
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 CHANNELS = ("api", "ui", "import", "job", "cli", "system")
+#: What :meth:`Records.create_many` does about look-alike rows (``None``: it does not look).
+ON_DUPLICATE = ("warn", "refuse")
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,66 @@ class Records:
         """Record-rule conditions for ``actor`` (from the ``record_filter`` hook), applied in SQL."""
         return [c for c in view.pm.hook.record_filter(site=self.site, actor=actor, entity=entity.name, table=entity.table) if c is not None]
 
+    def visible(self, actor: Actor, entity_name: str) -> sa.ColumnElement[bool]:
+        """The SQL condition on ``entity_name``'s table that holds for exactly the rows ``actor`` may see.
+
+        The record rules every read of the kernel applies (role scope, plugins' ``record_rules``
+        and ``record_filter``); use it in a plugin's own queries::
+
+            notes = site.view.entity("notes").table
+            query = sa.select(sa.func.count()).select_from(notes).where(site.records.visible(actor, "notes"))
+
+        ``sa.true()`` when ``actor`` sees every row. It does not check the ``E.read``
+        permission itself: see :func:`kernel.allowed`.
+        """
+        view = self.site.view
+        conditions = self._visible(view, actor, self._entity(view, entity_name))
+        return sa.and_(*conditions) if conditions else sa.true()
+
+    def readable_ids(self, actor: Actor, entity_name: str, ids: Sequence[int], *, conn: sa.Connection | None = None) -> list[int]:
+        """Those of ``ids`` that ``actor`` may read, in one query (none when the entity is disabled or not readable)."""
+        view = self.site.view
+        entity = view.entities.get(entity_name)
+        wanted = sorted({int(i) for i in ids})
+        if entity is None or not wanted:
+            return []
+        try:
+            self._authorize(view, actor, entity, "read", None)
+        except Forbidden:
+            return []
+        query = sa.select(entity.table.c.id).where(entity.table.c.id.in_(wanted), *self._visible(view, actor, entity))
+        with self._reading(conn) as tx:
+            return sorted(tx.scalars(query))
+
+    def find_duplicates(
+        self, actor: Actor, entity_name: str, rows: Sequence[dict[str, Any]], *, conn: sa.Connection | None = None
+    ) -> list[duplicates.Lookalikes]:
+        """What looks like each of ``rows`` (candidates, not stored), as ``actor`` may know it.
+
+        Asks every plugin's ``find_duplicates`` hook once for the whole batch, then one
+        query per entity named keeps the look-alikes ``actor`` may read; the others are
+        only counted (:class:`~kernel.duplicates.Lookalikes`). ``rows`` may be partial (a
+        form being typed, say): a plugin compares whatever fields are there. The API's
+        create, the web form and imports use this same answer.
+        """
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        try:  # a caller who may read the entity, or create records of it (an import, say)
+            self._authorize(view, actor, entity, "read", None)
+        except Forbidden:
+            self._authorize(view, actor, entity, "create", None)
+        candidates = duplicates.candidate_rows(rows)
+        with self._reading(conn) as tx:
+            return self._lookalikes(view, tx, actor, entity, candidates)
+
+    def _lookalikes(
+        self, view: View, conn: sa.Connection, actor: Actor, entity: Entity, rows: list[dict[str, Any]]
+    ) -> list[duplicates.Lookalikes]:
+        if not rows or not view.pm.hook.find_duplicates.get_hookimpls():
+            return [duplicates.Lookalikes() for _ in rows]
+        found = duplicates.ask_plugins(view, self.site, conn, entity.name, rows)
+        return duplicates.as_seen_by(self, view, conn, actor, found)
+
     def _row(self, entity: Entity, row: sa.Row[Any]) -> dict[str, Any]:
         mapping = row._mapping
         return {name: mapping[name] for name in entity.columns}
@@ -174,18 +236,36 @@ class Records:
 
     # -- writes ---------------------------------------------------------------------
 
-    def create(self, actor: Actor, entity_name: str, data: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
-        """Validate and insert one record; returns it as stored."""
-        return self.create_many(actor, entity_name, [data], conn=conn, return_records=True)[0]
+    def create(
+        self, actor: Actor, entity_name: str, data: Any, *, conn: sa.Connection | None = None, on_duplicate: str | None = None
+    ) -> dict[str, Any]:
+        """Validate and insert one record; returns it as stored (see :meth:`create_many` for ``on_duplicate``)."""
+        return self.create_many(actor, entity_name, [data], conn=conn, return_records=True, on_duplicate=on_duplicate)[0]
 
     def create_many(
-        self, actor: Actor, entity_name: str, rows: Sequence[Any], *, conn: sa.Connection | None = None, return_records: bool = False
+        self,
+        actor: Actor,
+        entity_name: str,
+        rows: Sequence[Any],
+        *,
+        conn: sa.Connection | None = None,
+        return_records: bool = False,
+        on_duplicate: str | None = None,
     ) -> list[Any]:
         """Validate and insert a batch in one transaction; returns the new ids (or records).
 
         The whole batch is refused if any row is wrong; the error's ``loc`` starts
         with the row's index when there is more than one row.
+
+        ``on_duplicate`` asks the ``find_duplicates`` hook about the validated rows before
+        anything is inserted (:meth:`find_duplicates`): ``"warn"`` inserts them all and gives
+        each returned record that looks like others a ``"warnings"`` list
+        (``[{"code": "duplicate", "ids": [...], "hidden": N}]``); ``"refuse"`` inserts nothing
+        and raises :class:`~kernel.duplicates.Duplicate` (409) if any row looks like others;
+        ``None`` does not ask.
         """
+        if on_duplicate not in (None, *ON_DUPLICATE):
+            raise ValueError(f"on_duplicate must be None or one of {ON_DUPLICATE}, not {on_duplicate!r}")
         view = self.site.view
         entity = self._entity(view, entity_name)
         cleaned = []
@@ -203,6 +283,9 @@ class Records:
         write_only = entity_write_only(entity)
         with self._transaction(conn) as tx:
             self._check_references(tx, view, entity, [v["custom"] for v in cleaned])
+            found = self._lookalikes(view, tx, actor, entity, cleaned) if on_duplicate else []
+            if on_duplicate == "refuse" and any(found):
+                raise duplicates.Duplicate(entity.name, found)
             for values in cleaned:
                 self._authorize(view, actor, entity, "create", values)
                 hooks.before_create(site=self.site, conn=tx, actor=actor, entity=entity.name, values=values)
@@ -223,7 +306,12 @@ class Records:
             )
             for record in records:
                 hooks.after_create(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
-        return records if return_records else [r["id"] for r in records]
+        if not return_records:
+            return [r["id"] for r in records]
+        for record, lookalikes in zip(records, found):
+            if lookalikes:
+                record["warnings"] = [lookalikes.warning(entity.name)]
+        return records
 
     def update(self, actor: Actor, entity_name: str, record_id: Any, data: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
         """Apply a partial change; ``custom`` keys set to ``null`` are cleared."""

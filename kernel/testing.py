@@ -7,35 +7,98 @@ Enable with ``pytest_plugins = ["kernel.testing"]`` in a ``conftest.py``.
 * ``make_site(*plugins, **settings)``: a migrated :class:`~kernel.Site` on that
   database with a :class:`~kernel.FrozenClock`, cheap password hashing and
   ``refresh_seconds=0``; ``plugins`` are plugin modules not installed as entry points.
+* ``clock``: that :class:`~kernel.FrozenClock`, starting at :data:`START`; move it with ``clock.advance(...)``.
+* browser tests: ``browser``, ``live_server`` and ``shots`` (see :mod:`kernel.browsertesting`;
+  the suite defines ``live_site``, the site to serve); :func:`free_port`.
+
+A plugin's tests import from here, not from the kernel's private modules, what they
+drive the site with: :func:`create_app` and :func:`issue_token` (the HTTP API as a user),
+:func:`run_due_jobs` (run the jobs due now), :func:`list_notifications`,
+:func:`record_activity` (a record's Activity tab), :func:`seed_demo`,
+:func:`registered_permissions`, :class:`MailSettings` (a ``[mail]`` table), and
+:data:`KERNEL_LOCALE_DIR` / :func:`catalog_path` (the kernel's translation catalog).
 """
 
 from __future__ import annotations
 
 import os
+import types
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from . import migrations
+from . import migrations, permissions
+from .activity import record_activity
+from .browsertesting import browser, free_port, live_server, shots
 from .clock import FrozenClock
+from .demo import seed_demo
+from .hookspecs import hookimpl
+from .i18n import KERNEL_LOCALE_DIR, catalog_path
+from .jobs import run_due_jobs
+from .notifications import list_notifications
 from .passwords import cheap_hasher
-from .settings import Settings
+from .settings import MailSettings, Settings
 from .site import Site
+from .web.app import create_app
+from .web.auth import issue_token
+
+__all__ = [
+    "browser",
+    "catalog_path",
+    "clock",
+    "create_app",
+    "database_url",
+    "free_port",
+    "issue_token",
+    "KERNEL_LOCALE_DIR",
+    "list_notifications",
+    "live_server",
+    "MailSettings",
+    "make_site",
+    "plugin_module",
+    "record_activity",
+    "registered_permissions",
+    "run_due_jobs",
+    "seed_demo",
+    "shots",
+    "START",
+]
 
 TEST_DATABASE_ENV = "CRM_TEST_DATABASE_URL"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 
 
+def registered_permissions(site: Site) -> dict[str, Any]:
+    """Every permission the site's enabled plugins declare or the kernel derives: name → permission
+    (``.roles`` maps each role granted it by default to its record scope)."""
+    return dict(permissions.registry(site.view))
+
+
+def plugin_module(name: str, requires: Sequence[str] = (), **hooks: Callable[..., Any]) -> types.ModuleType:
+    """A plugin built in a test: ``NAME``, ``REQUIRES`` and the given hook implementations.
+
+    ``plugin_module("bridge", requires=["notes"], after_create=on_create)``; hand it to ``make_site``.
+    """
+    module = types.ModuleType(name)
+    module.NAME = name  # type: ignore[attr-defined]
+    module.REQUIRES = tuple(requires)  # type: ignore[attr-defined]
+    for hook_name, function in hooks.items():
+        setattr(module, hook_name, hookimpl(function))
+    return module
+
+
 def postgres_url() -> str | None:
+    """The PostgreSQL URL the tests run on (``CRM_TEST_DATABASE_URL``), or ``None`` for SQLite."""
     return os.environ.get(TEST_DATABASE_ENV) or None
 
 
 @pytest.fixture
 def database_url(tmp_path: Any) -> Iterator[str]:
+    """A fresh empty database for one test (SQLite file, or a PostgreSQL schema dropped after)."""
     base = postgres_url()
     if base is None:
         yield f"sqlite:///{tmp_path / 'crm.db'}"
@@ -55,11 +118,13 @@ def database_url(tmp_path: Any) -> Iterator[str]:
 
 @pytest.fixture
 def clock() -> FrozenClock:
+    """The tests' clock, frozen at :data:`START` until a test moves it."""
     return FrozenClock(START)
 
 
 @pytest.fixture
 def make_site(database_url: str, clock: FrozenClock) -> Iterator[Callable[..., Site]]:
+    """``make_site(*plugin_modules, migrate=True, **settings)`` → a migrated site on the test's database."""
     sites: list[Site] = []
 
     def build(*plugins: Any, migrate: bool = True, **settings: Any) -> Site:

@@ -12,30 +12,19 @@ import importlib
 import multiprocessing
 import time
 import traceback
-import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kernel import Actor, FrozenClock, Settings, Site, ValidationError, hookimpl
+from kernel import Actor, FrozenClock, Settings, Site, ValidationError
 from kernel.jobs import run_due_jobs
-from kernel.testing import START
+from kernel.testing import START, plugin_module  # noqa: F401 - kernel tests import it from here
 
 SPAWN = multiprocessing.get_context("spawn")
 PATIENCE = 60.0  # seconds one side waits for the other before calling the test failed
 SEEN_WITHIN = 5.0  # seconds a child may take to see a change another process made
-
-
-def plugin_module(name: str, requires: Sequence[str] = (), **hooks: Callable[..., Any]) -> types.ModuleType:
-    """A plugin built in a test: ``NAME``, ``REQUIRES`` and the given hook implementations."""
-    module = types.ModuleType(name)
-    module.NAME = name  # type: ignore[attr-defined]
-    module.REQUIRES = tuple(requires)  # type: ignore[attr-defined]
-    for hook_name, function in hooks.items():
-        setattr(module, hook_name, hookimpl(function))
-    return module
 
 
 # -- the parent's side ------------------------------------------------------------------

@@ -226,6 +226,22 @@ def test_create_imports_duplicates_with_a_warning(site):
     assert len(site.records.list(SYSTEM, "customers").items) == 4
 
 
+def test_the_report_counts_look_alikes_the_importer_may_not_see_without_naming_them(site):
+    teams = [site.records.create(SYSTEM, "teams", {"name": name})["id"] for name in ("North", "South")]
+    users = [site.records.create(SYSTEM, "users", {"email": f"{name}@example.com", "role": "sales_rep", "team_id": team}) for name, team in zip(("rep", "other"), teams)]
+    rep, other = (Actor(user_id=u["id"], label=u["email"], role="sales_rep", team_id=u["team_id"]) for u in users)
+    site.records.create(other, "customers", {"name": "南方茶业", "phone": "13800000020"})
+    mine = site.records.create(rep, "customers", {"name": "北方茶业", "phone": "13800000021"})
+    data = csv_bytes("名称,电话\n新公司,13800000020\n另一家,13800000021\n")
+    report = import_rows(site, rep, "customers", read_sheet(data))
+    assert report.issue_lines() == [
+        "row 2: 1 similar record exists that you cannot see — ask your manager",
+        f"row 3: duplicate of #{mine['id']}",
+    ]
+    assert report.duplicates[0].duplicate_of == () and report.duplicates[0].hidden == 1
+    assert report.imported == 0 and not any("南方" in line or "other@" in line for line in report.issue_lines())
+
+
 # -- limits and permissions ---------------------------------------------------------------------
 
 

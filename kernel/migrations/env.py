@@ -28,6 +28,7 @@ context.configure(
     include_object=include_object,
     render_as_batch=True,
     compare_type=True,
+    user_module_prefix="kernel.",  # kernel.UTCDateTime, kernel.JSONData: the public names a plugin's migration may use
 )
 with context.begin_transaction():
     context.run_migrations()

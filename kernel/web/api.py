@@ -18,19 +18,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .. import activity, audit
-from ..errors import Conflict, NotFound, ValidationError
-from ..records import DEFAULT_LIMIT, MAX_LIMIT, Actor
+from ..errors import NotFound, ValidationError
+from ..records import DEFAULT_LIMIT, MAX_LIMIT, ON_DUPLICATE, Actor
 from .auth import authenticate
 from .payload import JSON, parse_count, query_values, read_json
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
-
     from ..site import Site, View
 
 #: Query parameters that are not filters.
 CONTROL_PARAMS = ("limit", "offset", "sort", "q", "on_duplicate")
-ON_DUPLICATE = ("warn", "refuse")
 HISTORY_FIELDS = ("id", "at", "action", "actor", "actor_id", "channel", "changes")
 _ID = re.compile(r"^[1-9][0-9]{0,17}$")
 
@@ -60,12 +57,6 @@ def public(view: View, entity: str, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def duplicates_of(site: Site, view: View, conn: sa.Connection, entity: str, record: dict[str, Any]) -> list[int]:
-    """Ids of other records the ``find_duplicates`` hook says look like ``record``."""
-    found = view.pm.hook.find_duplicates(site=site, conn=conn, entity=entity, values=record)
-    return sorted({int(i) for batch in found for i in batch or () if i != record["id"]})
-
-
 async def list_records(request: Request) -> Response:
     site, entity = site_of(request), request.path_params["entity"]
     actor = actor_of(request)
@@ -88,17 +79,8 @@ async def create_record(request: Request) -> Response:
     if on_duplicate not in ON_DUPLICATE:
         raise ValidationError.at(["query", "on_duplicate"], "must be 'warn' or 'refuse'")
     body = await read_json(request)
-    view = site.view
-    with site.write() as conn:
-        record = site.records.create(actor, entity, body, conn=conn)
-        ids = duplicates_of(site, view, conn, entity, record)
-        if ids and on_duplicate == "refuse":
-            listed = ", ".join(map(str, ids))
-            raise Conflict(f"this looks like a duplicate of {entity} {listed}", [{"loc": ["body"], "msg": "possible duplicate", "ids": ids}])
-    result = public(view, entity, record)
-    if ids:
-        result["warnings"] = [{"code": "duplicate", "ids": ids}]
-    return JSON(result, status_code=201)
+    record = site.records.create(actor, entity, body, on_duplicate=on_duplicate)
+    return JSON(public(site.view, entity, record), status_code=201)
 
 
 async def get_record(request: Request) -> Response:

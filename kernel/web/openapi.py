@@ -302,8 +302,18 @@ class Builder:
         created = {**record, "properties": {**record["properties"], "warnings": {"type": "array", "items": _ref("Warning")}}}
         self.schemas["Warning"] = {
             "type": "object",
-            "required": ["code", "ids"],
-            "properties": {"code": {"type": "string", "enum": ["duplicate"]}, "ids": {"type": "array", "items": {"type": "integer"}}},
+            "required": ["code", "ids", "hidden"],
+            "description": "Look-alike records: ids the caller may read; hidden counts the others (never named).",
+            "properties": {
+                "code": {"type": "string", "enum": ["duplicate"]},
+                "ids": {"type": "array", "items": {"type": "integer"}},
+                "hidden": {"type": "integer", "minimum": 0},
+                "records": {
+                    "type": "array",
+                    "description": "present when look-alikes of other entities are named",
+                    "items": {"type": "object", "properties": {"entity": {"type": "string"}, "id": {"type": "integer"}}},
+                },
+            },
         }
         self.schemas.update({f"{name}.Create": create, f"{name}.Update": update, f"{name}.Record": record, f"{name}.Created": created})
         self.schemas[f"{name}.Page"] = {

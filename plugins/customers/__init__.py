@@ -7,7 +7,6 @@ the functions below are for the CLI, tests and the deployment's own code.
 
 from .churn import flag_churn
 from .creditcode import credit_code_problem
-from .dedupe import find_duplicate_contacts, find_duplicate_customers
 from .normalize import company_key, email_key, phone_key
 from .purchases import purchase_summary
 from .tasks import my_day, overdue_tasks, send_reminders
@@ -18,8 +17,6 @@ __all__ = [
     "credit_code_problem",
     "customer_timeline",
     "email_key",
-    "find_duplicate_contacts",
-    "find_duplicate_customers",
     "flag_churn",
     "my_day",
     "overdue_tasks",

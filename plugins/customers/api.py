@@ -9,10 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from kernel import ValidationError
-from kernel.audit import jsonable
+from kernel import ValidationError, jsonable
 
-from .dedupe import find_duplicate_contacts, find_duplicate_customers
 from .purchases import purchase_summary
 from .tasks import LOCAL_TIME, my_day, overdue_tasks
 from .timeline import customer_timeline
@@ -50,22 +48,23 @@ async def purchases(request: Request) -> JSONResponse:
 
 
 async def customer_duplicates(request: Request) -> JSONResponse:
-    return await _duplicates(request, "customers", find_duplicate_customers, ("name", "kind", "phone", "email"))
+    return await _duplicates(request, "customers", ("name", "kind", "phone", "email"))
 
 
 async def contact_duplicates(request: Request) -> JSONResponse:
-    return await _duplicates(request, "contacts", find_duplicate_contacts, ("phone", "email"))
+    return await _duplicates(request, "contacts", ("phone", "email"))
 
 
-async def _duplicates(request: Request, entity: str, find: Any, keys: tuple[str, ...]) -> JSONResponse:
+async def _duplicates(request: Request, entity: str, keys: tuple[str, ...]) -> JSONResponse:
+    """``{"code": "duplicate", "ids": [...], "hidden": N}``: look-alikes of the values typed so far;
+    ``ids`` only those the caller may read, the others counted (a check while typing, before saving)."""
     site, actor = request.app.state.site, request.state.actor
     values = {key: request.query_params[key] for key in keys if request.query_params.get(key)}
     if not values.keys() - {"kind"}:
         raise ValidationError.at(["query"], f"give at least one of {', '.join(k for k in keys if k != 'kind')}")
     site.records.list(actor, entity, limit=1)  # the caller must be allowed to read the entity
-    with site.engine.connect() as conn:
-        ids = find(site, conn, values)
-    return _json({"ids": ids})
+    found = site.records.find_duplicates(actor, entity, [values])[0]
+    return _json(found.warning(entity))
 
 
 async def today(request: Request) -> JSONResponse:

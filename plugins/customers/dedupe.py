@@ -3,14 +3,22 @@
 A customer looks like another when a company name, a phone or an email has the
 same key (see :mod:`.normalize`); a contact when a phone or an email does.
 Only the first phone and email of a stored record are indexed; all phones and
-emails of the record being checked are compared with them.
+emails of a candidate row are compared with them.
+
+:func:`lookalikes` answers the kernel's ``find_duplicates`` hook for a whole batch
+of candidate rows: one query per entity finds every stored row sharing a key with
+any candidate, and the batch is compared with itself in memory, so an import of
+200 rows costs one query, not 200.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+
+from kernel import BATCH_ROW
 
 from .models import Contact, Customer
 from .normalize import company_key, email_keys, phone_keys
@@ -20,39 +28,51 @@ if TYPE_CHECKING:
 
 CUSTOMERS = Customer.__table__
 CONTACTS = Contact.__table__
+TABLES = {"customers": CUSTOMERS, "contacts": CONTACTS}
+#: Stored look-alikes reported per row, at most.
 MAX_MATCHES = 20
+KEY_COLUMNS = ("name_key", "phone_key", "email_key")
 
 
-def find_duplicate_customers(site: Site, conn: sa.Connection, values: dict[str, Any]) -> list[int]:
-    """Ids of stored customers that look like ``values`` (a record or a would-be record), its own id excluded."""
-    conditions = _reachable_conditions(CUSTOMERS, values)
-    if values.get("kind", "company") == "company":
+def row_keys(entity: str, values: dict[str, Any]) -> set[tuple[str, str]]:
+    """The ``(column, key)`` pairs a candidate ``entity`` row is compared on."""
+    keys = {("phone_key", k) for k in phone_keys([values.get("phone"), *(values.get("phones") or ())])}
+    keys |= {("email_key", k) for k in email_keys([values.get("email"), *(values.get("emails") or ())])}
+    if entity == "customers" and values.get("kind", "company") == "company":
         name = company_key(values.get("name"))
         if name:
-            conditions.append(CUSTOMERS.c.name_key == name)
-    return _matches(conn, CUSTOMERS, conditions, values.get("id"))
+            keys.add(("name_key", name))
+    return keys
 
 
-def find_duplicate_contacts(site: Site, conn: sa.Connection, values: dict[str, Any]) -> list[int]:
-    """Ids of stored contacts sharing a phone or an email with ``values``, its own id excluded."""
-    return _matches(conn, CONTACTS, _reachable_conditions(CONTACTS, values), values.get("id"))
+def lookalikes(site: Site, conn: sa.Connection, entity: str, rows: list[dict[str, Any]]) -> list[list[tuple[str, int]]]:
+    """Per row of ``rows``: ``(entity, id)`` of stored records sharing a key, then ``(BATCH_ROW, i)``
+    of earlier rows of the batch sharing one. A row's own ``id`` (a stored record) is left out."""
+    table = TABLES[entity]
+    keys = [row_keys(entity, row) for row in rows]
+    stored = _stored_by_key(conn, table, set().union(*keys)) if keys else {}
+    seen: dict[tuple[str, str], list[int]] = defaultdict(list)  # key → earlier rows of the batch
+    answer = []
+    for index, (row, row_keys_) in enumerate(zip(rows, keys)):
+        ids = sorted({id_ for key in row_keys_ for id_ in stored.get(key, ())} - {row.get("id")})
+        earlier = sorted({i for key in row_keys_ for i in seen[key]})
+        answer.append([(entity, id_) for id_ in ids[:MAX_MATCHES]] + [(BATCH_ROW, i) for i in earlier])
+        for key in row_keys_:
+            seen[key].append(index)
+    return answer
 
 
-def _reachable_conditions(table: sa.Table, values: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
-    phones = phone_keys([values.get("phone"), *(values.get("phones") or ())])
-    emails = email_keys([values.get("email"), *(values.get("emails") or ())])
-    conditions = []
-    if phones:
-        conditions.append(table.c.phone_key.in_(phones))
-    if emails:
-        conditions.append(table.c.email_key.in_(emails))
-    return conditions
-
-
-def _matches(conn: sa.Connection, table: sa.Table, conditions: list[sa.ColumnElement[bool]], own_id: int | None) -> list[int]:
-    if not conditions:
-        return []
-    query = sa.select(table.c.id).where(sa.or_(*conditions))
-    if own_id is not None:
-        query = query.where(table.c.id != own_id)
-    return list(conn.scalars(query.order_by(table.c.id).limit(MAX_MATCHES)))
+def _stored_by_key(conn: sa.Connection, table: sa.Table, keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+    """Ids of stored rows by the ``(column, key)`` they share with ``keys``, in one query."""
+    if not keys:
+        return {}
+    columns = [name for name in KEY_COLUMNS if name in table.c]
+    wanted = {name: sorted(key for column, key in keys if column == name) for name in columns}
+    conditions = [table.c[name].in_(values) for name, values in wanted.items() if values]
+    found: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for row in conn.execute(sa.select(table.c.id, *(table.c[name] for name in columns)).where(sa.or_(*conditions)).order_by(table.c.id)):
+        for name in columns:
+            key = (name, row._mapping[name])
+            if key in keys:
+                found[key].append(row.id)
+    return found

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import Conflict, NotFound, ValidationError, audit
+from kernel import Conflict, NotFound, ValidationError, add_audit_entry, jsonable
 
 from .contact_rules import CONTACTS
 from .customer_rules import sync_shares
@@ -71,7 +71,7 @@ def merge_customers(
         .returning(MERGES.c.id)
     ).scalar_one()
     note = {"merge_id": merge_id, "survivor_id": survivor_id, "merged_id": other_id, "moved": _counts(moved)}
-    audit.write(conn, [audit.entry(actor, now, "customers", other_id, "merged_into", note)])
+    add_audit_entry(conn, actor, "customers", other_id, "merged_into", note, at=now)
     return {"merge_id": merge_id, "merged_id": other_id, "moved": _counts(moved), "record": _public(entity, survivor)}
 
 
@@ -92,7 +92,7 @@ def unmerge_customers(
     restored = {**row_values(CUSTOMERS, merge.merged), "updated_at": now}
     conn.execute(sa.insert(CUSTOMERS).values(restored))
     sync_shares(conn, restored)
-    audit.write(conn, [audit.entry(actor, now, "customers", merge.merged_id, "unmerged", {"merge_id": merge.id})])
+    add_audit_entry(conn, actor, "customers", merge.merged_id, "unmerged", {"merge_id": merge.id}, at=now)
     mover = replace(actor, role="admin")
     _return_contacts(site, conn, mover, merge.moved["contacts"], merge.survivor_id, merge.merged_id)
     for name in MOVABLE:
@@ -193,4 +193,4 @@ def _counts(moved: dict[str, Any]) -> dict[str, int]:
 
 
 def _public(entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
-    return audit.jsonable({k: record[k] for k in entity.columns if k in record})  # type: ignore[no-any-return]
+    return jsonable({k: record[k] for k in entity.columns if k in record})  # type: ignore[no-any-return]

@@ -14,20 +14,16 @@ import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kernel import Forbidden, NotFound, RecordError, permissions
-from kernel.web.ui import check_form, render, ui_of
-from kernel.web.ui.display import raw_value, reference_labels, show
-from kernel.web.ui.forms import display_fields
+from kernel import Forbidden, NotFound, RecordError, allowed
+from kernel.ui import check_form, display_fields, raw_value, reference_labels, render, show, ui_of
 
 from .contact_rules import CONTACTS
-from .dedupe import find_duplicate_customers
 from .models import Customer, Followup, Merge, Task
 from .purchases import purchase_summary
-from .widgets import visible
 
 if TYPE_CHECKING:
     from kernel import Site
-    from kernel.web.ui.context import UI
+    from kernel.ui import UI
 
 CUSTOMERS = Customer.__table__
 MERGES = Merge.__table__
@@ -52,7 +48,7 @@ async def merge_page(request: Request) -> Response:
     """``GET``: pick the other customer, or compare the two; ``POST``: merge them."""
     ui = ui_of(request)
     site, actor = ui.site, ui.actor
-    if not permissions.allowed(site, actor, "customers", "merge"):
+    if not allowed(site, actor, "customers", "merge"):
         raise Forbidden("merging customers needs the customers.merge permission")
     survivor = site.records.get(actor, "customers", path_id(request))
     errors: list[str] = []
@@ -151,11 +147,10 @@ def _plural(site: Site, name: str) -> Any:
 def possible_duplicates(site: Site, ui: UI, customer: dict[str, Any]) -> list[dict[str, Any]]:
     """Customers that look like ``customer`` (same company name, phone or email) which the user may see."""
     with site.engine.connect() as conn:
-        ids = find_duplicate_customers(site, conn, customer)
+        ids = site.records.find_duplicates(ui.actor, "customers", [customer], conn=conn)[0].ids("customers")
         if not ids:
             return []
-        conditions = visible(site, ui.actor, "customers", CUSTOMERS)
-        query = sa.select(CUSTOMERS.c.id, CUSTOMERS.c.name, CUSTOMERS.c.phone, CUSTOMERS.c.email).where(CUSTOMERS.c.id.in_(ids), *conditions)
+        query = sa.select(CUSTOMERS.c.id, CUSTOMERS.c.name, CUSTOMERS.c.phone, CUSTOMERS.c.email).where(CUSTOMERS.c.id.in_(ids))
         return [dict(row._mapping) for row in conn.execute(query.order_by(CUSTOMERS.c.id))]
 
 
@@ -194,8 +189,8 @@ async def customer_panel(request: Request) -> Response:
     ui = ui_of(request)
     site, actor = ui.site, ui.actor
     customer = site.records.get(actor, "customers", path_id(request))
-    can_merge = permissions.allowed(site, actor, "customers", "merge")
-    can_unmerge = permissions.allowed(site, actor, "customers", "unmerge")
+    can_merge = allowed(site, actor, "customers", "merge")
+    can_unmerge = allowed(site, actor, "customers", "unmerge")
     return render(
         request,
         "customers/_panel.html",

@@ -15,13 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from kernel import permissions
-from kernel.web.ui import check_form, render, ui_of
+from kernel import record_scope
+from kernel.ui import check_form, render, ui_of
 
 from .fields import METHODS
 from .merge_page import customer_panel, merge_page, number, path_id, unmerge
 from .tasks import my_day, overdue_tasks
-from .widgets import visible
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -63,7 +62,7 @@ def names_of(site: Site, actor: Actor, entity: str, ids: set[Any]) -> dict[int, 
         return {}
     table = target.table
     label = table.c.name if "name" in table.c else table.c.email
-    query = sa.select(table.c.id, label).where(table.c.id.in_(wanted), *visible(site, actor, entity, table))
+    query = sa.select(table.c.id, label).where(table.c.id.in_(wanted), site.records.visible(actor, entity))
     with site.engine.connect() as conn:
         return {row[0]: str(row[1] or f"#{row[0]}") for row in conn.execute(query)}
 
@@ -75,7 +74,7 @@ async def my_day_page(request: Request) -> Response:
     now = site.clock.now()
     day = my_day(site, actor, now, tz=ui.tzinfo)
     team = None
-    if permissions.grants(site, actor.role).scope("tasks") in ("team", "all"):
+    if record_scope(site, actor, "tasks") in ("team", "all"):
         page = page_number(request, "team_page")
         team = overdue_tasks(site, actor, now, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     rows = [*day["overdue"], *day["today"], *day["followups"], *(team.items if team else [])]

@@ -16,7 +16,7 @@ from kernel import Job, hookimpl
 from . import activity_rules, contact_rules, customer_rules, hookspecs
 from .api import routes
 from .churn import flag_churn
-from .dedupe import find_duplicate_contacts, find_duplicate_customers
+from .dedupe import TABLES as DEDUPED, lookalikes
 from .demo import seed_customers
 from .entities import entities, permissions
 from .models import Contact, Followup, Task
@@ -24,7 +24,7 @@ from .settings import settings_of, settings_schema
 from .pages import menu_items, pages
 from .tasks import send_reminders
 from .timeline import activity_entries
-from .widgets import dashboard_widgets, visible
+from .widgets import dashboard_widgets
 
 if TYPE_CHECKING:
     from kernel import Actor, Entity, Site, Widget
@@ -100,11 +100,10 @@ def register_record_rule_descriptions() -> list[dict[str, Any]]:
 
 
 @hookimpl
-def find_duplicates(site: Site, conn: sa.Connection, entity: str, values: dict[str, Any]) -> list[int] | None:
-    if entity not in ("customers", "contacts") or not settings_of(site).dedupe:
+def find_duplicates(site: Site, conn: sa.Connection, entity: str, rows: list[dict[str, Any]]) -> list[list[tuple[str, int]]] | None:
+    if entity not in DEDUPED or not settings_of(site).dedupe:
         return None
-    find = find_duplicate_customers if entity == "customers" else find_duplicate_contacts
-    return find(site, conn, values)
+    return lookalikes(site, conn, entity, rows)
 
 
 @hookimpl
@@ -124,10 +123,10 @@ def record_filter(site: Site, actor: Actor, entity: str, table: sa.Table) -> sa.
         return None
     customers = site.view.entity("customers")
     assert customers is not None  # registered by this plugin
-    conditions = visible(site, actor, "customers", customers.table)
-    if not conditions:
+    seen = site.records.visible(actor, "customers")
+    if isinstance(seen, sa.sql.elements.True_):  # every customer: no condition
         return None
-    return table.c.customer_id.in_(sa.select(customers.table.c.id).where(*conditions))
+    return table.c.customer_id.in_(sa.select(customers.table.c.id).where(seen))
 
 
 @hookimpl

@@ -7,8 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kernel import UTCDateTime
-from kernel.audit import jsonable
+from kernel import UTCDateTime, jsonable
 
 
 def snapshot(conn: sa.Connection, table: sa.Table, record_id: int) -> dict[str, Any]:

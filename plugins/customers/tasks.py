@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from kernel import Actor, audit, mail
-from kernel.notifications import notify
+from kernel import Actor, MailError, add_audit_entry, mail_enabled, notify, send_mail
 
 from .models import Task
 from .settings import settings_of
@@ -71,7 +70,7 @@ def send_reminders(site: Site, now: datetime) -> dict[str, int]:
     with site.engine.connect() as conn:
         ids = list(conn.scalars(due))
     actor = Actor.system("job")
-    emailing = settings_of(site).email_reminders and mail.enabled(site)
+    emailing = settings_of(site).email_reminders and mail_enabled(site)
     counts = {"reminded": 0, "emailed": 0, "email_failed": 0}
     server_down: str | None = None
     for task_id in ids:
@@ -94,14 +93,14 @@ def _email(site: Site, actor: Actor, task_id: int, reminder: dict[str, Any], ser
     """
     try:
         if server_down:
-            raise mail.MailError(server_down)
-        mail.send(site, reminder["email"], reminder["title"], reminder["text"])
-    except mail.MailError as exc:
+            raise MailError(server_down)
+        send_mail(site, reminder["email"], reminder["title"], reminder["text"])
+    except MailError as exc:
         if isinstance(exc.__cause__, OSError):
             server_down = str(exc)
         log.warning("reminder email for task %s failed: %s", task_id, exc)
         with site.write() as conn:
-            audit.write(conn, [audit.entry(actor, site.clock.now(), "tasks", task_id, "reminder_email_failed", {"error": str(exc)[:500]})])
+            add_audit_entry(conn, actor, "tasks", task_id, "reminder_email_failed", {"error": str(exc)[:500]}, at=site.clock.now())
         return str(exc), server_down
     return None, server_down
 

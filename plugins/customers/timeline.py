@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import ValidationError
-from kernel.audit import AUDIT, jsonable
+from kernel import ValidationError, audit_history, jsonable
 
 from .models import Followup, Task
-from .widgets import visible
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -67,8 +65,8 @@ def activity_entries(site: Site, conn: sa.Connection, actor: Actor, entity: str,
         about_followups = sa.and_(FOLLOWUPS.c.entity == entity, FOLLOWUPS.c.record_id == record_id)
         about_tasks = sa.and_(TASKS.c.entity == entity, TASKS.c.record_id == record_id)
     entries = [
-        *_followups(conn, [about_followups, *visible(site, actor, "followups", FOLLOWUPS)], limit),
-        *_tasks(conn, [about_tasks, *visible(site, actor, "tasks", TASKS)], limit),
+        *_followups(conn, [about_followups, site.records.visible(actor, "followups")], limit),
+        *_tasks(conn, [about_tasks, site.records.visible(actor, "tasks")], limit),
     ]
     if entity == "customers":
         for batch in site.view.pm.hook.customers_timeline_entries(site=site, conn=conn, actor=actor, customer_id=record_id, limit=limit):
@@ -118,22 +116,16 @@ def _tasks(conn: sa.Connection, conditions: list[sa.ColumnElement[bool]], wanted
 
 
 def _changes(conn: sa.Connection, customer_id: int, wanted: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(AUDIT)
-        .where(AUDIT.c.entity == "customers", AUDIT.c.record_id == customer_id)
-        .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
-        .limit(wanted)
-    )
     return [
         {
-            "at": row.at,
+            "at": entry["at"],
             "kind": "change",
-            "title": row.action,
+            "title": entry["action"],
             "entity": "customers",
             "record_id": customer_id,
-            "data": {"actor": row.actor, "actor_id": row.actor_id, "changes": row.changes},
+            "data": {"actor": entry["actor"], "actor_id": entry["actor_id"], "changes": entry["changes"]},
         }
-        for row in rows
+        for entry in audit_history(conn, "customers", customer_id, limit=wanted)
     ]
 
 

@@ -22,12 +22,6 @@ TOP = 12
 NONE_LABEL = {"en": "(none)", "zh_CN": "（未填）"}
 
 
-def visible(site: Site, actor: Actor, entity: str, table: sa.Table) -> list[sa.ColumnElement[bool]]:
-    """The record-rule conditions the kernel applies to ``actor``'s reads of ``entity``."""
-    answers = site.view.pm.hook.record_filter(site=site, actor=actor, entity=entity, table=table)
-    return [condition for condition in answers if condition is not None]
-
-
 def month_starts(now: datetime, count: int) -> list[datetime]:
     """The first instants of the last ``count`` months (UTC), oldest first, plus the next month's."""
     first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -43,7 +37,7 @@ def new_customers(site: Site, actor: Actor, now: datetime) -> dict[str, Any]:
     created = CUSTOMERS.c.created_at
     sums = [sa.func.sum(sa.case((sa.and_(created >= a, created < b), 1), else_=0)) for a, b in zip(starts, starts[1:])]
     with site.engine.connect() as conn:
-        row = conn.execute(sa.select(*sums).where(created >= starts[0], *visible(site, actor, "customers", CUSTOMERS))).one()
+        row = conn.execute(sa.select(*sums).where(created >= starts[0], site.records.visible(actor, "customers"))).one()
     return {
         "type": "bar",
         "labels": [start.strftime("%Y-%m") for start in starts[:-1]],
@@ -57,7 +51,7 @@ def customers_by(column: str) -> Any:
         count = sa.func.count().label("n")
         query = (
             sa.select(key, count)
-            .where(*visible(site, actor, "customers", CUSTOMERS))
+            .where(site.records.visible(actor, "customers"))
             .group_by(key)
             .order_by(count.desc(), key)
             .limit(TOP)
@@ -82,7 +76,7 @@ def followups_per_rep(site: Site, actor: Actor, now: datetime) -> dict[str, Any]
         sa.select(FOLLOWUPS.c.owner_id, users.table.c.name, users.table.c.email, count)
         .outerjoin(users.table, users.table.c.id == FOLLOWUPS.c.owner_id)
         .where(FOLLOWUPS.c.followed_at >= now - timedelta(days=ACTIVITY_DAYS), FOLLOWUPS.c.followed_at <= now)
-        .where(*visible(site, actor, "followups", FOLLOWUPS))
+        .where(site.records.visible(actor, "followups"))
         .group_by(FOLLOWUPS.c.owner_id, users.table.c.name, users.table.c.email)
         .order_by(count.desc(), FOLLOWUPS.c.owner_id)
     )
@@ -100,7 +94,7 @@ def followups_per_rep(site: Site, actor: Actor, now: datetime) -> dict[str, Any]
 def churn_risk(site: Site, actor: Actor, now: datetime) -> dict[str, Any]:
     with site.engine.connect() as conn:
         flagged = conn.scalar(
-            sa.select(sa.func.count()).select_from(CUSTOMERS).where(CUSTOMERS.c.churn_flag.is_(True), *visible(site, actor, "customers", CUSTOMERS))
+            sa.select(sa.func.count()).select_from(CUSTOMERS).where(CUSTOMERS.c.churn_flag.is_(True), site.records.visible(actor, "customers"))
         )
     return {"value": int(flagged or 0), "unit": {"en": "customers", "zh_CN": "个客户"}, "link": "/p/customers/churn"}
 

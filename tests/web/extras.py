@@ -31,8 +31,10 @@ def register_routes() -> list[BaseRoute]:
 
 
 @hookimpl
-def find_duplicates(conn: sa.Connection, entity: str, values: dict[str, Any]) -> list[int] | None:
+def find_duplicates(conn: sa.Connection, entity: str, rows: list[dict[str, Any]]) -> list[list[tuple[str, int]]] | None:
     if entity != "notes":
         return None
     table = Note.__table__
-    return list(conn.scalars(sa.select(table.c.id).where(table.c.title == values["title"])))
+    titles = {row.get("title") for row in rows} - {None}
+    stored = conn.execute(sa.select(table.c.id, table.c.title).where(table.c.title.in_(titles))).all() if titles else []
+    return [[("notes", id_) for id_, title in stored if title == row.get("title") and id_ != row.get("id")] for row in rows]

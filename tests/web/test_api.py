@@ -109,11 +109,12 @@ async def test_duplicates_warn_or_refuse(client):
     first = (await client.post("/api/v1/notes", json={"title": "Same"})).json()
     second = await client.post("/api/v1/notes", json={"title": "Same"})
     assert second.status_code == 201
-    assert second.json()["warnings"] == [{"code": "duplicate", "ids": [first["id"]]}]
+    assert second.json()["warnings"] == [{"code": "duplicate", "ids": [first["id"]], "hidden": 0}]
 
     refused = await client.post("/api/v1/notes", params={"on_duplicate": "refuse"}, json={"title": "Same"})
     error = assert_error(refused, 409, "conflict", ["body"])
-    assert error["details"][0]["ids"] == [first["id"], second.json()["id"]]
+    assert error["details"][0]["ids"] == [first["id"], second.json()["id"]] and error["details"][0]["hidden"] == 0
+    assert error["message"] == f"this looks like notes {first['id']}, notes {second.json()['id']}"
     assert (await client.get("/api/v1/notes")).json()["total"] == 2  # the refused create left nothing behind
 
     fresh = await client.post("/api/v1/notes", params={"on_duplicate": "refuse"}, json={"title": "Other"})

@@ -313,10 +313,11 @@ def test_a_look_alike_create_warns_with_the_records_the_user_may_see(crm):
     hidden = crm.records.create(SYSTEM, "customers", {"name": "Other Tea", "phone": "13800138000", "owner_id": other["id"]})
     client, token = signed_in(app, "rep@example.com")
     new_id, location = new_customer(client, token, name="Hangzhou Tea Co.", phone="138 0013 8000")
-    assert location == f"/r/customers/{new_id}?saved=1&duplicates={visible['id']},{hidden['id']}"
+    assert location == f"/r/customers/{new_id}?saved=1&duplicates={visible['id']}&hidden=1"  # the other rep's: counted, not named
     page = client.get(location).text
     warning = re.search(r'<div class="alert alert-warn" role="alert">(.*?)</div>', page, re.S)
     assert warning and "This may be a duplicate of:" in warning.group(1)
+    assert "1 similar record exists that you cannot see — ask your manager." in warning.group(1)
     assert f'<a href="/r/customers/{visible["id"]}">Hangzhou Tea Co #{visible["id"]}</a>' in warning.group(1)
     assert f"/r/customers/{hidden['id']}" not in page and "Other Tea" not in page
     assert "Compare and merge" not in page  # a sales rep may not merge

@@ -18,7 +18,8 @@ from ... import fielddefs, pluginstate
 from ...customfields import FIELD_NAME, CustomField, FieldSet, check_definition
 from ...errors import CRMError, NotFound, RecordError
 from .context import UI, ui_for
-from .forms import errors_by_field, form_fields, form_values
+from ...fielddescriptions import form_fields
+from .forms import errors_by_field, form_values
 from .records_views import choices_for
 from .session import check_csrf
 

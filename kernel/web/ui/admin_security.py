@@ -24,7 +24,8 @@ from ...errors import NotFound, PluginError, RecordError, ValidationError
 from ...models import User
 from ...permissions import ADMIN, SCOPES, Grants, Permission, parse_grant
 from .context import UI, ui_for
-from .forms import N_, FormField, errors_by_field
+from ...fielddescriptions import N_, FormField
+from .forms import errors_by_field
 from .session import check_csrf
 
 PAGE_SIZE = 25

@@ -21,7 +21,8 @@ from starlette.responses import Response
 from ... import systemsettings
 from ...errors import RecordError
 from .context import UI, ui_for
-from .forms import errors_by_field, humanize
+from ...fielddescriptions import humanize
+from .forms import errors_by_field
 from .session import check_csrf
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 from ... import notifications, preferences
 from ...records import Actor
 from . import session
-from .i18n import LANGUAGE_NAMES, Formatter, normal_locale, pick, translations
+from ...i18n import LANGUAGE_NAMES, Formatter, normal_locale, pick, plugin_locale_dirs, translations
 from .menu import build_menu
 from .templating import Templates
 
@@ -37,19 +36,6 @@ class LoginRequired(Exception):
 
 class AdminRequired(Exception):
     """Raised by an admin page for anyone else; answered with a 403 page."""
-
-
-def plugin_locale_dirs(view: View) -> list[Path]:
-    """The ``locale`` directory next to each enabled plugin's module, where there is one."""
-    dirs = []
-    for name in view.enabled:
-        module = view.pm.get_plugin(name)
-        origin = getattr(module, "__file__", None)
-        if origin:
-            candidate = Path(origin).parent / "locale"
-            if candidate.is_dir():
-                dirs.append(candidate)
-    return dirs
 
 
 def timezone_of(request: Request) -> Any:

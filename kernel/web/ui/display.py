@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import RecordError
-from .forms import FormField
+from ...fielddescriptions import FormField
 
 if TYPE_CHECKING:
     from ...entities import Entity
@@ -23,6 +23,7 @@ def title_column(entity: Entity) -> str | None:
 
 
 def record_title(entity: Entity, record: dict[str, Any]) -> str:
+    """What names ``record`` on a page: its name, title, subject… (see :func:`title_column`), else ``#id``."""
     column = title_column(entity)
     value = record.get(column) if column else None
     return str(value) if value not in (None, "") else f"#{record['id']}"
@@ -60,6 +61,7 @@ def reference_labels(ui: UI, fields: list[FormField], records: list[dict[str, An
 
 
 def raw_value(form_field: FormField, record: dict[str, Any]) -> Any:
+    """The stored value of ``form_field`` in ``record`` (custom fields read from ``record["custom"]``)."""
     if form_field.custom:
         return (record.get("custom") or {}).get(form_field.name)
     return record.get(form_field.name)

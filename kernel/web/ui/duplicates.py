@@ -1,9 +1,11 @@
 """Look-alike records found when a record is created from a form, and the warning that names them.
 
-The form's create runs the ``find_duplicates`` hook in its own transaction (as
-``POST /api/v1/E`` does) and sends the ids along to the detail page
-(``?saved=1&duplicates=12,15``). The page names only the records the user may
-see, read again through ``site.records``: an id in the address reveals nothing.
+The form's create asks ``site.records`` to warn about look-alikes (as
+``POST /api/v1/E`` does), which names only records the user may read and
+counts the others; the ids and the count go along to the detail page
+(``?saved=1&duplicates=12,15&hidden=2``). The page reads the named records again
+through ``site.records``, so an id in the address reveals nothing, and says in
+words how many similar records the user cannot see.
 """
 
 from __future__ import annotations
@@ -23,8 +25,22 @@ MAX_SHOWN = 20
 _IDS = re.compile(r"^[1-9][0-9]{0,17}(,[1-9][0-9]{0,17})*$")
 
 
-def duplicates_param(ids: list[int]) -> str:
-    return ",".join(map(str, ids[:MAX_SHOWN]))
+def warning_params(warnings: list[dict[str, Any]]) -> str:
+    """``&duplicates=12,15&hidden=2`` for a create's duplicate warnings (``""`` when none)."""
+    found = next((w for w in warnings if w.get("code") == "duplicate"), None)
+    if found is None:
+        return ""
+    params = ""
+    if found["ids"]:
+        params += "&duplicates=" + ",".join(map(str, found["ids"][:MAX_SHOWN]))
+    if found["hidden"]:
+        params += f"&hidden={int(found['hidden'])}"
+    return params
+
+
+def hidden_count(text: str | None) -> int:
+    """The ``?hidden=`` count of look-alikes the user cannot see (0 when absent or odd)."""
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 7 else 0
 
 
 def parse_ids(text: str | None) -> list[int]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ...entities import Entity
     from ...errors import RecordError
     from .context import UI
-    from .forms import FormField
+    from ...fielddescriptions import FormField
 
 
 def wants_json(request: Request) -> bool:

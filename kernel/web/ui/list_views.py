@@ -1,4 +1,4 @@
-"""The list page's tools: saved views, bulk assign and export.
+"""The list page and its tools: saved views, bulk assign and export.
 
 * ``POST /r/E/views?QUERY`` saves the list's search, filters and sort (``QUERY``) under a
   name (:mod:`kernel.savedviews`); ``/r/E/views/ID/delete`` asks, then deletes one.
@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -19,11 +20,11 @@ from starlette.responses import Response, StreamingResponse
 
 from ... import exporting, permissions, savedviews
 from ...errors import Conflict, Forbidden, NotFound, RecordError, ValidationError
-from . import records_views as records
+from ...fielddescriptions import N_, FormField, display_fields
 from .context import UI, ui_for
-from .display import reference_labels
-from .forms import N_, FormField, display_fields
-from .listing import ListRequest
+from .display import reference_labels, title_column
+from .entitypage import common, entity_of, kanban_field, templates_for
+from .listing import PAGE_SIZE, ListRequest, filterable, list_columns, sortable
 from .session import check_csrf
 
 MAX_SELECTED = 200
@@ -49,7 +50,42 @@ def _back(entity: Any, wanted: ListRequest) -> str:
     return f"/r/{entity.name}" + (f"?{query}" if query else "")
 
 
-# -- what the list page shows ------------------------------------------------------------
+# -- the list page ------------------------------------------------------------------------
+
+
+async def list_page(request: Request, status_code: int = 200, **tool_state: Any) -> Response:
+    """The list; ``tool_state`` is what :func:`list_tools` needs to show a refused form again."""
+    ui = ui_for(request)
+    entity = entity_of(ui, request)
+    fields = display_fields(ui.view, entity)
+    wanted = ListRequest.parse(request.query_params)
+    error = None
+    try:
+        page = ui.site.records.list(
+            ui.actor, entity.name, filters=wanted.record_filters(fields, ui.tzinfo), sort=wanted.sort or None,
+            q=wanted.q or None, limit=PAGE_SIZE, offset=wanted.offset,
+        )
+    except ValidationError as exc:
+        error = exc.details[0]["msg"] if exc.details else exc.message
+        page = ui.site.records.list(ui.actor, entity.name, limit=PAGE_SIZE)
+    columns = list_columns(fields, title_column(entity))
+    refs = reference_labels(ui, columns, page.items)
+    return ui.render(
+        templates_for(entity, "list.html"),
+        status_code=status_code,
+        **common(ui, entity),
+        **list_tools(ui, entity, wanted, **tool_state),
+        page=page,
+        columns=columns,
+        filters=filterable(fields),
+        wanted=wanted,
+        refs=refs,
+        error=error,
+        sortable=sortable,
+        pages=max(1, math.ceil(page.total / PAGE_SIZE)),
+        title_column=title_column(entity),
+        kanban_field=kanban_field(fields),
+    )
 
 
 def list_tools(ui: UI, entity: Any, wanted: ListRequest, *, view_name: str = "", view_shared: bool = False, view_error: str = "") -> dict[str, Any]:
@@ -108,7 +144,7 @@ def _owner_form_field(ui: UI, entity: Any) -> FormField | None:
 async def save_view(request: Request) -> Response:
     """Save the list's query (this request's query string) under the posted name."""
     ui = ui_for(request)
-    entity = records.entity_of(ui, request)
+    entity = entity_of(ui, request)
     form = await request.form()
     check_csrf(request, form)
     wanted = ListRequest.parse(request.query_params)
@@ -118,7 +154,7 @@ async def save_view(request: Request) -> Response:
         savedviews.save_view(ui.site, ui.actor, entity.name, name, wanted.view_query, shared=shared)
     except (ValidationError, Conflict) as exc:
         message = exc.details[0]["msg"] if exc.details else exc.message
-        return await records.list_page(
+        return await list_page(
             request, status_code=exc.status, view_name=name if isinstance(name, str) else "", view_shared=shared,
             view_error=ui.gettext(message),
         )
@@ -129,7 +165,7 @@ async def save_view(request: Request) -> Response:
 async def delete_view(request: Request) -> Response:
     """``GET`` asks; ``POST`` deletes the view (its owner's, or an admin's for a shared one)."""
     ui = ui_for(request)
-    entity = records.entity_of(ui, request)
+    entity = entity_of(ui, request)
     text = request.path_params["view_id"]
     if not (text.isdigit() and len(text) < 19):
         raise NotFound(f"no saved view {text!r}")
@@ -143,7 +179,7 @@ async def delete_view(request: Request) -> Response:
         check_csrf(request, form)
         savedviews.delete_view(ui.site, ui.actor, view["id"])
         return ui.redirect(f"/r/{entity.name}?view_deleted=1")
-    return ui.render("confirm_view_delete.html", **records.common(ui, entity), view=view)
+    return ui.render("confirm_view_delete.html", **common(ui, entity), view=view)
 
 
 # -- bulk assign ---------------------------------------------------------------------------
@@ -152,7 +188,7 @@ async def delete_view(request: Request) -> Response:
 async def bulk_assign(request: Request) -> Response:
     """Confirm, then give the selected records to one user, all or nothing."""
     ui = ui_for(request)
-    entity = records.entity_of(ui, request)
+    entity = entity_of(ui, request)
     form = await request.form()
     check_csrf(request, form)
     if not can_assign(ui, entity):
@@ -174,7 +210,7 @@ async def bulk_assign(request: Request) -> Response:
     return ui.render(
         "confirm_assign.html",
         status_code=422 if error else 200,
-        **records.common(ui, entity),
+        **common(ui, entity),
         records=shown,
         owner_field=owner_field,
         refs=reference_labels(ui, [owner_field], shown) if owner_field else {},
@@ -216,7 +252,7 @@ def _visible(ui: UI, entity: Any, ids: list[int]) -> list[dict[str, Any]]:
 async def export(request: Request) -> Response:
     """Download the selected records, or all the list matches, as CSV or XLSX."""
     ui = ui_for(request)
-    entity = records.entity_of(ui, request)
+    entity = entity_of(ui, request)
     form = await request.form()
     check_csrf(request, form)
     wanted = ListRequest.parse(request.query_params)

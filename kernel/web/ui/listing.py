@@ -9,29 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
+from ...fielddescriptions import FormField
 from ...savedviews import parse_query
-from .forms import N_, FormField, display_fields
-
-if TYPE_CHECKING:
-    from ...entities import Entity
-    from ...site import View
 
 PAGE_SIZE = 20
 RANGE_WIDGETS = ("date", "datetime", "integer", "number", "money")
 CHOICE_WIDGETS = ("select", "multiselect", "checkbox")
 TEXT_WIDGETS = ("text", "email", "tel", "url", "reference")
 MAX_COLUMNS = 7
-#: Columns every record has besides its fields (an export's first and last columns).
-SYSTEM_COLUMNS = (
-    FormField("id", N_("ID"), "integer"),
-    FormField("created_at", N_("Created at"), "datetime"),
-    FormField("updated_at", N_("Updated at"), "datetime"),
-)
-
-
 def filterable(fields: list[FormField]) -> list[FormField]:
     """Fields the filter panel offers: ranges, choices, links, and custom text (built-in text is searched)."""
     return [
@@ -52,13 +40,6 @@ def list_columns(fields: list[FormField], title: str | None = None) -> list[Form
     custom = [f for f in short if f.custom]
     keep_custom = custom[: max(2, MAX_COLUMNS - len(built_in))]
     return (built_in[: MAX_COLUMNS - len(keep_custom)] + keep_custom)[:MAX_COLUMNS]
-
-
-def export_columns(view: View, entity: Entity) -> list[FormField]:
-    """An export's columns: ``id``, the fields a form or detail page shows (never a password),
-    the entity's active custom fields, then ``created_at`` and ``updated_at``."""
-    fields = [f for f in display_fields(view, entity) if f.widget != "password" and f.name not in entity.hidden]
-    return [SYSTEM_COLUMNS[0], *fields, *SYSTEM_COLUMNS[1:]]
 
 
 @dataclass

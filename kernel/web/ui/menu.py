@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import PluginError
 from ... import permissions
-from .i18n import pick
+from ...i18n import pick
 
 if TYPE_CHECKING:
     from ...records import Actor

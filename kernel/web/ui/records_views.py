@@ -1,4 +1,6 @@
-"""Generic pages for every enabled entity: list, detail, create, edit, delete, actions.
+"""Generic pages for every enabled record: detail, create, edit, delete, actions, board.
+
+The list page and its tools are in :mod:`.list_views`; what both share in :mod:`.entitypage`.
 
 Every write goes through ``site.records`` with an actor on the ``ui`` channel;
 a refused write comes back as a :class:`~kernel.errors.RecordError` whose details
@@ -8,122 +10,21 @@ are shown next to their fields. A template can be overridden for one entity
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import permissions
 from ...errors import NotFound, RecordError, ValidationError
-from ..api import duplicates_of
-from . import duplicates, kanban, list_views, related, timeline
+from ...fielddescriptions import FormField, builtin_field, display_fields, form_fields
+from . import duplicates, kanban, related, timeline
 from .context import UI, ui_for
-from .display import raw_value, record_title, reference_labels, show, title_column
-from .forms import FormField, builtin_field, display_fields, errors_by_field, form_fields, form_values, read_form
-from .listing import PAGE_SIZE, ListRequest, filterable, list_columns, sortable
+from .display import record_title, reference_labels, title_column
+from .entitypage import ID, allowed, choices_for, common, entity_of, id_of, kanban_field, templates_for
+from .forms import errors_by_field, form_values, read_form
 from .session import check_csrf
 
-_ID = re.compile(r"^[1-9][0-9]{0,17}$")
-
-
-def entity_of(ui: UI, request: Request) -> Any:
-    name = request.path_params["entity"]
-    entity = ui.view.entity(name)
-    if entity is None:
-        raise NotFound(f"no entity named {name!r}")
-    return entity
-
-
-def id_of(request: Request) -> int:
-    text = request.path_params["id"]
-    if not _ID.match(text):
-        raise NotFound(f"no record {text!r}")
-    return int(text)
-
-
-def templates_for(entity: Any, page: str) -> list[str]:
-    return [f"{entity.name}/{page}", page]
-
-
-def choices_for(ui: UI, fields: list[FormField]) -> dict[str, list[tuple[str, str]]]:
-    """Options of selects whose choices are another entity's names (a user's role, say)."""
-    found: dict[str, list[tuple[str, str]]] = {}
-    for form_field in fields:
-        source = form_field.extra.get("choices_from")
-        if not source or source not in ui.view.entities:
-            continue
-        try:
-            page = ui.site.records.list(ui.actor, source, sort="name", limit=200)
-        except RecordError:
-            continue
-        found[form_field.key] = [(row["name"], ui.label(row.get("label"), row["name"]) or row["name"]) for row in page.items]
-    return found
-
-
-def common(ui: UI, entity: Any) -> dict[str, Any]:
-    return {
-        "entity": entity,
-        "entity_label": ui.label(entity.label, entity.name),
-        "entity_plural": ui.label(entity.label_plural, entity.name),
-        "can": lambda action: _allowed(ui, entity.name, action),
-        "show": lambda f, value, refs=None: show(ui, f, value, refs),
-        "raw_value": raw_value,
-        "record_title": lambda record: record_title(entity, record),
-        "field_label": lambda f: f.label_text(ui.locale, ui.gettext),
-    }
-
-
-def _allowed(ui: UI, entity: str, action: str) -> bool:
-    return permissions.allowed(ui.site, ui.actor, entity, action)
-
-
-# -- list ------------------------------------------------------------------------------
-
-
-async def list_page(request: Request, status_code: int = 200, **tool_state: Any) -> Response:
-    """The list; ``tool_state`` is what :func:`list_views.list_tools` needs to show a refused form again."""
-    ui = ui_for(request)
-    entity = entity_of(ui, request)
-    fields = display_fields(ui.view, entity)
-    wanted = ListRequest.parse(request.query_params)
-    error = None
-    try:
-        page = ui.site.records.list(
-            ui.actor, entity.name, filters=wanted.record_filters(fields, ui.tzinfo), sort=wanted.sort or None,
-            q=wanted.q or None, limit=PAGE_SIZE, offset=wanted.offset,
-        )
-    except ValidationError as exc:
-        error = exc.details[0]["msg"] if exc.details else exc.message
-        page = ui.site.records.list(ui.actor, entity.name, limit=PAGE_SIZE)
-    columns = list_columns(fields, title_column(entity))
-    refs = reference_labels(ui, columns, page.items)
-    return ui.render(
-        templates_for(entity, "list.html"),
-        status_code=status_code,
-        **common(ui, entity),
-        **list_views.list_tools(ui, entity, wanted, **tool_state),
-        page=page,
-        columns=columns,
-        filters=filterable(fields),
-        wanted=wanted,
-        refs=refs,
-        error=error,
-        sortable=sortable,
-        pages=max(1, math.ceil(page.total / PAGE_SIZE)),
-        title_column=title_column(entity),
-        kanban_field=kanban_field(fields),
-    )
-
-
-def kanban_field(fields: list[FormField]) -> FormField | None:
-    """The field a board groups by: a built-in ``stage`` or ``status`` with fixed choices."""
-    for name in ("stage", "status"):
-        for form_field in fields:
-            if form_field.name == name and not form_field.custom and form_field.widget == "select" and form_field.choices:
-                return form_field
-    return None
+# -- lookup ----------------------------------------------------------------------------
 
 
 async def lookup(request: Request) -> Response:
@@ -170,7 +71,8 @@ async def detail_page(request: Request) -> Response:
         items_only=False,
         related=related.related_cards(ui, entity, record) if tab == "details" else [],
         duplicates=duplicates.visible_duplicates(ui, entity, record, request.query_params.get("duplicates")),
-        actions=[a for a in entity.actions if a.button and _allowed(ui, entity.name, a.name)],
+        hidden_duplicates=duplicates.hidden_count(request.query_params.get("hidden")),
+        actions=[a for a in entity.actions if a.button and allowed(ui, entity.name, a.name)],
     )
 
 
@@ -210,12 +112,11 @@ async def form_page(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, form)
     data = read_form(fields, form, ui.tzinfo, creating=creating)
-    found: list[int] = []
+    warnings: list[dict[str, Any]] = []
     try:
         if creating:
-            with ui.site.write() as conn:
-                saved = ui.site.records.create(ui.actor, entity.name, data, conn=conn)
-                found = duplicates_of(ui.site, ui.view, conn, entity.name, saved)
+            saved = ui.site.records.create(ui.actor, entity.name, data, on_duplicate="warn")
+            warnings = saved.pop("warnings", [])
         else:
             saved = ui.site.records.update(ui.actor, entity.name, record["id"], data)  # type: ignore[index]
     except RecordError as exc:
@@ -223,8 +124,7 @@ async def form_page(request: Request) -> Response:
         if not exc.details:
             other = [exc.message]
         return _form(ui, entity, fields, record, submitted(fields, form), by_field, other, status_code=exc.status)
-    warning = f"&duplicates={duplicates.duplicates_param(found)}" if found else ""
-    return ui.redirect(f"/r/{entity.name}/{saved['id']}?saved=1{warning}")
+    return ui.redirect(f"/r/{entity.name}/{saved['id']}?saved=1{duplicates.warning_params(warnings)}")
 
 
 def submitted(fields: list[FormField], form: Any) -> dict[str, Any]:
@@ -276,7 +176,7 @@ async def delete_page(request: Request) -> Response:
 
 async def bulk_delete(request: Request) -> Response:
     form = await request.form()
-    ids = sorted({int(v) for v in form.getlist("ids") if isinstance(v, str) and _ID.match(v)})
+    ids = sorted({int(v) for v in form.getlist("ids") if isinstance(v, str) and ID.match(v)})
     return await _delete(request, ids, form=form)
 
 
@@ -362,7 +262,7 @@ async def kanban_page(request: Request) -> Response:
         scripted = kanban.wants_json(request)
         target = form.get("id", "")
         try:
-            if not (isinstance(target, str) and _ID.match(target)):
+            if not (isinstance(target, str) and ID.match(target)):
                 raise ValidationError.at(["body", "id"], "must be a record id")
             column = form.get(board.name)
             if column not in board.choices:  # a column of this board, whatever the field's own checks

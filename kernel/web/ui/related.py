@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from ... import permissions
 from ...errors import RecordError
 from .display import record_title, reference_labels, title_column
-from .forms import FormField, display_fields
+from ...fielddescriptions import FormField, display_fields
 from .listing import list_columns
 
 if TYPE_CHECKING:

@@ -58,7 +58,7 @@ def ui_routes() -> list[BaseRoute]:
         Route("/lang", page(shell.switch_language, public=True), methods=both, name="ui:lang"),
         Route("/search", page(inbox.search_page), methods=get, name="ui:search"),
         Route("/inbox", page(inbox.inbox_page), methods=both, name="ui:inbox"),
-        Route("/r/{entity}", page(records.list_page), methods=get, name="ui:list"),
+        Route("/r/{entity}", page(list_views.list_page), methods=get, name="ui:list"),
         Route("/r/{entity}/new", page(records.form_page), methods=both, name="ui:new"),
         Route("/r/{entity}/kanban", page(records.kanban_page), methods=both, name="ui:kanban"),
         Route("/r/{entity}/lookup", page(records.lookup), methods=get, name="ui:lookup"),

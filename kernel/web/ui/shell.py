@@ -14,7 +14,7 @@ from ...models import User
 from ...records import Actor
 from .context import LOCALE_COOKIE, ui_for
 from .forms import errors_by_field
-from .i18n import normal_locale
+from ...i18n import normal_locale
 from .session import (
     check_credentials,
     check_csrf,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import activity
 from .display import reference_labels, show
-from .forms import FormField, form_fields
+from ...fielddescriptions import FormField, form_fields
 
 if TYPE_CHECKING:
     from ...entities import Entity

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from kernel import Actor, Site
-from kernel.testing import clock, database_url, make_site  # noqa: F401 - fixtures
+from kernel.testing import clock, create_app, database_url, issue_token, make_site  # noqa: F401 - fixtures
 
 SYSTEM = Actor.system("cli")
 
@@ -90,9 +90,6 @@ def http_for() -> Callable[[Site], Callable[[Actor], Client]]:
 
 
 def clients_for(site: Site) -> Callable[[Actor], Client]:
-    from kernel.web.app import create_app
-    from kernel.web.auth import issue_token
-
     app = create_app(site=site)
 
     def client_for(actor: Actor) -> Client:

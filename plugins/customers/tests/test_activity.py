@@ -5,8 +5,7 @@ from datetime import timedelta
 import pytest
 
 from kernel import ValidationError, hookimpl
-from kernel.jobs import run_due_jobs
-from kernel.notifications import list_notifications
+from kernel.testing import list_notifications, run_due_jobs
 
 from .conftest import SYSTEM, customer
 
@@ -36,7 +35,7 @@ def test_a_followup_names_what_it_is_about(site, people):
 def test_a_followup_on_another_entity_reaches_its_plugin_through_the_hook(make_site, clock):
     from kernel.testing import START  # noqa: F401 - the clock starts there
     from tests.example import plugin as notes_plugin
-    from tests.helpers import plugin_module
+    from kernel.testing import plugin_module
 
     seen = []
 

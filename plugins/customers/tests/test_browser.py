@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from kernel.browsertesting import browser, live_server, shots  # noqa: F401 - fixtures
-from kernel.jobs import run_due_jobs
+from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import run_due_jobs
 
 from .conftest import SYSTEM, make_people
 

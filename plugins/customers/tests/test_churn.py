@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from kernel.jobs import run_due_jobs
-from tests.helpers import plugin_module
+from kernel.testing import run_due_jobs
+from kernel.testing import plugin_module
 
 from .conftest import SYSTEM
 

@@ -1,7 +1,7 @@
 """``crm demo`` fills the CRM with customers, contacts, follow-ups and tasks, once."""
 
 from kernel import Actor
-from kernel.demo import seed_demo
+from kernel.testing import seed_demo
 
 
 def test_demo_seeds_customers_with_their_activity_once(site):

@@ -8,7 +8,8 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from kernel.web.ui.i18n import KERNEL_LOCALE_DIR, catalog_path, translations
+from kernel import site_translations
+from kernel.testing import KERNEL_LOCALE_DIR, catalog_path
 
 PLUGIN = Path(__file__).resolve().parents[1]
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
@@ -23,12 +24,12 @@ def catalog(root: Path):
 
 
 def test_every_page_string_has_a_chinese_translation():
-    own, kernel = catalog(PLUGIN / "locale"), catalog(KERNEL_LOCALE_DIR)
+    own, kernels = catalog(PLUGIN / "locale"), catalog(KERNEL_LOCALE_DIR)
     messages = {m if isinstance(m, str) else m[0] for _, _, m, _, _ in extract_from_dir(str(PLUGIN), METHODS, keywords=KEYWORDS)}
     assert len(messages) > 50
     missing, wrong = [], []
     for key in sorted(messages):
-        entry = own.get(key) or kernel.get(key)
+        entry = own.get(key) or kernels.get(key)
         translated = entry.string if entry is not None else None
         first = translated[0] if isinstance(translated, tuple) else translated
         if not first:
@@ -46,7 +47,7 @@ def test_the_catalog_has_no_stale_entries():
     assert [m for m in stale if m not in used and m not in ACTIVITY_KINDS] == []
 
 
-def test_activity_kinds_read_well_in_both_languages():
+def test_activity_kinds_read_well_in_both_languages(site):
     for kind, (english, chinese) in ACTIVITY_KINDS.items():
-        assert translations("en", [PLUGIN / "locale"]).gettext(kind) == english
-        assert translations("zh_CN", [PLUGIN / "locale"]).gettext(kind) == chinese
+        assert site_translations(site, "en").gettext(kind) == english
+        assert site_translations(site, "zh_CN").gettext(kind) == chinese

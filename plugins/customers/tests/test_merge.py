@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.example import plugin as notes_plugin
-from tests.helpers import plugin_module
+from kernel.testing import plugin_module
 
 from .conftest import SYSTEM
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from starlette.testclient import TestClient
 
-from kernel.web.app import create_app
+from kernel.testing import create_app
 
 from .conftest import SYSTEM
 
@@ -187,7 +187,7 @@ def test_the_churn_number_on_the_dashboard_links_to_the_list(site, people, brows
 def test_the_customer_panel_shows_lifetime_purchases_when_a_plugin_reports_them(make_site, people_for, clock):
     from datetime import datetime, timezone
 
-    from tests.helpers import plugin_module
+    from kernel.testing import plugin_module
 
     def customers_purchase_summary(customer_ids, since, until):
         first, last = datetime(2025, 3, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc)

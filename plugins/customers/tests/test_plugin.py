@@ -5,9 +5,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from kernel import ConfigError, Settings, Site
-from kernel.db import Base
-from kernel.permissions import registry
+from kernel import Base, ConfigError, Settings, Site
+from kernel.testing import registered_permissions
 
 
 def test_loads_alone_with_its_requirements(site):
@@ -27,7 +26,7 @@ def test_migrations_match_the_models(site):
 
 
 def test_every_permission_it_uses_is_registered(site):
-    known = registry(site.view)
+    known = registered_permissions(site)
     for name in ("customers.merge", "customers.unmerge", "contacts.create", "followups.read", "tasks.read", "customers.read"):
         assert name in known, name
     widgets = [w for batch in site.view.pm.hook.register_dashboard_widgets() for w in batch or ()]

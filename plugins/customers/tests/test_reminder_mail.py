@@ -4,9 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from kernel.jobs import run_due_jobs
-from kernel.notifications import list_notifications
-from kernel.settings import MailSettings
+from kernel.testing import list_notifications, MailSettings, run_due_jobs
 
 from .conftest import free_port, make_people
 

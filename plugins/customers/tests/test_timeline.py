@@ -3,7 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from tests.helpers import plugin_module
+from kernel.testing import plugin_module
 
 from .conftest import SYSTEM
 
@@ -98,7 +98,7 @@ def test_record_activity_gives_the_detail_page_follow_ups_tasks_and_plugin_entri
     assert [e["title"] for e in activity(site, rep, "customers", acme["id"], limit=2)] == ["Order #2", "send quote"]
     assert all(e["kind"] != "change" for e in entries)  # the kernel adds the record's own changes
 
-    from kernel.activity import record_activity  # the Activity tab's source: changes and these, merged
+    from kernel.testing import record_activity  # the Activity tab's source: changes and these, merged
 
     tab = record_activity(site, rep, "customers", acme["id"])["items"]
     assert {"change", "followup", "task", "order"} == {e["kind"] for e in tab}

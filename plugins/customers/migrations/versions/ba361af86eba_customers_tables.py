@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import kernel.db
+import kernel
 from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql
 
@@ -42,16 +42,16 @@ def upgrade() -> None:
     sa.Column('address', sa.Text(), nullable=True),
     sa.Column('website', sa.String(length=254), nullable=True),
     sa.Column('credit_code', sa.String(length=18), nullable=True),
-    sa.Column('last_followed_at', kernel.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_followed_at', kernel.UTCDateTime(timezone=True), nullable=True),
     sa.Column('churn_flag', sa.Boolean(), nullable=False),
     sa.Column('churn_reason', sa.String(length=300), nullable=True),
-    sa.Column('churn_flagged_at', kernel.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('churn_flagged_at', kernel.UTCDateTime(timezone=True), nullable=True),
     sa.Column('name_key', sa.String(length=200), nullable=True),
     sa.Column('phone_key', sa.String(length=40), nullable=True),
     sa.Column('email_key', sa.String(length=254), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('created_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', kernel.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kernel.UTCDateTime(timezone=True), nullable=False),
     sa.Column('custom', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers_customers'))
     )
@@ -78,9 +78,9 @@ def upgrade() -> None:
     sa.Column('merged', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('moved', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('merged_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('merged_at', kernel.UTCDateTime(timezone=True), nullable=False),
     sa.Column('merged_by', sa.BigInteger(), nullable=True),
-    sa.Column('undone_at', kernel.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('undone_at', kernel.UTCDateTime(timezone=True), nullable=True),
     sa.Column('undone_by', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers_merges'))
     )
@@ -103,8 +103,8 @@ def upgrade() -> None:
     sa.Column('phone_key', sa.String(length=40), nullable=True),
     sa.Column('email_key', sa.String(length=254), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('created_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', kernel.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kernel.UTCDateTime(timezone=True), nullable=False),
     sa.Column('custom', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers_customers.id'], name=op.f('fk_customers_contacts_customer_id_customers_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers_contacts'))
@@ -120,12 +120,12 @@ def upgrade() -> None:
     sa.Column('record_id', sa.BigInteger(), nullable=True),
     sa.Column('method', sa.String(length=20), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
-    sa.Column('followed_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('next_at', kernel.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('followed_at', kernel.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_at', kernel.UTCDateTime(timezone=True), nullable=True),
     sa.Column('owner_id', sa.BigInteger(), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('created_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', kernel.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kernel.UTCDateTime(timezone=True), nullable=False),
     sa.Column('custom', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers_customers.id'], name=op.f('fk_customers_followups_customer_id_customers_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers_followups'))
@@ -155,13 +155,13 @@ def upgrade() -> None:
     sa.Column('record_id', sa.BigInteger(), nullable=True),
     sa.Column('priority', sa.String(length=20), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('due_at', kernel.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('remind_at', kernel.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('reminded_at', kernel.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('done_at', kernel.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', kernel.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('remind_at', kernel.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reminded_at', kernel.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('done_at', kernel.UTCDateTime(timezone=True), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('created_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', kernel.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kernel.UTCDateTime(timezone=True), nullable=False),
     sa.Column('custom', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers_customers.id'], name=op.f('fk_customers_tasks_customer_id_customers_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers_tasks'))

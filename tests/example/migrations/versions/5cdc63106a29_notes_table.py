@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import kernel.db
+import kernel
 from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql
 
@@ -28,10 +28,10 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('due', sa.Date(), nullable=True),
     sa.Column('owner_id', sa.BigInteger(), nullable=True),
-    sa.Column('touched_at', kernel.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('touched_at', kernel.UTCDateTime(timezone=True), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('created_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', kernel.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kernel.UTCDateTime(timezone=True), nullable=False),
     sa.Column('custom', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notes_notes'))
     )

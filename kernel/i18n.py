@@ -1,4 +1,4 @@
-"""Translations and locale-aware formatting for the web UI.
+"""Translations and locale-aware formatting: the web UI, imports, exports and mail use them.
 
 The kernel's catalog lives in ``kernel/locale/LANG/LC_MESSAGES/messages.po``;
 a plugin ships its own in ``<plugin package>/locale/LANG/LC_MESSAGES/messages.po``.
@@ -19,16 +19,19 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel import Locale, dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-from ...settings import LOCALES
+from .settings import LOCALES
 
-KERNEL_LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
+if TYPE_CHECKING:
+    from .site import Site, View
+
+KERNEL_LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
 CURRENCY = "CNY"
 #: What the language switch offers, in its own language.
@@ -49,6 +52,7 @@ def compile_po(path: Path, locale: str) -> Translations:
 
 
 def catalog_path(root: Path, locale: str) -> Path:
+    """Where the ``.po`` catalog of ``locale`` lives under a ``locale`` directory ``root``."""
     return root / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
@@ -71,6 +75,28 @@ def translations(locale: str, plugin_dirs: Iterable[Path] = ()) -> NullTranslati
                 merged = extra if not isinstance(merged, Translations) else merged.merge(extra)
         _cache[key] = merged
         return merged
+
+
+def plugin_locale_dirs(view: View) -> list[Path]:
+    """The ``locale`` directory next to each enabled plugin's module, where there is one."""
+    dirs = []
+    for name in view.enabled:
+        module = view.pm.get_plugin(name)
+        origin = getattr(module, "__file__", None)
+        if origin:
+            candidate = Path(origin).parent / "locale"
+            if candidate.is_dir():
+                dirs.append(candidate)
+    return dirs
+
+
+def site_translations(site: Site, locale: str) -> NullTranslations:
+    """The catalog for ``locale`` (``"en"`` or ``"zh_CN"``): the kernel's with every enabled plugin's merged in.
+
+    ``site_translations(site, "zh_CN").gettext("Task")`` → ``"任务"``; for text a plugin
+    shows outside a page (a reminder email, say). Pages have ``ui_of(request).gettext``.
+    """
+    return translations(locale, plugin_locale_dirs(site.view))
 
 
 def normal_locale(value: Any, default: str) -> str:

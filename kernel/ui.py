@@ -1,0 +1,37 @@
+"""Helpers for a plugin's own web pages (``register_pages``), the public part of the web UI.
+
+A page is a Starlette endpoint served under ``/p/NAME/...`` to signed-in users::
+
+    from kernel.ui import check_form, render, ui_of
+
+    async def board(request):
+        ui = ui_of(request)                       # .actor, .site, .locale, .gettext, .fmt, .tzinfo
+        if request.method == "POST":
+            form = await check_form(request)      # the CSRF check first
+            ...
+        notes = ui.site.records.list(ui.actor, "notes")
+        return render(request, "notes/board.html", notes=notes.items)
+
+Showing records: :func:`display_fields` describes the fields a page shows
+(:class:`FormField`), :func:`raw_value` reads one from a record, :func:`show`
+formats it for the reader's language and time zone (references as names from
+:func:`reference_labels`), :func:`record_title` names a record.
+"""
+
+from .fielddescriptions import FormField, display_fields
+from .web.ui import check_form, render, ui_of
+from .web.ui.context import UI
+from .web.ui.display import raw_value, record_title, reference_labels, show
+
+__all__ = [
+    "check_form",
+    "display_fields",
+    "FormField",
+    "raw_value",
+    "record_title",
+    "reference_labels",
+    "render",
+    "show",
+    "UI",
+    "ui_of",
+]
