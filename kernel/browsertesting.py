@@ -3,7 +3,7 @@
 A suite (the kernel's ``tests/browser``, or a plugin's own tests) imports them in
 its ``conftest.py`` and defines ``live_site``, the site to serve::
 
-    from kernel.browsertesting import browser, live_server, shots  # noqa: F401 - fixtures
+    from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
 
     @pytest.fixture
     def live_site(make_site):

@@ -289,9 +289,9 @@ def register_pages() -> list[BaseRoute] | None:
 
     ``Route("/board", board)`` of plugin ``notes`` answers ``GET /p/notes/board``, for
     signed-in users only. Render inside the UI's layout with
-    ``kernel.web.ui.render(request, "notes/board.html", **context)`` (the template
+    ``kernel.ui.render(request, "notes/board.html", **context)`` (the template
     usually ``{% extends "kernel:base.html" %}`` and fills ``{% block main %}``); read
-    who is acting with ``kernel.web.ui.ui_of(request).actor``; a handler of a POST must
-    call ``await kernel.web.ui.check_form(request)`` first. Write through ``site.records``.
+    who is acting with ``kernel.ui.ui_of(request).actor``; a handler of a POST must
+    call ``await kernel.ui.check_form(request)`` first. Write through ``site.records``.
     Add a menu entry for the page with ``register_menu_items``.
     """
