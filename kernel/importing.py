@@ -14,9 +14,8 @@ dates and Excel date cells, yes/no/是/否, choices by value or label,
 multi-select values split on ``;`` ``,`` ``；`` ``，``, references as ids; an
 empty cell leaves the field out) and writes every row with
 ``site.records.create_many`` inside ONE transaction, batch by batch; a batch
-that fails, or holds a likely duplicate, is redone row by row, each in a
-savepoint, so that every bad row is reported with the reason the API would
-give. Look-alikes are found per batch before it is written
+that fails is redone row by row, each in a savepoint, so that every bad row
+is reported with the reason the API would give. Look-alikes are found per batch before it is written
 (``site.records.find_duplicates``): stored records, rows written by earlier
 batches and earlier rows of the same batch, so duplicates within the file are
 caught too; the report names only records the importing user may read.
