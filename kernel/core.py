@@ -17,6 +17,7 @@ from .entities import Entity
 from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
 from .models import Role, Team, User
+from .passwords import PASSWORD_MAX
 
 NAME = "core"
 REQUIRES: tuple[str, ...] = ()
@@ -41,7 +42,7 @@ class UserFields(BaseModel):
     role: str = Field("sales_rep", max_length=60)
     team_id: int | None = Field(None, ge=1)
     active: bool = True
-    password: str | None = Field(None, min_length=8, max_length=256)
+    password: str | None = Field(None, min_length=8, max_length=PASSWORD_MAX)
 
     @field_validator("email")
     @classmethod

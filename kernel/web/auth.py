@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Route
 from .. import audit
 from ..errors import Forbidden, NotFound, RateLimited, Unauthorized, ValidationError
 from ..models import ApiToken, User
-from ..passwords import verify
+from ..passwords import PASSWORD_MAX, verify
 from ..permissions import is_admin
 from ..records import Actor, pydantic_details
 from ..site import Site
@@ -42,6 +42,8 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 TOKEN_FIELDS = ("id", "user_id", "name", "created_at", "expires_at", "last_used_at", "revoked_at")
 USER_FIELDS = ("id", "email", "name", "role", "team_id", "active")
+EMAIL_MAX = 254
+TOKEN_NAME_MAX = 120
 
 
 def token_hash(token: str) -> str:
@@ -77,34 +79,43 @@ def client_ip(request: Request) -> str | None:
 def login(site: Site, email: Any, password: Any, *, ip: str | None = None, channel: str = "api") -> Any:
     """The active user with this email and password, or :class:`Unauthorized`.
 
-    Throttled per account and per IP; every success and failure is audited.
+    Throttled per account and per IP (the attempt is counted before the password is
+    checked, see :func:`kernel.web.throttle.reserve`); every success and failure is
+    audited. Every attempt that gets past the throttle checks exactly one hash with the
+    site's parameters — for an unknown email, an inactive user or one without a password
+    too — so the time taken does not tell which emails have accounts.
     """
-    if not isinstance(email, str) or not isinstance(password, str):
-        raise ValidationError.at(["body"], "email and password must be strings")
-    email = email.strip().lower()
+    email, password = login_input(email, password)
     now = site.clock.now()
-    anonymous = Actor(user_id=None, label=email[:254], channel=channel, ip=ip)
+    anonymous = Actor(user_id=None, label=email, channel=channel, ip=ip)
     with site.engine.connect() as conn:
-        try:
-            throttle.check(conn, email, ip, now)
-        except RateLimited as refused:
-            limited = refused
-        else:
-            limited = None
         user = conn.execute(sa.select(USERS).where(USERS.c.email == email)).first()
-    if limited is not None:
+    user_id = user.id if user is not None else None
+    with site.write() as conn:
+        refused = throttle.reserve(conn, email, ip, now)
+        if refused is not None:
+            audit.write(conn, [audit.entry(anonymous, now, "users", user_id, "login_failed", {"reason": "rate_limited"})])
+    if refused is not None:
+        raise refused
+    matches = verify(site.passwords, user.password_hash if user is not None else None, password)
+    if user is None or not matches or not user.active:
         with site.write() as conn:
-            audit.write(conn, [audit.entry(anonymous, now, "users", user.id if user else None, "login_failed", {"reason": "rate_limited"})])
-        raise limited
-    if user is None or not user.active or not verify(site.passwords, user.password_hash, password):
-        with site.write() as conn:
-            throttle.record_failure(conn, email, ip, now)
-            audit.write(conn, [audit.entry(anonymous, now, "users", user.id if user else None, "login_failed", {"reason": "wrong email or password"})])
+            audit.write(conn, [audit.entry(anonymous, now, "users", user_id, "login_failed", {"reason": "wrong email or password"})])
         raise Unauthorized("wrong email or password")
     with site.write() as conn:
         throttle.clear(conn, email)
         audit.write(conn, [audit.entry(actor_for_user(user, channel=channel, ip=ip), now, "users", user.id, "login", {})])
     return user
+
+
+def login_input(email: Any, password: Any) -> tuple[str, str]:
+    """The email (trimmed, lower case) and password of a login, checked before any work is done."""
+    for name, value, longest in (("email", email, EMAIL_MAX), ("password", password, PASSWORD_MAX)):
+        if not isinstance(value, str):
+            raise ValidationError.at(["body", name], "must be a string")
+        if len(value) > longest:
+            raise ValidationError.at(["body", name], f"must be at most {longest} characters")
+    return email.strip().lower(), password
 
 
 def authenticate(site: Site, request: Request, *, csrf_token: str | None = None) -> Actor:
@@ -196,9 +207,12 @@ async def create_token(request: Request) -> JSONResponse:
     """``POST /api/v1/auth/token`` ``{"email", "password", "name"?}`` → ``{"token", "id", "expires_at"}``."""
     site = _site(request)
     body = await _body(request)
+    name = body.get("name") or "api"
+    if not isinstance(name, str) or len(name) > TOKEN_NAME_MAX:
+        raise ValidationError.at(["body", "name"], f"must be a text of at most {TOKEN_NAME_MAX} characters")
     user = login(site, body.get("email"), body.get("password"), ip=client_ip(request))
     actor = actor_for_user(user, channel="api", ip=client_ip(request))
-    issued = issue_token(site, user.id, name=str(body.get("name") or "api")[:120], actor=actor)
+    issued = issue_token(site, user.id, name=name, actor=actor)
     return JSONResponse({**issued, "expires_at": issued["expires_at"].isoformat() if issued["expires_at"] else None}, status_code=201)
 
 
