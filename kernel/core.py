@@ -78,7 +78,7 @@ def register_entities() -> list[Entity]:
             model=User,
             fields=UserFields,
             searchable=("email", "name"),
-            hidden=("password_hash",),
+            hidden=("password_hash", "credentials_version"),
         ),
         Entity(
             name="teams",
@@ -187,6 +187,8 @@ def before_update(site: Any, conn: sa.Connection, actor: Any, entity: str, recor
         _keep_an_admin(conn, actor, record, changes)
         if changes.get("password"):
             changes["password_hash"] = site.passwords.hash(changes["password"])
+        if _ends_credentials(record, changes):
+            changes["credentials_version"] = (record.get("credentials_version") or 1) + 1
     elif entity in ("teams", "roles") and "name" in changes:
         _check_unique_name(conn, entity, changes["name"], record["id"])
     if entity == "teams":
@@ -223,6 +225,15 @@ def _check_user(conn: sa.Connection, values: dict[str, Any], own_id: int | None)
         raise ValidationError.at(["role"], f"unknown role {values['role']!r}")
     if values.get("team_id") is not None and conn.scalar(sa.select(Team.id).where(Team.id == values["team_id"])) is None:
         raise ValidationError.at(["team_id"], f"no team with id {values['team_id']}")
+
+
+def _ends_credentials(record: dict[str, Any], changes: dict[str, Any]) -> bool:
+    """A new password, a new role or deactivation ends every session and token of the user."""
+    return bool(
+        changes.get("password")
+        or ("role" in changes and changes["role"] != record.get("role"))
+        or (changes.get("active") is False and record.get("active"))
+    )
 
 
 def _keep_an_admin(conn: sa.Connection, actor: Any, record: dict[str, Any], changes: dict[str, Any]) -> None:

@@ -44,6 +44,7 @@ TOKEN_FIELDS = ("id", "user_id", "name", "created_at", "expires_at", "last_used_
 USER_FIELDS = ("id", "email", "name", "role", "team_id", "active")
 EMAIL_MAX = 254
 TOKEN_NAME_MAX = 120
+TOKEN_MAX = 200  # issued tokens have 43 characters; anything much longer is not one
 
 
 def token_hash(token: str) -> str:
@@ -51,16 +52,32 @@ def token_hash(token: str) -> str:
 
 
 def issue_token(
-    site: Site, user_id: int, *, name: str = "", ttl: timedelta | None = DEFAULT_TOKEN_TTL, actor: Actor | None = None
+    site: Site,
+    user_id: int,
+    *,
+    name: str = "",
+    ttl: timedelta | None = DEFAULT_TOKEN_TTL,
+    actor: Actor | None = None,
+    version: int | None = None,
 ) -> dict[str, Any]:
-    """Create a token for ``user_id`` (audited); the plaintext is in the result and nowhere else."""
+    """Create a token for ``user_id`` (audited); the plaintext is in the result and nowhere else.
+
+    The token lives while the user's credentials version is ``version`` (the one the password was
+    checked against; by default the one stored now)."""
     token = secrets.token_urlsafe(32)
     now = site.clock.now()
     expires = now + ttl if ttl is not None else None
     with site.write() as conn:
         token_id = conn.execute(
             sa.insert(TOKENS)
-            .values(user_id=user_id, name=name, token_hash=token_hash(token), created_at=now, expires_at=expires)
+            .values(
+                user_id=user_id,
+                name=name,
+                token_hash=token_hash(token),
+                created_at=now,
+                expires_at=expires,
+                credentials_version=sessions.current_version(user_id, version),
+            )
             .returning(TOKENS.c.id)
         ).scalar_one()
         changes = audit.jsonable({"token_id": token_id, "name": name, "expires_at": expires})
@@ -152,22 +169,25 @@ async def authenticate_form(site: Site, request: Request) -> Actor:
 
 
 def _bearer(site: Site, request: Request) -> Actor:
+    """The token's user, read on every request: a revoked or expired token, a deactivated user, or
+    credentials changed since the token was issued (password, role, deactivation) refuse it at
+    once in every process; the role and team come from the user's row as it is now."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > TOKEN_MAX:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
     now = site.clock.now()
-    digest = token_hash(token.strip())
     query = (
         sa.select(USERS, TOKENS.c.id.label("token_id"), TOKENS.c.last_used_at, TOKENS.c.expires_at)
         .join(TOKENS, TOKENS.c.user_id == USERS.c.id)
-        .where(TOKENS.c.token_hash == digest, TOKENS.c.revoked_at.is_(None), USERS.c.active.is_(True))
+        .where(
+            TOKENS.c.token_hash == token_hash(token.strip()),
+            TOKENS.c.revoked_at.is_(None),
+            TOKENS.c.credentials_version == USERS.c.credentials_version,
+            USERS.c.active.is_(True),
+        )
     )
-
-    def lookup() -> Any:
-        with site.engine.connect() as conn:
-            return conn.execute(query).first()
-
-    user = site.memo(("bearer", digest), lookup)
+    with site.engine.connect() as conn:
+        user = conn.execute(query).first()
     if user is None or (user.expires_at is not None and user.expires_at <= now):
         raise Unauthorized("the API token is unknown, expired or revoked")
     if user.last_used_at is None or user.last_used_at <= now - LAST_USED_RESOLUTION:
@@ -212,7 +232,7 @@ async def create_token(request: Request) -> JSONResponse:
         raise ValidationError.at(["body", "name"], f"must be a text of at most {TOKEN_NAME_MAX} characters")
     user = login(site, body.get("email"), body.get("password"), ip=client_ip(request))
     actor = actor_for_user(user, channel="api", ip=client_ip(request))
-    issued = issue_token(site, user.id, name=name, actor=actor)
+    issued = issue_token(site, user.id, name=name, actor=actor, version=user.credentials_version)
     return JSONResponse({**issued, "expires_at": issued["expires_at"].isoformat() if issued["expires_at"] else None}, status_code=201)
 
 
@@ -223,7 +243,7 @@ async def login_session(request: Request) -> JSONResponse:
     ip = client_ip(request)
     user = login(site, body.get("email"), body.get("password"), ip=ip, channel="ui")
     with site.write() as conn:
-        sid = sessions.start(site, conn, user.id, ip=ip, replacing=sessions.session_id(site, request))
+        sid = sessions.start(site, conn, user.id, ip=ip, replacing=sessions.session_id(site, request), version=user.credentials_version)
     response = JSONResponse({"user": _iso(user, USER_FIELDS), "csrf_token": sessions.csrf_token(site, sid)})
     sessions.set_cookie(site, request, response, sid)
     return response
@@ -287,7 +307,6 @@ async def revoke_token(request: Request) -> Response:
         if token.revoked_at is None:
             conn.execute(sa.update(TOKENS).where(TOKENS.c.id == token_id).values(revoked_at=now))
             audit.write(conn, [audit.entry(actor, now, "users", token.user_id, "token_revoke", {"token_id": token_id})])
-    site.forget()  # this process refuses the token at once; other processes within refresh_seconds
     return Response(status_code=204)
 
 
