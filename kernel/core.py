@@ -17,7 +17,7 @@ from .entities import Entity
 from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
 from .models import Role, Team, User
-from .passwords import PASSWORD_MAX
+from .passwords import PASSWORD_MAX, PASSWORD_MIN, weakness
 
 NAME = "core"
 REQUIRES: tuple[str, ...] = ()
@@ -42,7 +42,8 @@ class UserFields(BaseModel):
     role: str = Field("sales_rep", max_length=60)
     team_id: int | None = Field(None, ge=1)
     active: bool = True
-    password: str | None = Field(None, min_length=8, max_length=PASSWORD_MAX)
+    # the policy is checked by before_create/before_update (it needs the email): kernel.passwords.weakness
+    password: str | None = Field(None, max_length=PASSWORD_MAX, json_schema_extra={"minLength": PASSWORD_MIN})
 
     @field_validator("email")
     @classmethod
@@ -172,6 +173,7 @@ def before_create(site: Any, conn: sa.Connection, entity: str, values: dict[str,
         _check_grants(site, values.get("permissions"), None)
     if entity == "users":
         _check_user(conn, values, None)
+        _check_password(values.get("password"), values.get("email"))
         password = values.get("password")
         values["password_hash"] = site.passwords.hash(password) if password else None
     elif entity in ("teams", "roles"):
@@ -185,6 +187,7 @@ def before_update(site: Any, conn: sa.Connection, actor: Any, entity: str, recor
     if entity == "users":
         _check_user(conn, changes, record["id"])
         _keep_an_admin(conn, actor, record, changes)
+        _check_password(changes.get("password"), changes.get("email", record.get("email")))
         if changes.get("password"):
             changes["password_hash"] = site.passwords.hash(changes["password"])
         if _ends_credentials(record, changes):
@@ -225,6 +228,12 @@ def _check_user(conn: sa.Connection, values: dict[str, Any], own_id: int | None)
         raise ValidationError.at(["role"], f"unknown role {values['role']!r}")
     if values.get("team_id") is not None and conn.scalar(sa.select(Team.id).where(Team.id == values["team_id"])) is None:
         raise ValidationError.at(["team_id"], f"no team with id {values['team_id']}")
+
+
+def _check_password(password: str | None, email: str | None) -> None:
+    problem = weakness(password, email) if password else None
+    if problem is not None:
+        raise ValidationError.at(["password"], problem)
 
 
 def _ends_credentials(record: dict[str, Any], changes: dict[str, Any]) -> bool:

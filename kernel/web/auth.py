@@ -14,8 +14,10 @@ Routes under ``/api/v1/auth``: ``POST token``, ``POST login``, ``POST logout``,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,8 +31,8 @@ from starlette.routing import BaseRoute, Route
 from .. import audit
 from ..errors import Forbidden, NotFound, RateLimited, Unauthorized, ValidationError
 from ..models import ApiToken, User
-from ..passwords import PASSWORD_MAX, verify
-from ..permissions import is_admin
+from ..passwords import PASSWORD_MAX, verify, weakness
+from ..permissions import ADMIN, is_admin
 from ..records import Actor, pydantic_details
 from ..site import Site
 from . import sessions, throttle
@@ -44,6 +46,7 @@ TOKEN_FIELDS = ("id", "user_id", "name", "created_at", "expires_at", "last_used_
 USER_FIELDS = ("id", "email", "name", "role", "team_id", "active")
 EMAIL_MAX = 254
 TOKEN_NAME_MAX = 120
+WRONG_CURRENT = "This is not your current password."
 TOKEN_MAX = 200  # issued tokens have 43 characters; anything much longer is not one
 
 
@@ -93,7 +96,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def login(site: Site, email: Any, password: Any, *, ip: str | None = None, channel: str = "api") -> Any:
+def login(site: Site, email: Any, password: Any, *, ip: str | None = None, channel: str = "api", audit_success: bool = True) -> Any:
     """The active user with this email and password, or :class:`Unauthorized`.
 
     Throttled per account and per IP (the attempt is counted before the password is
@@ -121,7 +124,8 @@ def login(site: Site, email: Any, password: Any, *, ip: str | None = None, chann
         raise Unauthorized("wrong email or password")
     with site.write() as conn:
         throttle.clear(conn, email)
-        audit.write(conn, [audit.entry(actor_for_user(user, channel=channel, ip=ip), now, "users", user.id, "login", {})])
+        if audit_success:
+            audit.write(conn, [audit.entry(actor_for_user(user, channel=channel, ip=ip), now, "users", user.id, "login", {})])
     return user
 
 
@@ -133,6 +137,31 @@ def login_input(email: Any, password: Any) -> tuple[str, str]:
         if len(value) > longest:
             raise ValidationError.at(["body", name], f"must be at most {longest} characters")
     return email.strip().lower(), password
+
+
+def change_password(
+    site: Site, actor: Actor, current: Any, new: Any, *, keep: Callable[[sa.Connection, int], None]
+) -> None:
+    """The signed-in ``actor`` replaces their password, giving the current one (checked like a login:
+    throttled, audited when wrong). The credentials version moves on, which ends every other session
+    and token of the user; ``keep(conn, version)`` carries the caller's own one over, in the same
+    transaction as the change."""
+    for name, value in (("current_password", current), ("new_password", new)):
+        if not isinstance(value, str) or not value:
+            raise ValidationError.at(["body", name], "is required")
+    with site.engine.connect() as conn:
+        email = conn.scalar(sa.select(USERS.c.email).where(USERS.c.id == actor.user_id))
+    problem = weakness(new, email)
+    if problem is not None:
+        raise ValidationError.at(["body", "new_password"], problem)
+    try:
+        login(site, email, current, ip=actor.ip, channel=actor.channel, audit_success=False)
+    except Unauthorized:
+        raise ValidationError.at(["body", "current_password"], WRONG_CURRENT) from None
+    with site.write() as conn:
+        # one's own password needs no users.update permission: the change is audited as the user
+        site.records.update(dataclasses.replace(actor, role=ADMIN), "users", actor.user_id, {"password": new}, conn=conn)
+        keep(conn, conn.scalar(sa.select(USERS.c.credentials_version).where(USERS.c.id == actor.user_id)))
 
 
 def authenticate(site: Site, request: Request, *, csrf_token: str | None = None) -> Actor:
@@ -216,6 +245,13 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationError.at(["body"], "must be a JSON object")
     return body
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    """A JSON object; a form is refused (a cross-site page can post a form, never JSON without asking)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise ValidationError.at(["header", "content-type"], "must be application/json")
+    return await _body(request)
 
 
 def _iso(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -310,6 +346,34 @@ async def revoke_token(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def password(request: Request) -> JSONResponse:
+    """``POST /api/v1/auth/password`` ``{"current_password", "new_password"}``: change one's own password.
+
+    Every other session and token of the user ends; the one that sent the request goes on (a cookie
+    gets a new session id and CSRF token, which the answer carries)."""
+    site = _site(request)
+    actor = authenticate(site, request)
+    body = await _json(request)
+    sent = request.headers.get("authorization")
+    new_sid: list[str] = []
+
+    def keep(conn: sa.Connection, version: int) -> None:
+        if sent is not None:
+            digest = token_hash(sent.partition(" ")[2].strip())
+            conn.execute(sa.update(TOKENS).where(TOKENS.c.token_hash == digest).values(credentials_version=version))
+        else:
+            replacing = sessions.session_id(site, request)
+            new_sid.append(sessions.start(site, conn, actor.user_id, ip=actor.ip, replacing=replacing, version=version))
+
+    change_password(site, actor, body.get("current_password"), body.get("new_password"), keep=keep)
+    with site.engine.connect() as conn:
+        user = conn.execute(sa.select(USERS).where(USERS.c.id == actor.user_id)).one()
+    response = JSONResponse({"user": _iso(user, USER_FIELDS), "csrf_token": sessions.csrf_token(site, new_sid[0]) if new_sid else None})
+    if new_sid:
+        sessions.set_cookie(site, request, response, new_sid[0])
+    return response
+
+
 class Registration(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -342,4 +406,5 @@ def auth_routes() -> list[BaseRoute]:
         Route("/tokens", list_tokens, methods=["GET"], name="tokens"),
         Route("/tokens/{id:int}", revoke_token, methods=["DELETE"], name="token_revoke"),
         Route("/register", register, methods=["POST"], name="register"),
+        Route("/password", password, methods=["POST"], name="password"),
     ]
