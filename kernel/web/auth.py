@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pydantic
 import sqlalchemy as sa
@@ -273,9 +274,16 @@ async def create_token(request: Request) -> JSONResponse:
 
 
 async def login_session(request: Request) -> JSONResponse:
-    """``POST /api/v1/auth/login`` (JSON or form): a new session cookie and its CSRF token."""
+    """``POST /api/v1/auth/login`` ``{"email", "password"}``: a new session cookie and its CSRF token.
+
+    Against login CSRF (another site signing the browser in to an account of its choosing) it takes
+    JSON only — a page on another site can post a form, never JSON without the browser asking first —
+    and refuses a request that says it comes from another origin (``Origin``, ``Referer`` or
+    ``Sec-Fetch-Site``). The browser UI signs in at ``/login``, with its own double-submit token.
+    """
     site = _site(request)
-    body = await _body(request)
+    refuse_cross_site(request)
+    body = await _json(request)
     ip = client_ip(request)
     user = login(site, body.get("email"), body.get("password"), ip=ip, channel="ui")
     with site.write() as conn:
@@ -283,6 +291,21 @@ async def login_session(request: Request) -> JSONResponse:
     response = JSONResponse({"user": _iso(user, USER_FIELDS), "csrf_token": sessions.csrf_token(site, sid)})
     sessions.set_cookie(site, request, response, sid)
     return response
+
+
+def refuse_cross_site(request: Request) -> None:
+    """403 unless the request comes from this site's own pages, or from no page at all (a script)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    source = request.headers.get("origin") or request.headers.get("referer")
+    host = request.headers.get("host", "").lower()
+    foreign = fetch_site is not None and fetch_site not in ("same-origin", "none")
+    if source is not None:
+        foreign = foreign or source == "null" or urlsplit(source).netloc.lower() != host
+    if foreign:
+        raise Forbidden(
+            "signing in from another site's page is refused",
+            [{"loc": ["header", "origin"], "msg": "must be this site (or absent, for scripts)"}],
+        )
 
 
 async def logout(request: Request) -> Response:
