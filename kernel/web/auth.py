@@ -36,7 +36,7 @@ from ..passwords import PASSWORD_MAX, verify, weakness
 from ..permissions import ADMIN, is_admin
 from ..records import Actor, pydantic_details
 from ..site import Site
-from . import sessions, throttle
+from . import proxies, sessions, throttle
 
 TOKENS = ApiToken.__table__
 USERS = User.__table__
@@ -94,7 +94,9 @@ def actor_for_user(row: Any, *, channel: str, ip: str | None) -> Actor:
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The caller's IP address (behind a trusted proxy: as :mod:`kernel.web.proxies` resolved it), or ``None``."""
+    found = proxies.address(request.client.host) if request.client else None
+    return str(found) if found is not None else None
 
 
 def login(site: Site, email: Any, password: Any, *, ip: str | None = None, channel: str = "api", audit_success: bool = True) -> Any:
