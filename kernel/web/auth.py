@@ -8,8 +8,12 @@ by default), can be listed and revoked, and remember when they were last used
 something must carry the session's CSRF token (header ``X-CSRF-Token`` or form
 field ``csrf_token``). Failed logins are throttled (:mod:`kernel.web.throttle`).
 
+Sessions and tokens carry the user's credentials version (``kernel_users.credentials_version``,
+moved on by a new password, a new role or deactivation, see :mod:`kernel.core`): one issued under
+an older version is refused. The user behind a token or a session is read on every request.
+
 Routes under ``/api/v1/auth``: ``POST token``, ``POST login``, ``POST logout``,
-``GET me``, ``GET tokens``, ``DELETE tokens/{id}``, ``POST register``.
+``GET me``, ``GET tokens``, ``DELETE tokens/{id}``, ``POST register``, ``POST password``.
 """
 
 from __future__ import annotations

@@ -145,3 +145,14 @@ def test_a_right_password_within_the_limit_clears_its_reservation(site):
             auth.login(site, "ok@example.com", "wrong-password", ip="10.3.0.1")
     auth.login(site, "ok@example.com", PASSWORD, ip="10.3.0.1")
     assert failure_rows(site) == []
+
+
+async def test_the_login_page_refuses_an_oversized_email_without_storing_it(app, site, rep_user):
+    site.passwords = hasher = CountingHasher()
+    async with browser(app) as client:
+        page = await client.get("/login")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        form = {"csrf_token": token, "email": "b" * 50_000 + "@example.com", "password": "x", "next": "/"}
+        response = await client.post("/login", data=form)
+        assert response.status_code == 422 and "crm_session" not in response.headers.get("set-cookie", "")
+    assert failure_rows(site) == [] and hasher.checked == 0
