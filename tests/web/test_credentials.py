@@ -63,13 +63,15 @@ async def test_a_demoted_admin_loses_admin_rights_at_once_even_where_the_change_
 async def test_a_team_change_applies_to_the_next_request_without_ending_the_token(two_sites):
     one, other = two_sites
     apps = [create_app(site=one), create_app(site=other)]
-    make_user(one, "admin@example.com", "admin")
-    user = make_user(one, "rep@example.com", "sales_rep")
     team = one.records.create(SYSTEM, "teams", {"name": "North"})
-    async with http_client(apps[1], user["token"]) as client:
-        assert (await client.get("/api/v1/auth/me")).json()["user"]["team_id"] is None
-        one.records.update(SYSTEM, "users", user["id"], {"team_id": team["id"], "name": "Renamed"})
-        assert (await client.get("/api/v1/auth/me")).json()["user"]["team_id"] == team["id"]
+    rep = make_user(one, "rep@example.com", "sales_rep")
+    one.records.update(SYSTEM, "users", rep["id"], {"team_id": team["id"]})
+    note = one.records.create(SYSTEM, "notes", {"title": "north", "owner_id": rep["id"]})
+    manager = make_user(one, "manager@example.com", "sales_manager")
+    path = f"/api/v1/notes/{note['id']}"
+    assert await statuses(apps, manager["token"], path) == [404, 404]  # not in the manager's team yet
+    one.records.update(SYSTEM, "users", manager["id"], {"team_id": team["id"]})
+    assert await statuses(apps, manager["token"], path) == [200, 200]
 
 
 async def test_unchanged_credentials_keep_working(two_sites):
