@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .. import audit
-from ..errors import Forbidden, NotFound, RateLimited, Unauthorized, ValidationError
+from ..errors import Forbidden, NotFound, Unauthorized, ValidationError
 from ..models import ApiToken, User
 from ..passwords import PASSWORD_MAX, verify, weakness
 from ..permissions import ADMIN, is_admin
