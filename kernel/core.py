@@ -17,6 +17,7 @@ from .entities import Entity
 from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
 from .models import Role, Team, User
+from .passwords import PASSWORD_MAX, PASSWORD_MIN, weakness
 
 NAME = "core"
 REQUIRES: tuple[str, ...] = ()
@@ -41,7 +42,8 @@ class UserFields(BaseModel):
     role: str = Field("sales_rep", max_length=60)
     team_id: int | None = Field(None, ge=1)
     active: bool = True
-    password: str | None = Field(None, min_length=8, max_length=256)
+    # the policy is checked by before_create/before_update (it needs the email): kernel.passwords.weakness
+    password: str | None = Field(None, max_length=PASSWORD_MAX, json_schema_extra={"minLength": PASSWORD_MIN})
 
     @field_validator("email")
     @classmethod
@@ -77,7 +79,7 @@ def register_entities() -> list[Entity]:
             model=User,
             fields=UserFields,
             searchable=("email", "name"),
-            hidden=("password_hash",),
+            hidden=("password_hash", "credentials_version"),
         ),
         Entity(
             name="teams",
@@ -171,6 +173,7 @@ def before_create(site: Any, conn: sa.Connection, entity: str, values: dict[str,
         _check_grants(site, values.get("permissions"), None)
     if entity == "users":
         _check_user(conn, values, None)
+        _check_password(values.get("password"), values.get("email"))
         password = values.get("password")
         values["password_hash"] = site.passwords.hash(password) if password else None
     elif entity in ("teams", "roles"):
@@ -184,8 +187,11 @@ def before_update(site: Any, conn: sa.Connection, actor: Any, entity: str, recor
     if entity == "users":
         _check_user(conn, changes, record["id"])
         _keep_an_admin(conn, actor, record, changes)
+        _check_password(changes.get("password"), changes.get("email", record.get("email")))
         if changes.get("password"):
             changes["password_hash"] = site.passwords.hash(changes["password"])
+        if _ends_credentials(record, changes):
+            changes["credentials_version"] = (record.get("credentials_version") or 1) + 1
     elif entity in ("teams", "roles") and "name" in changes:
         _check_unique_name(conn, entity, changes["name"], record["id"])
     if entity == "teams":
@@ -222,6 +228,21 @@ def _check_user(conn: sa.Connection, values: dict[str, Any], own_id: int | None)
         raise ValidationError.at(["role"], f"unknown role {values['role']!r}")
     if values.get("team_id") is not None and conn.scalar(sa.select(Team.id).where(Team.id == values["team_id"])) is None:
         raise ValidationError.at(["team_id"], f"no team with id {values['team_id']}")
+
+
+def _check_password(password: str | None, email: str | None) -> None:
+    problem = weakness(password, email) if password else None
+    if problem is not None:
+        raise ValidationError.at(["password"], problem)
+
+
+def _ends_credentials(record: dict[str, Any], changes: dict[str, Any]) -> bool:
+    """A new password, a new role or deactivation ends every session and token of the user."""
+    return bool(
+        changes.get("password")
+        or ("role" in changes and changes["role"] != record.get("role"))
+        or (changes.get("active") is False and record.get("active"))
+    )
 
 
 def _keep_an_admin(conn: sa.Connection, actor: Any, record: dict[str, Any], changes: dict[str, Any]) -> None:

@@ -101,6 +101,9 @@ class User(RecordMixin, Base):
     role: Mapped[str] = mapped_column(sa.ForeignKey("kernel_roles.name", onupdate="CASCADE"), nullable=False)
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("kernel_teams.id", ondelete="SET NULL"), nullable=True)
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    # bumped when the password, the role or ``active`` changes: sessions and tokens issued under
+    # another version are refused (kernel.web.auth)
+    credentials_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
 
 
 class ApiToken(Base):
@@ -115,6 +118,7 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    credentials_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")  # the user's, when issued
 
 
 class BrowserSession(Base):
@@ -128,6 +132,7 @@ class BrowserSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ip: Mapped[str | None] = mapped_column(sa.String(45), nullable=True)
+    credentials_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")  # the user's, when issued
 
 
 class LoginFailure(Base):

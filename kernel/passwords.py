@@ -1,13 +1,56 @@
-"""Password hashing with argon2id.
+"""Password hashing with argon2id, and the password policy.
 
 Production parameters follow OWASP's minimum (19 MiB, t=2, p=1) or stronger;
 tests build a site with :func:`cheap_hasher` so thousands of logins stay fast.
+
+The policy (:func:`weakness`): at least :data:`PASSWORD_MIN` characters, at most
+:data:`PASSWORD_MAX`, not only digits, not one character repeated, not one of the most
+common passwords (``common_passwords.txt``), not the account's email or its name part.
 """
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256  # longer passwords are refused before any hashing
+COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
+
+# the policy's messages; the UI shows them translated (kernel/locale)
+TOO_SHORT = "Use at least 10 characters."
+TOO_LONG = "Use at most 256 characters."
+ONLY_DIGITS = "Use more than digits."
+ONE_CHARACTER = "Use more than one repeated character."
+TOO_COMMON = "This is one of the most common passwords; choose another."
+LIKE_EMAIL = "Do not use your email address as your password."
+
+
+def weakness(password: str, email: str | None = None) -> str | None:
+    """Why ``password`` may not be chosen (for the account ``email``), or ``None`` if it may."""
+    if len(password) < PASSWORD_MIN:
+        return TOO_SHORT
+    if len(password) > PASSWORD_MAX:
+        return TOO_LONG
+    if password.isdigit():
+        return ONLY_DIGITS
+    if len(set(password)) == 1:
+        return ONE_CHARACTER
+    folded = password.strip().casefold()
+    if folded in _common():
+        return TOO_COMMON
+    if email and folded in {email.casefold(), email.partition("@")[0].casefold()}:
+        return LIKE_EMAIL
+    return None
+
+
+@functools.cache
+def _common() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().casefold() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def default_hasher() -> PasswordHasher:

@@ -9,6 +9,7 @@ Schema, once the plugins are known (see :mod:`kernel.plugins`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "jobs_interval_seconds": ((int, float), "a number of seconds"),
     "allow_registration": (bool, "true or false"),
     "org_name": (str, "a string"),
+    "trusted_proxies": (list, 'a list of proxy addresses or networks, e.g. ["10.0.0.1", "10.0.0.0/8"]'),
 }
 ORG_NAME_MAX = 120
 
@@ -74,6 +76,7 @@ class Settings:
     jobs_interval_seconds: float = 30.0  # how often serve/worker look for due jobs
     allow_registration: bool = False  # POST /api/v1/auth/register; new users wait for an admin
     org_name: str = ""  # shown in the UI's top bar and title
+    trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For/-Proto are believed (kernel.web.proxies)
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: str | None = None
     mail: MailSettings | None = None  # None: no [mail] table, mail is off
@@ -136,6 +139,8 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         values["plugins"] = tuple(dict.fromkeys(names))
     if values.get("default_locale", "zh_CN") not in LOCALES:
         raise ConfigError(f"must be one of {', '.join(LOCALES)}", file=file, key="crm.default_locale")
+    if "trusted_proxies" in values:
+        values["trusted_proxies"] = _proxies(values["trusted_proxies"], file)
     if len(values.get("org_name", "")) > ORG_NAME_MAX:
         raise ConfigError(f"must be at most {ORG_NAME_MAX} characters", file=file, key="crm.org_name")
     plugin_tables = data.get("plugins", {})
@@ -143,6 +148,16 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         raise ConfigError("each [plugins.NAME] must be a table", file=file, key="plugins")
     mail = _parse_mail(data["mail"], file) if "mail" in data else None
     return Settings(**values, plugin_settings=dict(plugin_tables), config_file=file, mail=mail, crm_keys=frozenset(values))
+
+
+def _proxies(entries: list[Any], file: str | None) -> tuple[str, ...]:
+    checked = []
+    for entry in entries:
+        try:
+            checked.append(str(ipaddress.ip_network(entry.strip() if isinstance(entry, str) else "?", strict=False)))
+        except ValueError:
+            raise ConfigError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.1 or 10.0.0.0/8)", file=file, key="crm.trusted_proxies") from None
+    return tuple(checked)
 
 
 def _parse_mail(table: Any, file: str | None) -> MailSettings:

@@ -347,3 +347,18 @@ def test_demo_command_prints_the_admin_login(crm: Any) -> None:
     assert f"admin login: {DEMO_ADMIN_EMAIL} / " in out
     assert "李娜" in ok(crm("users", "list"))
     assert "password unchanged" in ok(crm("demo"))
+
+
+def test_users_set_password_ends_old_credentials_and_applies_the_policy(crm: Any, make_site: Any) -> None:
+    ok(crm("init", "--admin-password", "first-password"))
+    ok(crm("users", "add", "rep@example.com", "--password", "rep-password", "--role", "sales_rep"))
+    site = make_site(notes_plugin)
+    out = ok(crm("users", "set-password", "rep@example.com", "--password", "a-fresh-passphrase"))
+    assert "password changed" in out
+    assert login(site, "rep@example.com", "a-fresh-passphrase").email == "rep@example.com"
+    prompted = ok(crm("users", "set-password", "rep@example.com", input="prompted-passphrase\nprompted-passphrase\n"))
+    assert "prompted-passphrase" not in prompted
+    assert login(site, "rep@example.com", "prompted-passphrase").email == "rep@example.com"
+    user_error(crm("users", "set-password", "rep@example.com", "--password", "1234567890"), "password", "digits")
+    user_error(crm("users", "set-password", "nobody@example.com", "--password", "a-fresh-passphrase"), "nobody@example.com")
+    user_error(crm("users", "add", "z@example.com", "--password", "12345678", "--role", "sales_rep"), "password", "10 characters")

@@ -53,6 +53,9 @@ def test_config_path_from_env(tmp_path):
         ("[crm]\ndefault_locale = 'fr'\n", "crm.default_locale", "must be one of zh_CN, en"),
         ("[crm]\nrefresh_seconds = true\n", "crm.refresh_seconds", "must be a number"),
         ("[other]\nx = 1\n", "other", "unknown table"),
+        ("[crm]\ntrusted_proxies = '10.0.0.1'\n", "crm.trusted_proxies", "must be a list of proxy addresses"),
+        ("[crm]\ntrusted_proxies = ['10.0.0.1', 'proxy.local']\n", "crm.trusted_proxies", "'proxy.local' is not an IP address or network"),
+        ("[crm]\ntrusted_proxies = [1]\n", "crm.trusted_proxies", "1 is not an IP address"),
         ("plugins = 3\n", "plugins", "must be a table"),
     ],
 )
@@ -65,3 +68,9 @@ def test_bad_files_name_file_key_and_reason(tmp_path, text, key, reason):
     assert message.startswith(expected_start)
     assert reason in message
     assert "\n" not in message
+
+
+def test_trusted_proxies_are_normalized_networks(tmp_path):
+    path = write(tmp_path, '[crm]\ntrusted_proxies = ["10.0.0.1", "10.1.2.3/8", "::1"]\n')
+    assert load_settings(path, env={}).trusted_proxies == ("10.0.0.1/32", "10.0.0.0/8", "::1/128")
+    assert load_settings(write(tmp_path, "[crm]\n"), env={}).trusted_proxies == ()

@@ -84,13 +84,14 @@ def serve(state: CLIState, host: str, port: int, workers: int, with_demo: bool) 
     run_jobs = site.engine.dialect.name != "postgresql" or workers == 1
     jobs_where = "in-process" if run_jobs else "left to 'crm worker'"
     click.echo(f"serving http://{host}:{port}/ with {workers} worker(s); jobs {jobs_where}")
+    # X-Forwarded-* are read by the app itself, from [crm] trusted_proxies only (kernel.web.proxies)
     if workers == 1:
-        uvicorn.run(create_app(site=site, run_jobs=run_jobs), host=host, port=port)
+        uvicorn.run(create_app(site=site, run_jobs=run_jobs), host=host, port=port, proxy_headers=False)
         return
     if state.config is not None:
         os.environ["CRM_CONFIG"] = os.path.abspath(state.config)
     factory = "web_app_running_jobs" if run_jobs else "web_app"
-    uvicorn.run(f"kernel.cli:{factory}", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(f"kernel.cli:{factory}", factory=True, host=host, port=port, workers=workers, proxy_headers=False)
 
 
 def refuse_pending_migrations(site: Site) -> None:

@@ -7,10 +7,14 @@ from typing import Any
 import click
 
 from ..errors import NotFound
+from ..passwords import PASSWORD_MIN
 from ..records import MAX_LIMIT
 from ..site import Site
 from .group import CLI_ACTOR, UserError, pass_site
 from .output import echo_table
+
+
+POLICY = f"At least {PASSWORD_MIN} characters, not only digits, not a common password, not the email."
 
 
 def all_records(site: Site, entity: str) -> list[dict[str, Any]]:
@@ -35,7 +39,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("email")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help=POLICY)
 @click.option("--role", required=True, help="A role name, e.g. sales_rep.")
 @click.option("--team", "team_name", metavar="TEAM", help="The team's name.")
 @click.option("--name", default="", help="The user's display name.")
@@ -78,3 +82,16 @@ def users_set_role(site: Site, email: str, role: str) -> None:
         raise NotFound(f"no user with email {email}")
     site.records.update(CLI_ACTOR, "users", user["id"], {"role": role})
     click.echo(f"{user['email']}: role {role}")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True, help=POLICY + " Asked for when left out.")
+@pass_site
+def users_set_password(site: Site, email: str, password: str) -> None:
+    """Give the user with EMAIL a new password; their sessions and API tokens end."""
+    user = user_by_email(site, email)
+    if user is None:
+        raise NotFound(f"no user with email {email}")
+    site.records.update(CLI_ACTOR, "users", user["id"], {"password": password})
+    click.echo(f"{user['email']}: password changed; their sessions and API tokens have ended")

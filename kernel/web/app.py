@@ -28,6 +28,7 @@ from .errors import EXCEPTION_HANDLERS, InternalErrors
 from .meta import meta_routes
 from .openapi import Documents, docs_routes, openapi_json
 from .plugin_mount import PluginMount
+from .proxies import TrustedProxies
 from .security_api import security_routes
 
 
@@ -76,7 +77,8 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None, ru
                 scheduler.shutdown(wait=False)
 
     routes = [Route("/healthz", health), Mount("/api/v1", routes=api_routes(site), name="api"), *docs_routes()]
-    app = Starlette(routes=routes, middleware=[Middleware(InternalErrors)], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    middleware = [Middleware(TrustedProxies, trusted=site.file_settings.trusted_proxies), Middleware(InternalErrors)]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.site = site
     app.state.openapi = Documents()
     # -- the browser UI (kernel.web.ui): pages at /, /login, /r/ENTITY…, /admin/…, /static/…

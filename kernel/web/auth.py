@@ -8,16 +8,23 @@ by default), can be listed and revoked, and remember when they were last used
 something must carry the session's CSRF token (header ``X-CSRF-Token`` or form
 field ``csrf_token``). Failed logins are throttled (:mod:`kernel.web.throttle`).
 
+Sessions and tokens carry the user's credentials version (``kernel_users.credentials_version``,
+moved on by a new password, a new role or deactivation, see :mod:`kernel.core`): one issued under
+an older version is refused. The user behind a token or a session is read on every request.
+
 Routes under ``/api/v1/auth``: ``POST token``, ``POST login``, ``POST logout``,
-``GET me``, ``GET tokens``, ``DELETE tokens/{id}``, ``POST register``.
+``GET me``, ``GET tokens``, ``DELETE tokens/{id}``, ``POST register``, ``POST password``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pydantic
 import sqlalchemy as sa
@@ -27,13 +34,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .. import audit
-from ..errors import Forbidden, NotFound, RateLimited, Unauthorized, ValidationError
+from ..errors import Forbidden, NotFound, Unauthorized, ValidationError
 from ..models import ApiToken, User
-from ..passwords import verify
-from ..permissions import is_admin
+from ..passwords import PASSWORD_MAX, verify, weakness
+from ..permissions import ADMIN, is_admin
 from ..records import Actor, pydantic_details
 from ..site import Site
-from . import sessions, throttle
+from . import proxies, sessions, throttle
 
 TOKENS = ApiToken.__table__
 USERS = User.__table__
@@ -42,6 +49,10 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 TOKEN_FIELDS = ("id", "user_id", "name", "created_at", "expires_at", "last_used_at", "revoked_at")
 USER_FIELDS = ("id", "email", "name", "role", "team_id", "active")
+EMAIL_MAX = 254
+TOKEN_NAME_MAX = 120
+WRONG_CURRENT = "This is not your current password."
+TOKEN_MAX = 200  # issued tokens have 43 characters; anything much longer is not one
 
 
 def token_hash(token: str) -> str:
@@ -49,16 +60,32 @@ def token_hash(token: str) -> str:
 
 
 def issue_token(
-    site: Site, user_id: int, *, name: str = "", ttl: timedelta | None = DEFAULT_TOKEN_TTL, actor: Actor | None = None
+    site: Site,
+    user_id: int,
+    *,
+    name: str = "",
+    ttl: timedelta | None = DEFAULT_TOKEN_TTL,
+    actor: Actor | None = None,
+    version: int | None = None,
 ) -> dict[str, Any]:
-    """Create a token for ``user_id`` (audited); the plaintext is in the result and nowhere else."""
+    """Create a token for ``user_id`` (audited); the plaintext is in the result and nowhere else.
+
+    The token lives while the user's credentials version is ``version`` (the one the password was
+    checked against; by default the one stored now)."""
     token = secrets.token_urlsafe(32)
     now = site.clock.now()
     expires = now + ttl if ttl is not None else None
     with site.write() as conn:
         token_id = conn.execute(
             sa.insert(TOKENS)
-            .values(user_id=user_id, name=name, token_hash=token_hash(token), created_at=now, expires_at=expires)
+            .values(
+                user_id=user_id,
+                name=name,
+                token_hash=token_hash(token),
+                created_at=now,
+                expires_at=expires,
+                credentials_version=sessions.current_version(user_id, version),
+            )
             .returning(TOKENS.c.id)
         ).scalar_one()
         changes = audit.jsonable({"token_id": token_id, "name": name, "expires_at": expires})
@@ -71,40 +98,77 @@ def actor_for_user(row: Any, *, channel: str, ip: str | None) -> Actor:
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The caller's IP address (behind a trusted proxy: as :mod:`kernel.web.proxies` resolved it), or ``None``."""
+    found = proxies.address(request.client.host) if request.client else None
+    return str(found) if found is not None else None
 
 
-def login(site: Site, email: Any, password: Any, *, ip: str | None = None, channel: str = "api") -> Any:
+def login(site: Site, email: Any, password: Any, *, ip: str | None = None, channel: str = "api", audit_success: bool = True) -> Any:
     """The active user with this email and password, or :class:`Unauthorized`.
 
-    Throttled per account and per IP; every success and failure is audited.
+    Throttled per account and per IP (the attempt is counted before the password is
+    checked, see :func:`kernel.web.throttle.reserve`); every success and failure is
+    audited. Every attempt that gets past the throttle checks exactly one hash with the
+    site's parameters — for an unknown email, an inactive user or one without a password
+    too — so the time taken does not tell which emails have accounts.
     """
-    if not isinstance(email, str) or not isinstance(password, str):
-        raise ValidationError.at(["body"], "email and password must be strings")
-    email = email.strip().lower()
+    email, password = login_input(email, password)
     now = site.clock.now()
-    anonymous = Actor(user_id=None, label=email[:254], channel=channel, ip=ip)
+    anonymous = Actor(user_id=None, label=email, channel=channel, ip=ip)
     with site.engine.connect() as conn:
-        try:
-            throttle.check(conn, email, ip, now)
-        except RateLimited as refused:
-            limited = refused
-        else:
-            limited = None
         user = conn.execute(sa.select(USERS).where(USERS.c.email == email)).first()
-    if limited is not None:
+    user_id = user.id if user is not None else None
+    with site.write() as conn:
+        refused = throttle.reserve(conn, email, ip, now)
+        if refused is not None:
+            audit.write(conn, [audit.entry(anonymous, now, "users", user_id, "login_failed", {"reason": "rate_limited"})])
+    if refused is not None:
+        raise refused
+    matches = verify(site.passwords, user.password_hash if user is not None else None, password)
+    if user is None or not matches or not user.active:
         with site.write() as conn:
-            audit.write(conn, [audit.entry(anonymous, now, "users", user.id if user else None, "login_failed", {"reason": "rate_limited"})])
-        raise limited
-    if user is None or not user.active or not verify(site.passwords, user.password_hash, password):
-        with site.write() as conn:
-            throttle.record_failure(conn, email, ip, now)
-            audit.write(conn, [audit.entry(anonymous, now, "users", user.id if user else None, "login_failed", {"reason": "wrong email or password"})])
+            audit.write(conn, [audit.entry(anonymous, now, "users", user_id, "login_failed", {"reason": "wrong email or password"})])
         raise Unauthorized("wrong email or password")
     with site.write() as conn:
         throttle.clear(conn, email)
-        audit.write(conn, [audit.entry(actor_for_user(user, channel=channel, ip=ip), now, "users", user.id, "login", {})])
+        if audit_success:
+            audit.write(conn, [audit.entry(actor_for_user(user, channel=channel, ip=ip), now, "users", user.id, "login", {})])
     return user
+
+
+def login_input(email: Any, password: Any) -> tuple[str, str]:
+    """The email (trimmed, lower case) and password of a login, checked before any work is done."""
+    for name, value, longest in (("email", email, EMAIL_MAX), ("password", password, PASSWORD_MAX)):
+        if not isinstance(value, str):
+            raise ValidationError.at(["body", name], "must be a string")
+        if len(value) > longest:
+            raise ValidationError.at(["body", name], f"must be at most {longest} characters")
+    return email.strip().lower(), password
+
+
+def change_password(
+    site: Site, actor: Actor, current: Any, new: Any, *, keep: Callable[[sa.Connection, int], None]
+) -> None:
+    """The signed-in ``actor`` replaces their password, giving the current one (checked like a login:
+    throttled, audited when wrong). The credentials version moves on, which ends every other session
+    and token of the user; ``keep(conn, version)`` carries the caller's own one over, in the same
+    transaction as the change."""
+    for name, value in (("current_password", current), ("new_password", new)):
+        if not isinstance(value, str) or not value:
+            raise ValidationError.at(["body", name], "is required")
+    with site.engine.connect() as conn:
+        email = conn.scalar(sa.select(USERS.c.email).where(USERS.c.id == actor.user_id))
+    problem = weakness(new, email)
+    if problem is not None:
+        raise ValidationError.at(["body", "new_password"], problem)
+    try:
+        login(site, email, current, ip=actor.ip, channel=actor.channel, audit_success=False)
+    except Unauthorized:
+        raise ValidationError.at(["body", "current_password"], WRONG_CURRENT) from None
+    with site.write() as conn:
+        # one's own password needs no users.update permission: the change is audited as the user
+        site.records.update(dataclasses.replace(actor, role=ADMIN), "users", actor.user_id, {"password": new}, conn=conn)
+        keep(conn, conn.scalar(sa.select(USERS.c.credentials_version).where(USERS.c.id == actor.user_id)))
 
 
 def authenticate(site: Site, request: Request, *, csrf_token: str | None = None) -> Actor:
@@ -141,22 +205,25 @@ async def authenticate_form(site: Site, request: Request) -> Actor:
 
 
 def _bearer(site: Site, request: Request) -> Actor:
+    """The token's user, read on every request: a revoked or expired token, a deactivated user, or
+    credentials changed since the token was issued (password, role, deactivation) refuse it at
+    once in every process; the role and team come from the user's row as it is now."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > TOKEN_MAX:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
     now = site.clock.now()
-    digest = token_hash(token.strip())
     query = (
         sa.select(USERS, TOKENS.c.id.label("token_id"), TOKENS.c.last_used_at, TOKENS.c.expires_at)
         .join(TOKENS, TOKENS.c.user_id == USERS.c.id)
-        .where(TOKENS.c.token_hash == digest, TOKENS.c.revoked_at.is_(None), USERS.c.active.is_(True))
+        .where(
+            TOKENS.c.token_hash == token_hash(token.strip()),
+            TOKENS.c.revoked_at.is_(None),
+            TOKENS.c.credentials_version == USERS.c.credentials_version,
+            USERS.c.active.is_(True),
+        )
     )
-
-    def lookup() -> Any:
-        with site.engine.connect() as conn:
-            return conn.execute(query).first()
-
-    user = site.memo(("bearer", digest), lookup)
+    with site.engine.connect() as conn:
+        user = conn.execute(query).first()
     if user is None or (user.expires_at is not None and user.expires_at <= now):
         raise Unauthorized("the API token is unknown, expired or revoked")
     if user.last_used_at is None or user.last_used_at <= now - LAST_USED_RESOLUTION:
@@ -187,6 +254,13 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
+async def _json(request: Request) -> dict[str, Any]:
+    """A JSON object; a form is refused (a cross-site page can post a form, never JSON without asking)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise ValidationError.at(["header", "content-type"], "must be application/json")
+    return await _body(request)
+
+
 def _iso(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     mapping = row._mapping
     return {k: mapping[k].isoformat() if isinstance(mapping[k], datetime) else mapping[k] for k in fields}
@@ -196,23 +270,48 @@ async def create_token(request: Request) -> JSONResponse:
     """``POST /api/v1/auth/token`` ``{"email", "password", "name"?}`` → ``{"token", "id", "expires_at"}``."""
     site = _site(request)
     body = await _body(request)
+    name = body.get("name") or "api"
+    if not isinstance(name, str) or len(name) > TOKEN_NAME_MAX:
+        raise ValidationError.at(["body", "name"], f"must be a text of at most {TOKEN_NAME_MAX} characters")
     user = login(site, body.get("email"), body.get("password"), ip=client_ip(request))
     actor = actor_for_user(user, channel="api", ip=client_ip(request))
-    issued = issue_token(site, user.id, name=str(body.get("name") or "api")[:120], actor=actor)
+    issued = issue_token(site, user.id, name=name, actor=actor, version=user.credentials_version)
     return JSONResponse({**issued, "expires_at": issued["expires_at"].isoformat() if issued["expires_at"] else None}, status_code=201)
 
 
 async def login_session(request: Request) -> JSONResponse:
-    """``POST /api/v1/auth/login`` (JSON or form): a new session cookie and its CSRF token."""
+    """``POST /api/v1/auth/login`` ``{"email", "password"}``: a new session cookie and its CSRF token.
+
+    Against login CSRF (another site signing the browser in to an account of its choosing) it takes
+    JSON only — a page on another site can post a form, never JSON without the browser asking first —
+    and refuses a request that says it comes from another origin (``Origin``, ``Referer`` or
+    ``Sec-Fetch-Site``). The browser UI signs in at ``/login``, with its own double-submit token.
+    """
     site = _site(request)
-    body = await _body(request)
+    refuse_cross_site(request)
+    body = await _json(request)
     ip = client_ip(request)
     user = login(site, body.get("email"), body.get("password"), ip=ip, channel="ui")
     with site.write() as conn:
-        sid = sessions.start(site, conn, user.id, ip=ip, replacing=sessions.session_id(site, request))
+        sid = sessions.start(site, conn, user.id, ip=ip, replacing=sessions.session_id(site, request), version=user.credentials_version)
     response = JSONResponse({"user": _iso(user, USER_FIELDS), "csrf_token": sessions.csrf_token(site, sid)})
     sessions.set_cookie(site, request, response, sid)
     return response
+
+
+def refuse_cross_site(request: Request) -> None:
+    """403 unless the request comes from this site's own pages, or from no page at all (a script)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    source = request.headers.get("origin") or request.headers.get("referer")
+    host = request.headers.get("host", "").lower()
+    foreign = fetch_site is not None and fetch_site not in ("same-origin", "none")
+    if source is not None:
+        foreign = foreign or source == "null" or urlsplit(source).netloc.lower() != host
+    if foreign:
+        raise Forbidden(
+            "signing in from another site's page is refused",
+            [{"loc": ["header", "origin"], "msg": "must be this site (or absent, for scripts)"}],
+        )
 
 
 async def logout(request: Request) -> Response:
@@ -273,8 +372,35 @@ async def revoke_token(request: Request) -> Response:
         if token.revoked_at is None:
             conn.execute(sa.update(TOKENS).where(TOKENS.c.id == token_id).values(revoked_at=now))
             audit.write(conn, [audit.entry(actor, now, "users", token.user_id, "token_revoke", {"token_id": token_id})])
-    site.forget()  # this process refuses the token at once; other processes within refresh_seconds
     return Response(status_code=204)
+
+
+async def password(request: Request) -> JSONResponse:
+    """``POST /api/v1/auth/password`` ``{"current_password", "new_password"}``: change one's own password.
+
+    Every other session and token of the user ends; the one that sent the request goes on (a cookie
+    gets a new session id and CSRF token, which the answer carries)."""
+    site = _site(request)
+    actor = authenticate(site, request)
+    body = await _json(request)
+    sent = request.headers.get("authorization")
+    new_sid: list[str] = []
+
+    def keep(conn: sa.Connection, version: int) -> None:
+        if sent is not None:
+            digest = token_hash(sent.partition(" ")[2].strip())
+            conn.execute(sa.update(TOKENS).where(TOKENS.c.token_hash == digest).values(credentials_version=version))
+        else:
+            replacing = sessions.session_id(site, request)
+            new_sid.append(sessions.start(site, conn, actor.user_id, ip=actor.ip, replacing=replacing, version=version))
+
+    change_password(site, actor, body.get("current_password"), body.get("new_password"), keep=keep)
+    with site.engine.connect() as conn:
+        user = conn.execute(sa.select(USERS).where(USERS.c.id == actor.user_id)).one()
+    response = JSONResponse({"user": _iso(user, USER_FIELDS), "csrf_token": sessions.csrf_token(site, new_sid[0]) if new_sid else None})
+    if new_sid:
+        sessions.set_cookie(site, request, response, new_sid[0])
+    return response
 
 
 class Registration(BaseModel):
@@ -309,4 +435,5 @@ def auth_routes() -> list[BaseRoute]:
         Route("/tokens", list_tokens, methods=["GET"], name="tokens"),
         Route("/tokens/{id:int}", revoke_token, methods=["DELETE"], name="token_revoke"),
         Route("/register", register, methods=["POST"], name="register"),
+        Route("/password", password, methods=["POST"], name="password"),
     ]

@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import activity
+from ..errors import Unauthorized
 from ..records import DEFAULT_LIMIT, MAX_LIMIT
 from .api import CONTROL_PARAMS, ON_DUPLICATE, site_of
+from .auth import authenticate
 from .payload import JSON
 from .plugin_mount import routes_by_plugin
 
@@ -133,7 +135,11 @@ class Builder:
         token_body = {
             "type": "object",
             "required": ["email", "password"],
-            "properties": {"email": {"type": "string"}, "password": {"type": "string"}, "name": {"type": "string"}},
+            "properties": {
+                "email": {"type": "string", "maxLength": 254},
+                "password": {"type": "string", "maxLength": 256},
+                "name": {"type": "string", "maxLength": 120},
+            },
         }
         token = {
             "type": "object",
@@ -212,7 +218,7 @@ class Builder:
         flag = {"type": "string", "enum": ["true", "false"]}
         self.paths.update(
             {
-                f"{API}/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+                f"{API}/openapi.json": {"get": {"summary": "This document (signed-in callers)", "responses": _responses({"200": _json({"type": "object"}, "OpenAPI 3.1")})}},
                 f"{API}/auth/token": {
                     "post": {
                         "summary": "Exchange email and password for an API token",
@@ -541,11 +547,19 @@ class Documents:
 
 
 async def openapi_json(request: Request) -> Response:
+    """The document, for signed-in callers only (bearer token or session): it names every custom
+    field and its options, which ``/api/v1/meta/entities`` also keeps from anonymous callers."""
+    authenticate(site_of(request), request)
     documents: Documents = request.app.state.openapi
     return JSON(documents.get(site_of(request).view))
 
 
 async def api_docs(request: Request) -> Response:
+    """Swagger UI over the document; signed-out browsers are sent to sign in first."""
+    try:
+        authenticate(site_of(request), request)
+    except Unauthorized:
+        return RedirectResponse("/login?next=/api/docs", status_code=303)
     page = Template((HERE / "templates" / "api_docs.html").read_text(encoding="utf-8"))
     urls = {
         "spec": str(request.url_for("api:openapi")),

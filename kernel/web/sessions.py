@@ -91,14 +91,27 @@ def session_id(site: Site, request: Request) -> str | None:
         return None
 
 
-def start(site: Site, conn: sa.Connection, user_id: int, *, ip: str | None, replacing: str | None) -> str:
-    """Store a new session for ``user_id`` (dropping the ``replacing`` one) and return its id."""
+def start(site: Site, conn: sa.Connection, user_id: int, *, ip: str | None, replacing: str | None, version: int | None = None) -> str:
+    """Store a new session for ``user_id`` (dropping the ``replacing`` one) and return its id.
+
+    The session holds the user's credentials version: ``version`` when the caller checked the
+    password against that row, else the one stored now. It ends when the version moves on.
+    """
     if replacing:
         conn.execute(sa.delete(SESSIONS).where(SESSIONS.c.sid_hash == sid_hash(replacing)))
     sid = secrets.token_urlsafe(32)
     now = site.clock.now()
-    conn.execute(sa.insert(SESSIONS).values(user_id=user_id, sid_hash=sid_hash(sid), created_at=now, expires_at=now + SESSION_TTL, ip=ip))
+    values = {"user_id": user_id, "sid_hash": sid_hash(sid), "created_at": now, "expires_at": now + SESSION_TTL, "ip": ip}
+    conn.execute(sa.insert(SESSIONS).values(**values, credentials_version=current_version(user_id, version)))
     return sid
+
+
+def current_version(user_id: int, version: int | None) -> Any:
+    """``version``, or the user's stored credentials version (a subquery, read in the writing transaction)."""
+    if version is not None:
+        return version
+    users = User.__table__
+    return sa.select(users.c.credentials_version).where(users.c.id == user_id).scalar_subquery()
 
 
 def end(conn: sa.Connection, sid: str) -> bool:
@@ -123,10 +136,16 @@ def clear_cookie(request: Request, response: Response) -> None:
 
 
 def user_query(sid: str, now: datetime) -> sa.Select[Any]:
-    """The active user of the live session ``sid``."""
+    """The active user of the live session ``sid``, read afresh on every request (role, team and
+    all), while the user's credentials version is still the session's."""
     users = User.__table__
     return (
         sa.select(users)
         .join(SESSIONS, SESSIONS.c.user_id == users.c.id)
-        .where(SESSIONS.c.sid_hash == sid_hash(sid), SESSIONS.c.expires_at > now, users.c.active.is_(True))
+        .where(
+            SESSIONS.c.sid_hash == sid_hash(sid),
+            SESSIONS.c.expires_at > now,
+            SESSIONS.c.credentials_version == users.c.credentials_version,
+            users.c.active.is_(True),
+        )
     )

@@ -1,4 +1,4 @@
-"""Login throttling: failed logins counted per account and per IP in the database.
+"""Login throttling: login attempts counted per account and per IP in the database.
 
 Counting rows in ``kernel_login_failures`` (not a process's memory) makes the
 limit hold across every worker. Within :data:`WINDOW`, an account may fail
@@ -6,10 +6,18 @@ limit hold across every worker. Within :data:`WINDOW`, an account may fail
 attempt — even with the right password — is refused with 429 and a retry hint
 until the oldest counted failure leaves the window. Refused attempts are not
 counted, so waiting always helps; a successful login clears the account's count.
+
+Checking and counting are one atomic step, taken before the password is checked
+(:func:`reserve`): every attempt first stores its row, in a write transaction
+that holds the account's and the address's lock (SQLite: the database's write
+lock; PostgreSQL: transaction-scoped advisory locks), so however many attempts
+arrive at once on however many workers, at most the limit of passwords is checked.
+A failed attempt's row stays as its failure; a successful one clears the account.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import datetime, timedelta
 
@@ -24,8 +32,13 @@ ACCOUNT_LIMIT = 5
 IP_LIMIT = 20
 
 
-def check(conn: sa.Connection, email: str, ip: str | None, now: datetime) -> None:
-    """Raise :class:`RateLimited` if the account or the IP failed too often recently."""
+def reserve(conn: sa.Connection, email: str, ip: str | None, now: datetime) -> RateLimited | None:
+    """Count one attempt for ``email`` and ``ip`` — or, past a limit, count nothing and return the refusal.
+
+    ``conn`` must be a write transaction (:meth:`kernel.Site.write`); the attempt is counted as a
+    failure until :func:`clear` forgets it after a successful login.
+    """
+    _lock(conn, [f"email:{email}"] + ([f"ip:{ip}"] if ip else []))
     limits = [("email", FAILURES.c.email == email, ACCOUNT_LIMIT, "this account")]
     if ip:
         limits.append(("ip", FAILURES.c.ip == ip, IP_LIMIT, "your address"))
@@ -42,14 +55,24 @@ def check(conn: sa.Connection, email: str, ip: str | None, now: datetime) -> Non
                 [{"loc": ["body", loc], "msg": f"{limit} failed logins within {int(WINDOW.total_seconds() // 60)} minutes"}],
             )
             error.retry_after = wait  # type: ignore[attr-defined]  # read by the error handler (Retry-After)
-            raise error
-
-
-def record_failure(conn: sa.Connection, email: str, ip: str | None, now: datetime) -> None:
-    """Count one failure, and forget failures that left the window."""
+            return error
     conn.execute(sa.delete(FAILURES).where(FAILURES.c.at <= now - WINDOW))
     conn.execute(sa.insert(FAILURES).values(at=now, email=email, ip=ip))
+    return None
 
 
 def clear(conn: sa.Connection, email: str) -> None:
     conn.execute(sa.delete(FAILURES).where(FAILURES.c.email == email))
+
+
+def _lock(conn: sa.Connection, names: list[str]) -> None:
+    """Serialize attempts on the same account or address until the transaction ends.
+
+    SQLite's write transactions (``BEGIN IMMEDIATE``) already run one at a time; PostgreSQL
+    takes an advisory lock per name, always in the same order so two attempts never deadlock.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted({int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True) for name in names})
+    for key in keys:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -197,5 +197,23 @@ async def test_login_input_errors_use_the_envelope(anon):
     bad_json = await anon.post("/api/v1/auth/login", content=b"{", headers={"content-type": "application/json"})
     assert bad_json.status_code == 422 and bad_json.json()["error"]["details"][0]["loc"] == ["body"]
     assert (await anon.post("/api/v1/auth/login", json={"email": 1, "password": 2})).status_code == 422
-    assert (await anon.post("/api/v1/auth/login", data={"email": "x@example.com", "password": "y"})).status_code == 401
+    form = await anon.post("/api/v1/auth/login", data={"email": "x@example.com", "password": "y"})
+    assert form.status_code == 422 and form.json()["error"]["details"][0]["loc"] == ["header", "content-type"]
     assert (await anon.get("/api/v1/auth/tokens")).status_code == 401
+
+
+async def test_the_api_login_refuses_cross_site_requests_and_sets_no_cookie_for_them(app, rep_user):
+    body = {"email": rep_user["email"], "password": PASSWORD}
+    async with browser(app) as client:
+        # a page on another site can post a form (no preflight): refused, no cookie
+        forged = await client.post("/api/v1/auth/login", data=body, headers={"origin": "https://evil.example"})
+        assert forged.status_code == 403 and "set-cookie" not in forged.headers
+        plain_form = await client.post("/api/v1/auth/login", data=body)
+        assert plain_form.status_code == 422 and "set-cookie" not in plain_form.headers
+        for headers in ({"origin": "https://evil.example"}, {"origin": "null"}, {"referer": "https://evil.example/page"},
+                        {"sec-fetch-site": "cross-site"}, {"sec-fetch-site": "same-site"}):
+            refused = await client.post("/api/v1/auth/login", json=body, headers=headers)
+            assert refused.status_code == 403 and "set-cookie" not in refused.headers, headers
+            assert refused.json()["error"]["details"][0]["loc"] == ["header", "origin"]
+        for headers in ({}, {"origin": "http://testserver"}, {"referer": "http://testserver/login"}, {"sec-fetch-site": "same-origin"}):
+            assert (await client.post("/api/v1/auth/login", json=body, headers=headers)).status_code == 200, headers

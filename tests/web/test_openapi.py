@@ -5,11 +5,24 @@ from __future__ import annotations
 import pytest
 from openapi_spec_validator import validate
 
+from tests.web.test_auth import browser, sign_in
+
 pytestmark = pytest.mark.anyio
 
 
-async def test_document_is_valid_openapi_3_1(anon):
-    response = await anon.get("/api/v1/openapi.json")
+async def test_document_and_docs_page_need_a_login(anon, app, rep_user):
+    refused = await anon.get("/api/v1/openapi.json")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+    page = await anon.get("/api/docs")
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/api/docs"
+    async with browser(app) as web:
+        assert (await sign_in(web, rep_user["email"])).status_code == 200
+        assert (await web.get("/api/v1/openapi.json")).status_code == 200
+        assert (await web.get("/api/docs")).status_code == 200
+
+
+async def test_document_is_valid_openapi_3_1(rep):
+    response = await rep.get("/api/v1/openapi.json")
     assert response.status_code == 200
     document = response.json()
     assert document["openapi"] == "3.1.0"
@@ -18,8 +31,8 @@ async def test_document_is_valid_openapi_3_1(anon):
     assert "error" in document["components"]["schemas"]["Error"]["properties"]
 
 
-async def test_document_describes_every_route(anon):
-    paths = (await anon.get("/api/v1/openapi.json")).json()["paths"]
+async def test_document_describes_every_route(rep):
+    paths = (await rep.get("/api/v1/openapi.json")).json()["paths"]
     for entity in ("users", "teams", "roles", "notes"):
         assert set(paths[f"/api/v1/{entity}"]) == {"get", "post"}
         assert set(paths[f"/api/v1/{entity}/{{id}}"]) == {"parameters", "get", "patch", "delete"}
@@ -56,8 +69,10 @@ async def test_disabled_plugin_leaves_the_document(client):
     assert "/api/v1/plugins/extras/whoami" not in paths
 
 
-async def test_docs_page_uses_shipped_assets(anon):
-    page = await anon.get("/api/docs")
+async def test_docs_page_uses_shipped_assets(app, rep_user, anon):
+    async with browser(app) as web:
+        await sign_in(web, rep_user["email"])
+        page = await web.get("/api/docs")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "http://testserver/api/v1/openapi.json" in page.text
     assert "cdn" not in page.text.lower() and "unpkg" not in page.text

@@ -1,6 +1,6 @@
 """The UI's URL map, and the wrapper that turns refusals into pages.
 
-``/`` dashboard · ``/login`` ``/logout`` ``/setup`` ``/lang`` · ``/search`` · ``/inbox`` ·
+``/`` dashboard · ``/login`` ``/logout`` ``/setup`` ``/lang`` · ``/account/password`` · ``/search`` · ``/inbox`` ·
 ``/r/E`` list · ``/r/E/new`` · ``/r/E/kanban`` · ``/r/E/lookup`` · ``/r/E/bulk-delete`` ·
 ``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
 ``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ...errors import RecordError
-from . import admin, admin_audit, admin_security, admin_settings, dashboard, inbox, list_views, records_views as records, shell
+from . import account, admin, admin_audit, admin_security, admin_settings, dashboard, inbox, list_views, records_views as records, shell
 from . import import_views
 from .context import AdminRequired, LoginRequired
 from .pages import PluginPages
@@ -56,6 +56,7 @@ def ui_routes() -> list[BaseRoute]:
         Route("/logout", page(shell.logout), methods=["POST"], name="ui:logout"),
         Route("/setup", page(shell.setup_page, public=True), methods=both, name="ui:setup"),
         Route("/lang", page(shell.switch_language, public=True), methods=both, name="ui:lang"),
+        Route("/account/password", page(account.password_page), methods=both, name="ui:password"),
         Route("/search", page(inbox.search_page), methods=get, name="ui:search"),
         Route("/inbox", page(inbox.inbox_page), methods=both, name="ui:inbox"),
         Route("/r/{entity}", page(list_views.list_page), methods=get, name="ui:list"),

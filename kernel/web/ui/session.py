@@ -95,10 +95,11 @@ def check_credentials(request: Request, email: Any, password: Any) -> Any:
     return auth.login(_site(request), email, password, ip=auth.client_ip(request), channel="ui")
 
 
-def sign_in(request: Request, response: Response, user_id: int) -> None:
+def sign_in(request: Request, response: Response, user_id: int, *, version: int | None = None) -> None:
+    """A new session for the user (``version``: the credentials version the password was checked against)."""
     site = _site(request)
     with site.write() as conn:
-        sid = sessions.start(site, conn, user_id, ip=auth.client_ip(request), replacing=sessions.session_id(site, request))
+        sid = sessions.start(site, conn, user_id, ip=auth.client_ip(request), replacing=sessions.session_id(site, request), version=version)
     sessions.set_cookie(site, request, response, sid)
 
 

@@ -69,7 +69,7 @@ async def login_page(request: Request) -> Response:
         page = ui.render("login.html", status_code=exc.status, next_url=next_url, email=email or "", error=message, csrf_token=token)
         return with_form_token(request, page, token)
     response = ui.redirect(next_url)
-    sign_in(request, response, user.id)
+    sign_in(request, response, user.id, version=user.credentials_version)
     return response
 
 
