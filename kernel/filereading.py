@@ -209,6 +209,9 @@ def _read_xlsx(data: bytes, guard: _Guard) -> Sheet:
             raise ImportRefused(
                 f"the workbook unpacks to {inflated / 2**20:.0f} MB; at most {guard.limits.inflated_bytes // 2**20} MB can be imported at once"
             )
+        for info in archive.infolist():
+            if info.file_size > _allowed(info, guard.limits):
+                raise _bomb(info.filename, guard.limits)
         book = _Book(archive, guard)
         try:
             sheet_path, date1904 = book.first_sheet()
@@ -226,6 +229,18 @@ def _read_xlsx(data: bytes, guard: _Guard) -> Sheet:
     return Sheet(headers, guard.rows, "XLSX")
 
 
+def _allowed(info: zipfile.ZipInfo, limits: Limits) -> int:
+    """How many bytes one part may inflate to: the total cap, and ``ratio`` times its packed size."""
+    return min(limits.inflated_bytes, max(info.compress_size, 1) * limits.ratio + _RATIO_ALLOWANCE)
+
+
+def _bomb(name: str, limits: Limits) -> ImportRefused:
+    return ImportRefused(
+        f"{name} unpacks to more than {limits.ratio} times its packed size (or over {limits.inflated_bytes // 2**20} MB); "
+        "the workbook looks like a zip bomb"
+    )
+
+
 class _Book:
     """The parts of a workbook, each inflated within the limits and parsed without DOCTYPEs."""
 
@@ -235,16 +250,13 @@ class _Book:
 
     def parse(self, name: str, parser: Any) -> None:
         info = self.archive.getinfo(name)
-        limit = min(self.guard.limits.inflated_bytes, max(info.compress_size, 1) * self.guard.limits.ratio + _RATIO_ALLOWANCE)
+        limit = _allowed(info, self.guard.limits)
         seen = 0
         with self.archive.open(info) as handle:
             while chunk := handle.read(_CHUNK):
                 seen += len(chunk)
-                if seen > limit:
-                    raise ImportRefused(
-                        f"{name} unpacks to more than {limit // 2**20} MB (over {self.guard.limits.ratio} times its packed size); "
-                        "the workbook looks like a zip bomb"
-                    )
+                if seen > limit:  # the archive's directory understated it
+                    raise _bomb(name, self.guard.limits)
                 self.guard.clock()
                 try:
                     parser.Parse(chunk, False)
