@@ -247,6 +247,7 @@ class _Book:
     def __init__(self, archive: zipfile.ZipFile, guard: _Guard):
         self.archive, self.guard = archive, guard
         self.names = set(archive.namelist())
+        self.parts: dict[str, str] = {}  # the workbook's related parts by type, once first_sheet has read them
 
     def parse(self, name: str, parser: Any) -> None:
         info = self.archive.getinfo(name)
@@ -283,38 +284,48 @@ class _Book:
         sheets = [attrs.get(f"{_OFFICE_RELS} id") for tag, attrs in workbook if tag == f"{_MAIN} sheet"]
         if not sheets:
             raise ImportRefused("the workbook has no worksheet")
-        targets = self._relations("xl/_rels/workbook.xml.rels")
+        targets, self.parts = self._relations("xl/_rels/workbook.xml.rels")
         path = targets.get(sheets[0] or "", "xl/worksheets/sheet1.xml")
         if path not in self.names:
             raise ImportRefused("the workbook's first worksheet is missing")
         return path, date1904
 
-    def _relations(self, name: str) -> dict[str, str]:
+    def _relations(self, name: str) -> tuple[dict[str, str], dict[str, str]]:
+        """A relationships part: targets by id, and by type (``sharedStrings``, ``styles``)."""
+        by_id: dict[str, str] = {}
+        by_type: dict[str, str] = {}
         if name not in self.names:
-            return {}
+            return by_id, by_type
         base = posixpath.dirname(posixpath.dirname(name))
-        found = {}
         for tag, attrs in self.elements(name):
             if tag == f"{_RELS} Relationship" and "Id" in attrs and "Target" in attrs:
                 target = attrs["Target"]
-                found[attrs["Id"]] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
-        return found
+                path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+                by_id[attrs["Id"]] = path
+                by_type.setdefault(attrs.get("Type", "").rsplit("/", 1)[-1], path)
+        return by_id, by_type
+
+    def _part(self, kind: str, default: str) -> str | None:
+        path = self.parts.get(kind, default)
+        return path if path in self.names else None
 
     def shared_strings(self) -> list[str]:
-        if "xl/sharedStrings.xml" not in self.names:
+        path = self._part("sharedStrings", "xl/sharedStrings.xml")
+        if path is None:
             return []
         reader = _SharedStrings(self.guard)
-        self.parse("xl/sharedStrings.xml", reader.parser())
+        self.parse(path, reader.parser())
         return reader.strings
 
     def date_styles(self) -> dict[int, str]:
         """Cell style index → ``"date"`` or ``"time"`` for the styles whose number format shows one."""
-        if "xl/styles.xml" not in self.names:
+        path = self._part("styles", "xl/styles.xml")
+        if path is None:
             return {}
         custom: dict[int, str] = {}
         styles: list[int] = []
         in_cell_xfs = False
-        for tag, attrs in self.elements("xl/styles.xml"):
+        for tag, attrs in self.elements(path):
             if tag == f"{_MAIN} numFmt":
                 custom[int(attrs.get("numFmtId", "0"))] = attrs.get("formatCode", "")
             elif tag == f"{_MAIN} cellXfs":

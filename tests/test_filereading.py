@@ -194,3 +194,21 @@ def test_shared_strings_styles_and_dates_of_a_real_workbook():
     sheet = read_sheet(buffer.getvalue())
     assert sheet.headers == ["名称", "when", "n", "flag"]
     assert sheet.rows == [(2, ["甲", datetime(2026, 3, 4, 9, 30), 2.5, True])]
+
+
+def test_shared_strings_are_found_through_the_workbooks_relationships():
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["name"])
+    book.active.append(["甲公司"])
+    saved = io.BytesIO()
+    book.save(saved)
+    moved = io.BytesIO()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(moved, "w") as target:
+        for info in source.infolist():
+            part = source.read(info)
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                part = part.replace(b"sharedStrings.xml", b"words.xml")
+            target.writestr("xl/words.xml" if info.filename == "xl/sharedStrings.xml" else info.filename, part)
+    assert read_sheet(moved.getvalue()).rows == [(2, ["甲公司"])]
