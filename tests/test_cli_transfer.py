@@ -161,7 +161,9 @@ def test_backup_then_restore_into_a_fresh_database(crm, site, tmp_path):
     assert crm("db", "upgrade", config=other).exit_code == 0
     result = crm("restore", str(archive), config=other)
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"restored {rows} rows into {tables} tables from {archive}"
+    assert result.stdout.splitlines() == [
+        f"restored {rows} rows into {tables} tables from {archive}", "admins now: boss@example.com (check that you know each of them)",
+    ]
 
     again = crm("restore", str(archive), config=other)
     assert failed(again, "already holds records (1 customers, 1 users); pass --yes to replace everything") == []

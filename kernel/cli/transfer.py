@@ -85,6 +85,16 @@ def import_(site: Site, entity: str, file: str, maps: tuple[str, ...], ignore_un
     click.echo(report.summary())
 
 
+def _admins(site: Site) -> list[str]:
+    """The active admins' emails: a restore replaces every user, so the operator should see who may now do everything."""
+    import sqlalchemy as sa
+
+    from ..models import User
+
+    with site.engine.connect() as conn:
+        return list(conn.scalars(sa.select(User.email).where(User.role == "admin", User.active.is_(True)).order_by(User.email)))
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @pass_site
@@ -106,4 +116,5 @@ def restore(site: Site, file: str, yes: bool) -> None:
 
     summary = restore_backup(site, file, replace=yes)
     click.echo(f"restored {summary.rows} rows into {summary.tables} tables from {file}")
+    click.echo(f"admins now: {', '.join(_admins(site)) or 'none'} (check that you know each of them)")
 
