@@ -148,8 +148,8 @@ def _read_csv(data: bytes, guard: _Guard) -> Sheet:
     text, encoding = _decode(data)
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", "\t", ";"), key=first_line.count) if first_line else ","
-    # a row never has more columns than delimiters on its lines: refuse a wide header before splitting it
-    if first_line.count(delimiter) >= guard.limits.columns and "\n" not in first_line and '"' not in first_line:
+    # an unquoted line has exactly one column more than delimiters: refuse a wide header before splitting it
+    if first_line.count(delimiter) >= guard.limits.columns and '"' not in first_line:
         guard.columns(first_line.count(delimiter) + 1, "the first row")
     try:
         records = csv.reader(_lines(text, guard), delimiter=delimiter)
