@@ -19,8 +19,10 @@ transaction); a restore is one write transaction.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
 from . import migrations
-from .customfields import CustomField, create_index_sql, drop_index_sql
+from .customfields import CustomField, check_definition, create_index_sql, drop_index_sql
 from .db import Base
 from .errors import CRMError
 from .models import CustomFieldDef, Version
@@ -158,7 +160,7 @@ def write_backup(site: Site, path: str | Path) -> Summary:
         with site.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin(), zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            with conn.begin(), _private(partial) as handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 branches = branch_revisions(site, conn)
                 if migrations.KERNEL_BRANCH not in branches:
                     raise BackupRefused("the database is not initialized; there is nothing to back up")
@@ -179,6 +181,12 @@ def write_backup(site: Site, path: str | Path) -> Summary:
     finally:
         partial.unlink(missing_ok=True)
     return Summary(sum(t["rows"] for t in listed), len(listed))
+
+
+def _private(path: Path) -> Any:
+    """``path`` opened for writing, readable by its owner only (a backup holds password hashes)."""
+    path.unlink(missing_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
 
 def _write_table(conn: sa.Connection, archive: zipfile.ZipFile, table: sa.Table) -> dict[str, Any]:
@@ -245,8 +253,11 @@ def check_revisions(site: Site, conn: sa.Connection, wanted: dict[str, Any]) -> 
 def restore_backup(site: Site, path: str | Path, *, replace: bool = False) -> Summary:
     """Replace every owned table's rows with the backup's, in one transaction.
 
-    Refused (nothing changed) when the file is not a PlugCRM backup, its revisions
-    differ from the database's, or the database holds records and ``replace`` is false.
+    The whole archive is checked first (:func:`check_backup`), before anything is written:
+    refused (nothing changed) when the file is not a PlugCRM backup, its revisions differ from
+    the database's, a table, column, value or custom field is not what the migrations and the
+    API allow, or the database holds records and ``replace`` is false. Custom-field indexes are
+    rebuilt inside the same transaction, so a failure there leaves nothing restored either.
     """
     try:
         archive = zipfile.ZipFile(path)
@@ -263,29 +274,120 @@ def restore_backup(site: Site, path: str | Path, *, replace: bool = False) -> Su
             indexed_before = _indexed_fields(conn)
         if held and not replace:
             raise BackupRefused(f"the database already holds records ({held}); pass --yes to replace everything")
-        listed = {t.get("name"): t for t in manifest["tables"] if isinstance(t, dict)}
-        missing = sorted(set(listed) - {t.name for t in tables})
-        if missing:
-            raise BackupRefused(f"the backup holds table {missing[0]}, which this database does not have")
+        listed = check_backup(archive, manifest, tables)
         try:
             with site.write() as conn:
                 versions = {row.name: row.value for row in conn.execute(sa.select(Version.name, Version.value))}
                 late = _late_foreign_keys(tables)
                 _empty(conn, tables, late)
-                rows = sum(_restore_table(conn, archive, table, listed.get(table.name), late.get(table.name, [])) for table in tables)
+                rows = sum(_restore_table(conn, archive, table, listed[table.name], late.get(table.name, [])) for table in tables)
                 _bump(conn, versions)
                 if conn.dialect.name == "postgresql":
                     _reset_sequences(conn, tables)
-                indexed_after = _indexed_fields(conn)
+                _rebuild_indexes(site, conn, indexed_before, _indexed_fields(conn))
         except (zipfile.BadZipFile, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
             raise BackupRefused(f"the backup is damaged ({exc}); nothing was restored") from None
         except sa.exc.StatementError as exc:
             reason = str(exc.orig or exc).strip().splitlines()[0]
             raise BackupRefused(f"the backup could not be restored ({reason}); nothing was restored") from None
-    _rebuild_indexes(site, indexed_before, indexed_after)
     site.forget()
     site.refresh(force=True)
     return Summary(rows, len(tables))
+
+
+# -- checking a backup before restoring it ------------------------------------------------------
+
+_ENTITY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
+
+
+def check_backup(archive: zipfile.ZipFile, manifest: dict[str, Any], tables: list[sa.Table]) -> dict[str, dict[str, Any]]:
+    """Read the whole archive once and refuse it unless every table is one the migrations built,
+    every row has only that table's columns with values of their types, the row counts match the
+    manifest, and every custom field passes the API's checks. Returns the manifest's tables by name."""
+    listed: dict[str, dict[str, Any]] = {}
+    for entry in manifest["tables"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("rows"), int):
+            raise BackupRefused("the backup's manifest lists a table without a name or a row count; nothing was restored")
+        listed[entry["name"]] = entry
+    known = {table.name: table for table in tables}
+    stray = sorted(set(listed) - set(known))
+    if stray:
+        raise BackupRefused(f"the backup holds table {stray[0]!r}, which this database does not have; nothing was restored")
+    absent = sorted(set(known) - set(listed))
+    if absent:
+        raise BackupRefused(f"the backup has no table {absent[0]}; nothing was restored")
+    for name, table in known.items():
+        columns = listed[name].get("columns", [])
+        if not isinstance(columns, list) or not set(columns) <= set(table.c.keys()):
+            raise BackupRefused(f"the backup's table {name} has columns this database does not have; nothing was restored")
+        try:
+            count = sum(1 for line in _lines(archive, name) if _checked_row(table, line) is not None)
+            if count != listed[name]["rows"]:
+                raise ValueError(f"table {name} has {count} rows, its manifest says {listed[name]['rows']}")
+        except (KeyError, zipfile.BadZipFile, UnicodeDecodeError, ValueError) as exc:
+            raise BackupRefused(f"the backup is damaged ({exc}); nothing was restored") from None
+    return listed
+
+
+def _checked_row(table: sa.Table, line: Any) -> dict[str, Any]:
+    """One row of ``table`` as the database will get it; ValueError when it does not fit."""
+    if not isinstance(line, dict) or not set(line) <= set(table.c.keys()):
+        raise ValueError(f"table {table.name}: a row has columns this database does not have")
+    row = {}
+    for column in table.columns:
+        if column.name not in line:
+            if not column.nullable and column.default is None and column.server_default is None and column.autoincrement is not True:
+                raise ValueError(f"table {table.name}: a row has no {column.name}")
+            continue
+        row[column.name] = _checked_value(table, column, line[column.name])
+    if table.name == CustomFieldDef.__tablename__:
+        _check_custom_field(row)
+    return row
+
+
+def _checked_value(table: sa.Table, column: sa.Column[Any], value: Any) -> Any:
+    where = f"table {table.name}, column {column.name}"
+    kind = _kind(column)
+    if value is None:
+        if not column.nullable and kind != "json":  # JSON null is a value
+            raise ValueError(f"{where}: must not be empty")
+        return None
+    try:
+        loaded = _load(kind, value)
+    except (ValueError, TypeError, binascii.Error):
+        raise ValueError(f"{where}: {str(value)[:40]!r} is not a {kind} value") from None
+    if kind != "plain":
+        return loaded
+    try:
+        python = column.type.python_type
+    except NotImplementedError:
+        return loaded
+    if python is bool and not isinstance(loaded, bool):
+        raise ValueError(f"{where}: must be true or false")
+    if python is int and (isinstance(loaded, bool) or not isinstance(loaded, int) or not -(2**63) <= loaded < 2**63):
+        raise ValueError(f"{where}: must be a whole number")
+    if python is float and (isinstance(loaded, bool) or not isinstance(loaded, int | float)):
+        raise ValueError(f"{where}: must be a number")
+    if python is str:
+        if not isinstance(loaded, str) or "\x00" in loaded:
+            raise ValueError(f"{where}: must be text")
+        length = getattr(column.type, "length", None)
+        if length is not None and len(loaded) > length:
+            raise ValueError(f"{where}: is longer than {length} characters")
+    return loaded
+
+
+def _check_custom_field(row: dict[str, Any]) -> None:
+    """A custom field's definition goes through the API's checks: its name reaches SQL (its index)."""
+    entity, name = row.get("entity"), row.get("name")
+    if not isinstance(entity, str) or not _ENTITY_NAME.match(entity):
+        raise ValueError(f"custom field {name!r}: {str(entity)[:40]!r} is not an entity name")
+    try:
+        check_definition(name, row.get("schema"))
+    except CRMError as exc:
+        detail = exc.details[0] if getattr(exc, "details", None) else {}
+        where = ".".join(str(p) for p in detail.get("loc", []))
+        raise ValueError(f"custom field {str(name)[:40]!r} of {entity}: {where} {detail.get('msg', exc)}".strip()) from None
 
 
 def _records_held(site: Site, conn: sa.Connection) -> str:
@@ -313,11 +415,8 @@ def _empty(conn: sa.Connection, tables: list[sa.Table], late: dict[str, list[sa.
         conn.execute(sa.delete(table))
 
 
-def _restore_table(conn: sa.Connection, archive: zipfile.ZipFile, table: sa.Table, listed: dict[str, Any] | None, late: list[sa.Column[Any]]) -> int:
+def _restore_table(conn: sa.Connection, archive: zipfile.ZipFile, table: sa.Table, listed: dict[str, Any], late: list[sa.Column[Any]]) -> int:
     """Insert the table's rows; references that order cannot satisfy are set afterwards."""
-    if listed is None:
-        raise KeyError(f"the backup has no table {table.name}")
-    kinds = {column.name: _kind(column) for column in table.columns}
     deferred = [c.name for c in late if c.nullable]
     keys = [c.name for c in table.primary_key.columns]
     count = 0
@@ -325,9 +424,7 @@ def _restore_table(conn: sa.Connection, archive: zipfile.ZipFile, table: sa.Tabl
     for batch in _batches(_lines(archive, table.name), BATCH_SIZE):
         rows = []
         for line in batch:
-            if not isinstance(line, dict) or set(line) - set(kinds):
-                raise ValueError(f"table {table.name}: a row has columns this database does not have")
-            row = {name: _load(kinds[name], value) for name, value in line.items()}
+            row = _checked_row(table, line)
             if deferred and any(row.get(name) is not None for name in deferred):
                 later.append({**{f"key_{k}": row[k] for k in keys}, **{f"new_{n}": row[n] for n in deferred}})
                 row.update({name: None for name in deferred})
@@ -395,18 +492,15 @@ def _indexed_fields(conn: sa.Connection) -> set[tuple[str, str, str]]:
     return {(row.entity, row.name, json.dumps(row.schema, sort_keys=True)) for row in rows}
 
 
-def _rebuild_indexes(site: Site, before: set[tuple[str, str, str]], after: set[tuple[str, str, str]]) -> None:
-    """Custom-field indexes are built outside transactions: drop the old ones, build the restored ones."""
-    view = site.refresh(force=True)
-    dialect = site.engine.dialect.name
-    statements = []
+def _rebuild_indexes(site: Site, conn: sa.Connection, before: set[tuple[str, str, str]], after: set[tuple[str, str, str]]) -> None:
+    """Inside the restore's transaction (not concurrently): drop the old custom-field indexes and
+    build the restored ones; the names were checked by :func:`check_backup`."""
+    view = site.view
+    dialect = conn.dialect.name
     for entity, name, _ in sorted(before - after):
         if entity in view.entities:
-            statements.append(drop_index_sql(view.entities[entity].table.name, name, dialect))
+            conn.execute(sa.text(drop_index_sql(view.entities[entity].table.name, name, dialect, concurrently=False)))
     for entity, name, schema in sorted(after):
         if entity in view.entities:
-            statements.append(create_index_sql(view.entities[entity].table.name, CustomField(entity, name, json.loads(schema)), dialect))
-    if statements:
-        with site.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for statement in statements:
-                conn.execute(sa.text(statement))
+            field_ = CustomField(entity, name, json.loads(schema))
+            conn.execute(sa.text(create_index_sql(view.entities[entity].table.name, field_, dialect, concurrently=False)))

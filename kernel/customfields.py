@@ -329,16 +329,21 @@ def index_name(table: str, name: str) -> str:
     return f"cfx_{table}_{name}"[:63]
 
 
-def create_index_sql(table: str, field_: CustomField, dialect: str) -> str:
+def create_index_sql(table: str, field_: CustomField, dialect: str, *, concurrently: bool = True) -> str:
+    """``concurrently`` (PostgreSQL): outside a transaction, without blocking writers; a restore
+    builds its indexes inside its transaction instead."""
+    assert FIELD_NAME.match(field_.name)
     expr = expression_sql(field_, dialect)
     if dialect == "postgresql":  # (expr, id) lets ORDER BY expr, id be read from the index
-        return f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{index_name(table, field_.name)}" ON "{table}" ({expr}, id)'
+        how = " CONCURRENTLY" if concurrently else ""
+        return f'CREATE INDEX{how} IF NOT EXISTS "{index_name(table, field_.name)}" ON "{table}" ({expr}, id)'
     return f'CREATE INDEX IF NOT EXISTS "{index_name(table, field_.name)}" ON "{table}" ({expr})'
 
 
-def drop_index_sql(table: str, name: str, dialect: str) -> str:
-    concurrently = " CONCURRENTLY" if dialect == "postgresql" else ""
-    return f'DROP INDEX{concurrently} IF EXISTS "{index_name(table, name)}"'
+def drop_index_sql(table: str, name: str, dialect: str, *, concurrently: bool = True) -> str:
+    assert FIELD_NAME.match(name)
+    how = " CONCURRENTLY" if dialect == "postgresql" and concurrently else ""
+    return f'DROP INDEX{how} IF EXISTS "{index_name(table, name)}"'
 
 
 def purge_sql(table: sa.Table, name: str, dialect: str) -> sa.Update:

@@ -242,14 +242,15 @@ def _csv_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value)
-    if isinstance(value, str) and _formula_like(text):
+    return guard_formula(value) if isinstance(value, str) else str(value)
+
+
+def guard_formula(text: str) -> str:
+    """``text`` for a CSV cell: text a spreadsheet would run as a formula gets a leading apostrophe
+    (the one guard of every CSV the CRM writes; an import takes the apostrophe off again)."""
+    if text.startswith(_FORMULA_START) or (text[:1] in ("+", "-") and not _SIGNED_NUMBER.match(text)):
         return "'" + text
     return text
-
-
-def _formula_like(text: str) -> bool:
-    return text.startswith(_FORMULA_START) or (text[:1] in ("+", "-") and not _SIGNED_NUMBER.match(text))
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:

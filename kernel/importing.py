@@ -1,9 +1,8 @@
 """Imports: rows of a CSV or XLSX file become records, through the one write path.
 
-A file is read into a :class:`Sheet` (:func:`read_sheet`): CSV in UTF-8 (with or
-without a byte-order mark), UTF-16 with a mark, or GB18030/GBK when it is not
-UTF-8 (what Chinese Excel writes); XLSX from its first worksheet. The first row
-names the columns. :func:`plan_columns` matches each header with a field of the
+A file is read into a :class:`Sheet` by :func:`kernel.filereading.read_sheet`
+(CSV or XLSX, within the limits of :class:`~kernel.filereading.Limits`). The first
+row names the columns. :func:`plan_columns` matches each header with a field of the
 entity: its name (``name``, ``custom.industry``), a custom field's plain name,
 or a field's English or Chinese label, ignoring case, spaces and underscores;
 an explicit mapping wins. ``id``, ``created_at`` and ``updated_at`` (what an
@@ -25,13 +24,9 @@ everything back.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import json
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
@@ -41,9 +36,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from . import permissions
+from .dryrun import dry_run_transaction
 from .duplicates import Lookalikes, ask_manager
-from .errors import CRMError, Forbidden, NotFound, RecordError
+from .errors import Forbidden, NotFound, RecordError
 from .fielddescriptions import SYSTEM_COLUMNS, FormField, form_fields
+from .filereading import MAX_BYTES, MAX_ROWS, ImportRefused, Limits, Sheet, read_sheet  # noqa: F401 (re-exported)
 from .i18n import plugin_locale_dirs, translations
 
 if TYPE_CHECKING:
@@ -51,8 +48,6 @@ if TYPE_CHECKING:
     from .records import Actor
     from .site import Site, View
 
-MAX_ROWS = 50_000
-MAX_BYTES = 20 * 1024 * 1024
 BATCH_SIZE = 250
 ON_DUPLICATE = ("skip", "create", "refuse")
 #: A mapping target that means "leave this column out".
@@ -63,11 +58,6 @@ _FALSE = frozenset({"false", "no", "n", "0", "off", "否", "错", "×", "✗"})
 _SPLIT = re.compile(r"[;,；，、\n]")
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T](.*))?$")
 _FORMULA_GUARD = re.compile(r"^'[=+\-@\t\r]")
-_XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-class ImportRefused(CRMError):
-    """The file as a whole cannot be imported (unreadable, too large, a column that matches no field)."""
 
 
 class UnknownColumns(ImportRefused):
@@ -77,105 +67,6 @@ class UnknownColumns(ImportRefused):
         self.columns = columns
         named = ", ".join(f"{c.letter} {c.header!r}" for c in columns)
         super().__init__(f"{entity}: no field matches column {named}")
-
-
-# -- reading a file --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """A file's header row and its data rows (with their row numbers, the header being row 1)."""
-
-    headers: list[str]
-    rows: list[tuple[int, list[Any]]]
-    source: str  # "CSV, UTF-8", "CSV, GB18030", "XLSX"
-
-
-def read_sheet(data: bytes) -> Sheet:
-    """Read a CSV or XLSX file (recognised by its content, not its name)."""
-    if len(data) > MAX_BYTES:
-        raise ImportRefused(f"the file is {len(data) / 2**20:.1f} MB; at most {MAX_BYTES // 2**20} MB can be imported at once")
-    if data.startswith(_XLS_MAGIC):
-        raise ImportRefused("this is an old Excel .xls file; save it as .xlsx or CSV first")
-    if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data)
-    return _read_csv(data)
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    """The text and the encoding it was read with: UTF-8 (BOM or not), UTF-16 with a BOM, else GB18030."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError:
-            raise ImportRefused("the file starts like UTF-16 text but is not") from None
-    try:
-        if data.startswith(codecs.BOM_UTF8):
-            return data[3:].decode("utf-8"), "UTF-8"
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "GB18030"
-    except UnicodeDecodeError:
-        raise ImportRefused("the file is neither UTF-8 nor GB18030/GBK text; save it as “CSV UTF-8” or .xlsx") from None
-
-
-def _read_csv(data: bytes) -> Sheet:
-    text, encoding = _decode(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", "\t", ";"), key=first_line.count) if first_line else ","
-    try:
-        records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        header = next(records, None)
-        rows = _data_rows(records)
-    except csv.Error as exc:
-        raise ImportRefused(f"the CSV file cannot be read: {exc}") from None
-    if header is None:
-        raise ImportRefused("the file is empty; the first row must name the columns")
-    return Sheet([str(h).strip() for h in header], rows, f"CSV, {encoding}")
-
-
-def _read_xlsx(data: bytes) -> Sheet:
-    from openpyxl import load_workbook  # loaded only to import spreadsheets
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ImportRefused(f"the file is not a readable .xlsx workbook ({exc})") from None
-    try:
-        if not book.worksheets:
-            raise ImportRefused("the workbook has no worksheet")
-        records = book.worksheets[0].iter_rows(values_only=True)
-        header = next(records, None)
-        rows = _data_rows(list(cells) for cells in records)
-    finally:
-        book.close()
-    if header is None:
-        raise ImportRefused("the first worksheet is empty; its first row must name the columns")
-    headers = ["" if h is None else str(h).strip() for h in header]
-    while headers and not headers[-1]:
-        headers.pop()
-    return Sheet(headers, rows, "XLSX")
-
-
-def _data_rows(records: Any) -> list[tuple[int, list[Any]]]:
-    """Rows that hold anything, numbered as a spreadsheet shows them; refuses more than MAX_ROWS."""
-    rows = []
-    for number, cells in enumerate(records, start=2):
-        values = [_cell(c) for c in cells]
-        if any(v is not None for v in values):
-            if len(rows) == MAX_ROWS:
-                raise ImportRefused(f"the file has more than {MAX_ROWS:,} rows; split it into several files")
-            rows.append((number, values))
-    return rows
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
 
 
 # -- columns ---------------------------------------------------------------------------------
@@ -586,7 +477,7 @@ def import_rows(
     payloads = [(number, row_data(columns, cells, tzinfo)) for number, cells in sheet.rows]
     writer = _Writer(site, replace(actor, channel="import"), entity.name, columns, report)
     try:
-        with site.write() as conn:
+        with dry_run_transaction(site) if dry_run else site.write() as conn:
             done = 0
             for batch in _batches(payloads, BATCH_SIZE):
                 writer.write(conn, batch)

@@ -219,3 +219,4 @@ class Upload(Base):
     size: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    checked: Mapped[Any] = mapped_column(JSONData, nullable=True)  # the last dry run's report and what it was run with

@@ -33,6 +33,8 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "allow_registration": (bool, "true or false"),
     "org_name": (str, "a string"),
     "trusted_proxies": (list, 'a list of proxy addresses or networks, e.g. ["10.0.0.1", "10.0.0.0/8"]'),
+    "import_max_rows": (int, "a positive number of rows"),
+    "import_max_bytes": (int, "a positive number of bytes"),
 }
 ORG_NAME_MAX = 120
 
@@ -77,6 +79,8 @@ class Settings:
     allow_registration: bool = False  # POST /api/v1/auth/register; new users wait for an admin
     org_name: str = ""  # shown in the UI's top bar and title
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For/-Proto are believed (kernel.web.proxies)
+    import_max_rows: int = 50_000  # rows one imported file may hold (kernel.filereading)
+    import_max_bytes: int = 20 * 2**20  # size of one imported file, and of the import page's upload
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: str | None = None
     mail: MailSettings | None = None  # None: no [mail] table, mail is off
@@ -143,6 +147,9 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         values["trusted_proxies"] = _proxies(values["trusted_proxies"], file)
     if len(values.get("org_name", "")) > ORG_NAME_MAX:
         raise ConfigError(f"must be at most {ORG_NAME_MAX} characters", file=file, key="crm.org_name")
+    for key in ("import_max_rows", "import_max_bytes"):
+        if values.get(key, 1) <= 0:
+            raise ConfigError(f"must be {_CRM_KEYS[key][1]}", file=file, key=f"crm.{key}")
     plugin_tables = data.get("plugins", {})
     if not isinstance(plugin_tables, dict) or not all(isinstance(v, dict) for v in plugin_tables.values()):
         raise ConfigError("each [plugins.NAME] must be a table", file=file, key="plugins")

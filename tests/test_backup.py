@@ -232,3 +232,84 @@ def test_revisions_must_match(pair, tmp_path):
     with target.engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = :old WHERE version_num = :new"), {"old": previous, "new": current})
     refused(target, path, "run 'crm db upgrade'")
+
+
+# -- a crafted backup: checked whole before anything is written ----------------------------------------
+
+
+def edit_rows(table: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> Callable[[str, bytes], bytes]:
+    """A rewrite step that changes one table's rows (and keeps the manifest's row count true)."""
+    counts: dict[str, int] = {}
+
+    def step(name: str, data: bytes) -> bytes:
+        if name == f"tables/{table}.jsonl":
+            rows = change([json.loads(line) for line in data.splitlines() if line.strip()])
+            counts[table] = len(rows)
+            return b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in rows)
+        if name == "manifest.json":
+            return data  # fixed below, once the table has been rewritten
+        return data
+
+    step.counts = counts  # type: ignore[attr-defined]
+    return step
+
+
+def crafted(path: Path, target: Path, table: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> Path:
+    step = edit_rows(table, change)
+    rewrite(path, target, step)
+    fixed = target.with_name("fixed-" + target.name)
+
+    def manifest(name: str, data: bytes) -> bytes:
+        if name != "manifest.json":
+            return data
+        content = json.loads(data)
+        for entry in content["tables"]:
+            if entry["name"] in step.counts:  # type: ignore[attr-defined]
+                entry["rows"] = step.counts[entry["name"]]  # type: ignore[attr-defined]
+        return json.dumps(content).encode()
+
+    return rewrite(target, fixed, manifest)
+
+
+def test_a_custom_field_name_cannot_inject_sql_into_the_index_rebuild(pair, tmp_path):
+    path, target = pair
+    evil = "x') IS NULL; DROP TABLE kernel_users; --"
+
+    def rename(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**r, "name": evil} if r["name"] == "budget" else r for r in rows]
+
+    refused(target, crafted(path, tmp_path / "evil.zip", "kernel_custom_fields", rename), "custom field", "must start with a-z")
+    assert login(target, "keep@example.com", PASSWORD) is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda r: {**r, "email": "x" * 300 + "@example.com"}, "longer than 254"),
+        (lambda r: {**r, "active": "yes"}, "true or false"),
+        (lambda r: {**r, "id": "1; DROP TABLE kernel_users"}, "whole number"),
+        (lambda r: {**r, "surprise": 1}, "columns this database does not have"),
+        (lambda r: {k: v for k, v in r.items() if k != "email"}, "has no email"),
+    ],
+)
+def test_rows_that_do_not_fit_their_columns_are_refused_before_writing(pair, tmp_path, change, fragment):
+    path, target = pair
+    refused(target, crafted(path, tmp_path / "bad.zip", "kernel_users", lambda rows: [change(r) for r in rows]), "damaged", fragment)
+
+
+def test_an_index_that_fails_to_build_leaves_nothing_restored(pair, tmp_path, monkeypatch):
+    path, target = pair
+    import kernel.backup
+
+    monkeypatch.setattr(kernel.backup, "create_index_sql", lambda *a, **k: "CREATE INDEX broken ON no_such_table (x)")
+    refused(target, path, "nothing was restored")
+
+
+def test_backups_are_readable_by_their_owner_only(new_site, tmp_path):
+    site = new_site("sqlite")
+    fill(site)
+    path = tmp_path / "b.zip"
+    path.write_bytes(b"old")
+    path.chmod(0o644)
+    write_backup(site, path)
+    assert path.stat().st_mode & 0o777 == 0o600

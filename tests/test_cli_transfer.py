@@ -131,6 +131,20 @@ def test_import_refuses_missing_oversized_and_unknown_entities(crm, tmp_path):
     failed(crm("import", "gadgets", write(tmp_path, "name\nx\n")), "no entity named 'gadgets'")
 
 
+def test_import_refuses_bombs_and_doctypes_in_one_line_and_obeys_the_row_setting(crm, tmp_path, database_url):
+    from tests.test_filereading import with_doctype
+
+    entities = tmp_path / "entities.xlsx"
+    entities.write_bytes(with_doctype('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'))
+    failed(crm("import", "customers", str(entities)), "DOCTYPE")
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes(b",".join(b"c%d" % i for i in range(100_000)) + b"\nx\n")
+    failed(crm("import", "customers", str(wide)), "more than 500 columns")
+    small = tmp_path / "small.toml"
+    small.write_text(f"[crm]\ndatabase_url = {json.dumps(database_url)}\nplugins = [\"customers\"]\nimport_max_rows = 2\n", encoding="utf-8")
+    failed(crm("import", "customers", write(tmp_path, "name\na\nb\nc\n"), config=str(small)), "more than 2 rows")
+
+
 # -- backup and restore ------------------------------------------------------------------------------
 
 
@@ -147,7 +161,9 @@ def test_backup_then_restore_into_a_fresh_database(crm, site, tmp_path):
     assert crm("db", "upgrade", config=other).exit_code == 0
     result = crm("restore", str(archive), config=other)
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"restored {rows} rows into {tables} tables from {archive}"
+    assert result.stdout.splitlines() == [
+        f"restored {rows} rows into {tables} tables from {archive}", "admins now: boss@example.com (check that you know each of them)",
+    ]
 
     again = crm("restore", str(archive), config=other)
     assert failed(again, "already holds records (1 customers, 1 users); pass --yes to replace everything") == []

@@ -287,3 +287,47 @@ def test_an_exported_file_imports_back(site, tmp_path, fmt, headers):
     for copy in copies.values():
         original = before[copy["name"]]
         assert {k: v for k, v in copy.items() if k not in skip} == {k: v for k, v in original.items() if k not in skip}
+
+
+# -- a dry run holds no lock ----------------------------------------------------------------------
+
+
+def many_rows(count: int) -> bytes:
+    lines = ["名称,电话"] + [f"公司{n},138{n:08d}" for n in range(count)]
+    lines[3] = "坏公司,oops"  # invalid
+    lines.append("公司1,13800000001")  # a duplicate of row 3, several batches earlier
+    return csv_bytes("\n".join(lines) + "\n")
+
+
+def test_a_dry_run_lets_other_writers_through_and_answers_like_the_real_import(site, database_url):
+    data = many_rows(600)
+    stored = site.records.create(SYSTEM, "customers", {"name": "老客户", "phone": "13800000500"})
+    writes: list[str] = []
+
+    def write_elsewhere(done: int, total: int) -> None:
+        """Another process writes while the dry run is half done; it must not wait for the dry run."""
+        if writes:
+            return
+        if database_url.startswith("sqlite"):
+            import sqlite3
+
+            other = sqlite3.connect(site.engine.url.database, timeout=0.2, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                writes.append("written")
+            except sqlite3.OperationalError as exc:
+                writes.append(str(exc))
+            finally:
+                other.close()
+        else:
+            site.records.create(SYSTEM, "customers", {"name": "其间写入"})
+            writes.append("written")
+
+    dry = run(site, data, dry_run=True, skip_invalid=True, progress=write_elsewhere)
+    assert writes == ["written"]
+    assert not dry.written and customers(site).keys() <= {"老客户", "其间写入"}
+    real = run(site, data, skip_invalid=True)
+    assert [str(i) for i in dry.issues()] == [str(i) for i in real.issues()]
+    assert dry.imported == real.imported == 598 and any(i.duplicate_of == (stored["id"],) for i in real.duplicates)
+    assert any(i.duplicate_rows == (3,) for i in real.duplicates)

@@ -56,16 +56,17 @@ def import_(site: Site, entity: str, file: str, maps: tuple[str, ...], ignore_un
     """Create ENTITY records from the rows of a .csv or .xlsx FILE (the first row names the columns)."""
     from .. import importing  # openpyxl and the UI's field labels: loaded only to import
 
+    limits = importing.Limits.for_settings(site.settings)
     try:
         size = os.path.getsize(file)
-        if size > importing.MAX_BYTES:
-            raise UserError(f"{file}: the file is {size / 2**20:.1f} MB; at most {importing.MAX_BYTES // 2**20} MB can be imported at once")
+        if size > limits.bytes:
+            raise UserError(f"{file}: the file is {size / 2**20:.1f} MB; at most {limits.bytes / 2**20:g} MB can be imported at once")
         with open(file, "rb") as handle:
             data = handle.read()
     except OSError as exc:
         raise UserError(f"{file}: {exc.strerror or exc}") from None
     try:
-        sheet = importing.read_sheet(data)
+        sheet = importing.read_sheet(data, limits)
         report = importing.import_rows(
             site, replace(CLI_ACTOR, channel="import"), entity, sheet, mapping=_mapping(maps), ignore_unknown=ignore_unknown,
             skip_invalid=skip_invalid, on_duplicate=on_duplicate, dry_run=dry_run, progress=_Progress(),
@@ -82,6 +83,16 @@ def import_(site: Site, entity: str, file: str, maps: tuple[str, ...], ignore_un
     if failed:
         raise UserError(report.summary())
     click.echo(report.summary())
+
+
+def _admins(site: Site) -> list[str]:
+    """The active admins' emails: a restore replaces every user, so the operator should see who may now do everything."""
+    import sqlalchemy as sa
+
+    from ..models import User
+
+    with site.engine.connect() as conn:
+        return list(conn.scalars(sa.select(User.email).where(User.role == "admin", User.active.is_(True)).order_by(User.email)))
 
 
 @click.command()
@@ -105,4 +116,5 @@ def restore(site: Site, file: str, yes: bool) -> None:
 
     summary = restore_backup(site, file, replace=yes)
     click.echo(f"restored {summary.rows} rows into {summary.tables} tables from {file}")
+    click.echo(f"admins now: {', '.join(_admins(site)) or 'none'} (check that you know each of them)")
 

@@ -25,6 +25,7 @@ from ..site import Site
 from .api import record_routes
 from .auth import auth_routes
 from .errors import EXCEPTION_HANDLERS, InternalErrors
+from .limits import BodyLimits
 from .meta import meta_routes
 from .openapi import Documents, docs_routes, openapi_json
 from .plugin_mount import PluginMount
@@ -77,7 +78,11 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None, ru
                 scheduler.shutdown(wait=False)
 
     routes = [Route("/healthz", health), Mount("/api/v1", routes=api_routes(site), name="api"), *docs_routes()]
-    middleware = [Middleware(TrustedProxies, trusted=site.file_settings.trusted_proxies), Middleware(InternalErrors)]
+    middleware = [
+        Middleware(TrustedProxies, trusted=site.file_settings.trusted_proxies),
+        Middleware(InternalErrors),
+        Middleware(BodyLimits, site=site),
+    ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.site = site
     app.state.openapi = Documents()

@@ -119,3 +119,13 @@ def test_non_admins_get_403_and_the_rest_search_takes_the_same_filters(app, site
     api = TestClient(app, headers={"Authorization": f"Bearer {issue_token(site, boss['id'])['token']}"})
     found = api.get("/api/v1/audit", params={"actor": "Ann.Li", "entity": "notes"}).json()
     assert found["total"] == 2 and {i["actor"] for i in found["items"]} == {"ann.li@example.cn"}
+
+
+def test_csv_download_guards_cells_a_spreadsheet_would_run_as_formulas(app, site, admin):
+    client, _ = admin
+    TestClient(app).post("/api/v1/auth/token", json={"email": "=HYPERLINK(\"http://evil\")@x.cn", "password": "wrong-password"})
+    response = client.get("/admin/audit.csv?action=login_failed")
+    table = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
+    actors = [r[2] for r in table[1:]]
+    assert actors and all(not a.startswith("=") for a in actors)
+    assert '\'=hyperlink("http://evil")@x.cn' in actors

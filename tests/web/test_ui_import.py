@@ -161,6 +161,37 @@ def test_an_upload_belongs_to_its_user_and_bad_files_are_explained(app, site, ad
     assert empty.status_code == 422 and "Choose a CSV or Excel (.xlsx) file." in empty.text
 
 
+def test_bombs_and_doctypes_are_refused_with_the_limit_named(site, admin):
+    from tests.test_filereading import with_doctype
+
+    client, token = admin
+    doctype = upload(client, token, with_doctype("<!DOCTYPE x>"), "doc.xlsx")
+    assert doctype.status_code == 422 and "DOCTYPE" in html.unescape(doctype.text)
+    wide = upload(client, token, b",".join(b"c%d" % i for i in range(1_000_000)) + b"\nx\n", "wide.csv")
+    assert wide.status_code == 422 and "more than 500 columns" in wide.text and len(wide.text) < 100_000
+    assert kept(site) == 0
+
+
+def test_the_review_page_keeps_its_dry_run_instead_of_running_it_per_view(site, admin, monkeypatch):
+    from kernel import importing
+
+    runs = []
+    real = importing.import_rows
+    monkeypatch.setattr(importing, "import_rows", lambda *a, **k: runs.append(k["dry_run"]) or real(*a, **k))
+    client, token = admin
+    review_url = upload(client, token, CSV).headers["location"]
+    first, second = client.get(review_url), client.get(review_url)
+    assert runs == [True]
+    assert text(first.text) == text(second.text) and "Import 3 records" in text(second.text)
+    fields = {"csrf_token": token, "col.0": "name", "col.1": "-", "col.2": "custom.rating", "action": "check"}
+    rechecked = client.post(review_url, data=fields)
+    assert runs == [True, True] and rechecked.status_code == 200  # other columns: checked again
+    client.post(review_url, data=fields)
+    assert runs == [True, True]
+    done = client.post(review_url, data={**fields, "action": "import"})
+    assert runs == [True, True, False] and "Imported 3 records." in text(done.text)
+
+
 def test_uploads_expire_after_an_hour_and_one_per_user_is_kept(site, admin, clock):
     client, token = admin
     first = upload(client, token, CSV).headers["location"]

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ... import audit
+from ...exporting import guard_formula
 from ...records import CHANNELS
 from .context import UI, ui_for
 
@@ -130,8 +131,9 @@ async def audit_csv(request: Request) -> Response:
     writer.writerow(["id", "at", "actor", "actor_id", "channel", "entity", "record_id", "action", "changes", "ip"])
     for row in rows:
         at = row["at"].astimezone(ui.tzinfo).isoformat()
-        writer.writerow([row["id"], at, row["actor"], row["actor_id"] or "", row["channel"], row["entity"], row["record_id"] or "",
-                         row["action"], audit.dumps(row["changes"]), row["ip"] or ""])
+        cells = [row["id"], at, row["actor"], row["actor_id"] or "", row["channel"], row["entity"], row["record_id"] or "",
+                 row["action"], audit.dumps(row["changes"]), row["ip"] or ""]
+        writer.writerow([guard_formula(c) if isinstance(c, str) else c for c in cells])
     name = f"audit-{now:%Y%m%d-%H%M%S}.csv"
     return Response(
         "\ufeff" + buffer.getvalue(),  # a BOM, so spreadsheet programs read the Chinese text as UTF-8

@@ -17,9 +17,10 @@ a whole is capped.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 class Kept:
     filename: str
     data: bytes
+    checked: dict[str, Any] | None = None  # the last dry run: {"key": ..., "report": ...}
 
 
 class Uploads:
@@ -88,12 +90,17 @@ class Uploads:
         cutoff = self.site.clock.now() - timedelta(seconds=KEEP_SECONDS)
         with self.site.engine.connect() as conn:
             row = conn.execute(
-                sa.select(UPLOADS.c.filename, UPLOADS.c.data).where(
+                sa.select(UPLOADS.c.filename, UPLOADS.c.data, UPLOADS.c.checked).where(
                     UPLOADS.c.token_hash == _hash(token), UPLOADS.c.user_id == user_id,
                     UPLOADS.c.entity == entity, UPLOADS.c.created_at >= cutoff,
                 )
             ).first()
-        return Kept(row.filename, bytes(row.data)) if row is not None else None
+        return Kept(row.filename, bytes(row.data), row.checked) if row is not None else None
+
+    def remember(self, token: str, checked: dict[str, Any]) -> None:
+        """Keep a dry run's report with the file, so showing the page again does not re-run it."""
+        with self.site.write() as conn:
+            conn.execute(sa.update(UPLOADS).where(UPLOADS.c.token_hash == _hash(token)).values(checked=checked))
 
     def drop(self, token: str) -> None:
         if _TOKEN.match(token):
@@ -118,19 +125,21 @@ async def upload_page(request: Request) -> Response:
     entity = _entity_for_import(ui, request)
     if request.method == "GET":
         return _upload(ui, entity)
+    limits = importing.Limits.for_settings(ui.site.settings)
+    too_large = ui.gettext("The file is larger than %(size)s MB.", size=f"{limits.bytes / 2**20:g}")
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > importing.MAX_BYTES + 2**16:
-        return _upload(ui, entity, ui.gettext("The file is larger than %(size)s MB.", size=importing.MAX_BYTES // 2**20), 413)
+    if length.isdigit() and int(length) > limits.bytes + 2**16:
+        return _upload(ui, entity, too_large, 413)
     form = await request.form(max_files=1, max_fields=10)
     check_csrf(request, form)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _upload(ui, entity, ui.gettext("Choose a CSV or Excel (.xlsx) file."), 422)
-    data = await upload.read(importing.MAX_BYTES + 1)
-    if len(data) > importing.MAX_BYTES:
-        return _upload(ui, entity, ui.gettext("The file is larger than %(size)s MB.", size=importing.MAX_BYTES // 2**20), 413)
+    data = await upload.read(limits.bytes + 1)
+    if len(data) > limits.bytes:
+        return _upload(ui, entity, too_large, 413)
     try:
-        importing.read_sheet(data)
+        importing.read_sheet(data, limits)
     except importing.ImportRefused as exc:
         return _upload(ui, entity, ui.gettext("This file cannot be imported: %(reason)s", reason=str(exc)), 422)
     token = Uploads(ui.site).keep(ui.user.id, entity.name, Path(upload.filename).name, data)
@@ -140,9 +149,10 @@ async def upload_page(request: Request) -> Response:
 
 
 def _upload(ui: UI, entity: Any, error: str | None = None, status_code: int = 200) -> Response:
+    limits = importing.Limits.for_settings(ui.site.settings)
     return ui.render(
         "import.html", status_code=status_code, **common(ui, entity), step="upload", error=error,
-        max_mb=importing.MAX_BYTES // 2**20, max_rows=importing.MAX_ROWS,
+        max_mb=f"{limits.bytes / 2**20:g}", max_rows=limits.rows,
     )
 
 
@@ -155,7 +165,10 @@ async def review_page(request: Request) -> Response:
     kept = uploads.load(token, ui.user.id, entity.name)
     if kept is None:
         return ui.render("import.html", status_code=404, **common(ui, entity), step="expired")
-    sheet = importing.read_sheet(kept.data)
+    try:
+        sheet = importing.read_sheet(kept.data, importing.Limits.for_settings(ui.site.settings))
+    except importing.ImportRefused as exc:  # the limits were lowered since the upload
+        return _upload(ui, entity, ui.gettext("This file cannot be imported: %(reason)s", reason=str(exc)), 422)
     options = {"on_duplicate": "skip", "skip_invalid": False}
     mapping: dict[str, str | None] | None = None
     importing_now = False
@@ -174,16 +187,48 @@ async def review_page(request: Request) -> Response:
     if unchosen:
         return _review(ui, entity, token, kept, sheet, columns, None, options, unchosen=unchosen, status_code=422 if request.method == "POST" else 200)
     actor = replace(ui.actor, channel="import")
+    key = _check_key(ui, mapping, options)
+    if not importing_now and kept.checked is not None and kept.checked.get("key") == key:
+        report = _stored_report(kept.checked["report"], columns)
+        return _review(ui, entity, token, kept, sheet, columns, report, options)
     try:
         report = importing.import_rows(
             ui.site, actor, entity.name, sheet, mapping=mapping, dry_run=not importing_now, tzinfo=ui.tzinfo, **options,
         )
     except importing.ImportRefused as exc:
         return _review(ui, entity, token, kept, sheet, columns, None, options, problem=str(exc))
+    if report.dry_run:
+        uploads.remember(token, {"key": key, "report": _report_data(report)})
     if report.written:
         uploads.drop(token)
         return ui.render("import.html", **common(ui, entity), step="done", report=report, issues=report.issues(), shown_issues=REPORT_LINES, filename=kept.filename)
     return _review(ui, entity, token, kept, sheet, columns, report, options, status_code=422 if importing_now else 200)
+
+
+def _check_key(ui: UI, mapping: dict[str, str | None] | None, options: dict[str, Any]) -> str:
+    """What a dry run's answer depends on besides the file: the columns, the options, the fields
+    and plugins (the registry version) and the viewer's time zone."""
+    wanted = {"mapping": mapping, "options": options, "version": ui.view.version, "tz": str(ui.tzinfo)}
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _report_data(report: importing.ImportReport) -> dict[str, Any]:
+    """A dry run's report as JSON (the columns are planned again from the file; ids are not kept)."""
+    return {
+        "entity": report.entity, "rows": report.rows, "source": report.source, "on_duplicate": report.on_duplicate,
+        "skip_invalid": report.skip_invalid, "imported": report.imported,
+        "invalid": [asdict(issue) for issue in report.invalid], "duplicates": [asdict(issue) for issue in report.duplicates],
+    }
+
+
+def _stored_report(data: dict[str, Any], columns: list[importing.Column]) -> importing.ImportReport:
+    def issue(fields: dict[str, Any]) -> importing.RowIssue:
+        return importing.RowIssue(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+    return importing.ImportReport(
+        data["entity"], data["rows"], columns, data["source"], data["on_duplicate"], True, data["skip_invalid"],
+        ids=[0] * data["imported"], invalid=[issue(i) for i in data["invalid"]], duplicates=[issue(i) for i in data["duplicates"]],
+    )
 
 
 def _mapping_from(form: Any, sheet: importing.Sheet) -> dict[str, str | None]:
