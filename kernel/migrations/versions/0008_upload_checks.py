@@ -1,7 +1,7 @@
 """an upload keeps its last dry run's report, so the review page does not re-run it
 
 Revision ID: 6c2d9e41a7b3
-Revises: f41ff4c8e8d0
+Revises: 7c2d1e0a9b31
 Create Date: 2026-12-01 14:50:00.000000
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 
 
 revision = '6c2d9e41a7b3'
-down_revision = 'f41ff4c8e8d0'
+down_revision = '7c2d1e0a9b31'
 branch_labels = None
 depends_on = None
 
