@@ -124,15 +124,6 @@ def default_owner(site: Any, actor: Any, entity: str, values: dict[str, Any]) ->
     _check_assign(site, actor, entity, owner_field, values[owner_field])
 
 
-@hookimpl(tryfirst=True, specname="before_update")
-def guard_owner(site: Any, actor: Any, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
-    owner_field = _owner_field(site, entity)
-    if owner_field is None or owner_field not in changes or changes[owner_field] == record.get(owner_field):
-        return
-    if not permissions.is_admin(actor):
-        _check_assign(site, actor, entity, owner_field, changes[owner_field])
-
-
 def _owner_field(site: Any, entity: str) -> str | None:
     found = site.view.entity(entity)
     return found.owner_field if found is not None else None
