@@ -56,11 +56,14 @@ def write(conn: sa.Connection, entries: Iterable[dict[str, Any]]) -> None:
         conn.execute(sa.insert(AUDIT), rows)
 
 
-def history(conn: sa.Connection, entity: str, record_id: int, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-    """A record's audit entries, newest first."""
+def history(
+    conn: sa.Connection, entity: str, record_id: int, *, limit: int = 50, offset: int = 0, since: datetime | None = None
+) -> list[dict[str, Any]]:
+    """A record's audit entries, newest first; ``since`` (the record's ``created_at``) leaves out
+    entries of an earlier record that had the same id (before ids were kept for good on SQLite)."""
     query = (
         sa.select(AUDIT)
-        .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id)
+        .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id, *([AUDIT.c.at >= since] if since is not None else []))
         .order_by(AUDIT.c.id.desc())
         .limit(limit)
         .offset(offset)

@@ -393,9 +393,9 @@ class Records:
 
     def history(self, actor: Actor, entity_name: str, record_id: Any, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """A record's audit entries, newest first (only for a record the actor can see)."""
-        self.get(actor, entity_name, record_id)
+        record = self.get(actor, entity_name, record_id)
         with self.site.engine.connect() as conn:
-            return audit.history(conn, entity_name, record_id, limit=limit, offset=offset)
+            return audit.history(conn, entity_name, record_id, limit=limit, offset=offset, since=record["created_at"])
 
     @contextmanager
     def _reading(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
