@@ -48,7 +48,7 @@ def record_activity(
         raise ValidationError.at(["query", "offset"], "must be 0 or more")
     wanted = offset + limit + 1
     with site.engine.connect() as conn:
-        record = site.records.get(actor, entity, record_id, conn=conn)
+        record = site.records.history_record(actor, entity, record_id, conn=conn)
         entries = _changes(conn, entity, record["id"], wanted, record["created_at"])
         answers = site.view.pm.hook.record_activity(
             site=site, conn=conn, actor=actor, entity=entity, record_id=record["id"], limit=wanted

@@ -19,6 +19,7 @@ from .hookspecs import hookimpl
 from .models import Role, Team, User
 
 NAME = "core"
+HISTORY = "history"
 REQUIRES: tuple[str, ...] = ()
 
 BUILTIN_ROLES: dict[str, dict[str, str]] = {
@@ -103,9 +104,24 @@ def register_migrations() -> str:
     return str(Path(__file__).parent / "migrations" / "versions")
 
 
+#: Entities whose history is not for every reader: users' holds their logins, failed logins and
+#: token names; teams' and roles' who changed the organisation and its rights.
+PRIVATE_HISTORY = ("users", "teams", "roles")
+
+
 @hookimpl(trylast=True)
 def authorize(site: Any, actor: Any, entity: str, action: str) -> bool:
+    if action == HISTORY:  # a record's history and activity: whoever may read it, unless guarded below
+        return permissions.allowed(site, actor, entity, "read")
     return permissions.allowed(site, actor, entity, action)
+
+
+@hookimpl(specname="authorize")
+def guard_private_history(actor: Any, entity: str, action: str, record: dict[str, Any] | None) -> bool | None:
+    """Admins read every user's, team's and role's history; a user reads their own, nobody else's."""
+    if action != HISTORY or entity not in PRIVATE_HISTORY or permissions.is_admin(actor):
+        return None
+    return entity == "users" and record is not None and actor.user_id is not None and record.get("id") == actor.user_id
 
 
 @hookimpl

@@ -393,9 +393,19 @@ class Records:
 
     def history(self, actor: Actor, entity_name: str, record_id: Any, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """A record's audit entries, newest first (only for a record the actor can see)."""
-        record = self.get(actor, entity_name, record_id)
         with self.site.engine.connect() as conn:
-            return audit.history(conn, entity_name, record_id, limit=limit, offset=offset, since=record["created_at"])
+            record = self.history_record(actor, entity_name, record_id, conn=conn)
+            return audit.history(conn, entity_name, record["id"], limit=limit, offset=offset, since=record["created_at"])
+
+    def history_record(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
+        """The record, if ``actor`` may read its history and activity (``authorize`` action ``history``); 404/403 otherwise."""
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        record = self.get(actor, entity_name, record_id, conn=conn)
+        answers = view.pm.hook.authorize(site=self.site, actor=actor, entity=entity.name, action="history", record=record)
+        if False in answers:
+            raise Forbidden(f"you may not read the history of {entity.name} record {record['id']}")
+        return record
 
     @contextmanager
     def _reading(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
