@@ -44,6 +44,11 @@ class AssignBody(BaseModel):
     reason: str | None = Field(None, max_length=MAX_REASON, description="why, kept with the ownership event and the audit entry")
 
 
+def describe_action() -> dict[str, Any]:
+    """``assign`` as ``/api/v1/meta/entities`` lists an entity's actions."""
+    return {"name": ACTION, "label": {"en": "Assign", "zh_CN": "分配"}, "body": AssignBody.model_json_schema(), "confirm": None}
+
+
 def controls(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any]) -> bool:
     """Whether ``actor`` decides who owns ``record`` and who it is shared with (see the module's text)."""
     if permissions.is_admin(actor):
