@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from kernel import Actor, Site
 
 SHARES = Share.__table__
-SHARE_FIELDS = ("shared_user_ids", "shared_team_ids")
+CONTROLLED = ("team_id", "shared_user_ids", "shared_team_ids")
 KEY_SOURCES = ("name", "kind", "phone", "phones", "email", "emails")
 
 
@@ -65,13 +65,18 @@ def _check(site: Site, conn: sa.Connection, merged: dict[str, Any], changed: dic
 
 
 def _check_sharing(site: Site, conn: sa.Connection, actor: Actor, record: dict[str, Any], changes: dict[str, Any]) -> None:
-    """Who a customer is shared with is its owner's call (or a manager's over it, or an admin's), not a sharee's."""
-    changing = [name for name in SHARE_FIELDS if name in changes and set(changes[name] or ()) != set(record.get(name) or ())]
+    """A customer's team and who it is shared with are its owner's call (or a manager's over it, or an
+    admin's), never a sharee's: sharing gives the use of a customer, not a say over it."""
+    changing = [name for name in CONTROLLED if name in changes and _value(changes[name]) != _value(record.get(name))]
     if changing and not site.records.controls(actor, "customers", record, conn=conn):
         raise Forbidden(
-            f"{changing[0]}: only the customer's owner or their manager may change who it is shared with",
-            [{"loc": [changing[0]], "msg": "only the owner or their manager may share this customer"}],
+            f"{changing[0]}: only the customer's owner or their manager may change its team or who it is shared with",
+            [{"loc": [changing[0]], "msg": "only the owner or their manager may change this"}],
         )
+
+
+def _value(value: Any) -> Any:
+    return set(value) if isinstance(value, list) else value
 
 
 def sync_shares(conn: sa.Connection, record: dict[str, Any]) -> None:

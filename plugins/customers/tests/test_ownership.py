@@ -46,6 +46,7 @@ def test_a_sharee_cannot_share_onward_or_unshare(site, people, http):
     assert onward.status_code == 403
     assert onward.json()["error"]["details"][0]["loc"] == ["shared_team_ids"]
     assert outsider.patch(f"/api/v1/customers/{acme['id']}", json={"shared_user_ids": []}).status_code == 403
+    assert outsider.patch(f"/api/v1/customers/{acme['id']}", json={"team_id": people["outsider"].team_id}).status_code == 403
     assert outsider.patch(f"/api/v1/customers/{acme['id']}", json={"level": "B"}).status_code == 200  # editing stays allowed
     stored = site.records.get(SYSTEM, "customers", acme["id"])
     assert stored["shared_user_ids"] == [people["outsider"].user_id] and stored["shared_team_ids"] == []
@@ -55,6 +56,7 @@ def test_the_owner_and_the_team_manager_decide_about_sharing(site, people, http)
     acme = customer(site, people["rep"])
     shared = http(people["rep"]).patch(f"/api/v1/customers/{acme['id']}", json={"shared_user_ids": [people["outsider"].user_id]})
     assert shared.status_code == 200
+    assert http(people["rep"]).patch(f"/api/v1/customers/{acme['id']}", json={"team_id": people["outsider"].team_id}).status_code == 200
     unshared = http(people["manager"]).patch(f"/api/v1/customers/{acme['id']}", json={"shared_user_ids": []})
     assert unshared.status_code == 200 and unshared.json()["shared_user_ids"] == []
     same = http(people["rep2"]).get(f"/api/v1/customers/{acme['id']}")
