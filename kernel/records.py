@@ -348,6 +348,8 @@ class Records:
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, "delete", record)
+            if entity.owner_field is not None and not ownership.controls(self.site, tx, actor, entity, record):
+                raise Forbidden(f"you may not delete {entity.name} record {record['id']}: it is outside your record scope")
             hooks.before_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
             tx.execute(sa.delete(entity.table).where(entity.table.c.id == record["id"]))
             snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}

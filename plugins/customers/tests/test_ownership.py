@@ -151,3 +151,15 @@ def test_a_merge_that_picks_the_other_owner_goes_through_assign(site, people):
     assert events(site, "customers", keep["id"]) == [(people["rep"].user_id, people["rep2"].user_id, people["manager"].user_id, f"merge of customer {gone['id']}")]
     site.records.act(people["manager"], "customers", keep["id"], "unmerge", {"merge_id": result["merge_id"]})
     assert site.records.get(SYSTEM, "customers", keep["id"])["owner_id"] == people["rep"].user_id
+
+
+def test_a_manager_who_only_sees_a_customer_through_a_share_may_not_delete_or_merge_it_away(site, people, http):
+    theirs = customer(site, people["outsider"], name="South Co", shared_user_ids=[people["manager"].user_id])
+    mine = customer(site, people["rep"], name="North Co")
+    manager = http(people["manager"])
+    assert manager.request("DELETE", f"/api/v1/customers/{theirs['id']}").status_code == 403
+    merged = manager.post(f"/api/v1/customers/{mine['id']}/merge", json={"other_id": theirs["id"]})
+    assert merged.status_code == 403
+    assert site.records.get(SYSTEM, "customers", theirs["id"])["name"] == "South Co"
+    own_team = customer(site, people["rep2"], name="Spare")
+    assert manager.request("DELETE", f"/api/v1/customers/{own_team['id']}").status_code == 204
