@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from . import permissions
+from . import ownership, permissions
 from .entities import Entity
 from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
@@ -130,14 +130,16 @@ def record_filter(site: Any, actor: Any, entity: str) -> sa.ColumnElement[bool] 
 
 
 @hookimpl(tryfirst=True, specname="before_create")
-def default_owner(site: Any, actor: Any, entity: str, values: dict[str, Any]) -> None:
-    """A non-admin's new owned record is theirs; giving it to someone else needs ``E.assign``."""
+def default_owner(site: Any, conn: sa.Connection, actor: Any, entity: str, values: dict[str, Any]) -> None:
+    """A non-admin's new owned record is theirs; giving it to someone else needs ``E.assign`` and an active user."""
     owner_field = _owner_field(site, entity)
     if owner_field is None or permissions.is_admin(actor) or actor.user_id is None:
         return
     if values.get(owner_field) is None:
         values[owner_field] = actor.user_id
     _check_assign(site, actor, entity, owner_field, values[owner_field])
+    if values[owner_field] != actor.user_id:
+        ownership.checked_owner(conn, values[owner_field], loc=owner_field)
 
 
 def _owner_field(site: Any, entity: str) -> str | None:

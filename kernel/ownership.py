@@ -69,15 +69,15 @@ def controls(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, reco
     return conn.scalar(sa.select(table.c.id).where(table.c.id == record["id"], condition)) is not None
 
 
-def checked_owner(conn: sa.Connection, owner_id: Any) -> int:
-    """``owner_id`` if it names an active user; a 422 on ``owner_id`` otherwise."""
+def checked_owner(conn: sa.Connection, owner_id: Any, *, loc: str = "owner_id") -> int:
+    """``owner_id`` if it names an active user; a 422 on ``loc`` otherwise."""
     if isinstance(owner_id, bool) or not isinstance(owner_id, int) or not 1 <= owner_id < 2**63:
-        raise ValidationError.at(["owner_id"], "must be a user's id")
+        raise ValidationError.at([loc], "must be a user's id")
     active = conn.scalar(sa.select(USERS.c.active).where(USERS.c.id == owner_id))
     if active is None:
-        raise ValidationError.at(["owner_id"], f"no user with id {owner_id}")
+        raise ValidationError.at([loc], f"no user with id {owner_id}")
     if not active:
-        raise ValidationError.at(["owner_id"], f"user {owner_id} is deactivated")
+        raise ValidationError.at([loc], f"user {owner_id} is deactivated")
     return owner_id
 
 

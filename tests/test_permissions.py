@@ -229,3 +229,14 @@ def test_teams_refuse_missing_parents_managers_and_cycles(site):
         site.records.create(SYSTEM, "teams", {"name": "orphan", "parent_id": 999})
     with pytest.raises(ValidationError, match="manager_id: no user with id 999"):
         site.records.update(SYSTEM, "teams", top["id"], {"manager_id": 999})
+
+
+def test_a_new_record_given_to_someone_else_goes_only_to_an_active_user(site, org):
+    users, _ = org
+    boss = users["boss"]
+    site.records.update(SYSTEM, "users", users["east_peer"].user_id, {"active": False})
+    for owner in (99999, users["east_peer"].user_id):
+        with pytest.raises(ValidationError) as caught:
+            site.records.create(boss, "notes", {"title": "for you", "owner_id": owner})
+        assert caught.value.details[0]["loc"] == ["owner_id"]
+    assert site.records.create(boss, "notes", {"title": "ok", "owner_id": users["east_rep"].user_id})["owner_id"] == users["east_rep"].user_id
