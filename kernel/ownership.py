@@ -9,7 +9,7 @@ audit log, and keeps one row per change in ``kernel_ownership_events``.
 Who **controls** a record (gives it away, decides who it is shared with): an
 admin, its owner, or a holder of ``E.assign`` whose own record scope covers it
 (a manager for the records of the team's people). Seeing a record because a
-plugin's rule widened the view (a customer shared with you) gives no control.
+plugin's rule widened the view (a record shared with you) gives no control.
 """
 
 from __future__ import annotations
