@@ -48,8 +48,8 @@ def record_activity(
         raise ValidationError.at(["query", "offset"], "must be 0 or more")
     wanted = offset + limit + 1
     with site.engine.connect() as conn:
-        record = site.records.get(actor, entity, record_id, conn=conn)
-        entries = _changes(conn, entity, record["id"], wanted)
+        record = site.records.history_record(actor, entity, record_id, conn=conn)
+        entries = _changes(conn, entity, record["id"], wanted, record["created_at"])
         answers = site.view.pm.hook.record_activity(
             site=site, conn=conn, actor=actor, entity=entity, record_id=record["id"], limit=wanted
         )
@@ -64,10 +64,11 @@ def record_activity(
     }
 
 
-def _changes(conn: sa.Connection, entity: str, record_id: int, wanted: int) -> list[dict[str, Any]]:
+def _changes(conn: sa.Connection, entity: str, record_id: int, wanted: int, since: datetime) -> list[dict[str, Any]]:
+    """The record's own audit entries (none of an earlier record with the same id: see :func:`audit.history`)."""
     rows = conn.execute(
         sa.select(AUDIT)
-        .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id)
+        .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id, AUDIT.c.at >= since)
         .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
         .limit(wanted)
     )

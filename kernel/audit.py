@@ -65,16 +65,20 @@ def add_entry(conn: sa.Connection, actor: Actor, entity: str, record_id: int | N
     write(conn, [entry(actor, at, entity, record_id, action, changes)])
 
 
-def history(conn: sa.Connection, entity: str, record_id: int, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+def history(
+    conn: sa.Connection, entity: str, record_id: int, *, limit: int = 50, offset: int = 0, since: datetime | None = None
+) -> list[dict[str, Any]]:
     """A record's audit entries, newest first.
 
     Each is a dict with ``id``, ``at``, ``actor`` (a label), ``actor_id``, ``channel``,
     ``entity``, ``record_id``, ``action`` and ``changes`` (field → ``[old, new]``). The
     caller checks that its reader may see the record (``site.records.get``) first.
+    ``since`` (the record's ``created_at``) leaves out entries of an earlier record that
+    had the same id (before ids were kept for good on SQLite).
     """
     query = (
         sa.select(AUDIT)
-        .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id)
+        .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id, *([AUDIT.c.at >= since] if since is not None else []))
         .order_by(AUDIT.c.id.desc())
         .limit(limit)
         .offset(offset)

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from . import permissions
+from . import ownership, permissions
 from .entities import Entity
 from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
@@ -20,6 +20,7 @@ from .models import Role, Team, User
 from .passwords import PASSWORD_MAX, PASSWORD_MIN, weakness
 
 NAME = "core"
+HISTORY = "history"
 REQUIRES: tuple[str, ...] = ()
 
 BUILTIN_ROLES: dict[str, dict[str, str]] = {
@@ -105,9 +106,24 @@ def register_migrations() -> str:
     return str(Path(__file__).parent / "migrations" / "versions")
 
 
+#: Entities whose history is not for every reader: users' holds their logins, failed logins and
+#: token names; teams' and roles' who changed the organisation and its rights.
+PRIVATE_HISTORY = ("users", "teams", "roles")
+
+
 @hookimpl(trylast=True)
 def authorize(site: Any, actor: Any, entity: str, action: str) -> bool:
+    if action == HISTORY:  # a record's history and activity: whoever may read it, unless guarded below
+        return permissions.allowed(site, actor, entity, "read")
     return permissions.allowed(site, actor, entity, action)
+
+
+@hookimpl(specname="authorize")
+def guard_private_history(actor: Any, entity: str, action: str, record: dict[str, Any] | None) -> bool | None:
+    """Admins read every user's, team's and role's history; a user reads their own, nobody else's."""
+    if action != HISTORY or entity not in PRIVATE_HISTORY or permissions.is_admin(actor):
+        return None
+    return entity == "users" and record is not None and actor.user_id is not None and record.get("id") == actor.user_id
 
 
 @hookimpl
@@ -116,23 +132,16 @@ def record_filter(site: Any, actor: Any, entity: str) -> sa.ColumnElement[bool] 
 
 
 @hookimpl(tryfirst=True, specname="before_create")
-def default_owner(site: Any, actor: Any, entity: str, values: dict[str, Any]) -> None:
-    """A non-admin's new owned record is theirs; giving it to someone else needs ``E.assign``."""
+def default_owner(site: Any, conn: sa.Connection, actor: Any, entity: str, values: dict[str, Any]) -> None:
+    """A non-admin's new owned record is theirs; giving it to someone else needs ``E.assign`` and an active user."""
     owner_field = _owner_field(site, entity)
     if owner_field is None or permissions.is_admin(actor) or actor.user_id is None:
         return
     if values.get(owner_field) is None:
         values[owner_field] = actor.user_id
     _check_assign(site, actor, entity, owner_field, values[owner_field])
-
-
-@hookimpl(tryfirst=True, specname="before_update")
-def guard_owner(site: Any, actor: Any, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
-    owner_field = _owner_field(site, entity)
-    if owner_field is None or owner_field not in changes or changes[owner_field] == record.get(owner_field):
-        return
-    if not permissions.is_admin(actor):
-        _check_assign(site, actor, entity, owner_field, changes[owner_field])
+    if values[owner_field] != actor.user_id:
+        ownership.checked_owner(conn, values[owner_field], loc=owner_field)
 
 
 def _owner_field(site: Any, entity: str) -> str | None:

@@ -61,7 +61,18 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 class RecordMixin:
-    """The columns every entity's table has: ``id``, ``created_at``, ``updated_at``, ``custom``."""
+    """The columns every entity's table has: ``id``, ``created_at``, ``updated_at``, ``custom``.
+
+    Ids are never reused: PostgreSQL sequences never go back, and on SQLite the
+    table is declared ``AUTOINCREMENT`` (without it a new row takes the largest
+    id + 1, so a deleted last record's id, history and links come back to life).
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("__table__")
+        if table is not None:
+            table.dialect_options["sqlite"]["autoincrement"] = True
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

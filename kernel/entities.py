@@ -97,6 +97,8 @@ class Entity:
 
 #: Names the API uses under ``/api/v1`` for itself.
 RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit"})
+#: Action names the kernel provides itself (``assign``: for every owned entity, see :mod:`kernel.ownership`).
+RESERVED_ACTIONS = frozenset({"assign"})
 ENTITY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -104,6 +106,9 @@ def check_entity(entity: Entity) -> None:
     """Refuse a definition whose name, model and input fields disagree (caught at start-up, not at first write)."""
     if not ENTITY_NAME.match(entity.name) or entity.name in RESERVED_NAMES:
         raise TypeError(f"entity {entity.name!r}: a name must be plural snake_case and not one of {sorted(RESERVED_NAMES)}")
+    reserved = sorted(a.name for a in entity.actions if a.name in RESERVED_ACTIONS)
+    if reserved:
+        raise TypeError(f"entity {entity.name!r}: the action name {reserved[0]!r} is the kernel's own; do not declare it")
     if not entity.fields.model_config.get("extra") == "forbid":
         raise TypeError(f"entity {entity.name!r}: its fields model must set extra='forbid'")
     columns = {c.name for c in entity.table.columns}

@@ -125,8 +125,9 @@ def register_permissions() -> list[dict[str, Any]] | None:
 
 @hookspec
 def authorize(site: Site, actor: Actor, entity: str, action: str, record: dict[str, Any] | None) -> bool | None:
-    """Say whether ``actor`` may perform ``action`` (``create``, ``read``, ``update``, ``delete`` or an
-    action name) on ``entity`` (and on ``record`` when there is one).
+    """Say whether ``actor`` may perform ``action`` (``create``, ``read``, ``update``, ``delete``,
+    ``assign``, ``history`` — read a record's history and activity — or an action name) on ``entity``
+    (and on ``record`` when there is one).
 
     Return ``False`` to refuse, ``True`` to allow, ``None`` for no opinion. Any
     ``False`` refuses the operation. The kernel's own answer checks the actor's

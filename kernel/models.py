@@ -220,3 +220,22 @@ class Upload(Base):
     data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     checked: Mapped[Any] = mapped_column(JSONData, nullable=True)  # the last dry run's report and what it was run with
+
+
+class OwnershipEvent(Base):
+    """One change of a record's owner, written by :meth:`kernel.records.Records.assign` (see :mod:`kernel.ownership`)."""
+
+    __tablename__ = "kernel_ownership_events"
+    __table_args__ = (
+        sa.Index("ix_kernel_ownership_events_record", "entity", "record_id"),
+        sa.Index("ix_kernel_ownership_events_to_owner", "to_owner", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    from_owner: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    to_owner: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)  # None: a job or the kernel
+    actor: Mapped[str] = mapped_column(sa.String(254), nullable=False)  # the user's email, or the job's name
+    reason: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

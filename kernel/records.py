@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates
+from . import audit, duplicates, ownership
 from .customfields import FieldSet, normal_date, normal_datetime, contains_expression, field_expression
 from .entities import Entity, entity_write_only
-from .errors import Forbidden, NotFound, ValidationError
+from .errors import Forbidden, NotFound, RecordError, ValidationError
 
 if TYPE_CHECKING:
     from .site import Site, View
@@ -327,38 +327,107 @@ class Records:
             raise pydantic_details(exc) from None
         if custom is not None:
             changes["custom"] = view.fields(entity.name).validate(custom)
-        hooks = view.pm.hook
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, "update", record)
-            changes = _checked_changes(entity, record, changes)
-            if "custom" in changes:
-                self._check_references(tx, view, entity, [changes["custom"]])
-                merged = dict(record["custom"] or {})
-                for key, value in changes["custom"].items():
-                    if value is None:
-                        merged.pop(key, None)
-                    else:
-                        merged[key] = value
-                changes["custom"] = merged
-            hooks.before_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record, changes=changes)
-            for name in entity_write_only(entity):
-                changes.pop(name, None)
-            diff = _diff(record, changes)
-            if not diff:
-                return {k: record[k] for k in entity.columns}
-            now = self.site.clock.now()
-            values = {k: changes[k] for k in diff if not k.startswith("custom.")}
-            if any(k.startswith("custom.") for k in diff):
-                values["custom"] = changes["custom"]
-            values["updated_at"] = now
-            row = tx.execute(
-                sa.update(entity.table).where(entity.table.c.id == record["id"]).values(values).returning(*entity.table.c)
-            ).one()
-            updated = self._row(entity, row)
-            audit.write(tx, [audit.entry(actor, now, entity.name, record["id"], "update", audit.jsonable(_hide(entity, diff)))])
-            hooks.after_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=updated, changes=diff)
+            _refuse_owner_change(entity, record, changes)
+            return self._write_changes(tx, view, actor, entity, record, changes)
+
+    def _write_changes(
+        self, tx: sa.Connection, view: View, actor: Actor, entity: Entity, record: dict[str, Any], changes: dict[str, Any],
+        *, action: str = "update", body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Check, hook, store and audit ``changes`` to a loaded ``record``; the record as stored after."""
+        hooks = view.pm.hook
+        changes = _checked_changes(entity, record, changes)
+        if "custom" in changes:
+            self._check_references(tx, view, entity, [changes["custom"]])
+            merged = dict(record["custom"] or {})
+            for key, value in changes["custom"].items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            changes["custom"] = merged
+        hooks.before_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record, changes=changes)
+        for name in entity_write_only(entity):
+            changes.pop(name, None)
+        diff = _diff(record, changes)
+        if not diff:
+            return {k: record[k] for k in entity.columns}
+        now = self.site.clock.now()
+        values = {k: changes[k] for k in diff if not k.startswith("custom.")}
+        if any(k.startswith("custom.") for k in diff):
+            values["custom"] = changes["custom"]
+        values["updated_at"] = now
+        row = tx.execute(
+            sa.update(entity.table).where(entity.table.c.id == record["id"]).values(values).returning(*entity.table.c)
+        ).one()
+        updated = self._row(entity, row)
+        noted = audit.jsonable(_hide(entity, diff)) | ({"body": audit.jsonable(body)} if body is not None else {})
+        audit.write(tx, [audit.entry(actor, now, entity.name, record["id"], action, noted)])
+        hooks.after_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=updated, changes=diff)
         return updated
+
+    def assign(
+        self, actor: Actor, entity_name: str, ids: Sequence[Any], owner_id: Any, reason: str | None = None,
+        *, conn: sa.Connection | None = None,
+    ) -> list[dict[str, Any]]:
+        """Give the records ``ids`` of an owned entity to ``owner_id``, all or none; returns them as stored.
+
+        Needs ``E.assign``; each record must be one the actor sees and controls
+        (:func:`kernel.ownership.controls`), the new owner an active user. Each change
+        goes through the update hooks, is audited as ``assign`` (with the reason) and
+        leaves an ownership event; a record its owner already has is left as it is.
+        A refusal names the record (``loc`` ``["ids", index]`` when there are several).
+        """
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        owner_field = entity.owner_field
+        if owner_field is None:
+            raise NotFound(f"{entity.name} records have no owner", [{"loc": ["action"], "msg": "unknown action"}])
+        self._authorize(view, actor, entity, ownership.ACTION, None)
+        reason = ownership.checked_reason(reason)
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            raise ValidationError.at(["ids"], "name at least one record")
+        assigned, events = [], []
+        with self._transaction(conn) as tx:
+            owner = ownership.checked_owner(tx, owner_id)
+            for index, record_id in enumerate(wanted):
+                try:
+                    assigned.append(self._assign_one(tx, view, actor, entity, record_id, owner, reason, events))
+                except RecordError as exc:
+                    if len(wanted) > 1:  # say which record: the whole batch is refused
+                        exc.details = [{**d, "loc": ["ids", index, *d.get("loc", [])]} for d in exc.details] or [{"loc": ["ids", index], "msg": exc.message}]
+                        exc.message = f"record {record_id}: {exc.message}"
+                    raise
+            ownership.write(tx, events)
+        return assigned
+
+    def _assign_one(
+        self, tx: sa.Connection, view: View, actor: Actor, entity: Entity, record_id: Any, owner: int, reason: str | None,
+        events: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        owner_field = entity.owner_field or ""
+        record = self._load(tx, view, actor, entity, record_id, lock=True)
+        self._authorize(view, actor, entity, ownership.ACTION, record)
+        if not ownership.controls(self.site, tx, actor, entity, record):
+            raise Forbidden(f"you may not give {entity.name} record {record['id']} away: it is outside your record scope")
+        previous = record.get(owner_field)
+        if previous == owner:
+            return {k: record[k] for k in entity.columns}
+        body = {"owner_id": owner, "reason": reason}
+        updated = self._write_changes(tx, view, actor, entity, record, {owner_field: owner}, action=ownership.ACTION, body=body)
+        if updated.get(owner_field) != previous:
+            events.append(ownership.event(actor, self.site.clock.now(), entity.name, record["id"], previous, updated.get(owner_field), reason))
+        return updated
+
+    def controls(self, actor: Actor, entity_name: str, record: dict[str, Any], *, conn: sa.Connection | None = None) -> bool:
+        """Whether ``actor`` decides who owns ``record`` and who it is shared with (:func:`kernel.ownership.controls`)."""
+        entity = self._entity(self.site.view, entity_name)
+        with self._reading(conn) as tx:
+            return ownership.controls(self.site, tx, actor, entity, record)
 
     def delete(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> None:
         view = self.site.view
@@ -367,6 +436,8 @@ class Records:
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, "delete", record)
+            if entity.owner_field is not None and not ownership.controls(self.site, tx, actor, entity, record):
+                raise Forbidden(f"you may not delete {entity.name} record {record['id']}: it is outside your record scope")
             hooks.before_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
             tx.execute(sa.delete(entity.table).where(entity.table.c.id == record["id"]))
             snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}
@@ -377,6 +448,12 @@ class Records:
         """Run an entity action (``POST /api/v1/E/{id}/ACTION``) in one transaction, audited."""
         view = self.site.view
         entity = self._entity(view, entity_name)
+        if action_name == ownership.ACTION and entity.owner_field is not None:  # the kernel's own action
+            try:
+                wanted = ownership.AssignBody.model_validate(body if body is not None else {})
+            except pydantic.ValidationError as exc:
+                raise pydantic_details(exc, ["body"]) from None
+            return self.assign(actor, entity.name, [record_id], wanted.owner_id, wanted.reason, conn=conn)[0]
         action = entity.action(action_name)
         if action is None:
             raise NotFound(f"{entity.name} has no action {action_name!r}", [{"loc": ["action"], "msg": "unknown action"}])
@@ -406,9 +483,19 @@ class Records:
 
     def history(self, actor: Actor, entity_name: str, record_id: Any, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """A record's audit entries, newest first (only for a record the actor can see)."""
-        self.get(actor, entity_name, record_id)
         with self.site.engine.connect() as conn:
-            return audit.history(conn, entity_name, record_id, limit=limit, offset=offset)
+            record = self.history_record(actor, entity_name, record_id, conn=conn)
+            return audit.history(conn, entity_name, record["id"], limit=limit, offset=offset, since=record["created_at"])
+
+    def history_record(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
+        """The record, if ``actor`` may read its history and activity (``authorize`` action ``history``); 404/403 otherwise."""
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        record = self.get(actor, entity_name, record_id, conn=conn)
+        answers = view.pm.hook.authorize(site=self.site, actor=actor, entity=entity.name, action="history", record=record)
+        if False in answers:
+            raise Forbidden(f"you may not read the history of {entity.name} record {record['id']}")
+        return record
 
     @contextmanager
     def _reading(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
@@ -640,6 +727,16 @@ def _created_changes(entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
     changes = {k: [None, audit.jsonable(v)] for k, v in record.items() if k not in _NOT_CHANGES and v is not None}
     changes.update({f"custom.{k}": [None, v] for k, v in (record.get("custom") or {}).items()})
     return changes
+
+
+def _refuse_owner_change(entity: Entity, record: dict[str, Any], changes: dict[str, Any]) -> None:
+    """An update keeps the owner: sending the current one is fine, another is a 422 pointing at ``assign``."""
+    owner = entity.owner_field
+    if owner is not None and owner in changes and changes[owner] != record.get(owner):
+        raise ValidationError(
+            f"{owner}: the owner cannot be changed by an edit; use POST /api/v1/{entity.name}/{record['id']}/assign",
+            [{"loc": [owner], "msg": "read-only here: give the record away with the assign action"}],
+        )
 
 
 def _diff(record: dict[str, Any], changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -163,9 +163,13 @@ def test_owner_defaults_to_the_creator_and_assigning_needs_permission(site, org)
     with pytest.raises(Forbidden) as caught:
         site.records.create(rep, "notes", {"title": "gift", "owner_id": users["west_rep"].user_id})
     assert caught.value.details == [{"loc": ["owner_id"], "msg": "needs the permission notes.assign"}]
+    for who in (rep, boss, SYSTEM):  # an edit never moves a record to another owner, whoever sends it
+        with pytest.raises(ValidationError) as caught:
+            site.records.update(who, "notes", notes["east_rep"]["id"], {"owner_id": users["east_peer"].user_id})
+        assert caught.value.details[0]["loc"] == ["owner_id"] and "assign" in caught.value.message
     with pytest.raises(Forbidden):
-        site.records.update(rep, "notes", notes["east_rep"]["id"], {"owner_id": users["east_peer"].user_id})
-    moved = site.records.update(boss, "notes", notes["east_rep"]["id"], {"owner_id": users["east_peer"].user_id})
+        site.records.assign(rep, "notes", [notes["east_rep"]["id"]], users["east_peer"].user_id)
+    [moved] = site.records.assign(boss, "notes", [notes["east_rep"]["id"]], users["east_peer"].user_id)
     assert moved["owner_id"] == users["east_peer"].user_id
     assert site.records.create(SYSTEM, "notes", {"title": "unowned"})["owner_id"] is None
 
@@ -225,3 +229,14 @@ def test_teams_refuse_missing_parents_managers_and_cycles(site):
         site.records.create(SYSTEM, "teams", {"name": "orphan", "parent_id": 999})
     with pytest.raises(ValidationError, match="manager_id: no user with id 999"):
         site.records.update(SYSTEM, "teams", top["id"], {"manager_id": 999})
+
+
+def test_a_new_record_given_to_someone_else_goes_only_to_an_active_user(site, org):
+    users, _ = org
+    boss = users["boss"]
+    site.records.update(SYSTEM, "users", users["east_peer"].user_id, {"active": False})
+    for owner in (99999, users["east_peer"].user_id):
+        with pytest.raises(ValidationError) as caught:
+            site.records.create(boss, "notes", {"title": "for you", "owner_id": owner})
+        assert caught.value.details[0]["loc"] == ["owner_id"]
+    assert site.records.create(boss, "notes", {"title": "ok", "owner_id": users["east_rep"].user_id})["owner_id"] == users["east_rep"].user_id

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .. import fielddefs, pluginstate, systemsettings
+from .. import fielddefs, ownership, pluginstate, systemsettings
 from ..errors import Conflict, Forbidden, NotFound, PluginError, ValidationError
 from ..records import Actor
 from .api import actor_of, site_of
@@ -51,7 +51,8 @@ def describe_entity(view: View, entity: Entity) -> dict[str, Any]:
                 "confirm": action.confirm,
             }
             for action in entity.actions
-        ],
+        ]
+        + ([ownership.describe_action()] if entity.owner_field is not None else []),
     }
 
 

@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import activity
 from ..errors import Unauthorized
+from ..ownership import ACTION as ASSIGN, AssignBody
 from ..records import DEFAULT_LIMIT, MAX_LIMIT
 from .api import CONTROL_PARAMS, ON_DUPLICATE, site_of
 from .auth import authenticate
@@ -376,6 +377,8 @@ class Builder:
                 "responses": _responses({"200": _json(_ref("ActivityPage"), "Entries")}, 403),
             },
         }
+        if entity.owner_field is not None:
+            self.owner_paths(entity, update, id_param)
         for action in entity.actions:
             body = self.model(f"{name}.{action.name}", action.body) if action.body is not None else {"type": "object"}
             self.paths[f"{base}/{{id}}/{action.name}"] = {
@@ -387,6 +390,23 @@ class Builder:
                     "responses": _responses({"200": _json({"type": "object"}, "The action's result")}, 403, 409),
                 },
             }
+
+    def owner_paths(self, entity: Entity, update: dict[str, Any], id_param: dict[str, Any]) -> None:
+        """The kernel's ``assign`` action of an owned entity; its owner field is read-only in a PATCH."""
+        name, owner = entity.name, entity.owner_field or ""
+        if owner in update.get("properties", {}):
+            note = "Read-only here: sending the current owner is accepted, another is a 422; use POST …/assign"
+            update["properties"][owner] = {**update["properties"][owner], "description": note}
+        self.schemas["AssignBody"] = self.model("AssignBody", AssignBody)
+        self.paths[f"{API}/{name}/{{id}}/{ASSIGN}"] = {
+            "parameters": [id_param],
+            "post": {
+                "summary": "Give the record to another user (needs the assign permission; kept as an ownership event)",
+                "tags": [name],
+                "requestBody": _body(_ref("AssignBody")),
+                "responses": _responses({"200": _json(_ref(f"{name}.Record"), "The record with its new owner")}, 403),
+            },
+        }
 
     def list_params(self, entity: Entity) -> list[dict[str, Any]]:
         kinds = filter_kinds(entity, self.view)

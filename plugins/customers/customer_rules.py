@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import Conflict, ValidationError
+from kernel import Conflict, Forbidden, ValidationError
 
 from .models import Share
 from .normalize import company_key, email_keys, phone_keys
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from kernel import Actor, Site
 
 SHARES = Share.__table__
+CONTROLLED = ("team_id", "shared_user_ids", "shared_team_ids")
 KEY_SOURCES = ("name", "kind", "phone", "phones", "email", "emails")
 
 
@@ -40,9 +41,10 @@ def prepare_create(site: Site, conn: sa.Connection, actor: Actor, values: dict[s
     values.update(dedupe_keys(values))
 
 
-def prepare_update(site: Site, conn: sa.Connection, record: dict[str, Any], changes: dict[str, Any]) -> None:
+def prepare_update(site: Site, conn: sa.Connection, actor: Actor, record: dict[str, Any], changes: dict[str, Any]) -> None:
     merged = {**record, **changes}
     _check(site, conn, merged, changes)
+    _check_sharing(site, conn, actor, record, changes)
     if any(name in changes for name in KEY_SOURCES):
         changes.update(dedupe_keys(merged))
 
@@ -60,6 +62,21 @@ def _check(site: Site, conn: sa.Connection, merged: dict[str, Any], changed: dic
     check_ids(site, conn, "users", "shared_user_ids", changed.get("shared_user_ids") or ())
     check_ids(site, conn, "teams", "team_id", [changed.get("team_id")])
     check_ids(site, conn, "teams", "shared_team_ids", changed.get("shared_team_ids") or ())
+
+
+def _check_sharing(site: Site, conn: sa.Connection, actor: Actor, record: dict[str, Any], changes: dict[str, Any]) -> None:
+    """A customer's team and who it is shared with are its owner's call (or a manager's over it, or an
+    admin's), never a sharee's: sharing gives the use of a customer, not a say over it."""
+    changing = [name for name in CONTROLLED if name in changes and _value(changes[name]) != _value(record.get(name))]
+    if changing and not site.records.controls(actor, "customers", record, conn=conn):
+        raise Forbidden(
+            f"{changing[0]}: only the customer's owner or their manager may change its team or who it is shared with",
+            [{"loc": [changing[0]], "msg": "only the owner or their manager may change this"}],
+        )
+
+
+def _value(value: Any) -> Any:
+    return set(value) if isinstance(value, list) else value
 
 
 def sync_shares(conn: sa.Connection, record: dict[str, Any]) -> None:

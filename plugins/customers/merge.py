@@ -61,7 +61,7 @@ def merge_customers(
     moved["plugins"] = _call_each(site, "customers_merge_related", conn=conn, actor=mover, survivor_id=survivor_id, merged_id=other_id)
     changes = {name: _other_value(record, other, name) for name, side in picks.items() if side == "other"}
     site.records.delete(actor, "customers", other_id, conn=conn)
-    survivor = site.records.update(actor, "customers", survivor_id, changes, conn=conn) if changes else record
+    survivor = _write_survivor(site, conn, actor, record, changes, f"merge of customer {other_id}")
     now = site.clock.now()
     merge_id = conn.execute(
         sa.insert(MERGES)
@@ -109,10 +109,19 @@ def unmerge_customers(
     if "custom" in changes:
         current = conn.scalar(sa.select(CUSTOMERS.c.custom).where(CUSTOMERS.c.id == merge.survivor_id)) or {}
         changes["custom"] = {key: changes["custom"].get(key) for key in {*current, *changes["custom"]}}
-    survivor = site.records.update(actor, "customers", merge.survivor_id, changes, conn=conn) if changes else record
+    survivor = _write_survivor(site, conn, actor, record, changes, f"undo of merge {merge.id}")
     conn.execute(sa.update(MERGES).where(MERGES.c.id == merge.id).values(undone_at=now, undone_by=actor.user_id))
     back = site.records.get(actor, "customers", merge.merged_id, conn=conn)
     return {"merge_id": merge.id, "restored": _public(entity, back), "record": _public(entity, survivor)}
+
+
+def _write_survivor(site: Site, conn: sa.Connection, actor: Actor, record: dict[str, Any], changes: dict[str, Any], reason: str) -> dict[str, Any]:
+    """The picked values onto the survivor; a picked owner through the assign path (``customers.assign``)."""
+    owner = changes.pop("owner_id", record["owner_id"])
+    survivor = site.records.update(actor, "customers", record["id"], changes, conn=conn) if changes else record
+    if owner != survivor["owner_id"]:
+        survivor = site.records.assign(actor, "customers", [record["id"]], owner, reason, conn=conn)[0]
+    return survivor
 
 
 def _effective_picks(survivor: dict[str, Any], other: dict[str, Any], fields: dict[str, str]) -> dict[str, str]:

@@ -154,7 +154,7 @@ def after_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, rec
 @hookimpl
 def before_update(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
     if entity == "customers":
-        customer_rules.prepare_update(site, conn, record, changes)
+        customer_rules.prepare_update(site, conn, actor, record, changes)
     elif entity == "contacts":
         contact_rules.prepare_update(site, conn, actor, record, changes)
     elif entity == "followups":

@@ -22,8 +22,10 @@ async def test_entities_describe_fields_custom_fields_and_actions(rep, client):
         {"name": "industry", "schema": INDUSTRY["schema"], "label": INDUSTRY["label"], "indexed": True, "kind": "enum"}
     ]
     assert notes["custom_schema"]["additionalProperties"] is False
-    [close] = notes["actions"]
+    close, assign = notes["actions"]
     assert close["name"] == "close" and close["body"]["required"] == ["reason"]
+    assert assign["name"] == "assign" and assign["body"]["required"] == ["owner_id"]  # the kernel's, for owned entities
+    assert next(e for e in listed if e["name"] == "users")["actions"] == []
     one = await rep.get("/api/v1/meta/entities/notes")
     assert one.json() == notes
     assert_error(await rep.get("/api/v1/meta/entities/planets"), 404, "not_found", ["path", "entity"])

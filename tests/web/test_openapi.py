@@ -80,3 +80,12 @@ async def test_docs_page_uses_shipped_assets(app, rep_user, anon):
         assert (await anon.get(f"/api/docs/assets/{asset}")).status_code == 200
     init = (await anon.get("/api/docs/assets/init.js")).text
     assert "validatorUrl: null" in init
+
+
+async def test_owned_entities_document_the_kernels_assign_action(client):
+    doc = (await client.get("/api/v1/openapi.json")).json()
+    assign = doc["paths"]["/api/v1/notes/{id}/assign"]["post"]
+    assert assign["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/AssignBody"}
+    assert doc["components"]["schemas"]["AssignBody"]["required"] == ["owner_id"]
+    assert "assign" in doc["components"]["schemas"]["notes.Update"]["properties"]["owner_id"]["description"]
+    assert "/api/v1/users/{id}/assign" not in doc["paths"]

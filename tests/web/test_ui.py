@@ -151,6 +151,18 @@ def test_a_plugin_template_extends_the_kernel_original(admin):
 # -- records ----------------------------------------------------------------------------------
 
 
+def test_the_edit_form_has_no_owner_field_and_ignores_one_sent(site, admin):
+    client, token = admin
+    owner = add_user(site, "ann@example.com", "sales_rep")
+    other = add_user(site, "bob@example.com", "sales_rep")
+    assert 'name="owner_id"' in client.get("/r/notes/new").text
+    note = site.records.create(Actor.system(), "notes", {"title": "Mine", "owner_id": owner["id"]})
+    assert 'name="owner_id"' not in client.get(f"/r/notes/{note['id']}/edit").text
+    saved = client.post(f"/r/notes/{note['id']}/edit", data={"csrf_token": token, "title": "Still mine", "priority": "3", "owner_id": str(other["id"])})
+    assert saved.status_code == 303
+    assert site.records.get(Actor.system(), "notes", note["id"])["owner_id"] == owner["id"]
+
+
 def test_create_filter_edit_and_history_with_a_custom_field(site, admin):
     client, token = admin
     add_rating_field(client, token)

@@ -10,10 +10,9 @@ from typing import Any
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.testclient import TestClient
 
-from kernel import Action, Actor, Entity, fielddefs, hookimpl
+from kernel import Actor, fielddefs, ownership
 from kernel.models import AuditEntry, SavedView
 from kernel.web.app import create_app
 from tests.example import plugin as notes_plugin
@@ -23,34 +22,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SYSTEM = Actor.system("cli")
 
 
-class AssignBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    owner_id: int = Field(ge=1)
-
-
-def assign_memo(site: Any, conn: Any, actor: Actor, entity: Entity, record: dict[str, Any], body: AssignBody) -> dict[str, Any]:
-    return site.records.update(actor, entity.name, record["id"], {"owner_id": body.owner_id, "status": "done"}, conn=conn)
-
-
-class Memos:
-    """Notes seen through a second entity that has an ``assign`` action (bulk assign must use it)."""
-
-    NAME = "memos"
-    REQUIRES = ("notes",)
-
-    @staticmethod
-    @hookimpl
-    def register_entities() -> list[Entity]:
-        return [Entity(
-            name="memos", label={"en": "Memo", "zh_CN": "备忘"}, label_plural={"en": "Memos", "zh_CN": "备忘"},
-            model=notes_plugin.Note, fields=notes_plugin.NoteFields, searchable=("title",), owner_field="owner_id",
-            actions=(Action("assign", {"en": "Assign", "zh_CN": "分配"}, assign_memo, AssignBody),),
-        )]
-
-
 @pytest.fixture
 def site(make_site):
-    site = make_site(notes_plugin, Memos, default_locale="en")
+    site = make_site(notes_plugin, default_locale="en")
     fielddefs.add_field(site, SYSTEM, "notes", "rating", {"type": "string", "enum": ["hot", "warm", "cold"]}, label={"en": "Rating", "zh_CN": "评级"})
     return site
 
@@ -199,8 +173,9 @@ def test_bulk_assign_asks_then_reassigns_in_one_go_with_history(app, site, peopl
     assert done.status_code == 303
     assert "Assigned 2 records to Ann." in client.get(done.headers["location"]).text
     assert [n["owner_id"] for n in site.records.list(SYSTEM, "notes", sort="id").items] == [people["ann"]["id"], people["ann"]["id"], people["rep"]["id"]]
-    [change] = [e for e in site.records.history(SYSTEM, "notes", ids[0]) if e["action"] == "update"]
-    assert change["changes"] == {"owner_id": [people["rep"]["id"], people["ann"]["id"]]} and change["channel"] == "ui"
+    [change] = [e for e in site.records.history(SYSTEM, "notes", ids[0]) if e["action"] == "assign"]
+    assert change["changes"] == {"owner_id": [people["rep"]["id"], people["ann"]["id"]], "body": {"owner_id": people["ann"]["id"], "reason": None}}
+    assert change["channel"] == "ui"
 
 
 def test_a_refused_record_or_owner_changes_nothing(app, site, people):
@@ -235,13 +210,21 @@ def test_users_who_may_not_update_or_assign_get_no_control(app, site, people):
     assert site.records.get(SYSTEM, "notes", note)["owner_id"] == people["rep"]["id"]
 
 
-def test_bulk_assign_uses_the_entity_assign_action_when_there_is_one(app, site, people):
-    ids = notes(site, {"title": "m1"}, {"title": "m2"})
+def test_bulk_assign_goes_through_the_assign_path_with_its_reason_and_ownership_events(app, site, people):
+    ids = notes(site, {"title": "m1", "owner_id": people["rep"]["id"]}, {"title": "m2"})
     client, token = signed_in(app, "admin@example.com")
-    done = client.post("/r/memos/bulk-assign", data={"csrf_token": token, "ids": [str(i) for i in ids], "owner_id": str(people["ann"]["id"]), "confirm": "yes"})
-    assert done.status_code == 303 and done.headers["location"] == f"/r/memos?assigned=2&to={people['ann']['id']}"
-    assert {(n["owner_id"], n["status"]) for n in site.records.list(SYSTEM, "notes").items} == {(people["ann"]["id"], "done")}
-    assert audit_actions(site, "memos").count("assign") == 2
+    form = {"csrf_token": token, "ids": [str(i) for i in ids], "owner_id": str(people["ann"]["id"]), "reason": "rep on leave", "confirm": "yes"}
+    done = client.post("/r/notes/bulk-assign", data=form)
+    assert done.status_code == 303
+    assert audit_actions(site, "notes").count("assign") == 2
+    [entry] = [e for e in site.records.history(SYSTEM, "notes", ids[0]) if e["action"] == "assign"]
+    assert entry["changes"]["body"] == {"owner_id": people["ann"]["id"], "reason": "rep on leave"}
+    with site.engine.connect() as conn:
+        events = [ownership.events_of(conn, "notes", i) for i in ids]
+    assert [[(e["from_owner"], e["to_owner"], e["reason"]) for e in found] for found in events] == [
+        [(people["rep"]["id"], people["ann"]["id"], "rep on leave")],
+        [(None, people["ann"]["id"], "rep on leave")],
+    ]
 
 
 # -- export ------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 * ``POST /r/E/views?QUERY`` saves the list's search, filters and sort (``QUERY``) under a
   name (:mod:`kernel.savedviews`); ``/r/E/views/ID/delete`` asks, then deletes one.
 * ``POST /r/E/bulk-assign`` shows the chosen records and their new owner; with
-  ``confirm=yes`` it gives them all to that user in one transaction (the entity's
-  ``assign`` action when it has one, else an update of its owner field), or changes
-  nothing and says which record was refused and why.
+  ``confirm=yes`` it gives them all to that user in one transaction through
+  ``site.records.assign`` (with the reason typed, if any), or changes nothing and
+  says which record was refused and why.
 * ``POST /r/E/export?QUERY`` downloads the selected records, or every record the list
   matches, as CSV or XLSX (:mod:`kernel.exporting`), with the user's language in the headers.
 """
@@ -103,8 +103,8 @@ def list_tools(ui: UI, entity: Any, wanted: ListRequest, *, view_name: str = "",
 
 
 def can_assign(ui: UI, entity: Any) -> bool:
-    """Bulk assign is offered on owned entities to users who may update and assign their records."""
-    return bool(entity.owner_field) and all(permissions.allowed(ui.site, ui.actor, entity.name, op) for op in ("update", "assign"))
+    """Bulk assign is offered on owned entities to users who may assign their records."""
+    return bool(entity.owner_field) and permissions.allowed(ui.site, ui.actor, entity.name, "assign")
 
 
 def owner_choices(ui: UI, entity: Any) -> list[tuple[int, str]]:
@@ -201,8 +201,10 @@ async def bulk_assign(request: Request) -> Response:
     owner_text = form.get("owner_id")
     owner = int(owner_text) if isinstance(owner_text, str) and owner_text.isdigit() and len(owner_text) < 19 else None
     error = "" if owner in dict(choices) else ui.gettext("Choose an active user to give the records to.")
+    reason = form.get("reason")
+    reason = reason.strip()[:500] if isinstance(reason, str) else ""
     if form.get("confirm") == "yes" and not error:
-        error = _assign(ui, entity, ids, owner)  # type: ignore[arg-type]
+        error = _assign(ui, entity, ids, owner, reason)  # type: ignore[arg-type]
         if not error:
             return ui.redirect(f"/r/{entity.name}?assigned={len(ids)}&to={owner}")
     shown = _visible(ui, entity, ids)
@@ -216,26 +218,23 @@ async def bulk_assign(request: Request) -> Response:
         refs=reference_labels(ui, [owner_field], shown) if owner_field else {},
         choices=choices,
         owner=owner,
+        reason=reason,
         error=error,
         back=_back(entity, wanted),
         back_query=wanted.query(),
     )
 
 
-def _assign(ui: UI, entity: Any, ids: list[int], owner: int) -> str:
+def _assign(ui: UI, entity: Any, ids: list[int], owner: int, reason: str) -> str:
     """Give every record to ``owner`` in one transaction; the refusal as a sentence, or ``""``."""
-    by_action = entity.action("assign") is not None
-    current = ids[0]
     try:
-        with ui.site.write() as conn:
-            for current in ids:
-                if by_action:
-                    ui.site.records.act(ui.actor, entity.name, current, "assign", {"owner_id": owner}, conn=conn)
-                else:
-                    ui.site.records.update(ui.actor, entity.name, current, {entity.owner_field: owner}, conn=conn)
+        ui.site.records.assign(ui.actor, entity.name, ids, owner, reason or None)
     except RecordError as exc:
-        reason = ui.gettext("it does not exist, or you may not see it") if exc.status == 404 else exc.message
-        return ui.gettext("Nothing was changed: record #%(id)s could not be assigned: %(reason)s", id=current, reason=reason)
+        at = next((d["loc"][1] for d in exc.details if d.get("loc", [])[:1] == ["ids"] and len(d["loc"]) > 1), 0)
+        current = ids[at]
+        reason_text = exc.message.removeprefix(f"record {current}: ")
+        reason_text = ui.gettext("it does not exist, or you may not see it") if exc.status == 404 else reason_text
+        return ui.gettext("Nothing was changed: record #%(id)s could not be assigned: %(reason)s", id=current, reason=reason_text)
     return ""
 
 

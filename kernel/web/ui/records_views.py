@@ -103,6 +103,8 @@ async def form_page(request: Request) -> Response:
     entity = entity_of(ui, request)
     creating = "id" not in request.path_params
     fields = form_fields(ui.view, entity)
+    if not creating:  # the owner changes hands through assign, never through an edit
+        fields = [f for f in fields if f.custom or f.name != entity.owner_field]
     record = None if creating else ui.site.records.get(ui.actor, entity.name, id_of(request))
     if request.method == "GET":
         values = form_values(record, fields, ui.tzinfo)

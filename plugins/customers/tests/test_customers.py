@@ -130,4 +130,4 @@ def test_meta_describes_labels_in_both_languages(site, people, http):
     fields = entities["followups"]["fields"]["properties"]
     assert fields["method"]["x-labels"]["wechat"] == {"en": "WeChat", "zh_CN": "微信"}
     assert entities["customers"]["fields"]["properties"]["credit_code"]["x-label"]["zh_CN"] == "统一社会信用代码"
-    assert [a["name"] for a in entities["customers"]["actions"]] == ["merge", "unmerge"]
+    assert [a["name"] for a in entities["customers"]["actions"]] == ["merge", "unmerge", "assign"]
