@@ -69,9 +69,18 @@ class RecordMixin:
     custom: Mapped[dict[str, Any]] = mapped_column(JSONData, nullable=False, default=dict)
 
 
+#: Connections an engine keeps open; the web app runs as many requests at once (:mod:`kernel.web.offload`).
+POOL_SIZE = 8
+#: Connections opened beyond :data:`POOL_SIZE` for a while: a request's second connection, jobs, the CLI.
+MAX_OVERFLOW = 8
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the kernel's connection settings."""
     parsed = sa.make_url(url)
+    if parsed.database not in (None, "", ":memory:") or parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = sa.create_engine(parsed, **kwargs)
@@ -113,6 +122,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def pool_size(engine: Engine) -> int:
+    """How many connections ``engine`` keeps open (:data:`POOL_SIZE` unless made otherwise)."""
+    size = getattr(engine.pool, "size", None)
+    return max(1, size()) if callable(size) else POOL_SIZE
 
 
 def is_postgres(engine: Engine | sa.Connection) -> bool:

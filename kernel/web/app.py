@@ -20,12 +20,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from ..db import pool_size
 from ..settings import Settings
 from ..site import Site
 from .api import record_routes
 from .auth import auth_routes
 from .errors import EXCEPTION_HANDLERS, InternalErrors
 from .meta import meta_routes
+from .offload import LoopThreads, Offload
 from .openapi import Documents, docs_routes, openapi_json
 from .plugin_mount import PluginMount
 from .security_api import security_routes
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None, ru
     """
     if site is None:
         site = Site(settings or Settings())
+    threads = LoopThreads(pool_size(site.engine))  # one request per pooled connection at a time
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -74,9 +77,10 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None, ru
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            threads.close()
 
     routes = [Route("/healthz", health), Mount("/api/v1", routes=api_routes(site), name="api"), *docs_routes()]
-    app = Starlette(routes=routes, middleware=[Middleware(InternalErrors)], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=[Middleware(Offload, threads=threads), Middleware(InternalErrors)], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.site = site
     app.state.openapi = Documents()
     # -- the browser UI (kernel.web.ui): pages at /, /login, /r/ENTITY…, /admin/…, /static/…
