@@ -347,3 +347,14 @@ def test_demo_command_prints_the_admin_login(crm: Any) -> None:
     assert f"admin login: {DEMO_ADMIN_EMAIL} / " in out
     assert "李娜" in ok(crm("users", "list"))
     assert "password unchanged" in ok(crm("demo"))
+
+
+def test_serve_runs_on_uvloop_and_httptools_and_says_so(crm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    ran: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.append(options))
+    ok(crm("db", "upgrade"))
+    output = ok(crm("serve", "--port", "12001"))
+    assert "on uvloop + httptools, 8 request threads each" in output
+    assert ran and ran[0]["loop"] == "uvloop" and ran[0]["http"] == "httptools"
