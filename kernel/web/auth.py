@@ -146,24 +146,32 @@ def _bearer(site: Site, request: Request) -> Actor:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
     now = site.clock.now()
     digest = token_hash(token.strip())
-    query = (
-        sa.select(USERS, TOKENS.c.id.label("token_id"), TOKENS.c.last_used_at, TOKENS.c.expires_at)
-        .join(TOKENS, TOKENS.c.user_id == USERS.c.id)
-        .where(TOKENS.c.token_hash == digest, TOKENS.c.revoked_at.is_(None), USERS.c.active.is_(True))
-    )
 
     def lookup() -> Any:
         with site.engine.connect() as conn:
-            return conn.execute(query).first()
+            return conn.execute(_BEARER_QUERY, {"digest": digest}).first()
 
     user = site.memo(("bearer", digest), lookup)
     if user is None or (user.expires_at is not None and user.expires_at <= now):
         raise Unauthorized("the API token is unknown, expired or revoked")
     if user.last_used_at is None or user.last_used_at <= now - LAST_USED_RESOLUTION:
-        stale = sa.or_(TOKENS.c.last_used_at.is_(None), TOKENS.c.last_used_at <= now - LAST_USED_RESOLUTION)
-        with site.write() as conn:
-            conn.execute(sa.update(TOKENS).where(TOKENS.c.id == user.token_id, stale).values(last_used_at=now))
+        # once per memo period: the memo above keeps the old last_used_at that long
+        site.memo(("bearer-used", user.token_id), lambda: _mark_used(site, user.token_id, now))
     return actor_for_user(user, channel="api", ip=client_ip(request))
+
+
+_BEARER_QUERY = (
+    sa.select(USERS, TOKENS.c.id.label("token_id"), TOKENS.c.last_used_at, TOKENS.c.expires_at)
+    .join(TOKENS, TOKENS.c.user_id == USERS.c.id)
+    .where(TOKENS.c.token_hash == sa.bindparam("digest"), TOKENS.c.revoked_at.is_(None), USERS.c.active.is_(True))
+)
+
+
+def _mark_used(site: Site, token_id: int, now: datetime) -> datetime:
+    stale = sa.or_(TOKENS.c.last_used_at.is_(None), TOKENS.c.last_used_at <= now - LAST_USED_RESOLUTION)
+    with site.write() as conn:
+        conn.execute(sa.update(TOKENS).where(TOKENS.c.id == token_id, stale).values(last_used_at=now))
+    return now
 
 
 # -- endpoints --------------------------------------------------------------------------
