@@ -1,8 +1,11 @@
 """Scenario 2's limit: a minimal hand-written Starlette app running the same SQL as the API.
 
 ``uvicorn bench.http_limit:app --factory --workers 2``, database from
-``CRM_BENCH_HTTP_URL``. Two endpoints, ``async def`` with the synchronous
-SQLAlchemy Core call inline on the event loop, no authentication, no validation:
+``CRM_BENCH_HTTP_URL``. Two endpoints, no authentication, no validation, whose
+synchronous SQLAlchemy Core calls run in Starlette's thread pool (a plain
+``def`` endpoint; the create reads its body on the loop first), so that, like
+the kernel's requests (:mod:`kernel.web.offload`), they never stall the loop and
+several run at once:
 
 - ``GET /deals?amount__gte=X``: the SELECT ``Records.list`` runs for
   ``GET /api/v1/deals?limit=50&amount__gte=X&sort=-amount`` (same expression,
@@ -30,6 +33,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -96,7 +100,7 @@ def app() -> Starlette:
     # the driver's own number type: psycopg sends Decimal as numeric, sqlite3 wants a float
     number = Decimal if engine.dialect.name == "postgresql" else float
 
-    async def list_deals(request: Request) -> Response:
+    def list_deals(request: Request) -> Response:
         params: dict[str, Any] = {"threshold": number(request.query_params["amount__gte"])}
         statement, counting = page, count
         if "rep" in request.query_params:
@@ -107,13 +111,16 @@ def app() -> Starlette:
             total = conn.execute(counting, params).scalar_one()
         return json_response({"items": items, "total": total, "limit": PAGE, "offset": 0})
 
+    def insert(row: dict[str, Any]) -> int:
+        with write_transaction(engine) as conn:
+            return conn.execute(sa.insert(TABLE).values(row).returning(TABLE.c.id)).scalar_one()  # type: ignore[no-any-return]
+
     async def create_deal(request: Request) -> Response:
         values = await request.json()
         now = datetime.now(timezone.utc)
         row = {"title": values["title"], "stage": values.get("stage", "new"), "priority": values.get("priority", 0)}
         row.update(custom=values.get("custom", {}), created_at=now, updated_at=now)
-        with write_transaction(engine) as conn:
-            new_id = conn.execute(sa.insert(TABLE).values(row).returning(TABLE.c.id)).scalar_one()
+        new_id = await run_in_threadpool(insert, row)
         return json_response({"id": new_id, **row}, status_code=201)
 
     async def health(request: Request) -> Response:
