@@ -69,3 +69,25 @@ def test_healthz_answers_while_writes_wait_for_a_lock_and_logins_hash(make_site)
         assert patch.result().status_code == 200, patch.result().text
         assert [f.result().status_code for f in logins] == [201] * LOGINS
     assert site.records.get(Actor.system("cli"), "notes", note["id"])["title"] == "changed"
+
+
+@pytest.mark.anyio
+async def test_a_client_gone_before_its_body_was_read_is_no_error(app, admin_user, caplog):
+    """A request that waited for a worker thread may find its client gone: logged as such, not as a 500."""
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    headers = [(b"authorization", f"Bearer {admin_user['token']}".encode()), (b"content-type", b"application/json")]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/api/v1/notes", "raw_path": b"/api/v1/notes", "root_path": "", "query_string": b"",
+        "headers": headers, "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
+    }
+    await app(scope, receive, send)
+    assert sent == []
+    assert "unexpected error" not in caplog.text
