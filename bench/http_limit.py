@@ -15,7 +15,9 @@ several run at once:
   its team's deals: the page and count with the record rule the kernel adds in
   SQL (owned by the rep, or by anyone in the rep's team, the teams it manages
   and every team below them);
-- ``POST /deals``: one INSERT of the deal in the JSON body, answering its id.
+- ``POST /deals``: in one transaction, the INSERT of the deal in the JSON body
+  and of its audit entry (every change is audited: the kernel's work includes
+  it), answering its id.
 
 Responses are written with orjson, as the kernel's are.
 
@@ -39,13 +41,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kernel.db import make_engine, write_transaction
-from kernel.models import Team, User
+from kernel.models import AuditEntry, Team, User
 
 from .plugin import INDEXED_FIELD, Deal
 
 URL_ENV = "CRM_BENCH_HTTP_URL"
 PAGE = 50
 TABLE: sa.Table = Deal.__table__  # type: ignore[assignment]
+AUDIT: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
 
 
 def custom_value(dialect: str, name: str) -> sa.ColumnElement[Any]:
@@ -111,16 +114,20 @@ def app() -> Starlette:
             total = conn.execute(counting, params).scalar_one()
         return json_response({"items": items, "total": total, "limit": PAGE, "offset": 0})
 
-    def insert(row: dict[str, Any]) -> int:
+    def insert(row: dict[str, Any], ip: str | None) -> int:
+        changes = {key: [None, value] for key, value in row.items() if key not in ("created_at", "updated_at")}
         with write_transaction(engine) as conn:
-            return conn.execute(sa.insert(TABLE).values(row).returning(TABLE.c.id)).scalar_one()  # type: ignore[no-any-return]
+            new_id: int = conn.execute(sa.insert(TABLE).values(row).returning(TABLE.c.id)).scalar_one()
+            entry = {"at": row["created_at"], "actor": "bench", "channel": "api", "entity": "deals", "record_id": new_id}
+            conn.execute(sa.insert(AUDIT).values(**entry, action="create", changes=changes, ip=ip))
+        return new_id
 
     async def create_deal(request: Request) -> Response:
         values = await request.json()
         now = datetime.now(timezone.utc)
         row = {"title": values["title"], "stage": values.get("stage", "new"), "priority": values.get("priority", 0)}
         row.update(custom=values.get("custom", {}), created_at=now, updated_at=now)
-        new_id = await run_in_threadpool(insert, row)
+        new_id = await run_in_threadpool(insert, row, request.client.host if request.client else None)
         return json_response({"id": new_id, **row}, status_code=201)
 
     async def health(request: Request) -> Response:
