@@ -56,7 +56,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 #: JSON on SQLite, JSONB on PostgreSQL: where custom-field values live. Engines made by
-#: :func:`make_engine` read and write it with orjson (:func:`json_text`, ``orjson.loads``).
+#: :func:`make_engine` read and write it with orjson (:func:`json_text`, :func:`json_value`).
 JSONData = sa.JSON().with_variant(JSONB(), "postgresql")
 #: An auto-incrementing id that is BIGINT on PostgreSQL and the rowid alias on SQLite.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -84,7 +84,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     kwargs.setdefault("json_serializer", json_text)
-    kwargs.setdefault("json_deserializer", orjson.loads)
+    kwargs.setdefault("json_deserializer", json_value)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = sa.create_engine(parsed, **kwargs)
@@ -98,6 +98,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def json_text(value: Any) -> str:
     """A JSON column's value as compact UTF-8 JSON text (non-string keys written as strings, as ``json`` does)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def json_value(raw: Any) -> Any:
+    """A JSON column's value read back. SQLite hands a number stored alone back as a number
+    (the column's numeric affinity), which is already the value."""
+    if isinstance(raw, int | float):
+        return raw
+    return orjson.loads(raw)
 
 
 @contextmanager

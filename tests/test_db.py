@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from kernel.db import POOL_SIZE, pool_size
+from kernel.db import POOL_SIZE, JSONData, pool_size
 from tests.example import plugin as notes_plugin
 from tests.example.plugin import Note
 
@@ -27,3 +27,17 @@ def test_json_columns_round_trip_as_compact_utf8(make_site):
 
 def test_engines_pool_as_many_connections_as_the_web_app_runs_requests(make_site):
     assert pool_size(make_site(notes_plugin).engine) == POOL_SIZE
+
+
+def test_json_columns_hold_any_json_value(make_site):
+    site = make_site(notes_plugin)
+    table = sa.Table("scratch_json", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("value", JSONData))
+    values = [60, 0.25, "60", True, [1, "二"], {"a": None}]
+    table.create(site.engine)
+    try:
+        with site.write() as conn:
+            conn.execute(sa.insert(table), [{"id": i, "value": v} for i, v in enumerate(values)])
+        with site.engine.connect() as conn:
+            assert list(conn.scalars(sa.select(table.c.value).order_by(table.c.id))) == values
+    finally:
+        table.drop(site.engine)
