@@ -7,8 +7,8 @@ connection holds the write lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the
 row a PATCH updates, ``FOR UPDATE``), a PATCH waits on it and 8 logins hash
 passwords with the production argon2 parameters; ``/healthz`` must still
 answer at once. Before the offload it waited for the lock (up to SQLite's 30 s
-busy timeout). The 1 s bound is generous on purpose: ``bench.http --stall``
-measures the latency itself.
+busy timeout). The 1 s bound (on the median of three) is generous on purpose:
+``python -m bench.http`` measures the latency itself (target: 100 ms).
 """
 
 from __future__ import annotations
@@ -55,17 +55,18 @@ def test_healthz_answers_while_writes_wait_for_a_lock_and_logins_hash(make_site)
             ]
             time.sleep(0.5)  # the PATCH is waiting for the lock, the logins are hashing or waiting too
             assert not patch.done(), "the PATCH should be waiting for the lock"
-            started = time.perf_counter()
-            try:
-                health = httpx.get(f"{base}/healthz", timeout=5)
-            except httpx.TimeoutException:
-                pytest.fail("/healthz did not answer within 5 s while a write waited for a lock")
-            took = time.perf_counter() - started
+            took = []
+            for _ in range(3):  # the median, so one scheduling hiccup of a busy machine is not a failure
+                started = time.perf_counter()
+                try:
+                    assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+                except httpx.TimeoutException:
+                    pytest.fail("/healthz did not answer within 5 s while a write waited for a lock")
+                took.append(time.perf_counter() - started)
         finally:
             holding.rollback()
             holder.close()
-        assert health.status_code == 200
-        assert took < 1.0, f"/healthz took {took:.2f} s"
+        assert sorted(took)[1] < 1.0, f"/healthz took {', '.join(f'{t:.2f}' for t in took)} s"
         assert patch.result().status_code == 200, patch.result().text
         assert [f.result().status_code for f in logins] == [201] * LOGINS
     assert site.records.get(Actor.system("cli"), "notes", note["id"])["title"] == "changed"
