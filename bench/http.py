@@ -8,16 +8,25 @@ Then two servers, each uvicorn with 2 workers on loopback:
 - ours: the kernel's app (``bench.http_app``), the way ``crm serve --workers 2`` runs it;
 - the limit: a minimal Starlette app (``bench.http_limit``) running the same SQL inline.
 
-wrk loads each with an authenticated ``GET /api/v1/deals?limit=50&amount__gte=X&sort=-amount``
-(the limit: the same page and count) and a ``POST`` create of one deal, for
-``--duration`` seconds each after a short warm-up, and prints requests/s,
-ours/limit and latency p50/p99. Any non-2xx answer or socket error fails the run.
+wrk loads each, for ``--duration`` seconds after a short warm-up, with
+
+- an admin's ``GET /api/v1/deals?limit=50&amount__gte=X&sort=-amount`` (the limit: the same page and count);
+- the same list as a sales rep, whose record rule (the deals of the rep's team) is part of the SQL;
+- a ``POST`` create of one deal;
+- a mixed load: the admin's list while creates run, reporting the reads' p99;
+
+and prints requests/s, ours/limit and latency p50/p99. Any non-2xx answer or
+socket error fails the run. Last, the stall check: ``/healthz`` latency on our
+server while this process holds the write lock (SQLite: ``BEGIN IMMEDIATE``;
+PostgreSQL: a deal's row, ``FOR UPDATE``), a PATCH of that deal waits for it and
+8 logins hash passwords with the production argon2 parameters.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import os
 import re
 import secrets
@@ -29,22 +38,34 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from kernel import Actor, Site
+from kernel.cli.deployment import server_stack
+from kernel.db import make_engine
+from kernel.models import Role
 from kernel.web.auth import issue_token
 
 from .data import VALUE_RANGE
 from .databases import fresh_database
 from .http_app import SECRET_ENV, URL_ENV
 from .http_limit import statements
-from .plugin import INDEXED_FIELD
-from .queries import READER, bulk_load
+from .plugin import INDEXED_FIELD, Deal
+from .queries import READER, analyze, bulk_load
 from .run import build_site
 
 TARGET = 0.5  # our requests/s / the limit's, at least
+STALL_TARGET_MS = 100.0  # /healthz while writes wait for a lock and logins hash, at most
+STALL_LOGINS = 8
+STALL_SAMPLES = 20
+TEAM_SIZE = 5  # the rep's team; deals are spread over OWNERS users
+OWNERS = 50
+MIXED_WRITERS = 2  # wrk connections posting creates during the mixed load
 WORKERS = 2
 PAGE = 50
 REPO = Path(__file__).resolve().parent.parent
@@ -64,6 +85,10 @@ class Prepared:
     url: str
     token: str
     threshold: int
+    rep_id: int
+    rep_token: str
+    rep_email: str
+    rep_password: str
 
 
 @dataclass
@@ -82,26 +107,68 @@ class Row:
     limit: Load
 
 
+@dataclass
+class Stall:
+    database: str
+    p50_ms: float
+    max_ms: float
+
+
 # -- setup ----------------------------------------------------------------------------------------
 
 
 def prepare(url: str, rows: int, selectivity: float) -> Prepared:
-    """Migrate, load ``rows`` deals, define the custom fields, add an admin and a token; check the SQL matches."""
+    """Migrate, load ``rows`` deals, define the custom fields, add an admin, a sales team and tokens; check the SQL matches."""
     site = build_site(url)
     try:
         started = time.perf_counter()
         bulk_load(site, rows, seed=3)
-        print(f"  loaded {rows:,} deals in {time.perf_counter() - started:.0f} s", flush=True)
+        system = Actor.system("cli")
         password = secrets.token_urlsafe(16)
-        admin = site.records.create(
-            Actor.system("cli"), "users", {"email": "bench-admin@example.com", "name": "Bench admin", "role": "admin", "password": password}
-        )
+        admin = site.records.create(system, "users", {"email": "bench-admin@example.com", "name": "Bench admin", "role": "admin", "password": password})
+        rep_id, rep_password = add_sales_team(site, rows)
+        print(f"  loaded {rows:,} deals over {OWNERS} owners in {time.perf_counter() - started:.0f} s", flush=True)
         token = issue_token(site, admin["id"], name="bench")["token"]
+        rep_token = issue_token(site, rep_id, name="bench")["token"]
         threshold = int(VALUE_RANGE * (1 - selectivity))
-        check_same_sql(site, threshold)
+        check_same_sql(site, threshold, rep_actor(site, rep_id))
     finally:
         site.close()
-    return Prepared(url, token, threshold)
+    return Prepared(url, token, threshold, rep_id, rep_token, REP_EMAIL, rep_password)
+
+
+REP_EMAIL = "bench-rep-1@example.com"
+
+
+def add_sales_team(site: Site, rows: int) -> tuple[int, str]:
+    """``OWNERS`` sales reps, the first ``TEAM_SIZE`` in one team; deals spread over them; reps read their team's deals.
+
+    Returns the first rep's id and password.
+    """
+    system = Actor.system("cli")
+    team = site.records.create(system, "teams", {"name": "Bench team"})
+    other = site.records.create(system, "teams", {"name": "Bench others"})
+    password = secrets.token_urlsafe(16)
+    ids = []
+    for n in range(1, OWNERS + 1):
+        values = {"email": f"bench-rep-{n}@example.com", "name": f"Rep {n}", "role": "sales_rep", "team_id": team["id"] if n <= TEAM_SIZE else other["id"]}
+        if n == 1:
+            values["password"] = password
+        ids.append(site.records.create(system, "users", values)["id"])
+    table = Deal.__table__
+    with site.write() as conn:  # setup, not measured: owners round-robin
+        owner = sa.case(*((table.c.id % OWNERS == i, user_id) for i, user_id in enumerate(ids)))
+        conn.execute(sa.update(table).values(owner_id=owner))
+        grants = ["deals.create", "deals.read:team", "deals.update"]
+        conn.execute(sa.update(Role.__table__).where(Role.__table__.c.name == "sales_rep").values(permissions=grants))
+        site.bump(conn)
+    analyze(site)
+    return ids[0], password
+
+
+def rep_actor(site: Site, rep_id: int) -> Actor:
+    user = site.records.get(Actor.system("cli"), "users", rep_id)
+    return Actor(user_id=rep_id, label=user["email"], role=user["role"], team_id=user["team_id"], channel="api")
 
 
 def _normalized(sql: str) -> str:
@@ -111,13 +178,14 @@ def _normalized(sql: str) -> str:
     return re.sub(r"\s+", " ", sql).strip()
 
 
-def check_same_sql(site: Site, threshold: int) -> None:
-    """The limit's page must compile to the very SELECT ``Records.list`` runs."""
-    ours = site.records.list_query(READER, "deals", filters={f"{INDEXED_FIELD}__gte": threshold}, sort=f"-{INDEXED_FIELD}", limit=PAGE)
-    page, _ = statements(site.engine.dialect.name)
-    ours_sql, limit_sql = (_normalized(str(stmt.compile(site.engine))) for stmt in (ours, page))
-    if ours_sql != limit_sql:
-        raise BenchError(f"the limit's SELECT differs from the records service's:\n  ours:  {ours_sql}\n  limit: {limit_sql}")
+def check_same_sql(site: Site, threshold: int, rep: Actor) -> None:
+    """The limit's pages must compile to the very SELECTs ``Records.list`` runs, for the admin and for the rep."""
+    for actor, is_rep in ((READER, False), (rep, True)):
+        ours = site.records.list_query(actor, "deals", filters={f"{INDEXED_FIELD}__gte": threshold}, sort=f"-{INDEXED_FIELD}", limit=PAGE)
+        page, _ = statements(site.engine.dialect.name, rep=is_rep)
+        ours_sql, limit_sql = (_normalized(str(stmt.compile(site.engine))) for stmt in (ours, page))
+        if ours_sql != limit_sql:
+            raise BenchError(f"the limit's SELECT differs from the records service's:\n  ours:  {ours_sql}\n  limit: {limit_sql}")
 
 
 # -- servers --------------------------------------------------------------------------------------
@@ -129,9 +197,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _request(url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body is not None else "GET")
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback only
+def _request(url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None, method: str | None = None, timeout: float = 10) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method=method or ("POST" if body is not None else "GET"))
+    with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - loopback only
         return answer.status, json.loads(answer.read())
 
 
@@ -141,7 +209,8 @@ def server(target: str, url: str) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, URL_ENV: url, SECRET_ENV: "bench-" + secrets.token_hex(16)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "uvicorn", target, "--factory", "--workers", str(WORKERS)]
+    stack = server_stack()  # uvloop + httptools, as crm serve runs
+    command = [sys.executable, "-m", "uvicorn", target, "--factory", "--workers", str(WORKERS), "--loop", stack["loop"], "--http", stack["http"]]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -211,14 +280,19 @@ def parse_wrk(output: str) -> Load:
     return Load(float(rps.group(1)), _latency_ms(p50.group(1)), _latency_ms(p99.group(1)), int(total.group(1)))
 
 
-def wrk(url: str, seconds: int, args: argparse.Namespace, *, token: str = "", post: bool = False) -> Load:
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency"]
-    env = {**os.environ, TOKEN_ENV: token}
+def wrk_command(url: str, seconds: int, args: argparse.Namespace, *, token: str = "", post: bool = False, connections: int | None = None) -> list[str]:
+    threads = min(args.threads, connections or args.connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections or args.connections}", f"-d{seconds}s", "--latency"]
     if post:
         command += ["-s", str(CREATE_SCRIPT)]
     elif token:
         command += ["-H", f"Authorization: Bearer {token}"]
-    done = subprocess.run([*command, url], capture_output=True, text=True, env=env, timeout=seconds + 30, check=False)
+    return [*command, url]
+
+
+def wrk(url: str, seconds: int, args: argparse.Namespace, *, token: str = "", post: bool = False, connections: int | None = None) -> Load:
+    command = wrk_command(url, seconds, args, token=token, post=post, connections=connections)
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, TOKEN_ENV: token}, timeout=seconds + 30, check=False)
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return parse_wrk(done.stdout)
@@ -229,9 +303,29 @@ def measure(url: str, args: argparse.Namespace, *, token: str = "", post: bool =
     return wrk(url, args.duration, args, token=token, post=post)
 
 
-def check_answers(ours: str, limit: str, prepared: Prepared) -> None:
-    """One request of each kind to each server, before loading: 2xx, and the same page of deals."""
-    auth = {"Authorization": f"Bearer {prepared.token}"}
+def measure_mixed(list_url: str, create_url: str, args: argparse.Namespace, *, token: str = "") -> Load:
+    """The list loaded while ``MIXED_WRITERS`` connections post creates the whole time; the reads' figures."""
+    wrk(list_url, WARMUP, args, token=token)
+    seconds = args.duration + 2  # the writers start first and stop last
+    command = wrk_command(create_url, seconds, args, token=token, post=True, connections=MIXED_WRITERS)
+    writers = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, TOKEN_ENV: token})
+    try:
+        time.sleep(1.0)
+        reads = wrk(list_url, args.duration, args, token=token, connections=max(1, args.connections - MIXED_WRITERS))
+        out, err = writers.communicate(timeout=seconds + 30)
+    finally:
+        if writers.poll() is None:
+            writers.kill()
+            writers.wait()
+    if writers.returncode != 0:
+        raise BenchError(f"wrk (writers) failed ({writers.returncode}): {err or out}")
+    parse_wrk(out)  # any failed create fails the run too
+    return reads
+
+
+def check_answers(ours: str, limit: str, prepared: Prepared, *, rep: bool = False) -> None:
+    """One list request to each server, before loading: 2xx, and the same page of deals; with ``rep``, as the rep."""
+    auth = {"Authorization": f"Bearer {prepared.rep_token if rep else prepared.token}"}
     status, mine = _request(ours, headers=auth)
     status_limit, theirs = _request(limit)
     if status != 200 or status_limit != 200:
@@ -240,38 +334,97 @@ def check_answers(ours: str, limit: str, prepared: Prepared) -> None:
         raise BenchError(f"ours found {mine['total']} deals, the limit {theirs['total']}, or another page")
     if len(mine["items"]) != PAGE:
         raise BenchError(f"the list gave {len(mine['items'])} deals, not {PAGE}: load more rows")
+
+
+def check_creates(ours: str, limit: str, prepared: Prepared) -> None:
     body = re.search(r"wrk\.body = (.*)", CREATE_SCRIPT.read_text(), re.DOTALL)
     assert body is not None
     payload = "".join(re.findall(r"'([^']*)'", body.group(1))).encode()
-    for url, headers in ((ours, auth), (limit, {})):
-        status, created = _request(url.split("?")[0], body=payload, headers={**headers, "Content-Type": "application/json"})
+    for url, headers in ((ours, {"Authorization": f"Bearer {prepared.token}"}), (limit, {})):
+        status, created = _request(url, body=payload, headers={**headers, "Content-Type": "application/json"})
         if status != 201 or "id" not in created:
             raise BenchError(f"create at {url} answered {status}: {created}")
 
 
-def run_database(kind: str, args: argparse.Namespace) -> list[Row]:
+# -- stall ----------------------------------------------------------------------------------------
+
+
+def measure_stall(kind: str, base: str, prepared: Prepared) -> Stall:
+    """``/healthz`` latency while this process holds the write lock, a PATCH waits for it and 8 logins hash."""
+    table = Deal.__table__
+    engine = make_engine(prepared.url)
+    login = json.dumps({"email": prepared.rep_email, "password": prepared.rep_password}).encode()
+    json_headers = {"Content-Type": "application/json"}
+    timings: list[float] = []
+    try:
+        with engine.connect() as holder, ThreadPoolExecutor(STALL_LOGINS + 1) as pool:
+            holder.execution_options(crm_write=True)  # SQLite: BEGIN IMMEDIATE, the write lock
+            holding = holder.begin()
+            pending: list[Future[tuple[int, Any]]] = []
+            try:
+                deal_id = holder.execute(sa.select(table.c.id).order_by(table.c.id).limit(1).with_for_update()).scalar_one()
+                holder.execute(sa.update(table).where(table.c.id == deal_id).values(stage="won"))
+                patch = json.dumps({"stage": "lost"}).encode()
+                auth = {**json_headers, "Authorization": f"Bearer {prepared.token}"}
+                pending.append(pool.submit(_request, f"{base}/api/v1/deals/{deal_id}", body=patch, headers=auth, method="PATCH", timeout=60))
+                pending += [pool.submit(_request, f"{base}/api/v1/auth/token", body=login, headers=json_headers, timeout=60) for _ in range(STALL_LOGINS)]
+                time.sleep(0.3)  # the PATCH waits for the lock; the logins hash, then wait too (SQLite)
+                for _ in range(STALL_SAMPLES):
+                    started = time.perf_counter()
+                    _request(f"{base}/healthz", timeout=60)
+                    timings.append((time.perf_counter() - started) * 1000)
+                    time.sleep(0.02)
+                if all(f.done() for f in pending):
+                    raise BenchError("the PATCH and the logins were done before the lock was let go: nothing was measured")
+            finally:
+                holding.rollback()
+            statuses = [f.result()[0] for f in pending]
+    finally:
+        engine.dispose()
+    if statuses != [200] + [201] * STALL_LOGINS:
+        raise BenchError(f"the PATCH and the logins answered {statuses}")
+    return Stall(kind, statistics.median(timings), max(timings))
+
+
+def run_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], Stall]:
     with fresh_database(kind) as url:
         print(f"[{kind}] preparing {args.rows:,} deals", flush=True)
         prepared = prepare(url, args.rows, args.selectivity)
         query = f"?limit={PAGE}&{INDEXED_FIELD}__gte={prepared.threshold}&sort=-{INDEXED_FIELD}"
         with server("bench.http_app:app", url) as ours, server("bench.http_limit:app", url) as limit:
             ours_list, limit_list = f"{ours}/api/v1/deals{query}", f"{limit}/deals?{INDEXED_FIELD}__gte={prepared.threshold}"
+            limit_rep_list = f"{limit_list}&rep={prepared.rep_id}"
+            ours_create, limit_create = f"{ours}/api/v1/deals", f"{limit}/deals"
             check_answers(ours_list, limit_list, prepared)
-            print(f"[{kind}] servers up; {args.duration} s of wrk per endpoint and server", flush=True)
-            results = {}
-            for name, ours_url, limit_url, post in (
-                ("GET list 50", ours_list, limit_list, False),
-                ("POST create", f"{ours}/api/v1/deals", f"{limit}/deals", True),
-            ):
-                results[name] = (measure(ours_url, args, token=prepared.token, post=post), measure(limit_url, args, post=post))
-    return [Row(kind, name, mine, theirs) for name, (mine, theirs) in results.items()]
+            check_answers(ours_list, limit_rep_list, prepared, rep=True)
+            check_creates(ours_create, limit_create, prepared)
+            print(f"[{kind}] servers up; {args.duration} s of wrk per scenario and server", flush=True)
+            results = {
+                "GET list 50 (admin)": (measure(ours_list, args, token=prepared.token), measure(limit_list, args)),
+                "GET list 50 (rep, team rule)": (measure(ours_list, args, token=prepared.rep_token), measure(limit_rep_list, args)),
+                "POST create": (measure(ours_create, args, token=prepared.token, post=True), measure(limit_create, args, post=True)),
+                f"GET list during creates ({MIXED_WRITERS} writers)": (
+                    measure_mixed(ours_list, ours_create, args, token=prepared.token),
+                    measure_mixed(limit_list, limit_create, args),
+                ),
+            }
+            print(f"[{kind}] stall check: /healthz while a write waits for a lock and {STALL_LOGINS} logins hash", flush=True)
+            stall = measure_stall(kind, ours, prepared)
+    return [Row(kind, name, mine, theirs) for name, (mine, theirs) in results.items()], stall
 
 
 # -- report ---------------------------------------------------------------------------------------
 
 
+def print_stalls(stalls: list[Stall]) -> None:
+    print(f"\n/healthz on ours while a write waits for a held lock and {STALL_LOGINS} logins hash (argon2id, production cost); {STALL_SAMPLES} samples")
+    for stall in stalls:
+        verdict = "ok" if stall.max_ms < STALL_TARGET_MS else f"above {STALL_TARGET_MS:.0f} ms"
+        print(f"  {stall.database:<9} p50 {stall.p50_ms:6.1f} ms   max {stall.max_ms:6.1f} ms   ({verdict})")
+
+
 def print_table(rows: list[Row], args: argparse.Namespace) -> None:
-    print(f"\n{args.rows:,} deals, filter matches {args.selectivity:.0%}; wrk -t{args.threads} -c{args.connections} -d{args.duration}s; 2 uvicorn workers each")
+    print(f"\n{args.rows:,} deals, filter matches {args.selectivity:.0%}; wrk -t{args.threads} -c{args.connections} -d{args.duration}s; 2 uvicorn workers each on uvloop + httptools")
     headers = ["database", "endpoint", "ours req/s", "limit req/s", "ours/limit", "ours p50/p99 ms", "limit p50/p99 ms"]
     lines = [headers]
     for r in rows:
@@ -309,8 +462,9 @@ def main(argv: list[str] | None = None) -> None:
     if subprocess.run(["wrk", "--version"], capture_output=True, check=False).returncode not in (0, 1):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
     kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
-    rows = [row for kind in kinds for row in run_database(kind, args)]
-    print_table(rows, args)
+    done = [run_database(kind, args) for kind in kinds]
+    print_table([row for rows, _ in done for row in rows], args)
+    print_stalls([stall for _, stall in done])
 
 
 if __name__ == "__main__":

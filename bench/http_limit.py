@@ -1,14 +1,25 @@
 """Scenario 2's limit: a minimal hand-written Starlette app running the same SQL as the API.
 
 ``uvicorn bench.http_limit:app --factory --workers 2``, database from
-``CRM_BENCH_HTTP_URL``. Two endpoints, ``async def`` with the synchronous
-SQLAlchemy Core call inline on the event loop, no authentication, no validation:
+``CRM_BENCH_HTTP_URL``. Two endpoints, no authentication, no validation, whose
+synchronous SQLAlchemy Core calls run in Starlette's thread pool (a plain
+``def`` endpoint; the create reads its body on the loop first), so that, like
+the kernel's requests (:mod:`kernel.web.offload`), they never stall the loop and
+several run at once:
 
 - ``GET /deals?amount__gte=X``: the SELECT ``Records.list`` runs for
   ``GET /api/v1/deals?limit=50&amount__gte=X&sort=-amount`` (same expression,
   same order, same limit; :func:`bench.http.check_same_sql` compares the two
   compiled statements) and its ``count(*)``, as JSON;
-- ``POST /deals``: one INSERT of the deal in the JSON body, answering its id.
+- ``GET /deals?amount__gte=X&rep=ID``: the same for a sales rep whose role reads
+  its team's deals: the page and count with the record rule the kernel adds in
+  SQL (owned by the rep, or by anyone in the rep's team, the teams it manages
+  and every team below them);
+- ``POST /deals``: in one transaction, the INSERT of the deal in the JSON body
+  and of its audit entry (every change is audited: the kernel's work includes
+  it), answering its id.
+
+Responses are written with orjson, as the kernel's are.
 
 The engine comes from ``kernel.db.make_engine``, so both servers connect with
 the same settings (SQLite: WAL, busy timeout, ``BEGIN IMMEDIATE`` for writes).
@@ -16,25 +27,28 @@ the same settings (SQLite: WAL, busy timeout, ``BEGIN IMMEDIATE`` for writes).
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from kernel.db import make_engine, write_transaction
+from kernel.models import AuditEntry, Team, User
 
 from .plugin import INDEXED_FIELD, Deal
 
 URL_ENV = "CRM_BENCH_HTTP_URL"
 PAGE = 50
 TABLE: sa.Table = Deal.__table__  # type: ignore[assignment]
+AUDIT: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
 
 
 def custom_value(dialect: str, name: str) -> sa.ColumnElement[Any]:
@@ -44,13 +58,30 @@ def custom_value(dialect: str, name: str) -> sa.ColumnElement[Any]:
     return sa.literal_column(f"json_extract(custom, '$.{name}')", sa.Numeric)
 
 
-def statements(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """The page and the count for ``amount >= :threshold``, newest id first among equal amounts."""
+def statements(dialect: str, *, rep: bool = False) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The page and the count for ``amount >= :threshold``, newest id first among equal amounts.
+
+    With ``rep``, only the deals the sales rep ``:user_id`` may see under a ``read:team`` scope.
+    """
     amount = custom_value(dialect, INDEXED_FIELD)
-    matching = amount >= sa.bindparam("threshold", type_=sa.Numeric)
-    page = sa.select(TABLE).where(matching).order_by(amount.desc(), TABLE.c.id.desc()).limit(PAGE).offset(0)
-    count = sa.select(sa.func.count()).select_from(TABLE).where(matching)
+    conditions = [amount >= sa.bindparam("threshold", type_=sa.Numeric)]
+    if rep:
+        conditions.append(team_rule())
+    page = sa.select(TABLE).where(*conditions).order_by(amount.desc(), TABLE.c.id.desc()).limit(PAGE).offset(0)
+    count = sa.select(sa.func.count()).select_from(TABLE).where(*conditions)
     return page, count
+
+
+def team_rule() -> sa.ColumnElement[bool]:
+    """Owned by ``:user_id``, or by a user of the teams ``:user_id`` belongs to or manages, and the teams below."""
+    me = sa.bindparam("user_id", type_=sa.BigInteger)
+    teams, users, owner = Team.__table__, User.__table__, TABLE.c.owner_id
+    roots = sa.select(teams.c.id).where(sa.or_(teams.c.id.in_(sa.select(users.c.team_id).where(users.c.id == me)), teams.c.manager_id == me))
+    tree = roots.cte("team_tree", recursive=True)
+    below = teams.alias("below")
+    tree = tree.union(sa.select(below.c.id).where(below.c.parent_id == tree.c.id))
+    members = sa.select(users.c.id).where(users.c.team_id.in_(sa.select(tree.c.id)))
+    return sa.or_(owner == me, owner.in_(members))
 
 
 def _plain(value: Any) -> Any:
@@ -62,30 +93,41 @@ def _plain(value: Any) -> Any:
 
 
 def json_response(content: Any, status_code: int = 200) -> Response:
-    body = json.dumps(content, separators=(",", ":"), default=_plain).encode()
-    return Response(body, status_code=status_code, media_type="application/json")
+    return Response(orjson.dumps(content, default=_plain), status_code=status_code, media_type="application/json")
 
 
 def app() -> Starlette:
     engine = make_engine(os.environ[URL_ENV])
     page, count = statements(engine.dialect.name)
+    rep_page, rep_count = statements(engine.dialect.name, rep=True)
     # the driver's own number type: psycopg sends Decimal as numeric, sqlite3 wants a float
     number = Decimal if engine.dialect.name == "postgresql" else float
 
-    async def list_deals(request: Request) -> Response:
-        threshold = number(request.query_params["amount__gte"])
+    def list_deals(request: Request) -> Response:
+        params: dict[str, Any] = {"threshold": number(request.query_params["amount__gte"])}
+        statement, counting = page, count
+        if "rep" in request.query_params:
+            params["user_id"] = int(request.query_params["rep"])
+            statement, counting = rep_page, rep_count
         with engine.connect() as conn:
-            items = [dict(row._mapping) for row in conn.execute(page, {"threshold": threshold})]
-            total = conn.execute(count, {"threshold": threshold}).scalar_one()
+            items = [dict(row._mapping) for row in conn.execute(statement, params)]
+            total = conn.execute(counting, params).scalar_one()
         return json_response({"items": items, "total": total, "limit": PAGE, "offset": 0})
+
+    def insert(row: dict[str, Any], ip: str | None) -> int:
+        changes = {key: [None, value] for key, value in row.items() if key not in ("created_at", "updated_at")}
+        with write_transaction(engine) as conn:
+            new_id: int = conn.execute(sa.insert(TABLE).values(row).returning(TABLE.c.id)).scalar_one()
+            entry = {"at": row["created_at"], "actor": "bench", "channel": "api", "entity": "deals", "record_id": new_id}
+            conn.execute(sa.insert(AUDIT).values(**entry, action="create", changes=changes, ip=ip))
+        return new_id
 
     async def create_deal(request: Request) -> Response:
         values = await request.json()
         now = datetime.now(timezone.utc)
         row = {"title": values["title"], "stage": values.get("stage", "new"), "priority": values.get("priority", 0)}
         row.update(custom=values.get("custom", {}), created_at=now, updated_at=now)
-        with write_transaction(engine) as conn:
-            new_id = conn.execute(sa.insert(TABLE).values(row).returning(TABLE.c.id)).scalar_one()
+        new_id = await run_in_threadpool(insert, row, request.client.host if request.client else None)
         return json_response({"id": new_id, **row}, status_code=201)
 
     async def health(request: Request) -> Response:

@@ -1,5 +1,6 @@
 """The bench's own plugin: one entity, ``deals``, with a native indexed column to compare against.
 
+Deals are owned (``owner_id``), so a sales rep's record rule is part of the SQL.
 Its table hangs off a metadata of its own and is created with ``create_all``, so
 the kernel's models-versus-migrations check never sees it.
 """
@@ -37,6 +38,7 @@ class Deal(RecordMixin, BenchBase):
     title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     stage: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="new")
     priority: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, index=True)
+    owner_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True, index=True)  # a kernel user
 
 
 class DealFields(BaseModel):
@@ -44,6 +46,7 @@ class DealFields(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     stage: str = Field("new", pattern="^(new|won|lost)$")
     priority: int = Field(0, ge=0)
+    owner_id: int | None = Field(None, ge=1)
 
 
 @hookimpl
@@ -55,5 +58,6 @@ def register_entities() -> list[Entity]:
             label_plural={"en": "Deals", "zh_CN": "交易"},
             model=Deal,
             fields=DealFields,
+            owner_field="owner_id",  # so record rules (own / team) apply to a sales rep
         )
     ]

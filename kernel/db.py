@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
@@ -54,7 +55,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
-#: JSON on SQLite, JSONB on PostgreSQL: where custom-field values live.
+#: JSON on SQLite, JSONB on PostgreSQL: where custom-field values live. Engines made by
+#: :func:`make_engine` read and write it with orjson (:func:`json_text`, :func:`json_value`).
 JSONData = sa.JSON().with_variant(JSONB(), "postgresql")
 #: An auto-incrementing id that is BIGINT on PostgreSQL and the rowid alias on SQLite.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -80,9 +82,20 @@ class RecordMixin:
     custom: Mapped[dict[str, Any]] = mapped_column(JSONData, nullable=False, default=dict)
 
 
+#: Connections an engine keeps open; the web app runs as many requests at once (:mod:`kernel.web.offload`).
+POOL_SIZE = 8
+#: Connections opened beyond :data:`POOL_SIZE` for a while: a request's second connection, jobs, the CLI.
+MAX_OVERFLOW = 8
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the kernel's connection settings."""
     parsed = sa.make_url(url)
+    if parsed.database not in (None, "", ":memory:") or parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", MAX_OVERFLOW)
+    kwargs.setdefault("json_serializer", json_text)
+    kwargs.setdefault("json_deserializer", json_value)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = sa.create_engine(parsed, **kwargs)
@@ -91,6 +104,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(parsed, **kwargs)
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's value as compact UTF-8 JSON text (non-string keys written as strings, as ``json`` does)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def json_value(raw: Any) -> Any:
+    """A JSON column's value read back. SQLite hands a number stored alone back as a number
+    (the column's numeric affinity), which is already the value."""
+    if isinstance(raw, int | float):
+        return raw
+    return orjson.loads(raw)
 
 
 @contextmanager
@@ -124,6 +150,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def pool_size(engine: Engine) -> int:
+    """How many connections ``engine`` keeps open (:data:`POOL_SIZE` unless made otherwise)."""
+    size = getattr(engine.pool, "size", None)
+    return max(1, size()) if callable(size) else POOL_SIZE
 
 
 def is_postgres(engine: Engine | sa.Connection) -> bool:

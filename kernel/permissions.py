@@ -195,6 +195,8 @@ class _Cache:
     version: int
     registry: dict[str, Permission]
     roles: dict[str, Grants]
+    #: record-scope conditions by (user id, entity, scope): built once, bound anew by each statement
+    conditions: dict[tuple[Any, str, str], sa.ColumnElement[bool]] = field(default_factory=dict)
 
 
 _caches: weakref.WeakKeyDictionary[Any, _Cache] = weakref.WeakKeyDictionary()
@@ -314,8 +316,20 @@ def record_condition(site: Site, actor: Actor, entity_name: str) -> sa.ColumnEle
         return sa.false()
     if entity.owner_field is None or scope == "all":
         return None
-    condition = scope_condition(actor, entity, scope)
+    condition = _reused_scope_condition(site, actor, entity, scope)
     return sa.or_(condition, *(c for _, c in plugin_rules(site, actor, entity)))
+
+
+def _reused_scope_condition(site: Site, actor: Actor, entity: Entity, scope: str) -> sa.ColumnElement[bool]:
+    """:func:`scope_condition`, kept per registry version: building the team query costs more than running it."""
+    conditions = _cache(site).conditions
+    key = (actor.user_id, entity.name, scope)
+    found = conditions.get(key)
+    if found is None:
+        if len(conditions) >= 10_000:
+            conditions.clear()
+        found = conditions[key] = scope_condition(actor, entity, scope)
+    return found
 
 
 # -- explaining a decision --------------------------------------------------------------

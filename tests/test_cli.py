@@ -362,3 +362,14 @@ def test_users_set_password_ends_old_credentials_and_applies_the_policy(crm: Any
     user_error(crm("users", "set-password", "rep@example.com", "--password", "1234567890"), "password", "digits")
     user_error(crm("users", "set-password", "nobody@example.com", "--password", "a-fresh-passphrase"), "nobody@example.com")
     user_error(crm("users", "add", "z@example.com", "--password", "12345678", "--role", "sales_rep"), "password", "10 characters")
+
+
+def test_serve_runs_on_uvloop_and_httptools_and_says_so(crm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    ran: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.append(options))
+    ok(crm("db", "upgrade"))
+    output = ok(crm("serve", "--port", "12001"))
+    assert "on uvloop + httptools, 8 request threads each" in output
+    assert ran and ran[0]["loop"] == "uvloop" and ran[0]["http"] == "httptools"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import migrations
+from ..db import pool_size
 from ..demo import DEMO_ADMIN_EMAIL, DemoSeed, generate_password, seed_demo
 from ..jobs import schedule, worker_name
 from ..settings import load_settings
@@ -83,15 +85,33 @@ def serve(state: CLIState, host: str, port: int, workers: int, with_demo: bool) 
         refuse_pending_migrations(site)
     run_jobs = site.engine.dialect.name != "postgresql" or workers == 1
     jobs_where = "in-process" if run_jobs else "left to 'crm worker'"
-    click.echo(f"serving http://{host}:{port}/ with {workers} worker(s); jobs {jobs_where}")
+    stack = server_stack()
+    threads = pool_size(site.engine)
+    click.echo(
+        f"serving http://{host}:{port}/ with {workers} worker(s) on {stack['loop']} + {stack['http']}, "
+        f"{threads} request threads each; jobs {jobs_where}"
+    )
     # X-Forwarded-* are read by the app itself, from [crm] trusted_proxies only (kernel.web.proxies)
     if workers == 1:
-        uvicorn.run(create_app(site=site, run_jobs=run_jobs), host=host, port=port, proxy_headers=False)
+        uvicorn.run(create_app(site=site, run_jobs=run_jobs), host=host, port=port, proxy_headers=False, **stack)
         return
     if state.config is not None:
         os.environ["CRM_CONFIG"] = os.path.abspath(state.config)
     factory = "web_app_running_jobs" if run_jobs else "web_app"
-    uvicorn.run(f"kernel.cli:{factory}", factory=True, host=host, port=port, workers=workers, proxy_headers=False)
+    uvicorn.run(f"kernel.cli:{factory}", factory=True, host=host, port=port, workers=workers, proxy_headers=False, **stack)
+
+
+def server_stack() -> dict[str, str]:
+    """uvicorn's event loop and HTTP parser: uvloop and httptools (``uvicorn[standard]``) when installed.
+
+    Named explicitly rather than left to uvicorn's "auto", so the start-up line says what runs.
+    """
+    stack = {"loop": "asyncio", "http": "h11"}
+    if importlib.util.find_spec("uvloop") is not None:
+        stack["loop"] = "uvloop"
+    if importlib.util.find_spec("httptools") is not None:
+        stack["http"] = "httptools"
+    return stack
 
 
 def refuse_pending_migrations(site: Site) -> None:

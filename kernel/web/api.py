@@ -4,8 +4,9 @@
 ``GET /api/v1/E/{id}/history``, ``GET /api/v1/E/{id}/activity`` and ``POST /api/v1/E/{id}/ACTION``.
 
 Endpoints are ``async def`` and call the synchronous records service inline:
-on SQLite a short query on the event loop beats a hop through the thread pool
-several times over. Every write still goes through :class:`~kernel.records.Records`.
+the whole request runs on a worker thread with its own event loop
+(:mod:`kernel.web.offload`), so blocking there stalls no other request. Every
+write still goes through :class:`~kernel.records.Records`.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from ..db import pool_size
 from ..settings import Settings
 from ..site import Site
 from .api import record_routes
@@ -27,6 +28,7 @@ from .auth import auth_routes
 from .errors import EXCEPTION_HANDLERS, InternalErrors
 from .limits import BodyLimits
 from .meta import meta_routes
+from .offload import LoopThreads, Offload
 from .openapi import Documents, docs_routes, openapi_json
 from .plugin_mount import PluginMount
 from .proxies import TrustedProxies
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None, ru
     """
     if site is None:
         site = Site(settings or Settings())
+    threads = LoopThreads(pool_size(site.engine))  # one request per pooled connection at a time
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -76,9 +79,11 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None, ru
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            threads.close()
 
     routes = [Route("/healthz", health), Mount("/api/v1", routes=api_routes(site), name="api"), *docs_routes()]
     middleware = [
+        Middleware(Offload, threads=threads),
         Middleware(TrustedProxies, trusted=site.file_settings.trusted_proxies),
         Middleware(InternalErrors),
         Middleware(BodyLimits, site=site),

@@ -212,25 +212,32 @@ def _bearer(site: Site, request: Request) -> Actor:
     if scheme.lower() != "bearer" or not token.strip() or len(token) > TOKEN_MAX:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
     now = site.clock.now()
-    query = (
-        sa.select(USERS, TOKENS.c.id.label("token_id"), TOKENS.c.last_used_at, TOKENS.c.expires_at)
-        .join(TOKENS, TOKENS.c.user_id == USERS.c.id)
-        .where(
-            TOKENS.c.token_hash == token_hash(token.strip()),
-            TOKENS.c.revoked_at.is_(None),
-            TOKENS.c.credentials_version == USERS.c.credentials_version,
-            USERS.c.active.is_(True),
-        )
-    )
     with site.engine.connect() as conn:
-        user = conn.execute(query).first()
+        user = conn.execute(_BEARER_QUERY, {"digest": token_hash(token.strip())}).first()
     if user is None or (user.expires_at is not None and user.expires_at <= now):
         raise Unauthorized("the API token is unknown, expired or revoked")
     if user.last_used_at is None or user.last_used_at <= now - LAST_USED_RESOLUTION:
-        stale = sa.or_(TOKENS.c.last_used_at.is_(None), TOKENS.c.last_used_at <= now - LAST_USED_RESOLUTION)
-        with site.write() as conn:
-            conn.execute(sa.update(TOKENS).where(TOKENS.c.id == user.token_id, stale).values(last_used_at=now))
+        _mark_used(site, user.token_id, now)
     return actor_for_user(user, channel="api", ip=client_ip(request))
+
+
+#: Built once: the statement is the same for every request, only the digest changes.
+_BEARER_QUERY = (
+    sa.select(USERS, TOKENS.c.id.label("token_id"), TOKENS.c.last_used_at, TOKENS.c.expires_at)
+    .join(TOKENS, TOKENS.c.user_id == USERS.c.id)
+    .where(
+        TOKENS.c.token_hash == sa.bindparam("digest"),
+        TOKENS.c.revoked_at.is_(None),
+        TOKENS.c.credentials_version == USERS.c.credentials_version,
+        USERS.c.active.is_(True),
+    )
+)
+
+
+def _mark_used(site: Site, token_id: int, now: datetime) -> None:
+    stale = sa.or_(TOKENS.c.last_used_at.is_(None), TOKENS.c.last_used_at <= now - LAST_USED_RESOLUTION)
+    with site.write() as conn:
+        conn.execute(sa.update(TOKENS).where(TOKENS.c.id == token_id, stale).values(last_used_at=now))
 
 
 # -- endpoints --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -115,6 +115,8 @@ class InternalErrors:
 
         try:
             await self.app(scope, receive, tracked)
+        except ClientDisconnect:
+            log.info("client went away during %s %s", scope.get("method"), scope.get("path"))  # no one to answer
         except Exception:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
