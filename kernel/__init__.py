@@ -11,6 +11,7 @@ from .entities import Action, Entity
 from .errors import ConfigError, Conflict, CRMError, Forbidden, NotFound, PluginError, RecordError, ValidationError, Vetoed
 from .hookspecs import hookimpl, hookspec
 from .jobs import Job
+from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
 from .records import Actor, Page
 from .settings import Settings, load_settings
 from .site import Site
@@ -43,4 +44,10 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "load_settings",
+    "optional_id",
+    "parse_date",
+    "parse_datetime",
+    "parse_decimal",
+    "parse_id",
+    "parse_int",
 ]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any, Literal, Optional
@@ -29,13 +28,13 @@ from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, Val
 import schemas
 
 from .errors import ValidationError
+from .parsing import parse_date, parse_datetime
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 INDEXABLE = frozenset({"string", "date", "date-time", "email", "uri", "phone", "enum", "integer", "number", "money", "boolean", "reference"})
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{3,30}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 # -- value checks shared by the compiled validator and the jsonschema format checker --
@@ -100,22 +99,20 @@ def _check(predicate: Any, message: str) -> AfterValidator:
 
 
 def normal_date(value: str) -> str:
-    if not _DATE.match(value):
-        raise ValueError("is not a date (YYYY-MM-DD)")
-    date.fromisoformat(value)
-    return value
+    """``YYYY-MM-DD`` within the calendar (see :mod:`kernel.parsing`); a ``ValueError`` otherwise."""
+    try:
+        return parse_date(value, []).isoformat()
+    except ValidationError as exc:
+        raise ValueError(exc.details[0]["msg"]) from None
 
 
 def normal_datetime(value: str) -> str:
     """RFC 3339 in, UTC with milliseconds out, so that stored text sorts by time."""
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError("is not a date-time (RFC 3339, e.g. 2026-11-23T09:30:00+08:00)") from None
-    if moment.tzinfo is None or "T" not in value.upper():
-        raise ValueError("is not a date-time with a time zone (e.g. 2026-11-23T09:30:00+08:00)")
-    moment = moment.astimezone(timezone.utc)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+        moment = parse_datetime(value, [])
+    except ValidationError as exc:
+        raise ValueError(exc.details[0]["msg"]) from None
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
 # -- definitions ----------------------------------------------------------------

@@ -10,7 +10,6 @@ several times over. Every write still goes through :class:`~kernel.records.Recor
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -19,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from .. import activity, audit
 from ..errors import Conflict, NotFound, ValidationError
+from ..parsing import optional_id
 from ..records import DEFAULT_LIMIT, MAX_LIMIT, Actor
 from .auth import authenticate
 from .payload import JSON, parse_count, query_values, read_json
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 CONTROL_PARAMS = ("limit", "offset", "sort", "q", "on_duplicate")
 ON_DUPLICATE = ("warn", "refuse")
 HISTORY_FIELDS = ("id", "at", "action", "actor", "actor_id", "channel", "changes")
-_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 
 
 def site_of(request: Request) -> Site:
@@ -45,10 +44,12 @@ def actor_of(request: Request) -> Actor:
 
 
 def record_id(request: Request) -> int:
+    """The path's record id; anything that is not one names no record (404)."""
     text = request.path_params["id"]
-    if not _ID.match(text):
-        raise NotFound(f"no record {text!r}", [{"loc": ["path", "id"], "msg": "must be a positive integer"}])
-    return int(text)
+    found = optional_id(text)
+    if found is None:
+        raise NotFound(f"no record {text!r}", [{"loc": ["path", "id"], "msg": "must be a whole number from 1 to 2^63-1"}])
+    return found
 
 
 def public(view: View, entity: str, record: dict[str, Any]) -> dict[str, Any]:

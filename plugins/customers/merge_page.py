@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kernel import Forbidden, NotFound, RecordError, permissions
+from kernel import Forbidden, NotFound, RecordError, optional_id, permissions
 from kernel.web.ui import check_form, render, ui_of
 from kernel.web.ui.display import raw_value, reference_labels, show
 from kernel.web.ui.forms import display_fields
@@ -39,13 +39,14 @@ SEARCH_LIMIT = 20
 
 def path_id(request: Request) -> int:
     text = request.path_params["id"]
-    if not text.isdigit() or not 0 < int(text) < 10**18:
+    found = optional_id(text)
+    if found is None:
         raise NotFound(f"no record {text!r}")
-    return int(text)
+    return found
 
 
 def number(value: Any) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() and 0 < int(value) < 10**18 else None
+    return optional_id(value)
 
 
 async def merge_page(request: Request) -> Response:

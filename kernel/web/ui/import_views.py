@@ -33,6 +33,7 @@ from starlette.responses import Response
 from ... import importing, permissions
 from ...errors import Forbidden
 from ...models import Upload
+from ...parsing import INT64_MAX, optional_int
 from .context import UI, ui_for
 from .forms import FormField
 from .records_views import common, entity_of
@@ -118,8 +119,8 @@ async def upload_page(request: Request) -> Response:
     entity = _entity_for_import(ui, request)
     if request.method == "GET":
         return _upload(ui, entity)
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > importing.MAX_BYTES + 2**16:
+    length = optional_int(request.headers.get("content-length"), low=0, high=INT64_MAX)
+    if length is not None and length > importing.MAX_BYTES + 2**16:
         return _upload(ui, entity, ui.gettext("The file is larger than %(size)s MB.", size=importing.MAX_BYTES // 2**20), 413)
     form = await request.form(max_files=1, max_fields=10)
     check_csrf(request, form)

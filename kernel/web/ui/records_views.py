@@ -9,7 +9,6 @@ are shown next to their fields. A template can be overridden for one entity
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +16,7 @@ from starlette.responses import Response
 
 from ... import permissions
 from ...errors import NotFound, RecordError, ValidationError
+from ...parsing import optional_id, parse_id
 from ..api import duplicates_of
 from . import duplicates, kanban, list_views, related, timeline
 from .context import UI, ui_for
@@ -25,7 +25,6 @@ from .forms import FormField, builtin_field, display_fields, errors_by_field, fo
 from .listing import PAGE_SIZE, ListRequest, filterable, list_columns, sortable
 from .session import check_csrf
 
-_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 
 
 def entity_of(ui: UI, request: Request) -> Any:
@@ -38,9 +37,10 @@ def entity_of(ui: UI, request: Request) -> Any:
 
 def id_of(request: Request) -> int:
     text = request.path_params["id"]
-    if not _ID.match(text):
+    found = optional_id(text)
+    if found is None:
         raise NotFound(f"no record {text!r}")
-    return int(text)
+    return found
 
 
 def templates_for(entity: Any, page: str) -> list[str]:
@@ -260,8 +260,8 @@ def _as_record(fields: list[FormField], values: dict[str, Any]) -> dict[str, Any
     record: dict[str, Any] = {"custom": {}}
     for f in fields:
         value = values.get(f.key)
-        if f.widget == "reference" and isinstance(value, str) and value.isdigit():
-            value = int(value)
+        if f.widget == "reference" and isinstance(value, str) and optional_id(value) is not None:
+            value = optional_id(value)
         (record["custom"] if f.custom else record)[f.name] = value
     return record
 
@@ -276,7 +276,7 @@ async def delete_page(request: Request) -> Response:
 
 async def bulk_delete(request: Request) -> Response:
     form = await request.form()
-    ids = sorted({int(v) for v in form.getlist("ids") if isinstance(v, str) and _ID.match(v)})
+    ids = sorted({found for v in form.getlist("ids") if (found := optional_id(v)) is not None})
     return await _delete(request, ids, form=form)
 
 
@@ -362,12 +362,11 @@ async def kanban_page(request: Request) -> Response:
         scripted = kanban.wants_json(request)
         target = form.get("id", "")
         try:
-            if not (isinstance(target, str) and _ID.match(target)):
-                raise ValidationError.at(["body", "id"], "must be a record id")
+            target_id = parse_id(target, ["body", "id"])
             column = form.get(board.name)
             if column not in board.choices:  # a column of this board, whatever the field's own checks
                 raise ValidationError.at(["body", board.name], f"must be one of {', '.join(board.choices)}")
-            moved = ui.site.records.update(ui.actor, entity.name, int(target), {board.name: column})
+            moved = ui.site.records.update(ui.actor, entity.name, target_id, {board.name: column})
         except RecordError as exc:
             if scripted:
                 return kanban.refused(ui, exc)
