@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal, Optional
 
 from typing_extensions import TypedDict
@@ -63,14 +63,40 @@ def _parses(parse: Any) -> Any:
     return check
 
 
+@lru_cache(maxsize=512)
+def _pattern_checker(pattern: str) -> TypeAdapter[str]:
+    """A validator matching ``pattern`` in linear time (pydantic-core's regex engine, which never backtracks)."""
+    return TypeAdapter(Annotated[str, Field(pattern=pattern)])
+
+
+def pattern_matches(pattern: str, value: str) -> bool:
+    """Whether ``value`` contains a match of an admin's ``pattern`` (JSON Schema semantics), in linear time.
+
+    An admin's pattern never reaches Python's backtracking ``re`` with a user's value:
+    ``^(a+)+$`` against 30 ``a`` and a ``!`` would take minutes there.
+    """
+    try:
+        _pattern_checker(pattern).validate_python(value)
+    except PydanticError:
+        return False
+    return True
+
+
 def _is_regex(value: object) -> bool:
+    """A pattern the linear engine compiles (no look-around, no back-references)."""
     if not isinstance(value, str):
         return True
     try:
-        re.compile(value)
-    except re.error:
+        _pattern_checker(value)
+    except Exception:  # pydantic_core.SchemaError: the engine cannot build it
         return False
     return True
+
+
+def _linear_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Any:
+    """jsonschema's ``pattern`` keyword, matched by :func:`pattern_matches` instead of ``re.search``."""
+    if validator.is_type(instance, "string") and not pattern_matches(pattern, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 #: The kernel's own format checks, so that jsonschema (which words the errors) and the
@@ -87,6 +113,9 @@ for _name, _check_format in {
     "regex": _is_regex,
 }.items():
     FORMAT_CHECKER.checks(_name)(_check_format)
+
+#: Draft 2020-12 with the pattern keyword matched in linear time: the only validator that sees values.
+Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _linear_pattern})
 
 
 def _check(predicate: Any, message: str) -> AfterValidator:
@@ -148,12 +177,14 @@ def check_definition(name: str, schema: Any) -> str:
     sub = {"date": "string", "date-time": "string", "email": "string", "uri": "string", "phone": "string"}.get(kind, kind)
     if sub not in meta["$defs"]:
         sub = branch[declared]
-    validator = jsonschema.Draft202012Validator(
+    validator = Validator(
         {**meta["$defs"][sub], "$defs": meta["$defs"]}, format_checker=FORMAT_CHECKER
     )
     error = jsonschema.exceptions.best_match(validator.iter_errors(schema))
     if error is not None:
         loc = ["schema", *map(str, error.path)]
+        if error.validator == "format" and error.validator_value == "regex":
+            _raise(loc, "is not a pattern this server can use (look-around and back-references are not supported)")
         if error.validator == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
             return _raise(loc, f"has keys this kind of field does not support; allowed: {', '.join(allowed)}")
@@ -263,7 +294,7 @@ class FieldSet:
 
     def _explain(self, values: dict[str, Any], exc: PydanticError) -> ValidationError:
         details: list[dict[str, Any]] = []
-        validator = jsonschema.Draft202012Validator(self.json_schema, format_checker=FORMAT_CHECKER)
+        validator = Validator(self.json_schema, format_checker=FORMAT_CHECKER)
         for error in validator.iter_errors(values):
             if error.validator == "additionalProperties":
                 for name in sorted(set(error.instance) - set(self.fields)):
@@ -285,7 +316,7 @@ class FieldSet:
 def _jsonschema_message(error: jsonschema.ValidationError, field_: CustomField | None) -> str:
     if error.validator == "anyOf" and field_ is not None:
         best = jsonschema.exceptions.best_match(
-            jsonschema.Draft202012Validator(field_.schema, format_checker=FORMAT_CHECKER).iter_errors(error.instance)
+            Validator(field_.schema, format_checker=FORMAT_CHECKER).iter_errors(error.instance)
         )
         if best is not None:
             return best.message
