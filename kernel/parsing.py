@@ -18,9 +18,10 @@ routes all read them through here, so each refuses the same way, with a
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from .errors import ValidationError
 
@@ -31,7 +32,7 @@ FIRST_DATE = date(1, 1, 2)
 LAST_DATE = date(9999, 12, 30)
 FIRST_MOMENT = datetime(1, 1, 2, tzinfo=timezone.utc)
 LAST_MOMENT = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=timezone.utc)
-#: Decimals keep at most this many significant digits and exponents within ± this.
+#: Decimals are smaller than 10 to this power in size.
 DECIMAL_DIGITS = 38
 
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
@@ -112,8 +113,8 @@ def parse_decimal(text: object, loc: Loc) -> Decimal:
         raise _refuse(loc, "must be a number") from None
     if not value.is_finite():
         raise _refuse(loc, "must be a finite number")
-    if value and abs(value.adjusted()) > DECIMAL_DIGITS:
-        raise _refuse(loc, f"is out of range (at most {DECIMAL_DIGITS} digits before or after the point)")
+    if value and value.adjusted() >= DECIMAL_DIGITS:
+        raise _refuse(loc, f"is out of range (less than 1e{DECIMAL_DIGITS} in size)")
     return value
 
 
@@ -182,3 +183,16 @@ def parse_moment(text: object, loc: Loc, *, assume: tzinfo) -> datetime:
     if isinstance(text, str) and _DATE.fullmatch(text.strip(" ")):
         return datetime.combine(parse_date(text, loc), time.min, assume).astimezone(timezone.utc)
     return parse_datetime(text, loc, assume=assume)
+
+
+def check_moments(values: Mapping[str, Any]) -> None:
+    """Refuse a date or date-time among a validated record's ``values`` that lies outside the calendar range.
+
+    pydantic reads ``0001-01-01T00:00:00+14:00`` as a datetime; only storing it in UTC would fail.
+    A naive date-time is taken as UTC, as the database layer stores it.
+    """
+    for name, value in values.items():
+        if isinstance(value, datetime):
+            parse_datetime(value, [name], assume=timezone.utc)
+        elif isinstance(value, date):
+            parse_date(value, [name])

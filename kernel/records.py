@@ -147,11 +147,14 @@ class Records:
         if not isinstance(data, dict):
             raise ValidationError.at(["body"], "must be a JSON object")
         data = dict(data)
-        custom = data.pop("custom", None) or {}
+        custom = data.pop("custom", {})
+        if not isinstance(custom, dict):
+            raise ValidationError.at(["custom"], "must be an object (leave it out for no custom values)")
         try:
             values = entity.fields.model_validate(data).model_dump()
         except pydantic.ValidationError as exc:
             raise pydantic_details(exc) from None
+        parsing.check_moments(values)
         fields = view.fields(entity.name)
         values["custom"] = {k: v for k, v in fields.validate(custom).items() if v is not None} if custom else {}
         return values
@@ -232,12 +235,14 @@ class Records:
         if not isinstance(data, dict):
             raise ValidationError.at(["body"], "must be a JSON object")
         data = dict(data)
+        custom_sent = "custom" in data  # null is no object: validate() refuses it
         custom = data.pop("custom", None)
         try:
             changes = entity.update_fields.model_validate(data).model_dump(exclude_unset=True)
         except pydantic.ValidationError as exc:
             raise pydantic_details(exc) from None
-        if custom is not None:
+        parsing.check_moments(changes)
+        if custom_sent:
             changes["custom"] = view.fields(entity.name).validate(custom)
         hooks = view.pm.hook
         with self._transaction(conn) as tx:

@@ -39,7 +39,7 @@ def test_integers_within_bounds_and_ids():
 def test_decimals_are_finite_ascii_and_bounded():
     assert parse_decimal("12.50", ["x"]) == Decimal("12.50")
     assert parse_decimal(".5", ["x"]) == Decimal("0.5")
-    for odd in ("NaN", "Infinity", "1e999", "١٢", "1,5", "", "1e-999", True):
+    for odd in ("NaN", "Infinity", "1e999", "1e38", "١٢", "1,5", "", True):
         with pytest.raises(ValidationError):
             parse_decimal(odd, ["x"])
 

@@ -143,7 +143,7 @@ async def record_activity(request: Request) -> Response:
     id_ = record_id(request)
     params = query_values(request)
     limit = parse_count(params, "limit", activity.DEFAULT_LIMIT, low=1, high=activity.MAX_LIMIT)
-    offset = parse_count(params, "offset", 0, low=0)
+    offset = parse_count(params, "offset", 0, low=0, high=activity.MAX_OFFSET)
     return JSON(activity.record_activity(site, actor, entity, id_, limit=limit, offset=offset))
 
 

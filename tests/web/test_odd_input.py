@@ -196,3 +196,14 @@ def test_odd_numbers_and_edge_datetimes_answer_422_naming_the_parameter(admin, u
 def test_odd_ids_in_a_path_name_no_record(admin, path):
     _, client, _, _ = admin
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00"])
+def test_a_date_time_in_a_body_at_the_edge_of_the_calendar_is_refused_naming_the_field(admin, moment):
+    _, client, _, _ = admin
+    created = client.post("/api/v1/tasks", json={"title": "call back", "due_at": moment})
+    assert created.status_code == 422, created.text
+    assert created.json()["error"]["details"] == [{"loc": ["due_at"], "msg": "must be between 0001-01-02T00:00:00Z and 9999-12-30T23:59:59Z"}]
+    task = client.post("/api/v1/tasks", json={"title": "call back"}).json()
+    changed = client.patch(f"/api/v1/tasks/{task['id']}", json={"due_at": moment})
+    assert changed.status_code == 422 and changed.json()["error"]["details"][0]["loc"] == ["due_at"]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 ACTIVITY_PAGE = 20
 SHORT_CHANGES = 3  # changes an Activity entry shows before "and N more"
-MAX_OFFSET = 100_000
+MAX_OFFSET = activity.MAX_OFFSET
 
 
 def N_(message: str) -> str:
