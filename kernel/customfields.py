@@ -28,7 +28,7 @@ from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, Val
 import schemas
 
 from .errors import ValidationError
-from .parsing import parse_date, parse_datetime
+from .parsing import INT64_MAX, INT64_MIN, parse_date, parse_datetime
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 INDEXABLE = frozenset({"string", "date", "date-time", "email", "uri", "phone", "enum", "integer", "number", "money", "boolean", "reference"})
@@ -217,10 +217,11 @@ class CustomField:
         """The annotated Python type the compiled validator checks a value against."""
         s, kind = self.schema, self.kind
         bounds = {k: v for k, v in (("ge", s.get("minimum")), ("le", s.get("maximum"))) if v is not None}
-        if kind == "integer":
-            return Annotated[int, Strict(), Field(**bounds)]
+        if kind == "integer":  # within 64 bits whatever the schema says: PostgreSQL reads it as bigint
+            wide = {"ge": max(bounds.get("ge", INT64_MIN), INT64_MIN), "le": min(bounds.get("le", INT64_MAX), INT64_MAX)}
+            return Annotated[int, Strict(), Field(**wide)]
         if kind == "reference":
-            return Annotated[int, Strict(), Field(ge=1)]
+            return Annotated[int, Strict(), Field(ge=1, le=INT64_MAX)]
         if kind in ("number", "money"):
             checks = [_check(is_money, "must have at most two decimals")] if kind == "money" else []
             return Annotated[float, Strict(), Field(allow_inf_nan=False, **bounds), *checks]

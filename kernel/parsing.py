@@ -185,14 +185,17 @@ def parse_moment(text: object, loc: Loc, *, assume: tzinfo) -> datetime:
     return parse_datetime(text, loc, assume=assume)
 
 
-def check_moments(values: Mapping[str, Any]) -> None:
-    """Refuse a date or date-time among a validated record's ``values`` that lies outside the calendar range.
+def check_storable(values: Mapping[str, Any]) -> None:
+    """Refuse a value among a validated record's ``values`` that no column could store.
 
-    pydantic reads ``0001-01-01T00:00:00+14:00`` as a datetime; only storing it in UTC would fail.
-    A naive date-time is taken as UTC, as the database layer stores it.
+    pydantic reads ``0001-01-01T00:00:00+14:00`` as a datetime and ``2**70`` as an int; only
+    storing them would fail. Integers must fit 64 bits, dates and date-times the calendar
+    range (a naive date-time is taken as UTC, as the database layer stores it).
     """
     for name, value in values.items():
-        if isinstance(value, datetime):
+        if isinstance(value, int) and not isinstance(value, bool):
+            parse_int(value, [name])
+        elif isinstance(value, datetime):
             parse_datetime(value, [name], assume=timezone.utc)
         elif isinstance(value, date):
             parse_date(value, [name])

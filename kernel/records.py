@@ -154,7 +154,7 @@ class Records:
             values = entity.fields.model_validate(data).model_dump()
         except pydantic.ValidationError as exc:
             raise pydantic_details(exc) from None
-        parsing.check_moments(values)
+        parsing.check_storable(values)
         fields = view.fields(entity.name)
         values["custom"] = {k: v for k, v in fields.validate(custom).items() if v is not None} if custom else {}
         return values
@@ -241,7 +241,7 @@ class Records:
             changes = entity.update_fields.model_validate(data).model_dump(exclude_unset=True)
         except pydantic.ValidationError as exc:
             raise pydantic_details(exc) from None
-        parsing.check_moments(changes)
+        parsing.check_storable(changes)
         if custom_sent:
             changes["custom"] = view.fields(entity.name).validate(custom)
         hooks = view.pm.hook

@@ -224,3 +224,13 @@ def test_a_pattern_the_linear_engine_cannot_run_is_refused_when_defined(pattern)
         check_definition("code", {"type": "string", "pattern": pattern})
     assert refused.value.details[0]["loc"] == ["schema", "pattern"]
     assert "look-around and back-references are not supported" in refused.value.details[0]["msg"]
+
+
+def test_integer_values_fit_64_bits_whatever_the_schema_allows():
+    """PostgreSQL reads an integer field as bigint (filters, indexes): a larger value stored in JSON broke every query."""
+    fields = FieldSet("notes", [CustomField("notes", "count", {"type": "integer"}), CustomField("notes", "buddy", {"type": "integer", "format": "reference"})])
+    assert fields.validate({"count": 2**63 - 1, "buddy": 2**63 - 1}) == {"count": 2**63 - 1, "buddy": 2**63 - 1}
+    for name in ("count", "buddy"):
+        with pytest.raises(ValidationError) as refused:
+            fields.validate({name: 2**63})
+        assert refused.value.details[0]["loc"] == ["custom", name]
