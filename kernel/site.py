@@ -232,7 +232,7 @@ class Site:
         """A write transaction (``with site.write() as conn:``): the one way the kernel and plugins start one.
 
         When the database breaks a tie between simultaneous writes (PostgreSQL's deadlock
-        or serialization failure: two merges of the same customers, say) the transaction
+        or serialization failure: two merges of the same records, say) the transaction
         is rolled back whole and :class:`WriteClash` (409, ``Retry-After``) says to send it again.
         """
         try:

@@ -11,7 +11,6 @@ uses the generic record form (``/r/users/new``, ``/r/teams/ID/edit``).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -8,7 +8,7 @@ Filter parameters are ``f.FIELD`` (equality) and ``f.FIELD__gte`` / ``f.FIELD__l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import datetime, time, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
