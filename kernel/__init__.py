@@ -29,6 +29,7 @@ from .mail import MailError
 from .mail import enabled as mail_enabled
 from .mail import send as send_mail
 from .notifications import notify
+from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
 from .permissions import allowed, record_scope
 from .records import Actor, Page
 from .settings import Settings, load_settings
@@ -53,15 +54,21 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "Job",
-    "JSONData",
     "jsonable",
+    "JSONData",
     "load_settings",
     "Lookalikes",
     "mail_enabled",
     "MailError",
-    "notify",
     "NotFound",
+    "notify",
+    "optional_id",
     "Page",
+    "parse_date",
+    "parse_datetime",
+    "parse_decimal",
+    "parse_id",
+    "parse_int",
     "PluginError",
     "record_scope",
     "RecordError",

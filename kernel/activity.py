@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 20
+#: Every source reads offset + limit entries, so the offset is bounded.
+MAX_OFFSET = 100_000
 CHANGE = "change"
 ENTRY_KEYS = frozenset({"at", "kind", "title", "entity", "record_id", "data"})
 
@@ -44,8 +46,8 @@ def record_activity(
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValidationError.at(["query", "limit"], f"must be between 1 and {MAX_LIMIT}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise ValidationError.at(["query", "offset"], "must be 0 or more")
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise ValidationError.at(["query", "offset"], f"must be a whole number between 0 and {MAX_OFFSET}")
     wanted = offset + limit + 1
     with site.engine.connect() as conn:
         record = site.records.history_record(actor, entity, record_id, conn=conn)

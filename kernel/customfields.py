@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal, Optional
 
 from typing_extensions import TypedDict
@@ -29,13 +28,13 @@ from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, Val
 import schemas
 
 from .errors import ValidationError
+from .parsing import INT64_MAX, INT64_MIN, parse_date, parse_datetime
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 INDEXABLE = frozenset({"string", "date", "date-time", "email", "uri", "phone", "enum", "integer", "number", "money", "boolean", "reference"})
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{3,30}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 # -- value checks shared by the compiled validator and the jsonschema format checker --
@@ -64,14 +63,40 @@ def _parses(parse: Any) -> Any:
     return check
 
 
+@lru_cache(maxsize=512)
+def _pattern_checker(pattern: str) -> TypeAdapter[str]:
+    """A validator matching ``pattern`` in linear time (pydantic-core's regex engine, which never backtracks)."""
+    return TypeAdapter(Annotated[str, Field(pattern=pattern)])
+
+
+def pattern_matches(pattern: str, value: str) -> bool:
+    """Whether ``value`` contains a match of an admin's ``pattern`` (JSON Schema semantics), in linear time.
+
+    An admin's pattern never reaches Python's backtracking ``re`` with a user's value:
+    ``^(a+)+$`` against 30 ``a`` and a ``!`` would take minutes there.
+    """
+    try:
+        _pattern_checker(pattern).validate_python(value)
+    except PydanticError:
+        return False
+    return True
+
+
 def _is_regex(value: object) -> bool:
+    """A pattern the linear engine compiles (no look-around, no back-references)."""
     if not isinstance(value, str):
         return True
     try:
-        re.compile(value)
-    except re.error:
+        _pattern_checker(value)
+    except Exception:  # pydantic_core.SchemaError: the engine cannot build it
         return False
     return True
+
+
+def _linear_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Any:
+    """jsonschema's ``pattern`` keyword, matched by :func:`pattern_matches` instead of ``re.search``."""
+    if validator.is_type(instance, "string") and not pattern_matches(pattern, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 #: The kernel's own format checks, so that jsonschema (which words the errors) and the
@@ -89,6 +114,9 @@ for _name, _check_format in {
 }.items():
     FORMAT_CHECKER.checks(_name)(_check_format)
 
+#: Draft 2020-12 with the pattern keyword matched in linear time: the only validator that sees values.
+Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _linear_pattern})
+
 
 def _check(predicate: Any, message: str) -> AfterValidator:
     def check(value: Any) -> Any:
@@ -100,22 +128,20 @@ def _check(predicate: Any, message: str) -> AfterValidator:
 
 
 def normal_date(value: str) -> str:
-    if not _DATE.match(value):
-        raise ValueError("is not a date (YYYY-MM-DD)")
-    date.fromisoformat(value)
-    return value
+    """``YYYY-MM-DD`` within the calendar (see :mod:`kernel.parsing`); a ``ValueError`` otherwise."""
+    try:
+        return parse_date(value, []).isoformat()
+    except ValidationError as exc:
+        raise ValueError(exc.details[0]["msg"]) from None
 
 
 def normal_datetime(value: str) -> str:
     """RFC 3339 in, UTC with milliseconds out, so that stored text sorts by time."""
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError("is not a date-time (RFC 3339, e.g. 2026-11-23T09:30:00+08:00)") from None
-    if moment.tzinfo is None or "T" not in value.upper():
-        raise ValueError("is not a date-time with a time zone (e.g. 2026-11-23T09:30:00+08:00)")
-    moment = moment.astimezone(timezone.utc)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+        moment = parse_datetime(value, [])
+    except ValidationError as exc:
+        raise ValueError(exc.details[0]["msg"]) from None
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
 # -- definitions ----------------------------------------------------------------
@@ -151,12 +177,14 @@ def check_definition(name: str, schema: Any) -> str:
     sub = {"date": "string", "date-time": "string", "email": "string", "uri": "string", "phone": "string"}.get(kind, kind)
     if sub not in meta["$defs"]:
         sub = branch[declared]
-    validator = jsonschema.Draft202012Validator(
+    validator = Validator(
         {**meta["$defs"][sub], "$defs": meta["$defs"]}, format_checker=FORMAT_CHECKER
     )
     error = jsonschema.exceptions.best_match(validator.iter_errors(schema))
     if error is not None:
         loc = ["schema", *map(str, error.path)]
+        if error.validator == "format" and error.validator_value == "regex":
+            _raise(loc, "is not a pattern this server can use (look-around and back-references are not supported)")
         if error.validator == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
             return _raise(loc, f"has keys this kind of field does not support; allowed: {', '.join(allowed)}")
@@ -189,10 +217,11 @@ class CustomField:
         """The annotated Python type the compiled validator checks a value against."""
         s, kind = self.schema, self.kind
         bounds = {k: v for k, v in (("ge", s.get("minimum")), ("le", s.get("maximum"))) if v is not None}
-        if kind == "integer":
-            return Annotated[int, Strict(), Field(**bounds)]
+        if kind == "integer":  # within 64 bits whatever the schema says: PostgreSQL reads it as bigint
+            wide = {"ge": max(bounds.get("ge", INT64_MIN), INT64_MIN), "le": min(bounds.get("le", INT64_MAX), INT64_MAX)}
+            return Annotated[int, Strict(), Field(**wide)]
         if kind == "reference":
-            return Annotated[int, Strict(), Field(ge=1)]
+            return Annotated[int, Strict(), Field(ge=1, le=INT64_MAX)]
         if kind in ("number", "money"):
             checks = [_check(is_money, "must have at most two decimals")] if kind == "money" else []
             return Annotated[float, Strict(), Field(allow_inf_nan=False, **bounds), *checks]
@@ -266,7 +295,7 @@ class FieldSet:
 
     def _explain(self, values: dict[str, Any], exc: PydanticError) -> ValidationError:
         details: list[dict[str, Any]] = []
-        validator = jsonschema.Draft202012Validator(self.json_schema, format_checker=FORMAT_CHECKER)
+        validator = Validator(self.json_schema, format_checker=FORMAT_CHECKER)
         for error in validator.iter_errors(values):
             if error.validator == "additionalProperties":
                 for name in sorted(set(error.instance) - set(self.fields)):
@@ -288,7 +317,7 @@ class FieldSet:
 def _jsonschema_message(error: jsonschema.ValidationError, field_: CustomField | None) -> str:
     if error.validator == "anyOf" and field_ is not None:
         best = jsonschema.exceptions.best_match(
-            jsonschema.Draft202012Validator(field_.schema, format_checker=FORMAT_CHECKER).iter_errors(error.instance)
+            Validator(field_.schema, format_checker=FORMAT_CHECKER).iter_errors(error.instance)
         )
         if best is not None:
             return best.message

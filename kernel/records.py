@@ -16,15 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership
-from .customfields import FieldSet, normal_date, normal_datetime, contains_expression, field_expression
+from . import audit, duplicates, ownership, parsing
+from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .entities import Entity, entity_write_only
 from .errors import Forbidden, NotFound, RecordError, ValidationError
 
@@ -209,11 +209,14 @@ class Records:
         if not isinstance(data, dict):
             raise ValidationError.at(["body"], "must be a JSON object")
         data = dict(data)
-        custom = data.pop("custom", None) or {}
+        custom = data.pop("custom", {})
+        if not isinstance(custom, dict):
+            raise ValidationError.at(["custom"], "must be an object (leave it out for no custom values)")
         try:
             values = entity.fields.model_validate(data).model_dump()
         except pydantic.ValidationError as exc:
             raise pydantic_details(exc) from None
+        parsing.check_storable(values)
         fields = view.fields(entity.name)
         values["custom"] = {k: v for k, v in fields.validate(custom).items() if v is not None} if custom else {}
         return values
@@ -320,12 +323,14 @@ class Records:
         if not isinstance(data, dict):
             raise ValidationError.at(["body"], "must be a JSON object")
         data = dict(data)
+        custom_sent = "custom" in data  # null is no object: validate() refuses it
         custom = data.pop("custom", None)
         try:
             changes = entity.update_fields.model_validate(data).model_dump(exclude_unset=True)
         except pydantic.ValidationError as exc:
             raise pydantic_details(exc) from None
-        if custom is not None:
+        parsing.check_storable(changes)
+        if custom_sent:
             changes["custom"] = view.fields(entity.name).validate(custom)
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
@@ -605,8 +610,12 @@ class Query:
             expression, coerce = self.column(name, key)
             try:
                 value = coerce(raw)
+            except ValidationError as exc:
+                raise ValidationError.at(["query", key], exc.details[0]["msg"]) from None
             except (ValueError, TypeError, InvalidOperation):
                 raise ValidationError.at(["query", key], f"{raw!r} is not a valid value for this field") from None
+            if value is None and op:
+                raise ValidationError.at(["query", key], "a range needs a value; null matches only with an equality filter")
             if value is None:
                 conditions.append(expression.is_(None))
             else:
@@ -657,27 +666,26 @@ def _coercer(kind: str, dialect: str) -> Any:
         return lowered in ("true", "1")
 
     def integer(raw: Any) -> int:
-        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-            raise ValueError(raw)
-        value = int(raw)
-        if not -(2**63) <= value < 2**63:  # beyond any integer column
-            raise ValueError(raw)
-        return value
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        return parsing.parse_int(raw, [])
 
     def number(raw: Any) -> Any:
-        if isinstance(raw, bool):
-            raise ValueError(raw)
-        value = Decimal(str(raw))
-        if not value.is_finite():
-            raise ValueError(raw)
+        value = parsing.parse_decimal(raw, [])
         # PostgreSQL compares numeric with numeric (so the index applies); SQLite binds floats only
         return value if dialect == "postgresql" else float(value)
 
     def column_datetime(raw: Any) -> datetime:
-        return raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+        return parsing.parse_moment(raw, [], assume=timezone.utc)
 
     def column_date(raw: Any) -> date:
-        return raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+        return parsing.parse_date(raw, [])
+
+    def custom_date(raw: Any) -> str:
+        return parsing.parse_date(raw, []).isoformat()
+
+    def custom_datetime(raw: Any) -> str:
+        return normal_datetime(str(raw))
 
     converters: dict[str, Any] = {
         "boolean": boolean,
@@ -687,12 +695,10 @@ def _coercer(kind: str, dialect: str) -> Any:
         "money": number,
         "column_datetime": column_datetime,
         "column_date": column_date,
-        "date": normal_date,
-        "date-time": normal_datetime,
+        "date": custom_date,
+        "date-time": custom_datetime,
     }
     convert = converters.get(kind, str)
-    if kind in ("date", "date-time"):
-        convert = lambda raw, text=convert: text(str(raw))  # noqa: E731
     return lambda raw: None if raw is None or raw == "null" else convert(raw)
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from .clock import Clock, SystemClock
 from .customfields import CustomField, FieldSet
 from .db import make_engine, write_transaction
 from .entities import Entity, check_entity
-from .errors import CRMError, PluginError
+from .errors import Conflict, CRMError, PluginError
 from .jobs import Job
 from .models import CustomFieldDef, PluginState, Version
 from . import systemsettings
@@ -44,6 +44,19 @@ class NotInitialized(CRMError):
 
     def __init__(self, url: str):
         super().__init__(f"database {url} is not initialized; run 'crm init' (or 'crm db upgrade')")
+
+
+#: PostgreSQL's deadlock_detected and serialization_failure: retrying the same transaction succeeds.
+CLASH_STATES = frozenset({"40P01", "40001"})
+
+
+class WriteClash(Conflict):
+    """409: another change to the same rows ran at the same time; nothing was written, send it again."""
+
+    retry_after = 1
+
+    def __init__(self) -> None:
+        super().__init__("another change to the same records ran at the same time; nothing was written, send it again")
 
 
 class DatabaseUnavailable(CRMError):
@@ -214,9 +227,22 @@ class Site:
         """Drop every memo of this process (after a change it must see at once)."""
         self._memo.clear()
 
-    def write(self) -> AbstractContextManager[sa.Connection]:
-        """A write transaction (``with site.write() as conn:``): the one way the kernel and plugins start one."""
-        return write_transaction(self.engine)
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A write transaction (``with site.write() as conn:``): the one way the kernel and plugins start one.
+
+        When the database breaks a tie between simultaneous writes (PostgreSQL's deadlock
+        or serialization failure: two merges of the same records, say) the transaction
+        is rolled back whole and :class:`WriteClash` (409, ``Retry-After``) says to send it again.
+        """
+        try:
+            with write_transaction(self.engine) as conn:
+                yield conn
+        except sa.exc.DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in CLASH_STATES:
+                log.info("write clash (%s), rolled back: %s", getattr(exc.orig, "sqlstate", None), exc.orig)
+                raise WriteClash() from exc
+            raise
 
     def bump(self, conn: sa.Connection) -> None:
         """Tell every process (in this transaction) that plugins or fields changed."""

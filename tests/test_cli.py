@@ -311,6 +311,8 @@ def test_jobs_list_and_bad_arguments(crm: Any) -> None:
     assert table(ok(crm("jobs", "list")))["notes.archive_stale"][1:3] == ["1d", "Archive"]
     user_error(crm("jobs", "run", "--job", "notes.nope"), "--job", "notes.nope")
     assert crm("jobs", "run", "--now", "yesterday").exit_code == 2
+    edge = crm("jobs", "run", "--now", "0001-01-01T00:00:00+14:00")  # used to end in an OverflowError traceback
+    assert edge.exit_code == 2 and "must be between 0001-01-02T00:00:00Z" in edge.output
 
 
 def test_db_upgrade_is_idempotent(crm: Any) -> None:

@@ -192,3 +192,45 @@ def test_definition_changes_are_versioned_and_audited(site, admin):
     with site.engine.connect() as conn:
         actions = conn.execute(sa.text("SELECT action FROM kernel_audit WHERE entity = 'custom_fields' ORDER BY id")).scalars().all()
     assert actions == ["create", "update", "update"]
+
+
+NASTY = "^(a+)+$"  # exponential in a backtracking engine: each extra "a" doubles the work
+
+
+def test_an_admins_pattern_never_reaches_pythons_backtracking_re(monkeypatch):
+    """The error wording used to re-run the value through ``re``; 30 "a" and a "!" took minutes there."""
+    import re
+
+    compile_ = re._compile
+
+    def guarded(pattern, flags):
+        assert getattr(pattern, "pattern", pattern) != NASTY, "an admin's pattern reached Python's re"
+        return compile_(pattern, flags)
+
+    monkeypatch.setattr(re, "_compile", guarded)
+    schema = {"type": "string", "pattern": NASTY}
+    assert check_definition("code", schema) == "string"
+    fields = FieldSet("notes", [CustomField("notes", "code", schema)])
+    assert fields.validate({"code": "aaaa"}) == {"code": "aaaa"}
+    with pytest.raises(ValidationError) as refused:
+        fields.validate({"code": "a" * 30 + "!"})
+    assert refused.value.details == [{"loc": ["custom", "code"], "msg": f"'{'a' * 30}!' does not match '{NASTY}'"}]
+
+
+@pytest.mark.parametrize("pattern", ["^(?=a)a$", "^(a)\\1$", "(?<!x)y"])
+def test_a_pattern_the_linear_engine_cannot_run_is_refused_when_defined(pattern):
+    """Look-around and back-references used to pass the definition check and then fail every write (500)."""
+    with pytest.raises(ValidationError) as refused:
+        check_definition("code", {"type": "string", "pattern": pattern})
+    assert refused.value.details[0]["loc"] == ["schema", "pattern"]
+    assert "look-around and back-references are not supported" in refused.value.details[0]["msg"]
+
+
+def test_integer_values_fit_64_bits_whatever_the_schema_allows():
+    """PostgreSQL reads an integer field as bigint (filters, indexes): a larger value stored in JSON broke every query."""
+    fields = FieldSet("notes", [CustomField("notes", "count", {"type": "integer"}), CustomField("notes", "buddy", {"type": "integer", "format": "reference"})])
+    assert fields.validate({"count": 2**63 - 1, "buddy": 2**63 - 1}) == {"count": 2**63 - 1, "buddy": 2**63 - 1}
+    for name in ("count", "buddy"):
+        with pytest.raises(ValidationError) as refused:
+            fields.validate({name: 2**63})
+        assert refused.value.details[0]["loc"] == ["custom", name]

@@ -99,3 +99,22 @@ def test_send_refuses_when_mail_is_off_or_the_server_is_unreachable():
         mail.send(down, "a@example.com", "s", "t")
     with pytest.raises(mail.MailError, match="not an email address"):
         mail.send(down, "nobody", "s", "t")
+
+
+def test_line_breaks_in_a_subject_cannot_add_headers(smtp):
+    port, received = smtp
+    site = FakeSite(MailSettings(host="127.0.0.1", port=port, sender="crm@example.com"))
+    mail.send(site, "li@example.com", "Call back\r\nBcc: evil@example.com\n\u2028X-Spam: 1\x00", "body\n")
+    [(to, message)] = received
+    assert to == ["li@example.com"]
+    assert message["Subject"] == "Call back Bcc: evil@example.com X-Spam: 1"
+    assert message["Bcc"] is None and message["X-Spam"] is None
+
+
+@pytest.mark.parametrize("address", ["li@example.com\r\nBcc: evil@example.com", "li@example.com\n", "\x00@example.com"])
+def test_an_address_holding_line_breaks_is_refused(smtp, address):
+    port, received = smtp
+    site = FakeSite(MailSettings(host="127.0.0.1", port=port, sender="crm@example.com"))
+    with pytest.raises(mail.MailError, match="not an email address"):
+        mail.send(site, address, "s", "t")
+    assert received == []

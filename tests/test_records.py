@@ -206,3 +206,15 @@ def test_an_update_is_checked_by_the_same_rules_as_a_create(make_site):
         site.records.update(Actor.system(), "users", user["id"], {"email": "not an email"})
     assert refused.value.details == [{"loc": ["email"], "msg": "is not an email address"}]
     assert site.records.update(Actor.system(), "users", user["id"], {"email": "B@Example.com"})["email"] == "b@example.com"
+
+
+def test_a_value_no_column_can_store_is_refused_naming_the_field_on_every_write_path(make_site):
+    """The API refuses integers past 64 bits in JSON; imports and plugins write through records directly."""
+    from kernel import Actor, ValidationError
+    from tests.example import plugin as notes_plugin
+
+    site = make_site(notes_plugin)
+    system = Actor.system("cli")
+    with pytest.raises(ValidationError) as refused:
+        site.records.create(system, "users", {"email": "a@example.com", "password": "s3cret-pass", "role": "sales_rep", "team_id": 2**64})
+    assert refused.value.details[0]["loc"] == ["team_id"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import click
 
-from ..clock import FrozenClock, as_utc
+from ..clock import FrozenClock
+from ..errors import ValidationError
+from ..parsing import parse_moment
 from ..jobs import run_due_jobs
 from ..site import Site
 from .group import UserError, pass_site
@@ -20,12 +22,10 @@ class Moment(click.ParamType):
     name = "ISO-8601"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
-        if isinstance(value, datetime):
-            return as_utc(value)
         try:
-            return as_utc(datetime.fromisoformat(value))
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO-8601 date-time, e.g. 2026-03-01T00:00:00Z", param, ctx)
+            return parse_moment(value, [], assume=timezone.utc)
+        except ValidationError as exc:
+            self.fail(f"{value!r}: {exc.details[0]['msg']}", param, ctx)
 
 
 @click.group()

@@ -11,7 +11,6 @@ write still goes through :class:`~kernel.records.Records`.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -20,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from .. import activity, audit
 from ..errors import NotFound, ValidationError
+from ..parsing import optional_id
 from ..records import DEFAULT_LIMIT, MAX_LIMIT, ON_DUPLICATE, Actor
 from .auth import authenticate
 from .payload import JSON, parse_count, query_values, read_json
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 #: Query parameters that are not filters.
 CONTROL_PARAMS = ("limit", "offset", "sort", "q", "on_duplicate")
 HISTORY_FIELDS = ("id", "at", "action", "actor", "actor_id", "channel", "changes")
-_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 
 
 def site_of(request: Request) -> Site:
@@ -43,10 +42,12 @@ def actor_of(request: Request) -> Actor:
 
 
 def record_id(request: Request) -> int:
+    """The path's record id; anything that is not one names no record (404)."""
     text = request.path_params["id"]
-    if not _ID.match(text):
-        raise NotFound(f"no record {text!r}", [{"loc": ["path", "id"], "msg": "must be a positive integer"}])
-    return int(text)
+    found = optional_id(text)
+    if found is None:
+        raise NotFound(f"no record {text!r}", [{"loc": ["path", "id"], "msg": "must be a whole number from 1 to 2^63-1"}])
+    return found
 
 
 def public(view: View, entity: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +126,7 @@ async def record_activity(request: Request) -> Response:
     id_ = record_id(request)
     params = query_values(request)
     limit = parse_count(params, "limit", activity.DEFAULT_LIMIT, low=1, high=activity.MAX_LIMIT)
-    offset = parse_count(params, "offset", 0, low=0)
+    offset = parse_count(params, "offset", 0, low=0, high=activity.MAX_OFFSET)
     return JSON(activity.record_activity(site, actor, entity, id_, limit=limit, offset=offset))
 
 

@@ -36,6 +36,7 @@ from starlette.routing import BaseRoute, Route
 from .. import audit
 from ..errors import Forbidden, NotFound, Unauthorized, ValidationError
 from ..models import ApiToken, User
+from ..parsing import optional_id, parse_id
 from ..passwords import PASSWORD_MAX, verify, weakness
 from ..permissions import ADMIN, is_admin
 from ..records import Actor, pydantic_details
@@ -352,9 +353,7 @@ async def list_tokens(request: Request) -> JSONResponse:
     raw = request.query_params.get("user_id")
     user_id = actor.user_id
     if raw is not None:
-        if not raw.isdigit():
-            raise ValidationError.at(["query", "user_id"], "must be a positive integer")
-        user_id = int(raw)
+        user_id = parse_id(raw, ["query", "user_id"])
         if user_id != actor.user_id and not is_admin(actor):
             raise Forbidden("only an admin may list another user's tokens", [{"loc": ["query", "user_id"], "msg": "not yours"}])
     query = sa.select(*(TOKENS.c[k] for k in TOKEN_FIELDS)).where(TOKENS.c.user_id == user_id).order_by(TOKENS.c.id.desc())
@@ -368,6 +367,8 @@ async def revoke_token(request: Request) -> Response:
     site = _site(request)
     actor = authenticate(site, request)
     token_id = request.path_params["id"]
+    if optional_id(token_id) is None:
+        raise NotFound(f"no token with id {token_id}", [{"loc": ["path", "id"], "msg": "unknown token"}])
     mine = TOKENS.c.id == token_id
     if not is_admin(actor):
         mine = sa.and_(mine, TOKENS.c.user_id == actor.user_id)

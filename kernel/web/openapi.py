@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from .. import activity
 from ..errors import Unauthorized
 from ..ownership import ACTION as ASSIGN, AssignBody
+from ..parsing import DECIMAL_DIGITS, FIRST_DATE, INT64_MAX, INT64_MIN, LAST_DATE
 from ..records import DEFAULT_LIMIT, MAX_LIMIT
 from .api import CONTROL_PARAMS, ON_DUPLICATE, site_of
 from .auth import authenticate
@@ -329,7 +330,7 @@ class Builder:
             "properties": {"items": {"type": "array", "items": _ref(f"{name}.Record")}, "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}},
         }
         label = entity.label_plural.get("en", name)
-        id_param = _path_param("id", {"type": "integer", "minimum": 1})
+        id_param = _path_param("id", {"type": "integer", "minimum": 1, "maximum": INT64_MAX})
         base = f"{API}/{name}"
         self.paths[base] = {
             "get": {
@@ -420,8 +421,12 @@ class Builder:
         for key, (kind, schema) in kinds.items():
             if key in CONTROL_PARAMS:
                 continue
-            params.append(_query(key, schema, "equals (null: is empty)" if kind != "multi_enum" else "contains"))
-            if kind in ORDERED:
+            schema = filter_value_schema(schema)
+            if kind == "multi_enum":
+                params.append(_query(key, schema, "contains"))
+                continue
+            params.append(_query(key, {"anyOf": [schema, {"type": "string", "enum": ["null"]}]}, "equals (null: is empty)"))
+            if kind in ORDERED:  # a range needs a value: null is refused there
                 params.extend(_query(f"{key}__{op}", schema, f"{'at least' if op == 'gte' else 'at most'} (also __gt, __lt)") for op in ("gte", "lte"))
         return params
 
@@ -440,17 +445,29 @@ class Builder:
                 self.paths[path] = {**({"parameters": params} if params else {}), **{m: operation for m in methods}}
 
 
+def filter_value_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A filter value's schema with the bounds :mod:`kernel.parsing` holds it to."""
+    kind, fmt = schema.get("type"), schema.get("format")
+    if kind == "integer":
+        return {**schema, "minimum": INT64_MIN, "maximum": INT64_MAX}
+    if kind == "number":
+        return {**schema, "exclusiveMinimum": -(10.0**DECIMAL_DIGITS), "exclusiveMaximum": 10.0**DECIMAL_DIGITS}
+    if fmt in ("date", "date-time"):
+        return {**schema, "description": f"from {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()} (in UTC)"}
+    return schema
+
+
 def page_params() -> list[dict[str, Any]]:
     return [
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
-        _query("offset", {"type": "integer", "minimum": 0, "default": 0}),
+        _query("offset", {"type": "integer", "minimum": 0, "maximum": INT64_MAX, "default": 0}),
     ]
 
 
 def activity_params() -> list[dict[str, Any]]:
     return [
         _query("limit", {"type": "integer", "minimum": 1, "maximum": activity.MAX_LIMIT, "default": activity.DEFAULT_LIMIT}),
-        _query("offset", {"type": "integer", "minimum": 0, "default": 0}),
+        _query("offset", {"type": "integer", "minimum": 0, "maximum": activity.MAX_OFFSET, "default": 0}),
     ]
 
 

@@ -18,8 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from ..errors import ValidationError
-
-INT64 = 2**63 - 1
+from ..parsing import INT64_MAX, INT64_MIN, parse_int
 
 
 class MalformedRequest(ValidationError):
@@ -84,7 +83,7 @@ def check_values(value: Any, loc: list[str | int]) -> None:
         elif isinstance(item, bool):
             continue
         elif isinstance(item, int):
-            if not -INT64 - 1 <= item <= INT64:
+            if not INT64_MIN <= item <= INT64_MAX:
                 raise ValidationError.at(where, "is too large (at most 64-bit integers)")
         elif isinstance(item, float):
             if not math.isfinite(item):
@@ -112,16 +111,8 @@ def query_values(request: Request) -> dict[str, str]:
 
 
 def parse_count(values: dict[str, str], name: str, default: int, *, low: int, high: int | None = None) -> int:
-    """An integer query parameter such as ``limit`` or ``offset``, within bounds."""
+    """An integer query parameter such as ``limit`` or ``offset``, within bounds (64-bit at most)."""
     text = values.pop(name, None)
     if text is None:
         return default
-    stripped = text.strip()
-    digits = stripped.removeprefix("-")
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
-        raise ValidationError.at(["query", name], "must be a whole number")
-    number = int(stripped)
-    if number < low or (high is not None and number > high):
-        bounds = f"between {low} and {high}" if high is not None else f"{low} or more"
-        raise ValidationError.at(["query", name], f"must be {bounds}")
-    return number
+    return parse_int(text, ["query", name], low=low, high=high)

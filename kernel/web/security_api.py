@@ -12,7 +12,7 @@ Mounted under ``/api/v1`` before the generic entity routes:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,9 +21,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from .. import audit
-from ..clock import as_utc
 from ..errors import Forbidden, NotFound, ValidationError
 from ..models import User
+from ..parsing import optional_id, parse_date, parse_datetime, parse_int
 from ..permissions import explain, is_admin
 from ..records import DEFAULT_LIMIT, MAX_LIMIT, Actor
 from ..site import Site
@@ -44,20 +44,17 @@ def _integer(params: Any, name: str, default: int | None = None, *, low: int = 0
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        bounds = f"between {low} and {high}" if high is not None else f"{low} or more"
-        raise ValidationError.at(["query", name], f"must be a whole number {bounds}")
-    return int(raw)
+    return parse_int(raw, ["query", name], low=low, high=high)
 
 
 def _time(params: Any, name: str) -> datetime | None:
+    """A date (midnight UTC) or a date-time (UTC when it names no zone)."""
     raw = params.get(name)
     if not raw:
         return None
-    try:
-        return as_utc(datetime.fromisoformat(raw))
-    except ValueError:
-        raise ValidationError.at(["query", name], "must be an ISO 8601 date or time") from None
+    if len(raw.strip()) <= len("YYYY-MM-DD"):
+        return datetime.combine(parse_date(raw, ["query", name]), time.min, timezone.utc)
+    return parse_datetime(raw, ["query", name], assume=timezone.utc)
 
 
 async def record_access(request: Request) -> JSONResponse:
@@ -66,6 +63,8 @@ async def record_access(request: Request) -> JSONResponse:
     if entity is None:
         raise NotFound(f"no entity named {request.path_params['entity']!r}", [{"loc": ["path", "entity"], "msg": "unknown or disabled entity"}])
     record_id = request.path_params["id"]
+    if optional_id(record_id) is None:
+        raise NotFound(f"no {entity.name} record with id {record_id}")
     user_id = _integer(request.query_params, "user_id", low=1)
     if user_id is None:
         raise ValidationError.at(["query", "user_id"], "is required")

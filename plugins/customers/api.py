@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from kernel import ValidationError, jsonable
+from kernel import ValidationError, jsonable, parse_id, parse_int
 
 from .purchases import purchase_summary
 from .tasks import LOCAL_TIME, my_day, overdue_tasks
@@ -20,17 +20,11 @@ def _number(request: Request, name: str, default: int, low: int, high: int | Non
     text = request.query_params.get(name)
     if text is None:
         return default
-    if not text.isdigit() or int(text) < low or (high is not None and int(text) > high):
-        bounds = f"between {low} and {high}" if high is not None else f"{low} or more"
-        raise ValidationError.at(["query", name], f"must be a whole number {bounds}")
-    return int(text)
+    return parse_int(text, ["query", name], low=low, high=high)
 
 
 def _id(request: Request) -> int:
-    text = request.path_params["id"]
-    if not text.isdigit() or int(text) < 1:
-        raise ValidationError.at(["path", "id"], "must be a positive integer")
-    return int(text)
+    return parse_id(request.path_params["id"], ["path", "id"])
 
 
 def _json(data: Any) -> JSONResponse:

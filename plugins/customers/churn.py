@@ -10,6 +10,8 @@ A customer with less than one window of history, or fewer than
 
 from __future__ import annotations
 
+import logging
+
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 CUSTOMERS = Customer.__table__
 FOLLOWUPS = Followup.__table__
+log = logging.getLogger(__name__)
 BATCH = 500
 REASON = {
     "en": "follow-ups and purchases dropped from {usual:.1f}/month to {recent:.1f}/month (last {days} days: {count})",
@@ -38,7 +41,7 @@ def flag_churn(site: Site, now: datetime) -> dict[str, int]:
     config = settings_of(site)
     window_start = now - timedelta(days=config.churn_window_days)
     candidates = sa.select(CUSTOMERS.c.id).where(sa.or_(CUSTOMERS.c.status == "active", CUSTOMERS.c.churn_flag.is_(True)))
-    counts = {"flagged": 0, "cleared": 0}
+    counts = {"flagged": 0, "cleared": 0, "failed": 0}
     last_id = 0
     while True:
         with site.engine.connect() as conn:
@@ -47,7 +50,12 @@ def flag_churn(site: Site, now: datetime) -> dict[str, int]:
                 return counts
             activity = _activity(site, conn, ids, window_start, now)
         for customer_id, values in activity.items():
-            changed = _judge(site, config, now, window_start, customer_id, values)
+            try:
+                changed = _judge(site, config, now, window_start, customer_id, values)
+            except Exception:  # a veto or a clash on one customer must not stop the others
+                log.exception("churn check of customer %s failed", customer_id)
+                counts["failed"] += 1
+                continue
             if changed:
                 counts[changed] += 1
         last_id = ids[-1]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kernel import Forbidden, NotFound, RecordError, allowed
+from kernel import Forbidden, NotFound, RecordError, allowed, optional_id
 from kernel.ui import check_form, display_fields, raw_value, reference_labels, render, show, ui_of
 
 from .contact_rules import CONTACTS
@@ -35,13 +35,14 @@ SEARCH_LIMIT = 20
 
 def path_id(request: Request) -> int:
     text = request.path_params["id"]
-    if not text.isdigit() or not 0 < int(text) < 10**18:
+    found = optional_id(text)
+    if found is None:
         raise NotFound(f"no record {text!r}")
-    return int(text)
+    return found
 
 
 def number(value: Any) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() and 0 < int(value) < 10**18 else None
+    return optional_id(value)
 
 
 async def merge_page(request: Request) -> Response:

@@ -60,6 +60,8 @@ def send_reminders(site: Site, now: datetime) -> dict[str, int]:
     task's history (``reminder_email_failed``) and not retried: the in-app reminder
     is there already, and a late copy of a reminder helps nobody. After a failure to
     reach the server, the rest of the run's mails are recorded as failed without trying.
+    A task that cannot be reminded at all (any error) is logged and noted in its history
+    (``reminder_failed``), and the run goes on with the next task.
     """
     due = (
         sa.select(TASKS.c.id)
@@ -71,11 +73,17 @@ def send_reminders(site: Site, now: datetime) -> dict[str, int]:
         ids = list(conn.scalars(due))
     actor = Actor.system("job")
     emailing = settings_of(site).email_reminders and mail_enabled(site)
-    counts = {"reminded": 0, "emailed": 0, "email_failed": 0}
+    counts = {"reminded": 0, "emailed": 0, "email_failed": 0, "failed": 0}
     server_down: str | None = None
     for task_id in ids:
-        with site.write() as conn:
-            reminder = _remind(site, conn, actor, task_id, now)
+        try:
+            with site.write() as conn:
+                reminder = _remind(site, conn, actor, task_id, now)
+        except Exception as exc:  # one bad task must not hold up the others
+            log.exception("reminder for task %s failed", task_id)
+            _note_failure(site, actor, task_id, exc)
+            counts["failed"] += 1
+            continue
         if reminder is None:
             continue  # another worker reminded it meanwhile
         counts["reminded"] += 1
@@ -83,6 +91,16 @@ def send_reminders(site: Site, now: datetime) -> dict[str, int]:
             failure, server_down = _email(site, actor, task_id, reminder, server_down)
             counts["email_failed" if failure else "emailed"] += 1
     return counts
+
+
+def _note_failure(site: Site, actor: Actor, task_id: int, exc: Exception) -> None:
+    """Write a failed reminder to the task's history; if even that fails, the log has it."""
+    try:
+        with site.write() as conn:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            add_audit_entry(conn, actor, "tasks", task_id, "reminder_failed", {"error": error}, at=site.clock.now())
+    except Exception:
+        log.exception("could not note the failed reminder of task %s", task_id)
 
 
 def _email(site: Site, actor: Actor, task_id: int, reminder: dict[str, Any], server_down: str | None) -> tuple[str | None, str | None]:
@@ -95,7 +113,7 @@ def _email(site: Site, actor: Actor, task_id: int, reminder: dict[str, Any], ser
         if server_down:
             raise MailError(server_down)
         send_mail(site, reminder["email"], reminder["title"], reminder["text"])
-    except MailError as exc:
+    except Exception as exc:  # a MailError, or anything else building or sending this one message
         if isinstance(exc.__cause__, OSError):
             server_down = str(exc)
         log.warning("reminder email for task %s failed: %s", task_id, exc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ... import audit
+from ...errors import ValidationError
 from ...exporting import guard_formula
+from ...parsing import optional_id, optional_int, parse_date
 from ...records import CHANNELS
 from .context import UI, ui_for
 
@@ -36,16 +38,15 @@ def wanted_search(ui: UI) -> tuple[audit.Search, dict[str, str], dict[str, str]]
     errors: dict[str, str] = {}
     record_id = None
     if shown["record_id"]:
-        if shown["record_id"].isdigit() and 0 < int(shown["record_id"]) < 2**63:
-            record_id = int(shown["record_id"])
-        else:
+        record_id = optional_id(shown["record_id"])
+        if record_id is None:
             errors["record_id"] = ui.gettext("Give a record number, e.g. 42.")
     bounds = {}
     for name in ("from", "to"):
         if shown[name]:
             try:
-                day = date.fromisoformat(shown[name])
-            except ValueError:
+                day = parse_date(shown[name], [name])
+            except ValidationError:
                 errors[name] = ui.gettext("Give a date like 2026-03-01.")
                 continue
             # the viewer's midnight: "to" includes the whole day
@@ -87,7 +88,7 @@ async def audit_page(request: Request) -> Response:
     ui.require_admin()
     search, shown, errors = wanted_search(ui)
     page_no = request.query_params.get("page", "1")
-    page_no = int(page_no) if page_no.isdigit() and 0 < int(page_no) < 10**6 else 1
+    page_no = optional_int(page_no, low=1, high=999_999) or 1
     items: list[dict[str, Any]] = []
     total = 0
     if not errors:

@@ -11,7 +11,6 @@ uses the generic record form (``/r/users/new``, ``/r/teams/ID/edit``).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from starlette.responses import Response
 from ... import audit, permissions
 from ...errors import NotFound, PluginError, RecordError, ValidationError
 from ...models import User
+from ...parsing import optional_id
 from ...permissions import ADMIN, SCOPES, Grants, Permission, parse_grant
 from .context import UI, ui_for
 from ...fielddescriptions import N_, FormField
@@ -29,14 +29,13 @@ from .forms import errors_by_field
 from .session import check_csrf
 
 PAGE_SIZE = 25
-_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 #: Column headings of the permission matrix; an entity's other permissions (actions, plugin extras) follow.
 OPERATIONS = (("create", N_("Create")), ("update", N_("Update")), ("delete", N_("Delete")), ("assign", N_("Assign")))
 SCOPE_LABELS = {"none": N_("No access"), "own": N_("Own records"), "team": N_("Team's records"), "all": N_("All records")}
 
 
 def _number(text: Any) -> int | None:
-    return int(text) if isinstance(text, str) and _ID.match(text) else None
+    return optional_id(text)
 
 
 def _message(exc: RecordError) -> str:

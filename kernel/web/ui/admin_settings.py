@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ... import systemsettings
-from ...errors import RecordError
+from ...errors import RecordError, ValidationError
+from ...parsing import parse_decimal, parse_int
 from .context import UI, ui_for
 from ...fielddescriptions import humanize
 from .forms import errors_by_field
@@ -75,13 +76,16 @@ def read_input(item: SettingInput, form: Any) -> tuple[bool, Any]:
         return False, None
     text = str(form.get(key) or "").strip()
     if item.widget == "integer":
-        return True, int(text) if re.fullmatch(r"-?\d{1,18}", text) else text
+        try:
+            return True, parse_int(text, [key])
+        except ValidationError:
+            return True, text
     if item.widget == "number":
         try:
-            number = float(text)
-        except ValueError:
+            number = parse_decimal(text, [key])
+        except ValidationError:
             return True, text
-        return True, int(number) if number.is_integer() and "." not in text else number
+        return True, int(number) if number == number.to_integral_value() and "." not in text else float(number)
     if item.widget == "list":
         return True, [part.strip() for part in re.split(r"[,，\n]", text) if part.strip()]
     if item.widget == "json":

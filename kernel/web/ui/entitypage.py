@@ -11,6 +11,7 @@ from starlette.requests import Request
 from ... import permissions
 from ...errors import NotFound, RecordError
 from ...fielddescriptions import FormField
+from ...parsing import optional_id
 from .context import UI
 from .display import raw_value, record_title, show
 
@@ -27,9 +28,10 @@ def entity_of(ui: UI, request: Request) -> Any:
 
 def id_of(request: Request) -> int:
     text = request.path_params["id"]
-    if not ID.match(text):
+    found = optional_id(text)
+    if found is None:
         raise NotFound(f"no record {text!r}")
-    return int(text)
+    return found
 
 
 def templates_for(entity: Any, page: str) -> list[str]:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ...errors import ValidationError
 from ...fielddescriptions import FormField
+from ...parsing import parse_datetime, parse_decimal, parse_int
 
 if TYPE_CHECKING:
     from starlette.datastructures import FormData
@@ -27,20 +28,18 @@ if TYPE_CHECKING:
 def _number(text: str, kind: str) -> Any:
     try:
         if kind == "integer" or kind == "reference":
-            return int(text)
-        value = Decimal(text)
-        return float(value) if value.is_finite() else text
-    except (ValueError, ArithmeticError):
+            return parse_int(text, [])
+        return float(parse_decimal(text, []))
+    except ValidationError:
         return text  # the write path explains what is wrong with it
 
 
 def _local_datetime(text: str, tzinfo: Any, *, as_text: bool) -> Any:
+    """A date-time typed in the user's zone (or with its own offset), in UTC; odd text stays text."""
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tzinfo or timezone.utc)
+        moment = parse_datetime(text, [], assume=tzinfo or timezone.utc)
+    except ValidationError:
+        return text  # the write path explains what is wrong with it
     return moment.isoformat() if as_text else moment
 
 

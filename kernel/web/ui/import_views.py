@@ -34,6 +34,7 @@ from starlette.responses import Response
 from ... import importing, permissions
 from ...errors import Forbidden
 from ...models import Upload
+from ...parsing import INT64_MAX, optional_int
 from .context import UI, ui_for
 from .forms import FormField
 from .records_views import common, entity_of
@@ -127,8 +128,8 @@ async def upload_page(request: Request) -> Response:
         return _upload(ui, entity)
     limits = importing.Limits.for_settings(ui.site.settings)
     too_large = ui.gettext("The file is larger than %(size)s MB.", size=f"{limits.bytes / 2**20:g}")
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limits.bytes + 2**16:
+    length = optional_int(request.headers.get("content-length"), low=0, high=INT64_MAX)
+    if length is not None and length > limits.bytes + 2**16:
         return _upload(ui, entity, too_large, 413)
     form = await request.form(max_files=1, max_fields=10)
     check_csrf(request, form)

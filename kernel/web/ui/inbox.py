@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ... import notifications, permissions
+from ...parsing import optional_id
 from ...errors import RecordError
 from .context import ui_for
 from .display import record_title
@@ -50,7 +51,7 @@ async def inbox_page(request: Request) -> Response:
         form = await request.form()
         check_csrf(request, form)
         raw = form.get("id")
-        ids = [int(raw)] if isinstance(raw, str) and raw.isdigit() else None
+        ids = [found] if (found := optional_id(raw)) is not None else None
         notifications.mark_read(ui.site, user_id, ids)
         link = form.get("link")
         return ui.redirect(safe_next(link, "/inbox") if link else "/inbox")

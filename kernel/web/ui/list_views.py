@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ... import exporting, permissions, savedviews
+from ...parsing import optional_id, optional_int
 from ...errors import Conflict, Forbidden, NotFound, RecordError, ValidationError
 from ...fielddescriptions import N_, FormField, display_fields
 from .context import UI, ui_for
@@ -41,7 +42,7 @@ SAVED_VIEW_MESSAGES = (
 
 def selected_ids(form: Any) -> list[int]:
     """The record ids ticked in a list's bulk form (at most :data:`MAX_SELECTED`)."""
-    found = {int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit() and 0 < len(v) < 19 and int(v) > 0}
+    found = {found for v in form.getlist("ids") if (found := optional_id(v)) is not None}
     return sorted(found)[:MAX_SELECTED]
 
 
@@ -125,13 +126,13 @@ def _user_name(user: dict[str, Any]) -> str:
 
 def _assigned_notice(ui: UI, entity: Any) -> str:
     params = ui.request.query_params
-    count, owner = params.get("assigned", ""), params.get("to", "")
-    if not (count.isdigit() and owner.isdigit() and len(owner) < 19):
+    count, owner = optional_int(params.get("assigned"), low=0, high=MAX_SELECTED), optional_id(params.get("to"))
+    if count is None or owner is None:
         return ""
     owner_field = _owner_form_field(ui, entity)
-    labels = reference_labels(ui, [owner_field], [{owner_field.name: int(owner)}]) if owner_field else {}
-    name = labels.get((owner_field.reference or "", int(owner)), f"#{owner}") if owner_field else f"#{owner}"
-    return ui.ngettext("Assigned %(num)s record to %(name)s.", "Assigned %(num)s records to %(name)s.", int(count), name=name)
+    labels = reference_labels(ui, [owner_field], [{owner_field.name: owner}]) if owner_field else {}
+    name = labels.get((owner_field.reference or "", owner), f"#{owner}") if owner_field else f"#{owner}"
+    return ui.ngettext("Assigned %(num)s record to %(name)s.", "Assigned %(num)s records to %(name)s.", count, name=name)
 
 
 def _owner_form_field(ui: UI, entity: Any) -> FormField | None:
@@ -167,9 +168,10 @@ async def delete_view(request: Request) -> Response:
     ui = ui_for(request)
     entity = entity_of(ui, request)
     text = request.path_params["view_id"]
-    if not (text.isdigit() and len(text) < 19):
+    view_id = optional_id(text)
+    if view_id is None:
         raise NotFound(f"no saved view {text!r}")
-    view = savedviews.get_view(ui.site, ui.actor, int(text))
+    view = savedviews.get_view(ui.site, ui.actor, view_id)
     if view["entity"] != entity.name:
         raise NotFound(f"no saved view {text!r} for {entity.name}")
     if not view["deletable"]:
@@ -199,7 +201,7 @@ async def bulk_assign(request: Request) -> Response:
         return ui.redirect(_back(entity, wanted))
     choices = owner_choices(ui, entity)
     owner_text = form.get("owner_id")
-    owner = int(owner_text) if isinstance(owner_text, str) and owner_text.isdigit() and len(owner_text) < 19 else None
+    owner = optional_id(owner_text)
     error = "" if owner in dict(choices) else ui.gettext("Choose an active user to give the records to.")
     reason = form.get("reason")
     reason = reason.strip()[:500] if isinstance(reason, str) else ""

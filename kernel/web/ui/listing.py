@@ -8,11 +8,13 @@ Filter parameters are ``f.FIELD`` (equality) and ``f.FIELD__gte`` / ``f.FIELD__l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import datetime, time, timezone
 from typing import Any
 from urllib.parse import urlencode
 
+from ...errors import ValidationError
 from ...fielddescriptions import FormField
+from ...parsing import optional_int, parse_date
 from ...savedviews import parse_query
 
 PAGE_SIZE = 20
@@ -56,7 +58,7 @@ class ListRequest:
             if key.startswith("f.") and isinstance(value, str) and value.strip() and "\x00" not in value:
                 filters[key[2:]] = value.strip()
         page_text = params.get("page", "1")
-        page = int(page_text) if page_text.isdigit() and 0 < len(page_text) < 7 else 1
+        page = optional_int(page_text, low=1, high=999_999) or 1
         q = params.get("q", "").strip().replace("\x00", "")
         sort = params.get("sort", "").strip()
         return cls(q=q[:200], sort=sort[:80], page=max(page, 1), filters=filters)
@@ -77,9 +79,9 @@ class ListRequest:
             name, _, op = key.partition("__")
             if name in moments and op in ("gte", "lte") and len(value) == 10:
                 try:
-                    day = datetime.combine(date.fromisoformat(value), time.max if op == "lte" else time.min, tzinfo)
-                except ValueError:
-                    pass
+                    day = datetime.combine(parse_date(value, []), time.max if op == "lte" else time.min, tzinfo)
+                except ValidationError:
+                    pass  # the filter itself answers that it is not a date
                 else:
                     value = day.astimezone(timezone.utc).isoformat()
             found[key.removeprefix("custom.")] = value

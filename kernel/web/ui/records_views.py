@@ -17,10 +17,11 @@ from starlette.responses import Response
 
 from ...errors import NotFound, RecordError, ValidationError
 from ...fielddescriptions import FormField, builtin_field, display_fields, form_fields
+from ...parsing import optional_id, parse_id
 from . import duplicates, kanban, related, timeline
 from .context import UI, ui_for
 from .display import record_title, reference_labels, title_column
-from .entitypage import ID, allowed, choices_for, common, entity_of, id_of, kanban_field, templates_for
+from .entitypage import allowed, choices_for, common, entity_of, id_of, kanban_field, templates_for
 from .forms import errors_by_field, form_values, read_form
 from .session import check_csrf
 
@@ -162,8 +163,8 @@ def _as_record(fields: list[FormField], values: dict[str, Any]) -> dict[str, Any
     record: dict[str, Any] = {"custom": {}}
     for f in fields:
         value = values.get(f.key)
-        if f.widget == "reference" and isinstance(value, str) and value.isdigit():
-            value = int(value)
+        if f.widget == "reference" and isinstance(value, str) and optional_id(value) is not None:
+            value = optional_id(value)
         (record["custom"] if f.custom else record)[f.name] = value
     return record
 
@@ -178,7 +179,7 @@ async def delete_page(request: Request) -> Response:
 
 async def bulk_delete(request: Request) -> Response:
     form = await request.form()
-    ids = sorted({int(v) for v in form.getlist("ids") if isinstance(v, str) and ID.match(v)})
+    ids = sorted({found for v in form.getlist("ids") if (found := optional_id(v)) is not None})
     return await _delete(request, ids, form=form)
 
 
@@ -264,12 +265,11 @@ async def kanban_page(request: Request) -> Response:
         scripted = kanban.wants_json(request)
         target = form.get("id", "")
         try:
-            if not (isinstance(target, str) and ID.match(target)):
-                raise ValidationError.at(["body", "id"], "must be a record id")
+            target_id = parse_id(target, ["body", "id"])
             column = form.get(board.name)
             if column not in board.choices:  # a column of this board, whatever the field's own checks
                 raise ValidationError.at(["body", board.name], f"must be one of {', '.join(board.choices)}")
-            moved = ui.site.records.update(ui.actor, entity.name, int(target), {board.name: column})
+            moved = ui.site.records.update(ui.actor, entity.name, target_id, {board.name: column})
         except RecordError as exc:
             if scripted:
                 return kanban.refused(ui, exc)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from ... import permissions
+from ...parsing import optional_id
 from ...errors import RecordError
 from .display import record_title, reference_labels, title_column
 from ...fielddescriptions import FormField, display_fields
@@ -115,6 +116,6 @@ def prefilled(fields: list[FormField], params: Any, values: dict[str, Any]) -> d
             filled[key] = params.get(key, "").lower() in ("1", "true", "on", "yes")
         else:
             text = params.get(key, "")[:2000].replace("\x00", "")
-            reference = form_field.widget == "reference" and text.isascii() and text.isdigit() and len(text) <= 18
-            filled[key] = int(text) if reference else text  # an id, so the input shows the record's name
+            found = optional_id(text) if form_field.widget == "reference" else None
+            filled[key] = found if found is not None else text  # an id, so the input shows the record's name
     return filled

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ... import activity
+from ...parsing import INT64_MAX, optional_int
 from .display import reference_labels, show
 from ...fielddescriptions import FormField, form_fields
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 ACTIVITY_PAGE = 20
 SHORT_CHANGES = 3  # changes an Activity entry shows before "and N more"
-MAX_OFFSET = 100_000
+MAX_OFFSET = activity.MAX_OFFSET
 
 
 def N_(message: str) -> str:
@@ -95,9 +96,7 @@ def history(ui: UI, entity: Entity, record: dict[str, Any]) -> list[dict[str, An
 
 def parse_offset(text: str | None) -> int:
     """A page offset from the query string; anything odd means the first page."""
-    if text and text.isascii() and text.isdigit() and len(text) <= 6:
-        return min(int(text), MAX_OFFSET)
-    return 0
+    return min(optional_int(text, low=0, high=INT64_MAX) or 0, MAX_OFFSET)
 
 
 def activity_page(ui: UI, entity: Entity, record: dict[str, Any], offset: int) -> dict[str, Any]:
