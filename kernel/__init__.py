@@ -29,11 +29,25 @@ from .mail import MailError
 from .mail import enabled as mail_enabled
 from .mail import send as send_mail
 from .notifications import notify
+from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
 from .permissions import allowed, record_scope
 from .records import Actor, Page
 from .settings import Settings, load_settings
 from .site import Site
+
+
+def never_reuse_ids(tables: dict[str, str]) -> None:
+    """For a plugin's migration: rebuild its record tables so that SQLite never hands a deleted
+    record's id to a new one (``AUTOINCREMENT``); nothing to do on PostgreSQL.
+
+    ``tables`` maps table name → entity name: ``never_reuse_ids({"notes_notes": "notes"})``.
+    Record tables created from :class:`RecordMixin` already have it; this is for tables a
+    plugin created before.
+    """
+    from .migrations.ids import never_reuse_ids as rebuild
+
+    rebuild(tables)
 
 __all__ = [
     "Action",
@@ -60,9 +74,11 @@ __all__ = [
     "Lookalikes",
     "mail_enabled",
     "MailError",
+    "never_reuse_ids",
     "NotFound",
     "notify",
     "optional_id",
+    "ownership_events",
     "Page",
     "parse_date",
     "parse_datetime",

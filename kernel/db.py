@@ -91,7 +91,8 @@ MAX_OVERFLOW = 8
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the kernel's connection settings."""
     parsed = sa.make_url(url)
-    if parsed.database not in (None, "", ":memory:") or parsed.get_backend_name() != "sqlite":
+    pooled = parsed.database not in (None, "", ":memory:") or parsed.get_backend_name() != "sqlite"
+    if pooled and "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     kwargs.setdefault("json_serializer", json_text)

@@ -112,6 +112,7 @@ def write(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
 
 
 def events_of(conn: sa.Connection, entity: str, record_id: int) -> list[dict[str, Any]]:
-    """A record's ownership events, oldest first."""
+    """A record's ownership events, oldest first: dicts with ``entity``, ``record_id``, ``from_owner``,
+    ``to_owner``, ``actor_id`` (``None`` for a job), ``actor``, ``reason`` and ``at``."""
     query = sa.select(EVENTS).where(EVENTS.c.entity == entity, EVENTS.c.record_id == record_id).order_by(EVENTS.c.id)
     return [dict(row._mapping) for row in conn.execute(query)]

@@ -66,10 +66,26 @@ __all__ = [
     "seed_demo",
     "shots",
     "START",
+    "upgrade_to",
 ]
 
 TEST_DATABASE_ENV = "CRM_TEST_DATABASE_URL"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+
+def upgrade_to(site: Site, *targets: str) -> None:
+    """Upgrade the site's database to Alembic ``targets`` in order, to test a plugin's migration on
+    tables as an older version left them: ``upgrade_to(site, "core@head", "acme@1a2b3c4d5e6f")``,
+    then fill rows, then ``upgrade_to(site)`` (every branch to its head) and check them.
+    """
+    if not targets:
+        migrations.upgrade(site)
+        return
+    from alembic import command
+
+    for target in targets:
+        with site.write() as conn:
+            command.upgrade(migrations.alembic_config(site, conn), target)
 
 
 def registered_permissions(site: Site) -> dict[str, Any]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import command
-
-from kernel import migrations
+from kernel.testing import upgrade_to
 
 from .conftest import SYSTEM, customer
 
@@ -21,10 +19,7 @@ def test_a_new_customer_never_takes_a_deleted_ones_id_or_history(site, people, h
 
 def test_upgrading_keeps_shares_contacts_and_followups(make_site, people_for):
     site = make_site(plugins=("customers",), migrate=False)
-    with site.write() as conn:
-        command.upgrade(migrations.alembic_config(site, conn), "core@head")
-    with site.write() as conn:
-        command.upgrade(migrations.alembic_config(site, conn), "customers@ba361af86eba")  # before the ids revision
+    upgrade_to(site, "core@head", "customers@ba361af86eba")  # before the ids revision
     people = people_for(site)
     acme = customer(site, people["rep"], shared_user_ids=[people["outsider"].user_id], shared_team_ids=[people["outsider"].team_id])
     gone = customer(site, people["rep"], name="Gone")
@@ -32,7 +27,7 @@ def test_upgrading_keeps_shares_contacts_and_followups(make_site, people_for):
     site.records.create(people["rep"], "followups", {"customer_id": acme["id"], "method": "call"})
     site.records.delete(SYSTEM, "customers", gone["id"])
 
-    migrations.upgrade(site)
+    upgrade_to(site)
 
     with site.engine.connect() as conn:
         shares = conn.execute(sa.text("SELECT kind, target_id FROM customers_shares ORDER BY kind")).all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kernel import Forbidden
+from kernel import Forbidden, ownership_events
 
 from .conftest import SYSTEM, customer
 
@@ -79,10 +79,8 @@ def test_creating_a_record_for_someone_else_needs_assign(site, people):
 
 
 def events(site, entity, record_id):
-    from kernel import ownership
-
     with site.engine.connect() as conn:
-        return [(e["from_owner"], e["to_owner"], e["actor_id"], e["reason"]) for e in ownership.events_of(conn, entity, record_id)]
+        return [(e["from_owner"], e["to_owner"], e["actor_id"], e["reason"]) for e in ownership_events(conn, entity, record_id)]
 
 
 def test_a_manager_assigns_a_customer_with_a_reason_kept_in_history_and_events(site, people, http):

@@ -7,7 +7,7 @@ Create Date: 2026-12-01 15:00:00
 
 from __future__ import annotations
 
-from kernel.migrations.ids import never_reuse_ids
+from kernel import never_reuse_ids
 
 revision = '139474bfd05f'
 down_revision = 'ba361af86eba'

@@ -7,7 +7,7 @@ Create Date: 2026-12-01 15:00:00
 
 from __future__ import annotations
 
-from kernel.migrations.ids import never_reuse_ids
+from kernel import never_reuse_ids
 
 revision = '7d0c2f5e9a41'
 down_revision = '5cdc63106a29'
