@@ -31,6 +31,7 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "jobs_interval_seconds": ((int, float), "a number of seconds"),
     "allow_registration": (bool, "true or false"),
     "org_name": (str, "a string"),
+    "count_cap": (int, "a whole number of at least 1"),
 }
 ORG_NAME_MAX = 120
 
@@ -74,6 +75,7 @@ class Settings:
     jobs_interval_seconds: float = 30.0  # how often serve/worker look for due jobs
     allow_registration: bool = False  # POST /api/v1/auth/register; new users wait for an admin
     org_name: str = ""  # shown in the UI's top bar and title
+    count_cap: int = 10_000  # lists count their total exactly up to this many records
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: str | None = None
     mail: MailSettings | None = None  # None: no [mail] table, mail is off
@@ -138,6 +140,8 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         raise ConfigError(f"must be one of {', '.join(LOCALES)}", file=file, key="crm.default_locale")
     if len(values.get("org_name", "")) > ORG_NAME_MAX:
         raise ConfigError(f"must be at most {ORG_NAME_MAX} characters", file=file, key="crm.org_name")
+    if values.get("count_cap", 1) < 1:
+        raise ConfigError("must be a whole number of at least 1", file=file, key="crm.count_cap")
     plugin_tables = data.get("plugins", {})
     if not isinstance(plugin_tables, dict) or not all(isinstance(v, dict) for v in plugin_tables.values()):
         raise ConfigError("each [plugins.NAME] must be a table", file=file, key="plugins")
