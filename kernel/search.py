@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -159,12 +159,6 @@ def forget(conn: sa.Connection, entity_name: str, ids: Sequence[int]) -> None:
         conn.execute(sa.delete(DOCS).where(DOCS.c.entity == entity_name, DOCS.c.record_id.in_(ids[start : start + BATCH])))
 
 
-def _chunks(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[list[dict[str, Any]]]:
-    result = conn.execution_options(yield_per=BATCH).execute(query)
-    for chunk in result.partitions(BATCH):
-        yield [dict(row._mapping) for row in chunk]
-
-
 def reindex_entity(conn: sa.Connection, entity: Entity, fields: FieldSet, *, missing_only: bool = False) -> int:
     """Write the documents of every record of ``entity`` (or of those without one); returns how many records were read."""
     table = entity.table
@@ -172,27 +166,53 @@ def reindex_entity(conn: sa.Connection, entity: Entity, fields: FieldSet, *, mis
         conn.execute(sa.delete(DOCS).where(DOCS.c.entity == entity.name))
     if not is_searchable(entity, fields):
         return 0
-    query = sa.select(table).order_by(table.c.id)
+    query = sa.select(table).order_by(table.c.id).limit(BATCH)
     if missing_only:
         has_doc = sa.select(DOCS.c.id).where(DOCS.c.entity == entity.name, DOCS.c.record_id == table.c.id)
         query = query.where(~sa.exists(has_doc))
-    # read everything first: SQLite cannot insert while a cursor of the same connection is open on a large read
-    pending = [dict(row._mapping) for row in conn.execute(query)]
-    for start in range(0, len(pending), BATCH):
-        write(conn, entity, fields, pending[start : start + BATCH], new=True)
-    return len(pending)
+    done, last = 0, 0
+    while True:  # a batch at a time, by id: memory stays flat however large the table
+        batch = [dict(row._mapping) for row in conn.execute(query.where(table.c.id > last))]
+        if not batch:
+            return done
+        write(conn, entity, fields, batch, new=True)
+        done, last = done + len(batch), batch[-1]["id"]
 
 
 def rebuild(site: Site, entity_names: Sequence[str] | None = None) -> dict[str, int]:
-    """Rebuild the documents of every enabled entity (or of ``entity_names``), one transaction each."""
+    """Rebuild the documents of ``entity_names``, one transaction each; by default of every
+    enabled entity in one transaction that drops the search indexes, writes every document and
+    builds the indexes again in bulk (searches wait for it to commit)."""
     view = site.refresh(force=True)
     counts = {}
-    for name, entity in sorted(view.entities.items()):
-        if entity_names is not None and name not in entity_names:
-            continue
-        with site.write() as conn:
+    if entity_names is not None:
+        for name in entity_names:
+            with site.write() as conn:
+                counts[name] = reindex_entity(conn, view.entities[name], view.fields(name))
+        return counts
+    with site.write() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        for statement in _drop_indexes(postgres):
+            conn.exec_driver_sql(statement)
+        conn.execute(sa.delete(DOCS))
+        for name, entity in sorted(view.entities.items()):
             counts[name] = reindex_entity(conn, entity, view.fields(name))
+        for statement in _build_indexes(postgres):
+            conn.exec_driver_sql(statement)
     return counts
+
+
+def _drop_indexes(postgres: bool) -> list[str]:
+    if postgres:
+        return [f"DROP INDEX {TOKENS_INDEX}"]
+    return [statement for statement in fts_drop_ddl() if statement.startswith("DROP TRIGGER")]
+
+
+def _build_indexes(postgres: bool) -> list[str]:
+    if postgres:
+        return ["SET LOCAL maintenance_work_mem = '256MB'", f"CREATE INDEX {TOKENS_INDEX} ON kernel_search USING gin (tokens)"]
+    triggers = [statement for statement in fts_ddl() if statement.startswith("CREATE TRIGGER")]
+    return [f"INSERT INTO {FTS_TRIGRAM}({FTS_TRIGRAM}) VALUES ('rebuild')", f"INSERT INTO {FTS_WORDS}({FTS_WORDS}) VALUES ('rebuild')", *triggers]
 
 
 def index_missing(site: Site) -> dict[str, int]:

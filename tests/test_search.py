@@ -113,6 +113,11 @@ def test_records_without_documents_are_indexed_by_the_backfill(site):
     assert titles(site, "李娜") == ["李娜"] and search.index_missing(site) == {}
     assert search.rebuild(site, ["notes"]) == {"notes": 2}
     assert titles(site, "退款") == ["退款"]
+    assert search.rebuild(site)["notes"] == 2  # everything, indexes dropped and built again in bulk
+    assert titles(site, "退款") == ["退款"] and titles(site, "李") == ["李娜"]
+    note = add(site, "退款申请")[0]  # writes after a bulk rebuild are indexed as before
+    site.records.update(Actor.system(), "notes", note["id"], {"title": "退款审批"})
+    assert titles(site, "审批") == ["退款审批"] and titles(site, "申请") == []
 
 
 def test_bad_queries_are_refused_with_the_field(site):
