@@ -145,3 +145,11 @@ def test_totals_are_counted_up_to_the_cap(make_site):
     assert (page.total, page.total_exact) == (3, False)
     add(site, "x")
     assert site.records.list(admin, "notes", q="退款", limit=1).total_exact is False
+
+
+def test_reading_everything_page_by_page_goes_past_the_cap(make_site):
+    from kernel.cli.users import all_records
+
+    site = make_site(notes_plugin, count_cap=3)
+    site.records.create_many(Actor.system(), "notes", [{"title": f"n{i}"} for i in range(501)])  # one more than a page
+    assert len(all_records(site, "notes")) == 501
