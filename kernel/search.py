@@ -215,14 +215,15 @@ def _build_indexes(postgres: bool) -> list[str]:
     return [f"INSERT INTO {FTS_TRIGRAM}({FTS_TRIGRAM}) VALUES ('rebuild')", f"INSERT INTO {FTS_WORDS}({FTS_WORDS}) VALUES ('rebuild')", *triggers]
 
 
-def index_missing(site: Site) -> dict[str, int]:
-    """Add the documents that records written without one lack (after an upgrade or a restore)."""
+def index_missing(site: Site, plugins: Sequence[str] | None = None) -> dict[str, int]:
+    """Add the documents that records written without one lack (after an upgrade or a restore),
+    for the entities of ``plugins`` (default: every enabled entity whose table exists)."""
     view = site.refresh(force=True)
     counts = {}
     with site.write() as conn:
         existing = set(sa.inspect(conn).get_table_names())
         for name, entity in sorted(view.entities.items()):
-            if entity.table.name in existing:
+            if entity.table.name in existing and (plugins is None or entity.plugin in plugins):
                 added = reindex_entity(conn, entity, view.fields(name), missing_only=True)
                 if added:
                     counts[name] = added

@@ -153,3 +153,14 @@ def test_reading_everything_page_by_page_goes_past_the_cap(make_site):
     site = make_site(notes_plugin, count_cap=3)
     site.records.create_many(Actor.system(), "notes", [{"title": f"n{i}"} for i in range(501)])  # one more than a page
     assert len(all_records(site, "notes")) == 501
+
+
+def test_a_restored_backup_is_searchable(site, tmp_path):
+    from kernel.backup import restore_backup, write_backup
+
+    kept, gone = add(site, "李娜", "退款流程")
+    write_backup(site, tmp_path / "crm.zip")
+    site.records.delete(Actor.system(), "notes", gone["id"])
+    site.records.update(Actor.system(), "notes", kept["id"], {"title": "王芳"})
+    restore_backup(site, tmp_path / "crm.zip", replace=True)
+    assert titles(site, "退款") == ["退款流程"] and titles(site, "李娜") == ["李娜"] and titles(site, "王芳") == []
