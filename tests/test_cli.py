@@ -347,3 +347,10 @@ def test_demo_command_prints_the_admin_login(crm: Any) -> None:
     assert f"admin login: {DEMO_ADMIN_EMAIL} / " in out
     assert "李娜" in ok(crm("users", "list"))
     assert "password unchanged" in ok(crm("demo"))
+
+
+def test_db_reindex_rebuilds_search_documents(crm):
+    ok(crm("db", "upgrade"))
+    assert "6 roles" in ok(crm("db", "reindex"))
+    assert ok(crm("db", "reindex", "roles")).strip() == "reindexed: 6 roles"
+    user_error(crm("db", "reindex", "nope"), "nope")
