@@ -360,11 +360,19 @@ class Records:
         view = self.site.view
         entity = self._entity(view, entity_name)
         rows = self._list_query(view, actor, entity, filters=filters, sort=sort, q=q, limit=limit, offset=offset, ranked=True)
+        # ranking reads every match anyway: the same query counts them (count(*) OVER ())
+        ranked = not sort and bool(q and search.terms(q))
         cap = None if exact_total else self.site.settings.count_cap
         with self._reading(conn) as tx:
-            items = [self._row(entity, row) for row in tx.execute(rows)]
-            if items and len(items) < limit:  # the last page: the total is known without counting
-                return Page(items, offset + len(items), limit, offset)
+            if ranked:
+                found = tx.execute(rows.add_columns(sa.func.count().over().label(_MATCHES))).all()
+                items = [self._row(entity, row) for row in found]
+                total = found[0]._mapping[_MATCHES] if found else None
+            else:
+                items = [self._row(entity, row) for row in tx.execute(rows)]
+                total = offset + len(items) if items and len(items) < limit else None  # the last page counts itself
+            if total is not None:  # counted exactly without a count query
+                return Page(items, total, limit, offset)
             total = tx.execute(_count(rows, None if cap is None else cap + 1)).scalar_one()
         if cap is not None and total > cap:
             return Page(items, cap, limit, offset, total_exact=False)
@@ -428,6 +436,9 @@ class Records:
             if ranked and not sort:
                 order.insert(0, finder.rank(terms))
         return statement.where(*conditions).order_by(*order).limit(limit).offset(offset)
+
+
+_MATCHES = "_matches"
 
 
 def _count(rows: sa.Select[Any], bound: int | None) -> sa.Select[Any]:
