@@ -355,7 +355,8 @@ class Records:
         ``q`` narrows the rows to a search's matches (see :mod:`kernel.search`), ranked
         best first unless ``sort`` asks another order. The total is counted up to the
         ``count_cap`` setting (beyond it ``total`` is the cap and ``total_exact`` false)
-        unless ``exact_total``.
+        unless ``exact_total``; a total known without a count (the last page, a ranked
+        search) is exact whatever its size.
         """
         view = self.site.view
         entity = self._entity(view, entity_name)
