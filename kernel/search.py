@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from .customfields import CustomField, FieldSet
-from .errors import ValidationError
+from .errors import CRMError, ValidationError
 from .models import SearchDocument
 
 if TYPE_CHECKING:
@@ -217,8 +217,15 @@ def _build_indexes(postgres: bool) -> list[str]:
 
 def index_missing(site: Site, plugins: Sequence[str] | None = None) -> dict[str, int]:
     """Add the documents that records written without one lack (after an upgrade or a restore),
-    for the entities of ``plugins`` (default: every enabled entity whose table exists)."""
-    view = site.refresh(force=True)
+    for the entities of ``plugins`` (default: every enabled entity whose table exists).
+
+    Plugins that cannot be loaded together (two registering one entity, say) leave nothing to
+    index: their error is for the first use of the site to report, not for the upgrade.
+    """
+    try:
+        view = site.refresh(force=True)
+    except CRMError:
+        return {}
     counts = {}
     with site.write() as conn:
         existing = set(sa.inspect(conn).get_table_names())
