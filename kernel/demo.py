@@ -60,7 +60,7 @@ def _all(site: Site, actor: Actor, entity: str) -> list[dict[str, Any]]:
     while True:
         page = site.records.list(actor, entity, limit=MAX_LIMIT, offset=len(records))
         records.extend(page.items)
-        if not page.items or len(records) >= page.total:
+        if not page.items or (page.total_exact and len(records) >= page.total):
             return records
 
 

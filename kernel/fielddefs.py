@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import audit
+from . import audit, search
 from .customfields import CustomField, check_definition, contains_expression, create_index_sql, drop_index_sql, field_expression, purge_sql
 from .errors import Conflict, NotFound, ValidationError
 from .models import CustomFieldDef
@@ -209,6 +209,8 @@ def remove_field(site: Site, actor: Actor, entity_name: str, name: str, *, purge
         else:
             conn.execute(sa.update(DEFS).where(DEFS.c.id == row.id).values(active=False, indexed=False, version=row.version + 1, updated_at=now))
         audit.write(conn, [audit.entry(actor, now, "custom_fields", row.id, "purge" if purge else "delete", {"entity": [entity.name, None], "name": [name, None]})])
+        if row.active and search.is_text_field(CustomField(entity.name, name, row.schema)):
+            search.reindex_entity(conn, entity, search.without_field(site.view.fields(entity.name), name))
         site.bump(conn)
     _run_ddl(site, drop_index_sql(entity.table.name, name, dialect))
     site.refresh(force=True)

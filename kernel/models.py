@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base, BigId, JSONData, RecordMixin, UTCDateTime
@@ -239,3 +240,21 @@ class OwnershipEvent(Base):
     actor: Mapped[str] = mapped_column(sa.String(254), nullable=False)  # the user's email, or the job's name
     reason: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class SearchDocument(Base):
+    """One record's searchable text, for ``q`` on lists (see :mod:`kernel.search`; derived, rebuilt at will).
+
+    ``tokens`` holds the short tokens (SQLite, space-separated, indexed by FTS5 tables the
+    migration adds) or the short tokens and trigrams (PostgreSQL, a ``text[]`` with a GIN index the
+    migration adds).
+    """
+
+    __tablename__ = "kernel_search"
+    __table_args__ = (sa.UniqueConstraint("entity", "record_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    title: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    body: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    tokens: Mapped[Any] = mapped_column(sa.Text().with_variant(ARRAY(sa.Text), "postgresql"), nullable=False)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership, parsing
+from . import audit, duplicates, ownership, parsing, search
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .entities import Entity, entity_write_only
 from .errors import Forbidden, NotFound, RecordError, ValidationError
@@ -57,10 +57,13 @@ class Actor:
 
 @dataclass(frozen=True)
 class Page:
+    """One page of a list. ``total_exact`` false: more than ``total`` (the count cap) records match."""
+
     items: list[dict[str, Any]]
     total: int
     limit: int
     offset: int
+    total_exact: bool = True
 
 
 def pydantic_details(exc: pydantic.ValidationError, prefix: Sequence[str | int] = (), errors: list[Any] | None = None) -> ValidationError:
@@ -300,6 +303,7 @@ class Records:
             else:  # an import: the stored values are the ones in hand, only the ids are new
                 ids = _insert_returning_ids(tx, entity.table, cleaned)
                 records = [{**_visible_values(entity, values), "id": id_} for values, id_ in zip(cleaned, ids)]
+            search.write(tx, entity, view.fields(entity.name), records, new=True)
             audit.write(
                 tx,
                 (
@@ -369,6 +373,8 @@ class Records:
             sa.update(entity.table).where(entity.table.c.id == record["id"]).values(values).returning(*entity.table.c)
         ).one()
         updated = self._row(entity, row)
+        if any(k in entity.searchable or k.startswith("custom.") for k in diff):
+            search.write(tx, entity, view.fields(entity.name), [updated])
         noted = audit.jsonable(_hide(entity, diff)) | ({"body": audit.jsonable(body)} if body is not None else {})
         audit.write(tx, [audit.entry(actor, now, entity.name, record["id"], action, noted)])
         hooks.after_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=updated, changes=diff)
@@ -445,6 +451,7 @@ class Records:
                 raise Forbidden(f"you may not delete {entity.name} record {record['id']}: it is outside your record scope")
             hooks.before_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
             tx.execute(sa.delete(entity.table).where(entity.table.c.id == record["id"]))
+            search.forget(tx, entity.name, [record["id"]])
             snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], "delete", snapshot)])
             hooks.after_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
@@ -520,21 +527,36 @@ class Records:
         q: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        exact_total: bool = False,
         conn: sa.Connection | None = None,
     ) -> Page:
-        """One page of records the actor may see, filtered and sorted in SQL."""
+        """One page of records the actor may see, filtered and sorted in SQL.
+
+        ``q`` narrows the rows to a search's matches (see :mod:`kernel.search`), ranked
+        best first unless ``sort`` asks another order. The total is counted up to the
+        ``count_cap`` setting (beyond it ``total`` is the cap and ``total_exact`` false)
+        unless ``exact_total``; a total known without a count (the last page, a ranked
+        search) is exact whatever its size.
+        """
         view = self.site.view
         entity = self._entity(view, entity_name)
-        rows = self._list_query(view, actor, entity, filters=filters, sort=sort, q=q, limit=limit, offset=offset)
-        count = sa.select(sa.func.count()).select_from(entity.table)
-        if rows.whereclause is not None:
-            count = count.where(rows.whereclause)
+        rows = self._list_query(view, actor, entity, filters=filters, sort=sort, q=q, limit=limit, offset=offset, ranked=True)
+        # ranking reads every match anyway: the same query counts them (count(*) OVER ())
+        ranked = not sort and bool(q and search.terms(q))
+        cap = None if exact_total else self.site.settings.count_cap
         with self._reading(conn) as tx:
-            items = [self._row(entity, row) for row in tx.execute(rows)]
-            if items and len(items) < limit:  # the last page: the total is known without counting
-                total = offset + len(items)
+            if ranked:
+                found = tx.execute(rows.add_columns(sa.func.count().over().label(_MATCHES))).all()
+                items = [self._row(entity, row) for row in found]
+                total = found[0]._mapping[_MATCHES] if found else None
             else:
-                total = tx.execute(count).scalar_one()
+                items = [self._row(entity, row) for row in tx.execute(rows)]
+                total = offset + len(items) if items and len(items) < limit else None  # the last page counts itself
+            if total is not None:  # counted exactly without a count query
+                return Page(items, total, limit, offset)
+            total = tx.execute(_count(rows, None if cap is None else cap + 1)).scalar_one()
+        if cap is not None and total > cap:
+            return Page(items, cap, limit, offset, total_exact=False)
         return Page(items, total, limit, offset)
 
     def list_query(
@@ -548,10 +570,20 @@ class Records:
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
     ) -> sa.Select[Any]:
-        """The SELECT that :meth:`list` runs for these parameters (to EXPLAIN it, say)."""
+        """The SELECT of the records :meth:`list` reads for these parameters, in ``sort`` order
+        then by id (search matches unranked, so that a reader can page by id)."""
         view = self.site.view
         entity = self._entity(view, entity_name)
         return self._list_query(view, actor, entity, filters=filters, sort=sort, q=q, limit=limit, offset=offset)
+
+    def reindex(self, entity_name: str, ids: Sequence[int], *, conn: sa.Connection) -> None:
+        """Rewrite the search documents of records written without :class:`Records` (a restored row, say)."""
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        table = entity.table
+        rows = [dict(row._mapping) for row in conn.execute(sa.select(table).where(table.c.id.in_(list(ids))))]
+        search.forget(conn, entity.name, list(ids))
+        search.write(conn, entity, view.fields(entity.name), rows, new=True)
 
     def _list_query(
         self,
@@ -564,17 +596,36 @@ class Records:
         q: str | None,
         limit: int,
         offset: int,
+        ranked: bool = False,
     ) -> sa.Select[Any]:
         self._authorize(view, actor, entity, "read", None)
         if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise ValidationError.at(["query", "limit"], f"must be between 1 and {MAX_LIMIT}")
         if not isinstance(offset, int) or offset < 0:
             raise ValidationError.at(["query", "offset"], "must be 0 or more")
-        query = Query(entity, view.fields(entity.name), self.site.engine.dialect.name)
+        dialect = self.site.engine.dialect.name
+        fields = view.fields(entity.name)
+        query = Query(entity, fields, dialect)
         conditions = [*query.filters(filters or {}), *self._visible(view, actor, entity)]
-        if q:
-            conditions.append(query.search(q))
-        return sa.select(entity.table).where(*conditions).order_by(*query.order(sort)).limit(limit).offset(offset)
+        order = query.order(sort)
+        statement = sa.select(entity.table)
+        terms = search.terms(q) if q else []
+        if terms:
+            finder = search.Search(entity, fields, dialect)
+            statement = statement.select_from(finder.join(entity.table))
+            conditions.extend(finder.conditions(terms))
+            if ranked and not sort:
+                order.insert(0, finder.rank(terms))
+        return statement.where(*conditions).order_by(*order).limit(limit).offset(offset)
+
+
+_MATCHES = "_matches"
+
+
+def _count(rows: sa.Select[Any], bound: int | None) -> sa.Select[Any]:
+    """``count(*)`` of the rows ``rows`` selects (unpaged), reading at most ``bound`` of them."""
+    matching = rows.with_only_columns(sa.literal_column("1"), maintain_column_froms=True).order_by(None).offset(None).limit(bound)
+    return sa.select(sa.func.count()).select_from(matching.subquery())
 
 
 class Query:
@@ -635,14 +686,6 @@ class Query:
         descending = bool(keys) and keys[-1].startswith("-")
         clauses.append(id_.desc() if descending else id_.asc())
         return clauses
-
-    def search(self, text: str) -> sa.ColumnElement[bool]:
-        """Case-insensitive substring match over the entity's searchable fields."""
-        if not self.entity.searchable:
-            raise ValidationError.at(["query", "q"], f"{self.entity.name} has no searchable fields")
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        table = self.entity.table
-        return sa.or_(*(table.c[name].ilike(pattern, escape="\\") for name in self.entity.searchable))
 
 
 def _column_kind(column_type: sa.types.TypeEngine[Any]) -> str:

@@ -375,3 +375,10 @@ def test_serve_runs_on_uvloop_and_httptools_and_says_so(crm: Any, monkeypatch: p
     output = ok(crm("serve", "--port", "12001"))
     assert "on uvloop + httptools, 8 request threads each" in output
     assert ran and ran[0]["loop"] == "uvloop" and ran[0]["http"] == "httptools"
+
+
+def test_db_reindex_rebuilds_search_documents(crm):
+    ok(crm("db", "upgrade"))
+    assert "6 roles" in ok(crm("db", "reindex"))
+    assert ok(crm("db", "reindex", "roles")).strip() == "reindexed: 6 roles"
+    user_error(crm("db", "reindex", "nope"), "nope")

@@ -6,6 +6,7 @@ from alembic.migration import MigrationContext
 
 from kernel import migrations
 from kernel.db import Base
+from kernel.search import FTS_PREFIX, TOKENS_INDEX
 from tests.example import plugin as notes_plugin
 
 
@@ -13,6 +14,8 @@ def model_differences(site, prefixes):
     def include(obj, name, type_, reflected, compare_to):
         table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
         if type_ == "index" and name and name.startswith("cfx_"):
+            return False
+        if name and (name.startswith(FTS_PREFIX) or name == TOKENS_INDEX):
             return False
         return bool(table) and table.startswith(prefixes)
 

@@ -116,10 +116,10 @@ def test_record_filter_hides_rows_everywhere(make_site):
     )
     site = make_site(notes_plugin, mine_only)
     admin = Actor.system()
-    mine = site.records.create(admin, "notes", {"title": "mine", "owner_id": 1})
-    other = site.records.create(admin, "notes", {"title": "other", "owner_id": 2})
+    mine = site.records.create(admin, "notes", {"title": "mine", "body": "visit", "owner_id": 1})
+    other = site.records.create(admin, "notes", {"title": "other", "body": "visit", "owner_id": 2})
     rep = Actor(user_id=1, label="rep", role="sales_rep")
-    page = site.records.list(rep, "notes", q="e")
+    page = site.records.list(rep, "notes", q="vis")
     assert [r["id"] for r in page.items] == [mine["id"]] and page.total == 1
     for attempt in (
         lambda: site.records.get(rep, "notes", other["id"]),

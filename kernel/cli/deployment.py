@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import migrations
+from .. import migrations, search
 from ..db import pool_size
 from ..demo import DEMO_ADMIN_EMAIL, DemoSeed, generate_password, seed_demo
 from ..jobs import schedule, worker_name
@@ -166,6 +166,19 @@ def db() -> None:
 def db_upgrade(site: Site) -> None:
     """Upgrade the kernel's and every enabled plugin's tables to their latest revision."""
     click.echo(f"upgraded: {', '.join(migrations.upgrade(site))}")
+
+
+@db.command("reindex")
+@click.argument("entities", nargs=-1)
+@pass_site
+def db_reindex(site: Site, entities: tuple[str, ...]) -> None:
+    """Rebuild the search documents of ENTITIES (default: every enabled entity)."""
+    known = site.refresh(force=True).entities
+    unknown = [name for name in entities if name not in known]
+    if unknown:
+        raise UserError(f"no enabled entity named {unknown[0]!r}")
+    counts = search.rebuild(site, entities or None)
+    click.echo("reindexed: " + ", ".join(f"{count} {name}" for name, count in counts.items() if count))
 
 
 @db.command("revision")

@@ -23,7 +23,7 @@ def all_records(site: Site, entity: str) -> list[dict[str, Any]]:
     while True:
         page = site.records.list(CLI_ACTOR, entity, sort="id", limit=MAX_LIMIT, offset=len(records))
         records.extend(page.items)
-        if not page.items or len(records) >= page.total:
+        if not page.items or (page.total_exact and len(records) >= page.total):
             return records
 
 

@@ -63,6 +63,9 @@ def upgrade(site: Site, plugins: list[str] | None = None) -> list[str]:
     for branch in branches:
         with site.write() as conn:
             command.upgrade(alembic_config(site, conn), f"{branch}@head")
+    from ..search import index_missing
+
+    index_missing(site, branches)  # the branches just brought up to date: their tables match their models
     return branches
 
 

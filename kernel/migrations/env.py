@@ -7,6 +7,7 @@ from typing import Any
 from alembic import context
 
 from kernel.db import Base
+from kernel.search import FTS_PREFIX, TOKENS_INDEX
 
 config = context.config
 prefix = config.attributes.get("table_prefix")
@@ -15,6 +16,8 @@ prefix = config.attributes.get("table_prefix")
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     if type_ == "index" and name and name.startswith("cfx_"):
         return False  # custom-field indexes are made at run time by the kernel, not by migrations
+    if name and (name.startswith(FTS_PREFIX) or name == TOKENS_INDEX):
+        return False  # kernel_search's FTS5 tables (SQLite) and GIN index (PostgreSQL): dialect-specific DDL
     if prefix and type_ == "table":
         return bool(name and name.startswith(prefix))
     if prefix and hasattr(obj, "table"):

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from ..site import Site, View
 
 #: Query parameters that are not filters.
-CONTROL_PARAMS = ("limit", "offset", "sort", "q", "on_duplicate")
+#: ``total_exact=true`` counts every match; by default a list counts up to the ``count_cap`` setting.
+CONTROL_PARAMS = ("limit", "offset", "sort", "q", "on_duplicate", "total_exact")
 HISTORY_FIELDS = ("id", "at", "action", "actor", "actor_id", "channel", "changes")
 
 
@@ -67,10 +68,15 @@ async def list_records(request: Request) -> Response:
     offset = parse_count(params, "offset", 0, low=0)
     sort, q = params.pop("sort", None), params.pop("q", None)
     params.pop("on_duplicate", None)
-    page = site.records.list(actor, entity, filters=params, sort=sort, q=q or None, limit=limit, offset=offset)
+    exact = params.pop("total_exact", "false")
+    if exact not in ("true", "false"):
+        raise ValidationError.at(["query", "total_exact"], "must be true or false")
+    page = site.records.list(
+        actor, entity, filters=params, sort=sort, q=q or None, limit=limit, offset=offset, exact_total=exact == "true"
+    )
     view = site.view
     items = [public(view, entity, item) for item in page.items]
-    return JSON({"items": items, "total": page.total, "limit": page.limit, "offset": page.offset})
+    return JSON({"items": items, "total": page.total, "total_exact": page.total_exact, "limit": page.limit, "offset": page.offset})
 
 
 async def create_record(request: Request) -> Response:

@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import activity
+from .. import activity, search
 from ..errors import Unauthorized
 from ..ownership import ACTION as ASSIGN, AssignBody
 from ..parsing import DECIMAL_DIGITS, FIRST_DATE, INT64_MAX, INT64_MIN, LAST_DATE
@@ -326,8 +326,14 @@ class Builder:
         self.schemas.update({f"{name}.Create": create, f"{name}.Update": update, f"{name}.Record": record, f"{name}.Created": created})
         self.schemas[f"{name}.Page"] = {
             "type": "object",
-            "required": ["items", "total", "limit", "offset"],
-            "properties": {"items": {"type": "array", "items": _ref(f"{name}.Record")}, "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}},
+            "required": ["items", "total", "total_exact", "limit", "offset"],
+            "properties": {
+                "items": {"type": "array", "items": _ref(f"{name}.Record")},
+                "total": {"type": "integer", "description": "how many records match, counted up to the count cap (default 10,000)"},
+                "total_exact": {"type": "boolean", "description": "false: more than `total` records match (`total` is the cap); ask `?total_exact=true` for the exact count"},
+                "limit": {"type": "integer"},
+                "offset": {"type": "integer"},
+            },
         }
         label = entity.label_plural.get("en", name)
         id_param = _path_param("id", {"type": "integer", "minimum": 1, "maximum": INT64_MAX})
@@ -416,8 +422,15 @@ class Builder:
             *page_params(),
             _query("sort", {"type": "string", "pattern": f"^-?({keys})(,-?({keys}))*$"}, "field or -field, comma-separated"),
         ]
-        if entity.searchable:
-            params.append(_query("q", {"type": "string"}, "text in " + ", ".join(entity.searchable)))
+        params.append(_query("total_exact", {"type": "boolean", "default": False}, "true: count every match; by default up to the count cap (10,000)"))
+        built_in, custom = search.searched_fields(entity, self.view.fields(entity.name))
+        if built_in or custom:
+            searched = ", ".join([*built_in, *(f"custom.{name}" for name in custom)])
+            described = (
+                f"words in {searched}, all of them; a word of 3+ characters matches inside a value, "
+                "of 1-2 characters any CJK character or pair, or the start of another word; best matches first unless sort is given"
+            )
+            params.append(_query("q", {"type": "string", "maxLength": search.MAX_QUERY}, described))
         for key, (kind, schema) in kinds.items():
             if key in CONTROL_PARAMS:
                 continue

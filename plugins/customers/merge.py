@@ -91,6 +91,7 @@ def unmerge_customers(
     now = site.clock.now()
     restored = {**row_values(CUSTOMERS, merge.merged), "updated_at": now}
     conn.execute(sa.insert(CUSTOMERS).values(restored))
+    site.records.reindex("customers", [merge.merged_id], conn=conn)
     sync_shares(conn, restored)
     add_audit_entry(conn, actor, "customers", merge.merged_id, "unmerged", {"merge_id": merge.id}, at=now)
     mover = replace(actor, role="admin")

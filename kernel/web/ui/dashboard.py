@@ -81,8 +81,8 @@ def entity_counts(ui: UI) -> list[dict[str, Any]]:
     for name, entity in ui.view.entities.items():
         if name in ADMIN_ENTITIES or not permissions.allowed(ui.site, ui.actor, name, "read"):
             continue
-        total = ui.site.records.list(ui.actor, name, limit=1).total
-        counts.append({"name": name, "label": ui.label(entity.label_plural, name), "total": total})
+        page = ui.site.records.list(ui.actor, name, limit=1)
+        counts.append({"name": name, "label": ui.label(entity.label_plural, name), "total": page.total, "exact": page.total_exact})
     return counts
 
 

@@ -37,6 +37,7 @@ async def search_page(request: Request) -> Response:
                     "entity": name,
                     "label": ui.label(entity.label_plural, name),
                     "total": page.total,
+                    "exact": page.total_exact,
                     "items": [(item["id"], record_title(entity, item)) for item in page.items],
                 })
     return ui.render("search.html", q=q, groups=groups)

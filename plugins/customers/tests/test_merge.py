@@ -137,3 +137,14 @@ def test_merge_refuses_bad_bodies_and_reps(site, people, http):
     assert rep.status_code == 403
     missing = manager.post(f"/api/v1/customers/{keep['id']}/unmerge", json={"merge_id": 77})
     assert missing.status_code == 422 and missing.json()["error"]["details"][0]["loc"] == ["body", "merge_id"]
+
+
+def test_search_forgets_the_merged_customer_and_finds_it_again_after_unmerge(make_site):
+    site = make_site(plugins=("customers",))
+    survivor = site.records.create(SYSTEM, "customers", {"name": "北京星辰科技", "phone": "13800138000"})
+    other = site.records.create(SYSTEM, "customers", {"name": "星辰科技北京分部", "phone": "13900139000"})
+    merged = site.records.act(SYSTEM, "customers", survivor["id"], "merge", {"other_id": other["id"], "fields": {}})
+    names = lambda q: [c["name"] for c in site.records.list(SYSTEM, "customers", q=q).items]  # noqa: E731
+    assert names("分部") == [] and names("0139") == []
+    site.records.act(SYSTEM, "customers", survivor["id"], "unmerge", {"merge_id": merged["merge_id"]})
+    assert names("分部") == ["星辰科技北京分部"] and names("0139") == ["星辰科技北京分部"]
