@@ -1,7 +1,7 @@
 """search documents for q on lists (kernel_search; FTS5 tables on SQLite, a GIN index on PostgreSQL)
 
 Revision ID: 5e4a9c2d7b10
-Revises: 583133bd1cc9
+Revises: feb92778acd5
 Create Date: 2026-12-01 15:00:00.000000
 
 The documents of existing records are written by ``kernel.search.index_missing``,
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from kernel import search
 
 revision = '5e4a9c2d7b10'
-down_revision = '583133bd1cc9'
+down_revision = 'feb92778acd5'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """ids never reused: the kernel's record tables become AUTOINCREMENT on SQLite
 
 Revision ID: 583133bd1cc9
-Revises: feb92778acd5
+Revises: 5e4a9c2d7b10
 Create Date: 2026-12-01 15:00:00
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from kernel.migrations.ids import never_reuse_ids
 
 revision = '583133bd1cc9'
-down_revision = 'feb92778acd5'
+down_revision = '5e4a9c2d7b10'
 branch_labels = None
 depends_on = None
 
