@@ -33,6 +33,7 @@ from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
 from .permissions import allowed, record_scope
 from .records import Actor, Page
+from .sequences import NumberSequence
 from .settings import Settings, load_settings
 from .site import Site
 
@@ -77,6 +78,7 @@ __all__ = [
     "never_reuse_ids",
     "NotFound",
     "notify",
+    "NumberSequence",
     "optional_id",
     "ownership_events",
     "Page",

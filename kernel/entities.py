@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Optional
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, create_model
 
+from .sequences import NumberSequence, check_numbered
+
 if TYPE_CHECKING:
     from .records import Actor, Site
 
@@ -63,6 +65,9 @@ class Entity:
     actions: tuple[Action, ...] = ()
     hidden: tuple[str, ...] = ()  # stored but never returned (hashes, secrets)
     owner_field: str | None = None  # the column holding the owning user's id, if records are owned
+    #: Text columns the kernel numbers on create, column → :class:`~kernel.sequences.NumberSequence`
+    #: (read-only for callers; see :mod:`kernel.sequences`).
+    numbered: dict[str, NumberSequence] = field(default_factory=dict)
     plugin: str = field(default="", compare=False)
 
     @property
@@ -118,6 +123,7 @@ def check_entity(entity: Entity) -> None:
     stray = set(entity.fields.model_fields) - columns - set(entity_write_only(entity))
     if stray:
         raise TypeError(f"entity {entity.name!r}: input fields {sorted(stray)} have no column")
+    check_numbered(entity)
 
 
 def entity_write_only(entity: Entity) -> tuple[str, ...]:

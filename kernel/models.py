@@ -258,3 +258,28 @@ class SearchDocument(Base):
     title: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     body: Mapped[str] = mapped_column(sa.Text, nullable=False)
     tokens: Mapped[Any] = mapped_column(sa.Text().with_variant(ARRAY(sa.Text), "postgresql"), nullable=False)
+
+
+class SequenceSetting(Base):
+    """An admin's change to a numbering sequence (see :mod:`kernel.sequences`); overrides the
+    entity's declaration while present."""
+
+    __tablename__ = "kernel_sequences"
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    prefix: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    padding: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    reset: Mapped[str] = mapped_column(sa.String(10), nullable=False)
+    time_zone: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    changed_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+
+
+class SequenceCounter(Base):
+    """The next number of a sequence in one period (``"2026"``, ``"2026-03"``, or ``""`` when it never
+    resets) and the last one handed out; taken and moved in the write transaction that uses it."""
+
+    __tablename__ = "kernel_sequence_counters"
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    next_value: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    last_value: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)  # 0: none handed out yet

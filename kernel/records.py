@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership, parsing, search
+from . import audit, duplicates, ownership, parsing, search, sequences
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .entities import Entity, entity_write_only
 from .errors import Forbidden, NotFound, RecordError, ValidationError
@@ -215,6 +215,7 @@ class Records:
         custom = data.pop("custom", {})
         if not isinstance(custom, dict):
             raise ValidationError.at(["custom"], "must be an object (leave it out for no custom values)")
+        sequences.refuse_sent(entity, data)
         try:
             values = entity.fields.model_validate(data).model_dump()
         except pydantic.ValidationError as exc:
@@ -298,6 +299,8 @@ class Records:
                 for name in write_only:
                     values.pop(name, None)
                 values["created_at"] = values["updated_at"] = now
+            if entity.numbered:  # after the hooks (no plugin changes a number), in this transaction (no gaps)
+                sequences.fill(tx, entity, cleaned, now)
             if return_records or hooks.after_create.get_hookimpls():
                 records = [self._row(entity, row) for row in _insert_returning(tx, entity.table, cleaned)]
             else:  # an import: the stored values are the ones in hand, only the ids are new
@@ -329,6 +332,7 @@ class Records:
         data = dict(data)
         custom_sent = "custom" in data  # null is no object: validate() refuses it
         custom = data.pop("custom", None)
+        sequences.refuse_sent(entity, data)
         try:
             changes = entity.update_fields.model_validate(data).model_dump(exclude_unset=True)
         except pydantic.ValidationError as exc:

@@ -26,6 +26,7 @@ from .clock import Clock, SystemClock
 from .customfields import CustomField, FieldSet
 from .db import make_engine, write_transaction
 from .entities import Entity, check_entity
+from .sequences import check_shared
 from .errors import Conflict, CRMError, PluginError
 from .jobs import Job
 from .models import CustomFieldDef, PluginState, Version
@@ -191,6 +192,7 @@ class Site:
                 check_entity(entity)
                 object.__setattr__(entity, "plugin", impl.plugin_name)
                 entities[entity.name] = entity
+        check_shared(entities.values())
         jobs = {job.name: job for batch in pm.hook.register_jobs() for job in batch or ()}
         grouped: dict[str, list[CustomField]] = {}
         for row in defs:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .. import fielddefs, ownership, pluginstate, systemsettings
+from .. import fielddefs, ownership, pluginstate, sequences, systemsettings
 from ..errors import Conflict, Forbidden, NotFound, PluginError, ValidationError
 from ..records import Actor
 from .api import actor_of, site_of
@@ -183,6 +183,20 @@ async def reset_setting(request: Request) -> Response:
     return JSON(systemsettings.reset(site, actor, request.path_params["scope"], request.path_params["name"])[0])
 
 
+async def list_sequences(request: Request) -> Response:
+    require_admin(actor_of(request))
+    return JSON({"items": sequences.describe(site_of(request))})
+
+
+async def change_sequence(request: Request) -> Response:
+    """``PATCH /meta/sequences/{name}`` with any of ``prefix``, ``padding``, ``reset``, ``time_zone``, ``next``."""
+    site = site_of(request)
+    actor = actor_of(request)
+    require_admin(actor)
+    body = await read_json(request)
+    return JSON(sequences.change(site, actor, request.path_params["name"], body))
+
+
 def meta_routes() -> list[BaseRoute]:
     """Routes mounted under ``/api/v1/meta``."""
     return [
@@ -196,4 +210,6 @@ def meta_routes() -> list[BaseRoute]:
         Route("/settings", list_settings, methods=["GET"], name="settings"),
         Route("/settings/{scope}", change_settings, methods=["PUT"], name="settings_scope"),
         Route("/settings/{scope}/{name}", reset_setting, methods=["DELETE"], name="setting"),
+        Route("/sequences", list_sequences, methods=["GET"], name="sequences"),
+        Route("/sequences/{name}", change_sequence, methods=["PATCH"], name="sequence"),
     ]
