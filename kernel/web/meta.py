@@ -40,6 +40,7 @@ def describe_entity(view: View, entity: Entity) -> dict[str, Any]:
         "label_plural": entity.label_plural,
         "plugin": entity.plugin,
         "searchable": list(entity.searchable),
+        "numbered": {column: sequence.name for column, sequence in entity.numbered.items()},  # read-only, filled on create
         "fields": entity.json_schema(),
         "custom_fields": [f.as_public() for f in fields.fields.values()],
         "custom_schema": fields.json_schema,

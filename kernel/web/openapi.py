@@ -212,8 +212,39 @@ class Builder:
                 "description": {"type": "string"},
             },
         }
+        sequence = {
+            "type": "object",
+            "required": ["name", "entities", "prefix", "padding", "reset", "time_zone", "changed", "period", "next", "last_used", "next_number"],
+            "properties": {
+                "name": {"type": "string"},
+                "entities": {"type": "array", "items": {"type": "string"}, "description": "the entities numbered from it"},
+                "prefix": {"type": "string", "description": "may hold {year} and {month}"},
+                "padding": {"type": "integer"},
+                "reset": {"type": "string", "enum": ["yearly", "monthly", "never"]},
+                "time_zone": {"type": "string"},
+                "changed": {"type": "boolean", "description": "an admin's settings differ from the declaration"},
+                "period": {"type": "string", "description": "the current period: 2026, 2026-03, or empty when it never resets"},
+                "next": {"type": "integer"},
+                "last_used": {"type": ["integer", "null"], "description": "the last number handed out in this period"},
+                "next_number": {"type": "string", "description": "the next number as it will be written"},
+            },
+        }
+        sequence_change = {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "prefix": {"type": "string", "maxLength": 40},
+                "padding": {"type": "integer", "minimum": 1, "maximum": 12},
+                "reset": {"type": "string", "enum": ["yearly", "monthly", "never"]},
+                "time_zone": {"type": "string", "maxLength": 64},
+                "next": {"type": "integer", "minimum": 1, "maximum": 10**15, "description": "not at or below a number already handed out"},
+            },
+        }
         meta = {"type": "object", "required": ["name", "label", "label_plural", "plugin", "fields", "custom_fields", "actions"]}
-        self.schemas.update(EntityMeta=meta, FieldDefinition=field_def, Plugin=plugin, Setting=setting, SettingsScope=settings_scope)
+        self.schemas.update(
+            EntityMeta=meta, FieldDefinition=field_def, Plugin=plugin, Setting=setting, SettingsScope=settings_scope, Sequence=sequence
+        )
         items = lambda schema: {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": schema}}}  # noqa: E731
         entity_param = _path_param("entity", entity_names)
         field_param = _path_param("name", {"type": "string"})
@@ -282,6 +313,17 @@ class Builder:
                     "delete": {
                         "summary": "Drop a run-time change: back to crm.toml's value or the default (admin)",
                         "responses": _responses({"200": _json(_ref("SettingsScope"), "The scope's settings")}, 403, 404),
+                    },
+                },
+                f"{API}/meta/sequences": {
+                    "get": {"summary": "Numbering sequences of the enabled entities (admin)", "responses": _responses({"200": _json(items(_ref("Sequence")), "Sequences")}, 403)}
+                },
+                f"{API}/meta/sequences/{{name}}": {
+                    "parameters": [_path_param("name", {"type": "string"})],
+                    "patch": {
+                        "summary": "Change a sequence's prefix, padding, reset, time zone or next number (admin)",
+                        "requestBody": _body(sequence_change),
+                        "responses": _responses({"200": _json(_ref("Sequence"), "The sequence")}, 403),
                     },
                 },
                 f"{API}/meta/plugins": {"get": {"summary": "Installed plugins (admin)", "responses": _responses({"200": _json(items(_ref("Plugin")), "Plugins")}, 403)}},
