@@ -158,8 +158,8 @@ def effective(conn: sa.Connection, declared: NumberSequence) -> NumberSequence:
     return replace(declared, prefix=row.prefix, padding=row.padding, reset=row.reset, time_zone=row.time_zone)
 
 
-def _upsert(conn: sa.Connection) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(COUNTERS)
+def _upsert(conn: sa.Connection, table: sa.Table = COUNTERS) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def take(conn: sa.Connection, sequence: NumberSequence, now: datetime, count: int) -> int:
@@ -199,8 +199,17 @@ def declared(site: Site) -> dict[str, tuple[NumberSequence, list[str]]]:
     return found
 
 
-def _counter(conn: sa.Connection, name: str, period: str) -> Any:
-    return conn.execute(sa.select(COUNTERS).where(COUNTERS.c.name == name, COUNTERS.c.period == period)).first()
+def _counter(conn: sa.Connection, name: str, period: str, *, lock: bool = False) -> Any:
+    query = sa.select(COUNTERS).where(COUNTERS.c.name == name, COUNTERS.c.period == period)
+    if lock and conn.dialect.name == "postgresql":  # SQLite: the write transaction holds the database lock
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def _locked_counter(conn: sa.Connection, name: str, period: str) -> Any:
+    """The counter row of ``name`` in ``period``, created (next 1) if missing, locked until the transaction ends."""
+    conn.execute(_upsert(conn).values(name=name, period=period, next_value=1, last_value=0).on_conflict_do_nothing())
+    return _counter(conn, name, period, lock=True)
 
 
 def _describe(conn: sa.Connection, now: datetime, sequence: NumberSequence, entities: list[str], changed: bool) -> dict[str, Any]:
@@ -265,30 +274,35 @@ def change(site: Site, actor: Actor, name: str, body: Any) -> dict[str, Any]:
             details = details or [{"loc": ["body", key], "msg": reason} for key, reason in wrong.items()]
             raise ValidationError(f"{'.'.join(details[0]['loc'])}: {details[0]['msg']}", details)
         changes = {f"{name}.{key}": [getattr(before, key), getattr(after, key)] for key in CHANGES[:-1] if getattr(before, key) != getattr(after, key)}
-        if after != before:  # an admin's settings are kept while they differ from the declaration
+        if after == declaration:  # an admin's settings are kept while they differ from the declaration
             conn.execute(sa.delete(SETTINGS).where(SETTINGS.c.name == name))
-            if after != declaration:
-                settings = {k: getattr(after, k) for k in ("prefix", "padding", "reset", "time_zone")}
-                conn.execute(sa.insert(SETTINGS).values(name=name, changed_at=now, changed_by=actor.user_id, **settings))
+        elif after != before:
+            stored = {k: getattr(after, k) for k in ("prefix", "padding", "reset", "time_zone")}
+            stored.update(changed_at=now, changed_by=actor.user_id)
+            conn.execute(
+                _upsert(conn, SETTINGS)
+                .values(name=name, **stored)
+                .on_conflict_do_update(index_elements=[SETTINGS.c.name], set_=stored)
+            )
         period, old_period = after.period(now), before.period(now)
-        counter = _counter(conn, name, period)
-        start = counter.next_value if counter is not None else 1
-        used = counter.last_value if counter is not None else 0
+        counter = _locked_counter(conn, name, period)  # a create taking a number waits for this change
+        start, used = counter.next_value, counter.last_value
         if after.reset != before.reset and period != old_period:  # carry the count on: no number comes back
-            carried = _counter(conn, name, old_period)
+            carried = _counter(conn, name, old_period, lock=True)
             if carried is not None:
                 start, used = max(start, carried.next_value), max(used, carried.last_value)
         if wanted_next is not None:
             if wanted_next <= used:
                 raise ValidationError.at(["body", "next"], f"must be above {used}, the last number handed out")
             start = wanted_next
-        if counter is None or start != counter.next_value:
+        if start != counter.next_value or used != counter.last_value:
             conn.execute(
-                _upsert(conn)
-                .values(name=name, period=period, next_value=start, last_value=used)
-                .on_conflict_do_update(index_elements=[COUNTERS.c.name, COUNTERS.c.period], set_={"next_value": start})
+                sa.update(COUNTERS)
+                .where(COUNTERS.c.name == name, COUNTERS.c.period == period)
+                .values(next_value=start, last_value=used)
             )
-            changes[f"{name}.next"] = [counter.next_value if counter is not None else 1, start]
+        if start != counter.next_value:
+            changes[f"{name}.next"] = [counter.next_value, start]
         if changes:
             audit.write(conn, [audit.entry(actor, now, AUDIT_ENTITY, None, "update", changes)])
         return _describe(conn, now, after, entities, after != declaration)

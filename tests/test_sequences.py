@@ -177,13 +177,19 @@ async def test_admins_list_and_change_a_sequence_and_the_change_is_audited(site,
         changed = await admin.patch("/api/v1/meta/sequences/seqtest_docs", json={"prefix": "ORD{year}{month}-", "padding": 4, "next": 100})
         assert changed.status_code == 200, changed.text
         assert changed.json()["next_number"] == "ORD202601-0100" and changed.json()["changed"] is True
+        back = await admin.patch("/api/v1/meta/sequences/seqtest_docs", json={"prefix": "SO-{year}-", "padding": 6})
+        assert back.json()["changed"] is False and back.json()["next_number"] == "SO-2026-000100"  # the count stays
+        await admin.patch("/api/v1/meta/sequences/seqtest_docs", json={"prefix": "ORD{year}{month}-", "padding": 4})
         described = (await admin.get("/api/v1/meta/entities/seqtest_docs")).json()
         assert described["numbered"] == {"number": "seqtest_docs"} and "number" not in described["fields"]["properties"]
         paths = (await admin.get("/api/v1/openapi.json")).json()["paths"]
         assert "get" in paths["/api/v1/meta/sequences"] and "patch" in paths["/api/v1/meta/sequences/{name}"]
     assert site.records.create(SYSTEM, "seqtest_docs", {"title": "c"})["number"] == "ORD202601-0100"
+    audit = AuditEntry.__table__
     with site.engine.connect() as conn:
-        [entry] = conn.execute(sa.select(AuditEntry.__table__).where(AuditEntry.__table__.c.entity == "sequences")).all()
+        entries = conn.execute(sa.select(audit).where(audit.c.entity == "sequences").order_by(audit.c.id)).all()
+    assert len(entries) == 3
+    entry = entries[0]
     assert entry.action == "update" and entry.actor == "admin@example.com"
     assert entry.changes == {"seqtest_docs.prefix": ["SO-{year}-", "ORD{year}{month}-"], "seqtest_docs.padding": [6, 4], "seqtest_docs.next": [3, 100]}
 
