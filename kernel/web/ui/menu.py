@@ -41,6 +41,7 @@ ADMIN_PAGES: tuple[tuple[str, dict[str, str], int], ...] = (
     ("/admin/record-rules", {"en": "Record rules", "zh_CN": "数据范围规则"}, 60),
     ("/admin/audit", {"en": "Audit log", "zh_CN": "审计日志"}, 70),
     ("/admin/settings", {"en": "System settings", "zh_CN": "系统设置"}, 80),
+    ("/admin/sequences", {"en": "Numbering sequences", "zh_CN": "编号规则"}, 85),
 )
 
 
