@@ -183,9 +183,17 @@ def take(conn: sa.Connection, sequence: NumberSequence, now: datetime, count: in
 
 def fill(conn: sa.Connection, entity: Entity, rows: list[dict[str, Any]], now: datetime) -> None:
     """Give each of ``rows`` (in order) its numbers, for every numbered field of ``entity``."""
+    if not rows:
+        return
     for column_name, declared in entity.numbered.items():
         sequence = effective(conn, declared)
         first = take(conn, sequence, now, len(rows))
+        settled = effective(conn, declared)  # what an admin's change, committed while we waited, says
+        if settled.period(now) != sequence.period(now):  # the numbers came from the wrong period's counter
+            from .site import WriteClash  # (kernel.site imports this module)
+
+            raise WriteClash()
+        sequence = settled
         for offset, values in enumerate(rows):
             values[column_name] = sequence.render(now, first + offset)
 

@@ -237,3 +237,46 @@ async def test_only_admins_see_or_change_sequences(site):
         assert (await rep.get("/api/v1/meta/sequences")).status_code == 403
         assert (await rep.patch("/api/v1/meta/sequences/seqtest_docs", json={"next": 50})).status_code == 403
     assert site.records.create(SYSTEM, "seqtest_docs", {"title": "a"})["number"] == "SO-2026-000001"
+
+
+def test_a_create_that_waited_for_an_admin_changing_the_reset_never_repeats_a_number(site, monkeypatch):
+    """The create read the old settings, then waited for the counter row the admin's change holds."""
+    from kernel import sequences
+    from kernel.site import WriteClash
+
+    site.records.create_many(SYSTEM, "seqtest_docs", [{"title": "a"}, {"title": "b"}])
+    locked, release = threading.Event(), threading.Event()
+    really_read = sequences._counter
+
+    def read_and_wait(conn, name, period, *, lock=False):
+        row = really_read(conn, name, period, lock=lock)
+        if lock and period == "2026":  # the change holds the old period's counter, whose count it carries on
+            locked.set()
+            release.wait(timeout=10)
+        return row
+
+    monkeypatch.setattr(sequences, "_counter", read_and_wait)
+    admin = threading.Thread(target=sequences.change, args=(site, SYSTEM, "seqtest_docs", {"reset": "never"}))
+    admin.start()
+    assert locked.wait(timeout=10)
+    outcome: list[Any] = []
+    creator = threading.Thread(target=lambda: outcome.append(_create_or_clash(site, "c")))
+    creator.start()
+    creator.join(timeout=1)  # it waits: for the counter row (PostgreSQL) or the write lock (SQLite)
+    assert outcome == []
+    release.set()
+    admin.join(timeout=10)
+    creator.join(timeout=10)
+    if site.engine.dialect.name == "postgresql":  # it had read the yearly settings: sent back, nothing written
+        assert len(outcome) == 1 and isinstance(outcome[0], WriteClash)
+    else:  # it read the settings after the change
+        assert outcome[0]["number"] == "SO-2026-000003"
+    site.records.create(SYSTEM, "seqtest_docs", {"title": "d"})
+    assert numbers(site) == sorted(set(numbers(site))) and len(numbers(site)) == (3 if isinstance(outcome[0], WriteClash) else 4)
+
+
+def _create_or_clash(site, title: str) -> Any:
+    try:
+        return site.records.create(SYSTEM, "seqtest_docs", {"title": title})
+    except Exception as exc:  # noqa: BLE001 - the outcome is the point
+        return exc
