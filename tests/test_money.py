@@ -181,3 +181,7 @@ def test_money_column_keeps_every_digit_and_sums_exactly(site):
             with pytest.raises(sa.exc.StatementError):
                 conn.execute(sa.insert(table).values(amount=bad))
     metadata.drop_all(site.engine)
+
+
+def test_audit_and_history_keep_amounts_as_decimal_text():
+    assert kernel.jsonable({"total": Decimal("1234.50"), "yen": Decimal("1E+3")}) == {"total": "1234.50", "yen": "1000"}
