@@ -46,11 +46,6 @@ def is_phone(value: object) -> bool:
     return not isinstance(value, str) or (bool(_PHONE.match(value)) and sum(ch.isdigit() for ch in value) >= 5)
 
 
-def is_money(value: object) -> bool:
-    """For jsonschema's wording only: whether a value could be an amount (see :func:`money_value`)."""
-    return True
-
-
 def money_validator(currency: str, minimum: Any = None, maximum: Any = None) -> AfterValidator:
     """A money field's check: a decimal string (or an exact JSON number) in, the stored decimal string out."""
 
@@ -123,7 +118,6 @@ for _name, _check_format in {
     "email": lambda v: not isinstance(v, str) or bool(_EMAIL.match(v)),
     "uri": lambda v: not isinstance(v, str) or bool(_URI.match(v)),
     "phone": is_phone,
-    "money": is_money,
     "reference": lambda v: not isinstance(v, int) or isinstance(v, bool) or v > 0,
     "regex": _is_regex,
 }.items():
