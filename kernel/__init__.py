@@ -18,7 +18,7 @@ from .audit import history as audit_history
 from .audit import jsonable
 from .clock import Clock, FrozenClock, SystemClock
 from .dashboards import Widget
-from .db import Base, JSONData, RecordMixin, UTCDateTime
+from .db import Base, JSONData, Money, RecordMixin, UTCDateTime
 from .duplicates import BATCH_ROW, Duplicate, Lookalikes
 from .entities import Action, Entity
 from .errors import ConfigError, Conflict, CRMError, Forbidden, NotFound, PluginError, RecordError, ValidationError, Vetoed
@@ -28,6 +28,10 @@ from .jobs import Job
 from .mail import MailError
 from .mail import enabled as mail_enabled
 from .mail import send as send_mail
+from .money import MINOR_UNITS, format_money, minor_digits, money_text, parse_money, quantize, sum_by_currency
+from .money import add as add_money
+from .money import multiply as multiply_money
+from .money import subtract as subtract_money
 from .notifications import notify
 from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
@@ -73,8 +77,15 @@ __all__ = [
     "JSONData",
     "load_settings",
     "Lookalikes",
+    "add_money",
+    "format_money",
     "mail_enabled",
     "MailError",
+    "minor_digits",
+    "MINOR_UNITS",
+    "Money",
+    "money_text",
+    "multiply_money",
     "never_reuse_ids",
     "NotFound",
     "notify",
@@ -87,13 +98,17 @@ __all__ = [
     "parse_decimal",
     "parse_id",
     "parse_int",
+    "parse_money",
     "PluginError",
+    "quantize",
     "record_scope",
     "RecordError",
     "RecordMixin",
     "send_mail",
     "Settings",
     "Site",
+    "subtract_money",
+    "sum_by_currency",
     "site_translations",
     "SystemClock",
     "UTCDateTime",

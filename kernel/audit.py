@@ -26,8 +26,8 @@ def jsonable(value: Any) -> Any:
         return value
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value) if value % 1 else int(value)
+    if isinstance(value, Decimal):  # an amount stays exact: decimal text, as the API writes it
+        return format(value, "f")
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

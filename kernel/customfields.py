@@ -28,8 +28,10 @@ from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, Val
 import schemas
 
 from .errors import ValidationError
+from .money import MINOR_UNITS, minor_digits, parse_money
 from .parsing import INT64_MAX, INT64_MIN, parse_date, parse_datetime
 
+DEFAULT_CURRENCY = "CNY"
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 INDEXABLE = frozenset({"string", "date", "date-time", "email", "uri", "phone", "enum", "integer", "number", "money", "boolean", "reference"})
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{3,30}$")
@@ -44,10 +46,18 @@ def is_phone(value: object) -> bool:
     return not isinstance(value, str) or (bool(_PHONE.match(value)) and sum(ch.isdigit() for ch in value) >= 5)
 
 
-def is_money(value: object) -> bool:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return True
-    return Decimal(str(value)).as_tuple().exponent >= -2  # type: ignore[operator]
+def money_validator(currency: str, minimum: Any = None, maximum: Any = None) -> AfterValidator:
+    """A money field's check: a decimal string (or an exact JSON number) in, the stored decimal string out."""
+
+    def check(value: Any) -> str:
+        amount = parse_money(value, currency)
+        if minimum is not None and amount < Decimal(str(minimum)):
+            raise ValueError(f"must be at least {minimum}")
+        if maximum is not None and amount > Decimal(str(maximum)):
+            raise ValueError(f"must be at most {maximum}")
+        return format(amount, "f")
+
+    return AfterValidator(check)
 
 
 def _parses(parse: Any) -> Any:
@@ -108,7 +118,6 @@ for _name, _check_format in {
     "email": lambda v: not isinstance(v, str) or bool(_EMAIL.match(v)),
     "uri": lambda v: not isinstance(v, str) or bool(_URI.match(v)),
     "phone": is_phone,
-    "money": is_money,
     "reference": lambda v: not isinstance(v, int) or isinstance(v, bool) or v > 0,
     "regex": _is_regex,
 }.items():
@@ -189,6 +198,8 @@ def check_definition(name: str, schema: Any) -> str:
             allowed = sorted(error.schema.get("properties", {}))
             return _raise(loc, f"has keys this kind of field does not support; allowed: {', '.join(allowed)}")
         _raise(loc, error.message)
+    if kind == "money" and "x-currency" in schema and schema["x-currency"] not in MINOR_UNITS:
+        _raise(["schema", "x-currency"], f"is not a currency this server knows ({', '.join(sorted(MINOR_UNITS))})")
     if schema.get("minimum", 0) > schema.get("maximum", float("inf")):
         _raise(["schema", "minimum"], "is larger than maximum")
     return kind
@@ -213,6 +224,21 @@ class CustomField:
     def kind(self) -> str:
         return field_kind(self.schema)
 
+    @property
+    def currency(self) -> str:
+        """A money field's ISO 4217 code (named when the field was added; CNY for fields older than that)."""
+        return str(self.schema.get("x-currency", DEFAULT_CURRENCY))
+
+    @property
+    def value_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the field's values: a money field's are decimal strings."""
+        if self.kind != "money":
+            return self.schema
+        digits = minor_digits(self.currency)
+        pattern = rf"^-?[0-9]{{1,18}}(\.[0-9]{{1,{digits}}})?$" if digits else r"^-?[0-9]{1,18}$"
+        extra = {k: self.schema[k] for k in ("title", "description") if k in self.schema}
+        return {"type": "string", "format": "money", "x-currency": self.currency, "pattern": pattern, **extra}
+
     def value_type(self) -> Any:
         """The annotated Python type the compiled validator checks a value against."""
         s, kind = self.schema, self.kind
@@ -222,9 +248,10 @@ class CustomField:
             return Annotated[int, Strict(), Field(**wide)]
         if kind == "reference":
             return Annotated[int, Strict(), Field(ge=1, le=INT64_MAX)]
-        if kind in ("number", "money"):
-            checks = [_check(is_money, "must have at most two decimals")] if kind == "money" else []
-            return Annotated[float, Strict(), Field(allow_inf_nan=False, **bounds), *checks]
+        if kind == "money":
+            return Annotated[Any, money_validator(self.currency, s.get("minimum"), s.get("maximum"))]
+        if kind == "number":
+            return Annotated[float, Strict(), Field(allow_inf_nan=False, **bounds)]
         if kind == "boolean":
             return Annotated[bool, Strict()]
         if kind == "enum":
@@ -275,7 +302,7 @@ class FieldSet:
         """The ``custom`` object as one JSON Schema (null clears a value)."""
         return {
             "type": "object",
-            "properties": {name: {"anyOf": [f.schema, {"type": "null"}]} for name, f in self.fields.items()},
+            "properties": {name: {"anyOf": [f.value_schema, {"type": "null"}]} for name, f in self.fields.items()},
             "additionalProperties": False,
         }
 
@@ -304,8 +331,14 @@ class FieldSet:
             loc = ["custom", *error.absolute_path]
             name = loc[1] if len(loc) > 1 else None
             field_ = self.fields.get(str(name)) if name is not None else None
+            if field_ is not None and field_.kind == "money":
+                continue  # its own check words it better (decimals of its currency): below
             msg = _jsonschema_message(error, field_)
             details.append({"loc": loc, "msg": msg})
+        money = {n for n, f in self.fields.items() if f.kind == "money"}
+        for error in exc.errors():
+            if error["loc"] and error["loc"][0] in money:
+                details.append({"loc": ["custom", error["loc"][0]], "msg": error["msg"].removeprefix("Value error, ")})
         if not details:  # jsonschema accepted what the compiled validator refused: use pydantic's words
             for error in exc.errors():
                 loc = ["custom", *(part for part in error["loc"] if not str(part).startswith(("function-", "literal", "lax", "strict", "union")))]
@@ -336,6 +369,8 @@ def expression_sql(field_: CustomField, dialect: str) -> str:
         text = f"(custom ->> '{field_.name}')"
         cast = _PG_CASTS.get(field_.kind)
         return f"({text}::{cast})" if cast else text
+    if field_.kind == "money":  # stored as decimal text: compared as numbers, "100.00" > "99.50"
+        return f"CAST(json_extract(custom, '$.{field_.name}') AS NUMERIC)"
     return f"json_extract(custom, '$.{field_.name}')"
 
 

@@ -8,6 +8,7 @@ later multi-tenant deployment can choose a database or schema per site here.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -53,6 +54,53 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
+
+
+class Money(sa.types.TypeDecorator[Decimal]):
+    """An amount column: ``Money()`` (two decimals) or ``Money(0)`` (yen, won); Decimal in, Decimal out.
+
+    ``NUMERIC(18, scale)`` on PostgreSQL. SQLite has no decimal type (``sa.Numeric`` there is a
+    floating-point REAL: ``12345678901234567.89`` comes back as ``12345678901234568``, and sums
+    drift), so there the column holds the amount as a whole number of minor units (fen, cents)
+    in a 64-bit INTEGER: exact, compared, sorted and summed in SQL as numbers. Either way Python
+    sees a ``Decimal`` with ``scale`` decimals; a float or a value with more decimals is refused
+    (round it with :func:`kernel.quantize` first), so the two databases store the same amounts.
+    Pair it with a currency column (``sa.String(3)``) unless the entity has one currency.
+    """
+
+    impl = sa.Numeric(18, 2)
+    cache_ok = True
+
+    def __init__(self, scale: int = 2):
+        super().__init__()
+        self.scale = scale
+        self.impl = sa.Numeric(18, scale, asdecimal=True)  # type: ignore[assignment]
+
+    @property
+    def python_type(self) -> type[Decimal]:
+        return Decimal
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        return dialect.type_descriptor(sa.BigInteger() if dialect.name == "sqlite" else sa.Numeric(18, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, float | bool) or not isinstance(value, Decimal | int | str):
+            raise TypeError(f"a money column takes a Decimal, an int or decimal text, not {type(value).__name__}")
+        amount = Decimal(value)
+        step = Decimal(1).scaleb(-self.scale)
+        if not amount.is_finite() or amount != amount.quantize(step) or abs(amount) >= Decimal(10) ** (18 - self.scale):
+            raise ValueError(f"{value!r} is not an amount with at most {self.scale} decimals and {18 - self.scale} digits before the point")
+        return int(amount.scaleb(self.scale)) if dialect.name == "sqlite" else amount.quantize(step)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        step = Decimal(1).scaleb(-self.scale)
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-self.scale).quantize(step)
+        return Decimal(value).quantize(step)
 
 
 #: JSON on SQLite, JSONB on PostgreSQL: where custom-field values live. Engines made by

@@ -210,7 +210,9 @@ def convert(form_field: FormField, value: Any, tzinfo: Any = timezone.utc) -> An
         return _boolean(value)
     if widget in ("integer", "reference"):
         return _integer(value)
-    if widget in ("number", "money"):
+    if widget == "money":
+        return _money(value)
+    if widget == "number":
         return _number(value)
     if widget == "date":
         return _date(value, as_text=form_field.custom)
@@ -284,6 +286,17 @@ def _number(value: Any) -> Any:
     if not number.is_finite():
         return value
     return int(number) if number == number.to_integral_value() and "." not in str(value) else float(number)
+
+
+def _money(value: Any) -> Any:
+    """An amount as decimal text (``¥1,234.50`` → ``"1234.50"``); a spreadsheet's number is judged by the write path."""
+    if isinstance(value, bool | int | float):
+        return value
+    try:
+        number = Decimal(_plain_number(str(value)))
+    except InvalidOperation:
+        return value
+    return format(number, "f") if number.is_finite() else value
 
 
 def _plain_number(text: str) -> str:

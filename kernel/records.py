@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from . import audit, duplicates, ownership, parsing, search, sequences
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
+from .db import Money
 from .entities import Entity, entity_write_only
 from .errors import Forbidden, NotFound, RecordError, ValidationError
 
@@ -645,6 +646,8 @@ class Query:
         table = self.entity.table
         if name in self.entity.columns and name != "custom":
             column = table.c[name]
+            if isinstance(column.type, Money):
+                return column, _amount_coercer(column.type.scale)
             return column, _coercer(_column_kind(column.type), self.dialect)
         if name in self.fields:
             field_ = self.fields[name]
@@ -699,6 +702,20 @@ def _column_kind(column_type: sa.types.TypeEngine[Any]) -> str:
         return "string"
     kinds = {bool: "boolean", int: "integer", float: "number", Decimal: "number", datetime: "column_datetime", date: "column_date"}
     return kinds.get(python_type, "string")
+
+
+def _amount_coercer(scale: int) -> Any:
+    """For a :class:`~kernel.db.Money` column: a Decimal with at most its decimals (the column converts it)."""
+
+    def amount(raw: Any) -> Decimal | None:
+        if raw is None or raw == "null":
+            return None
+        value = parsing.parse_decimal(raw, [])
+        if value != value.quantize(Decimal(1).scaleb(-scale)) or abs(value) >= Decimal(10) ** (18 - scale):
+            raise ValueError(raw)
+        return value
+
+    return amount
 
 
 def _coercer(kind: str, dialect: str) -> Any:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .money import MINOR_UNITS
 
 DEFAULT_CONFIG = "crm.toml"
 DEFAULT_DATABASE_URL = "sqlite:///crm.db"
@@ -28,6 +29,7 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "plugins": (list, "a list of plugin names"),
     "secret_key": (str, "a string"),
     "default_locale": (str, "one of " + ", ".join(LOCALES)),
+    "default_currency": (str, "an ISO 4217 code such as CNY"),
     "refresh_seconds": ((int, float), "a number of seconds"),
     "jobs_interval_seconds": ((int, float), "a number of seconds"),
     "allow_registration": (bool, "true or false"),
@@ -75,6 +77,7 @@ class Settings:
     plugins: tuple[str, ...] | None = None  # None: every installed plugin
     secret_key: str | None = None
     default_locale: str = "zh_CN"
+    default_currency: str = "CNY"  # the currency of a money field that does not name one (kernel.money)
     refresh_seconds: float = 2.0  # how stale a process's view of plugins/fields may get
     jobs_interval_seconds: float = 30.0  # how often serve/worker look for due jobs
     allow_registration: bool = False  # POST /api/v1/auth/register; new users wait for an admin
@@ -145,6 +148,8 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         values["plugins"] = tuple(dict.fromkeys(names))
     if values.get("default_locale", "zh_CN") not in LOCALES:
         raise ConfigError(f"must be one of {', '.join(LOCALES)}", file=file, key="crm.default_locale")
+    if values.get("default_currency", "CNY") not in MINOR_UNITS:
+        raise ConfigError(f"must be one of {', '.join(sorted(MINOR_UNITS))}", file=file, key="crm.default_currency")
     if "trusted_proxies" in values:
         values["trusted_proxies"] = _proxies(values["trusted_proxies"], file)
     if len(values.get("org_name", "")) > ORG_NAME_MAX:

@@ -140,7 +140,7 @@ def test_the_archive_is_a_zip_with_a_manifest_and_one_json_lines_file_per_table(
         listed = {t["name"]: t["rows"] for t in manifest["tables"]}
         assert listed["customers_customers"] == 1
         rows = [json.loads(line) for line in archive.read("tables/customers_customers.jsonl").splitlines()]
-    assert rows[0]["name"] == "ACME 有限公司" and rows[0]["custom"] == {"budget": 1234.56, "channels": ["web"]}
+    assert rows[0]["name"] == "ACME 有限公司" and rows[0]["custom"] == {"budget": "1234.56", "channels": ["web"]}
     assert rows[0]["last_followed_at"] == "2026-01-02T03:04:05.123456+00:00"
 
 

@@ -48,7 +48,7 @@ BAD = {
     "flag": ("yes", "boolean"),
     "level": ("D", "'D'"),
     "tags": (["vip", "vip"], "unique"),
-    "budget": (1.005, "money"),
+    "budget": (1.005, "more than 2 decimals"),
     "buddy": (0, "reference"),
 }
 
@@ -90,7 +90,7 @@ def fieldset():
 def test_compiled_validator_accepts_and_normalizes():
     values = fieldset().validate({**GOOD, "buddy": 3})
     assert values["moment"] == "2026-11-23T01:30:00.000Z"  # UTC, fixed width: sorts as text
-    assert values["budget"] == 1999.99 and values["count"] == 7
+    assert values["budget"] == "1999.99" and values["count"] == 7  # money is stored as decimal text
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
@@ -124,7 +124,7 @@ def test_field_lifecycle_through_the_write_path(site, admin):
     with pytest.raises(ValidationError) as caught:
         site.records.update(admin, "notes", a["id"], {"custom": {"revenue": "lots"}})
     assert caught.value.details[0]["loc"] == ["custom", "revenue"]
-    assert site.records.get(admin, "notes", a["id"])["custom"]["revenue"] == 300
+    assert site.records.get(admin, "notes", a["id"])["custom"]["revenue"] == "300.00"
 
     page = site.records.list(admin, "notes", filters={"industry": "finance"}, sort="-revenue")
     assert [r["id"] for r in page.items] == [a["id"], c["id"]] and page.total == 2
@@ -145,7 +145,7 @@ def test_field_lifecycle_through_the_write_path(site, admin):
         fielddefs.add_field(site, admin, "notes", "industry", {"type": "string"})
     fielddefs.remove_field(site, admin, "notes", "industry", purge=True)
     assert "industry" not in site.records.get(admin, "notes", a["id"])["custom"]
-    assert site.records.get(admin, "notes", a["id"])["custom"]["revenue"] == 300
+    assert site.records.get(admin, "notes", a["id"])["custom"]["revenue"] == "300.00"
     fielddefs.add_field(site, admin, "notes", "industry", {"type": "string"})
     assert [f["name"] for f in fielddefs.list_fields(site, "notes")] == ["revenue", "industry"]
 

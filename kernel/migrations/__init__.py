@@ -41,6 +41,7 @@ def alembic_config(site: Site, conn: sa.Connection, *, table_prefix: str | None 
     config.set_main_option("version_locations", " ".join(locations.values()))
     config.set_main_option("path_separator", "space")
     config.attributes["connection"] = conn
+    config.attributes["site"] = site  # for data migrations that need the installed plugins' entities (0012)
     config.attributes["table_prefix"] = table_prefix
     return config
 

@@ -578,7 +578,7 @@ def column_schema(column: sa.Column[Any]) -> tuple[str, dict[str, Any]]:
         bool: ("boolean", {"type": "boolean"}),
         int: ("integer", {"type": "integer"}),
         float: ("number", {"type": "number"}),
-        Decimal: ("number", {"type": "number"}),
+        Decimal: ("number", {"type": "string", "format": "decimal"}),  # written as a decimal string
         datetime: ("date-time", {"type": "string", "format": "date-time"}),
         date: ("date", {"type": "string", "format": "date"}),
         str: ("string", {"type": "string"}),
@@ -599,7 +599,9 @@ def filter_kinds(entity: Entity, view: View) -> dict[str, tuple[str, dict[str, A
         schema = {k: v for k, v in field_.schema.items() if k in ("type", "format", "enum")}
         if kind == "multi_enum":
             schema = {"type": "string", "enum": field_.schema["items"]["enum"]}
-        elif kind in ("money", "reference"):
+        elif kind == "money":
+            schema = {"type": "string", "format": "decimal"}
+        elif kind == "reference":
             schema = {"type": schema["type"]}
         found.setdefault(field_.name, ("number" if kind == "money" else "integer" if kind == "reference" else kind, schema))
     return found

@@ -28,7 +28,7 @@ class MalformedRequest(ValidationError):
 
 
 class JSON(JSONResponse):
-    """A JSON response (orjson: compact UTF-8) that also writes datetimes (ISO 8601), dates and decimals."""
+    """A JSON response (orjson: compact UTF-8) that also writes datetimes (ISO 8601), dates and decimals (as strings)."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, default=_plain, option=orjson.OPT_NON_STR_KEYS)
@@ -38,8 +38,8 @@ def _plain(value: Any) -> Any:
     """What orjson cannot write itself. (It writes datetimes and dates as ``isoformat()`` does.)"""
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Decimal):  # money and other exact numbers travel as decimal strings (CONTRACT.md)
+        return format(value, "f")
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -29,6 +29,8 @@ def _number(text: str, kind: str) -> Any:
     try:
         if kind == "integer" or kind == "reference":
             return parse_int(text, [])
+        if kind == "money":  # decimal text, never a float (kernel.money)
+            return format(parse_decimal(text, []), "f")
         return float(parse_decimal(text, []))
     except ValidationError:
         return text  # the write path explains what is wrong with it
@@ -66,7 +68,7 @@ def read_value(form_field: FormField, form: FormData, tzinfo: Any) -> tuple[bool
             return True, []
         return True, None
     if form_field.widget in ("integer", "number", "money", "reference"):
-        kind = "integer" if form_field.widget in ("integer", "reference") else "number"
+        kind = "integer" if form_field.widget in ("integer", "reference") else form_field.widget
         return True, _number(text, kind)
     if form_field.widget == "datetime":
         return True, _local_datetime(text, tzinfo, as_text=form_field.custom)
