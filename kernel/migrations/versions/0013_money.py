@@ -1,7 +1,7 @@
 """money custom fields: stored values from JSON numbers to decimal strings (kernel.migrations.money)
 
 Revision ID: 7c1d0e5a9b42
-Revises: 583133bd1cc9
+Revises: 9b3e51c0d2a7
 Create Date: 2026-12-01 16:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import context, op
 from kernel.migrations.money import convert
 
 revision = '7c1d0e5a9b42'
-down_revision = '583133bd1cc9'
+down_revision = '9b3e51c0d2a7'
 branch_labels = None
 depends_on = None
 
