@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership, parsing, search
+from . import audit, duplicates, ownership, parents, parsing, search
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .entities import Entity, entity_write_only
 from .errors import Forbidden, NotFound, RecordError, ValidationError
@@ -200,11 +200,18 @@ class Records:
     def _load(self, conn: sa.Connection, view: View, actor: Actor, entity: Entity, record_id: Any, *, lock: bool) -> dict[str, Any]:
         if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id < 1:
             raise NotFound(f"no {entity.name} record {record_id!r}", [{"loc": ["id"], "msg": "must be a positive integer"}])
-        query = sa.select(entity.table).where(entity.table.c.id == record_id, *self._visible(view, actor, entity))
+        if lock:  # a write: the record's own rules, never widened through its parent
+            with parents.writing():
+                visible = self._visible(view, actor, entity)
+        else:
+            visible = self._visible(view, actor, entity)
+        query = sa.select(entity.table).where(entity.table.c.id == record_id, *visible)
         if lock and conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = conn.execute(query).first()
         if row is None:
+            if lock and entity.parents and conn.scalar(sa.select(entity.table.c.id).where(entity.table.c.id == record_id, *self._visible(view, actor, entity))):
+                raise Forbidden(f"{entity.name} record {record_id} is visible through its parent: you may read it, not change it")
             raise NotFound(f"no {entity.name} record with id {record_id}")
         return dict(row._mapping)
 
