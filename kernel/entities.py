@@ -74,7 +74,7 @@ class Entity:
     hidden: tuple[str, ...] = ()  # stored but never returned (hashes, secrets)
     owner_field: str | None = None  # the column holding the owning user's id, if records are owned
     #: the record(s) this one belongs to; whoever may read the parent may read it (see :mod:`kernel.parents`):
-    #: ``("customer_id", "customers")`` (a column and the entity it names), ``("entity", "record_id")``
+    #: ``("folder_id", "folders")`` (a column and the entity it names), ``("entity", "record_id")``
     #: (a column naming the parent's entity and one holding its id), or a tuple of such pairs
     parent: tuple[Any, ...] = ()
     plugin: str = field(default="", compare=False)

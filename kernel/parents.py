@@ -1,7 +1,7 @@
 """Visibility through a parent: whoever may read a record's parent may read the record.
 
 An :class:`~kernel.entities.Entity` names its parent with ``parent=``: a column and
-the entity it points to (``("customer_id", "customers")``), or the generic pair of
+the entity it points to (``("folder_id", "folders")``), or the generic pair of
 a column naming the parent's entity and a column holding its id
 (``("entity", "record_id")``), or a tuple of such pairs. The kernel's record rule
 (:func:`kernel.permissions.record_condition`) then reads:

@@ -464,7 +464,7 @@ def described_rules(ui: UI) -> list[dict[str, Any]]:
 
 
 def _parents_text(ui: UI, entity: Any) -> str:
-    """``Customers``, or ``the record it names`` for the generic pair."""
+    """The parents' plural labels; ``the record it names`` for the generic pair."""
     names = []
     for ref in entity.parents:
         parent = ui.view.entity(ref.entity) if ref.entity else None
