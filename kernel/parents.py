@@ -77,19 +77,20 @@ def _through(site: Site, actor: Actor, entity: Entity, ref: ParentRef) -> list[s
         names = [ref.entity]
     else:
         names = sorted(name for name in site.view.entities if name != entity.name)
-    found = []
+    found, whole = [], []  # whole: entities whose every record the actor sees
     for name in names:
         parent = site.view.entity(name)
         if parent is None or resolving(name) or not _may_read(site, actor, name):
             continue
         seen = site.records.visible(actor, name)
         if isinstance(seen, type(sa.true())):
-            linked: sa.ColumnElement[bool] = column.is_not(None)
-        else:
-            linked = column.in_(sa.select(parent.table.c.id).where(seen))
-        if ref.entity_column is not None:
-            linked = sa.and_(entity.table.c[ref.entity_column] == name, linked)
-        found.append(linked)
+            whole.append(name)
+            continue
+        linked = column.in_(sa.select(parent.table.c.id).where(seen))
+        found.append(linked if ref.entity_column is None else sa.and_(entity.table.c[ref.entity_column] == name, linked))
+    if whole:
+        named = column.is_not(None)
+        found.append(named if ref.entity_column is None else sa.and_(entity.table.c[ref.entity_column].in_(whole), named))
     return found
 
 
