@@ -164,6 +164,17 @@ class Records:
         with self._reading(conn) as tx:
             return sorted(tx.scalars(query))
 
+    def writable(self, actor: Actor, entity_name: str, record_id: int, *, conn: sa.Connection | None = None) -> bool:
+        """Whether ``record_id`` is within the rules ``actor``'s update, delete and actions go by: a record
+        readable only through its parent (:mod:`kernel.parents`) is not. The role's permissions are
+        :func:`kernel.allowed`'s."""
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        with parents.writing():
+            visible = self._visible(view, actor, entity)
+        with self._reading(conn) as tx:
+            return tx.scalar(sa.select(entity.table.c.id).where(entity.table.c.id == record_id, *visible)) is not None
+
     def find_duplicates(
         self, actor: Actor, entity_name: str, rows: Sequence[dict[str, Any]], *, conn: sa.Connection | None = None
     ) -> list[duplicates.Lookalikes]:

@@ -68,6 +68,15 @@ def test_the_customer_page_shows_a_colleagues_follow_up_and_task(site, people):
     assert "colleague task zebra" in tab
 
 
+def test_a_follow_up_read_through_its_customer_offers_no_edit_or_delete(site, people):
+    _, followup, _ = _colleagues_work(site, people)
+    page = _signed_in(site, people, "rep").get(f"/r/followups/{followup['id']}").text
+    assert "colleague called zebra" in page
+    assert f"/r/followups/{followup['id']}/edit" not in page and f"/r/followups/{followup['id']}/delete" not in page
+    own = _signed_in(site, people, "rep2").get(f"/r/followups/{followup['id']}").text
+    assert f"/r/followups/{followup['id']}/edit" in own
+
+
 def test_the_record_rules_page_names_the_parents(site, people):
     page = _signed_in(site, people, "admin").get("/admin/record-rules").text
     assert page.count("都可读取它；修改仍需它自身的权限") == 3  # contacts, follow-ups, tasks (the site speaks 简体中文)
