@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 _writing: ContextVar[bool] = ContextVar("parents_writing", default=False)
 _resolving: ContextVar[frozenset[str]] = ContextVar("parents_resolving", default=frozenset())
+#: while one record rule is built: each parent entity's visibility, built once however often it is named
+_seen: ContextVar[dict[str, sa.ColumnElement[bool]] | None] = ContextVar("parents_seen", default=None)
 
 
 @contextmanager
@@ -58,9 +60,12 @@ def condition(site: Site, actor: Actor, entity: Entity) -> sa.ColumnElement[bool
     """The SQL condition "one of the record's parents is visible to ``actor``" (``false`` when none is)."""
     token = _resolving.set(_resolving.get() | {entity.name})
     reading = _writing.set(False)  # the parent is read, even when the child is written
+    memo = _seen.set({}) if _seen.get() is None else None
     try:
         found = [c for ref in entity.parents for c in _through(site, actor, entity, ref)]
     finally:
+        if memo is not None:
+            _seen.reset(memo)
         _writing.reset(reading)
         _resolving.reset(token)
     return sa.or_(*found) if found else sa.false()
@@ -82,7 +87,7 @@ def _through(site: Site, actor: Actor, entity: Entity, ref: ParentRef) -> list[s
         parent = site.view.entity(name)
         if parent is None or resolving(name) or not _may_read(site, actor, name):
             continue
-        seen = site.records.visible(actor, name)
+        seen = _visible(site, actor, name)
         if isinstance(seen, type(sa.true())):
             whole.append(name)
             continue
@@ -91,6 +96,16 @@ def _through(site: Site, actor: Actor, entity: Entity, ref: ParentRef) -> list[s
     if whole:
         named = column.is_not(None)
         found.append(named if ref.entity_column is None else sa.and_(entity.table.c[ref.entity_column].in_(whole), named))
+    return found
+
+
+def _visible(site: Site, actor: Actor, name: str) -> sa.ColumnElement[bool]:
+    memo = _seen.get()
+    found = memo.get(name) if memo is not None else None
+    if found is None:
+        found = site.records.visible(actor, name)
+        if memo is not None:
+            memo[name] = found
     return found
 
 
