@@ -415,7 +415,7 @@ def explain(site: Site, actor: Actor, entity: Entity, record_id: int) -> dict[st
 
 
 def _parent_detail(entity: Entity) -> str:
-    return ", ".join(ref.column if ref.entity is None else f"{ref.column} → {ref.entity}" for ref in entity.parents)
+    return ", ".join(f"{ref.entity_column}, {ref.column}" if ref.entity is None else f"{ref.column} → {ref.entity}" for ref in entity.parents)
 
 
 def _own(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -118,7 +118,7 @@ def test_access_explains_visible_through_its_parent(site, people, http):
     access = admin.get(f"/api/v1/followups/{followup['id']}/access", params={"user_id": people["rep"].user_id}).json()
     assert access["visible"] is True
     parent = next(r for r in access["rules"] if r["rule"] == "parent")
-    assert parent["matched"] is True and "customer_id → customers" in parent["detail"]
+    assert parent["matched"] is True and parent["detail"] == "customer_id → customers, entity, record_id"
     assert "visible through its parent" in access["actions"]["read"]["reason"]
     assert access["actions"]["update"]["allowed"] is False and access["actions"]["delete"]["allowed"] is False
     assert "not changed" in access["actions"]["update"]["reason"]
