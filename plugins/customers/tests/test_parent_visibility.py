@@ -66,6 +66,8 @@ def test_the_customer_page_shows_a_colleagues_follow_up_and_task(site, people):
     assert "colleague called zebra" in page and "colleague task zebra" in page  # the related cards
     tab = client.get(f"/r/customers/{acme['id']}/activity").text
     assert "colleague task zebra" in tab
+    found = client.get("/search", params={"q": "zebra"}).text  # the search across entities
+    assert "colleague called zebra" in found and "colleague task zebra" in found
 
 
 def test_a_follow_up_read_through_its_customer_offers_no_edit_or_delete(site, people):
