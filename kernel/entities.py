@@ -52,6 +52,16 @@ class Action:
     button: bool = True
 
 
+@dataclass(frozen=True)
+class ParentRef:
+    """Where a child row names its parent: ``column`` holds the parent's id; the parent's entity is
+    ``entity`` (a fixed one) or the value of ``entity_column`` (the generic pair)."""
+
+    column: str
+    entity: str | None = None
+    entity_column: str | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class Entity:
     """A kind of record: ``users``, ``teams``, or whatever a plugin registers."""
@@ -68,6 +78,10 @@ class Entity:
     #: Text columns the kernel numbers on create, column → :class:`~kernel.sequences.NumberSequence`
     #: (read-only for callers; see :mod:`kernel.sequences`).
     numbered: dict[str, NumberSequence] = field(default_factory=dict)
+    #: the record(s) this one belongs to; whoever may read the parent may read it (see :mod:`kernel.parents`):
+    #: ``("folder_id", "folders")`` (a column and the entity it names), ``("entity", "record_id")``
+    #: (a column naming the parent's entity and one holding its id), or a tuple of such pairs
+    parent: tuple[Any, ...] = ()
     plugin: str = field(default="", compare=False)
 
     @property
@@ -95,6 +109,24 @@ class Entity:
     def action(self, name: str) -> Action | None:
         return next((a for a in self.actions if a.name == name), None)
 
+    @cached_property
+    def parents(self) -> tuple[ParentRef, ...]:
+        """:attr:`parent` as references: one pair, or a tuple of pairs."""
+        pairs = (self.parent,) if self.parent and isinstance(self.parent[0], str) else self.parent
+        columns = self.table.c
+        found = []
+        for pair in pairs:
+            if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+                raise TypeError(f"entity {self.name!r}: parent {pair!r} must be a pair of names")
+            first, second = pair
+            if first not in columns:
+                raise TypeError(f"entity {self.name!r}: parent column {first!r} is not a column of its table")
+            if second in columns:
+                found.append(ParentRef(column=second, entity_column=first))
+            else:
+                found.append(ParentRef(column=first, entity=second))
+        return tuple(found)
+
     def json_schema(self) -> dict[str, Any]:
         """JSON Schema of the built-in input fields."""
         return self.fields.model_json_schema()
@@ -120,6 +152,7 @@ def check_entity(entity: Entity) -> None:
     missing = set(SYSTEM_FIELDS) - columns
     if missing:
         raise TypeError(f"entity {entity.name!r}: table lacks {sorted(missing)}; build the model on RecordMixin")
+    entity.parents  # noqa: B018 - raises TypeError on a bad declaration
     stray = set(entity.fields.model_fields) - columns - set(entity_write_only(entity))
     if stray:
         raise TypeError(f"entity {entity.name!r}: input fields {sorted(stray)} have no column")

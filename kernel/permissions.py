@@ -11,7 +11,8 @@ entity may carry the role's **record scope** for that entity:
 ``notes.read:own`` (records it owns), ``notes.read:team`` (owned by anyone in
 the user's team or a team below it, or a team the user manages, and below),
 ``notes.read`` or ``notes.read:all`` (every record). The scope applies to every
-get, list, count, update, delete and action, in SQL.
+get, list, count, update, delete and action, in SQL. An entity that declares a
+``parent`` is also readable by whoever may read its parent (:mod:`kernel.parents`).
 
 Which grants a role has:
 
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import parents
 from .errors import PluginError
 from .models import Role, Team, User
 
@@ -269,13 +271,16 @@ def record_scope(site: Site, actor: Actor, entity: str) -> str | None:
 # -- record rules -----------------------------------------------------------------------
 
 
-def team_members(actor: Actor) -> sa.Select[Any]:
-    """Ids of the users in the actor's team, in teams the actor manages, and in every team below them."""
+def team_members(actor: Actor, name: str = "team_tree") -> sa.Select[Any]:
+    """Ids of the users in the actor's team, in teams the actor manages, and in every team below them.
+
+    ``name`` names the recursive CTE: one statement holding two of them (a child's scope
+    and its parent's) needs two names."""
     teams, users = Team.__table__, User.__table__
     roots = sa.select(teams.c.id).where(
         sa.or_(teams.c.id.in_(sa.select(users.c.team_id).where(users.c.id == actor.user_id)), teams.c.manager_id == actor.user_id)
     )
-    tree = roots.cte("team_tree", recursive=True)
+    tree = roots.cte(name, recursive=True)
     below = teams.alias("below")
     tree = tree.union(sa.select(below.c.id).where(below.c.parent_id == tree.c.id))
     return sa.select(users.c.id).where(users.c.team_id.in_(sa.select(tree.c.id)))
@@ -290,7 +295,7 @@ def scope_condition(actor: Actor, entity: Entity, scope: str) -> sa.ColumnElemen
     owner = entity.table.c[entity.owner_field or ""]
     if scope == "own":
         return owner == actor.user_id
-    return sa.or_(owner == actor.user_id, owner.in_(team_members(actor)))
+    return sa.or_(owner == actor.user_id, owner.in_(team_members(actor, f"team_tree_{entity.name}")))
 
 
 def plugin_rules(site: Site, actor: Actor, entity: Entity) -> list[tuple[str, sa.ColumnElement[bool]]]:
@@ -314,10 +319,18 @@ def record_condition(site: Site, actor: Actor, entity_name: str) -> sa.ColumnEle
     scope = grants(site, actor.role).scope(entity.name)
     if scope is None:
         return sa.false()
-    if entity.owner_field is None or scope == "all":
+    if entity.owner_field is None:
+        if not entity.parents:
+            return None
+        if parents.resolving(entity.name):
+            return sa.false()
+        return sa.or_(parents.unset(entity), parents.condition(site, actor, entity))
+    if scope == "all":
         return None
-    condition = _reused_scope_condition(site, actor, entity, scope)
-    return sa.or_(condition, *(c for _, c in plugin_rules(site, actor, entity)))
+    own = sa.or_(_reused_scope_condition(site, actor, entity, scope), *(c for _, c in plugin_rules(site, actor, entity)))
+    if not entity.parents or parents.is_writing() or parents.resolving(entity.name):
+        return own
+    return sa.or_(own, parents.condition(site, actor, entity))
 
 
 def _reused_scope_condition(site: Site, actor: Actor, entity: Entity, scope: str) -> sa.ColumnElement[bool]:
@@ -354,6 +367,9 @@ def explain(site: Site, actor: Actor, entity: Entity, record_id: int) -> dict[st
     rules: list[dict[str, Any]] = []
     if scope is None:
         rules.append({"plugin": "core", "rule": "scope", "combine": "and", "matched": False, "detail": f"no {entity.name}.read"})
+    elif entity.owner_field is None and entity.parents:
+        unset = matches(parents.unset(entity))
+        rules.append({"plugin": "core", "rule": "scope", "combine": "or", "matched": unset, "detail": "no parent"})
     elif entity.owner_field is None or scope == "all":
         rules.append({"plugin": "core", "rule": "scope", "combine": "and", "matched": True, "detail": "all"})
     else:
@@ -361,11 +377,17 @@ def explain(site: Site, actor: Actor, entity: Entity, record_id: int) -> dict[st
         rules.append({"plugin": "core", "rule": "scope", "combine": "or", "matched": matches(condition), "detail": scope})
         for plugin, condition in plugin_rules(site, actor, entity):
             rules.append({"plugin": plugin, "rule": "record_rules", "combine": "or", "matched": matches(condition), "detail": None})
+    if scope is not None and entity.parents and not is_admin(actor) and not (entity.owner_field and scope == "all"):
+        through = matches(parents.condition(site, actor, entity))
+        rules.append({"plugin": "core", "rule": "parent", "combine": "or", "matched": through, "detail": _parent_detail(entity), "read_only": bool(entity.owner_field)})
     for plugin, condition in _each(hook.record_filter, site=site, actor=actor, entity=entity.name, table=table):
         if plugin != "core" and condition is not None:
             rules.append({"plugin": plugin, "rule": "record_filter", "combine": "and", "matched": matches(condition), "detail": None})
     conditions = [c for c in hook.record_filter(site=site, actor=actor, entity=entity.name, table=table) if c is not None]
     visible = matches(*conditions)
+    with parents.writing():
+        writing = [c for c in hook.record_filter(site=site, actor=actor, entity=entity.name, table=table) if c is not None]
+    writable = matches(*writing)
     with site.engine.connect() as conn:
         record = dict(conn.execute(sa.select(table).where(table.c.id == record_id)).one()._mapping)
     operations = ["read", "update", "delete", *(a.name for a in entity.actions)]
@@ -374,13 +396,14 @@ def explain(site: Site, actor: Actor, entity: Entity, record_id: int) -> dict[st
         name = f"{entity.name}.{op}"
         answers = _each(hook.authorize, site=site, actor=actor, entity=entity.name, action=op, record=record)
         refused_by = [plugin for plugin, answer in answers if answer is False]
-        allowed_ = visible and not refused_by
+        found = visible if op == "read" else writable
+        allowed_ = found and not refused_by
         actions[op] = {
             "permission": name,
             "granted": role.allows(name),
             "allowed": allowed_,
             "refused_by": refused_by,
-            "reason": _reason(role, name, scope, visible, refused_by, rules),
+            "reason": _reason(role, name, scope, found, refused_by, rules if op == "read" else _own(rules), visible),
         }
     return {
         "role": {"name": role.role, "grants": role.source},
@@ -391,7 +414,18 @@ def explain(site: Site, actor: Actor, entity: Entity, record_id: int) -> dict[st
     }
 
 
-def _reason(role: Grants, name: str, scope: str | None, visible: bool, refused_by: list[str], rules: list[dict[str, Any]]) -> str:
+def _parent_detail(entity: Entity) -> str:
+    return ", ".join(f"{ref.entity_column}, {ref.column}" if ref.entity is None else f"{ref.column} → {ref.entity}" for ref in entity.parents)
+
+
+def _own(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rules a write goes by: a parent widens reading only."""
+    return [r for r in rules if not (r["rule"] == "parent" and r.get("read_only"))]
+
+
+def _reason(
+    role: Grants, name: str, scope: str | None, visible: bool, refused_by: list[str], rules: list[dict[str, Any]], readable: bool
+) -> str:
     if role.source == ADMIN:
         return "the admin role has every permission and sees every record"
     if not role.allows(name):
@@ -402,9 +436,15 @@ def _reason(role: Grants, name: str, scope: str | None, visible: bool, refused_b
             return f"role {role.role!r} may not read these records, so none is found"
         if hidden_by:
             return f"hidden by the record_filter of {', '.join(hidden_by)}"
+        if readable:
+            return f"outside role {role.role!r}'s record scope {scope!r}: visible through its parent, which lets it be read, not changed"
+        if any(r["rule"] == "parent" for r in rules):
+            return f"outside role {role.role!r}'s record scope {scope!r}, no plugin rule matched, and its parent is not visible"
         return f"outside role {role.role!r}'s record scope {scope!r}, and no plugin rule matched"
     if refused_by:
         return f"refused by {', '.join(refused_by)}"
     matched = next((r for r in rules if r["matched"] and r["combine"] == "or"), None)
+    if matched and matched["rule"] == "parent":
+        return f"role {role.role!r} ({role.source} grants) holds {name}; the record is visible through its parent ({matched['detail']})"
     via = f"{matched['rule']} {matched['detail'] or matched['plugin']}" if matched else f"scope {scope}"
     return f"role {role.role!r} ({role.source} grants) holds {name}; the record is visible through {via}"

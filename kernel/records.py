@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership, parsing, search, sequences
+from . import audit, duplicates, ownership, parents, parsing, search, sequences
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -165,6 +165,17 @@ class Records:
         with self._reading(conn) as tx:
             return sorted(tx.scalars(query))
 
+    def writable(self, actor: Actor, entity_name: str, record_id: int, *, conn: sa.Connection | None = None) -> bool:
+        """Whether ``record_id`` is within the rules ``actor``'s update, delete and actions go by: a record
+        readable only through its parent (:mod:`kernel.parents`) is not. The role's permissions are
+        :func:`kernel.allowed`'s."""
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        with parents.writing():
+            visible = self._visible(view, actor, entity)
+        with self._reading(conn) as tx:
+            return tx.scalar(sa.select(entity.table.c.id).where(entity.table.c.id == record_id, *visible)) is not None
+
     def find_duplicates(
         self, actor: Actor, entity_name: str, rows: Sequence[dict[str, Any]], *, conn: sa.Connection | None = None
     ) -> list[duplicates.Lookalikes]:
@@ -201,11 +212,18 @@ class Records:
     def _load(self, conn: sa.Connection, view: View, actor: Actor, entity: Entity, record_id: Any, *, lock: bool) -> dict[str, Any]:
         if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id < 1:
             raise NotFound(f"no {entity.name} record {record_id!r}", [{"loc": ["id"], "msg": "must be a positive integer"}])
-        query = sa.select(entity.table).where(entity.table.c.id == record_id, *self._visible(view, actor, entity))
+        if lock:  # a write: the record's own rules, never widened through its parent
+            with parents.writing():
+                visible = self._visible(view, actor, entity)
+        else:
+            visible = self._visible(view, actor, entity)
+        query = sa.select(entity.table).where(entity.table.c.id == record_id, *visible)
         if lock and conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = conn.execute(query).first()
         if row is None:
+            if lock and entity.parents and conn.scalar(sa.select(entity.table.c.id).where(entity.table.c.id == record_id, *self._visible(view, actor, entity))):
+                raise Forbidden(f"{entity.name} record {record_id} is visible through its parent: you may read it, not change it")
             raise NotFound(f"no {entity.name} record with id {record_id}")
         return dict(row._mapping)
 

@@ -97,7 +97,7 @@ def shared_with(actor: Actor) -> sa.Select[Any]:
 
 
 def descriptions() -> list[dict[str, Any]]:
-    """The record rules of :mod:`.plugin` (``record_rules``, ``record_filter``) in words, for the admin pages."""
+    """The record rules of :mod:`.plugin` (``record_rules``) in words, for the admin pages."""
     return [
         {
             "entity": "customers",
@@ -106,21 +106,6 @@ def descriptions() -> list[dict[str, Any]]:
                 "zh_CN": "用户还能看到共享给本人或本团队的客户（“共享给用户”“共享给团队”）",
             },
             "combine": "or",
-        },
-        {
-            "entity": "followups",
-            "label": {"en": "Users also see the follow-ups of customers shared with them or their team", "zh_CN": "用户还能看到共享给本人或本团队的客户的跟进记录"},
-            "combine": "or",
-        },
-        {
-            "entity": "tasks",
-            "label": {"en": "Users also see the tasks of customers shared with them or their team", "zh_CN": "用户还能看到共享给本人或本团队的客户的任务"},
-            "combine": "or",
-        },
-        {
-            "entity": "contacts",
-            "label": {"en": "A contact is visible only to users who can see its customer", "zh_CN": "只有能看到客户的用户才能看到其联系人"},
-            "combine": "and",
         },
     ]
 

@@ -44,6 +44,7 @@ def entities() -> list[Entity]:
             fields=ContactFields,
             searchable=("name", "phone", "email", "wechat"),
             hidden=("phone_key", "email_key"),
+            parent=("customer_id", "customers"),
         ),
         Entity(
             name="followups",
@@ -53,6 +54,7 @@ def entities() -> list[Entity]:
             fields=FollowupFields,
             searchable=("content",),
             owner_field="owner_id",
+            parent=(("customer_id", "customers"), ("entity", "record_id")),
         ),
         Entity(
             name="tasks",
@@ -62,6 +64,7 @@ def entities() -> list[Entity]:
             fields=TaskFields,
             searchable=("title", "description"),
             owner_field="assignee_id",
+            parent=(("customer_id", "customers"), ("entity", "record_id")),
         ),
     ]
 

@@ -108,25 +108,11 @@ def find_duplicates(site: Site, conn: sa.Connection, entity: str, rows: list[dic
 
 @hookimpl
 def record_rules(actor: Actor, entity: str, table: sa.Table) -> sa.ColumnElement[bool] | None:
-    if actor.user_id is None:
+    """A customer shared with the actor or their team is visible (its contacts, follow-ups and tasks
+    follow through their declared parent)."""
+    if actor.user_id is None or entity != "customers":
         return None
-    if entity == "customers":
-        return table.c.id.in_(customer_rules.shared_with(actor))
-    if entity in ("followups", "tasks"):
-        return table.c.customer_id.in_(customer_rules.shared_with(actor))
-    return None
-
-
-@hookimpl
-def record_filter(site: Site, actor: Actor, entity: str, table: sa.Table) -> sa.ColumnElement[bool] | None:
-    if entity != "contacts":
-        return None
-    customers = site.view.entity("customers")
-    assert customers is not None  # registered by this plugin
-    seen = site.records.visible(actor, "customers")
-    if isinstance(seen, type(sa.true())):  # every customer: no condition
-        return None
-    return table.c.customer_id.in_(sa.select(customers.table.c.id).where(seen))
+    return table.c.id.in_(customer_rules.shared_with(actor))
 
 
 @hookimpl

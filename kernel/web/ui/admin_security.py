@@ -448,7 +448,25 @@ def described_rules(ui: UI) -> list[dict[str, Any]]:
                 "combine": "and" if raw.get("combine") == "and" else "or",
             })
             described.add(impl.plugin_name)
+    for entity in ui.view.entities.values():
+        if entity.parents:
+            found.append({
+                "plugin": entity.plugin or "core",
+                "entity": entity.name,
+                "entity_label": ui.label(entity.label_plural, entity.name),
+                "text": ui.gettext("Readable by whoever may read its parent (%(parents)s); changing it still needs its own rights", parents=_parents_text(ui, entity)),
+                "combine": "or",
+            })
     silent = {impl.plugin_name for impl in (*hook.record_rules.get_hookimpls(), *hook.record_filter.get_hookimpls())}
     for plugin in sorted(silent - described - {"core"}):
         found.append({"plugin": plugin, "entity": None, "entity_label": "", "text": None, "combine": None})
     return found
+
+
+def _parents_text(ui: UI, entity: Any) -> str:
+    """The parents' plural labels; ``the record it names`` for the generic pair."""
+    names = []
+    for ref in entity.parents:
+        parent = ui.view.entity(ref.entity) if ref.entity else None
+        names.append(ui.label(parent.label_plural, ref.entity) if parent else ui.gettext("the record it names"))
+    return ", ".join(names)

@@ -59,6 +59,7 @@ async def detail_page(request: Request) -> Response:
     tab = request.query_params.get("tab", "details")
     tab = tab if tab in TABS else "details"
     offset = timeline.parse_offset(request.query_params.get("offset"))
+    writable = not entity.parents or ui.site.records.writable(ui.actor, entity.name, record["id"])  # not when read through its parent
     return ui.render(
         templates_for(entity, "detail.html"),
         **common(ui, entity),
@@ -73,7 +74,8 @@ async def detail_page(request: Request) -> Response:
         related=related.related_cards(ui, entity, record) if tab == "details" else [],
         duplicates=duplicates.visible_duplicates(ui, entity, record, request.query_params.get("duplicates")),
         hidden_duplicates=duplicates.hidden_count(request.query_params.get("hidden")),
-        actions=[a for a in entity.actions if a.button and allowed(ui, entity.name, a.name)],
+        actions=[a for a in entity.actions if a.button and allowed(ui, entity.name, a.name)] if writable else [],
+        writable=writable,
     )
 
 

@@ -33,8 +33,9 @@ def test_a_sharee_cannot_take_a_followup_or_a_task(site, people, http):
     note = site.records.create(people["rep"], "followups", {"customer_id": acme["id"], "method": "call"})
     task = site.records.create(people["rep"], "tasks", {"customer_id": acme["id"], "title": "quote"})
     outsider = http(people["outsider"])
-    assert outsider.patch(f"/api/v1/followups/{note['id']}", json={"owner_id": people["outsider"].user_id}).status_code == 422
-    assert outsider.patch(f"/api/v1/tasks/{task['id']}", json={"assignee_id": people["outsider"].user_id}).status_code == 422
+    # the sharee reads them through the customer, and may not change them at all
+    assert outsider.patch(f"/api/v1/followups/{note['id']}", json={"owner_id": people["outsider"].user_id}).status_code == 403
+    assert outsider.patch(f"/api/v1/tasks/{task['id']}", json={"assignee_id": people["outsider"].user_id}).status_code == 403
     assert site.records.get(SYSTEM, "followups", note["id"])["owner_id"] == people["rep"].user_id
     assert site.records.get(SYSTEM, "tasks", task["id"])["assignee_id"] == people["rep"].user_id
 
