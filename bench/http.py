@@ -152,7 +152,7 @@ def add_sales_team(site: Site, rows: int) -> tuple[int, str]:
     ids = []
     for n in range(1, OWNERS + 1):
         values = {"email": f"bench-rep-{n}@example.com", "name": f"Rep {n}", "role": "sales_rep", "team_id": team["id"] if n <= TEAM_SIZE else other["id"]}
-        if n == 1:
+        if n <= STALL_LOGINS:  # the stall check signs in this many reps at once, one each (the throttle allows 5 in flight per account)
             values["password"] = password
         ids.append(site.records.create(system, "users", values)["id"])
     table = Deal.__table__
@@ -327,7 +327,7 @@ def check_answers(ours: str, limit: str, prepared: Prepared, *, rep: bool = Fals
     """One list request to each server, before loading: 2xx, and the same page of deals; with ``rep``, as the rep."""
     auth = {"Authorization": f"Bearer {prepared.rep_token if rep else prepared.token}"}
     status, mine = _request(ours, headers=auth)
-    status_limit, theirs = _request(limit)
+    status_limit, theirs = _request(limit, headers=auth)
     if status != 200 or status_limit != 200:
         raise BenchError(f"list answered {status} (ours) and {status_limit} (limit)")
     if mine["total"] != theirs["total"] or [d["id"] for d in mine["items"]] != [d["id"] for d in theirs["items"]]:
@@ -340,7 +340,7 @@ def check_creates(ours: str, limit: str, prepared: Prepared) -> None:
     body = re.search(r"wrk\.body = (.*)", CREATE_SCRIPT.read_text(), re.DOTALL)
     assert body is not None
     payload = "".join(re.findall(r"'([^']*)'", body.group(1))).encode()
-    for url, headers in ((ours, {"Authorization": f"Bearer {prepared.token}"}), (limit, {})):
+    for url, headers in ((ours, {"Authorization": f"Bearer {prepared.token}"}), (limit, {"Authorization": f"Bearer {prepared.token}"})):
         status, created = _request(url, body=payload, headers={**headers, "Content-Type": "application/json"})
         if status != 201 or "id" not in created:
             raise BenchError(f"create at {url} answered {status}: {created}")
@@ -353,7 +353,7 @@ def measure_stall(kind: str, base: str, prepared: Prepared) -> Stall:
     """``/healthz`` latency while this process holds the write lock, a PATCH waits for it and 8 logins hash."""
     table = Deal.__table__
     engine = make_engine(prepared.url)
-    login = json.dumps({"email": prepared.rep_email, "password": prepared.rep_password}).encode()
+    logins = [json.dumps({"email": f"bench-rep-{n}@example.com", "password": prepared.rep_password}).encode() for n in range(1, STALL_LOGINS + 1)]
     json_headers = {"Content-Type": "application/json"}
     timings: list[float] = []
     try:
@@ -367,7 +367,7 @@ def measure_stall(kind: str, base: str, prepared: Prepared) -> Stall:
                 patch = json.dumps({"stage": "lost"}).encode()
                 auth = {**json_headers, "Authorization": f"Bearer {prepared.token}"}
                 pending.append(pool.submit(_request, f"{base}/api/v1/deals/{deal_id}", body=patch, headers=auth, method="PATCH", timeout=60))
-                pending += [pool.submit(_request, f"{base}/api/v1/auth/token", body=login, headers=json_headers, timeout=60) for _ in range(STALL_LOGINS)]
+                pending += [pool.submit(_request, f"{base}/api/v1/auth/token", body=login, headers=json_headers, timeout=60) for login in logins]
                 time.sleep(0.3)  # the PATCH waits for the lock; the logins hash, then wait too (SQLite)
                 for _ in range(STALL_SAMPLES):
                     started = time.perf_counter()
@@ -400,12 +400,12 @@ def run_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], Stall]
             check_creates(ours_create, limit_create, prepared)
             print(f"[{kind}] servers up; {args.duration} s of wrk per scenario and server", flush=True)
             results = {
-                "GET list 50 (admin)": (measure(ours_list, args, token=prepared.token), measure(limit_list, args)),
-                "GET list 50 (rep, team rule)": (measure(ours_list, args, token=prepared.rep_token), measure(limit_rep_list, args)),
-                "POST create": (measure(ours_create, args, token=prepared.token, post=True), measure(limit_create, args, post=True)),
+                "GET list 50 (admin)": (measure(ours_list, args, token=prepared.token), measure(limit_list, args, token=prepared.token)),
+                "GET list 50 (rep, team rule)": (measure(ours_list, args, token=prepared.rep_token), measure(limit_rep_list, args, token=prepared.rep_token)),
+                "POST create": (measure(ours_create, args, token=prepared.token, post=True), measure(limit_create, args, token=prepared.token, post=True)),
                 f"GET list during creates ({MIXED_WRITERS} writers)": (
                     measure_mixed(ours_list, ours_create, args, token=prepared.token),
-                    measure_mixed(limit_list, limit_create, args),
+                    measure_mixed(limit_list, limit_create, args, token=prepared.token),
                 ),
             }
             print(f"[{kind}] stall check: /healthz while a write waits for a lock and {STALL_LOGINS} logins hash", flush=True)

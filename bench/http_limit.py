@@ -1,7 +1,7 @@
 """Scenario 2's limit: a minimal hand-written Starlette app running the same SQL as the API.
 
 ``uvicorn bench.http_limit:app --factory --workers 2``, database from
-``CRM_BENCH_HTTP_URL``. Two endpoints, no authentication, no validation, whose
+``CRM_BENCH_HTTP_URL``. Two endpoints, no validation, whose
 synchronous SQLAlchemy Core calls run in Starlette's thread pool (a plain
 ``def`` endpoint; the create reads its body on the loop first), so that, like
 the kernel's requests (:mod:`kernel.web.offload`), they never stall the loop and
@@ -19,7 +19,10 @@ several run at once:
   and of its audit entry (every change is audited: the kernel's work includes
   it), answering its id.
 
-Responses are written with orjson, as the kernel's are.
+Each request looks up its bearer token and the token's user in one indexed query, as the
+kernel does on every request (rights are read per request, never kept in a process), and
+answers 401 without it; the rep's list uses that user's id. Responses are written with
+orjson, as the kernel's are.
 
 The engine comes from ``kernel.db.make_engine``, so both servers connect with
 the same settings (SQLite: WAL, busy timeout, ``BEGIN IMMEDIATE`` for writes).
@@ -27,6 +30,7 @@ the same settings (SQLite: WAL, busy timeout, ``BEGIN IMMEDIATE`` for writes).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -41,7 +45,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kernel.db import make_engine, write_transaction
-from kernel.models import AuditEntry, Team, User
+from kernel.models import ApiToken, AuditEntry, Team, User
 
 from .plugin import INDEXED_FIELD, Deal
 
@@ -58,6 +62,23 @@ def custom_value(dialect: str, name: str) -> sa.ColumnElement[Any]:
     return sa.literal_column(f"json_extract(custom, '$.{name}')", sa.Numeric)
 
 
+USERS: sa.Table = User.__table__  # type: ignore[assignment]
+TOKENS: sa.Table = ApiToken.__table__  # type: ignore[assignment]
+#: The bearer lookup, written out: a live, unrevoked token of an active user whose credentials have not changed since.
+AUTH = (
+    sa.select(USERS, TOKENS.c.id.label("token_id"), TOKENS.c.last_used_at, TOKENS.c.expires_at)
+    .join(TOKENS, TOKENS.c.user_id == USERS.c.id)
+    .where(
+        TOKENS.c.token_hash == sa.bindparam("digest"),
+        TOKENS.c.revoked_at.is_(None),
+        TOKENS.c.credentials_version == USERS.c.credentials_version,
+        USERS.c.active.is_(True),
+    )
+)
+#: The kernel's default ``count_cap``.
+COUNT_CAP = 10_000
+
+
 def statements(dialect: str, *, rep: bool = False) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The page and the count for ``amount >= :threshold``, newest id first among equal amounts.
 
@@ -68,7 +89,9 @@ def statements(dialect: str, *, rep: bool = False) -> tuple[sa.Select[Any], sa.S
     if rep:
         conditions.append(team_rule())
     page = sa.select(TABLE).where(*conditions).order_by(amount.desc(), TABLE.c.id.desc()).limit(PAGE).offset(0)
-    count = sa.select(sa.func.count()).select_from(TABLE).where(*conditions)
+    # counted as the kernel counts a list: exactly up to the cap (``count_cap``, 10,000), then "10,000+"
+    capped = sa.select(sa.literal(1)).select_from(TABLE).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    count = sa.select(sa.func.count()).select_from(capped)
     return page, count
 
 
@@ -103,16 +126,29 @@ def app() -> Starlette:
     # the driver's own number type: psycopg sends Decimal as numeric, sqlite3 wants a float
     number = Decimal if engine.dialect.name == "postgresql" else float
 
+    def caller(request: Request) -> Any:
+        """The token's user (``None``: answer 401): the lookup the kernel makes on every request."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        with engine.connect() as conn:
+            return conn.execute(AUTH, {"digest": hashlib.sha256(token.strip().encode()).hexdigest()}).first()
+
     def list_deals(request: Request) -> Response:
+        user = caller(request)
+        if user is None:
+            return json_response({"error": "unauthorized"}, status_code=401)
         params: dict[str, Any] = {"threshold": number(request.query_params["amount__gte"])}
         statement, counting = page, count
         if "rep" in request.query_params:
-            params["user_id"] = int(request.query_params["rep"])
+            params["user_id"] = user.id
             statement, counting = rep_page, rep_count
         with engine.connect() as conn:
             items = [dict(row._mapping) for row in conn.execute(statement, params)]
             total = conn.execute(counting, params).scalar_one()
-        return json_response({"items": items, "total": total, "limit": PAGE, "offset": 0})
+        exact = total <= COUNT_CAP
+        body = {"items": items, "total": min(total, COUNT_CAP), "total_exact": exact, "limit": PAGE, "offset": 0}
+        return json_response(body)
 
     def insert(row: dict[str, Any], ip: str | None) -> int:
         changes = {key: [None, value] for key, value in row.items() if key not in ("created_at", "updated_at")}
@@ -123,6 +159,8 @@ def app() -> Starlette:
         return new_id
 
     async def create_deal(request: Request) -> Response:
+        if await run_in_threadpool(caller, request) is None:
+            return json_response({"error": "unauthorized"}, status_code=401)
         values = await request.json()
         now = datetime.now(timezone.utc)
         row = {"title": values["title"], "stage": values.get("stage", "new"), "priority": values.get("priority", 0)}
