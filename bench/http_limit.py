@@ -100,7 +100,7 @@ def team_rule() -> sa.ColumnElement[bool]:
     me = sa.bindparam("user_id", type_=sa.BigInteger)
     teams, users, owner = Team.__table__, User.__table__, TABLE.c.owner_id
     roots = sa.select(teams.c.id).where(sa.or_(teams.c.id.in_(sa.select(users.c.team_id).where(users.c.id == me)), teams.c.manager_id == me))
-    tree = roots.cte("team_tree", recursive=True)
+    tree = roots.cte("team_tree_deals", recursive=True)  # the kernel names the CTE after the entity
     below = teams.alias("below")
     tree = tree.union(sa.select(below.c.id).where(below.c.parent_id == tree.c.id))
     members = sa.select(users.c.id).where(users.c.team_id.in_(sa.select(tree.c.id)))

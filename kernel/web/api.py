@@ -53,11 +53,20 @@ def record_id(request: Request) -> int:
 
 def public(view: View, entity: str, record: dict[str, Any]) -> dict[str, Any]:
     """A record as the API shows it: values of removed custom fields left out."""
-    custom = record.get("custom")
-    if custom:
-        fields = view.fields(entity)
-        record = {**record, "custom": {k: v for k, v in custom.items() if k in fields}}
-    return record
+    return public_all(view, entity, [record])[0]
+
+
+def public_all(view: View, entity: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`public` for a page of records: the field set is looked up once, and a record is
+    copied only when it holds a removed field's value (most hold none)."""
+    fields = view.fields(entity)
+    shown = []
+    for record in records:
+        custom = record.get("custom")
+        if custom and any(key not in fields for key in custom):
+            record = {**record, "custom": {k: v for k, v in custom.items() if k in fields}}
+        shown.append(record)
+    return shown
 
 
 async def list_records(request: Request) -> Response:
@@ -75,7 +84,7 @@ async def list_records(request: Request) -> Response:
         actor, entity, filters=params, sort=sort, q=q or None, limit=limit, offset=offset, exact_total=exact == "true"
     )
     view = site.view
-    items = [public(view, entity, item) for item in page.items]
+    items = public_all(view, entity, page.items)
     return JSON({"items": items, "total": page.total, "total_exact": page.total_exact, "limit": page.limit, "offset": page.offset})
 
 
