@@ -77,11 +77,17 @@ def users_list(site: Site) -> None:
 @pass_site
 def users_set_role(site: Site, email: str, role: str) -> None:
     """Give the user with EMAIL the role ROLE."""
+    user = existing_user(site, email)
+    site.records.update(CLI_ACTOR, "users", user["id"], {"role": role})
+    click.echo(f"{user['email']}: role {role}")
+
+
+def existing_user(site: Site, email: str) -> dict[str, Any]:
+    """The user with ``email``; a one-line user error when there is none."""
     user = user_by_email(site, email)
     if user is None:
         raise NotFound(f"no user with email {email}")
-    site.records.update(CLI_ACTOR, "users", user["id"], {"role": role})
-    click.echo(f"{user['email']}: role {role}")
+    return user
 
 
 @users.command("set-password")
@@ -90,8 +96,6 @@ def users_set_role(site: Site, email: str, role: str) -> None:
 @pass_site
 def users_set_password(site: Site, email: str, password: str) -> None:
     """Give the user with EMAIL a new password; their sessions and API tokens end."""
-    user = user_by_email(site, email)
-    if user is None:
-        raise NotFound(f"no user with email {email}")
+    user = existing_user(site, email)
     site.records.update(CLI_ACTOR, "users", user["id"], {"password": password})
     click.echo(f"{user['email']}: password changed; their sessions and API tokens have ended")

@@ -41,10 +41,6 @@ def path_id(request: Request) -> int:
     return found
 
 
-def number(value: Any) -> int | None:
-    return optional_id(value)
-
-
 async def merge_page(request: Request) -> Response:
     """``GET``: pick the other customer, or compare the two; ``POST``: merge them."""
     ui = ui_of(request)
@@ -54,10 +50,10 @@ async def merge_page(request: Request) -> Response:
     survivor = site.records.get(actor, "customers", path_id(request))
     errors: list[str] = []
     picks: dict[str, str] = {}
-    other_id = number(request.query_params.get("other_id"))
+    other_id = optional_id(request.query_params.get("other_id"))
     if request.method == "POST":
         form = await check_form(request)
-        other_id = number(form.get("other_id"))
+        other_id = optional_id(form.get("other_id"))
         picks = {key.removeprefix("pick."): str(value) for key, value in form.multi_items() if key.startswith("pick.")}
         if other_id is None:
             errors.append(ui.gettext("Pick the customer to merge into this one."))
@@ -177,7 +173,7 @@ async def unmerge(request: Request) -> Response:
     ui = ui_of(request)
     form = await check_form(request)
     survivor_id = path_id(request)
-    merge_id = number(form.get("merge_id"))
+    merge_id = optional_id(form.get("merge_id"))
     if merge_id is None:
         raise NotFound("no such merge")
     result = ui.site.records.act(ui.actor, "customers", survivor_id, "unmerge", {"merge_id": merge_id})

@@ -15,11 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from kernel import record_scope
+from kernel import optional_id, record_scope
 from kernel.ui import check_form, render, ui_of
 
 from .fields import METHODS
-from .merge_page import customer_panel, merge_page, number, path_id, unmerge
+from .merge_page import customer_panel, merge_page, path_id, unmerge
 from .tasks import my_day, overdue_tasks
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def menu_items() -> list[dict[str, Any]]:
 
 
 def page_number(request: Request, name: str = "page") -> int:
-    value = number(request.query_params.get(name))
+    value = optional_id(request.query_params.get(name))
     return value if value is not None and value < 10_000 else 1
 
 
