@@ -97,6 +97,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     requests: int
+    cpu_ms: float = 0.0  # CPU time of the server's processes per request (on PostgreSQL, without the database's)
 
 
 @dataclass
@@ -214,6 +215,7 @@ def server(target: str, url: str) -> Iterator[str]:
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    _GROUPS[base] = process.pid
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -231,6 +233,29 @@ def server(target: str, url: str) -> Iterator[str]:
         yield base
     finally:
         stop(process)
+
+
+#: A running server's base URL → its process group (the supervisor's pid), for its CPU time.
+_GROUPS: dict[str, int] = {}
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(url: str) -> float:
+    """User + system CPU seconds used so far by the processes of the server behind ``url``."""
+    group = next((pid for base, pid in _GROUPS.items() if url.startswith(base)), None)
+    if group is None:
+        raise BenchError(f"no server started for {url}")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == group:  # pgrp (fields counted after the command name)
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / _TICKS
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -300,7 +325,10 @@ def wrk(url: str, seconds: int, args: argparse.Namespace, *, token: str = "", po
 
 def measure(url: str, args: argparse.Namespace, *, token: str = "", post: bool = False) -> Load:
     wrk(url, WARMUP, args, token=token, post=post)  # warm both workers' pools, caches and compiled statements
-    return wrk(url, args.duration, args, token=token, post=post)
+    before = cpu_seconds(url)
+    load = wrk(url, args.duration, args, token=token, post=post)
+    load.cpu_ms = (cpu_seconds(url) - before) * 1000 / max(1, load.requests)
+    return load
 
 
 def measure_mixed(list_url: str, create_url: str, args: argparse.Namespace, *, token: str = "") -> Load:
@@ -311,7 +339,9 @@ def measure_mixed(list_url: str, create_url: str, args: argparse.Namespace, *, t
     writers = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, TOKEN_ENV: token})
     try:
         time.sleep(1.0)
+        before = cpu_seconds(list_url)
         reads = wrk(list_url, args.duration, args, token=token, connections=max(1, args.connections - MIXED_WRITERS))
+        reads.cpu_ms = (cpu_seconds(list_url) - before) * 1000 / max(1, reads.requests)  # the writers' share included
         out, err = writers.communicate(timeout=seconds + 30)
     finally:
         if writers.poll() is None:
@@ -425,7 +455,7 @@ def print_stalls(stalls: list[Stall]) -> None:
 
 def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     print(f"\n{args.rows:,} deals, filter matches {args.selectivity:.0%}; wrk -t{args.threads} -c{args.connections} -d{args.duration}s; 2 uvicorn workers each on uvloop + httptools")
-    headers = ["database", "endpoint", "ours req/s", "limit req/s", "ours/limit", "ours p50/p99 ms", "limit p50/p99 ms"]
+    headers = ["database", "endpoint", "ours req/s", "limit req/s", "ours/limit", "ours p50/p99 ms", "limit p50/p99 ms", "CPU ms/req ours, limit", "by CPU"]
     lines = [headers]
     for r in rows:
         ratio = r.ours.rps / r.limit.rps
@@ -439,6 +469,8 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
                 f"{ratio:.2f} ({verdict})",
                 f"{r.ours.p50_ms:.1f} / {r.ours.p99_ms:.1f}",
                 f"{r.limit.p50_ms:.1f} / {r.limit.p99_ms:.1f}",
+                f"{r.ours.cpu_ms:.2f}, {r.limit.cpu_ms:.2f}",
+                f"{r.limit.cpu_ms / r.ours.cpu_ms:.2f}" if r.ours.cpu_ms else "-",
             ]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]

@@ -9,9 +9,10 @@ added by admins at run time (see :mod:`kernel.customfields`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Optional
 
 import sqlalchemy as sa
@@ -105,6 +106,15 @@ class Entity:
     def columns(self) -> tuple[str, ...]:
         """Stored columns a reader may see, in table order."""
         return tuple(c.name for c in self.table.columns if c.name not in self.hidden)
+
+    @cached_property
+    def visible_values(self) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+        """Picks the values of :attr:`columns`, in order, out of a row of the whole table (``select(table)``)."""
+        names = [c.name for c in self.table.columns]
+        positions = [names.index(name) for name in self.columns]
+        if len(positions) == 1:
+            return lambda row: (row[positions[0]],)
+        return itemgetter(*positions)
 
     def action(self, name: str) -> Action | None:
         return next((a for a in self.actions if a.name == name), None)

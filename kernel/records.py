@@ -573,7 +573,8 @@ class Records:
                 items = [self._row(entity, row) for row in found]
                 total = found[0]._mapping[_MATCHES] if found else None
             else:
-                items = [self._row(entity, row) for row in tx.execute(rows)]
+                columns, values = entity.columns, entity.visible_values  # the SELECT is the whole table's row
+                items = [dict(zip(columns, values(row))) for row in tx.execute(rows)]
                 total = offset + len(items) if items and len(items) < limit else None  # the last page counts itself
             if total is not None:  # counted exactly without a count query
                 return Page(items, total, limit, offset)

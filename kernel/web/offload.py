@@ -9,7 +9,10 @@ keeps connections. Each thread owns a persistent event loop and runs one
 request at a time on it, so a handler may block freely: it holds only its own
 thread. ``receive`` and ``send`` are bridged back to the server's loop, so
 request bodies, forms, uploads and streaming responses work unchanged; requests
-beyond the threads wait in line without holding the loop.
+beyond the threads wait in line without holding the loop. A response's start
+travels with its first body message, and the thread does not wait for the
+response's last message to be sent: the server's loop sends it and learns that
+the app is done in one wake-up. A one-part response costs one hop each way.
 
 ``/healthz`` and static files stay on the server's loop: they answer even while
 every worker thread is busy.
@@ -132,12 +135,34 @@ class Offload:
         async def receive_bridged() -> Message:
             return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(receive(), server_loop))  # type: ignore[arg-type]
 
+        held: list[Message] = []  # a response's start, held to travel with its first body message
+        last: list[concurrent.futures.Future[None]] = []  # the send that ends the response, not waited for
+
+        async def send_all(messages: list[Message]) -> None:
+            for message in messages:
+                await send(message)
+
         async def send_bridged(message: Message) -> None:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(send(message), server_loop))  # type: ignore[arg-type]
+            if message["type"] == "http.response.start":
+                held.append(message)
+                return
+            messages = [*held, message]
+            held.clear()
+            sent = asyncio.run_coroutine_threadsafe(send_all(messages), server_loop)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                last.append(sent)  # the response's end: awaited on the server's loop, with the app's return
+                return
+            await asyncio.wrap_future(sent)  # type: ignore[arg-type]
 
         job = self.threads.submit(lambda: self.app(scope, receive_bridged, send_bridged))
         try:
-            await asyncio.wrap_future(job.future)
+            try:
+                await asyncio.wrap_future(job.future)
+            finally:
+                for sent in last:  # the server's loop ran it already, or runs it now
+                    await asyncio.wrap_future(sent)
+            if held:  # an app that started a response and sent no body: the server still needs the start
+                await send_all(held)
         except asyncio.CancelledError:
             if not job.future.cancel() and job.loop is not None:
                 job.loop.call_soon_threadsafe(job.cancel_task)

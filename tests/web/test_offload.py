@@ -96,3 +96,58 @@ async def test_a_client_gone_before_its_body_was_read_is_no_error(app, admin_use
     await app(scope, receive, send)
     assert sent == []
     assert "unexpected error" not in caplog.text
+
+
+async def _through_offload(app, sent: list[dict] | None = None) -> list[dict]:
+    """Run ``app`` behind :class:`Offload` on one worker thread; the messages the server got, in order."""
+    from kernel.web.offload import LoopThreads, Offload
+
+    threads = LoopThreads(1)
+    sent = [] if sent is None else sent
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/x", "method": "GET", "headers": []}
+    try:
+        await Offload(app, threads)(scope, receive, send)
+    finally:
+        threads.close()
+    return sent
+
+
+@pytest.mark.anyio
+async def test_streamed_parts_reach_the_server_in_order_and_before_the_call_returns():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for n in range(5):
+            await send({"type": "http.response.body", "body": b"%d" % n, "more_body": True})
+        await send({"type": "http.response.body", "body": b"end", "more_body": False})
+
+    sent = await _through_offload(app)
+    assert [m["type"] for m in sent] == ["http.response.start"] + ["http.response.body"] * 6
+    assert b"".join(m["body"] for m in sent[1:]) == b"01234end"
+
+
+@pytest.mark.anyio
+async def test_a_started_response_without_a_body_still_reaches_the_server():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+
+    assert [m["type"] for m in await _through_offload(app)] == ["http.response.start"]
+
+
+@pytest.mark.anyio
+async def test_an_error_after_the_last_part_is_raised_once_the_part_is_sent():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done", "more_body": False})
+        raise RuntimeError("after the response")
+
+    sent: list[dict] = []
+    with pytest.raises(RuntimeError, match="after the response"):
+        await _through_offload(app, sent)
+    assert [m.get("body") for m in sent] == [None, b"done"]  # the last part was sent before the error surfaced
