@@ -10,9 +10,10 @@ request at a time on it, so a handler may block freely: it holds only its own
 thread. ``receive`` and ``send`` are bridged back to the server's loop, so
 request bodies, forms, uploads and streaming responses work unchanged; requests
 beyond the threads wait in line without holding the loop. A response's start
-travels with its first body message, and the thread does not wait for the
-response's last message to be sent: the server's loop sends it and learns that
-the app is done in one wake-up. A one-part response costs one hop each way.
+travels with its first body message, and its last message is sent by the
+server's loop when it learns that the app returned: a one-part response costs
+one hop each way, as a call into a thread pool does (each hop wakes a thread,
+which on a busy machine costs more than the rest of a cheap request).
 
 ``/healthz`` and static files stay on the server's loop: they answer even while
 every worker thread is busy.
@@ -135,38 +136,50 @@ class Offload:
         async def receive_bridged() -> Message:
             return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(receive(), server_loop))  # type: ignore[arg-type]
 
-        held: list[Message] = []  # a response's start, held to travel with its first body message
-        last: list[concurrent.futures.Future[None]] = []  # the send that ends the response, not waited for
+        # A response's start waits to travel with its first body message, and its end (the
+        # last body message) waits for the app to return: the server's loop then sends it as
+        # it learns the request is done, in one wake-up. An app that goes on after its
+        # response ends (background work) has the end sent at once instead.
+        held: list[Message] = []
+        sending: list[concurrent.futures.Future[None]] = []
 
         async def send_all(messages: list[Message]) -> None:
             for message in messages:
                 await send(message)
 
+        def send_end_unless_done(task: asyncio.Task[Any] | None) -> None:
+            if held and task is not None and not task.done():
+                sending.append(asyncio.run_coroutine_threadsafe(send_all(held[:]), server_loop))
+                held.clear()
+
         async def send_bridged(message: Message) -> None:
+            held.append(message)
             if message["type"] == "http.response.start":
-                held.append(message)
                 return
-            messages = [*held, message]
-            held.clear()
-            sent = asyncio.run_coroutine_threadsafe(send_all(messages), server_loop)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
-                last.append(sent)  # the response's end: awaited on the server's loop, with the app's return
+                asyncio.get_running_loop().call_soon(send_end_unless_done, asyncio.current_task())
                 return
-            await asyncio.wrap_future(sent)  # type: ignore[arg-type]
+            messages = held[:]
+            held.clear()
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(send_all(messages), server_loop))  # type: ignore[arg-type]
+
+        async def send_held() -> None:
+            for sent in sending:
+                await asyncio.wrap_future(sent)
+            if held:
+                await send_all(held)
 
         job = self.threads.submit(lambda: self.app(scope, receive_bridged, send_bridged))
         try:
-            try:
-                await asyncio.wrap_future(job.future)
-            finally:
-                for sent in last:  # the server's loop ran it already, or runs it now
-                    await asyncio.wrap_future(sent)
-            if held:  # an app that started a response and sent no body: the server still needs the start
-                await send_all(held)
+            await asyncio.wrap_future(job.future)
         except asyncio.CancelledError:
             if not job.future.cancel() and job.loop is not None:
                 job.loop.call_soon_threadsafe(job.cancel_task)
             raise
+        except BaseException:
+            await send_held()  # what the app sent before it failed
+            raise
+        await send_held()
 
 
 def _on_loop(path: str) -> bool:

@@ -98,7 +98,7 @@ async def test_a_client_gone_before_its_body_was_read_is_no_error(app, admin_use
     assert "unexpected error" not in caplog.text
 
 
-async def _through_offload(app, sent: list[dict] | None = None) -> list[dict]:
+async def _through_offload(app, sent: list[dict] | None = None, on_send=None) -> list[dict]:
     """Run ``app`` behind :class:`Offload` on one worker thread; the messages the server got, in order."""
     from kernel.web.offload import LoopThreads, Offload
 
@@ -110,6 +110,8 @@ async def _through_offload(app, sent: list[dict] | None = None) -> list[dict]:
 
     async def send(message: dict) -> None:
         sent.append(message)
+        if on_send is not None:
+            on_send(message)
 
     scope = {"type": "http", "path": "/x", "method": "GET", "headers": []}
     try:
@@ -151,3 +153,25 @@ async def test_an_error_after_the_last_part_is_raised_once_the_part_is_sent():
     with pytest.raises(RuntimeError, match="after the response"):
         await _through_offload(app, sent)
     assert [m.get("body") for m in sent] == [None, b"done"]  # the last part was sent before the error surfaced
+
+
+@pytest.mark.anyio
+async def test_a_response_ends_before_work_the_app_does_after_it():
+    """The last part waits for the app's return only when the app returns at once: an app that goes on
+    (background work) has its response ended first. Here the app waits until the server got the end."""
+    import asyncio
+    import threading
+
+    ended = threading.Event()
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok", "more_body": False})
+        assert await asyncio.get_running_loop().run_in_executor(None, ended.wait, 10), "the response's end was held back"
+
+    def on_send(message: dict) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            ended.set()
+
+    sent = await _through_offload(app, on_send=on_send)
+    assert [m.get("body") for m in sent] == [None, b"ok"]
