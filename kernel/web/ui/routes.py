@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from ...errors import RecordError
 from . import account, admin, admin_audit, admin_security, admin_sequences, admin_settings, dashboard, inbox, list_views, records_views as records, shell
 from . import import_views
+from .. import assets
 from .context import AdminRequired, LoginRequired
 from .pages import PluginPages
 from .refusals import refusal
@@ -102,4 +103,5 @@ def mount_ui(app: Starlette) -> None:
     """Add the browser UI to an app built by :func:`kernel.web.app.create_app`."""
     app.state.ui_templates = Templates()
     plugin_pages = Mount("/p/{plugin}", app=PluginPages(app.state.site), name="ui:plugin_pages")
-    app.router.routes.extend([*ui_routes(), plugin_pages])
+    plugin_files = Mount(assets.PREFIX, app=assets.PluginAssets(app.state.site), name="ui:plugin_assets")
+    app.router.routes.extend([plugin_files, *ui_routes(), plugin_pages])  # plugin files before /static
