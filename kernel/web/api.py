@@ -17,8 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .. import activity, audit
+from .. import activity, audit, versions
 from ..errors import NotFound, ValidationError
+from ..versions import EditConflict
 from ..parsing import optional_id
 from ..records import DEFAULT_LIMIT, MAX_LIMIT, ON_DUPLICATE, Actor
 from .auth import authenticate
@@ -104,7 +105,7 @@ async def get_record(request: Request) -> Response:
     site, entity = site_of(request), request.path_params["entity"]
     actor = actor_of(request)
     record = site.records.get(actor, entity, record_id(request))
-    return JSON(public(site.view, entity, record))
+    return _versioned(site, entity, record)
 
 
 async def update_record(request: Request) -> Response:
@@ -112,8 +113,24 @@ async def update_record(request: Request) -> Response:
     actor = actor_of(request)
     id_ = record_id(request)
     body = await read_json(request)
-    record = site.records.update(actor, entity, id_, body)
-    return JSON(public(site.view, entity, record))
+    try:
+        record = site.records.update(actor, entity, id_, body, if_match=request.headers.get("if-match"))
+    except EditConflict as exc:
+        return _conflict(site, entity, exc)
+    return _versioned(site, entity, record)
+
+
+def _versioned(site: Site, entity: str, record: dict[str, Any], status_code: int = 200) -> Response:
+    """A record with its version in ``ETag`` (:mod:`kernel.versions`)."""
+    found = site.view.entity(entity)
+    headers = {"ETag": versions.etag(found, record)} if found is not None else None
+    return JSON(public(site.view, entity, record), status_code=status_code, headers=headers)
+
+
+def _conflict(site: Site, entity: str, exc: EditConflict) -> Response:
+    """409 for a stale ``If-Match``: the error, and the record as it is now with its ``ETag``."""
+    body = {"error": exc.as_dict(), "record": public(site.view, entity, exc.record)}
+    return JSON(body, status_code=exc.status, headers={"ETag": exc.version})
 
 
 async def delete_record(request: Request) -> Response:
@@ -150,7 +167,10 @@ async def run_action(request: Request) -> Response:
     actor = actor_of(request)
     id_ = record_id(request)
     body = await read_json(request)
-    result = site.records.act(actor, entity, id_, request.path_params["action"], body)
+    try:
+        result = site.records.act(actor, entity, id_, request.path_params["action"], body, if_match=request.headers.get("if-match"))
+    except EditConflict as exc:
+        return _conflict(site, entity, exc)
     return JSON(result if result is not None else {})
 
 
