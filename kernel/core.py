@@ -105,7 +105,7 @@ def register_entities() -> list[Entity]:
 
 @hookimpl
 def register_jobs() -> list[Job]:
-    return [Job("core.purge_links", timedelta(days=1), _purge_links, label={"en": "Delete long-expired signed links", "zh_CN": "清理早已过期的签名链接"})]
+    return [Job("kernel.purge_links", timedelta(days=1), _purge_links, label={"en": "Delete long-expired signed links", "zh_CN": "清理早已过期的签名链接"})]
 
 
 def _purge_links(site: Any, now: Any) -> int:

@@ -56,6 +56,16 @@ def register_entity_actions() -> dict[str, list[Action]] | None:
 
 
 @hookspec
+def scan_file(site: Site, filename: str, content_type: str, data: bytes) -> str | None:
+    """Check a file before it is attached to a record (:mod:`kernel.files`); return a reason to refuse it.
+
+    ``content_type`` is the one read from the bytes. Return ``None`` to let it through;
+    any reason refuses the upload with a 422 naming it, and nothing is stored. For an
+    antivirus bridge (clamd) or a policy of your own (no spreadsheets with macros).
+    """
+
+
+@hookspec
 def register_migrations() -> str | None:
     """Return the directory of this plugin's Alembic versions (branch label = plugin name)."""
 

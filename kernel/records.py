@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership, parents, parsing, search, sequences, versions
+from . import audit, duplicates, files, ownership, parents, parsing, search, sequences, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -129,6 +129,12 @@ class Records:
         answers = view.pm.hook.authorize(site=self.site, actor=actor, entity=entity.name, action=action, record=record)
         if False in answers:
             raise Forbidden(f"you may not {action} {entity.name}")
+
+    def authorize(self, actor: Actor, entity_name: str, action: str, record: dict[str, Any] | None) -> None:
+        """Raise :class:`Forbidden` unless the ``authorize`` hooks let ``actor`` do ``action`` to ``record``
+        (the role's permission and every plugin's veto; which records are in reach is :meth:`writable`'s)."""
+        view = self.site.view
+        self._authorize(view, actor, self._entity(view, entity_name), action, record)
 
     def _visible(self, view: View, actor: Actor, entity: Entity) -> list[sa.ColumnElement[bool]]:
         """Record-rule conditions for ``actor`` (from the ``record_filter`` hook), applied in SQL."""
@@ -479,6 +485,7 @@ class Records:
             hooks.before_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
             tx.execute(sa.delete(entity.table).where(entity.table.c.id == record["id"]))
             search.forget(tx, entity.name, [record["id"]])
+            files.remove_all(tx, entity.name, [record["id"]])
             snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], "delete", snapshot)])
             hooks.after_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)

@@ -23,12 +23,12 @@ DAY = timedelta(days=1)
 
 
 def run_due_jobs(site, now=None, **options):
-    """The plugins' outcomes only: the kernel's own jobs (``core.…``) run too, but are not these tests' subject."""
-    return [o for o in kernel_jobs.run_due_jobs(site, now, **options) if not o.job.startswith("core.")]
+    """The plugins' outcomes only: the kernel's own jobs (``kernel.…``) run too, but are not these tests' subject."""
+    return [o for o in kernel_jobs.run_due_jobs(site, now, **options) if not o.job.startswith("kernel.")]
 
 
 def recent_runs(site, limit=50):
-    return [run for run in kernel_jobs.recent_runs(site, limit) if not run["job"].startswith("core.")]
+    return [run for run in kernel_jobs.recent_runs(site, limit) if not run["job"].startswith("kernel.")]
 
 
 def statuses(outcomes):

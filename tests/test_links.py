@@ -132,7 +132,7 @@ def test_the_daily_job_deletes_links_expired_a_month_ago(site, clock):
     old = sign_link(site, "rate", "notes", 7, expires=timedelta(days=1))
     fresh = sign_link(site, "rate", "notes", 7, expires=timedelta(days=40))
     clock.advance(days=32)
-    outcome = {o.job: o for o in run_due_jobs(site)}["core.purge_links"]
+    outcome = {o.job: o for o in run_due_jobs(site)}["kernel.purge_links"]
     assert outcome.status == "done" and outcome.result == 1
     with pytest.raises(LinkRefused, match="not valid"):  # gone: no longer known at all
         verify_link(site, old, "rate")

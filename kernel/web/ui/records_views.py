@@ -20,7 +20,7 @@ from ...errors import NotFound, RecordError, ValidationError
 from ...versions import EditConflict
 from ...fielddescriptions import FormField, builtin_field, display_fields, form_fields
 from ...parsing import optional_id, parse_id
-from . import duplicates, kanban, related, timeline
+from . import duplicates, files_views, kanban, related, timeline
 from .context import UI, ui_for
 from .display import record_title, reference_labels, title_column
 from .entitypage import allowed, choices_for, common, entity_of, id_of, kanban_field, templates_for
@@ -49,7 +49,7 @@ async def lookup(request: Request) -> Response:
 # -- detail ------------------------------------------------------------------------------
 
 
-TABS = ("details", "activity", "history")
+TABS = ("details", "activity", "history", "files")
 
 
 async def detail_page(request: Request) -> Response:
@@ -72,6 +72,7 @@ async def detail_page(request: Request) -> Response:
         tab=tab,
         history=timeline.history(ui, entity, record) if tab == "history" else [],
         activity=timeline.activity_page(ui, entity, record, offset) if tab == "activity" else None,
+        **(files_views.files_context(ui, entity, record) if tab == "files" else {}),
         items_only=False,
         related=related.related_cards(ui, entity, record) if tab == "details" else [],
         duplicates=duplicates.visible_duplicates(ui, entity, record, request.query_params.get("duplicates")),

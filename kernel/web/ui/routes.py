@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from ...errors import RecordError
 from . import account, admin, admin_audit, admin_security, admin_sequences, admin_settings, dashboard, inbox, list_views, records_views as records, shell
-from . import import_views
+from . import files_views, import_views
 from .. import assets
 from .context import AdminRequired, LoginRequired
 from .pages import PluginPages
@@ -75,6 +75,8 @@ def ui_routes() -> list[BaseRoute]:
         Route("/r/{entity}/{id}/edit", page(records.form_page), methods=both, name="ui:edit"),
         Route("/r/{entity}/{id}/history", page(records.history_panel), methods=get, name="ui:history"),
         Route("/r/{entity}/{id}/activity", page(records.activity_panel), methods=get, name="ui:activity"),
+        Route("/r/{entity}/{id}/files", page(files_views.files_panel), methods=both, name="ui:files"),
+        Route("/r/{entity}/{id}/files/{file_id}/delete", page(files_views.remove_file), methods=["POST"], name="ui:file_remove"),
         Route("/r/{entity}/{id}/delete", page(records.delete_page), methods=both, name="ui:delete"),
         Route("/r/{entity}/{id}/act/{action}", page(records.action_page), methods=both, name="ui:action"),
         Route("/admin/plugins", page(admin.plugins_page), methods=both, name="ui:plugins"),
