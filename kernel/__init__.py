@@ -25,6 +25,10 @@ from .errors import ConfigError, Conflict, CRMError, Forbidden, NotFound, Plugin
 from .hookspecs import hookimpl, hookspec
 from .i18n import site_translations
 from .jobs import Job
+from .links import Link, LinkRefused
+from .links import revoke as revoke_links
+from .links import sign as sign_link
+from .links import verify as verify_link
 from .mail import MailError
 from .mail import enabled as mail_enabled
 from .mail import send as send_mail
@@ -77,6 +81,8 @@ __all__ = [
     "Job",
     "jsonable",
     "JSONData",
+    "Link",
+    "LinkRefused",
     "load_settings",
     "Lookalikes",
     "mail_enabled",
@@ -104,8 +110,10 @@ __all__ = [
     "record_scope",
     "RecordError",
     "RecordMixin",
+    "revoke_links",
     "send_mail",
     "Settings",
+    "sign_link",
     "Site",
     "site_translations",
     "subtract_money",
@@ -113,6 +121,7 @@ __all__ = [
     "SystemClock",
     "UTCDateTime",
     "ValidationError",
+    "verify_link",
     "Vetoed",
     "Widget",
 ]

@@ -6,16 +6,18 @@ It is essential: always enabled, never disabled.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from . import ownership, permissions
+from . import links, ownership, permissions
 from .entities import Entity
 from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
+from .jobs import Job
 from .models import Role, Team, User
 from .passwords import PASSWORD_MAX, PASSWORD_MIN, weakness
 
@@ -99,6 +101,15 @@ def register_entities() -> list[Entity]:
             searchable=("name",),
         ),
     ]
+
+
+@hookimpl
+def register_jobs() -> list[Job]:
+    return [Job("kernel.purge_links", timedelta(days=1), _purge_links, label={"en": "Delete long-expired signed links", "zh_CN": "清理早已过期的签名链接"})]
+
+
+def _purge_links(site: Any, now: Any) -> int:
+    return links.purge_expired(site)
 
 
 @hookimpl

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from .dashboards import Widget
-    from .entities import Entity
+    from .entities import Action, Entity
     from .jobs import Job
     from .records import Actor
     from .site import Site
@@ -42,6 +42,27 @@ def register_settings_schema() -> dict[str, Any] | None:
 @hookspec
 def register_entities() -> list[Entity] | None:
     """Return the :class:`~kernel.entities.Entity` definitions this plugin owns."""
+
+
+@hookspec
+def register_entity_actions() -> dict[str, list[Action]] | None:
+    """Return actions to add to entities other plugins own: ``{"contacts": [Action("verify", …)]}``.
+
+    They join the entity's own actions everywhere: ``POST /api/v1/E/{id}/NAME``, its
+    ``E.NAME`` permission, the record page's buttons and OpenAPI; they vanish when this
+    plugin is disabled. An entity that is not enabled is passed over; a name the entity
+    already has is an error at start-up.
+    """
+
+
+@hookspec
+def scan_file(site: Site, filename: str, content_type: str, data: bytes) -> str | None:
+    """Check a file before it is attached to a record (:mod:`kernel.files`); return a reason to refuse it.
+
+    ``content_type`` is the one read from the bytes. Return ``None`` to let it through;
+    any reason refuses the upload with a 422 naming it, and nothing is stored. For an
+    antivirus bridge (clamd) or a policy of your own (no spreadsheets with macros).
+    """
 
 
 @hookspec

@@ -283,3 +283,38 @@ class SequenceCounter(Base):
     period: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
     next_value: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     last_value: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)  # 0: none handed out yet
+
+
+class SignedLink(Base):
+    """A signed link handed out for one purpose on one record (see :mod:`kernel.links`); the token's
+    signature is not stored, only what it was signed for and whether it was withdrawn or used."""
+
+    __tablename__ = "kernel_links"
+    __table_args__ = (sa.Index("ix_kernel_links_record", "entity", "record_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    purpose: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    entity: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    single_use: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StoredFile(Base):
+    """A file attached to a record (see :mod:`kernel.files`): its bytes, the type read from them, who attached it."""
+
+    __tablename__ = "kernel_files"
+    __table_args__ = (sa.Index("ix_kernel_files_record", "entity", "record_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    filename: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    content_type: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    size: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership, parents, parsing, search, sequences
+from . import audit, duplicates, files, ownership, parents, parsing, search, sequences, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -129,6 +129,12 @@ class Records:
         answers = view.pm.hook.authorize(site=self.site, actor=actor, entity=entity.name, action=action, record=record)
         if False in answers:
             raise Forbidden(f"you may not {action} {entity.name}")
+
+    def authorize(self, actor: Actor, entity_name: str, action: str, record: dict[str, Any] | None) -> None:
+        """Raise :class:`Forbidden` unless the ``authorize`` hooks let ``actor`` do ``action`` to ``record``
+        (the role's permission and every plugin's veto; which records are in reach is :meth:`writable`'s)."""
+        view = self.site.view
+        self._authorize(view, actor, self._entity(view, entity_name), action, record)
 
     def _visible(self, view: View, actor: Actor, entity: Entity) -> list[sa.ColumnElement[bool]]:
         """Record-rule conditions for ``actor`` (from the ``record_filter`` hook), applied in SQL."""
@@ -342,8 +348,11 @@ class Records:
                 record["warnings"] = [lookalikes.warning(entity.name)]
         return records
 
-    def update(self, actor: Actor, entity_name: str, record_id: Any, data: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
-        """Apply a partial change; ``custom`` keys set to ``null`` are cleared."""
+    def update(
+        self, actor: Actor, entity_name: str, record_id: Any, data: Any, *, if_match: str | None = None, conn: sa.Connection | None = None
+    ) -> dict[str, Any]:
+        """Apply a partial change; ``custom`` keys set to ``null`` are cleared. With ``if_match`` (an
+        ETag, :mod:`kernel.versions`), a record changed since that version is refused (409)."""
         view = self.site.view
         entity = self._entity(view, entity_name)
         if not isinstance(data, dict):
@@ -362,6 +371,7 @@ class Records:
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, "update", record)
+            versions.check(entity, record, if_match)
             _refuse_owner_change(entity, record, changes)
             return self._write_changes(tx, view, actor, entity, record, changes)
 
@@ -475,12 +485,17 @@ class Records:
             hooks.before_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
             tx.execute(sa.delete(entity.table).where(entity.table.c.id == record["id"]))
             search.forget(tx, entity.name, [record["id"]])
+            files.remove_all(tx, entity.name, [record["id"]])
             snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], "delete", snapshot)])
             hooks.after_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
 
-    def act(self, actor: Actor, entity_name: str, record_id: Any, action_name: str, body: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
-        """Run an entity action (``POST /api/v1/E/{id}/ACTION``) in one transaction, audited."""
+    def act(
+        self, actor: Actor, entity_name: str, record_id: Any, action_name: str, body: Any, *,
+        if_match: str | None = None, conn: sa.Connection | None = None,
+    ) -> dict[str, Any]:
+        """Run an entity action (``POST /api/v1/E/{id}/ACTION``) in one transaction, audited
+        (``if_match`` as for :meth:`update`)."""
         view = self.site.view
         entity = self._entity(view, entity_name)
         if action_name == ownership.ACTION and entity.owner_field is not None:  # the kernel's own action
@@ -488,7 +503,10 @@ class Records:
                 wanted = ownership.AssignBody.model_validate(body if body is not None else {})
             except pydantic.ValidationError as exc:
                 raise pydantic_details(exc, ["body"]) from None
-            return self.assign(actor, entity.name, [record_id], wanted.owner_id, wanted.reason, conn=conn)[0]
+            with self._transaction(conn) as tx:
+                if if_match is not None:
+                    versions.check(entity, self._load(tx, view, actor, entity, record_id, lock=True), if_match)
+                return self.assign(actor, entity.name, [record_id], wanted.owner_id, wanted.reason, conn=tx)[0]
         action = entity.action(action_name)
         if action is None:
             raise NotFound(f"{entity.name} has no action {action_name!r}", [{"loc": ["action"], "msg": "unknown action"}])
@@ -501,6 +519,7 @@ class Records:
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, action.name, record)
+            versions.check(entity, record, if_match)
             result = action.handler(site=self.site, conn=tx, actor=actor, entity=entity, record=record, body=parsed)
             detail = audit.jsonable(parsed.model_dump() if isinstance(parsed, pydantic.BaseModel) else parsed or {})
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], action.name, {"body": detail})])

@@ -37,6 +37,7 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "trusted_proxies": (list, 'a list of proxy addresses or networks, e.g. ["10.0.0.1", "10.0.0.0/8"]'),
     "import_max_rows": (int, "a positive number of rows"),
     "import_max_bytes": (int, "a positive number of bytes"),
+    "file_max_bytes": (int, "a positive number of bytes"),
     "count_cap": (int, "a whole number of at least 1"),
 }
 ORG_NAME_MAX = 120
@@ -85,6 +86,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For/-Proto are believed (kernel.web.proxies)
     import_max_rows: int = 50_000  # rows one imported file may hold (kernel.filereading)
     import_max_bytes: int = 20 * 2**20  # size of one imported file, and of the import page's upload
+    file_max_bytes: int = 10 * 2**20  # size of one file attached to a record (kernel.files)
     count_cap: int = 10_000  # lists count their total exactly up to this many records
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: str | None = None
@@ -154,7 +156,7 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         values["trusted_proxies"] = _proxies(values["trusted_proxies"], file)
     if len(values.get("org_name", "")) > ORG_NAME_MAX:
         raise ConfigError(f"must be at most {ORG_NAME_MAX} characters", file=file, key="crm.org_name")
-    for key in ("import_max_rows", "import_max_bytes"):
+    for key in ("import_max_rows", "import_max_bytes", "file_max_bytes"):
         if values.get(key, 1) <= 0:
             raise ConfigError(f"must be {_CRM_KEYS[key][1]}", file=file, key=f"crm.{key}")
     if values.get("count_cap", 1) < 1:

@@ -10,6 +10,8 @@ plugin toggle or a new field is seen everywhere within seconds, without a restar
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import threading
 import time
@@ -192,6 +194,7 @@ class Site:
                 check_entity(entity)
                 object.__setattr__(entity, "plugin", impl.plugin_name)
                 entities[entity.name] = entity
+        _add_actions(pm, entities)
         check_shared(entities.values())
         jobs = {job.name: job for batch in pm.hook.register_jobs() for job in batch or ()}
         grouped: dict[str, list[CustomField]] = {}
@@ -263,3 +266,19 @@ class Site:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _add_actions(pm: pluggy.PluginManager, entities: dict[str, Entity]) -> None:
+    """Give entities the actions other plugins add to them (``register_entity_actions``)."""
+    for impl in reversed(pm.hook.register_entity_actions.get_hookimpls()):  # registration order
+        for name, actions in (impl.function() or {}).items():
+            entity = entities.get(name)
+            if entity is None:
+                continue  # its plugin is not enabled: nothing to add to
+            taken = {a.name for a in entity.actions}
+            clash = next((a.name for a in actions if a.name in taken), None)
+            if clash is not None:
+                raise PluginError(f"plugin {impl.plugin_name!r} adds action {clash!r} to {name!r}, which already has one of that name")
+            grown = dataclasses.replace(entity, actions=(*entity.actions, *actions))
+            check_entity(grown)
+            entities[name] = grown

@@ -17,11 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .. import activity, audit
+from .. import activity, audit, files, versions
 from ..errors import NotFound, ValidationError
-from ..parsing import optional_id
+from ..versions import EditConflict
+from ..parsing import optional_id, parse_id
 from ..records import DEFAULT_LIMIT, MAX_LIMIT, ON_DUPLICATE, Actor
 from .auth import authenticate
+from .attachments import file_response, read_upload
 from .payload import JSON, parse_count, query_values, read_json
 
 if TYPE_CHECKING:
@@ -104,7 +106,7 @@ async def get_record(request: Request) -> Response:
     site, entity = site_of(request), request.path_params["entity"]
     actor = actor_of(request)
     record = site.records.get(actor, entity, record_id(request))
-    return JSON(public(site.view, entity, record))
+    return _versioned(site, entity, record)
 
 
 async def update_record(request: Request) -> Response:
@@ -112,8 +114,24 @@ async def update_record(request: Request) -> Response:
     actor = actor_of(request)
     id_ = record_id(request)
     body = await read_json(request)
-    record = site.records.update(actor, entity, id_, body)
-    return JSON(public(site.view, entity, record))
+    try:
+        record = site.records.update(actor, entity, id_, body, if_match=request.headers.get("if-match"))
+    except EditConflict as exc:
+        return _conflict(site, entity, exc)
+    return _versioned(site, entity, record)
+
+
+def _versioned(site: Site, entity: str, record: dict[str, Any], status_code: int = 200) -> Response:
+    """A record with its version in ``ETag`` (:mod:`kernel.versions`)."""
+    found = site.view.entity(entity)
+    headers = {"ETag": versions.etag(found, record)} if found is not None else None
+    return JSON(public(site.view, entity, record), status_code=status_code, headers=headers)
+
+
+def _conflict(site: Site, entity: str, exc: EditConflict) -> Response:
+    """409 for a stale ``If-Match``: the error, and the record as it is now with its ``ETag``."""
+    body = {"error": exc.as_dict(), "record": public(site.view, entity, exc.record)}
+    return JSON(body, status_code=exc.status, headers={"ETag": exc.version})
 
 
 async def delete_record(request: Request) -> Response:
@@ -150,8 +168,40 @@ async def run_action(request: Request) -> Response:
     actor = actor_of(request)
     id_ = record_id(request)
     body = await read_json(request)
-    result = site.records.act(actor, entity, id_, request.path_params["action"], body)
+    try:
+        result = site.records.act(actor, entity, id_, request.path_params["action"], body, if_match=request.headers.get("if-match"))
+    except EditConflict as exc:
+        return _conflict(site, entity, exc)
     return JSON(result if result is not None else {})
+
+
+async def record_files(request: Request) -> Response:
+    """``GET``: the record's files, newest first; ``POST`` (multipart, field ``file``): attach one."""
+    site, entity = site_of(request), request.path_params["entity"]
+    actor = actor_of(request)
+    id_ = record_id(request)
+    if request.method == "GET":
+        return JSON({"items": [_file_json(request, f) for f in files.files_of(site, actor, entity, id_)]})
+    upload = await read_upload(request, "file")
+    stored = files.attach(site, actor, entity, id_, upload.filename or "", await upload.read())
+    return JSON(_file_json(request, stored), status_code=201)
+
+
+async def record_file(request: Request) -> Response:
+    """``GET``: the file's bytes (a download, or inline for a raster image); ``DELETE``: remove it."""
+    site, entity = site_of(request), request.path_params["entity"]
+    actor = actor_of(request)
+    id_ = record_id(request)
+    file_id = parse_id(request.path_params["file_id"], ["path", "file_id"])
+    if request.method == "DELETE":
+        files.remove(site, actor, entity, id_, file_id)
+        return Response(status_code=204)
+    info, data = files.read(site, actor, entity, id_, file_id)
+    return file_response(info, data)
+
+
+def _file_json(request: Request, info: files.FileInfo) -> dict[str, Any]:
+    return {**info.as_dict(), "url": f"/api/v1/{info.entity}/{info.record_id}/files/{info.id}"}
 
 
 async def collection(request: Request) -> Response:
@@ -170,5 +220,7 @@ def record_routes() -> list[BaseRoute]:
         Route("/{entity}/{id}", member, methods=["GET", "PATCH", "DELETE"], name="record"),
         Route("/{entity}/{id}/history", record_history, methods=["GET"], name="record_history"),
         Route("/{entity}/{id}/activity", record_activity, methods=["GET"], name="record_activity"),
+        Route("/{entity}/{id}/files", record_files, methods=["GET", "POST"], name="record_files"),
+        Route("/{entity}/{id}/files/{file_id}", record_file, methods=["GET", "DELETE"], name="record_file"),
         Route("/{entity}/{id}/{action}", run_action, methods=["POST"], name="record_action"),
     ]

@@ -7,6 +7,8 @@ passes the cap. The caps:
 - sign-in routes (``/api/v1/auth/*``, ``/login``, ``/setup``): :data:`AUTH_BYTES` (16 KB);
 - the import page's upload (``POST /r/E/import``): ``[crm] import_max_bytes`` plus
   :data:`FORM_OVERHEAD` (the page itself answers a file over the limit with its own message);
+- a file attached to a record (``POST /api/v1/E/ID/files``, ``POST /r/E/ID/files``):
+  ``[crm] file_max_bytes`` plus :data:`FORM_OVERHEAD`;
 - everything else, JSON and forms alike: :data:`DEFAULT_BYTES` (1 MB).
 
 The refusal is the API's error envelope (``payload_too_large``) under ``/api/``, a short page in
@@ -33,6 +35,7 @@ AUTH_BYTES = 16 * 2**10
 FORM_OVERHEAD = 2**20
 _AUTH = re.compile(r"^/(api/v1/auth/.*|login|setup)$")
 _IMPORT_UPLOAD = re.compile(r"^/r/[^/]+/import$")
+_FILE_UPLOAD = re.compile(r"^/(api/v1|r)/[^/]+/[^/]+/files$")
 
 
 def body_cap(site: Site, method: str, path: str) -> int:
@@ -41,6 +44,8 @@ def body_cap(site: Site, method: str, path: str) -> int:
         return AUTH_BYTES
     if method == "POST" and _IMPORT_UPLOAD.match(path):
         return Limits.for_settings(site.settings).bytes + FORM_OVERHEAD
+    if method == "POST" and _FILE_UPLOAD.match(path):
+        return int(site.settings.file_max_bytes) + FORM_OVERHEAD
     return DEFAULT_BYTES
 
 

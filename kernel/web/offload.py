@@ -34,6 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 #: Paths answered on the server's loop (no database call, or Starlette's own threads).
 ON_LOOP_PATHS = ("/healthz",)
 ON_LOOP_PREFIXES = ("/static/",)
+#: …except plugins' files: whether a plugin is enabled may need the database.
+OFF_LOOP_PREFIXES = ("/static/plugins/",)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -183,4 +185,4 @@ class Offload:
 
 
 def _on_loop(path: str) -> bool:
-    return path in ON_LOOP_PATHS or path.startswith(ON_LOOP_PREFIXES)
+    return path in ON_LOOP_PATHS or (path.startswith(ON_LOOP_PREFIXES) and not path.startswith(OFF_LOOP_PREFIXES))

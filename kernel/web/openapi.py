@@ -94,6 +94,16 @@ def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
+IF_MATCH = {
+    "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": "the ETag of the version you changed (from GET); '*' for any",
+}
+IF_MATCH_NOTE = (
+    "With If-Match, a record changed since that version is not written: 409, with the current "
+    "record in `record` and its version in the ETag header."
+)
+
+
 def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
     param = {"name": name, "in": "query", "required": False, "schema": schema}
     return {**param, "description": description} if description else param
@@ -397,10 +407,12 @@ class Builder:
         }
         self.paths[f"{base}/{{id}}"] = {
             "parameters": [id_param],
-            "get": {"summary": "One record", "tags": [name], "responses": _responses({"200": _json(_ref(f"{name}.Record"), "The record")}, 403)},
+            "get": {"summary": "One record; its version in the ETag header", "tags": [name], "responses": _responses({"200": _json(_ref(f"{name}.Record"), "The record")}, 403)},
             "patch": {
                 "summary": "Change some fields; a custom value of null clears it",
+                "description": IF_MATCH_NOTE,
                 "tags": [name],
+                "parameters": [IF_MATCH],
                 "requestBody": _body(_ref(f"{name}.Update")),
                 "responses": _responses({"200": _json(_ref(f"{name}.Record"), "The record")}, 403, 409),
             },
@@ -434,7 +446,9 @@ class Builder:
                 "parameters": [id_param],
                 "post": {
                     "summary": action.label.get("en", action.name),
+                    "description": IF_MATCH_NOTE,
                     "tags": [name],
+                    "parameters": [IF_MATCH],
                     "requestBody": _body(body, required=action.body is not None),
                     "responses": _responses({"200": _json({"type": "object"}, "The action's result")}, 403, 409),
                 },

@@ -6,8 +6,8 @@ drops the one the browser had), signing out deletes the row, so a copied cookie
 dies with the session. The CSRF token is an HMAC of the session id: it changes
 with every session and needs no storage of its own.
 
-The key is ``settings.secret_key``; without one, a key is generated once and kept
-in ``kernel_secrets`` so every worker signs with the same key.
+The key is the site's (:mod:`kernel.keys`): ``settings.secret_key``, or one
+generated once and kept in ``kernel_secrets`` so every worker signs with the same key.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,45 +23,15 @@ from itsdangerous import BadSignature, Signer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..models import BrowserSession, Secret, User
+from ..keys import signing_key
+from ..models import BrowserSession, User
 from ..site import Site
 
 SESSIONS = BrowserSession.__table__
-SECRETS = Secret.__table__
 COOKIE = "crm_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SESSION_TTL = timedelta(days=14)
-KEY_NAME = "session_key"
-
-_keys: weakref.WeakKeyDictionary[Site, str] = weakref.WeakKeyDictionary()
-
-
-def signing_key(site: Site) -> str:
-    """The site's key: from settings, else the one stored in the database (made on first use)."""
-    if site.settings.secret_key:
-        return site.settings.secret_key
-    key = _keys.get(site)
-    if key is None:
-        key = _stored_key(site)
-        _keys[site] = key
-    return key
-
-
-def _stored_key(site: Site) -> str:
-    query = sa.select(SECRETS.c.value).where(SECRETS.c.name == KEY_NAME)
-    with site.engine.connect() as conn:
-        value = conn.scalar(query)
-    if value is None:
-        try:
-            with site.write() as conn:
-                conn.execute(sa.insert(SECRETS).values(name=KEY_NAME, value=secrets.token_urlsafe(48), created_at=site.clock.now()))
-        except sa.exc.IntegrityError:
-            pass  # another worker stored one first: use theirs
-        with site.engine.connect() as conn:
-            value = conn.scalar(query)
-    return str(value)
-
 
 def _signer(site: Site) -> Signer:
     return Signer(signing_key(site), salt="crm.session")

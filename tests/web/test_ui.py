@@ -541,3 +541,20 @@ def test_roles_edit_their_label_object_and_permission_list(site, admin):
     assert "{&#34;en&#34;: &#34;Auditor&#34;, &#34;zh_CN&#34;: &#34;审计员&#34;}" in edit and 'value="notes.read"' in edit
     wrong = client.post(f"/r/roles/{role['id']}/edit", data={"csrf_token": token, "name": "auditor", "label": "not json", "permissions": "notes.read"})
     assert wrong.status_code == 422 and "f-label" in errors_of(wrong.text)
+
+
+def test_an_edit_over_someone_else_s_newer_change_is_refused_then_saved_on_purpose(site, admin):
+    client, token = admin
+    note = site.records.create(Actor.system(), "notes", {"title": "Draft"})
+    form = client.get(f"/r/notes/{note['id']}/edit").text
+    version = re.search(r'name="_version" value="([^"]+)"', form).group(1)
+    site.records.update(Actor.system(), "notes", note["id"], {"title": "Colleague's title"})  # saved meanwhile
+    refused = client.post(f"/r/notes/{note['id']}/edit", data={"csrf_token": token, "_version": version.replace("&#34;", '"'), "title": "My title", "priority": "3"})
+    assert refused.status_code == 409 and 'id="edit-conflict"' in refused.text
+    assert 'value="My title"' in refused.text  # what was typed is kept
+    assert site.records.get(Actor.system(), "notes", note["id"])["title"] == "Colleague's title"
+    current = re.search(r'name="_version" value="([^"]+)"', refused.text).group(1)
+    assert current != version
+    saved = client.post(f"/r/notes/{note['id']}/edit", data={"csrf_token": token, "_version": current.replace("&#34;", '"'), "title": "My title", "priority": "3"})
+    assert saved.status_code == 303
+    assert site.records.get(Actor.system(), "notes", note["id"])["title"] == "My title"

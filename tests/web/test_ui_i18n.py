@@ -57,3 +57,17 @@ def test_formats_follow_the_locale():
     assert Formatter("zh_CN").date("2026-03-01") == "2026年3月1日"
     assert Formatter("en").datetime("2026-03-01T08:30:00.000Z") == "Mar 1, 2026, 8:30:00\u202fAM"
     assert pick({"en": "Note", "zh_CN": "笔记"}, "zh_CN") == "笔记" and pick({"en": "Note"}, "zh_CN") == "Note"
+
+
+def test_no_catalog_translates_one_message_twice():
+    """A second entry for a message silently wins over the first (babel keeps the last); merges must not add one."""
+    import collections
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for po in [*root.glob("kernel/locale/*/LC_MESSAGES/*.po"), *root.glob("plugins/*/locale/*/LC_MESSAGES/*.po")]:
+        text = po.read_text(encoding="utf-8")
+        keys = re.findall(r'^(?:msgctxt "((?:[^"\\]|\\.)*)"\n)?msgid "((?:[^"\\]|\\.)*)"\n', text, re.MULTILINE)
+        twice = [key for key, n in collections.Counter(keys).items() if n > 1 and key[1]]
+        assert twice == [], f"{po.relative_to(root)} translates {twice} more than once"

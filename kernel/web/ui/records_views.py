@@ -15,10 +15,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ... import versions
 from ...errors import NotFound, RecordError, ValidationError
+from ...versions import EditConflict
 from ...fielddescriptions import FormField, builtin_field, display_fields, form_fields
 from ...parsing import optional_id, parse_id
-from . import duplicates, kanban, related, timeline
+from . import duplicates, files_views, kanban, related, timeline
 from .context import UI, ui_for
 from .display import record_title, reference_labels, title_column
 from .entitypage import allowed, choices_for, common, entity_of, id_of, kanban_field, templates_for
@@ -47,7 +49,7 @@ async def lookup(request: Request) -> Response:
 # -- detail ------------------------------------------------------------------------------
 
 
-TABS = ("details", "activity", "history")
+TABS = ("details", "activity", "history", "files")
 
 
 async def detail_page(request: Request) -> Response:
@@ -70,6 +72,7 @@ async def detail_page(request: Request) -> Response:
         tab=tab,
         history=timeline.history(ui, entity, record) if tab == "history" else [],
         activity=timeline.activity_page(ui, entity, record, offset) if tab == "activity" else None,
+        **(files_views.files_context(ui, entity, record) if tab == "files" else {}),
         items_only=False,
         related=related.related_cards(ui, entity, record) if tab == "details" else [],
         duplicates=duplicates.visible_duplicates(ui, entity, record, request.query_params.get("duplicates")),
@@ -123,12 +126,17 @@ async def form_page(request: Request) -> Response:
             saved = ui.site.records.create(ui.actor, entity.name, data, on_duplicate="warn")
             warnings = saved.pop("warnings", [])
         else:
-            saved = ui.site.records.update(ui.actor, entity.name, record["id"], data)  # type: ignore[index]
+            saved = ui.site.records.update(ui.actor, entity.name, record["id"], data, if_match=form.get("_version") or None)  # type: ignore[index]
+    except EditConflict as exc:  # someone saved since this form was opened: keep what was typed, say so
+        return _form(
+            ui, entity, fields, exc.record, submitted(fields, form), {}, [], status_code=exc.status, conflict=True
+        )
     except RecordError as exc:
         by_field, other = errors_by_field(exc.details)
         if not exc.details:
             other = [exc.message]
-        return _form(ui, entity, fields, record, submitted(fields, form), by_field, other, status_code=exc.status)
+        kept = form.get("_version")  # the version the person started from, not the one read for this request
+        return _form(ui, entity, fields, record, submitted(fields, form), by_field, other, status_code=exc.status, version=kept if isinstance(kept, str) else None)
     return ui.redirect(f"/r/{entity.name}/{saved['id']}?saved=1{duplicates.warning_params(warnings)}")
 
 
@@ -145,12 +153,19 @@ def submitted(fields: list[FormField], form: Any) -> dict[str, Any]:
     return values
 
 
-def _form(ui: UI, entity: Any, fields: list[FormField], record: Any, values: dict[str, Any], errors: dict[str, str], other: list[str], status_code: int = 200) -> Response:
+def _form(
+    ui: UI, entity: Any, fields: list[FormField], record: Any, values: dict[str, Any], errors: dict[str, str], other: list[str],
+    status_code: int = 200, conflict: bool = False, version: str | None = None,
+) -> Response:
+    """The create or edit form; an edit carries the record's version (``_version``), so that a save
+    over someone else's newer change is refused (``conflict``: shown again, saving again overwrites)."""
     return ui.render(
         templates_for(entity, "form.html"),
         status_code=status_code,
         **common(ui, entity),
         record=record,
+        version=version or (versions.etag(entity, record) if record is not None else None),
+        conflict=conflict,
         fields=fields,
         values=values,
         errors=errors,

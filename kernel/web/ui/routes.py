@@ -22,7 +22,8 @@ from starlette.staticfiles import StaticFiles
 
 from ...errors import RecordError
 from . import account, admin, admin_audit, admin_security, admin_sequences, admin_settings, dashboard, inbox, list_views, records_views as records, shell
-from . import import_views
+from . import files_views, import_views
+from .. import assets
 from .context import AdminRequired, LoginRequired
 from .pages import PluginPages
 from .refusals import refusal
@@ -74,6 +75,8 @@ def ui_routes() -> list[BaseRoute]:
         Route("/r/{entity}/{id}/edit", page(records.form_page), methods=both, name="ui:edit"),
         Route("/r/{entity}/{id}/history", page(records.history_panel), methods=get, name="ui:history"),
         Route("/r/{entity}/{id}/activity", page(records.activity_panel), methods=get, name="ui:activity"),
+        Route("/r/{entity}/{id}/files", page(files_views.files_panel), methods=both, name="ui:files"),
+        Route("/r/{entity}/{id}/files/{file_id}/delete", page(files_views.remove_file), methods=["POST"], name="ui:file_remove"),
         Route("/r/{entity}/{id}/delete", page(records.delete_page), methods=both, name="ui:delete"),
         Route("/r/{entity}/{id}/act/{action}", page(records.action_page), methods=both, name="ui:action"),
         Route("/admin/plugins", page(admin.plugins_page), methods=both, name="ui:plugins"),
@@ -102,4 +105,5 @@ def mount_ui(app: Starlette) -> None:
     """Add the browser UI to an app built by :func:`kernel.web.app.create_app`."""
     app.state.ui_templates = Templates()
     plugin_pages = Mount("/p/{plugin}", app=PluginPages(app.state.site), name="ui:plugin_pages")
-    app.router.routes.extend([*ui_routes(), plugin_pages])
+    plugin_files = Mount(assets.PREFIX, app=assets.PluginAssets(app.state.site), name="ui:plugin_assets")
+    app.router.routes.extend([plugin_files, *ui_routes(), plugin_pages])  # plugin files before /static

@@ -9,7 +9,8 @@ means the kernel's own file, so a plugin can override ``list.html`` (or only
     {% block list_intro %}<p>…</p>{% endblock %}
 
 One environment is built per registry version: enabling or disabling a plugin
-swaps its templates in or out without a restart.
+swaps its templates in or out without a restart, and its files
+(:mod:`kernel.web.assets`: ``plugin_links`` for the page head, ``asset_url()``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from markupsafe import Markup
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
 
 from ...i18n import pick
+from .. import assets
 
 if TYPE_CHECKING:
     from ...site import View
@@ -59,6 +61,8 @@ def build_environment(view: View) -> Environment:
     )
     env.filters["pick"] = pick
     env.filters["safe_json"] = safe_json
+    env.globals["plugin_links"] = assets.page_links(view)
+    env.globals["asset_url"] = assets.url_function(view)
     return env
 
 

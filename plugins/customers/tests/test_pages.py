@@ -217,3 +217,12 @@ def test_the_customer_page_offers_merge_but_undo_only_on_a_merge_notice(site, pe
     page = client.get(f"/r/customers/{acme['id']}").text
     assert f'href="/r/customers/{acme["id"]}/act/merge"' in page
     assert f'href="/r/customers/{acme["id"]}/act/unmerge"' not in page
+
+
+def test_pages_link_the_plugin_s_own_stylesheet(site, people, browse):
+    """The merge dialog and my-day styles ship in plugins/customers/static/plugin.css, not in the kernel's."""
+    client, _ = browse("rep")
+    href = re.search(r'href="(/static/plugins/customers/[0-9a-f]{12}/plugin\.css)"', client.get("/p/customers/my-day").text).group(1)
+    css = client.get(href)
+    assert css.status_code == 200 and ".merge-compare" in css.text and "time.overdue" in css.text
+    assert ".merge-compare" not in client.get("/static/ui/app.css").text
