@@ -6,6 +6,7 @@ It is essential: always enabled, never disabled.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,6 +17,7 @@ from . import ownership, permissions
 from .entities import Entity
 from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
+from .jobs import Job
 from .models import Role, Team, User
 from .passwords import PASSWORD_MAX, PASSWORD_MIN, weakness
 
@@ -104,6 +106,17 @@ def register_entities() -> list[Entity]:
 @hookimpl
 def register_migrations() -> str:
     return str(Path(__file__).parent / "migrations" / "versions")
+
+
+@hookimpl
+def register_jobs() -> list[Job]:
+    from .tasks import purge_finished_tasks
+
+    def purge_tasks(site: Any, now: Any) -> int:
+        return purge_finished_tasks(site, now)
+
+    label = {"en": "Remove finished background tasks past their retention", "zh_CN": "删除超过保留期的已结束后台任务"}
+    return [Job("kernel.purge_tasks", timedelta(hours=1), purge_tasks, label)]
 
 
 #: Entities whose history is not for every reader: users' holds their logins, failed logins and
