@@ -30,7 +30,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -111,6 +111,7 @@ class TaskContext:
         self.kind = kind
         self.payload: Any = row.payload
         self.attempt: int = row.attempts
+        self.max_attempts: int = row.max_attempts
         self.actor = actor
         self.done: int = row.progress_done
         self.total: int | None = row.progress_total
@@ -320,7 +321,7 @@ def _finish(context: TaskContext, status: str, *, result: Any = None, error: str
     now = context.site.clock.now()
     values: dict[str, Any] = {"status": status, "result": result, "error": error, "lease_until": None, "updated_at": now}
     outcome = status
-    if status == FAILED and context.attempt < _max_attempts(context):
+    if status == FAILED and context.attempt < context.max_attempts:
         outcome = "retry"
         delay = min(context.kind.backoff * 2 ** (context.attempt - 1), MAX_BACKOFF)
         values.update(status=QUEUED, run_at=now + delay)
@@ -336,11 +337,6 @@ def _finish(context: TaskContext, status: str, *, result: Any = None, error: str
         outcome, error = "lost", f"task {context.task_id}: attempt {context.attempt} lost its claim; its outcome was dropped"
         log.warning("%s", error)
     return TaskOutcome(context.task_id, context.kind.name, outcome, context.attempt, result, error)
-
-
-def _max_attempts(context: TaskContext) -> int:
-    with context.site.engine.connect() as conn:
-        return conn.scalar(sa.select(TASKS.c.max_attempts).where(TASKS.c.id == context.task_id)) or 1
 
 
 def _actor_of(site: Site, row: Any) -> Actor:
@@ -375,8 +371,6 @@ def schedule(scheduler: Any, site: Site, *, threads: int = 1) -> None:
             run_due_tasks(site)
         except Exception:  # keep ticking: the next interval may find the database back
             log.exception("looking for due tasks failed")
-
-    from datetime import timezone
 
     scheduler.add_job(
         tick,

@@ -174,6 +174,15 @@ def test_a_task_whose_last_attempt_was_abandoned_fails_with_the_reason(site, own
     assert taskwork.RUNS == []
 
 
+def test_a_cancelled_task_whose_worker_died_ends_cancelled_not_retried(site, owner, clock):
+    task_id = enqueue_task(site, "work.count", {"steps": 1}, actor=owner)
+    tasks.claim(site, "doomed")
+    assert tasks.cancel(site, owner, task_id)["status"] == "running"
+    clock.advance(LEASE + timedelta(seconds=1))
+    assert run_due_tasks(site) == []
+    assert (row(site, task_id).status, row(site, task_id).attempts) == ("cancelled", 1)
+
+
 def test_failures_are_retried_with_growing_backoff_then_fail_with_the_error(site, owner, clock):
     task_id = enqueue_task(site, "work.fail", {}, actor=owner)
     assert [(o.status, o.attempt, o.error) for o in run_due_tasks(site)] == [("retry", 1, "ValueError: boom 1")]

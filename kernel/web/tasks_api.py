@@ -17,7 +17,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from .. import tasks
-from ..errors import ValidationError
+from ..errors import NotFound, ValidationError
+from ..parsing import optional_id
 from ..records import DEFAULT_LIMIT, MAX_LIMIT
 from ..site import Site
 from .auth import authenticate
@@ -40,22 +41,29 @@ async def list_tasks(request: Request) -> JSONResponse:
     return JSONResponse(tasks.list_tasks(site, actor, status=status, kind=kind, limit=limit, offset=offset))
 
 
+def _task_id(request: Request) -> int:
+    found = optional_id(request.path_params["id"])
+    if found is None:
+        raise NotFound(f"no task with id {request.path_params['id']}")
+    return found
+
+
 async def get_task(request: Request) -> JSONResponse:
     site: Site = request.app.state.site
     actor = authenticate(site, request)
-    return JSONResponse(tasks.get(site, actor, request.path_params["id"]))
+    return JSONResponse(tasks.get(site, actor, _task_id(request)))
 
 
 async def cancel_task(request: Request) -> JSONResponse:
     site: Site = request.app.state.site
     actor = authenticate(site, request)
-    return JSONResponse(tasks.cancel(site, actor, request.path_params["id"]))
+    return JSONResponse(tasks.cancel(site, actor, _task_id(request)))
 
 
 def task_routes() -> list[BaseRoute]:
     """Routes mounted under ``/api/v1``, before the generic entity routes."""
     return [
         Route(PATH, list_tasks, methods=["GET"], name="tasks"),
-        Route(PATH + "/{id:int}", get_task, methods=["GET"], name="task"),
-        Route(PATH + "/{id:int}/cancel", cancel_task, methods=["POST"], name="task_cancel"),
+        Route(PATH + "/{id}", get_task, methods=["GET"], name="task"),
+        Route(PATH + "/{id}/cancel", cancel_task, methods=["POST"], name="task_cancel"),
     ]

@@ -89,11 +89,14 @@ def test_each_user_lists_their_own_tasks_and_an_admin_lists_all(app, site):
     assert unknown.status_code == 422 and unknown.json()["error"]["details"][0]["loc"] == ["query", "colour"]
     assert rep_client.get(API, params={"limit": 0}).status_code == 422
     assert TestClient(app).get(API).status_code == 401
+    for odd in ("0", "abc", "99999999999999999999"):
+        assert rep_client.get(f"{API}/{odd}").status_code == 404
 
 
 def test_the_tasks_page_lists_polls_while_running_and_cancels(app, site):
     add_user(site, "rep@example.com", "sales_rep")
     client, token = signed_in(app, "rep@example.com")
+    assert client.get("/background-tasks", params={"page": "99999999999999999999"}).status_code == 200
     empty = client.get("/background-tasks")
     assert empty.status_code == 200 and "No background tasks." in empty.text
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from ... import tasks
 from ...errors import NotFound, RecordError
-from ...parsing import optional_id
+from ...parsing import optional_id, optional_int
 from .context import ui_for
 from .session import check_csrf
 
@@ -30,7 +30,7 @@ def _task_id(request: Request) -> int:
 async def tasks_page(request: Request) -> Response:
     """``GET /background-tasks?page=N``; with ``part=items``, only the list (what htmx polls)."""
     ui = ui_for(request)
-    page_number = max(1, optional_id(request.query_params.get("page")) or 1)
+    page_number = optional_int(request.query_params.get("page"), low=1, high=1_000_000) or 1
     found = tasks.list_tasks(ui.site, ui.actor, limit=PER_PAGE, offset=(page_number - 1) * PER_PAGE)
     pages = max(1, -(-found["total"] // PER_PAGE))
     active = any(item["status"] in (tasks.QUEUED, tasks.RUNNING) for item in found["items"])
