@@ -25,7 +25,7 @@ RUNS_LOCK = threading.Lock()
 
 class Gate:
     def __init__(self, name: str, attempts: tuple[int, ...] = (1,)):
-        self.started, self.release = threading.Event(), threading.Event()
+        self.started, self.release, self.finished = threading.Event(), threading.Event(), threading.Event()
         self.attempts = attempts  # the attempts that stop at the gate
         GATES[name] = self
 
@@ -42,6 +42,8 @@ def count(context: TaskContext) -> dict[str, Any]:
         if step == 1 and gate is not None and context.attempt in gate.attempts:
             gate.started.set()
             assert gate.release.wait(PATIENCE), "the test never released the gate"
+    if gate is not None:
+        gate.finished.set()
     return {"steps": steps, "attempt": context.attempt, "actor": context.actor.label, "role": context.actor.role}
 
 

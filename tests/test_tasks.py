@@ -212,6 +212,22 @@ def test_queued_tasks_of_a_disabled_plugin_wait(make_site):
     assert [o.task_id for o in run_due_tasks(site)] == [task_id]
 
 
+def test_the_app_run_by_crm_serve_claims_queued_tasks_in_process(make_site):
+    from starlette.testclient import TestClient
+
+    from kernel.web.app import create_app
+
+    site = make_site(taskwork.plugin, tasks_interval_seconds=0.05)
+    task_id = enqueue_task(site, "work.count", {"steps": 2, "gate": "g"}, actor=Actor.system("cli"))
+    gate = Gate("g")
+    with TestClient(create_app(site=site, run_jobs=True)):
+        assert gate.started.wait(PATIENCE), "crm serve's scheduler never claimed the task"
+        gate.release.set()
+        assert gate.finished.wait(PATIENCE)
+    assert row(site, task_id).worker is not None
+    assert [(t, a) for t, a, _ in taskwork.RUNS] == [(task_id, 1)]
+
+
 # -- cancelling -------------------------------------------------------------------------------
 
 
