@@ -10,7 +10,8 @@ plugin that imports one.
 Records are read and written through ``site.records`` (a :class:`Site` is
 handed to every hook): ``create``, ``create_many``, ``get``, ``list``, ``update``,
 ``delete``, ``act``, ``history``, ``find_duplicates`` and ``visible`` (the SQL
-condition for the rows an actor may see, for a plugin's own queries).
+condition for the rows an actor may see, for a plugin's own queries). Long work runs as a
+background task: a :class:`TaskKind` from ``register_task_kinds``, queued with :func:`enqueue_task`.
 """
 
 from .audit import add_entry as add_audit_entry
@@ -44,6 +45,8 @@ from .records import Actor, Page
 from .sequences import NumberSequence
 from .settings import Settings, load_settings
 from .site import Site
+from .tasks import TaskCancelled, TaskContext, TaskKind, TaskLost
+from .tasks import enqueue as enqueue_task
 
 
 def never_reuse_ids(tables: dict[str, str]) -> None:
@@ -72,6 +75,7 @@ __all__ = [
     "Conflict",
     "CRMError",
     "Duplicate",
+    "enqueue_task",
     "Entity",
     "Forbidden",
     "format_money",
@@ -119,6 +123,10 @@ __all__ = [
     "subtract_money",
     "sum_by_currency",
     "SystemClock",
+    "TaskCancelled",
+    "TaskContext",
+    "TaskKind",
+    "TaskLost",
     "UTCDateTime",
     "ValidationError",
     "verify_link",

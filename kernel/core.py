@@ -104,17 +104,29 @@ def register_entities() -> list[Entity]:
 
 
 @hookimpl
+def register_migrations() -> str:
+    return str(Path(__file__).parent / "migrations" / "versions")
+
+
+@hookimpl
 def register_jobs() -> list[Job]:
-    return [Job("kernel.purge_links", timedelta(days=1), _purge_links, label={"en": "Delete long-expired signed links", "zh_CN": "清理早已过期的签名链接"})]
+    """The kernel's own housekeeping (named ``kernel.…``)."""
+    return [
+        Job("kernel.purge_tasks", timedelta(hours=1), _purge_tasks,
+            {"en": "Remove finished background tasks past their retention", "zh_CN": "删除超过保留期的已结束后台任务"}),
+        Job("kernel.purge_links", timedelta(days=1), _purge_links,
+            {"en": "Delete long-expired signed links", "zh_CN": "清理早已过期的签名链接"}),
+    ]
+
+
+def _purge_tasks(site: Any, now: Any) -> int:
+    from .tasks import purge_finished_tasks
+
+    return purge_finished_tasks(site, now)
 
 
 def _purge_links(site: Any, now: Any) -> int:
     return links.purge_expired(site)
-
-
-@hookimpl
-def register_migrations() -> str:
-    return str(Path(__file__).parent / "migrations" / "versions")
 
 
 #: Entities whose history is not for every reader: users' holds their logins, failed logins and

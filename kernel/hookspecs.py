@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .jobs import Job
     from .records import Actor
     from .site import Site
+    from .tasks import TaskKind
 
 hookspec = pluggy.HookspecMarker("crm")
 hookimpl = pluggy.HookimplMarker("crm")
@@ -73,6 +74,16 @@ def register_migrations() -> str | None:
 @hookspec
 def register_jobs() -> list[Job] | None:
     """Return the periodic :class:`~kernel.jobs.Job` objects this plugin runs (named ``plugin.job``)."""
+
+
+@hookspec
+def register_task_kinds() -> list[TaskKind] | None:
+    """Return the :class:`~kernel.tasks.TaskKind` objects this plugin runs as background tasks (named ``plugin.kind``).
+
+    Queue one with :func:`kernel.enqueue_task`; ``crm serve`` (SQLite) or ``crm worker`` calls its
+    ``run(context)`` once per attempt, outside any transaction. A disabled plugin's queued tasks
+    wait until it is enabled again.
+    """
 
 
 @hookspec

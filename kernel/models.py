@@ -318,3 +318,33 @@ class StoredFile(Base):
     data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     created_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+class Task(Base):
+    """One background task (see :mod:`kernel.tasks`): queued, claimed with a lease, run, kept a while."""
+
+    __tablename__ = "kernel_tasks"
+    __table_args__ = (
+        sa.Index("ix_kernel_tasks_due", "status", "run_at"),
+        sa.Index("ix_kernel_tasks_creator", "created_by", "id"),
+        sa.Index("ix_kernel_tasks_finished", "finished_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(20), nullable=False)  # queued running done failed cancelled
+    payload: Mapped[Any] = mapped_column(JSONData, nullable=True)
+    result: Mapped[Any] = mapped_column(JSONData, nullable=True)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    progress_done: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    progress_total: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    message: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)  # also fences a lost worker's writes
+    max_attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    cancel_requested: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)  # not before (first run, or a retry's backoff)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # while running
+    worker: Mapped[str | None] = mapped_column(sa.String(120), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)  # None: the kernel or a job
+    actor: Mapped[str] = mapped_column(sa.String(254), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # of the latest attempt
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -32,6 +32,8 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "default_currency": (str, "an ISO 4217 code such as CNY"),
     "refresh_seconds": ((int, float), "a number of seconds"),
     "jobs_interval_seconds": ((int, float), "a number of seconds"),
+    "tasks_interval_seconds": ((int, float), "a positive number of seconds"),
+    "task_retention_days": (int, "a whole number of days, at least 1"),
     "allow_registration": (bool, "true or false"),
     "org_name": (str, "a string"),
     "trusted_proxies": (list, 'a list of proxy addresses or networks, e.g. ["10.0.0.1", "10.0.0.0/8"]'),
@@ -81,6 +83,8 @@ class Settings:
     default_currency: str = "CNY"  # the currency of a money field that does not name one (kernel.money)
     refresh_seconds: float = 2.0  # how stale a process's view of plugins/fields may get
     jobs_interval_seconds: float = 30.0  # how often serve/worker look for due jobs
+    tasks_interval_seconds: float = 2.0  # how often serve/worker look for queued background tasks (kernel.tasks)
+    task_retention_days: int = 7  # finished background tasks (results, errors) are kept this long
     allow_registration: bool = False  # POST /api/v1/auth/register; new users wait for an admin
     org_name: str = ""  # shown in the UI's top bar and title
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For/-Proto are believed (kernel.web.proxies)
@@ -157,6 +161,9 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
     if len(values.get("org_name", "")) > ORG_NAME_MAX:
         raise ConfigError(f"must be at most {ORG_NAME_MAX} characters", file=file, key="crm.org_name")
     for key in ("import_max_rows", "import_max_bytes", "file_max_bytes"):
+        if values.get(key, 1) <= 0:
+            raise ConfigError(f"must be {_CRM_KEYS[key][1]}", file=file, key=f"crm.{key}")
+    for key in ("tasks_interval_seconds", "task_retention_days"):
         if values.get(key, 1) <= 0:
             raise ConfigError(f"must be {_CRM_KEYS[key][1]}", file=file, key=f"crm.{key}")
     if values.get("count_cap", 1) < 1:

@@ -13,7 +13,7 @@ Enable with ``pytest_plugins = ["kernel.testing"]`` in a ``conftest.py``.
 
 A plugin's tests import from here, not from the kernel's private modules, what they
 drive the site with: :func:`create_app` and :func:`issue_token` (the HTTP API as a user),
-:func:`run_due_jobs` (run the jobs due now), :func:`list_notifications`,
+:func:`run_due_jobs` (run the jobs due now), :func:`run_due_tasks` (run the queued background tasks due now), :func:`list_notifications`,
 :func:`record_activity` (a record's Activity tab), :func:`seed_demo`,
 :func:`registered_permissions`, :class:`MailSettings` (a ``[mail]`` table), and
 :data:`KERNEL_LOCALE_DIR` / :func:`catalog_path` (the kernel's translation catalog).
@@ -43,6 +43,7 @@ from .notifications import list_notifications
 from .passwords import cheap_hasher
 from .settings import MailSettings, Settings
 from .site import Site
+from .tasks import run_due_tasks
 from .web.app import create_app
 from .web.auth import issue_token
 
@@ -63,6 +64,7 @@ __all__ = [
     "record_activity",
     "registered_permissions",
     "run_due_jobs",
+    "run_due_tasks",
     "seed_demo",
     "shots",
     "START",

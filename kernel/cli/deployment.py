@@ -69,8 +69,8 @@ def demo(site: Site) -> None:
 def serve(state: CLIState, host: str, port: int, workers: int, with_demo: bool) -> None:
     """Serve the web app and the API with uvicorn.
 
-    Jobs run in-process on SQLite, and on PostgreSQL when there is one worker;
-    otherwise run 'crm worker' next to it.
+    Jobs and background tasks run in-process on SQLite, and on PostgreSQL when there is
+    one worker; otherwise run 'crm worker' next to it.
     """
     import uvicorn
 
@@ -89,7 +89,7 @@ def serve(state: CLIState, host: str, port: int, workers: int, with_demo: bool) 
     threads = pool_size(site.engine)
     click.echo(
         f"serving http://{host}:{port}/ with {workers} worker(s) on {stack['loop']} + {stack['http']}, "
-        f"{threads} request threads each; jobs {jobs_where}"
+        f"{threads} request threads each; jobs and background tasks {jobs_where}"
     )
     # X-Forwarded-* are read by the app itself, from [crm] trusted_proxies only (kernel.web.proxies)
     if workers == 1:
@@ -129,21 +129,31 @@ def web_app() -> Starlette:
 
 
 def web_app_running_jobs() -> Starlette:
-    """Like :func:`web_app`, and runs due jobs in-process (SQLite)."""
+    """Like :func:`web_app`, and runs due jobs and background tasks in-process (SQLite)."""
     from ..web.app import create_app
 
     return create_app(load_settings(), run_jobs=True)
 
 
 @click.command()
+@click.option("--task-threads", default=1, show_default=True, type=click.IntRange(1, 32), help="Background tasks run at once.")
 @pass_site
-def worker(site: Site) -> None:
-    """Run due jobs every jobs_interval_seconds until SIGINT or SIGTERM."""
+def worker(site: Site, task_threads: int) -> None:
+    """Run due jobs every jobs_interval_seconds, and queued background tasks (looked for every
+    tasks_interval_seconds, TASK_THREADS at once), until SIGINT or SIGTERM.
+
+    Run as many workers as you like: each job slot and each task is claimed by one of them; a task
+    whose worker was killed is taken over by another once its lease expires.
+    """
+    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from .. import tasks
+
     refuse_pending_migrations(site)
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(task_threads + 1)})
     schedule(scheduler, site)
+    tasks.schedule(scheduler, site, threads=task_threads)
 
     def stop(signum: int, _frame: Any) -> None:
         click.echo(f"{signal.Signals(signum).name}: finishing running jobs, then stopping", err=True)
@@ -151,7 +161,11 @@ def worker(site: Site) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    click.echo(f"worker {worker_name()}: looking for due jobs every {site.settings.jobs_interval_seconds:g}s")
+    every = site.settings
+    click.echo(
+        f"worker {worker_name()}: looking for due jobs every {every.jobs_interval_seconds:g}s "
+        f"and for background tasks every {every.tasks_interval_seconds:g}s ({task_threads} at once)"
+    )
     scheduler.start()
     click.echo("worker stopped")
 

@@ -3,7 +3,7 @@
 There is no module-level app or plugin manager; every call builds its own site.
 
 Under ``/api/v1``: ``auth/``, ``meta/``, ``plugins/NAME/`` (each enabled plugin's
-``register_routes``), ``openapi.json``, and last the generic entity routes,
+``register_routes``), ``openapi.json``, ``background-tasks``, and last the generic entity routes,
 whose ``{entity}`` segment matches any other name. Every failure answers the
 error envelope of :mod:`kernel.web.errors`.
 """
@@ -33,6 +33,7 @@ from .openapi import Documents, docs_routes, openapi_json
 from .plugin_mount import PluginMount
 from .proxies import TrustedProxies
 from .security_api import security_routes
+from .tasks_api import task_routes
 
 
 async def health(request: Request) -> JSONResponse:
@@ -49,6 +50,7 @@ def api_routes(site: Site) -> list[BaseRoute]:
         Mount("/plugins/{plugin}", app=PluginMount(site), name="plugins"),
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
         *security_routes(),  # /audit and /E/{id}/access: before the generic entity routes
+        *task_routes(),  # /background-tasks
         *record_routes(),
     ]
 
@@ -56,8 +58,8 @@ def api_routes(site: Site) -> list[BaseRoute]:
 def create_app(settings: Settings | None = None, *, site: Site | None = None, run_jobs: bool = False) -> Starlette:
     """Build the web app for ``settings`` (or an existing ``site``).
 
-    With ``run_jobs``, due jobs are run in-process on an APScheduler interval
-    while the app is up (how ``crm serve`` runs them on SQLite).
+    With ``run_jobs``, due jobs and queued background tasks are run in-process on
+    APScheduler intervals while the app is up (how ``crm serve`` runs them on SQLite).
     """
     if site is None:
         site = Site(settings or Settings())
@@ -69,10 +71,12 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None, ru
         if run_jobs:
             from apscheduler.schedulers.background import BackgroundScheduler
 
+            from .. import tasks
             from ..jobs import schedule
 
             scheduler = BackgroundScheduler(timezone="UTC")
             schedule(scheduler, site)
+            tasks.schedule(scheduler, site)
             scheduler.start()
         try:
             yield {}

@@ -127,6 +127,7 @@ class Builder:
 
     def build(self) -> dict[str, Any]:
         self.kernel_paths()
+        self.task_paths()
         for entity in self.view.entities.values():
             self.entity_paths(entity)
         self.plugin_paths()
@@ -346,6 +347,62 @@ class Builder:
                 },
             }
         )
+
+    def task_paths(self) -> None:
+        """``/background-tasks`` (:mod:`kernel.web.tasks_api`)."""
+        from ..tasks import STATUSES
+
+        moment = {"type": ["string", "null"], "format": "date-time"}
+        self.schemas["Task"] = {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {"type": "string"},
+                "label": {"type": "object", "additionalProperties": {"type": "string"}},
+                "status": {"type": "string", "enum": list(STATUSES)},
+                "progress": {
+                    "type": "object",
+                    "properties": {
+                        "done": {"type": "integer"},
+                        "total": {"type": ["integer", "null"]},
+                        "percent": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+                        "message": {"type": ["string", "null"]},
+                    },
+                },
+                "cancel_requested": {"type": "boolean"},
+                "attempts": {"type": "integer"},
+                "max_attempts": {"type": "integer"},
+                "created_by": {"type": ["integer", "null"]},
+                "actor": {"type": "string"},
+                "created_at": moment, "run_at": moment, "started_at": moment, "finished_at": moment,
+                "result": {},
+                "error": {"type": ["string", "null"]},
+            },
+        }
+        task_page = {
+            "type": "object",
+            "properties": {"items": {"type": "array", "items": _ref("Task")}, "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}},
+        }
+        id_param = _path_param("id", {"type": "integer", "minimum": 1})
+        one = _json(_ref("Task"), "The task")
+        self.paths[f"{API}/background-tasks"] = {
+            "get": {
+                "summary": "Background tasks: the caller's (an admin: everyone's), newest first",
+                "parameters": [_query("status", {"type": "string", "enum": list(STATUSES)}), _query("kind", {"type": "string"}), *page_params()],
+                "responses": _responses({"200": _json(task_page, "A page of tasks")}, 422),
+            }
+        }
+        self.paths[f"{API}/background-tasks/{{id}}"] = {
+            "parameters": [id_param],
+            "get": {"summary": "One background task with its progress, result and error", "responses": _responses({"200": one}, 404)},
+        }
+        self.paths[f"{API}/background-tasks/{{id}}/cancel"] = {
+            "parameters": [id_param],
+            "post": {
+                "summary": "Cancel a queued task at once, or ask a running one to stop at its next progress report",
+                "responses": _responses({"200": one}, 404, 409),
+            },
+        }
 
     # -- entities -------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """The UI's URL map, and the wrapper that turns refusals into pages.
 
 ``/`` dashboard · ``/login`` ``/logout`` ``/setup`` ``/lang`` · ``/account/password`` · ``/search`` · ``/inbox`` ·
+``/background-tasks[/ID[/cancel]]`` ·
 ``/r/E`` list · ``/r/E/new`` · ``/r/E/kanban`` · ``/r/E/lookup`` · ``/r/E/bulk-delete`` ·
 ``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
 ``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
@@ -24,6 +25,7 @@ from ...errors import RecordError
 from . import account, admin, admin_audit, admin_security, admin_sequences, admin_settings, dashboard, inbox, list_views, records_views as records, shell
 from . import files_views, import_views
 from .. import assets
+from . import tasks_views
 from .context import AdminRequired, LoginRequired
 from .pages import PluginPages
 from .refusals import refusal
@@ -60,6 +62,9 @@ def ui_routes() -> list[BaseRoute]:
         Route("/account/password", page(account.password_page), methods=both, name="ui:password"),
         Route("/search", page(inbox.search_page), methods=get, name="ui:search"),
         Route("/inbox", page(inbox.inbox_page), methods=both, name="ui:inbox"),
+        Route("/background-tasks", page(tasks_views.tasks_page), methods=get, name="ui:tasks"),
+        Route("/background-tasks/{id}", page(tasks_views.task_page), methods=get, name="ui:task"),
+        Route("/background-tasks/{id}/cancel", page(tasks_views.cancel_task), methods=["POST"], name="ui:task_cancel"),
         Route("/r/{entity}", page(list_views.list_page), methods=get, name="ui:list"),
         Route("/r/{entity}/new", page(records.form_page), methods=both, name="ui:new"),
         Route("/r/{entity}/kanban", page(records.kanban_page), methods=both, name="ui:kanban"),
