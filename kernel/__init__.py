@@ -40,6 +40,12 @@ from .records import Actor, Page
 from .sequences import NumberSequence
 from .settings import Settings, load_settings
 from .site import Site
+from .timers import DueTimer, Timer
+from .timers import arm as arm_timers
+from .timers import armed as armed_timers
+from .timers import clear as clear_timers
+from .timers import move as move_timers
+from .timers import rearm as rearm_timers
 
 
 def never_reuse_ids(tables: dict[str, str]) -> None:
@@ -60,13 +66,17 @@ __all__ = [
     "add_audit_entry",
     "add_money",
     "allowed",
+    "arm_timers",
+    "armed_timers",
     "audit_history",
     "Base",
     "BATCH_ROW",
+    "clear_timers",
     "Clock",
     "ConfigError",
     "Conflict",
     "CRMError",
+    "DueTimer",
     "Duplicate",
     "Entity",
     "Forbidden",
@@ -85,6 +95,7 @@ __all__ = [
     "MINOR_UNITS",
     "Money",
     "money_text",
+    "move_timers",
     "multiply_money",
     "never_reuse_ids",
     "NotFound",
@@ -101,6 +112,7 @@ __all__ = [
     "parse_money",
     "PluginError",
     "quantize",
+    "rearm_timers",
     "record_scope",
     "RecordError",
     "RecordMixin",
@@ -111,6 +123,7 @@ __all__ = [
     "subtract_money",
     "sum_by_currency",
     "SystemClock",
+    "Timer",
     "UTCDateTime",
     "ValidationError",
     "Vetoed",

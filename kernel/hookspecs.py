@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .jobs import Job
     from .records import Actor
     from .site import Site
+    from .timers import Timer
 
 hookspec = pluggy.HookspecMarker("crm")
 hookimpl = pluggy.HookimplMarker("crm")
@@ -52,6 +53,12 @@ def register_migrations() -> str | None:
 @hookspec
 def register_jobs() -> list[Job] | None:
     """Return the periodic :class:`~kernel.jobs.Job` objects this plugin runs (named ``plugin.job``)."""
+
+
+@hookspec
+def register_timers() -> list[Timer] | None:
+    """Return the per-record :class:`~kernel.timers.Timer` objects this plugin fires, for its own
+    entities or another's (require the plugin that has it). See :mod:`kernel.timers`."""
 
 
 @hookspec

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership, parents, parsing, search, sequences
+from . import audit, duplicates, ownership, parents, parsing, search, sequences, timers
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -333,6 +333,7 @@ class Records:
                     for r in records
                 ),
             )
+            timers.on_create(self.site, view, tx, entity.name, records)
             for record in records:
                 hooks.after_create(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
         if not return_records:
@@ -400,6 +401,7 @@ class Records:
             search.write(tx, entity, view.fields(entity.name), [updated])
         noted = audit.jsonable(_hide(entity, diff)) | ({"body": audit.jsonable(body)} if body is not None else {})
         audit.write(tx, [audit.entry(actor, now, entity.name, record["id"], action, noted)])
+        timers.on_update(self.site, view, tx, entity.name, [updated], [diff])
         hooks.after_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=updated, changes=diff)
         return updated
 
@@ -477,6 +479,7 @@ class Records:
             search.forget(tx, entity.name, [record["id"]])
             snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], "delete", snapshot)])
+            timers.on_delete(tx, entity.name, [record["id"]])
             hooks.after_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
 
     def act(self, actor: Actor, entity_name: str, record_id: Any, action_name: str, body: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:

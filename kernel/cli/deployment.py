@@ -138,7 +138,7 @@ def web_app_running_jobs() -> Starlette:
 @click.command()
 @pass_site
 def worker(site: Site) -> None:
-    """Run due jobs every jobs_interval_seconds until SIGINT or SIGTERM."""
+    """Run due jobs and fire due per-record timers every jobs_interval_seconds until SIGINT or SIGTERM."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     refuse_pending_migrations(site)
