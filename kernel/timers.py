@@ -282,12 +282,13 @@ def _fire_timer(site: Site, timer: Timer, now: datetime, bound: int) -> Fired:
     from .records import Actor
 
     actor = Actor(user_id=None, label=f"timer {timer.entity}.{timer.name}", role="admin", channel="job")
+    records = site.view.entities[timer.entity].table
     fired = batches = failed = 0
     while True:
         claimed: list[DueTimer] = []
         try:
             with site.write() as conn:
-                claimed = _claim(conn, timer, now, bound)
+                claimed = _claim(conn, records, timer, now, bound)
                 if not claimed:
                     break
                 timer.handler(site=site, conn=conn, actor=actor, entity=timer.entity, timers=claimed)
@@ -305,16 +306,23 @@ def _fire_timer(site: Site, timer: Timer, now: datetime, bound: int) -> Fired:
     return Fired(fired, batches, failed)
 
 
-def _claim(conn: sa.Connection, timer: Timer, now: datetime, bound: int) -> list[DueTimer]:
-    """Delete up to ``batch_size`` due rows of ``timer`` and return them (locked until the transaction ends)."""
+def _claim(conn: sa.Connection, records: sa.Table, timer: Timer, now: datetime, bound: int) -> list[DueTimer]:
+    """Delete up to ``batch_size`` due rows of ``timer`` and return them (locked until the transaction ends).
+
+    On PostgreSQL the pick locks each timer row and its record and skips rows where either is
+    locked: a record being written right now (whose timer that write may move) waits for the
+    next pass, rather than the write and this batch each waiting for a lock the other holds.
+    A timer whose record is gone (deleted outside ``site.records``) never fires.
+    """
     due = (
         sa.select(TIMERS.c.id)
+        .join(records, records.c.id == TIMERS.c.record_id)
         .where(TIMERS.c.entity == timer.entity, TIMERS.c.name == timer.name, TIMERS.c.next_at <= now, TIMERS.c.id <= bound)
         .order_by(TIMERS.c.next_at)
         .limit(timer.batch_size)
     )
     if conn.dialect.name == "postgresql":
-        chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        chosen = due.with_for_update(skip_locked=True, of=[TIMERS, records]).cte("due").prefix_with("MATERIALIZED")
         statement = sa.delete(TIMERS).where(TIMERS.c.id == chosen.c.id)
     else:
         statement = sa.delete(TIMERS).where(TIMERS.c.id.in_(due.scalar_subquery()))

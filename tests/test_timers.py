@@ -190,6 +190,26 @@ def test_two_workers_at_once_never_fire_a_timer_twice(site, recorder, clock):
         assert len(recorder.threads) == 2 and not recorder.barrier.broken
 
 
+def test_a_record_being_written_is_skipped_not_waited_for(site, recorder, clock):
+    if site.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the pass waits for the write to end")
+    ids = site.records.create_many(ADMIN, "notes", [{"title": f"n{i}", "touched_at": START} for i in range(3)])
+    clock.advance(DAYS)
+    notes = site.view.entity("notes").table
+    results: list[Any] = []
+    worker = threading.Thread(target=lambda: results.append(fire_due_timers(site)))
+    with site.write() as conn:  # a follow-up has begun: the record is locked, its timer not yet
+        conn.execute(sa.select(notes.c.id).where(notes.c.id == ids[1]).with_for_update())
+        worker.start()
+        worker.join(timeout=20)
+        waited = worker.is_alive()
+        site.records.update(ADMIN, "notes", ids[1], {"touched_at": clock.now().isoformat()}, conn=conn)  # moves it
+    worker.join(timeout=20)
+    assert not waited, "the pass waited for the record's lock"
+    assert (results[0].fired, results[0].failed) == (2, 0) and sorted(recorder.fired) == [ids[0], ids[2]]
+    assert {i: t["due_at"] for i, t in timers_of(site).items()} == {ids[1]: clock.now() + DAYS}
+
+
 def test_a_failing_batch_rolls_back_and_fires_on_a_later_pass(site, recorder, clock):
     ids = site.records.create_many(ADMIN, "notes", [{"title": f"n{i}", "touched_at": START} for i in range(3)])
     clock.advance(DAYS)
