@@ -479,7 +479,7 @@ class Records:
             search.forget(tx, entity.name, [record["id"]])
             snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], "delete", snapshot)])
-            timers.on_delete(tx, entity.name, [record["id"]])
+            timers.on_delete(view, tx, entity.name, [record["id"]])
             hooks.after_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
 
     def act(self, actor: Actor, entity_name: str, record_id: Any, action_name: str, body: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:

@@ -217,9 +217,11 @@ def on_update(site: Site, view: View, conn: sa.Connection, entity: str, records:
                 _set(site, conn, [timer], touched)
 
 
-def on_delete(conn: sa.Connection, entity: str, ids: Sequence[int]) -> None:
-    """A deleted record's timers go with it, whoever declared them."""
-    clear(conn, entity, ids)
+def on_delete(view: View, conn: sa.Connection, entity: str, ids: Sequence[int]) -> None:
+    """A deleted record's timers go with it, whoever armed them (when its entity has timers declared:
+    a timer whose record is gone never fires anyway)."""
+    if view.timers.get(entity):
+        clear(conn, entity, ids)
 
 
 def _set(site: Site, conn: sa.Connection, timers: Sequence[Timer], records: Sequence[dict[str, Any]]) -> None:
