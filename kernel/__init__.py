@@ -47,6 +47,12 @@ from .settings import Settings, load_settings
 from .site import Site
 from .tasks import TaskCancelled, TaskContext, TaskKind, TaskLost
 from .tasks import enqueue as enqueue_task
+from .timers import DueTimer, Timer
+from .timers import arm as arm_timers
+from .timers import armed as armed_timers
+from .timers import clear as clear_timers
+from .timers import move as move_timers
+from .timers import rearm as rearm_timers
 
 
 def never_reuse_ids(tables: dict[str, str]) -> None:
@@ -67,13 +73,17 @@ __all__ = [
     "add_audit_entry",
     "add_money",
     "allowed",
+    "arm_timers",
+    "armed_timers",
     "audit_history",
     "Base",
     "BATCH_ROW",
+    "clear_timers",
     "Clock",
     "ConfigError",
     "Conflict",
     "CRMError",
+    "DueTimer",
     "Duplicate",
     "enqueue_task",
     "Entity",
@@ -95,6 +105,7 @@ __all__ = [
     "MINOR_UNITS",
     "Money",
     "money_text",
+    "move_timers",
     "multiply_money",
     "never_reuse_ids",
     "NotFound",
@@ -111,6 +122,7 @@ __all__ = [
     "parse_money",
     "PluginError",
     "quantize",
+    "rearm_timers",
     "record_scope",
     "RecordError",
     "RecordMixin",
@@ -127,6 +139,7 @@ __all__ = [
     "TaskContext",
     "TaskKind",
     "TaskLost",
+    "Timer",
     "UTCDateTime",
     "ValidationError",
     "verify_link",

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .records import Actor
     from .site import Site
     from .tasks import TaskKind
+    from .timers import Timer
 
 hookspec = pluggy.HookspecMarker("crm")
 hookimpl = pluggy.HookimplMarker("crm")
@@ -84,6 +85,12 @@ def register_task_kinds() -> list[TaskKind] | None:
     ``run(context)`` once per attempt, outside any transaction. A disabled plugin's queued tasks
     wait until it is enabled again.
     """
+
+
+@hookspec
+def register_timers() -> list[Timer] | None:
+    """Return the per-record :class:`~kernel.timers.Timer` objects this plugin fires, for its own
+    entities or another's (require the plugin that has it). See :mod:`kernel.timers`."""
 
 
 @hookspec

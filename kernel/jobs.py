@@ -7,8 +7,9 @@ and PostgreSQL alike, however many workers ask. A job should handle
 *everything due as of* ``now`` (every overdue record, not one), so a missed slot
 is caught up by the next run.
 
-``crm serve`` and ``crm worker`` ask for due jobs on an APScheduler interval;
-``crm jobs run --now`` asks once, as of a given time.
+``crm serve`` and ``crm worker`` ask for due jobs on an APScheduler interval, and
+fire due per-record timers (:mod:`kernel.timers`) on another; ``crm jobs run --now``
+does both once, as of a given time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 
 from .clock import as_utc
 from .models import JobRun
+from .timers import schedule_tick
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -114,7 +116,8 @@ def recent_runs(site: Site, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def schedule(scheduler: BaseScheduler, site: Site) -> None:
-    """Ask for due jobs every ``jobs_interval_seconds`` on an APScheduler scheduler."""
+    """Ask for due jobs, and fire due per-record timers (:mod:`kernel.timers`), every
+    ``jobs_interval_seconds`` on an APScheduler scheduler."""
 
     def tick() -> None:
         try:
@@ -127,6 +130,15 @@ def schedule(scheduler: BaseScheduler, site: Site) -> None:
         "interval",
         seconds=site.settings.jobs_interval_seconds,
         id="crm.due_jobs",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(timezone.utc),
+    )
+    scheduler.add_job(
+        schedule_tick(site),
+        "interval",
+        seconds=site.settings.jobs_interval_seconds,
+        id="crm.due_timers",
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(timezone.utc),

@@ -348,3 +348,25 @@ class Task(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # of the latest attempt
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+class TimerRow(Base):
+    """One armed deadline of one record (see :mod:`kernel.timers`); removed when it fires.
+
+    ``due_at`` is the deadline the handler sees; ``next_at`` when to fire it, the same
+    unless a failed try pushed it back (``attempts``, ``error``). Ids only grow (SQLite
+    ``AUTOINCREMENT``), so a pass can leave rows armed after it began for the next one.
+    """
+
+    __tablename__ = "kernel_timers"
+    __table_args__ = (
+        sa.UniqueConstraint("entity", "record_id", "name"),
+        sa.Index("ix_kernel_timers_due", "entity", "name", "next_at"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)

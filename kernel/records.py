@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, files, ownership, parents, parsing, search, sequences, versions
+from . import audit, duplicates, files, ownership, parents, parsing, search, sequences, timers, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -339,6 +339,7 @@ class Records:
                     for r in records
                 ),
             )
+            timers.on_create(self.site, view, tx, entity.name, records)
             for record in records:
                 hooks.after_create(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
         if not return_records:
@@ -410,6 +411,7 @@ class Records:
             search.write(tx, entity, view.fields(entity.name), [updated])
         noted = audit.jsonable(_hide(entity, diff)) | ({"body": audit.jsonable(body)} if body is not None else {})
         audit.write(tx, [audit.entry(actor, now, entity.name, record["id"], action, noted)])
+        timers.on_update(self.site, view, tx, entity.name, [updated], [diff])
         hooks.after_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=updated, changes=diff)
         return updated
 
@@ -488,6 +490,7 @@ class Records:
             files.remove_all(tx, entity.name, [record["id"]])
             snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], "delete", snapshot)])
+            timers.on_delete(view, tx, entity.name, [record["id"]])
             hooks.after_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
 
     def act(

@@ -29,6 +29,7 @@ from .customfields import CustomField, FieldSet
 from .db import make_engine, write_transaction
 from .entities import Entity, check_entity
 from .sequences import check_shared
+from .timers import Timer, check_timers
 from .errors import Conflict, CRMError, PluginError
 from .jobs import Job
 from .models import CustomFieldDef, PluginState, Version
@@ -78,6 +79,7 @@ class View:
     custom_fields: dict[str, FieldSet] = field(default_factory=dict)
     settings: Settings | None = None  # crm.toml with the admin's run-time changes (kernel.systemsettings)
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # likewise, per plugin
+    timers: dict[str, tuple[Timer, ...]] = field(default_factory=dict)  # per entity (kernel.timers)
 
     def fields(self, entity: str) -> FieldSet:
         found = self.custom_fields.get(entity)
@@ -85,6 +87,16 @@ class View:
 
     def entity(self, name: str) -> Entity | None:
         return self.entities.get(name)
+
+
+def _declared_timers(pm: pluggy.PluginManager) -> list[Timer]:
+    """Every plugin's ``register_timers`` answer, each timer marked with the plugin that declared it."""
+    found = []
+    for impl in reversed(pm.hook.register_timers.get_hookimpls()):
+        for timer in impl.function() or ():
+            object.__setattr__(timer, "plugin", impl.plugin_name)
+            found.append(timer)
+    return found
 
 
 class Site:
@@ -197,6 +209,7 @@ class Site:
         _add_actions(pm, entities)
         check_shared(entities.values())
         jobs = {job.name: job for batch in pm.hook.register_jobs() for job in batch or ()}
+        timers = check_timers(_declared_timers(pm), entities)
         grouped: dict[str, list[CustomField]] = {}
         for row in defs:
             if row.entity in entities:
@@ -205,7 +218,7 @@ class Site:
         fieldsets = {name: FieldSet(name, fields) for name, fields in grouped.items()}
         values = {scope: {name: row.value for name, row in rows.items()} for scope, rows in overrides.items()}
         settings, plugin_config = systemsettings.effective(self, values)
-        return View(version, tuple(order), pm, entities, jobs, fieldsets, settings, plugin_config)
+        return View(version, tuple(order), pm, entities, jobs, fieldsets, settings, plugin_config, timers)
 
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, reused in this process for up to ``refresh_seconds``.

@@ -13,7 +13,9 @@ Enable with ``pytest_plugins = ["kernel.testing"]`` in a ``conftest.py``.
 
 A plugin's tests import from here, not from the kernel's private modules, what they
 drive the site with: :func:`create_app` and :func:`issue_token` (the HTTP API as a user),
-:func:`run_due_jobs` (run the jobs due now), :func:`run_due_tasks` (run the queued background tasks due now), :func:`list_notifications`,
+:func:`run_due_jobs` (run the jobs due now), :func:`run_due_tasks` (run the queued background tasks due now),
+:func:`fire_due_timers` (fire the per-record
+timers due now: ``fire_due_timers(site)``, as of the site clock), :func:`list_notifications`,
 :func:`record_activity` (a record's Activity tab), :func:`seed_demo`,
 :func:`registered_permissions`, :class:`MailSettings` (a ``[mail]`` table), and
 :data:`KERNEL_LOCALE_DIR` / :func:`catalog_path` (the kernel's translation catalog).
@@ -44,6 +46,7 @@ from .passwords import cheap_hasher
 from .settings import MailSettings, Settings
 from .site import Site
 from .tasks import run_due_tasks
+from .timers import fire_due as fire_due_timers
 from .web.app import create_app
 from .web.auth import issue_token
 
@@ -53,6 +56,7 @@ __all__ = [
     "clock",
     "create_app",
     "database_url",
+    "fire_due_timers",
     "free_port",
     "issue_token",
     "KERNEL_LOCALE_DIR",

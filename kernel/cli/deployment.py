@@ -139,8 +139,9 @@ def web_app_running_jobs() -> Starlette:
 @click.option("--task-threads", default=1, show_default=True, type=click.IntRange(1, 32), help="Background tasks run at once.")
 @pass_site
 def worker(site: Site, task_threads: int) -> None:
-    """Run due jobs every jobs_interval_seconds, and queued background tasks (looked for every
-    tasks_interval_seconds, TASK_THREADS at once), until SIGINT or SIGTERM.
+    """Run due jobs and fire due per-record timers every jobs_interval_seconds, and run queued
+    background tasks (looked for every tasks_interval_seconds, TASK_THREADS at once), until
+    SIGINT or SIGTERM.
 
     Run as many workers as you like: each job slot and each task is claimed by one of them; a task
     whose worker was killed is taken over by another once its lease expires.
@@ -151,7 +152,7 @@ def worker(site: Site, task_threads: int) -> None:
     from .. import tasks
 
     refuse_pending_migrations(site)
-    scheduler = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(task_threads + 1)})
+    scheduler = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(task_threads + 2)}  # + the jobs tick and the timers tick)
     schedule(scheduler, site)
     tasks.schedule(scheduler, site, threads=task_threads)
 
@@ -163,7 +164,7 @@ def worker(site: Site, task_threads: int) -> None:
     signal.signal(signal.SIGTERM, stop)
     every = site.settings
     click.echo(
-        f"worker {worker_name()}: looking for due jobs every {every.jobs_interval_seconds:g}s "
+        f"worker {worker_name()}: looking for due jobs and timers every {every.jobs_interval_seconds:g}s "
         f"and for background tasks every {every.tasks_interval_seconds:g}s ({task_threads} at once)"
     )
     scheduler.start()

@@ -11,6 +11,7 @@ from ..clock import FrozenClock
 from ..errors import ValidationError
 from ..parsing import parse_moment
 from ..jobs import run_due_jobs
+from ..timers import fire_due
 from ..site import Site
 from .group import UserError, pass_site
 from .output import duration, echo_table
@@ -38,7 +39,8 @@ def jobs() -> None:
 @click.option("--job", "only", metavar="NAME", help="Run only this job.")
 @pass_site
 def jobs_run(site: Site, as_of: datetime | None, only: str | None) -> None:
-    """Run every job whose current slot has not run yet, once; exit 1 if any fails.
+    """Run every job whose current slot has not run yet, once, then fire the due per-record
+    timers; exit 1 if any fails.
 
     With --now the site's clock is frozen at that time, so everything the jobs
     write (deadlines, audit entries) is dated as of it too.
@@ -49,16 +51,20 @@ def jobs_run(site: Site, as_of: datetime | None, only: str | None) -> None:
     if only is not None and only not in enabled:
         raise UserError(f"--job: no enabled job named {only!r} (enabled: {', '.join(enabled) or 'none'})")
     outcomes = run_due_jobs(site, as_of, only=only)
-    if not outcomes:
+    rows = [(o.job, o.slot.isoformat(), o.status, o.error if o.status == "failed" else o.result) for o in outcomes]
+    failed = [o.job for o in outcomes if o.status == "failed"]
+    if only is None and site.view.timers:  # then the per-record timers due as of the same time
+        fired = fire_due(site, as_of)
+        status = "failed" if fired.failed else "done"
+        rows.append(("timers", (as_of or site.clock.now()).isoformat(), status, f"{fired.fired} fired in {fired.batches} batches, {fired.failed} failed"))
+        if fired.failed:
+            failed.append("timers")
+    if not rows:
         click.echo("no enabled jobs")
         return
-    echo_table(
-        ("job", "slot", "status", "detail"),
-        ((o.job, o.slot.isoformat(), o.status, o.error if o.status == "failed" else o.result) for o in outcomes),
-    )
-    failed = [o.job for o in outcomes if o.status == "failed"]
+    echo_table(("job", "slot", "status", "detail"), rows)
     if failed:
-        raise UserError(f"{len(failed)} of {len(outcomes)} jobs failed: {', '.join(failed)}")
+        raise UserError(f"{len(failed)} of {len(rows)} jobs failed: {', '.join(failed)}")
 
 
 @jobs.command("list")
