@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import command
 
-from kernel import Actor, migrations
-from kernel.models import ApiToken
+from kernel import Actor, audit, migrations
+from kernel.models import ApiToken, Team, User
 from tests.example import plugin as notes_plugin
+from tests.example.plugin import Note
 
 SYSTEM = Actor.system("cli")
 
@@ -31,12 +32,18 @@ def test_upgrading_an_existing_database_keeps_rows_and_links_and_skips_used_ids(
         command.upgrade(migrations.alembic_config(site, conn), "core@5e4a9c2d7b10")  # before the ids revision
     with site.write() as conn:
         command.upgrade(migrations.alembic_config(site, conn), "notes@5cdc63106a29")
-    team = site.records.create(SYSTEM, "teams", {"name": "North"})
-    user = site.records.create(SYSTEM, "users", {"email": "rep@example.com", "team_id": team["id"]})
+    # rows written as the older code wrote them (plain SQL: today's write path also touches tables
+    # that schema does not have yet, such as files and timers)
+    now = site.clock.now()
+    stamps = {"created_at": now, "updated_at": now}
     with site.write() as conn:
-        conn.execute(sa.insert(ApiToken.__table__).values(user_id=user["id"], name="cli", token_hash="x" * 64, created_at=site.clock.now()))
-    notes = [site.records.create(SYSTEM, "notes", {"title": f"n{i}"}) for i in range(3)]
-    site.records.delete(SYSTEM, "notes", notes[-1]["id"])  # the newest: its id is the one SQLite would hand out again
+        team = {"id": conn.execute(sa.insert(Team.__table__).values(name="North", **stamps).returning(Team.__table__.c.id)).scalar_one()}
+        values = {"email": "rep@example.com", "role": "sales_rep", "team_id": team["id"], **stamps}
+        user = {"id": conn.execute(sa.insert(User.__table__).values(values).returning(User.__table__.c.id)).scalar_one()}
+        conn.execute(sa.insert(ApiToken.__table__).values(user_id=user["id"], name="cli", token_hash="x" * 64, created_at=now))
+        notes = [{"id": conn.execute(sa.insert(Note.__table__).values(title=f"n{i}", **stamps).returning(Note.__table__.c.id)).scalar_one()} for i in range(3)]
+        conn.execute(sa.delete(Note.__table__).where(Note.__table__.c.id == notes[-1]["id"]))  # the newest: its id is the one SQLite would hand out again
+        audit.write(conn, [audit.entry(SYSTEM, now, "notes", notes[-1]["id"], "delete", {"title": ["n2", None]})])  # as a delete leaves it
 
     migrations.upgrade(site)
 
