@@ -10,7 +10,8 @@ plugin that imports one.
 Records are read and written through ``site.records`` (a :class:`Site` is
 handed to every hook): ``create``, ``create_many``, ``get``, ``list``, ``update``,
 ``delete``, ``act``, ``history``, ``find_duplicates`` and ``visible`` (the SQL
-condition for the rows an actor may see, for a plugin's own queries).
+condition for the rows an actor may see, for a plugin's own queries); the admin-edited
+states of an entity with a :class:`StateMachine` through ``site.states``.
 """
 
 from .audit import add_entry as add_audit_entry
@@ -40,6 +41,8 @@ from .records import Actor, Page
 from .sequences import NumberSequence
 from .settings import Settings, load_settings
 from .site import Site
+from .states import State, StateMachine
+from .states import events_of as state_events
 
 
 def never_reuse_ids(tables: dict[str, str]) -> None:
@@ -53,6 +56,17 @@ def never_reuse_ids(tables: dict[str, str]) -> None:
     from .migrations.ids import never_reuse_ids as rebuild
 
     rebuild(tables)
+
+
+def state_events_table() -> "sqlalchemy.Table":  # noqa: F821 - a name for readers
+    """The SQLAlchemy table of state events (``kernel_state_events``, see :mod:`kernel.states`), for a
+    plugin's own queries over them (a funnel, time in stage), read-only: one row per transition with
+    ``entity``, ``record_id``, ``set_key``, ``from_state``, ``to_state``, ``kind``, ``actor_id``,
+    ``actor``, ``at``, ``seconds`` and ``snapshot``; indexed by (``entity``, ``record_id``, ``id``)
+    and (``entity``, ``set_key``, ``to_state``, ``at``)."""
+    from .states import EVENTS
+
+    return EVENTS
 
 __all__ = [
     "Action",
@@ -108,6 +122,10 @@ __all__ = [
     "Settings",
     "Site",
     "site_translations",
+    "State",
+    "state_events",
+    "state_events_table",
+    "StateMachine",
     "subtract_money",
     "sum_by_currency",
     "SystemClock",

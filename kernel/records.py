@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership, parents, parsing, search, sequences
+from . import audit, duplicates, ownership, parents, parsing, search, sequences, states
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -318,6 +318,7 @@ class Records:
                 for name in write_only:
                     values.pop(name, None)
                 values["created_at"] = values["updated_at"] = now
+            moves = states.check_create(self.site, tx, actor, entity, cleaned)  # after the hooks: they may pick the state
             if entity.numbered:  # after the hooks (no plugin changes a number), in this transaction (no gaps)
                 sequences.fill(tx, entity, cleaned, now)
             if return_records or hooks.after_create.get_hookimpls():
@@ -333,6 +334,7 @@ class Records:
                     for r in records
                 ),
             )
+            states.write_events(self.site, tx, actor, entity, list(zip(records, moves)), created=True)
             for record in records:
                 hooks.after_create(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
         if not return_records:
@@ -384,6 +386,7 @@ class Records:
         hooks.before_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record, changes=changes)
         for name in entity_write_only(entity):
             changes.pop(name, None)
+        move = states.check_change(self.site, tx, actor, entity, record, changes)
         diff = _diff(record, changes)
         if not diff:
             return {k: record[k] for k in entity.columns}
@@ -400,6 +403,8 @@ class Records:
             search.write(tx, entity, view.fields(entity.name), [updated])
         noted = audit.jsonable(_hide(entity, diff)) | ({"body": audit.jsonable(body)} if body is not None else {})
         audit.write(tx, [audit.entry(actor, now, entity.name, record["id"], action, noted)])
+        if move is not None:
+            states.write_events(self.site, tx, actor, entity, [(updated, move)])
         hooks.after_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=updated, changes=diff)
         return updated
 
