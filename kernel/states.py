@@ -181,8 +181,13 @@ def set_of(machine: StateMachine, record: dict[str, Any]) -> str | None:
     return None if value is None else str(value)
 
 
-def definitions(conn: sa.Connection, entity: Entity, set_key: str) -> list[State]:
-    """The states of one set, in order."""
+def definitions(conn: sa.Connection, entity: Entity, set_key: str, *, lock: str | None = None) -> list[State]:
+    """The states of one set, in order.
+
+    ``lock`` (PostgreSQL; SQLite's write lock serializes writers anyway): ``"share"`` for a
+    write that relies on the set (an admin's change waits for it, and it for the change),
+    ``"update"`` for an admin's change of the set.
+    """
     machine = entity.states
     if machine is None:
         return []
@@ -193,6 +198,8 @@ def definitions(conn: sa.Connection, entity: Entity, set_key: str) -> list[State
         .where(STATES.c.entity == entity.name, STATES.c.set_key == set_key)
         .order_by(STATES.c.position, STATES.c.id)
     )
+    if lock is not None and conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=lock == "share")
     return [_from_row(row) for row in conn.execute(query)]
 
 
@@ -264,7 +271,7 @@ def check_create(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, 
             raise ValidationError.at([machine.set_by or ""], f"is required: it chooses the states of {machine.field}")
         states = found.get(set_key)
         if states is None:
-            states = found[set_key] = definitions(conn, entity, set_key)
+            states = found[set_key] = definitions(conn, entity, set_key, lock="share")
         if not states:
             raise ValidationError.at([machine.set_by or machine.field], f"set {set_key!r} has no states yet")
         key = values.get(machine.field)
@@ -296,7 +303,7 @@ def check_change(
         return None
     if new_set is None:
         raise ValidationError.at([machine.set_by or ""], f"is required: it chooses the states of {machine.field}")
-    states = definitions(conn, entity, new_set)
+    states = definitions(conn, entity, new_set, lock="share")
     if new_key is None:
         raise ValidationError.at([machine.field], f"a {entity.name} record always has a state; one of: {_keys(states)}")
     new = _find(states, new_key)

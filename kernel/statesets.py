@@ -184,7 +184,7 @@ class StateSets:
         for state in defined:
             self._check(entity, state, keys)
         with self._transaction(conn) as tx:
-            if states.definitions(tx, entity, key):
+            if states.definitions(tx, entity, key, lock="update"):
                 raise Conflict(f"set {key!r} of {entity.name} has states already", [{"loc": ["set"], "msg": "not empty"}])
             self._store(tx, entity, key, defined)
             self._audit(tx, actor, entity, key, "create", {"states": keys})
@@ -198,7 +198,7 @@ class StateSets:
         body = _object(body, STATE_KEYS)
         state = _as_state(body)
         with self._transaction(conn) as tx:
-            current = states.definitions(tx, entity, key)
+            current = states.definitions(tx, entity, key, lock="update")
             if states._find(current, state.key) is not None:
                 raise Conflict(f"state {state.key!r} exists already in this set", [{"loc": ["body", "key"], "msg": "taken"}])
             self._check(entity, state, [*(s.key for s in current), state.key])
@@ -216,7 +216,7 @@ class StateSets:
         if not body:
             raise ValidationError.at(["body"], "send at least one of " + ", ".join(k for k in STATE_KEYS if k != "key"))
         with self._transaction(conn) as tx:
-            current = states.definitions(tx, entity, key)
+            current = states.definitions(tx, entity, key, lock="update")
             index = next((i for i, s in enumerate(current) if s.key == state_key), None)
             if index is None:
                 raise NotFound(f"no state {state_key!r} in this set", [{"loc": ["path", "key"], "msg": "unknown state"}])
@@ -236,8 +236,13 @@ class StateSets:
         entity = self._editable(entity_name)
         key = self._set_key(entity, set_key)
         with self._transaction(conn) as tx:
-            current = states.definitions(tx, entity, key)
-            if not isinstance(keys, list) or sorted(map(str, keys)) != sorted(s.key for s in current) or len(set(keys)) != len(keys):
+            current = states.definitions(tx, entity, key, lock="update")
+            if (
+                not isinstance(keys, list)
+                or not all(isinstance(k, str) for k in keys)
+                or sorted(keys) != sorted(s.key for s in current)
+                or len(set(keys)) != len(keys)
+            ):
                 raise ValidationError.at(["body", "order"], f"must list every state of the set once: {states._keys(current)}")
             by_key = {s.key: s for s in current}
             self._store(tx, entity, key, [by_key[k] for k in keys])
@@ -257,7 +262,7 @@ class StateSets:
         assert machine is not None
         table = entity.table
         with self._transaction(conn) as tx:
-            current = states.definitions(tx, entity, key)
+            current = states.definitions(tx, entity, key, lock="update")
             removed = states._find(current, state_key)
             if removed is None:
                 raise NotFound(f"no state {state_key!r} in this set", [{"loc": ["path", "key"], "msg": "unknown state"}])
@@ -309,6 +314,8 @@ class StateSets:
                 for id_ in ids
             ),
         )
+        if machine.field in entity.searchable:
+            self.site.records.reindex(entity.name, ids, conn=tx)
         since = {row["id"]: row.pop("_entered") or row["created_at"] for row in rows}
         moved = [({**row, **values}, Move(set_key, removed.key, target)) for row in rows]
         states.write_events(self.site, tx, actor, entity, moved, since=since)

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from openapi_spec_validator import validate
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -420,3 +421,15 @@ def test_a_wrong_declaration_is_refused_at_start_up(machine, reason):
     with pytest.raises(TypeError) as refused:
         check_entity(entity)
     assert reason in str(refused.value)
+
+
+@pytest.mark.anyio
+async def test_openapi_documents_the_state_routes_of_entities_with_states(site):
+    async with client_for(site, "rep@example.com", "sales_rep") as rep:
+        document = (await rep.get("/api/v1/openapi.json")).json()
+    validate(document)
+    paths = document["paths"]
+    assert "get" in paths["/api/v1/sttest_tasks/{id}/transitions"]
+    assert set(paths["/api/v1/meta/entities/sttest_deals/states"]) == {"get", "post", "put"}
+    assert {"patch", "delete"} <= set(paths["/api/v1/meta/entities/sttest_deals/states/{key}"])
+    assert "/api/v1/sttest_plain/{id}/transitions" not in paths

@@ -3,7 +3,7 @@
 * ``GET /api/v1/meta/entities/E/states[?set=KEY]`` — the entity's states, by set (kanban columns);
   anyone who may read ``E``;
 * admin, for admin-edited states (``set`` names the set when the entity has ``set_by``):
-  ``POST …/states?set=KEY`` adds one (201), ``PUT …/states?set=KEY`` ``{"order": [keys]}`` reorders,
+  ``POST …/states?set=KEY`` adds one (201), ``PUT …/states?set=KEY`` ``{"order": [keys]}`` sets their order,
   ``PATCH …/states/{key}?set=KEY`` renames or changes one, ``DELETE …/states/{key}?set=KEY&move_to=OTHER``
   removes one (``{"moved": N}``; 409 naming how many records use it when ``move_to`` is missing);
 * ``GET /api/v1/E/{id}/transitions?limit=&offset=`` — the record's state events, oldest first.
