@@ -433,3 +433,33 @@ async def test_openapi_documents_the_state_routes_of_entities_with_states(site):
     assert set(paths["/api/v1/meta/entities/sttest_deals/states"]) == {"get", "post", "put"}
     assert {"patch", "delete"} <= set(paths["/api/v1/meta/entities/sttest_deals/states/{key}"])
     assert "/api/v1/sttest_plain/{id}/transitions" not in paths
+
+
+ODD_BODIES = [
+    None, [], "x", {"key": ["a"], "label": "x"}, {"key": "a", "label": {"en": 1, "zh_CN": None}},
+    {"key": "a", "label": label("A", "甲"), "kind": ["won"], "requires": {"a": 1}, "to": 5, "permission": 7},
+    {"key": "a", "label": label("A", "甲"), "position": True}, {"key": "a", "label": label("A", "甲"), "position": 2**70},
+    {"key": "a", "label": label("A", "甲"), "requires": [None, {}]}, {"key": "a", "label": label("A", "甲"), "to": [["b"]]},
+    {"order": [{}]}, {"order": "a"}, {"label": None}, {},
+]
+
+
+@pytest.mark.anyio
+async def test_odd_input_to_the_state_routes_answers_4xx(site):
+    board(site, 1, "a", "b")
+    deal = site.records.create(SYSTEM, "sttest_deals", {"name": "d", "board_id": 1})
+    base = "/api/v1/meta/entities/sttest_deals/states"
+    queries = ["", "?set=²", "?set=0", "?set=" + "9" * 30, "?set=1&move_to=²", "?set=1&set=2", "?set=1&other=x", "?set=1"]
+    async with client_for(site, "admin@example.com", "admin") as admin:
+        for query in queries:
+            for body in ODD_BODIES:
+                for method, path in (("POST", base), ("PUT", base), ("PATCH", f"{base}/a"), ("PATCH", f"{base}/²")):
+                    answer = await admin.request(method, path + query, json=body)
+                    assert 400 <= answer.status_code < 500, (method, path + query, body, answer.text)
+            answer = await admin.delete(f"{base}/zzz{query}")
+            assert 400 <= answer.status_code < 500, (query, answer.text)
+            assert (await admin.get(base + query)).status_code < 500
+        for odd in ("²", "99999999999999999999", "0"):
+            assert (await admin.get(f"/api/v1/sttest_deals/{odd}/transitions")).status_code == 404
+        assert (await admin.get(f"/api/v1/sttest_deals/{deal['id']}/transitions?limit=²")).status_code == 422
+    assert [s.key for s in site.states.definitions("sttest_deals", 1)] == ["a", "b"]
