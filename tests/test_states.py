@@ -463,3 +463,45 @@ async def test_odd_input_to_the_state_routes_answers_4xx(site):
             assert (await admin.get(f"/api/v1/sttest_deals/{odd}/transitions")).status_code == 404
         assert (await admin.get(f"/api/v1/sttest_deals/{deal['id']}/transitions?limit=²")).status_code == 422
     assert [s.key for s in site.states.definitions("sttest_deals", 1)] == ["a", "b"]
+
+
+def test_removing_a_state_waits_for_a_write_that_put_a_record_in_it(site):
+    """PostgreSQL: a create holds the set's rows (FOR SHARE) until it commits, so a removal that
+    started meanwhile sees the new record and moves it too (SQLite's write lock serializes them)."""
+    if site.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    import threading
+    import time
+
+    board(site, 1, "quote", "won")
+    created = threading.Event()
+    release = threading.Event()
+    found: dict[str, Any] = {}
+
+    def create() -> None:
+        with site.write() as conn:
+            found["pid"] = conn.scalar(sa.text("select pg_backend_pid()"))
+            found["id"] = site.records.create(SYSTEM, "sttest_deals", {"name": "late", "board_id": 1, "stage": "quote"}, conn=conn)["id"]
+            created.set()
+            release.wait(timeout=30)
+
+    def remove() -> None:
+        found["moved"] = site.states.remove(SYSTEM, "sttest_deals", 1, "quote", move_to="won")
+
+    writer = threading.Thread(target=create)
+    writer.start()
+    assert created.wait(timeout=30)
+    remover = threading.Thread(target=remove)
+    remover.start()
+    deadline = time.monotonic() + 20
+    query = sa.text("select count(*) from pg_stat_activity where cast(:pid as integer) = any(pg_blocking_pids(pid))")
+    with site.engine.connect() as conn:
+        while not conn.execute(query, {"pid": found["pid"]}).scalar() and time.monotonic() < deadline:
+            release.wait(timeout=0.02)  # poll until the removal is seen waiting on the create
+        blocked = conn.execute(query, {"pid": found["pid"]}).scalar()
+    release.set()
+    writer.join(timeout=30)
+    remover.join(timeout=30)
+    assert blocked == 1 and found["moved"] == 1
+    assert site.records.get(SYSTEM, "sttest_deals", found["id"])["stage"] == "won"
+    assert events(site, "sttest_deals", found["id"])[-1][:2] == ("quote", "won")
