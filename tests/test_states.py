@@ -505,3 +505,26 @@ def test_removing_a_state_waits_for_a_write_that_put_a_record_in_it(site):
     assert blocked == 1 and found["moved"] == 1
     assert site.records.get(SYSTEM, "sttest_deals", found["id"])["stage"] == "won"
     assert events(site, "sttest_deals", found["id"])[-1][:2] == ("quote", "won")
+
+
+def test_the_board_of_a_fixed_machine_shows_its_states_and_refuses_a_forbidden_move(site):
+    import re
+
+    from starlette.testclient import TestClient
+
+    site.records.create(SYSTEM, "users", {"email": "admin@example.com", "password": "s3cret-pass", "role": "admin"})
+    client = TestClient(create_app(site=site), follow_redirects=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"email": "admin@example.com", "password": "s3cret-pass", "next": "/", "csrf_token": token})
+    task = site.records.create(SYSTEM, "sttest_tasks", {"title": "card"})
+    board_page = client.get("/r/sttest_tasks/kanban", headers={"Accept-Language": "zh-CN"}).text
+    assert [board_page.index(text) for text in ("待办", "进行中", "审核", "完成", "放弃")] == sorted(
+        board_page.index(text) for text in ("待办", "进行中", "审核", "完成", "放弃")
+    )
+    csrf = client.get("/api/v1/auth/me").json()["csrf_token"]
+    move = {"csrf_token": csrf, "id": str(task["id"]), "status": "done"}
+    refused = client.post("/r/sttest_tasks/kanban", data=move, headers={"Accept": "application/json"})
+    assert refused.status_code == 409 and refused.json()["error"]["details"][0]["allowed"] == ["doing", "dropped"]
+    moved = client.post("/r/sttest_tasks/kanban", data={**move, "status": "doing"}, headers={"Accept": "application/json"})
+    assert moved.status_code == 200 and moved.json()["value"] == "doing"
+    assert events(site, "sttest_tasks", task["id"])[-1][:2] == ("todo", "doing")
