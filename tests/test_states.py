@@ -528,3 +528,38 @@ def test_the_board_of_a_fixed_machine_shows_its_states_and_refuses_a_forbidden_m
     moved = client.post("/r/sttest_tasks/kanban", data={**move, "status": "doing"}, headers={"Accept": "application/json"})
     assert moved.status_code == 200 and moved.json()["value"] == "doing"
     assert events(site, "sttest_tasks", task["id"])[-1][:2] == ("todo", "doing")
+
+
+def signed_in_admin(site) -> tuple[Any, str]:
+    import re
+
+    from starlette.testclient import TestClient
+
+    site.records.create(SYSTEM, "users", {"email": "admin@example.com", "password": "s3cret-pass", "role": "admin"})
+    client = TestClient(create_app(site=site), follow_redirects=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"email": "admin@example.com", "password": "s3cret-pass", "next": "/", "csrf_token": token})
+    return client, client.get("/api/v1/auth/me").json()["csrf_token"]
+
+
+def test_the_admin_page_adds_renames_reorders_and_removes_states(site):
+    client, csrf = signed_in_admin(site)
+    assert "sttest_deals" in client.get("/admin/states").text
+    page = "/admin/states/sttest_deals?set=4"
+    for key, en, zh in (("new", "New", "新建"), ("quote", "Quote", "报价"), ("won", "Won", "赢单")):
+        added = client.post(page, data={"csrf_token": csrf, "key": key, "label_en": en, "label_zh_CN": zh, "kind": "won" if key == "won" else "open"})
+        assert added.status_code == 303, added.text
+    refused = client.post(page, data={"csrf_token": csrf, "key": "Bad key", "label_en": "x", "label_zh_CN": "x"})
+    assert refused.status_code == 422 and "snake_case" in refused.text
+    client.post("/admin/states/sttest_deals/quote?set=4", data={"csrf_token": csrf, "do": "save", "label_en": "Quotation", "label_zh_CN": "报价单", "kind": "open"})
+    client.post("/admin/states/sttest_deals/quote?set=4", data={"csrf_token": csrf, "do": "up"})
+    deal = site.records.create(SYSTEM, "sttest_deals", {"name": "d", "board_id": 4, "stage": "quote"})
+    in_use = client.post("/admin/states/sttest_deals/quote?set=4", data={"csrf_token": csrf, "do": "remove", "move_to": ""})
+    assert in_use.status_code == 409 and "有 1 条记录处于此状态" in in_use.text
+    described = site.states.describe("sttest_deals", "4")["sets"][0]["states"]
+    assert [(s["key"], s["label"]["en"]) for s in described] == [("quote", "Quotation"), ("new", "New"), ("won", "Won")]
+    removed = client.post("/admin/states/sttest_deals/quote?set=4", data={"csrf_token": csrf, "do": "remove", "move_to": "won"})
+    assert removed.status_code == 303
+    assert site.records.get(SYSTEM, "sttest_deals", deal["id"])["stage"] == "won"
+    shown = client.get(page, headers={"Accept-Language": "zh-CN"}).text
+    assert "赢单" in shown and "Quotation" not in shown
