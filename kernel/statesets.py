@@ -227,6 +227,8 @@ class StateSets:
             position = _position(body.get("position", index), len(rest))
             ordered = [*rest[:position], after, *rest[position:]]
             self._store(tx, entity, key, ordered)
+            if after.kind != before.kind:
+                self._set_outcome(tx, actor, entity, key, after)
             changes = {name: [b, a] for name, b, a in _compare(before.as_public(index), after.as_public(position))}
             self._audit(tx, actor, entity, key, "update", {"state": state_key, "changes": changes})
         return after.as_public(position)
@@ -283,6 +285,20 @@ class StateSets:
             self._store(tx, entity, key, kept)
             self._audit(tx, actor, entity, key, "delete", {"state": state_key, "move_to": move_to, "moved": count})
         return count
+
+    def _set_outcome(self, tx: sa.Connection, actor: Actor, entity: Entity, set_key: str, state: State) -> None:
+        """A state's kind changed: the outcome column of its records follows (one UPDATE, audited; no transition)."""
+        machine = entity.states
+        assert machine is not None
+        if machine.outcome is None:
+            return
+        table, outcome, now = entity.table, machine.outcome, self.site.clock.now()
+        where = [table.c[machine.field] == state.key, table.c[outcome].is_distinct_from(state.kind), *_in_set(entity, set_key)]
+        rows = tx.execute(sa.select(table.c.id, table.c[outcome]).where(*where)).all()
+        if not rows:
+            return
+        tx.execute(sa.update(table).where(table.c.id.in_([r.id for r in rows])).values({outcome: state.kind, "updated_at": now}))
+        audit.write(tx, (audit.entry(actor, now, entity.name, r.id, "update", {outcome: [r[1], state.kind]}) for r in rows))
 
     def _move_all(self, tx: sa.Connection, actor: Actor, entity: Entity, set_key: str, removed: State, target: State, where: list[Any]) -> None:
         """Move every record matching ``where`` from ``removed`` to ``target``: one UPDATE, then the events."""

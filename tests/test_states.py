@@ -71,6 +71,7 @@ class Deal(RecordMixin, Base):
     name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     board_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     stage: Mapped[str] = mapped_column(sa.String(40), nullable=False, index=True)
+    outcome: Mapped[str | None] = mapped_column(sa.String(10), nullable=True)
     amount: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
 
 
@@ -100,7 +101,7 @@ def entities() -> list[Entity]:
         ),
         Entity(
             "sttest_deals", label("Deal", "交易"), label("Deals", "交易"), Deal, DealFields,
-            states=StateMachine("stage", set_by="board_id", snapshot=("amount",)),
+            states=StateMachine("stage", set_by="board_id", outcome="outcome", snapshot=("amount",)),
         ),
         Entity("sttest_plain", label("Plain", "普通"), label("Plain", "普通"), Plain, PlainFields),
     ]
@@ -563,3 +564,16 @@ def test_the_admin_page_adds_renames_reorders_and_removes_states(site):
     assert site.records.get(SYSTEM, "sttest_deals", deal["id"])["stage"] == "won"
     shown = client.get(page, headers={"Accept-Language": "zh-CN"}).text
     assert "赢单" in shown and "Quotation" not in shown
+
+
+def test_changing_a_states_kind_carries_the_outcome_of_its_records_along(site):
+    board(site, 5, "talk", "done")
+    board(site, 6, "done")
+    deal = site.records.create(SYSTEM, "sttest_deals", {"name": "a", "board_id": 5, "stage": "done"})
+    elsewhere = site.records.create(SYSTEM, "sttest_deals", {"name": "b", "board_id": 6, "stage": "done"})
+    assert deal["outcome"] == "open"
+    site.states.change(SYSTEM, "sttest_deals", 5, "done", {"kind": "lost"})
+    assert site.records.get(SYSTEM, "sttest_deals", deal["id"])["outcome"] == "lost"
+    assert site.records.get(SYSTEM, "sttest_deals", elsewhere["id"])["outcome"] == "open"
+    assert events(site, "sttest_deals", deal["id"]) == [(None, "done", None)]  # no transition
+    assert site.records.history(SYSTEM, "sttest_deals", deal["id"])[0]["changes"] == {"outcome": ["open", "lost"]}
