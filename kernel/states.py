@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from . import audit, permissions
-from .errors import Conflict, Forbidden, NotFound, ValidationError
+from .errors import Conflict, Forbidden, ValidationError
 from .models import StateDef, StateEvent
 
 if TYPE_CHECKING:
     from .entities import Entity
     from .records import Actor
-    from .site import Site, View
+    from .site import Site
 
 STATES = StateDef.__table__
 EVENTS = StateEvent.__table__
