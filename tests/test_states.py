@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel import (
+    Action,
     Actor,
     Base,
     Conflict,
@@ -93,11 +94,17 @@ class PlainFields(BaseModel):
     title: str
 
 
+def finish(site, conn, actor, entity, record, body):
+    """An action moving the record through the write path, in the action's transaction."""
+    return site.records.update(actor, entity.name, record["id"], {"status": "done"}, conn=conn)
+
+
 def entities() -> list[Entity]:
     return [
         Entity(
             "sttest_tasks", label("Task", "任务"), label("Tasks", "任务"), Task, TaskFields,
             states=StateMachine("status", states=TASK_STATES, outcome="outcome", snapshot=("amount", "title")),
+            actions=(Action("finish", label("Finish", "完成"), finish),),
         ),
         Entity(
             "sttest_deals", label("Deal", "交易"), label("Deals", "交易"), Deal, DealFields,
@@ -223,6 +230,8 @@ def test_guards_a_permission_to_enter_and_a_plugins_veto(site):
     assert (dropped["status"], dropped["outcome"]) == ("dropped", "closed")
     assert site.records.update(REP, "sttest_tasks", task["id"], {"status": "todo"})["outcome"] == "open"  # to=None: any move out
 
+    with pytest.raises(Vetoed):  # the hook is asked on create too (from_state None)
+        site.records.create(SYSTEM, "sttest_tasks", {"title": "blocked", "status": "done"})
     blocked = site.records.create(SYSTEM, "sttest_tasks", {"title": "blocked", "status": "review", "reviewer": "x"})
     before = event_count(site)
     with pytest.raises(Vetoed) as vetoed:
@@ -577,3 +586,32 @@ def test_changing_a_states_kind_carries_the_outcome_of_its_records_along(site):
     assert site.records.get(SYSTEM, "sttest_deals", elsewhere["id"])["outcome"] == "open"
     assert events(site, "sttest_deals", deal["id"]) == [(None, "done", None)]  # no transition
     assert site.records.history(SYSTEM, "sttest_deals", deal["id"])[0]["changes"] == {"outcome": ["open", "lost"]}
+
+
+def test_a_custom_field_required_to_leave_a_state_is_named_under_custom(site):
+    from kernel.fielddefs import add_field
+
+    add_field(site, SYSTEM, "sttest_deals", "quote_no", {"type": "string", "maxLength": 20}, label={"en": "Quote no.", "zh_CN": "报价单号"})
+    site.states.define(SYSTEM, "sttest_deals", 7, [
+        State("quote", label("Quote", "报价"), requires=("quote_no", "amount")), State("won", label("Won", "赢单"), kind="won"),
+    ])
+    deal = site.records.create(SYSTEM, "sttest_deals", {"name": "a", "board_id": 7})
+    with pytest.raises(ValidationError) as missing:
+        site.records.update(SYSTEM, "sttest_deals", deal["id"], {"stage": "won"})
+    assert [d["loc"] for d in missing.value.details] == [["custom", "quote_no"], ["amount"]]
+    with pytest.raises(ValidationError) as blank:
+        site.records.update(SYSTEM, "sttest_deals", deal["id"], {"stage": "won", "amount": "3.00", "custom": {"quote_no": "  "}})
+    assert [d["loc"] for d in blank.value.details] == [["custom", "quote_no"]]
+    won = site.records.update(SYSTEM, "sttest_deals", deal["id"], {"stage": "won", "amount": "3.00", "custom": {"quote_no": "Q-1"}})
+    assert (won["stage"], won["outcome"]) == ("won", "won")
+
+
+def test_an_action_moving_the_record_is_checked_like_an_update(site):
+    task = site.records.create(SYSTEM, "sttest_tasks", {"title": "t", "status": "review", "reviewer": "x"})
+    fresh = site.records.create(SYSTEM, "sttest_tasks", {"title": "u"})
+    with pytest.raises(Conflict) as refused:
+        site.records.act(SYSTEM, "sttest_tasks", fresh["id"], "finish", None)
+    assert refused.value.details[0]["allowed"] == ["doing", "dropped"]
+    assert site.records.act(SYSTEM, "sttest_tasks", task["id"], "finish", None)["status"] == "done"
+    assert events(site, "sttest_tasks", task["id"])[-1][:2] == ("review", "done")
+    assert events(site, "sttest_tasks", fresh["id"]) == [(None, "todo", None)]
