@@ -241,14 +241,16 @@ class Move:
     to: State
 
 
-def _entering(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], old: State | None, new: State) -> None:
-    """The checks every transition passes: the permission to enter ``new``, then the plugins' veto."""
+def _entering(
+    site: Site, hook: Any, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], old: State | None, new: State
+) -> None:
+    """The checks every transition passes: the permission to enter ``new``, then the plugins' veto (``hook``)."""
     if new.permission is not None and not _holds(actor, site, new.permission):
         raise Forbidden(
             f"moving to {new.key!r} needs the permission {new.permission!r}",
             [{"loc": [entity.states.field if entity.states else "state"], "msg": f"needs the permission {new.permission}"}],
         )
-    site.view.pm.hook.before_transition(
+    hook(
         site=site, conn=conn, actor=actor, entity=entity.name, record=record, from_state=old.key if old else None, to_state=new.key
     )
 
@@ -263,6 +265,7 @@ def check_create(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, 
     machine = entity.states
     if machine is None:
         return []
+    hook = site.view.pm.hook.before_transition
     found: dict[str, list[State]] = {}
     moves = []
     for values in rows:
@@ -281,7 +284,7 @@ def check_create(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, 
         values[machine.field] = state.key
         if machine.outcome is not None:
             values[machine.outcome] = state.kind
-        _entering(site, conn, actor, entity, values, None, state)
+        _entering(site, hook, conn, actor, entity, values, None, state)
         moves.append(Move(set_key, None, state))
     return moves
 
@@ -321,7 +324,7 @@ def check_change(
         if missing:
             details = [{"loc": _loc(entity, name), "msg": f"required to leave {old.key!r}"} for name in missing]
             raise ValidationError(f"{'.'.join(details[0]['loc'])}: {details[0]['msg']}", details)
-    _entering(site, conn, actor, entity, after, old, new)
+    _entering(site, site.view.pm.hook.before_transition, conn, actor, entity, after, old, new)
     if machine.outcome is not None:
         changes[machine.outcome] = new.kind
     return Move(new_set, old_key, new)
