@@ -12,6 +12,8 @@ handed to every hook): ``create``, ``create_many``, ``get``, ``list``, ``update`
 ``delete``, ``act``, ``history``, ``find_duplicates`` and ``visible`` (the SQL
 condition for the rows an actor may see, for a plugin's own queries). Long work runs as a
 background task: a :class:`TaskKind` from ``register_task_kinds``, queued with :func:`enqueue_task`.
+The admin-edited states of an entity with a :class:`StateMachine` are read and changed through
+``site.states``.
 """
 
 from .audit import add_entry as add_audit_entry
@@ -53,6 +55,8 @@ from .timers import armed as armed_timers
 from .timers import clear as clear_timers
 from .timers import move as move_timers
 from .timers import rearm as rearm_timers
+from .states import State, StateMachine
+from .states import events_of as state_events
 
 
 def never_reuse_ids(tables: dict[str, str]) -> None:
@@ -66,6 +70,17 @@ def never_reuse_ids(tables: dict[str, str]) -> None:
     from .migrations.ids import never_reuse_ids as rebuild
 
     rebuild(tables)
+
+
+def state_events_table() -> "sqlalchemy.Table":  # noqa: F821 - a name for readers
+    """The SQLAlchemy table of state events (``kernel_state_events``, see :mod:`kernel.states`), for a
+    plugin's own queries over them (a funnel, time in stage), read-only: one row per transition with
+    ``entity``, ``record_id``, ``set_key``, ``from_state``, ``to_state``, ``kind``, ``actor_id``,
+    ``actor``, ``at``, ``seconds`` and ``snapshot``; indexed by (``entity``, ``record_id``, ``id``)
+    and (``entity``, ``set_key``, ``to_state``, ``at``)."""
+    from .states import EVENTS
+
+    return EVENTS
 
 __all__ = [
     "Action",
@@ -132,6 +147,10 @@ __all__ = [
     "sign_link",
     "Site",
     "site_translations",
+    "State",
+    "state_events",
+    "state_events_table",
+    "StateMachine",
     "subtract_money",
     "sum_by_currency",
     "SystemClock",

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, create_model
 
 from .sequences import NumberSequence, check_numbered
+from .states import StateMachine, check_machine
 
 if TYPE_CHECKING:
     from .records import Actor, Site
@@ -83,6 +84,8 @@ class Entity:
     #: ``("folder_id", "folders")`` (a column and the entity it names), ``("entity", "record_id")``
     #: (a column naming the parent's entity and one holding its id), or a tuple of such pairs
     parent: tuple[Any, ...] = ()
+    #: the column holding the record's state and where its states come from (see :mod:`kernel.states`)
+    states: StateMachine | None = None
     plugin: str = field(default="", compare=False)
 
     @property
@@ -167,6 +170,7 @@ def check_entity(entity: Entity) -> None:
     if stray:
         raise TypeError(f"entity {entity.name!r}: input fields {sorted(stray)} have no column")
     check_numbered(entity)
+    check_machine(entity)
 
 
 def entity_write_only(entity: Entity) -> tuple[str, ...]:

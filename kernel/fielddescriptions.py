@@ -131,6 +131,10 @@ def builtin_field(view: View, entity: Entity, name: str, info: Any) -> FormField
     required = info.is_required()
     default = None if required or info.default_factory is not None else info.default
     common = {"label": label, "required": required, "nullable": nullable, "default": default}
+    machine = getattr(entity, "states", None)  # (an action's body has no entity)
+    if machine is not None and name == machine.field and machine.states:  # a fixed state machine: its states, in order
+        labels_ = {"labels": {state.key: dict(state.label) for state in machine.states}}
+        return FormField(name, widget="select", choices=tuple(s.key for s in machine.states), extra=labels_, **common)
     choices: tuple[str, ...] = ()
     if typing.get_origin(annotation) is Literal:
         choices = tuple(str(a) for a in typing.get_args(annotation))

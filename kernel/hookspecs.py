@@ -266,6 +266,33 @@ def after_delete(site: Site, conn: sa.Connection, actor: Actor, entity: str, rec
 
 
 @hookspec
+def before_transition(
+    site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], from_state: str | None, to_state: str
+) -> None:
+    """Called before a record of ``entity`` with a state machine (:mod:`kernel.states`) moves from
+    ``from_state`` (``None`` on create) to ``to_state``, after the kernel's own checks passed.
+
+    ``record`` holds the values as they would be after the write (no ``id`` on create).
+    Raise :class:`~kernel.errors.Vetoed` (422), :class:`~kernel.errors.Conflict` (409) or
+    :class:`~kernel.errors.Forbidden` (403) to refuse the move with a reason, e.g. a guard
+    waiting for an approver. Change nothing here: react in ``record_transition``.
+    """
+
+
+@hookspec
+def record_transition(site: Site, conn: sa.Connection, actor: Actor, entity: str, event: dict[str, Any]) -> None:
+    """Called once per state transition of a record of ``entity``, inside the write's transaction,
+    after its state event was stored; raising undoes the whole write.
+
+    ``event`` is the ``kernel_state_events`` row: ``entity``, ``record_id``, ``set_key``,
+    ``from_state`` (``None`` for the state a record was created in), ``to_state``, ``kind``
+    (``open``/``won``/``lost``/``closed``), ``actor_id``, ``actor``, ``at``, ``seconds`` (time
+    in ``from_state``; ``None`` on create) and ``snapshot`` (the fields the entity names). It
+    is also called for records moved when an admin removes their state.
+    """
+
+
+@hookspec
 def after_plugin_enabled(site: Site, name: str) -> None:
     """Called once in the process that enabled plugin ``name``, after its migrations ran."""
 

@@ -361,6 +361,35 @@ class TimerRow(Base):
         sa.UniqueConstraint("entity", "record_id", "name"),
         sa.Index("ix_kernel_timers_due", "entity", "name", "next_at"),
         {"sqlite_autoincrement": True},
+class StateDef(Base):
+    """One state of an admin-edited set (see :mod:`kernel.states`): ``entity`` and ``set_key`` (the
+    value of the record's ``set_by`` column as text, ``""`` for an entity with one set) name the set."""
+
+    __tablename__ = "kernel_states"
+    __table_args__ = (sa.UniqueConstraint("entity", "set_key", "key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    set_key: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="")
+    key: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    label: Mapped[dict[str, str]] = mapped_column(JSONData, nullable=False)
+    position: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(sa.String(10), nullable=False)
+    requires: Mapped[Any] = mapped_column(JSONData, nullable=False)  # field names required to leave it
+    permission: Mapped[str | None] = mapped_column(sa.String(120), nullable=True)  # needed to enter it
+    transitions: Mapped[Any] = mapped_column(JSONData, nullable=True)  # keys it may move to; null: any
+
+
+class StateEvent(Base):
+    """One transition of a record's state, written in the transaction that moved it (see :mod:`kernel.states`).
+
+    ``from_state`` is null for the state a record was created in; ``seconds`` is the time spent in
+    ``from_state`` (null on create); ``snapshot`` holds the fields the entity names, as they were.
+    """
+
+    __tablename__ = "kernel_state_events"
+    __table_args__ = (
+        sa.Index("ix_kernel_state_events_record", "entity", "record_id", "id"),
+        sa.Index("ix_kernel_state_events_funnel", "entity", "set_key", "to_state", "at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
@@ -370,3 +399,12 @@ class TimerRow(Base):
     next_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    set_key: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="")
+    from_state: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    to_state: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(sa.String(10), nullable=False)  # the kind of to_state
+    actor_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)  # None: a job or the kernel
+    actor: Mapped[str] = mapped_column(sa.String(254), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    seconds: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    snapshot: Mapped[Any] = mapped_column(JSONData, nullable=False)

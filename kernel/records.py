@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, files, ownership, parents, parsing, search, sequences, timers, versions
+from . import audit, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -324,6 +324,7 @@ class Records:
                 for name in write_only:
                     values.pop(name, None)
                 values["created_at"] = values["updated_at"] = now
+            moves = states.check_create(self.site, tx, actor, entity, cleaned)  # after the hooks: they may pick the state
             if entity.numbered:  # after the hooks (no plugin changes a number), in this transaction (no gaps)
                 sequences.fill(tx, entity, cleaned, now)
             if return_records or hooks.after_create.get_hookimpls():
@@ -340,6 +341,7 @@ class Records:
                 ),
             )
             timers.on_create(self.site, view, tx, entity.name, records)
+            states.write_events(self.site, tx, actor, entity, list(zip(records, moves)), created=True)
             for record in records:
                 hooks.after_create(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
         if not return_records:
@@ -395,6 +397,7 @@ class Records:
         hooks.before_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record, changes=changes)
         for name in entity_write_only(entity):
             changes.pop(name, None)
+        move = states.check_change(self.site, tx, actor, entity, record, changes)
         diff = _diff(record, changes)
         if not diff:
             return {k: record[k] for k in entity.columns}
@@ -412,6 +415,8 @@ class Records:
         noted = audit.jsonable(_hide(entity, diff)) | ({"body": audit.jsonable(body)} if body is not None else {})
         audit.write(tx, [audit.entry(actor, now, entity.name, record["id"], action, noted)])
         timers.on_update(self.site, view, tx, entity.name, [updated], [diff])
+        if move is not None:
+            states.write_events(self.site, tx, actor, entity, [(updated, move)])
         hooks.after_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=updated, changes=diff)
         return updated
 

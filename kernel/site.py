@@ -38,6 +38,7 @@ from .plugins import ESSENTIAL, PluginInfo, installed_plugins, make_plugin_manag
 from .passwords import default_hasher
 from .records import Records
 from .settings import Settings
+from .statesets import StateSets
 
 log = logging.getLogger(__name__)
 REGISTRY = "registry"
@@ -119,6 +120,7 @@ class Site:
         self.plugin_settings = self._check_plugin_settings()
         self.engine = engine if engine is not None else make_engine(settings.database_url)
         self.records = Records(self)
+        self.states = StateSets(self)
         self.passwords = default_hasher()
         self._checked = 0.0
         self._lock = threading.Lock()

@@ -34,6 +34,7 @@ from .plugin_mount import PluginMount
 from .proxies import TrustedProxies
 from .security_api import security_routes
 from .tasks_api import task_routes
+from .states_api import state_routes, transition_routes
 
 
 async def health(request: Request) -> JSONResponse:
@@ -46,11 +47,13 @@ def api_routes(site: Site) -> list[BaseRoute]:
     """Everything under ``/api/v1``; the entity routes come last."""
     return [
         Mount("/auth", routes=auth_routes(), name="auth"),
+        *state_routes(),  # /meta/entities/E/states: before /meta
         Mount("/meta", routes=meta_routes(), name="meta"),
         Mount("/plugins/{plugin}", app=PluginMount(site), name="plugins"),
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
         *security_routes(),  # /audit and /E/{id}/access: before the generic entity routes
         *task_routes(),  # /background-tasks
+        *transition_routes(),
         *record_routes(),
     ]
 

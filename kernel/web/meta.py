@@ -41,6 +41,7 @@ def describe_entity(view: View, entity: Entity) -> dict[str, Any]:
         "plugin": entity.plugin,
         "searchable": list(entity.searchable),
         "numbered": {column: sequence.name for column, sequence in entity.numbered.items()},  # read-only, filled on create
+        "states": None if entity.states is None else {"field": entity.states.field, "set_by": entity.states.set_by, "editable": entity.states.editable},
         "fields": entity.json_schema(),
         "custom_fields": [f.as_public() for f in fields.fields.values()],
         "custom_schema": fields.json_schema,

@@ -497,6 +497,8 @@ class Builder:
         }
         if entity.owner_field is not None:
             self.owner_paths(entity, update, id_param)
+        if entity.states is not None:
+            self.state_paths(entity, id_param)
         for action in entity.actions:
             body = self.model(f"{name}.{action.name}", action.body) if action.body is not None else {"type": "object"}
             self.paths[f"{base}/{{id}}/{action.name}"] = {
@@ -525,6 +527,48 @@ class Builder:
                 "tags": [name],
                 "requestBody": _body(_ref("AssignBody")),
                 "responses": _responses({"200": _json(_ref(f"{name}.Record"), "The record with its new owner")}, 403),
+            },
+        }
+
+    def state_paths(self, entity: Entity, id_param: dict[str, Any]) -> None:
+        """A state machine's routes (:mod:`kernel.web.states_api`): the record's state events, the states, their admin."""
+        name, obj = entity.name, {"type": "object"}
+        self.paths[f"{API}/{name}/{{id}}/transitions"] = {
+            "parameters": [id_param],
+            "get": {
+                "summary": "State events (from, to, who, when, seconds in the previous state, snapshot), oldest first",
+                "tags": [name],
+                "parameters": page_params(),
+                "responses": _responses({"200": _json(obj, "Events")}, 403),
+            },
+        }
+        set_param = _query("set", {"type": "string", "maxLength": 80}, "the set of states (the record's set_by value)")
+        admin = "admin; 409 when the states are fixed in code"
+        self.paths[f"{API}/meta/entities/{name}/states"] = {
+            "get": {"summary": "The states, by set, in order", "tags": [name], "parameters": [set_param], "responses": _responses({"200": _json(obj, "States")}, 403)},
+            "post": {
+                "summary": f"Add a state: key, label, kind, requires, permission, to, position ({admin})",
+                "tags": [name], "parameters": [set_param], "requestBody": _body(obj),
+                "responses": _responses({"201": _json(obj, "The state")}, 403, 409),
+            },
+            "put": {
+                "summary": f"Order the states: {{\"order\": [every key]}} ({admin})",
+                "tags": [name], "parameters": [set_param], "requestBody": _body(obj),
+                "responses": _responses({"200": _json(obj, "The states")}, 403, 409),
+            },
+        }
+        self.paths[f"{API}/meta/entities/{name}/states/{{key}}"] = {
+            "parameters": [_path_param("key", {"type": "string"})],
+            "patch": {
+                "summary": f"Rename or change a state; its key stays ({admin})",
+                "tags": [name], "parameters": [set_param], "requestBody": _body(obj),
+                "responses": _responses({"200": _json(obj, "The state")}, 403, 409),
+            },
+            "delete": {
+                "summary": f"Remove a state; records in it move to move_to, else 409 with their count ({admin})",
+                "tags": [name],
+                "parameters": [set_param, _query("move_to", {"type": "string"}, "the state its records move to")],
+                "responses": _responses({"200": _json(obj, "How many records moved")}, 403, 409),
             },
         }
 
