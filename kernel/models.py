@@ -361,6 +361,17 @@ class TimerRow(Base):
         sa.UniqueConstraint("entity", "record_id", "name"),
         sa.Index("ix_kernel_timers_due", "entity", "name", "next_at"),
         {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+
 class StateDef(Base):
     """One state of an admin-edited set (see :mod:`kernel.states`): ``entity`` and ``set_key`` (the
     value of the record's ``set_by`` column as text, ``""`` for an entity with one set) name the set."""
@@ -394,11 +405,6 @@ class StateEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
     record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
-    name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    next_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
-    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     set_key: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="")
     from_state: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
     to_state: Mapped[str] = mapped_column(sa.String(40), nullable=False)
