@@ -47,6 +47,7 @@ def entry(actor: Actor, at: datetime, entity: str, record_id: int | None, action
         "action": action,
         "changes": changes,
         "ip": actor.ip,
+        "raised_for": getattr(actor, "raised_for", None),
     }
 
 

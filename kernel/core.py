@@ -6,16 +6,18 @@ It is essential: always enabled, never disabled.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from . import ownership, permissions
+from . import ownership, permissions, trash
 from .entities import Entity
 from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
+from .jobs import Job
 from .models import Role, Team, User
 from .passwords import PASSWORD_MAX, PASSWORD_MIN, weakness
 
@@ -102,6 +104,18 @@ def register_entities() -> list[Entity]:
 
 
 @hookimpl
+def register_jobs() -> list[Job]:
+    return [
+        Job(
+            trash.JOB,
+            timedelta(hours=1),
+            lambda site, now: trash.purge(site, now),
+            label={"en": "Empty the recycle bin of expired records", "zh_CN": "清除回收站中过期的记录"},
+        )
+    ]
+
+
+@hookimpl
 def register_migrations() -> str:
     return str(Path(__file__).parent / "migrations" / "versions")
 
@@ -115,6 +129,8 @@ PRIVATE_HISTORY = ("users", "teams", "roles")
 def authorize(site: Any, actor: Any, entity: str, action: str) -> bool:
     if action == HISTORY:  # a record's history and activity: whoever may read it, unless guarded below
         return permissions.allowed(site, actor, entity, "read")
+    if action == trash.RESTORE:  # undoing a delete takes the right to delete
+        return permissions.allowed(site, actor, entity, "delete")
     return permissions.allowed(site, actor, entity, action)
 
 

@@ -82,6 +82,10 @@ class Entity:
     #: ``("folder_id", "folders")`` (a column and the entity it names), ``("entity", "record_id")``
     #: (a column naming the parent's entity and one holding its id), or a tuple of such pairs
     parent: tuple[Any, ...] = ()
+    #: True: a record of this entity goes to the recycle bin with its :attr:`parent` when the parent
+    #: is deleted, and comes back with it (see :mod:`kernel.trash`); False: it stays (and a database
+    #: foreign key to the parent, if any, refuses the parent's delete).
+    deleted_with_parent: bool = False
     plugin: str = field(default="", compare=False)
 
     @property
@@ -133,9 +137,10 @@ class Entity:
 
 
 #: Names the API uses under ``/api/v1`` for itself.
-RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit"})
-#: Action names the kernel provides itself (``assign``: for every owned entity, see :mod:`kernel.ownership`).
-RESERVED_ACTIONS = frozenset({"assign"})
+RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit", "trash", "restore"})
+#: Action names the kernel provides itself (``assign``: for every owned entity, see :mod:`kernel.ownership`;
+#: ``restore``: bring a record back from the recycle bin, see :mod:`kernel.trash`).
+RESERVED_ACTIONS = frozenset({"assign", "restore", "trash"})
 ENTITY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -153,6 +158,8 @@ def check_entity(entity: Entity) -> None:
     if missing:
         raise TypeError(f"entity {entity.name!r}: table lacks {sorted(missing)}; build the model on RecordMixin")
     entity.parents  # noqa: B018 - raises TypeError on a bad declaration
+    if entity.deleted_with_parent and not entity.parent:
+        raise TypeError(f"entity {entity.name!r}: deleted_with_parent needs a parent declaration")
     stray = set(entity.fields.model_fields) - columns - set(entity_write_only(entity))
     if stray:
         raise TypeError(f"entity {entity.name!r}: input fields {sorted(stray)} have no column")

@@ -24,6 +24,7 @@ from ..db import pool_size
 from ..settings import Settings
 from ..site import Site
 from .api import record_routes
+from .trash_api import trash_routes
 from .auth import auth_routes
 from .errors import EXCEPTION_HANDLERS, InternalErrors
 from .limits import BodyLimits
@@ -49,6 +50,7 @@ def api_routes(site: Site) -> list[BaseRoute]:
         Mount("/plugins/{plugin}", app=PluginMount(site), name="plugins"),
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
         *security_routes(),  # /audit and /E/{id}/access: before the generic entity routes
+        *trash_routes(),
         *record_routes(),
     ]
 
