@@ -136,6 +136,24 @@ class Entity:
         return self.fields.model_json_schema()
 
 
+TITLE_COLUMNS = ("name", "title", "subject", "email", "code")
+
+
+def title_column(entity: Entity) -> str | None:
+    """The column that names a record: a usual name, else the first searchable field."""
+    for name in TITLE_COLUMNS:
+        if name in entity.columns:
+            return name
+    return entity.searchable[0] if entity.searchable else None
+
+
+def record_title(entity: Entity, record: dict[str, Any]) -> str:
+    """What names ``record`` on a page and in the recycle bin: its name, title, subject… (see :func:`title_column`), else ``#id``."""
+    column = title_column(entity)
+    value = record.get(column) if column else None
+    return str(value) if value not in (None, "") else f"#{record['id']}"
+
+
 #: Names the API uses under ``/api/v1`` for itself.
 RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit", "trash", "restore"})
 #: Action names the kernel provides itself (``assign``: for every owned entity, see :mod:`kernel.ownership`;

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from . import audit, batchhooks, permissions, search
-from .entities import Entity, ParentRef
+from .entities import Entity, ParentRef, record_title
 from .errors import Conflict, NotFound
 from .models import TrashEntry
 
@@ -137,11 +137,11 @@ def mine(actor: Actor) -> list[sa.ColumnElement[bool]]:
     return [sa.false()] if actor.user_id is None else [TRASH.c.deleted_by == actor.user_id]
 
 
-def find(conn: sa.Connection, actor: Actor, entity: Entity, record_id: int) -> sa.Row[Any]:
+def find(conn: sa.Connection, actor: Actor, entity: Entity, record_id: int, *, lock: bool = True) -> sa.Row[Any]:
     """The bin entry of a record ``actor`` deleted (an admin: anyone's); 404 otherwise, also for a
     row that went with another record (restore that one)."""
     query = sa.select(TRASH).where(TRASH.c.entity == entity.name, TRASH.c.record_id == record_id, *mine(actor))
-    if conn.dialect.name == "postgresql":
+    if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     entry = conn.execute(query).first()
     if entry is None:
@@ -303,6 +303,7 @@ def listing(
             "id": e.id,
             "entity": e.entity,
             "record_id": e.record_id,
+            "title": record_title(by_name[e.entity], {**e.data, "id": e.record_id}),
             "record": _shown(by_name[e.entity], e.data),
             "children": counts.get((e.entity, e.record_id), {}),
             "deleted_at": e.deleted_at,

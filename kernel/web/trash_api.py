@@ -21,7 +21,6 @@ from ..records import DEFAULT_LIMIT, MAX_LIMIT, Actor
 from ..site import Site
 from .auth import authenticate
 from .payload import JSON, parse_count, query_values
-from .ui.display import record_title
 
 
 def bin_page(site: Site, actor: Actor, entity: str | None, *, limit: int, offset: int) -> dict[str, Any]:
@@ -34,9 +33,7 @@ def bin_page(site: Site, actor: Actor, entity: str | None, *, limit: int, offset
         entities = [chosen]
     with site.engine.connect() as conn:
         items, total = trash.listing(site, conn, actor, entities, limit=limit, offset=offset)
-    for item in items:
-        item["title"] = record_title(site.view.entities[item["entity"]], {**item["record"], "id": item["record_id"]})
-    return {"items": audit.jsonable(items), "total": total, "limit": limit, "offset": offset}
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 async def list_trash(request: Request) -> Response:
@@ -45,7 +42,7 @@ async def list_trash(request: Request) -> Response:
     params = query_values(request)
     limit = parse_count(params, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
     offset = parse_count(params, "offset", 0, low=0)
-    return JSON(bin_page(site, actor, params.get("entity") or None, limit=limit, offset=offset))
+    return JSON(audit.jsonable(bin_page(site, actor, params.get("entity") or None, limit=limit, offset=offset)))
 
 
 def trash_routes() -> list[BaseRoute]:

@@ -1,6 +1,6 @@
 """The UI's URL map, and the wrapper that turns refusals into pages.
 
-``/`` dashboard · ``/login`` ``/logout`` ``/setup`` ``/lang`` · ``/account/password`` · ``/search`` · ``/inbox`` ·
+``/`` dashboard · ``/login`` ``/logout`` ``/setup`` ``/lang`` · ``/account/password`` · ``/search`` · ``/inbox`` · ``/trash`` · ``/trash/E/ID/restore`` ·
 ``/r/E`` list · ``/r/E/new`` · ``/r/E/kanban`` · ``/r/E/lookup`` · ``/r/E/bulk-delete`` ·
 ``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
 ``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from ...errors import RecordError
 from . import account, admin, admin_audit, admin_security, admin_sequences, admin_settings, dashboard, inbox, list_views, records_views as records, shell
-from . import import_views
+from . import import_views, trash_views
 from .context import AdminRequired, LoginRequired
 from .pages import PluginPages
 from .refusals import refusal
@@ -59,6 +59,8 @@ def ui_routes() -> list[BaseRoute]:
         Route("/account/password", page(account.password_page), methods=both, name="ui:password"),
         Route("/search", page(inbox.search_page), methods=get, name="ui:search"),
         Route("/inbox", page(inbox.inbox_page), methods=both, name="ui:inbox"),
+        Route("/trash", page(trash_views.trash_page), methods=get, name="ui:trash"),
+        Route("/trash/{entity}/{id}/restore", page(trash_views.restore_page), methods=both, name="ui:restore"),
         Route("/r/{entity}", page(list_views.list_page), methods=get, name="ui:list"),
         Route("/r/{entity}/new", page(records.form_page), methods=both, name="ui:new"),
         Route("/r/{entity}/kanban", page(records.kanban_page), methods=both, name="ui:kanban"),
