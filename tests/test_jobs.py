@@ -21,8 +21,13 @@ ARCHIVE = "notes.archive_stale"
 DAY = timedelta(days=1)
 
 
+def ours(items):
+    """Outcomes or runs of the plugins' jobs: the kernel's own (``core.purge_trash``) runs alongside."""
+    return [i for i in items if not (i.job if hasattr(i, "job") else i["job"]).startswith("core.")]
+
+
 def statuses(outcomes):
-    return [(outcome.job, outcome.status) for outcome in outcomes]
+    return [(outcome.job, outcome.status) for outcome in ours(outcomes)]
 
 
 def note_status(site, note_id):
@@ -35,11 +40,11 @@ def test_job_archives_a_note_only_once_it_is_stale(site, admin):
     note = site.records.create(admin, "notes", {"title": "call back"})
 
     early = run_due_jobs(site, START + timedelta(days=10))
-    assert [(o.job, o.status, o.result) for o in early] == [(ARCHIVE, "done", 0)]
+    assert [(o.job, o.status, o.result) for o in ours(early)] == [(ARCHIVE, "done", 0)]
     assert site.records.get(admin, "notes", note["id"])["status"] == "open"
 
     late = run_due_jobs(site, START + timedelta(days=31))
-    assert [(o.job, o.status, o.result) for o in late] == [(ARCHIVE, "done", 1)]
+    assert [(o.job, o.status, o.result) for o in ours(late)] == [(ARCHIVE, "done", 1)]
     assert site.records.get(admin, "notes", note["id"])["status"] == "archived"
     latest = site.records.history(admin, "notes", note["id"])[0]
     assert (latest["action"], latest["channel"]) == ("update", "job")
@@ -61,8 +66,8 @@ def test_a_slot_runs_once_and_the_next_slot_runs_again(site):
 
     next_day = run_due_jobs(site, START + DAY)
     assert statuses(next_day) == [(ARCHIVE, "done")]
-    assert next_day[0].slot - first[0].slot == DAY
-    assert [run["status"] for run in recent_runs(site)] == ["done", "done"]
+    assert ours(next_day)[0].slot - ours(first)[0].slot == DAY
+    assert [run["status"] for run in ours(recent_runs(site))] == ["done", "done"]
 
 
 def test_slots_are_cut_from_the_epoch():
@@ -92,7 +97,7 @@ def flaky_plugin():
 def test_a_failing_job_is_recorded_does_not_stop_the_others_and_runs_next_slot(make_site):
     site = make_site(notes_plugin, flaky_plugin())
 
-    first = {o.job: o for o in run_due_jobs(site, START)}
+    first = {o.job: o for o in ours(run_due_jobs(site, START))}
     assert {name: o.status for name, o in first.items()} == {"flaky.send": "failed", "flaky.count": "done", ARCHIVE: "done"}
     assert first["flaky.send"].error == "mail server unreachable"
     runs = {run["job"]: run for run in recent_runs(site)}
@@ -110,9 +115,9 @@ def test_jobs_of_a_disabled_plugin_do_not_run(site, admin):
     note = site.records.create(admin, "notes", {"title": "call back"})
     disable_plugin(site, admin, "notes")
 
-    assert run_due_jobs(site, START + timedelta(days=31)) == []
+    assert statuses(run_due_jobs(site, START + timedelta(days=31))) == []
     assert note_status(site, note["id"]) == "open"
-    assert recent_runs(site) == []
+    assert ours(recent_runs(site)) == []
 
     enable_plugin(site, admin, "notes")
     assert statuses(run_due_jobs(site, START + timedelta(days=31))) == [(ARCHIVE, "done")]
@@ -137,7 +142,7 @@ def test_each_slot_runs_once_across_two_worker_processes(make_site, database_url
             assert sorted(report[job] for report in passes) == ["done", "skipped"], (now, job)
     titles = [n["title"] for n in site.records.list(admin, "notes", limit=100).items]
     assert sorted(titles) == sorted(ticker.tick_title(now) for now in nows)
-    runs = recent_runs(site, limit=100)
+    runs = ours(recent_runs(site, limit=100))
     assert len(runs) == 2 * len(nows)
     assert {run["status"] for run in runs} == {"done"}
 
@@ -164,4 +169,4 @@ def test_schedule_asks_for_due_jobs_on_an_interval(make_site):
     finally:
         scheduler.shutdown(wait=True)
     assert seen == [START]
-    assert [(run["job"], run["status"]) for run in recent_runs(site)] == [("signal.ran", "done")]
+    assert [(run["job"], run["status"]) for run in ours(recent_runs(site))] == [("signal.ran", "done")]

@@ -336,3 +336,14 @@ async def test_the_bin_api_refuses_an_unknown_entity(site):
     who = people(site)
     answer = await call(site, who["boss"], "GET", "/api/v1/trash?entity=nope")
     assert answer.status_code == 422 and answer.json()["error"]["details"][0]["loc"] == ["query", "entity"]
+
+
+def test_trash_days_is_a_setting_with_bounds():
+    from kernel import ConfigError
+    from kernel.settings import parse_settings
+
+    assert parse_settings({}).trash_days == 30
+    assert parse_settings({"crm": {"trash_days": 7}}).trash_days == 7
+    for wrong in (0, "30", 40000):
+        with pytest.raises(ConfigError, match="trash_days"):
+            parse_settings({"crm": {"trash_days": wrong}})

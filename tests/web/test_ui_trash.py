@@ -45,6 +45,9 @@ def test_the_bin_page_lists_asks_and_restores(site):
     assert done.status_code == 303 and done.headers["location"] == f"/r/notes/{note['id']}?restored=1"
     assert site.records.get(SYSTEM, "notes", note["id"])["title"] == "Quarterly plan"
     assert "The recycle bin is empty." in client.get("/trash").text
+    site.records.update(SYSTEM.elevated("notes.tidy"), "notes", note["id"], {"title": "Quarterly plan 2"})
+    history = client.get(f"/r/notes/{note['id']}/history").text
+    assert "Restored" in history and "system action: notes.tidy" in history
 
 
 def test_the_bin_page_speaks_chinese(site):

@@ -158,3 +158,19 @@ def test_search_forgets_the_merged_customer_and_finds_it_again_after_unmerge(mak
     assert names("分部") == [] and names("0139") == []
     site.records.act(SYSTEM, "customers", survivor["id"], "unmerge", {"merge_id": merged["merge_id"]})
     assert names("分部") == ["星辰科技北京分部"] and names("0139") == ["星辰科技北京分部"]
+
+
+def test_unmerge_after_the_bin_purged_the_customer_uses_the_merges_copy(make_site, clock):
+    from kernel.testing import run_due_jobs
+
+    site = make_site(plugins=("customers",))
+    survivor = site.records.create(SYSTEM, "customers", {"name": "Alpha", "phone": "13800138000"})
+    other = site.records.create(SYSTEM, "customers", {"name": "Beta", "phone": "13900139000"})
+    merged = site.records.act(SYSTEM, "customers", survivor["id"], "merge", {"other_id": other["id"], "fields": {}})
+    clock.advance(days=31)
+    assert [o.result for o in run_due_jobs(site) if o.job == "core.purge_trash"] == [1]
+    site.records.act(SYSTEM, "customers", survivor["id"], "unmerge", {"merge_id": merged["merge_id"]})
+    back = site.records.get(SYSTEM, "customers", other["id"])
+    assert (back["name"], back["phone"], back["updated_at"]) == ("Beta", "13900139000", clock.now())
+    assert [c["name"] for c in site.records.list(SYSTEM, "customers", q="Beta").items] == ["Beta"]
+    assert site.records.history(SYSTEM, "customers", other["id"])[1]["action"] == "restore"
