@@ -243,6 +243,12 @@ def test_the_purge_job_removes_what_waited_longer_than_trash_days(site, clock):
     with pytest.raises(NotFound):
         site.records.restore(who["boss"], "bintest_folders", first["id"])
     assert site.records.restore(who["boss"], "bintest_folders", second["id"])["id"] == second["id"]
+    site.records.delete(who["boss"], "bintest_folders", second["id"])
+    from kernel import systemsettings
+
+    systemsettings.change(site, who["admin"], "crm", {"trash_days": 1})  # an admin shortens it at run time
+    clock.advance(days=1, minutes=1)
+    assert [o.result for o in run_due_jobs(site) if o.job == "core.purge_trash"] == [4]
 
 
 def test_delete_many_is_set_based_audited_per_record_and_goes_to_the_bin(site, calls):

@@ -427,7 +427,7 @@ async def register(request: Request) -> JSONResponse:
         fields = Registration.model_validate(await _body(request))
     except pydantic.ValidationError as exc:
         raise pydantic_details(exc, ["body"]) from None
-    actor = Actor(user_id=None, label="self-registration", role="admin", channel="api", ip=client_ip(request))
+    actor = Actor(user_id=None, label="self-registration", role="admin", channel="api", ip=client_ip(request), raised_for="self-registration")
     user = site.records.create(actor, "users", {**fields.model_dump(), "active": False})
     return JSONResponse({k: user[k] for k in ("id", "email", "name", "active")}, status_code=201)
 
