@@ -159,9 +159,10 @@ def after_update(
 
 
 @hookimpl
-def after_delete(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any]) -> None:
-    if entity == "contacts" and record["is_primary"]:
-        contact_rules.promote_oldest(site, conn, actor, record["customer_id"])
+def after_delete_many(site: Site, conn: sa.Connection, actor: Actor, entity: str, records: list[dict[str, Any]]) -> None:
+    """A customer that lost its primary contact (and is still there) gets its oldest one as primary."""
+    if entity == "contacts":
+        contact_rules.promote_after_delete(site, conn, actor, [r["customer_id"] for r in records if r["is_primary"]])
 
 
 @hookimpl

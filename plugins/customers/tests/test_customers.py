@@ -143,3 +143,22 @@ def test_meta_describes_labels_in_both_languages(site, people, http):
     assert fields["method"]["x-labels"]["wechat"] == {"en": "WeChat", "zh_CN": "微信"}
     assert entities["customers"]["fields"]["properties"]["credit_code"]["x-label"]["zh_CN"] == "统一社会信用代码"
     assert [a["name"] for a in entities["customers"]["actions"]] == ["merge", "unmerge", "assign"]
+
+
+def test_deleting_many_customers_with_their_contacts_takes_a_handful_of_statements(make_site):
+    import sqlalchemy as sa
+
+    site = make_site(plugins=("customers",), refresh_seconds=3600)
+    ids = site.records.create_many(SYSTEM, "customers", [{"name": f"C{i}"} for i in range(300)])
+    site.records.create_many(SYSTEM, "contacts", [{"customer_id": i, "name": "Primary"} for i in ids])
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(site.engine, "before_cursor_execute", listener)
+    try:
+        assert site.records.delete_many(SYSTEM, "customers", ids=ids) == ids
+    finally:
+        sa.event.remove(site.engine, "before_cursor_execute", listener)
+    assert len(statements) <= 25, statements  # 15-16 today: not one per customer or contact
+    assert site.records.list(SYSTEM, "contacts").total == 0
+    site.records.restore(SYSTEM, "customers", ids[0])
+    assert [c["is_primary"] for c in site.records.list(SYSTEM, "contacts").items] == [True]
