@@ -9,11 +9,13 @@ plugin that imports one.
 
 Records are read and written through ``site.records`` (a :class:`Site` is
 handed to every hook): ``create``, ``create_many``, ``get``, ``list``, ``update``,
-``delete``, ``act``, ``history``, ``find_duplicates`` and ``visible`` (the SQL
-condition for the rows an actor may see, for a plugin's own queries). Long work runs as a
-background task: a :class:`TaskKind` from ``register_task_kinds``, queued with :func:`enqueue_task`.
-The admin-edited states of an entity with a :class:`StateMachine` are read and changed through
-``site.states``.
+``delete`` and ``delete_many`` (into the recycle bin), ``restore``, ``act``, ``history``,
+``find_duplicates`` and ``visible`` (the SQL condition for the rows an actor may see, for
+a plugin's own queries). Work a user's request implies beyond their rights is a system
+action: ``actor.elevated("plugin.reason")`` or ``Actor.system(job="plugin.job")``. Long work
+runs as a background task: a :class:`TaskKind` from ``register_task_kinds``, queued with
+:func:`enqueue_task`. The admin-edited states of an entity with a :class:`StateMachine` are
+read and changed through ``site.states``.
 """
 
 from .audit import add_entry as add_audit_entry

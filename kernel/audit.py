@@ -47,13 +47,15 @@ def entry(actor: Actor, at: datetime, entity: str, record_id: int | None, action
         "action": action,
         "changes": changes,
         "ip": actor.ip,
-    }
+    } | ({"raised_for": raised} if (raised := getattr(actor, "raised_for", None)) else {})
 
 
 def write(conn: sa.Connection, entries: Iterable[dict[str, Any]]) -> None:
     rows = list(entries)
-    if rows:
-        conn.execute(sa.insert(AUDIT), rows)
+    own = [row for row in rows if "raised_for" not in row]  # the usual case; a system action's rows name why
+    for batch in (own, [row for row in rows if "raised_for" in row]):
+        if batch:
+            conn.execute(sa.insert(AUDIT), batch)
 
 
 def add_entry(conn: sa.Connection, actor: Actor, entity: str, record_id: int | None, action: str, changes: dict[str, Any], *, at: datetime) -> None:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from . import links, ownership, permissions
+from . import links, ownership, permissions, trash
 from .entities import Entity
 from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
@@ -116,6 +116,8 @@ def register_jobs() -> list[Job]:
             {"en": "Remove finished background tasks past their retention", "zh_CN": "删除超过保留期的已结束后台任务"}),
         Job("kernel.purge_links", timedelta(days=1), _purge_links,
             {"en": "Delete long-expired signed links", "zh_CN": "清理早已过期的签名链接"}),
+        Job(trash.JOB, timedelta(hours=1), trash.purge,
+            {"en": "Empty the recycle bin of expired records", "zh_CN": "清除回收站中过期的记录"}),
     ]
 
 
@@ -138,6 +140,8 @@ PRIVATE_HISTORY = ("users", "teams", "roles")
 def authorize(site: Any, actor: Any, entity: str, action: str) -> bool:
     if action == HISTORY:  # a record's history and activity: whoever may read it, unless guarded below
         return permissions.allowed(site, actor, entity, "read")
+    if action == trash.RESTORE:  # undoing a delete takes the right to delete
+        return permissions.allowed(site, actor, entity, "delete")
     return permissions.allowed(site, actor, entity, action)
 
 

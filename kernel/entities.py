@@ -86,6 +86,10 @@ class Entity:
     parent: tuple[Any, ...] = ()
     #: the column holding the record's state and where its states come from (see :mod:`kernel.states`)
     states: StateMachine | None = None
+    #: True: a record of this entity goes to the recycle bin with its :attr:`parent` when the parent
+    #: is deleted, and comes back with it (see :mod:`kernel.trash`); False: it stays (and a database
+    #: foreign key to the parent, if any, refuses the parent's delete).
+    deleted_with_parent: bool = False
     plugin: str = field(default="", compare=False)
 
     @property
@@ -145,10 +149,29 @@ class Entity:
         return self.fields.model_json_schema()
 
 
+TITLE_COLUMNS = ("name", "title", "subject", "email", "code")
+
+
+def title_column(entity: Entity) -> str | None:
+    """The column that names a record: a usual name, else the first searchable field."""
+    for name in TITLE_COLUMNS:
+        if name in entity.columns:
+            return name
+    return entity.searchable[0] if entity.searchable else None
+
+
+def record_title(entity: Entity, record: dict[str, Any]) -> str:
+    """What names ``record`` on a page and in the recycle bin: its name, title, subject… (see :func:`title_column`), else ``#id``."""
+    column = title_column(entity)
+    value = record.get(column) if column else None
+    return str(value) if value not in (None, "") else f"#{record['id']}"
+
+
 #: Names the API uses under ``/api/v1`` for itself.
-RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit"})
-#: Action names the kernel provides itself (``assign``: for every owned entity, see :mod:`kernel.ownership`).
-RESERVED_ACTIONS = frozenset({"assign", "files"})
+RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit", "trash", "restore"})
+#: Action names the kernel provides itself (``assign``: for every owned entity, see :mod:`kernel.ownership`;
+#: ``restore``: bring a record back from the recycle bin, see :mod:`kernel.trash`; ``files``: its attachments).
+RESERVED_ACTIONS = frozenset({"assign", "files", "restore", "trash"})
 ENTITY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -166,6 +189,8 @@ def check_entity(entity: Entity) -> None:
     if missing:
         raise TypeError(f"entity {entity.name!r}: table lacks {sorted(missing)}; build the model on RecordMixin")
     entity.parents  # noqa: B018 - raises TypeError on a bad declaration
+    if entity.deleted_with_parent and not entity.parent:
+        raise TypeError(f"entity {entity.name!r}: deleted_with_parent needs a parent declaration")
     stray = set(entity.fields.model_fields) - columns - set(entity_write_only(entity))
     if stray:
         raise TypeError(f"entity {entity.name!r}: input fields {sorted(stray)} have no column")

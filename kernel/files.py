@@ -16,7 +16,9 @@ always with ``nosniff`` and a sandboxing CSP. A ``scan_file`` hook may refuse a 
 
 Who may do what follows the record: whoever may read it lists and downloads its files;
 attaching needs the record's ``update`` right; removing needs ``update`` too (or being
-the one who attached it). Each attach and removal is in the record's history.
+the one who attached it). Each attach and removal is in the record's history. A deleted
+record keeps its files in the recycle bin, and they come back with it; they are removed
+when the bin purges it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import sqlalchemy as sa
 
 from . import audit
 from .errors import Forbidden, NotFound, ValidationError
-from .models import StoredFile
+from .models import StoredFile, TrashEntry
 
 if TYPE_CHECKING:
     from .records import Actor
@@ -163,10 +165,12 @@ def remove(site: Site, actor: Actor, entity: str, record_id: Any, file_id: int) 
         audit.add_entry(conn, actor, entity, record["id"], "file_removed", {"file": [{"id": file_id, "filename": row.filename, "size": row.size}, None]}, at=now)
 
 
-def remove_all(conn: sa.Connection, entity: str, record_ids: list[int]) -> None:
-    """Delete the files of records being deleted for good (the write path calls it)."""
-    if record_ids:
-        conn.execute(sa.delete(FILES).where(FILES.c.entity == entity, FILES.c.record_id.in_(record_ids)))
+def remove_binned(conn: sa.Connection, which: sa.ColumnElement[bool]) -> None:
+    """Delete the files of the records in the recycle bin that ``which`` (a condition on ``kernel_trash``)
+    selects: they are being purged for good. A binned record keeps its files until then."""
+    trash = TrashEntry.__table__
+    binned = sa.select(trash.c.id).where(which, trash.c.entity == FILES.c.entity, trash.c.record_id == FILES.c.record_id)
+    conn.execute(sa.delete(FILES).where(binned.exists()))
 
 
 def _record(site: Site, conn: sa.Connection, actor: Actor, entity: str, record_id: Any, need: str) -> dict[str, Any]:

@@ -266,6 +266,42 @@ def after_delete(site: Site, conn: sa.Connection, actor: Actor, entity: str, rec
 
 
 @hookspec
+def before_delete_many(site: Site, conn: sa.Connection, actor: Actor, entity: str, records: list[dict[str, Any]]) -> None:
+    """Called once before a batch of ``entity`` records is deleted (``site.records.delete_many``, or
+    ``delete`` with a batch of one). Raise :class:`~kernel.errors.Vetoed` to refuse the whole batch.
+
+    A plugin that implements this hook is not called through ``before_delete`` for these records
+    (answer the batch in one or a few queries); a plugin that implements only ``before_delete`` is
+    called once per record. Rows that go to the bin with their parent (``deleted_with_parent``) come
+    as a batch of their own entity.
+    """
+
+
+@hookspec
+def after_delete_many(site: Site, conn: sa.Connection, actor: Actor, entity: str, records: list[dict[str, Any]]) -> None:
+    """Called once after a batch of ``entity`` records went to the recycle bin, inside the same
+    transaction; raising undoes the delete. Replaces ``after_delete`` for a plugin implementing both."""
+
+
+@hookspec
+def before_restore(site: Site, conn: sa.Connection, actor: Actor, entity: str, records: list[dict[str, Any]]) -> None:
+    """Called before ``records`` of ``entity`` come back from the recycle bin (``site.records.restore``),
+    each with its id and every stored value (hidden ones too), as it was deleted.
+
+    The create hooks are not called: a restored record is no new input (its values were checked
+    when written). Raise :class:`~kernel.errors.Conflict` (a value taken meanwhile, naming the field)
+    or :class:`~kernel.errors.Vetoed` to refuse; the kernel itself checks unique columns and the
+    records a restored row refers to.
+    """
+
+
+@hookspec
+def after_restore(site: Site, conn: sa.Connection, actor: Actor, entity: str, records: list[dict[str, Any]]) -> None:
+    """Called after ``records`` of ``entity`` were put back, inside the same transaction: rebuild
+    what this plugin derives from a record (an index table, a counter), as ``after_create`` does."""
+
+
+@hookspec
 def before_transition(
     site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], from_state: str | None, to_state: str
 ) -> None:

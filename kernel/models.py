@@ -61,6 +61,8 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(sa.String(40), nullable=False)
     changes: Mapped[dict[str, Any]] = mapped_column(JSONData, nullable=False)
     ip: Mapped[str | None] = mapped_column(sa.String(45), nullable=True)
+    #: why the actor held rights it was not given (a system action, see ``Actor.elevated``); ``None``: its own
+    raised_for: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
 
 
 class JobRun(Base):
@@ -414,3 +416,25 @@ class StateEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     seconds: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     snapshot: Mapped[Any] = mapped_column(JSONData, nullable=False)
+
+
+class TrashEntry(Base):
+    """A deleted record in the recycle bin (see :mod:`kernel.trash`): the whole row as JSON, who deleted
+    it and when. A row that went to the bin with the record its user deleted (a child) names that
+    record in ``with_entity``/``with_id`` and comes back with it."""
+
+    __tablename__ = "kernel_trash"
+    __table_args__ = (
+        sa.UniqueConstraint("entity", "record_id"),
+        sa.Index("ix_kernel_trash_deleted_by", "deleted_by", "deleted_at"),
+        sa.Index("ix_kernel_trash_with", "with_entity", "with_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONData, nullable=False)
+    with_entity: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
+    with_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    deleted_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)  # None: a job or the kernel
+    deleted_by_label: Mapped[str] = mapped_column(sa.String(254), nullable=False)

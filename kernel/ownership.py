@@ -116,3 +116,22 @@ def events_of(conn: sa.Connection, entity: str, record_id: int) -> list[dict[str
     ``to_owner``, ``actor_id`` (``None`` for a job), ``actor``, ``reason`` and ``at``."""
     query = sa.select(EVENTS).where(EVENTS.c.entity == entity, EVENTS.c.record_id == record_id).order_by(EVENTS.c.id)
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def uncontrolled(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, records: list[dict[str, Any]]) -> list[int]:
+    """The ids of ``records`` that ``actor`` does not control (:func:`controls` for a batch, one query at most)."""
+    if permissions.is_admin(actor) or entity.owner_field is None:
+        return []
+    others = [r["id"] for r in records if actor.user_id is None or r.get(entity.owner_field) != actor.user_id]
+    if not others:
+        return []
+    scope = permissions.grants(site, actor.role).scope(entity.name)
+    if actor.user_id is None or scope is None or not permissions.allowed(site, actor, entity.name, ACTION):
+        return others
+    condition = permissions.scope_condition(actor, entity, scope)
+    if condition is None:
+        return []
+    table, inside = entity.table, set()
+    for start in range(0, len(others), 5000):
+        inside.update(conn.scalars(sa.select(table.c.id).where(table.c.id.in_(others[start : start + 5000]), condition)))
+    return [i for i in others if i not in inside]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, versions
+from . import audit, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, trash, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -49,11 +49,38 @@ class Actor:
     team_id: int | None = None
     channel: str = "api"
     ip: str | None = None
+    #: why this actor holds the admin role it was not given (a system action, see :meth:`elevated`);
+    #: every audit entry it writes keeps it. ``None``: the actor's own rights.
+    raised_for: str | None = None
 
     @classmethod
-    def system(cls, channel: str = "system") -> "Actor":
-        """The kernel itself (jobs, migrations, the CLI before anyone logs in)."""
-        return cls(user_id=None, label=channel, role="admin", channel=channel)
+    def system(cls, channel: str = "system", *, job: str | None = None, on_behalf_of: "Actor | None" = None) -> "Actor":
+        """The kernel itself (jobs, migrations, the CLI before anyone logs in), with every right.
+
+        ``job`` names the job acting (``"sea.return_overdue"``): the audit log shows ``job:NAME`` as
+        the actor and as the reason for its rights. ``on_behalf_of`` is the user the work is done for
+        (an import they started): the audit names that user, with ``job:NAME`` as the reason.
+        """
+        if job is None and on_behalf_of is None:
+            return cls(user_id=None, label=channel, role="admin", channel=channel)
+        reason = f"job:{job}" if job else channel
+        if on_behalf_of is not None:
+            return replace(on_behalf_of.elevated(reason), channel="job" if job else channel)
+        return cls(user_id=None, label=reason, role="admin", channel="job", raised_for=reason)
+
+    def elevated(self, reason: str) -> "Actor":
+        """This actor with every right, for one system action: ``actor.elevated("merge")``.
+
+        For work the user's request implies but their role does not grant (a merge moving rows they
+        cannot see). The audit log keeps naming the user, and records ``reason`` as why the rights were
+        raised. Never hand an elevated actor to code that acts on the user's own choices.
+        """
+        reason = str(reason).strip()
+        if not reason:
+            raise ValueError("a system action needs a reason, e.g. 'merge'")
+        if self.raised_for and self.raised_for != reason:
+            reason = f"{self.raised_for} > {reason}"
+        return replace(self, role="admin", raised_for=reason[:200])
 
 
 @dataclass(frozen=True)
@@ -481,22 +508,83 @@ class Records:
             return ownership.controls(self.site, tx, actor, entity, record)
 
     def delete(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> None:
+        """Move one record (and the rows that go with it) into the recycle bin (:mod:`kernel.trash`)."""
         view = self.site.view
         entity = self._entity(view, entity_name)
-        hooks = view.pm.hook
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
+            self._delete_loaded(tx, view, actor, entity, [record])
+
+    def delete_many(
+        self, actor: Actor, entity_name: str, *, ids: Sequence[Any] | None = None, where: Any = None, conn: sa.Connection | None = None,
+    ) -> list[int]:
+        """Move a set of records into the recycle bin in one transaction, set-based; returns their ids.
+
+        ``ids`` names them (all or none: one the actor may not delete refuses the batch, ``loc``
+        ``["ids", index]``); ``where`` selects them instead, as list filters (``{"status": "lost"}``)
+        or a SQLAlchemy condition on the entity's table; either way within the actor's record rules.
+        Same checks, hooks (``before_delete_many``/``after_delete_many``, or ``before_delete`` per
+        record for plugins without them) and one audit entry per record as :meth:`delete`, in a
+        number of statements that does not grow with the batch (but for one per 2,000 ids).
+        """
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        self._authorize(view, actor, entity, "delete", None)
+        if (ids is None) == (where is None):
+            raise ValidationError.at(["ids"], "name the records with ids or where, not both")
+        wanted = list(dict.fromkeys(ids)) if ids is not None else []
+        for index, id_ in enumerate(wanted):
+            if not isinstance(id_, int) or isinstance(id_, bool) or not 1 <= id_ < 2**63:
+                raise ValidationError.at(["ids", index], "must be a record id")
+        table = entity.table
+        with parents.writing():
+            visible = self._visible(view, actor, entity)
+        if where is None:
+            selections = [table.c.id.in_(part) for part in trash.chunks(wanted)]
+        elif isinstance(where, dict):
+            selections = [sa.and_(sa.true(), *Query(entity, view.fields(entity.name), self.site.engine.dialect.name).filters(where))]
+        else:
+            selections = [where]
+        with self._transaction(conn) as tx:
+            records: list[dict[str, Any]] = []
+            for selection in selections:
+                query = sa.select(table).where(selection, *visible).order_by(table.c.id)
+                if tx.dialect.name == "postgresql":
+                    query = query.with_for_update()
+                records.extend(dict(row._mapping) for row in tx.execute(query))
+            if ids is not None and len(records) < len(wanted):
+                found = {r["id"] for r in records}
+                index = next(i for i, id_ in enumerate(wanted) if id_ not in found)
+                raise NotFound(f"no {entity.name} record with id {wanted[index]}", [{"loc": ["ids", index], "msg": "not found"}])
+            self._delete_loaded(tx, view, actor, entity, records)
+        return [r["id"] for r in records]
+
+    def _delete_loaded(self, tx: sa.Connection, view: View, actor: Actor, entity: Entity, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        for record in records:
             self._authorize(view, actor, entity, "delete", record)
-            if entity.owner_field is not None and not ownership.controls(self.site, tx, actor, entity, record):
-                raise Forbidden(f"you may not delete {entity.name} record {record['id']}: it is outside your record scope")
-            hooks.before_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
-            tx.execute(sa.delete(entity.table).where(entity.table.c.id == record["id"]))
-            search.forget(tx, entity.name, [record["id"]])
-            files.remove_all(tx, entity.name, [record["id"]])
-            snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}
-            audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], "delete", snapshot)])
-            timers.on_delete(view, tx, entity.name, [record["id"]])
-            hooks.after_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
+        refused = ownership.uncontrolled(self.site, tx, actor, entity, records)
+        if refused:
+            raise Forbidden(f"you may not delete {entity.name} record {refused[0]}: it is outside your record scope")
+        trash.delete(self.site, view, tx, actor, entity, records)
+
+    def restore(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
+        """Bring a record back from the recycle bin with the rows that went with it (``POST /api/v1/E/{id}/restore``).
+
+        The user who deleted it may, or an admin (404 for anyone else), if still allowed to delete
+        it (``authorize`` action ``restore``); ids and values come back as they were, through the
+        ``before_restore``/``after_restore`` hooks, audited as ``restore``, searchable again. A
+        unique value or a referenced record that changed meanwhile is a 409 naming the field.
+        """
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id < 1:
+            raise NotFound(f"no {entity.name} record {record_id!r}", [{"loc": ["id"], "msg": "must be a positive integer"}])
+        with self._transaction(conn) as tx:
+            entry = trash.find(tx, actor, entity, record_id)
+            self._authorize(view, actor, entity, trash.RESTORE, trash.stored(entity, entry))
+            return trash.put_back(self.site, view, tx, actor, entity, entry)
 
     def act(
         self, actor: Actor, entity_name: str, record_id: Any, action_name: str, body: Any, *,
@@ -515,6 +603,8 @@ class Records:
                 if if_match is not None:
                     versions.check(entity, self._load(tx, view, actor, entity, record_id, lock=True), if_match)
                 return self.assign(actor, entity.name, [record_id], wanted.owner_id, wanted.reason, conn=tx)[0]
+        if action_name == trash.RESTORE:  # the kernel's own action, on a record that is in the bin
+            return self.restore(actor, entity.name, record_id, conn=conn)
         action = entity.action(action_name)
         if action is None:
             raise NotFound(f"{entity.name} has no action {action_name!r}", [{"loc": ["action"], "msg": "unknown action"}])

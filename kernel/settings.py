@@ -41,6 +41,7 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "import_max_bytes": (int, "a positive number of bytes"),
     "file_max_bytes": (int, "a positive number of bytes"),
     "count_cap": (int, "a whole number of at least 1"),
+    "trash_days": (int, "a whole number of days, at least 1"),
 }
 ORG_NAME_MAX = 120
 
@@ -92,6 +93,7 @@ class Settings:
     import_max_bytes: int = 20 * 2**20  # size of one imported file, and of the import page's upload
     file_max_bytes: int = 10 * 2**20  # size of one file attached to a record (kernel.files)
     count_cap: int = 10_000  # lists count their total exactly up to this many records
+    trash_days: int = 30  # deleted records stay restorable this long, then a job purges them (kernel.trash)
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: str | None = None
     mail: MailSettings | None = None  # None: no [mail] table, mail is off
@@ -168,6 +170,8 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
             raise ConfigError(f"must be {_CRM_KEYS[key][1]}", file=file, key=f"crm.{key}")
     if values.get("count_cap", 1) < 1:
         raise ConfigError("must be a whole number of at least 1", file=file, key="crm.count_cap")
+    if not 1 <= values.get("trash_days", 30) <= 36500:
+        raise ConfigError("must be a whole number of days from 1 to 36500", file=file, key="crm.trash_days")
     plugin_tables = data.get("plugins", {})
     if not isinstance(plugin_tables, dict) or not all(isinstance(v, dict) for v in plugin_tables.values()):
         raise ConfigError("each [plugins.NAME] must be a table", file=file, key="plugins")

@@ -57,6 +57,17 @@ CRM_SCHEMA: dict[str, Any] = {
             "x-description": {"en": "For people who have not picked a language.", "zh_CN": "用于尚未选择语言的用户。"},
             "x-labels": {"zh_CN": {"en": "简体中文", "zh_CN": "简体中文"}, "en": {"en": "English", "zh_CN": "English"}},
         },
+        "trash_days": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 36500,
+            "default": 30,
+            "x-label": {"en": "Days in the recycle bin", "zh_CN": "回收站保留天数"},
+            "x-description": {
+                "en": "Deleted records can be restored for this many days, then they are purged for good.",
+                "zh_CN": "删除的记录在此天数内可以恢复，之后将被永久清除。",
+            },
+        },
     },
     "additionalProperties": False,
 }

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 #: Query parameters that are not filters.
 #: ``total_exact=true`` counts every match; by default a list counts up to the ``count_cap`` setting.
 CONTROL_PARAMS = ("limit", "offset", "sort", "q", "on_duplicate", "total_exact")
-HISTORY_FIELDS = ("id", "at", "action", "actor", "actor_id", "channel", "changes")
+HISTORY_FIELDS = ("id", "at", "action", "actor", "actor_id", "channel", "changes", "raised_for")
 
 
 def site_of(request: Request) -> Site:

@@ -24,6 +24,7 @@ from ..db import pool_size
 from ..settings import Settings
 from ..site import Site
 from .api import record_routes
+from .trash_api import trash_routes
 from .auth import auth_routes
 from .errors import EXCEPTION_HANDLERS, InternalErrors
 from .limits import BodyLimits
@@ -54,6 +55,7 @@ def api_routes(site: Site) -> list[BaseRoute]:
         *security_routes(),  # /audit and /E/{id}/access: before the generic entity routes
         *task_routes(),  # /background-tasks
         *transition_routes(),
+        *trash_routes(),
         *record_routes(),
     ]
 

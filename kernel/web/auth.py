@@ -18,7 +18,6 @@ Routes under ``/api/v1/auth``: ``POST token``, ``POST login``, ``POST logout``,
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from ..errors import Forbidden, NotFound, Unauthorized, ValidationError
 from ..models import ApiToken, User
 from ..parsing import optional_id, parse_id
 from ..passwords import PASSWORD_MAX, verify, weakness
-from ..permissions import ADMIN, is_admin
+from ..permissions import is_admin
 from ..records import Actor, pydantic_details
 from ..site import Site
 from . import proxies, sessions, throttle
@@ -167,8 +166,8 @@ def change_password(
     except Unauthorized:
         raise ValidationError.at(["body", "current_password"], WRONG_CURRENT) from None
     with site.write() as conn:
-        # one's own password needs no users.update permission: the change is audited as the user
-        site.records.update(dataclasses.replace(actor, role=ADMIN), "users", actor.user_id, {"password": new}, conn=conn)
+        # one's own password needs no users.update permission: a system action, audited as the user
+        site.records.update(actor.elevated("own password change"), "users", actor.user_id, {"password": new}, conn=conn)
         keep(conn, conn.scalar(sa.select(USERS.c.credentials_version).where(USERS.c.id == actor.user_id)))
 
 
@@ -428,7 +427,7 @@ async def register(request: Request) -> JSONResponse:
         fields = Registration.model_validate(await _body(request))
     except pydantic.ValidationError as exc:
         raise pydantic_details(exc, ["body"]) from None
-    actor = Actor(user_id=None, label="self-registration", role="admin", channel="api", ip=client_ip(request))
+    actor = Actor(user_id=None, label="self-registration", role="admin", channel="api", ip=client_ip(request), raised_for="self-registration")
     user = site.records.create(actor, "users", {**fields.model_dump(), "active": False})
     return JSONResponse({k: user[k] for k in ("id", "email", "name", "active")}, status_code=201)
 

@@ -337,6 +337,13 @@ class Builder:
                         "responses": _responses({"200": _json(_ref("Sequence"), "The sequence")}, 403),
                     },
                 },
+                f"{API}/trash": {
+                    "get": {
+                        "summary": "The recycle bin: what the caller deleted (admins: everything), newest first; restore with POST /api/v1/E/{id}/restore",
+                        "parameters": [_query("entity", entity_names, "only this entity's records"), *page_params()],
+                        "responses": _responses({"200": _json(TRASH_PAGE, "One page of the bin")}),
+                    }
+                },
                 f"{API}/meta/plugins": {"get": {"summary": "Installed plugins (admin)", "responses": _responses({"200": _json(items(_ref("Plugin")), "Plugins")}, 403)}},
                 **{
                     f"{API}/meta/plugins/{{name}}/{verb}": {
@@ -499,6 +506,14 @@ class Builder:
             self.owner_paths(entity, update, id_param)
         if entity.states is not None:
             self.state_paths(entity, id_param)
+        self.paths[f"{base}/{{id}}/restore"] = {
+            "parameters": [id_param],
+            "post": {
+                "summary": "Bring the record back from the recycle bin, with the records deleted along with it (its deleter or an admin)",
+                "tags": [name],
+                "responses": _responses({"200": _json(_ref(f"{name}.Record"), "The restored record")}, 403, 409),
+            },
+        }
         for action in entity.actions:
             body = self.model(f"{name}.{action.name}", action.body) if action.body is not None else {"type": "object"}
             self.paths[f"{base}/{{id}}/{action.name}"] = {
@@ -625,6 +640,35 @@ def filter_value_schema(schema: dict[str, Any]) -> dict[str, Any]:
     if fmt in ("date", "date-time"):
         return {**schema, "description": f"from {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()} (in UTC)"}
     return schema
+
+
+TRASH_PAGE: dict[str, Any] = {
+    "type": "object",
+    "required": ["items", "total", "limit", "offset"],
+    "properties": {
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "entity": {"type": "string"},
+                    "record_id": {"type": "integer"},
+                    "title": {"type": "string"},
+                    "record": {"type": "object", "description": "the record as it was deleted (hidden fields left out)"},
+                    "children": {"type": "object", "additionalProperties": {"type": "integer"}, "description": "entity → how many of its records went along"},
+                    "deleted_at": {"type": "string", "format": "date-time"},
+                    "deleted_by": {"type": ["integer", "null"]},
+                    "deleted_by_label": {"type": "string"},
+                    "expires_at": {"type": "string", "format": "date-time", "description": "when the purge job removes it for good"},
+                },
+            },
+        },
+        "total": {"type": "integer"},
+        "limit": {"type": "integer"},
+        "offset": {"type": "integer"},
+    },
+}
 
 
 def page_params() -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from ..records import DEFAULT_LIMIT, MAX_LIMIT, Actor
 from ..site import Site
 from .auth import USER_FIELDS, actor_for_user, authenticate
 
-AUDIT_FIELDS = ("id", "at", "actor_id", "actor", "channel", "entity", "record_id", "action", "changes", "ip")
+AUDIT_FIELDS = ("id", "at", "actor_id", "actor", "channel", "entity", "record_id", "action", "changes", "ip", "raised_for")
 
 
 def _admin(request: Request) -> tuple[Site, Actor]:

@@ -109,7 +109,7 @@ def _judge(site: Site, config: CustomerSettings, now: datetime, window_start: da
         at_risk = values["recent"] < config.churn_ratio * usual
     if at_risk == values["flagged"]:
         return None
-    actor = Actor.system("job")
+    actor = Actor.system(job="customers.flag_churn")
     if at_risk:
         template = REASON.get(site.settings.default_locale, REASON["en"])
         per_month = MONTH_DAYS / config.churn_window_days

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from kernel import ValidationError
 
-from .models import Contact
+from .models import Contact, Customer
 from .normalize import email_keys, phone_keys
 from .targets import check_target
 
@@ -72,6 +72,16 @@ def after_write(site: Site, conn: sa.Connection, actor: Actor, record: dict[str,
             site.records.update(actor, "contacts", other, {"is_primary": False}, conn=conn)
     if previous is not None and previous["is_primary"] and previous["customer_id"] != record["customer_id"]:
         promote_oldest(site, conn, actor, previous["customer_id"])
+
+
+def promote_after_delete(site: Site, conn: sa.Connection, actor: Actor, customer_ids: list[int]) -> None:
+    """:func:`promote_oldest` for the customers of deleted primary contacts that are still there (one
+    query for a bulk delete that took the customers to the recycle bin too)."""
+    if not customer_ids:
+        return
+    table = Customer.__table__
+    for customer_id in sorted(set(conn.scalars(sa.select(table.c.id).where(table.c.id.in_(sorted(set(customer_ids))))))):
+        promote_oldest(site, conn, actor, customer_id)
 
 
 def promote_oldest(site: Site, conn: sa.Connection, actor: Actor, customer_id: int) -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import Conflict, Forbidden, ValidationError
+from kernel import Forbidden, ValidationError
 
 from .models import Share
 from .normalize import company_key, email_keys, phone_keys
@@ -108,14 +108,3 @@ def descriptions() -> list[dict[str, Any]]:
             "combine": "or",
         },
     ]
-
-
-def check_deletable(conn: sa.Connection, record: dict[str, Any], related: dict[str, sa.Table]) -> None:
-    """Refuse deleting a customer that still has contacts, follow-ups or tasks (merge it instead)."""
-    for name, table in related.items():
-        count = conn.scalar(sa.select(sa.func.count()).select_from(table).where(table.c.customer_id == record["id"]))
-        if count:
-            raise Conflict(
-                f"customer {record['id']} still has {count} {name}; move or delete them first, or merge the customer",
-                [{"loc": ["id"], "msg": f"has {name}"}],
-            )

@@ -45,6 +45,7 @@ def entities() -> list[Entity]:
             searchable=("name", "phone", "email", "wechat"),
             hidden=("phone_key", "email_key"),
             parent=("customer_id", "customers"),
+            deleted_with_parent=True,
         ),
         Entity(
             name="followups",
@@ -55,6 +56,7 @@ def entities() -> list[Entity]:
             searchable=("content",),
             owner_field="owner_id",
             parent=(("customer_id", "customers"), ("entity", "record_id")),
+            deleted_with_parent=True,
         ),
         Entity(
             name="tasks",
@@ -65,6 +67,7 @@ def entities() -> list[Entity]:
             searchable=("title", "description"),
             owner_field="assignee_id",
             parent=(("customer_id", "customers"), ("entity", "record_id")),
+            deleted_with_parent=True,
         ),
     ]
 

@@ -11,13 +11,15 @@ fields get their old values. Only ``updated_at`` tells that a write happened.
 
 Both run inside the action's transaction. The two customers are checked against
 the merging user's permissions and record rules; their related rows (and other
-plugins' rows, through the hooks' ``actor``) then move in that user's name
-without record rules, since they follow the customers.
+plugins' rows, through the hooks' ``actor``) then move as a system action
+(``actor.elevated("customers.merge")``): without record rules, since they follow the
+customers, and audited in that user's name with the reason. The merged customer goes
+to the recycle bin; ``unmerge`` restores it from there (``site.records.restore``, its
+hooks and search index included), or from the merge's own copy once the bin purged it.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -37,6 +39,9 @@ CUSTOMERS = Customer.__table__
 MERGES = Merge.__table__
 MOVABLE = {"followups": Followup.__table__, "tasks": Task.__table__}
 PICKABLE = (*CustomerFields.model_fields, "custom")
+#: Why a merge's rows move with every right (a system action: the audit log names the user and this)
+MERGE_REASON = "customers.merge"
+UNMERGE_REASON = "customers.unmerge"
 
 
 def merge_customers(
@@ -54,7 +59,7 @@ def merge_customers(
         raise ValidationError.at(["body", "other_id"], f"no customers record with id {other_id}") from None
     picks = _effective_picks(record, other, body.fields)
     saved = {"survivor": snapshot(conn, CUSTOMERS, survivor_id), "merged": snapshot(conn, CUSTOMERS, other_id)}
-    mover = replace(actor, role="admin")
+    mover = actor.elevated(MERGE_REASON)
     moved: dict[str, Any] = {"contacts": _move_contacts(site, conn, mover, other_id, survivor_id)}
     for name in MOVABLE:
         moved[name] = _move_rows(site, conn, mover, name, other_id, survivor_id)
@@ -89,12 +94,9 @@ def unmerge_customers(
     if conn.scalar(sa.select(CUSTOMERS.c.id).where(CUSTOMERS.c.id == merge.merged_id)) is not None:
         raise Conflict(f"customers record {merge.merged_id} exists again", [{"loc": ["body", "merge_id"], "msg": "cannot restore"}])
     now = site.clock.now()
-    restored = {**row_values(CUSTOMERS, merge.merged), "updated_at": now}
-    conn.execute(sa.insert(CUSTOMERS).values(restored))
-    site.records.reindex("customers", [merge.merged_id], conn=conn)
-    sync_shares(conn, restored)
+    mover = actor.elevated(UNMERGE_REASON)
+    _bring_back(site, conn, mover, merge)
     add_audit_entry(conn, actor, "customers", merge.merged_id, "unmerged", {"merge_id": merge.id}, at=now)
-    mover = replace(actor, role="admin")
     _return_contacts(site, conn, mover, merge.moved["contacts"], merge.survivor_id, merge.merged_id)
     for name in MOVABLE:
         _return_rows(site, conn, mover, name, merge.moved[name], merge.survivor_id, merge.merged_id)
@@ -114,6 +116,21 @@ def unmerge_customers(
     conn.execute(sa.update(MERGES).where(MERGES.c.id == merge.id).values(undone_at=now, undone_by=actor.user_id))
     back = site.records.get(actor, "customers", merge.merged_id, conn=conn)
     return {"merge_id": merge.id, "restored": _public(entity, back), "record": _public(entity, survivor)}
+
+
+def _bring_back(site: Site, conn: sa.Connection, mover: Actor, merge: Any) -> None:
+    """The merged customer back from the recycle bin (whoever merged it); from the merge's own copy
+    once the bin has purged it."""
+    try:
+        site.records.restore(mover, "customers", merge.merged_id, conn=conn)
+        return
+    except NotFound:
+        pass
+    restored = {**row_values(CUSTOMERS, merge.merged), "updated_at": site.clock.now()}
+    conn.execute(sa.insert(CUSTOMERS).values(restored))
+    site.records.reindex("customers", [merge.merged_id], conn=conn)
+    sync_shares(conn, restored)
+    add_audit_entry(conn, mover, "customers", merge.merged_id, "restore", {"merge_id": merge.id, "from": "merge copy"}, at=site.clock.now())
 
 
 def _write_survivor(site: Site, conn: sa.Connection, actor: Actor, record: dict[str, Any], changes: dict[str, Any], reason: str) -> dict[str, Any]:

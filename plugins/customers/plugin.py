@@ -19,7 +19,6 @@ from .churn import flag_churn
 from .dedupe import TABLES as DEDUPED, lookalikes
 from .demo import seed_customers
 from .entities import entities, permissions
-from .models import Contact, Followup, Task
 from .settings import settings_of, settings_schema
 from .pages import menu_items, pages
 from .tasks import send_reminders
@@ -32,9 +31,6 @@ if TYPE_CHECKING:
 NAME = "customers"
 REQUIRES: tuple[str, ...] = ()
 HOOKSPECS = hookspecs
-
-RELATED = {"contacts": Contact.__table__, "followups": Followup.__table__, "tasks": Task.__table__}
-
 
 @hookimpl
 def register_settings_schema() -> dict[str, Any]:
@@ -163,15 +159,19 @@ def after_update(
 
 
 @hookimpl
-def before_delete(conn: sa.Connection, entity: str, record: dict[str, Any]) -> None:
-    if entity == "customers":
-        customer_rules.check_deletable(conn, record, RELATED)
+def after_delete_many(site: Site, conn: sa.Connection, actor: Actor, entity: str, records: list[dict[str, Any]]) -> None:
+    """A customer that lost its primary contact (and is still there) gets its oldest one as primary."""
+    if entity == "contacts":
+        contact_rules.promote_after_delete(site, conn, actor, [r["customer_id"] for r in records if r["is_primary"]])
 
 
 @hookimpl
-def after_delete(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any]) -> None:
-    if entity == "contacts" and record["is_primary"]:
-        contact_rules.promote_oldest(site, conn, actor, record["customer_id"])
+def after_restore(conn: sa.Connection, entity: str, records: list[dict[str, Any]]) -> None:
+    """A customer back from the recycle bin is shared again as it was (its contacts, follow-ups and
+    tasks come back with it, as they were)."""
+    if entity == "customers":
+        for record in records:
+            customer_rules.sync_shares(conn, record)
 
 
 @hookimpl

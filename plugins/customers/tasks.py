@@ -71,7 +71,7 @@ def send_reminders(site: Site, now: datetime) -> dict[str, int]:
     )
     with site.engine.connect() as conn:
         ids = list(conn.scalars(due))
-    actor = Actor.system("job")
+    actor = Actor.system(job="customers.send_reminders")
     emailing = settings_of(site).email_reminders and mail_enabled(site)
     counts = {"reminded": 0, "emailed": 0, "email_failed": 0, "failed": 0}
     server_down: str | None = None

@@ -45,6 +45,8 @@ async def test_document_describes_every_route(rep):
         "/api/v1/meta/entities/{entity}/fields/{name}",
         "/api/v1/meta/plugins/{name}/disable",
         "/api/v1/plugins/extras/whoami",
+        "/api/v1/trash",
+        "/api/v1/notes/{id}/restore",
     ):
         assert path in paths
     assert paths["/api/v1/plugins/extras/whoami"]["get"]["summary"] == "Who is calling"

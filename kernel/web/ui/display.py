@@ -5,28 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import RecordError
+from ...entities import TITLE_COLUMNS, record_title, title_column  # noqa: F401 - re-exported for the pages
 from ...fielddescriptions import FormField
 
 if TYPE_CHECKING:
     from ...entities import Entity
     from .context import UI
-
-TITLE_COLUMNS = ("name", "title", "subject", "email", "code")
-
-
-def title_column(entity: Entity) -> str | None:
-    """The column that names a record: a usual name, else the first searchable field."""
-    for name in TITLE_COLUMNS:
-        if name in entity.columns:
-            return name
-    return entity.searchable[0] if entity.searchable else None
-
-
-def record_title(entity: Entity, record: dict[str, Any]) -> str:
-    """What names ``record`` on a page: its name, title, subject… (see :func:`title_column`), else ``#id``."""
-    column = title_column(entity)
-    value = record.get(column) if column else None
-    return str(value) if value not in (None, "") else f"#{record['id']}"
 
 
 def reference_labels(ui: UI, fields: list[FormField], records: list[dict[str, Any]]) -> dict[tuple[str, int], str]:

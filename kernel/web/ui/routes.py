@@ -1,7 +1,7 @@
 """The UI's URL map, and the wrapper that turns refusals into pages.
 
 ``/`` dashboard · ``/login`` ``/logout`` ``/setup`` ``/lang`` · ``/account/password`` · ``/search`` · ``/inbox`` ·
-``/background-tasks[/ID[/cancel]]`` ·
+``/background-tasks[/ID[/cancel]]`` · ``/trash`` · ``/trash/E/ID/restore`` ·
 ``/r/E`` list · ``/r/E/new`` · ``/r/E/kanban`` · ``/r/E/lookup`` · ``/r/E/bulk-delete`` ·
 ``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
 ``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from ...errors import RecordError
 from . import account, admin, admin_audit, admin_security, admin_sequences, admin_settings, admin_states, dashboard, inbox, list_views, records_views as records, shell
-from . import files_views, import_views, tasks_views
+from . import files_views, import_views, tasks_views, trash_views
 from .. import assets
 from .context import AdminRequired, LoginRequired
 from .pages import PluginPages
@@ -64,6 +64,8 @@ def ui_routes() -> list[BaseRoute]:
         Route("/background-tasks", page(tasks_views.tasks_page), methods=get, name="ui:tasks"),
         Route("/background-tasks/{id}", page(tasks_views.task_page), methods=get, name="ui:task"),
         Route("/background-tasks/{id}/cancel", page(tasks_views.cancel_task), methods=["POST"], name="ui:task_cancel"),
+        Route("/trash", page(trash_views.trash_page), methods=get, name="ui:trash"),
+        Route("/trash/{entity}/{id}/restore", page(trash_views.restore_page), methods=both, name="ui:restore"),
         Route("/r/{entity}", page(list_views.list_page), methods=get, name="ui:list"),
         Route("/r/{entity}/new", page(records.form_page), methods=both, name="ui:new"),
         Route("/r/{entity}/kanban", page(records.kanban_page), methods=both, name="ui:kanban"),

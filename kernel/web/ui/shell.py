@@ -95,7 +95,7 @@ async def setup_page(request: Request) -> Response:
     if form.get("password") != form.get("password_again"):
         errors = {"password_again": ui.gettext("The two passwords differ.")}
         return ui.render("setup.html", status_code=422, values=values, errors=errors, other_errors=[], csrf_token=token)
-    actor = Actor(user_id=None, label="setup", role="admin", channel="ui", ip=request.client.host if request.client else None)
+    actor = Actor(user_id=None, label="setup", role="admin", channel="ui", ip=request.client.host if request.client else None, raised_for="setup")
     try:
         user = ui.site.records.create(actor, "users", {**values, "password": form.get("password") or None, "role": "admin"})
     except RecordError as exc:

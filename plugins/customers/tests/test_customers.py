@@ -115,13 +115,25 @@ def test_a_contact_needs_a_customer_the_user_can_see(site, people):
     assert caught.value.details == [{"loc": ["customer_id"], "msg": f"no customers record with id {theirs['id']}"}]
 
 
-def test_a_customer_with_related_records_cannot_be_deleted(site, people):
-    acme = customer(site, SYSTEM)
-    site.records.create(SYSTEM, "contacts", {"customer_id": acme["id"], "name": "A"})
-    from kernel import Conflict
-
-    with pytest.raises(Conflict, match="still has 1 contacts"):
-        site.records.delete(SYSTEM, "customers", acme["id"])
+def test_a_deleted_customer_takes_its_contacts_followups_and_tasks_to_the_bin_and_back(site, people, http):
+    manager = people["manager"]
+    acme = customer(site, manager, shared_user_ids=[people["rep2"].user_id])
+    contact = site.records.create(manager, "contacts", {"customer_id": acme["id"], "name": "A"})
+    followup = site.records.create(manager, "followups", {"customer_id": acme["id"], "method": "call", "content": "hi"})
+    task = site.records.create(manager, "tasks", {"customer_id": acme["id"], "title": "call back"})
+    client = http(manager)
+    assert client.request("DELETE", f"/api/v1/customers/{acme['id']}").status_code == 204
+    for entity in ("customers", "contacts", "followups", "tasks"):
+        assert site.records.list(SYSTEM, entity).total == 0
+    listed = client.get("/api/v1/trash?entity=customers").json()["items"]
+    assert [(i["record_id"], i["children"]) for i in listed] == [(acme["id"], {"contacts": 1, "followups": 1, "tasks": 1})]
+    assert http(people["rep2"]).post(f"/api/v1/customers/{acme['id']}/restore").status_code == 404
+    restored = client.post(f"/api/v1/customers/{acme['id']}/restore")
+    assert restored.status_code == 200 and restored.json()["name"] == acme["name"]
+    assert site.records.get(manager, "contacts", contact["id"])["is_primary"] is True
+    assert site.records.get(manager, "followups", followup["id"])["content"] == "hi"
+    assert site.records.get(manager, "tasks", task["id"])["title"] == "call back"
+    assert site.records.get(people["rep2"], "customers", acme["id"])["id"] == acme["id"]  # shared again (after_restore)
 
 
 def test_meta_describes_labels_in_both_languages(site, people, http):
@@ -131,3 +143,22 @@ def test_meta_describes_labels_in_both_languages(site, people, http):
     assert fields["method"]["x-labels"]["wechat"] == {"en": "WeChat", "zh_CN": "微信"}
     assert entities["customers"]["fields"]["properties"]["credit_code"]["x-label"]["zh_CN"] == "统一社会信用代码"
     assert [a["name"] for a in entities["customers"]["actions"]] == ["merge", "unmerge", "assign"]
+
+
+def test_deleting_many_customers_with_their_contacts_takes_a_handful_of_statements(make_site):
+    import sqlalchemy as sa
+
+    site = make_site(plugins=("customers",), refresh_seconds=3600)
+    ids = site.records.create_many(SYSTEM, "customers", [{"name": f"C{i}"} for i in range(300)])
+    site.records.create_many(SYSTEM, "contacts", [{"customer_id": i, "name": "Primary"} for i in ids])
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(site.engine, "before_cursor_execute", listener)
+    try:
+        assert site.records.delete_many(SYSTEM, "customers", ids=ids) == ids
+    finally:
+        sa.event.remove(site.engine, "before_cursor_execute", listener)
+    assert len(statements) <= 25, statements  # 15-16 today: not one per customer or contact
+    assert site.records.list(SYSTEM, "contacts").total == 0
+    site.records.restore(SYSTEM, "customers", ids[0])
+    assert [c["is_primary"] for c in site.records.list(SYSTEM, "contacts").items] == [True]

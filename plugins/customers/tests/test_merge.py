@@ -100,6 +100,11 @@ def test_merge_moves_everything_and_unmerge_restores_it_exactly(make_site, peopl
     assert client.get(f"/api/v1/customers/{gone['id']}").status_code == 404
     history = client.get(f"/api/v1/customers/{keep['id']}/history").json()["items"]
     assert history[0]["action"] == "merge" and history[0]["changes"]["body"]["other_id"] == gone["id"]
+    moved_task = next(iter(merged["tasks"]))
+    moved_entry = client.get(f"/api/v1/tasks/{moved_task}/history").json()["items"][0]
+    manager = people["manager"]  # a system action: the manager's name, and why the rights were raised
+    assert (moved_entry["actor_id"], moved_entry["actor"], moved_entry["raised_for"]) == (manager.user_id, manager.label, "customers.merge")
+    assert history[0]["raised_for"] is None  # the merge itself is the manager's own right
 
     clock.advance(days=1)
     undo = client.post(f"/api/v1/customers/{keep['id']}/unmerge", json={"merge_id": answer.json()["merge_id"]})
@@ -107,6 +112,11 @@ def test_merge_moves_everything_and_unmerge_restores_it_exactly(make_site, peopl
     after = everything(site)
     assert without_updated_at(after) == without_updated_at(before)
     assert after["customers"][gone["id"]]["updated_at"] == clock.now()
+    restored = client.get(f"/api/v1/customers/{gone['id']}/history").json()["items"]
+    assert [(e["action"], e["actor_id"], e["raised_for"]) for e in restored[:2]] == [
+        ("unmerged", manager.user_id, None), ("restore", manager.user_id, "customers.unmerge")
+    ]
+    assert client.get("/api/v1/trash?entity=customers").json()["total"] == 0  # out of the bin again
 
     again = client.post(f"/api/v1/customers/{keep['id']}/unmerge", json={"merge_id": answer.json()["merge_id"]})
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
@@ -148,3 +158,19 @@ def test_search_forgets_the_merged_customer_and_finds_it_again_after_unmerge(mak
     assert names("分部") == [] and names("0139") == []
     site.records.act(SYSTEM, "customers", survivor["id"], "unmerge", {"merge_id": merged["merge_id"]})
     assert names("分部") == ["星辰科技北京分部"] and names("0139") == ["星辰科技北京分部"]
+
+
+def test_unmerge_after_the_bin_purged_the_customer_uses_the_merges_copy(make_site, clock):
+    from kernel.testing import run_due_jobs
+
+    site = make_site(plugins=("customers",))
+    survivor = site.records.create(SYSTEM, "customers", {"name": "Alpha", "phone": "13800138000"})
+    other = site.records.create(SYSTEM, "customers", {"name": "Beta", "phone": "13900139000"})
+    merged = site.records.act(SYSTEM, "customers", survivor["id"], "merge", {"other_id": other["id"], "fields": {}})
+    clock.advance(days=31)
+    assert [o.result for o in run_due_jobs(site) if o.job == "kernel.purge_trash"] == [1]
+    site.records.act(SYSTEM, "customers", survivor["id"], "unmerge", {"merge_id": merged["merge_id"]})
+    back = site.records.get(SYSTEM, "customers", other["id"])
+    assert (back["name"], back["phone"], back["updated_at"]) == ("Beta", "13900139000", clock.now())
+    assert [c["name"] for c in site.records.list(SYSTEM, "customers", q="Beta").items] == ["Beta"]
+    assert site.records.history(SYSTEM, "customers", other["id"])[1]["action"] == "restore"
