@@ -106,10 +106,18 @@ async def test_only_those_who_may_read_the_record_see_its_files_and_only_writers
     assert history[:2] == ["file_removed", "file_added"]
 
 
-async def test_deleting_the_record_deletes_its_files(site, client):
+async def test_a_deleted_record_keeps_its_files_in_the_bin_until_it_is_purged(site, client, clock):
+    from kernel.jobs import run_due_jobs
+
     note = await new_note(client)
-    await upload(client, note["id"], "a.pdf", PDF)
+    stored = (await upload(client, note["id"], "a.pdf", PDF)).json()
     assert (await client.delete(f"/api/v1/notes/{note['id']}")).status_code == 204
+    assert (await client.get(stored["url"])).status_code == 404  # the record is gone from view
+    assert (await client.post(f"/api/v1/notes/{note['id']}/restore")).status_code == 200
+    assert (await client.get(stored["url"])).content == PDF  # back with it
+    assert (await client.delete(f"/api/v1/notes/{note['id']}")).status_code == 204
+    clock.advance(days=site.settings.trash_days + 1)
+    assert [o.status for o in run_due_jobs(site) if o.job == "kernel.purge_trash"] == ["done"]
     with site.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM kernel_files").scalar() == 0
 
