@@ -16,6 +16,7 @@ condition for the rows an actor may see, for a plugin's own queries).
 from .audit import add_entry as add_audit_entry
 from .audit import history as audit_history
 from .audit import jsonable
+from .children import Children
 from .clock import Clock, FrozenClock, SystemClock
 from .dashboards import Widget
 from .db import Base, JSONData, Money, RecordMixin, UTCDateTime
@@ -63,6 +64,7 @@ __all__ = [
     "audit_history",
     "Base",
     "BATCH_ROW",
+    "Children",
     "Clock",
     "ConfigError",
     "Conflict",

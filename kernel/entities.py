@@ -82,6 +82,9 @@ class Entity:
     #: ``("folder_id", "folders")`` (a column and the entity it names), ``("entity", "record_id")``
     #: (a column naming the parent's entity and one holding its id), or a tuple of such pairs
     parent: tuple[Any, ...] = ()
+    #: rows of other entities written with each record, as :class:`~kernel.children.Children`
+    #: (order lines, instalments): see :mod:`kernel.children`
+    children: tuple[Any, ...] = ()
     plugin: str = field(default="", compare=False)
 
     @property

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership, parents, parsing, search, sequences
+from . import audit, children, duplicates, ownership, parents, parsing, search, sequences
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -294,10 +294,13 @@ class Records:
             raise ValueError(f"on_duplicate must be None or one of {ON_DUPLICATE}, not {on_duplicate!r}")
         view = self.site.view
         entity = self._entity(view, entity_name)
-        cleaned = []
+        children.refuse_direct(view, entity)
+        cleaned, sent = [], []
         for index, data in enumerate(rows):
             try:
+                data, rows_sent = children.take(view, entity, data, creating=True)
                 cleaned.append(self._clean_create(view, entity, data))
+                sent.append(rows_sent)
             except ValidationError as exc:
                 if len(rows) == 1:
                     raise
@@ -320,17 +323,19 @@ class Records:
                 values["created_at"] = values["updated_at"] = now
             if entity.numbered:  # after the hooks (no plugin changes a number), in this transaction (no gaps)
                 sequences.fill(tx, entity, cleaned, now)
+            plans = children.plan_new(tx, self.site, view, entity, cleaned, sent)
             if return_records or hooks.after_create.get_hookimpls():
                 records = [self._row(entity, row) for row in _insert_returning(tx, entity.table, cleaned)]
             else:  # an import: the stored values are the ones in hand, only the ids are new
                 ids = _insert_returning_ids(tx, entity.table, cleaned)
                 records = [{**_visible_values(entity, values), "id": id_} for values, id_ in zip(cleaned, ids)]
             search.write(tx, entity, view.fields(entity.name), records, new=True)
+            rows_written = children.apply_new(tx, self.site, view, entity, plans, records, with_rows=return_records or bool(hooks.after_create.get_hookimpls()))
             audit.write(
                 tx,
                 (
-                    audit.entry(actor, now, entity.name, r["id"], "create", _created_changes(entity, r))
-                    for r in records
+                    audit.entry(actor, now, entity.name, r["id"], "create", _created_changes(entity, r) | written)
+                    for r, written in zip(records, rows_written)
                 ),
             )
             for record in records:
@@ -348,7 +353,8 @@ class Records:
         entity = self._entity(view, entity_name)
         if not isinstance(data, dict):
             raise ValidationError.at(["body"], "must be a JSON object")
-        data = dict(data)
+        children.refuse_direct(view, entity)
+        data, rows_sent = children.take(view, entity, dict(data), creating=False)
         custom_sent = "custom" in data  # null is no object: validate() refuses it
         custom = data.pop("custom", None)
         sequences.refuse_sent(entity, data)
@@ -363,11 +369,12 @@ class Records:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, "update", record)
             _refuse_owner_change(entity, record, changes)
-            return self._write_changes(tx, view, actor, entity, record, changes)
+            updated = self._write_changes(tx, view, actor, entity, record, changes, rows_sent=rows_sent)
+            return children.attach(tx, view, entity, [updated])[0]
 
     def _write_changes(
         self, tx: sa.Connection, view: View, actor: Actor, entity: Entity, record: dict[str, Any], changes: dict[str, Any],
-        *, action: str = "update", body: dict[str, Any] | None = None,
+        *, action: str = "update", body: dict[str, Any] | None = None, rows_sent: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Check, hook, store and audit ``changes`` to a loaded ``record``; the record as stored after."""
         hooks = view.pm.hook
@@ -384,8 +391,11 @@ class Records:
         hooks.before_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record, changes=changes)
         for name in entity_write_only(entity):
             changes.pop(name, None)
+        plans = children.plan(tx, self.site, view, entity, record["id"], {**record, **changes}, rows_sent, creating=False) if rows_sent else []
+        for plan in plans:
+            changes.update(plan.totals)
         diff = _diff(record, changes)
-        if not diff:
+        if not diff and all(plan.empty for plan in plans):
             return {k: record[k] for k in entity.columns}
         now = self.site.clock.now()
         values = {k: changes[k] for k in diff if not k.startswith("custom.")}
@@ -398,8 +408,10 @@ class Records:
         updated = self._row(entity, row)
         if any(k in entity.searchable or k.startswith("custom.") for k in diff):
             search.write(tx, entity, view.fields(entity.name), [updated])
-        noted = audit.jsonable(_hide(entity, diff)) | ({"body": audit.jsonable(body)} if body is not None else {})
+        rows_changed = children.apply(tx, self.site, view, plans, record["id"]) if plans else {}
+        noted = audit.jsonable(_hide(entity, diff)) | rows_changed | ({"body": audit.jsonable(body)} if body is not None else {})
         audit.write(tx, [audit.entry(actor, now, entity.name, record["id"], action, noted)])
+        diff.update({k: (old, new) for k, (old, new) in rows_changed.items()})
         hooks.after_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=updated, changes=diff)
         return updated
 
@@ -466,6 +478,7 @@ class Records:
     def delete(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> None:
         view = self.site.view
         entity = self._entity(view, entity_name)
+        children.refuse_direct(view, entity)
         hooks = view.pm.hook
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
@@ -473,9 +486,10 @@ class Records:
             if entity.owner_field is not None and not ownership.controls(self.site, tx, actor, entity, record):
                 raise Forbidden(f"you may not delete {entity.name} record {record['id']}: it is outside your record scope")
             hooks.before_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
+            rows_removed = children.delete_with(tx, view, entity, record)
             tx.execute(sa.delete(entity.table).where(entity.table.c.id == record["id"]))
             search.forget(tx, entity.name, [record["id"]])
-            snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()}
+            snapshot = {k: [v, None] for k, v in audit.jsonable(_visible_values(entity, record)).items()} | rows_removed
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], "delete", snapshot)])
             hooks.after_delete(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
 
@@ -513,8 +527,8 @@ class Records:
         entity = self._entity(view, entity_name)
         with self._reading(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=False)
-        self._authorize(view, actor, entity, "read", record)
-        return {k: record[k] for k in entity.columns}
+            self._authorize(view, actor, entity, "read", record)
+            return children.attach(tx, view, entity, [{k: record[k] for k in entity.columns}])[0]
 
     def history(self, actor: Actor, entity_name: str, record_id: Any, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """A record's audit entries, newest first (only for a record the actor can see)."""

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from .clock import Clock, SystemClock
 from .customfields import CustomField, FieldSet
 from .db import make_engine, write_transaction
+from .children import check_children
 from .entities import Entity, check_entity
 from .sequences import check_shared
 from .errors import Conflict, CRMError, PluginError
@@ -193,6 +194,7 @@ class Site:
                 object.__setattr__(entity, "plugin", impl.plugin_name)
                 entities[entity.name] = entity
         check_shared(entities.values())
+        check_children(entities)
         jobs = {job.name: job for batch in pm.hook.register_jobs() for job in batch or ()}
         grouped: dict[str, list[CustomField]] = {}
         for row in defs:
