@@ -286,3 +286,20 @@ async def test_the_api_nests_rows_and_answers_422_with_their_location(site):
         assert ok.status_code == 200 and ok.json()["items"] == [] and ok.json()["total"] == "0.00"
         got = await client.get(f"/api/v1/kidtest_baskets/{body['id']}")
         assert got.json()["items"] == [] and got.json()["item_count"] == 0
+
+
+def test_meta_and_openapi_describe_the_rows(site):
+    from kernel.web.meta import describe_entity
+    from kernel.web.openapi import openapi_document
+
+    view = site.view
+    described = describe_entity(view, view.entity("kidtest_baskets"))
+    assert described["children"] == [
+        {"name": "items", "entity": "kidtest_items", "parent_field": "basket_id", "totals": {"total": "sum:amount", "item_count": "count"}, "max_rows": 500}
+    ]
+    schemas = openapi_document(view)["components"]["schemas"]
+    assert schemas["kidtest_baskets.Create"]["properties"]["items"]["items"]["required"] == ["name", "price"]
+    changed = schemas["kidtest_baskets.Update"]["properties"]["items"]["items"]["anyOf"][0]
+    assert changed["required"] == ["id"] and "_delete" in changed["properties"]
+    read = schemas["kidtest_baskets.Record"]["properties"]["items"]["items"]
+    assert "basket_id" not in read["properties"] and "amount" in read["required"]

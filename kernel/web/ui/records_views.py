@@ -18,7 +18,7 @@ from starlette.responses import Response
 from ...errors import NotFound, RecordError, ValidationError
 from ...fielddescriptions import FormField, builtin_field, display_fields, form_fields
 from ...parsing import optional_id, parse_id
-from . import duplicates, kanban, related, timeline
+from . import childrows, duplicates, kanban, related, timeline
 from .context import UI, ui_for
 from .display import record_title, reference_labels, title_column
 from .entitypage import allowed, choices_for, common, entity_of, id_of, kanban_field, templates_for
@@ -113,10 +113,11 @@ async def form_page(request: Request) -> Response:
         values = form_values(record, fields, ui.tzinfo)
         if creating:  # ?owner_id=7 pre-fills a field (the "New" link of a related card)
             values = related.prefilled(fields, request.query_params, values)
-        return _form(ui, entity, fields, record, values, {}, [])
+        return _form(ui, entity, fields, record, values, {}, [], rows=childrows.row_sets(ui, entity, record))
     form = await request.form()
     check_csrf(request, form)
     data = read_form(fields, form, ui.tzinfo, creating=creating)
+    data.update(childrows.read_rows(ui, entity, form, creating=creating))
     warnings: list[dict[str, Any]] = []
     try:
         if creating:
@@ -128,7 +129,8 @@ async def form_page(request: Request) -> Response:
         by_field, other = errors_by_field(exc.details)
         if not exc.details:
             other = [exc.message]
-        return _form(ui, entity, fields, record, submitted(fields, form), by_field, other, status_code=exc.status)
+        rows = childrows.row_sets(ui, entity, record, form, exc.details)
+        return _form(ui, entity, fields, record, submitted(fields, form), by_field, other, status_code=exc.status, rows=rows)
     return ui.redirect(f"/r/{entity.name}/{saved['id']}?saved=1{duplicates.warning_params(warnings)}")
 
 
@@ -145,7 +147,10 @@ def submitted(fields: list[FormField], form: Any) -> dict[str, Any]:
     return values
 
 
-def _form(ui: UI, entity: Any, fields: list[FormField], record: Any, values: dict[str, Any], errors: dict[str, str], other: list[str], status_code: int = 200) -> Response:
+def _form(
+    ui: UI, entity: Any, fields: list[FormField], record: Any, values: dict[str, Any], errors: dict[str, str], other: list[str],
+    status_code: int = 200, rows: list[childrows.RowSet] | None = None,
+) -> Response:
     return ui.render(
         templates_for(entity, "form.html"),
         status_code=status_code,
@@ -157,6 +162,7 @@ def _form(ui: UI, entity: Any, fields: list[FormField], record: Any, values: dic
         other_errors=other,
         choices=choices_for(ui, fields),
         refs=reference_labels(ui, fields, [_as_record(fields, values)]),
+        row_sets=rows or [],
     )
 
 
