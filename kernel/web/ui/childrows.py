@@ -88,7 +88,8 @@ def row_sets(
                 # the kernel's loc counts the rows as sent: the same order, blank new rows left out
                 rows.append(Row(index, row_id, cells, values, {}, removed=f"{kids.name}.{index}._delete" in form))
             blank = form_values(None, fields, ui.tzinfo)
-            sent = [r for r in rows if r.id is not None or not (r.removed or _untouched(form, kids.name, r.index, fields, blank))]
+            rows = [r for r in rows if r.id is not None or not (r.removed or _untouched(form, kids.name, r.index, fields, blank))]
+            sent = rows  # blank and removed new rows were left out of the call: shown once more as one blank row
             for position, row in enumerate(sent):
                 row.errors = {k.replace(f"{kids.name}.{position}.", f"{kids.name}.{row.index}.", 1): v for k, v in errors.get(position, {}).items()}
         next_index = max([r.index for r in rows if isinstance(r.index, int)], default=-1) + 1
