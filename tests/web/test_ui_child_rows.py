@@ -68,6 +68,11 @@ def test_an_edit_changes_removes_and_adds_rows_and_shows_a_cells_error(site, adm
     assert saved.status_code == 303, saved.text
     assert [(i["name"], i["qty"]) for i in items_of(site, basket["id"])] == [("green tea", 3), ("salt", 2)]
     assert str(site.records.get(SYSTEM, "kidtest_baskets", basket["id"])["total"]) == "4.00"
+    detail = client.get(f"/r/kidtest_baskets/{basket['id']}").text
+    table = detail[detail.index('class="card child-table"'):]
+    table = table[:table.index("</section>")]
+    assert "green tea" in table and ">rice<" not in table
+    assert 'data-label="Price">CN¥1.00<' in table and 'data-label="Amount">CN¥3.00<' in table
 
 
 def test_the_rows_are_labelled_in_chinese(site, admin):

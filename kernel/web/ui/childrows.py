@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from ...db import Money
 from ...fielddescriptions import FormField, form_fields
 from ...parsing import optional_id
 from .forms import form_values, read_value
@@ -49,6 +50,40 @@ class RowSet:
 def child_fields(ui: UI, kids: Children) -> list[FormField]:
     child = ui.view.entity(kids.entity)
     return [f for f in form_fields(ui.view, child) if not f.custom and f.name != kids.parent_field]
+
+
+@dataclass
+class Shown:
+    label: str
+    columns: list[FormField]
+    rows: list[dict[str, Any]]
+
+
+def shown_sets(ui: UI, entity: Any, record: dict[str, Any]) -> list[Shown]:
+    """The record's rows for its detail page: the child's input fields, then the columns the kernel
+    or a ``compute`` fills (an amount), as a table."""
+    found = []
+    for kids in entity.children:
+        child = ui.view.entity(kids.entity)
+        if child is None:
+            continue
+        columns = child_fields(ui, kids)
+        named = {f.name for f in columns} | {kids.parent_field, "id", "created_at", "updated_at", "custom"}
+        for column in child.table.columns:
+            if column.name in named or column.name not in child.columns:
+                continue
+            widget = "money" if isinstance(column.type, Money) else "integer" if _python_type(column) is int else "text"
+            columns.append(FormField(column.name, column.name.replace("_", " ").capitalize(), widget))
+        label = ui.label(kids.label, "") if kids.label else ui.label(child.label_plural, kids.entity)
+        found.append(Shown(label, columns, list(record.get(kids.name) or [])))
+    return found
+
+
+def _python_type(column: Any) -> Any:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return None
 
 
 def _cells(fields: list[FormField], name: str, index: Any) -> list[FormField]:

@@ -76,6 +76,7 @@ async def detail_page(request: Request) -> Response:
         hidden_duplicates=duplicates.hidden_count(request.query_params.get("hidden")),
         actions=[a for a in entity.actions if a.button and allowed(ui, entity.name, a.name)] if writable else [],
         writable=writable,
+        child_sets=childrows.shown_sets(ui, entity, record) if tab == "details" else [],
     )
 
 
