@@ -32,6 +32,7 @@ import pydantic
 import sqlalchemy as sa
 
 from . import parsing, search
+from .db import Money
 from .errors import ValidationError
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ def plan(
     compute the totals; ``parent`` holds the record's values as they will be stored."""
     plans = []
     for kids in entity.children:
-        if kids.name not in sent and not (creating and kids.totals):
+        if kids.name not in sent and not creating:
             continue
         child = view.entities[kids.entity]
         before = {r["id"]: r for r in _stored(conn, child, kids, [parent_id])} if parent_id is not None else {}
@@ -282,7 +283,12 @@ def plan(
         rows = [*after.values(), *added]
         if len(rows) > kids.max_rows:
             raise ValidationError.at([kids.name], f"at most {kids.max_rows} rows")
-        if kids.check is not None and (kids.name in sent):
+        for row, values in _sent_values(sent.get(kids.name, []), changed, added):
+            try:
+                _check_amounts(child, values)
+            except ValidationError as exc:
+                raise _at(exc, [kids.name, row.index]) from None
+        if kids.check is not None:
             kids.check(parent, rows)
         plans.append(Plan(kids, child, before, added, changed, removed, _totals(entity, kids, rows)))
     return plans
@@ -316,6 +322,34 @@ def apply_new(
     if with_rows:
         attach(conn, view, entity, records)
     return written
+
+
+def _sent_values(rows: list[_Row], changed: dict[int, dict[str, Any]], added: list[dict[str, Any]]) -> list[tuple[_Row, dict[str, Any]]]:
+    """Each added or changed row with the values it will write."""
+    new = iter(added)
+    found = []
+    for row in rows:
+        if row.delete:
+            continue
+        if row.id is None:
+            found.append((row, next(new)))
+        elif row.id in changed:
+            found.append((row, changed[row.id]))
+    return found
+
+
+def _check_amounts(child: Entity, values: dict[str, Any]) -> None:
+    """An amount for a :class:`~kernel.db.Money` column must fit it (a 422, not a failed insert)."""
+    for name, value in values.items():
+        column = child.table.c.get(name)
+        if column is None or value is None or not isinstance(column.type, Money):
+            continue
+        scale = column.type.scale
+        amount = Decimal(value) if isinstance(value, Decimal | int) and not isinstance(value, bool) else None
+        if amount is None or not amount.is_finite() or amount != amount.quantize(Decimal(1).scaleb(-scale)):
+            raise ValidationError.at([name], f"must be an amount with at most {scale} decimals")
+        if abs(amount) >= Decimal(10) ** (18 - scale):
+            raise ValidationError.at([name], "is too large (at most 18 digits)")
 
 
 def _checked(child: Entity, stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:

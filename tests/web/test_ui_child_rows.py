@@ -73,6 +73,8 @@ def test_an_edit_changes_removes_and_adds_rows_and_shows_a_cells_error(site, adm
     table = table[:table.index("</section>")]
     assert "green tea" in table and ">rice<" not in table
     assert 'data-label="Price">CN¥1.00<' in table and 'data-label="Amount">CN¥3.00<' in table
+    history = client.get(f"/r/kidtest_baskets/{basket['id']}/history")
+    assert history.status_code == 200 and "green tea" in history.text
 
 
 def test_the_rows_are_labelled_in_chinese(site, admin):
