@@ -192,7 +192,7 @@ def _one(view: View, child: Entity, item: Any, creating: bool) -> _Row:
             raise ValidationError.at([next(iter(item))], "a removed row takes only id and _delete")
         return _Row(0, row_id, {}, None, delete=True)
     custom = item.pop("custom", None)
-    if custom is not None or (row_id is None and "custom" in item):
+    if custom is not None:
         custom = view.fields(child.name).validate(custom)
     model = child.fields if row_id is None else child.update_fields
     try:
