@@ -82,3 +82,14 @@ def test_the_rows_are_labelled_in_chinese(site, admin):
     client.post("/lang", data={"csrf_token": token, "to": "zh_CN", "next": "/"})
     page = client.get("/r/kidtest_baskets/new").text
     assert "添加一行" in page and "删除此行" in page and "明细" in page
+
+
+def test_the_child_entitys_own_pages_offer_no_writes(site, admin):
+    client, _ = admin
+    basket = site.records.create(SYSTEM, "kidtest_baskets", {"title": "b", "items": [{"name": "tea", "price": "1.00"}]})
+    listed = client.get("/r/kidtest_items").text
+    assert "tea" in listed and 'href="/r/kidtest_items/new"' not in listed
+    row = basket["items"][0]["id"]
+    shown = client.get(f"/r/kidtest_items/{row}").text
+    assert f'href="/r/kidtest_items/{row}/edit"' not in shown and f'href="/r/kidtest_items/{row}/delete"' not in shown
+    assert 'href="/r/kidtest_baskets/new"' in client.get("/r/kidtest_baskets").text
