@@ -286,6 +286,8 @@ def plan(
         for row, values in _sent_values(sent.get(kids.name, []), changed, added):
             try:
                 _check_amounts(child, values)
+                if values.get("custom"):  # references to other records must name existing ones
+                    site.records._check_references(conn, view, child, [values["custom"]])
             except ValidationError as exc:
                 raise _at(exc, [kids.name, row.index]) from None
         if kids.check is not None:

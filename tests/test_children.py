@@ -303,3 +303,48 @@ def test_meta_and_openapi_describe_the_rows(site):
     assert changed["required"] == ["id"] and "_delete" in changed["properties"]
     read = schemas["kidtest_baskets.Record"]["properties"]["items"]["items"]
     assert "basket_id" not in read["properties"] and "amount" in read["required"]
+
+
+def test_parallel_patches_keep_the_totals_true(make_site):
+    import threading
+
+    # refresh_seconds: see tests/test_sequences.py (writers waiting for SQLite's lock must not hold the pool)
+    site = make_site(plugin_module("kidtest", register_entities=entities), refresh_seconds=3600)
+    Base.metadata.create_all(site.engine, tables=[Basket.__table__, BasketItem.__table__])
+    basket = new_basket(site)
+    errors: list[BaseException] = []
+    start = threading.Barrier(10)
+
+    def add(index: int) -> None:
+        try:
+            start.wait(timeout=10)
+            site.records.update(SYSTEM, "kidtest_baskets", basket["id"], {"items": [{"name": f"n{index}", "qty": index + 1, "price": "1.10"}]})
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    stored = site.records.get(SYSTEM, "kidtest_baskets", basket["id"])
+    assert stored["item_count"] == 12 and len(stored["items"]) == 12
+    assert stored["total"] == Decimal("77.50") + Decimal("1.10") * sum(range(1, 11))
+
+
+def test_custom_values_of_rows_are_validated_and_kept(site):
+    from kernel.fielddefs import add_field
+
+    add_field(site, SYSTEM, "kidtest_items", "colour", {"type": "string", "enum": ["red", "green"]}, label={"en": "Colour"})
+    add_field(site, SYSTEM, "kidtest_items", "other", {"type": "integer", "format": "reference", "x-entity": "kidtest_baskets"}, label={"en": "Other"})
+    basket = site.records.create(SYSTEM, "kidtest_baskets", {"title": "c", "items": [{"name": "tea", "price": "1", "custom": {"colour": "red"}}]})
+    tea = basket["items"][0]
+    assert tea["custom"] == {"colour": "red"}
+    for custom, loc in (({"colour": "blue"}, ["items", 0, "custom", "colour"]), ({"other": 999}, ["items", 0, "custom", "other"])):
+        with pytest.raises(ValidationError) as caught:
+            site.records.update(SYSTEM, "kidtest_baskets", basket["id"], {"items": [{"id": tea["id"], "custom": custom}]})
+        assert caught.value.details[0]["loc"] == loc
+    changed = site.records.update(SYSTEM, "kidtest_baskets", basket["id"], {"items": [{"id": tea["id"], "custom": {"colour": None, "other": basket["id"]}}]})
+    assert changed["items"][0]["custom"] == {"other": basket["id"]}
+    assert audit_of(site, "kidtest_baskets")[-1]["changes"][f"items.{tea['id']}.custom.colour"] == ["red", None]
