@@ -21,6 +21,7 @@ read and changed through ``site.states``.
 from .audit import add_entry as add_audit_entry
 from .audit import history as audit_history
 from .audit import jsonable
+from .children import Children
 from .clock import Clock, FrozenClock, SystemClock
 from .dashboards import Widget
 from .db import Base, JSONData, Money, RecordMixin, UTCDateTime
@@ -96,6 +97,7 @@ __all__ = [
     "Base",
     "BATCH_ROW",
     "clear_timers",
+    "Children",
     "Clock",
     "ConfigError",
     "Conflict",

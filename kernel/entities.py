@@ -90,6 +90,9 @@ class Entity:
     #: is deleted, and comes back with it (see :mod:`kernel.trash`); False: it stays (and a database
     #: foreign key to the parent, if any, refuses the parent's delete).
     deleted_with_parent: bool = False
+    #: rows of other entities written with each record, as :class:`~kernel.children.Children`
+    #: (order lines, instalments): see :mod:`kernel.children`
+    children: tuple[Any, ...] = ()
     plugin: str = field(default="", compare=False)
 
     @property

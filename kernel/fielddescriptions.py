@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from .db import Money
 from .i18n import pick
 
 if TYPE_CHECKING:
@@ -155,6 +156,9 @@ def builtin_field(view: View, entity: Entity, name: str, info: Any) -> FormField
             return FormField(name, widget="reference", reference=target, **common)
         return FormField(name, widget="integer", minimum=meta.get("ge"), maximum=meta.get("le"), **common)
     if annotation in (float, Decimal):
+        column = entity.table.c.get(name) if hasattr(entity, "table") else None
+        if column is not None and isinstance(column.type, Money):  # an amount: decimal text, never a float
+            return FormField(name, widget="money", minimum=meta.get("ge"), maximum=meta.get("le"), **common)
         return FormField(name, widget="number", minimum=meta.get("ge"), maximum=meta.get("le"), **common)
     if annotation is datetime:
         return FormField(name, widget="datetime", **common)

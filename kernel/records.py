@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, trash, versions
+from . import audit, children, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, trash, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -327,10 +327,13 @@ class Records:
             raise ValueError(f"on_duplicate must be None or one of {ON_DUPLICATE}, not {on_duplicate!r}")
         view = self.site.view
         entity = self._entity(view, entity_name)
-        cleaned = []
+        children.refuse_direct(view, entity)
+        cleaned, sent = [], []
         for index, data in enumerate(rows):
             try:
+                data, rows_sent = children.take(view, entity, data, creating=True)
                 cleaned.append(self._clean_create(view, entity, data))
+                sent.append(rows_sent)
             except ValidationError as exc:
                 if len(rows) == 1:
                     raise
@@ -354,17 +357,19 @@ class Records:
             moves = states.check_create(self.site, tx, actor, entity, cleaned)  # after the hooks: they may pick the state
             if entity.numbered:  # after the hooks (no plugin changes a number), in this transaction (no gaps)
                 sequences.fill(tx, entity, cleaned, now)
+            plans = children.plan_new(tx, self.site, view, entity, cleaned, sent)
             if return_records or hooks.after_create.get_hookimpls():
                 records = [self._row(entity, row) for row in _insert_returning(tx, entity.table, cleaned)]
             else:  # an import: the stored values are the ones in hand, only the ids are new
                 ids = _insert_returning_ids(tx, entity.table, cleaned)
                 records = [{**_visible_values(entity, values), "id": id_} for values, id_ in zip(cleaned, ids)]
             search.write(tx, entity, view.fields(entity.name), records, new=True)
+            rows_written = children.apply_new(tx, self.site, view, entity, plans, records, with_rows=return_records or bool(hooks.after_create.get_hookimpls()))
             audit.write(
                 tx,
                 (
-                    audit.entry(actor, now, entity.name, r["id"], "create", _created_changes(entity, r))
-                    for r in records
+                    audit.entry(actor, now, entity.name, r["id"], "create", _created_changes(entity, r) | written)
+                    for r, written in zip(records, rows_written)
                 ),
             )
             timers.on_create(self.site, view, tx, entity.name, records)
@@ -387,7 +392,8 @@ class Records:
         entity = self._entity(view, entity_name)
         if not isinstance(data, dict):
             raise ValidationError.at(["body"], "must be a JSON object")
-        data = dict(data)
+        children.refuse_direct(view, entity)
+        data, rows_sent = children.take(view, entity, dict(data), creating=False)
         custom_sent = "custom" in data  # null is no object: validate() refuses it
         custom = data.pop("custom", None)
         sequences.refuse_sent(entity, data)
@@ -403,11 +409,12 @@ class Records:
             self._authorize(view, actor, entity, "update", record)
             versions.check(entity, record, if_match)
             _refuse_owner_change(entity, record, changes)
-            return self._write_changes(tx, view, actor, entity, record, changes)
+            updated = self._write_changes(tx, view, actor, entity, record, changes, rows_sent=rows_sent)
+            return children.attach(tx, view, entity, [updated])[0]
 
     def _write_changes(
         self, tx: sa.Connection, view: View, actor: Actor, entity: Entity, record: dict[str, Any], changes: dict[str, Any],
-        *, action: str = "update", body: dict[str, Any] | None = None,
+        *, action: str = "update", body: dict[str, Any] | None = None, rows_sent: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Check, hook, store and audit ``changes`` to a loaded ``record``; the record as stored after."""
         hooks = view.pm.hook
@@ -424,9 +431,12 @@ class Records:
         hooks.before_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record, changes=changes)
         for name in entity_write_only(entity):
             changes.pop(name, None)
+        plans = children.plan(tx, self.site, view, entity, record["id"], {**record, **changes}, rows_sent, creating=False) if rows_sent else []
+        for plan in plans:
+            changes.update(plan.totals)
         move = states.check_change(self.site, tx, actor, entity, record, changes)
         diff = _diff(record, changes)
-        if not diff:
+        if not diff and all(plan.empty for plan in plans):
             return {k: record[k] for k in entity.columns}
         now = self.site.clock.now()
         values = {k: changes[k] for k in diff if not k.startswith("custom.")}
@@ -439,8 +449,10 @@ class Records:
         updated = self._row(entity, row)
         if any(k in entity.searchable or k.startswith("custom.") for k in diff):
             search.write(tx, entity, view.fields(entity.name), [updated])
-        noted = audit.jsonable(_hide(entity, diff)) | ({"body": audit.jsonable(body)} if body is not None else {})
+        rows_changed = children.apply(tx, self.site, view, plans, record["id"]) if plans else {}
+        noted = audit.jsonable(_hide(entity, diff)) | rows_changed | ({"body": audit.jsonable(body)} if body is not None else {})
         audit.write(tx, [audit.entry(actor, now, entity.name, record["id"], action, noted)])
+        diff.update({k: (old, new) for k, (old, new) in rows_changed.items()})
         timers.on_update(self.site, view, tx, entity.name, [updated], [diff])
         if move is not None:
             states.write_events(self.site, tx, actor, entity, [(updated, move)])
@@ -511,6 +523,7 @@ class Records:
         """Move one record (and the rows that go with it) into the recycle bin (:mod:`kernel.trash`)."""
         view = self.site.view
         entity = self._entity(view, entity_name)
+        children.refuse_direct(view, entity)
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._delete_loaded(tx, view, actor, entity, [record])
@@ -529,6 +542,7 @@ class Records:
         """
         view = self.site.view
         entity = self._entity(view, entity_name)
+        children.refuse_direct(view, entity)
         self._authorize(view, actor, entity, "delete", None)
         if (ids is None) == (where is None):
             raise ValidationError.at(["ids"], "name the records with ids or where, not both")
@@ -630,8 +644,8 @@ class Records:
         entity = self._entity(view, entity_name)
         with self._reading(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=False)
-        self._authorize(view, actor, entity, "read", record)
-        return {k: record[k] for k in entity.columns}
+            self._authorize(view, actor, entity, "read", record)
+            return children.attach(tx, view, entity, [{k: record[k] for k in entity.columns}])[0]
 
     def history(self, actor: Actor, entity_name: str, record_id: Any, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """A record's audit entries, newest first (only for a record the actor can see)."""

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from .clock import Clock, SystemClock
 from .customfields import CustomField, FieldSet
 from .db import make_engine, write_transaction
+from .children import check_children
 from .entities import Entity, check_entity
 from .sequences import check_shared
 from .timers import Timer, check_timers
@@ -210,6 +211,7 @@ class Site:
                 entities[entity.name] = entity
         _add_actions(pm, entities)
         check_shared(entities.values())
+        check_children(entities)
         jobs = {job.name: job for batch in pm.hook.register_jobs() for job in batch or ()}
         timers = check_timers(_declared_timers(pm), entities)
         grouped: dict[str, list[CustomField]] = {}

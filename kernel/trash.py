@@ -54,6 +54,10 @@ def children_of(view: View, entity: Entity) -> list[tuple[Entity, ParentRef]]:
     for child in view.entities.values():
         if child.deleted_with_parent:
             found.extend((child, ref) for ref in child.parents if ref.entity in (None, entity.name))
+    for kids in entity.children:  # rows written with the record (kernel.children) always go with it
+        child = view.entities.get(kids.entity)
+        if child is not None and not any(c is child and r.column == kids.parent_field for c, r in found):
+            found.append((child, ParentRef(kids.parent_field, entity.name)))
     return found
 
 

@@ -42,6 +42,10 @@ def describe_entity(view: View, entity: Entity) -> dict[str, Any]:
         "searchable": list(entity.searchable),
         "numbered": {column: sequence.name for column, sequence in entity.numbered.items()},  # read-only, filled on create
         "states": None if entity.states is None else {"field": entity.states.field, "set_by": entity.states.set_by, "editable": entity.states.editable},
+        "children": [  # rows written with the record: kernel.children
+            {"name": k.name, "entity": k.entity, "parent_field": k.parent_field, "totals": dict(k.totals), "max_rows": k.max_rows}
+            for k in entity.children
+        ],
         "fields": entity.json_schema(),
         "custom_fields": [f.as_public() for f in fields.fields.values()],
         "custom_schema": fields.json_schema,

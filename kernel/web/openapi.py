@@ -34,6 +34,7 @@ from .payload import JSON
 from .plugin_mount import routes_by_plugin
 
 if TYPE_CHECKING:
+    from ..children import Children
     from ..entities import Entity
     from ..site import View
 
@@ -439,6 +440,8 @@ class Builder:
                 },
             },
         }
+        for kids in entity.children:  # rows written with the record (kernel.children)
+            create["properties"][kids.name], update["properties"][kids.name], record["properties"][kids.name] = self.child_rows(kids)
         self.schemas.update({f"{name}.Create": create, f"{name}.Update": update, f"{name}.Record": record, f"{name}.Created": created})
         self.schemas[f"{name}.Page"] = {
             "type": "object",
@@ -527,6 +530,31 @@ class Builder:
                     "responses": _responses({"200": _json({"type": "object"}, "The action's result")}, 403, 409),
                 },
             }
+
+    def child_rows(self, kids: Children) -> tuple[dict[str, Any], ...]:
+        """The schemas of a record's rows: as sent on create, as sent on update, as read."""
+        child = self.view.entities[kids.entity]
+        custom = _ref(f"{child.name}.Custom")
+        added = self.model(child.name, child.fields)
+        added.setdefault("properties", {})["custom"] = custom
+        changed = self.model(child.name, child.update_fields)
+        changed["properties"] = {
+            "id": {"type": "integer", "minimum": 1, "description": "a row of this record"},
+            "_delete": {"type": "boolean", "description": "true: remove the row (send only id and _delete)"},
+            **changed.get("properties", {}),
+            "custom": custom,
+        }
+        changed["required"] = ["id"]
+        read = record_schema(child, custom)
+        read["properties"].pop(kids.parent_field, None)
+        read["required"] = [c for c in read["required"] if c != kids.parent_field]
+        listed = {"type": "array", "maxItems": kids.max_rows}
+        note = "rows left out are left alone; a row with id changes it (or removes it with _delete), one without adds it"
+        return (
+            {**listed, "items": added},
+            {**listed, "description": note, "items": {"anyOf": [changed, added]}},
+            {"type": "array", "items": read},
+        )
 
     def owner_paths(self, entity: Entity, update: dict[str, Any], id_param: dict[str, Any]) -> None:
         """The kernel's ``assign`` action of an owned entity; its owner field is read-only in a PATCH."""

@@ -8,13 +8,14 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ... import permissions
+from ... import children, permissions
 from ...errors import NotFound, RecordError
 from ...fielddescriptions import FormField
 from ...parsing import optional_id
 from .context import UI
 from .display import raw_value, record_title, show
 
+WRITES = ("create", "update", "delete")
 ID = re.compile(r"^[1-9][0-9]{0,17}$")
 
 
@@ -67,7 +68,10 @@ def common(ui: UI, entity: Any) -> dict[str, Any]:
 
 
 def allowed(ui: UI, entity: str, action: str) -> bool:
-    """Whether the signed-in user may ``action`` records of ``entity``."""
+    """Whether the signed-in user may ``action`` records of ``entity`` (child rows are written
+    through their parent's form only: no New, Edit or Delete of their own)."""
+    if action in WRITES and children.parent_of(ui.view, entity) is not None:
+        return False
     return permissions.allowed(ui.site, ui.actor, entity, action)
 
 

@@ -20,7 +20,7 @@ from ...errors import NotFound, RecordError, ValidationError
 from ...versions import EditConflict
 from ...fielddescriptions import FormField, builtin_field, display_fields, form_fields
 from ...parsing import optional_id, parse_id
-from . import duplicates, files_views, kanban, related, timeline
+from . import childrows, duplicates, files_views, kanban, related, timeline
 from .context import UI, ui_for
 from .display import record_title, reference_labels, title_column
 from .entitypage import allowed, choices_for, common, entity_of, id_of, kanban_field, templates_for
@@ -79,6 +79,7 @@ async def detail_page(request: Request) -> Response:
         hidden_duplicates=duplicates.hidden_count(request.query_params.get("hidden")),
         actions=[a for a in entity.actions if a.button and allowed(ui, entity.name, a.name)] if writable else [],
         writable=writable,
+        child_sets=childrows.shown_sets(ui, entity, record) if tab == "details" else [],
     )
 
 
@@ -116,10 +117,11 @@ async def form_page(request: Request) -> Response:
         values = form_values(record, fields, ui.tzinfo)
         if creating:  # ?owner_id=7 pre-fills a field (the "New" link of a related card)
             values = related.prefilled(fields, request.query_params, values)
-        return _form(ui, entity, fields, record, values, {}, [])
+        return _form(ui, entity, fields, record, values, {}, [], rows=childrows.row_sets(ui, entity, record))
     form = await request.form()
     check_csrf(request, form)
     data = read_form(fields, form, ui.tzinfo, creating=creating)
+    data.update(childrows.read_rows(ui, entity, form, creating=creating))
     warnings: list[dict[str, Any]] = []
     try:
         if creating:
@@ -136,7 +138,11 @@ async def form_page(request: Request) -> Response:
         if not exc.details:
             other = [exc.message]
         kept = form.get("_version")  # the version the person started from, not the one read for this request
-        return _form(ui, entity, fields, record, submitted(fields, form), by_field, other, status_code=exc.status, version=kept if isinstance(kept, str) else None)
+        rows = childrows.row_sets(ui, entity, record, form, exc.details)
+        return _form(
+            ui, entity, fields, record, submitted(fields, form), by_field, other, status_code=exc.status,
+            version=kept if isinstance(kept, str) else None, rows=rows,
+        )
     return ui.redirect(f"/r/{entity.name}/{saved['id']}?saved=1{duplicates.warning_params(warnings)}")
 
 
@@ -155,7 +161,7 @@ def submitted(fields: list[FormField], form: Any) -> dict[str, Any]:
 
 def _form(
     ui: UI, entity: Any, fields: list[FormField], record: Any, values: dict[str, Any], errors: dict[str, str], other: list[str],
-    status_code: int = 200, conflict: bool = False, version: str | None = None,
+    status_code: int = 200, conflict: bool = False, version: str | None = None, rows: list[childrows.RowSet] | None = None,
 ) -> Response:
     """The create or edit form; an edit carries the record's version (``_version``), so that a save
     over someone else's newer change is refused (``conflict``: shown again, saving again overwrites)."""
@@ -172,6 +178,7 @@ def _form(
         other_errors=other,
         choices=choices_for(ui, fields),
         refs=reference_labels(ui, fields, [_as_record(fields, values)]),
+        row_sets=rows or [],
     )
 
 

@@ -66,6 +66,23 @@
     if (next) { event.preventDefault(); next.focus(); }
   });
 
+  // Child rows (order lines…): "Add row" clones the block's template with the next free index.
+  document.querySelectorAll("[data-child-add]").forEach(function (button) { button.hidden = false; });
+  on("click", "[data-child-add]", function (event, button) {
+    var block = button.closest("[data-child-rows]");
+    var index = block.getAttribute("data-next-index");
+    var holder = document.createElement("div");
+    holder.innerHTML = block.querySelector("template[data-child-template]").innerHTML.split("__row__").join(index);
+    var row = holder.firstElementChild;
+    block.querySelector("[data-child-list]").appendChild(row);
+    block.setAttribute("data-next-index", String(Number(index) + 1));
+    var first = row.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) first.focus();
+  });
+  on("change", "[data-child-remove]", function (event, box) {
+    box.closest("[data-child-row]").classList.toggle("is-removed", box.checked);
+  });
+
   // The language switch returns to the page as it is now (htmx may have changed the address).
   on("click", ".lang a", function (event, link) {
     var url = new URL(link.href);
