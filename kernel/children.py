@@ -455,20 +455,3 @@ def attach(conn: sa.Connection, view: View, entity: Entity, records: list[dict[s
     return records
 
 
-def delete_with(conn: sa.Connection, view: View, entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
-    """Remove a record's rows before the record itself; their snapshot for its audit entry."""
-    snapshot: dict[str, Any] = {}
-    for kids in entity.children:
-        child = view.entities.get(kids.entity)
-        if child is None:
-            continue
-        rows = _stored(conn, child, kids, [record["id"]])
-        if rows:
-            ids = [r["id"] for r in rows]
-            conn.execute(sa.delete(child.table).where(child.table.c.id.in_(ids)))
-            search.forget(conn, child.name, ids)
-            hidden = set(child.hidden) | {kids.parent_field, "created_at", "updated_at", "id"}
-            snapshot.update({f"{kids.name}.{r['id']}": [_shown(r, hidden), None] for r in rows})
-    from .audit import jsonable
-
-    return jsonable(snapshot)  # type: ignore[no-any-return]

@@ -238,12 +238,15 @@ def test_rows_are_written_with_the_parents_rights_and_read_through_it(site):
     assert len(items_of(site, basket["id"])) == 3
 
 
-def test_deleting_the_record_removes_its_rows_in_its_audit_entry(site):
+def test_deleting_the_record_takes_its_rows_to_the_bin_and_restoring_brings_them_back(site):
     basket = new_basket(site)
     site.records.delete(SYSTEM, "kidtest_baskets", basket["id"])
     assert items_of(site, basket["id"]) == []
-    deleted = audit_of(site, "kidtest_baskets")[-1]
-    assert deleted["action"] == "delete" and len([k for k in deleted["changes"] if k.startswith("items.")]) == 2
+    assert audit_of(site, "kidtest_baskets")[-1]["action"] == "delete"
+    assert [e["action"] for e in audit_of(site, "kidtest_items")][-2:] == ["delete", "delete"]  # each row its own entry
+    back = site.records.restore(SYSTEM, "kidtest_baskets", basket["id"])
+    assert back["total"] == basket["total"]
+    assert sorted(r["id"] for r in site.records.get(SYSTEM, "kidtest_baskets", basket["id"])["items"]) == sorted(r["id"] for r in basket["items"])
 
 
 def test_declarations_are_checked_at_start_up():
