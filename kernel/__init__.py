@@ -36,6 +36,7 @@ from .notifications import notify
 from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
 from .permissions import allowed, record_scope
+from .ratelimits import rate_limit
 from .records import Actor, Page
 from .sequences import NumberSequence
 from .settings import Settings, load_settings
@@ -101,6 +102,7 @@ __all__ = [
     "parse_money",
     "PluginError",
     "quantize",
+    "rate_limit",
     "record_scope",
     "RecordError",
     "RecordMixin",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
-CHANNELS = ("api", "ui", "import", "job", "cli", "system")
+CHANNELS = ("api", "ui", "import", "job", "cli", "system", "public")
 #: What :meth:`Records.create_many` does about look-alike rows (``None``: it does not look).
 ON_DUPLICATE = ("warn", "refuse")
 
@@ -49,11 +49,28 @@ class Actor:
     team_id: int | None = None
     channel: str = "api"
     ip: str | None = None
+    #: Permissions (``"notes.create"``) held besides the role's: what a public route grants
+    #: its visitor explicitly (see :meth:`external`).
+    grants: frozenset[str] = frozenset()
 
     @classmethod
     def system(cls, channel: str = "system") -> "Actor":
         """The kernel itself (jobs, migrations, the CLI before anyone logs in)."""
         return cls(user_id=None, label=channel, role="admin", channel=channel)
+
+    @classmethod
+    def external(cls, route: str, ip: str | None = None, grants: Sequence[str] = ()) -> "Actor":
+        """An anonymous visitor of a public route (channel ``public``): no user, no role, and no
+        permission but ``grants`` (``["notes.create"]``) — so it sees no record at all.
+
+        Audited as ``public ROUTE``; a route grants the least it needs, e.g. creating the one
+        entity it names, never ``read``.
+        """
+        return cls(user_id=None, label=f"public {route}"[:254], role=None, channel="public", ip=ip, grants=frozenset(grants))
+
+    def granting(self, *permissions: str) -> "Actor":
+        """This actor also holding ``permissions`` (``"notes.create"``): what a public route grants."""
+        return replace(self, grants=self.grants | frozenset(permissions))
 
 
 @dataclass(frozen=True)

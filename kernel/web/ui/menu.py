@@ -42,6 +42,7 @@ ADMIN_PAGES: tuple[tuple[str, dict[str, str], int], ...] = (
     ("/admin/audit", {"en": "Audit log", "zh_CN": "审计日志"}, 70),
     ("/admin/settings", {"en": "System settings", "zh_CN": "系统设置"}, 80),
     ("/admin/sequences", {"en": "Numbering sequences", "zh_CN": "编号规则"}, 85),
+    ("/admin/forms", {"en": "Public forms", "zh_CN": "公开表单"}, 88),
 )
 
 

@@ -5,7 +5,7 @@
 ``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
 ``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
 ``/admin/plugins`` · ``/admin/fields[/E[/NAME[/edit]]]`` · ``/admin/users`` · ``/admin/teams`` ·
-``/admin/roles[/NAME]`` · ``/admin/record-rules`` · ``/admin/audit[.csv]`` · ``/admin/settings[/SCOPE[/NAME/reset]]`` · ``/admin/sequences[/NAME]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
+``/admin/roles[/NAME]`` · ``/admin/record-rules`` · ``/admin/audit[.csv]`` · ``/admin/settings[/SCOPE[/NAME/reset]]`` · ``/admin/sequences[/NAME]`` · ``/admin/forms[/new|/ID]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ...errors import RecordError
-from . import account, admin, admin_audit, admin_security, admin_sequences, admin_settings, dashboard, inbox, list_views, records_views as records, shell
+from . import account, admin, admin_audit, admin_forms, admin_security, admin_sequences, admin_settings, dashboard, inbox, list_views, records_views as records, shell
 from . import import_views
 from .context import AdminRequired, LoginRequired
 from .pages import PluginPages
@@ -94,6 +94,9 @@ def ui_routes() -> list[BaseRoute]:
         Route("/admin/settings/{scope}/{name}/reset", page(admin_settings.reset_setting), methods=["POST"], name="ui:settings_reset"),
         Route("/admin/sequences", page(admin_sequences.sequences_page), methods=get, name="ui:sequences"),
         Route("/admin/sequences/{name}", page(admin_sequences.save_sequence), methods=["POST"], name="ui:sequence_save"),
+        Route("/admin/forms", page(admin_forms.forms_page), methods=get, name="ui:admin_forms"),
+        Route("/admin/forms/new", page(admin_forms.form_edit_page), methods=both, name="ui:admin_form_new"),
+        Route("/admin/forms/{id}", page(admin_forms.form_edit_page), methods=both, name="ui:admin_form"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
 
