@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from . import audit, consents
 from .errors import Conflict, NotFound, ValidationError
 from .fielddescriptions import FormField, form_fields
-from .i18n import pick
+from .i18n import pick, plugin_locale_dirs, translations
 from .models import PublicForm
 from .records import Actor
 
@@ -100,6 +100,14 @@ def shown_fields(view: View, form: dict[str, Any]) -> list[FormField]:
     return shown
 
 
+def default_labels(view: View, found: FormField) -> dict[str, str]:
+    """A field's own label in both languages (a built-in field's through the catalogs)."""
+    if isinstance(found.label, dict):
+        return {"en": pick(found.label, "en", found.name), "zh_CN": pick(found.label, "zh_CN", found.name)}
+    chinese = translations("zh_CN", plugin_locale_dirs(view)).gettext(str(found.label))
+    return {"en": str(found.label), "zh_CN": chinese}
+
+
 def contact_kinds(fields: list[FormField]) -> dict[str, FormField]:
     """Which field gives the contact's email and which the phone (the first of each)."""
     found: dict[str, FormField] = {}
@@ -148,8 +156,7 @@ def _fields(view: View, entity: str, value: Any) -> list[dict[str, Any]]:
         required = item.get("required", found.required)
         if not isinstance(required, bool):
             raise ValidationError.at(["body", "fields", index, "required"], "must be true or false")
-        label = _labels(item.get("label"), f"fields.{index}.label", required=False) or (
-            found.label if isinstance(found.label, dict) else {"en": str(found.label), "zh_CN": str(found.label)})
+        label = _labels(item.get("label"), f"fields.{index}.label", required=False) or default_labels(view, found)
         cleaned.append({"name": found.name, "custom": found.custom, "label": label, "required": required or found.required})
     missing = [f.name for f in known.values() if f.required and f.name not in seen]
     if missing:

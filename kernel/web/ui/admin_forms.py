@@ -86,7 +86,7 @@ def _render(ui: UI, entity: str, current: dict[str, Any] | None, shown: dict[str
     rows = []
     for f in forms.pickable(ui.view, entity):
         item = chosen.get(f.name)
-        default = f.label if isinstance(f.label, dict) else {"en": str(f.label), "zh_CN": ui.gettext(str(f.label))}
+        default = forms.default_labels(ui.view, f)
         rows.append({"field": f, "used": item is not None, "required": bool(item and item.get("required")) or f.required,
                      "always": f.required, "label": (item or {}).get("label") or default})
     return ui.render(
