@@ -35,7 +35,7 @@ def test_an_admin_builds_a_form_and_a_rep_may_not(site):
     assert saved.status_code == 303
     [stored] = forms.list_forms(site)
     assert stored["fields"] == [{"name": "title", "custom": False, "label": {"en": "Name", "zh_CN": "姓名"}, "required": True},
-                                {"name": "body", "custom": False, "label": {"en": "Body", "zh_CN": "Body"}, "required": True}]
+                                {"name": "body", "custom": False, "label": {"en": "Body", "zh_CN": "内容"}, "required": True}]
     assert stored["consent"] == {"en": "OK to call me", "zh_CN": "OK to call me"} and stored["per_hour"] == 5
     listing = client.get("/admin/forms").text
     assert 'href="http://testserver/public/forms/ask"' in listing and "?embed=1" in listing
