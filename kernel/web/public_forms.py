@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from .. import forms
 from ..errors import RecordError, ValidationError
+from ..fielddescriptions import N_
 from ..i18n import normal_locale, pick, plugin_locale_dirs, translations
 from ..settings import LOCALES
 from .payload import read_json
@@ -34,6 +35,8 @@ from .public import problem_page, wants_html
 from .ui.forms import errors_by_field, read_form
 
 HOUR = timedelta(hours=1)
+#: The write path's words a visitor sees most, translated on the page.
+VISITOR_MESSAGES = (N_("is required"), N_("is not an email address"), N_("String should have at least 1 character"))
 LOCALE_COOKIE = "crm_locale"
 
 
@@ -60,6 +63,7 @@ def _page(request: Request, form: dict[str, Any], locale: str, status: int = 200
         return text % values if values else text
 
     embed = request.query_params.get("embed") == "1"
+    context["errors"] = {key: gettext(message) for key, message in context.get("errors", {}).items()}
     html = request.app.state.ui_templates.render(view, "public_form.html", {
         "_": gettext, "gettext": gettext, "locale": locale, "html_lang": locale.replace("_", "-"),
         "form": form, "title": pick(form["title"], locale), "consent_text": pick(form["consent"], locale) if form["consent"] else "",

@@ -159,12 +159,14 @@ async def test_an_inactive_or_unknown_form_answers_404(app, site, form, admin_us
 async def test_bad_input_names_the_field_and_stores_nothing(app, site, form):
     async with visitor(app) as client:
         page = await client.post("/public/forms/contact", data={"title": "Ann", "body": "", "custom.email": "not-an-email", "lang": "en"})
+        chinese = await client.post("/public/forms/contact", data={"title": "Ann", "body": "", "consent": "1", "lang": "zh_CN"})
         missing = await client.post("/public/forms/contact", json={"title": "Ann", "consent": True})
         unknown = await client.post("/public/forms/contact", json={"title": "Ann", "body": "x", "priority": 1, "consent": True})
         wrong = await client.post("/public/forms/contact", json={"title": "Ann", "body": "x", "email": "nope", "consent": True})
         vetoed = await client.post("/public/forms/contact", json={"title": "forbidden", "body": "x", "email": "a@b.example", "consent": True})
     assert page.status_code == 422 and "Nothing was sent" in page.text
     assert 'id="f-body-error"' in page.text and 'id="consent-error"' in page.text and 'value="not-an-email"' in page.text
+    assert chinese.status_code == 422 and "此项必填" in chinese.text and "请更正标出的字段" in chinese.text
     assert missing.status_code == 422 and missing.json()["error"]["details"] == [{"loc": ["body", "body"], "msg": "is required"}]
     assert unknown.status_code == 422 and unknown.json()["error"]["details"][0]["loc"] == ["body", "priority"]
     assert wrong.status_code == 422 and wrong.json()["error"]["details"][0]["loc"][-1] == "email"
