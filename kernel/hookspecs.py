@@ -88,7 +88,8 @@ def register_public_routes() -> list[BaseRoute] | None:
     site's own origin or ``[crm] public_origins``, counted per IP in the database (429),
     and bodies are capped; limit a route harder with :func:`kernel.rate_limit`. A refusal raised by the route
     answers the API's JSON error envelope.
-    A disabled plugin's public routes answer 404 at once.
+    A disabled plugin's public routes answer 404 at once; ``/public/forms`` is the kernel's
+    (admins' forms), so a plugin named ``forms`` cannot have public routes.
     """
 
 

@@ -6,6 +6,7 @@ each answer names the form's public ``url`` and its ``embed`` snippet. Admins on
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from starlette.requests import Request
@@ -30,7 +31,7 @@ def with_links(request: Request, form: dict[str, Any]) -> dict[str, Any]:
     """The form with its public ``url`` and the ``embed`` snippet for another site's page."""
     base = f"{request.url.scheme}://{request.url.netloc}"
     url = f"{base}/public/forms/{form['slug']}"
-    title = form["title"]["zh_CN"].replace('"', "&quot;")
+    title = html.escape(form["title"]["zh_CN"], quote=True)
     embed = f'<iframe src="{url}?embed=1" title="{title}" style="width:100%;max-width:34rem;min-height:640px;border:0" loading="lazy"></iframe>'
     return {**form, "url": url, "embed": embed}
 

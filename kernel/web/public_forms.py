@@ -78,7 +78,12 @@ def _page(request: Request, form: dict[str, Any], locale: str, status: int = 200
 
 async def form_page(request: Request) -> Response:
     site = request.app.state.site
-    form = forms.active_form(site, request.path_params["slug"])
+    try:
+        form = forms.active_form(site, request.path_params["slug"])
+    except RecordError as exc:
+        if wants_html(request):
+            return problem_page(exc)
+        raise
     locale = visitor_locale(request, site.settings.default_locale)
     if request.method == "GET":
         return _page(request, form, locale)

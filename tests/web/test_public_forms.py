@@ -152,7 +152,9 @@ async def test_an_inactive_or_unknown_form_answers_404(app, site, form, admin_us
     async with visitor(app) as client:
         assert (await client.get("/public/forms/contact")).status_code == 404
         assert (await client.post("/public/forms/contact", json={"title": "x", "body": "y", "consent": True})).status_code == 404
-        assert (await client.get("/public/forms/nope")).status_code == 404
+        page = await client.get("/public/forms/nope")
+        assert page.status_code == 404 and "no longer active" in page.text
+        assert (await client.get("/public/forms/nope", headers={"Accept": "application/json"})).json()["error"]["code"] == "not_found"
     assert notes(site) == []
 
 
@@ -207,3 +209,16 @@ async def test_admin_api_checks_definitions_and_admins_only(app, site, form, adm
     assert no_title.status_code == 422 and "title" in no_title.json()["error"]["message"]
     assert taken.status_code == 409 and bad_slug.status_code == 422
     assert deleted.status_code == 204
+
+
+async def test_a_failure_storing_consent_leaves_no_record_behind(app, site, form, monkeypatch):
+    from kernel import forms as kernel_forms
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(kernel_forms.consents, "give", broken)
+    async with visitor(app) as client:
+        answer = await client.post("/public/forms/contact", json={"title": "Ann", "body": "x", "email": "a@b.example", "consent": True})
+    assert answer.status_code == 500
+    assert notes(site) == [] and consents(site) == []
