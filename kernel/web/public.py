@@ -37,6 +37,7 @@ from ..ratelimits import rate_limit
 from ..errors import Forbidden, NotFound, RecordError
 from ..records import Actor
 from .auth import SAFE_METHODS, client_ip
+from .errors import record_error
 from .plugin_mount import PluginRouters
 
 if TYPE_CHECKING:
@@ -112,9 +113,9 @@ class PublicSpace:
                 rate_limit(self.site, f"public:{ip}", POST_LIMIT, POST_WINDOW)
             await self._dispatch(scope, receive, _with_headers(send, cors))
         except RecordError as exc:
-            if not wants_html(request):
-                raise
-            await problem_page(exc)(scope, receive, send)
+            response = problem_page(exc) if wants_html(request) else await record_error(request, exc)
+            response.headers.update(cors)  # a listed site's script may read why it was refused
+            await response(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         root = scope.get("root_path", "")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from kernel import Actor, Forbidden, NotFound
 from kernel.models import AuditEntry, Consent
 from kernel.web.app import create_app
+from kernel.web.public import POST_LIMIT
 from tests.example import plugin as notes_plugin
 from tests.web import extras
 from tests.web.conftest import make_user
@@ -144,6 +145,11 @@ async def test_a_cross_origin_post_is_refused_and_a_listed_origin_accepted(make_
     assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "https://shop.example"
     assert sent.status_code == 201 and sent.headers["access-control-allow-origin"] == "https://shop.example"
     assert page.headers["content-security-policy"] == "frame-ancestors 'self' https://shop.example"
+    async with visitor(partner, origin="https://shop.example") as shop:
+        for _ in range(POST_LIMIT - 1):  # the space's own per-IP limit (one post already counted), before the form's
+            await shop.post("/public/forms/none", json={})
+        limited = await shop.post("/public/forms/contact", json={"title": "s", "body": "y", "consent": True})
+    assert limited.status_code == 429 and limited.headers["access-control-allow-origin"] == "https://shop.example"
 
 
 async def test_an_inactive_or_unknown_form_answers_404(app, site, form, admin_user):
