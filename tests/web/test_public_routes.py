@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from kernel import Actor, Entity, rate_limit
+from kernel import Actor, ConfigError, Entity, rate_limit
 from kernel.entities import check_entity
 from kernel.models import AuditEntry
 from kernel.pluginstate import disable_plugin
+from kernel.settings import parse_settings
 from kernel.testing import plugin_module
 from kernel.web.app import create_app
 from kernel.web.limits import PUBLIC_BYTES
@@ -107,3 +108,11 @@ def test_public_is_a_reserved_entity_name():
                     model=notes_plugin.Note, fields=notes_plugin.NoteFields)
     with pytest.raises(TypeError, match="public"):
         check_entity(entity)
+
+
+def test_public_origins_must_be_origins():
+    assert parse_settings({"crm": {"public_origins": ["https://Shop.Example/", "http://a.example:8080"]}}).public_origins == (
+        "https://shop.example", "http://a.example:8080")
+    for wrong in (["shop.example"], ["https://shop.example/form"], ["ftp://shop.example"], [3]):
+        with pytest.raises(ConfigError, match="public_origins"):
+            parse_settings({"crm": {"public_origins": wrong}})
