@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import httpx
@@ -27,7 +28,8 @@ SELF = "http://testserver"
 
 async def hello(request: Request) -> JSONResponse:
     actor = request.state.actor
-    return JSONResponse({"channel": actor.channel, "user_id": actor.user_id, "role": actor.role, "ip": actor.ip, "label": actor.label})
+    return JSONResponse({"channel": actor.channel, "user_id": actor.user_id, "role": actor.role, "ip": actor.ip, "label": actor.label,
+                         "thread": threading.current_thread().name})
 
 
 async def quote(request: Request) -> JSONResponse:
@@ -63,7 +65,8 @@ async def test_a_plugin_route_answers_without_sign_in_as_an_external_actor(site,
         deep = await client.get("/public/acme/notes/1/close")  # a catch-all of the plugin's own, inside its space
         api = await client.get("/api/v1/notes/1/close")
     assert answer.status_code == 200
-    assert answer.json() == {"channel": "public", "user_id": None, "role": None, "ip": "192.0.2.1", "label": "public /public/acme/hello"}
+    assert answer.json() == {"channel": "public", "user_id": None, "role": None, "ip": "192.0.2.1", "label": "public /public/acme/hello",
+                             "thread": "crm-request-1"}  # off the server's loop, like every request (kernel.web.offload)
     assert deep.status_code == 200 and deep.json()["channel"] == "public"
     assert api.status_code in (401, 405)  # the API still wants credentials: /public is a space of its own
 
