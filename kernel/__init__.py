@@ -46,6 +46,7 @@ from .notifications import notify
 from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
 from .permissions import allowed, record_scope
+from .ratelimits import rate_limit
 from .records import Actor, Page
 from .sequences import NumberSequence
 from .settings import Settings, load_settings
@@ -142,6 +143,7 @@ __all__ = [
     "PluginError",
     "quantize",
     "rearm_timers",
+    "rate_limit",
     "record_scope",
     "RecordError",
     "RecordMixin",

@@ -41,10 +41,18 @@ START_TIMEOUT = 20.0
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on right now: within ``$CRM_TEST_PORTS``
+    (``"8880-8889"``, for machines where each runner owns a range) when set, else any."""
+    low, _, high = os.environ.get("CRM_TEST_PORTS", "").partition("-")
+    candidates = range(int(low), int(high or low) + 1) if low.isdigit() else [0]
+    for port in candidates:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise RuntimeError(f"no free port in CRM_TEST_PORTS={os.environ['CRM_TEST_PORTS']}")
 
 
 @contextmanager

@@ -115,6 +115,23 @@ def register_routes() -> list[BaseRoute] | None:
     """
 
 
+@hookspec
+def register_public_routes() -> list[BaseRoute] | None:
+    """Return Starlette routes anonymous visitors reach, under ``/public/NAME`` while this plugin is enabled.
+
+    ``Route("/quote", quote, methods=["GET", "POST"])`` of plugin ``acme`` answers
+    ``/public/acme/quote`` with no sign-in. ``request.state.actor`` is an external actor
+    (channel ``public``, no user, no permission): grant the route exactly what it needs,
+    ``request.state.actor.granting("acme_quotes.create")``, and write through
+    ``request.app.state.site.records``. Posts are refused (403) unless they come from the
+    site's own origin or ``[crm] public_origins``, counted per IP in the database (429),
+    and bodies are capped; limit a route harder with :func:`kernel.rate_limit`. A refusal raised by the route
+    answers the API's JSON error envelope.
+    A disabled plugin's public routes answer 404 at once; ``/public/forms`` is the kernel's
+    (admins' forms), so a plugin named ``forms`` cannot have public routes.
+    """
+
+
 # -- records: extra checks ---------------------------------------------------------
 
 

@@ -438,3 +438,49 @@ class TrashEntry(Base):
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     deleted_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)  # None: a job or the kernel
     deleted_by_label: Mapped[str] = mapped_column(sa.String(254), nullable=False)
+
+
+class RateCounter(Base):
+    """How many requests one key (``"form:contact:203.0.113.9"``) made in the window starting at
+    ``window_start`` (see :mod:`kernel.ratelimits`); counted by an atomic upsert, so every worker agrees."""
+
+    __tablename__ = "kernel_rate_counters"
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+
+class PublicForm(Base):
+    """A form an admin built for anonymous visitors of ``/public/forms/SLUG`` (see :mod:`kernel.forms`)."""
+
+    __tablename__ = "kernel_forms"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), nullable=False, unique=True)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    title: Mapped[dict[str, str]] = mapped_column(JSONData, nullable=False)
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(JSONData, nullable=False)
+    consent: Mapped[dict[str, str] | None] = mapped_column(JSONData, nullable=True)
+    thank_you: Mapped[dict[str, str]] = mapped_column(JSONData, nullable=False)
+    redirect_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    per_hour: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Consent(Base):
+    """A contact's consent, keyed by normalized email or phone (see :mod:`kernel.consents`)."""
+
+    __tablename__ = "kernel_consents"
+    __table_args__ = (sa.Index("ix_kernel_consents_key", "kind", "key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(sa.String(254), nullable=False)
+    kind: Mapped[str] = mapped_column(sa.String(10), nullable=False)  # email | phone
+    purpose: Mapped[str] = mapped_column(sa.String(120), nullable=False)  # "form:SLUG", say
+    text: Mapped[str] = mapped_column(sa.Text, nullable=False)  # the words shown, in the visitor's language
+    locale: Mapped[str] = mapped_column(sa.String(10), nullable=False)
+    entity: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
+    record_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ip: Mapped[str | None] = mapped_column(sa.String(45), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

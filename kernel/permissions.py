@@ -260,7 +260,8 @@ def allowed(site: Site, actor: Actor, entity: str, action: str) -> bool:
 
     The role check only: which records ``actor`` may see is ``site.records.visible``.
     """
-    return is_admin(actor) or grants(site, actor.role).allows(f"{entity}.{action}")
+    name = f"{entity}.{action}"
+    return is_admin(actor) or name in actor.grants or grants(site, actor.role).allows(name)
 
 
 def record_scope(site: Site, actor: Actor, entity: str) -> str | None:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
-CHANNELS = ("api", "ui", "import", "job", "cli", "system")
+CHANNELS = ("api", "ui", "import", "job", "cli", "system", "public")
 #: What :meth:`Records.create_many` does about look-alike rows (``None``: it does not look).
 ON_DUPLICATE = ("warn", "refuse")
 
@@ -52,6 +52,9 @@ class Actor:
     #: why this actor holds the admin role it was not given (a system action, see :meth:`elevated`);
     #: every audit entry it writes keeps it. ``None``: the actor's own rights.
     raised_for: str | None = None
+    #: Permissions (``"notes.create"``) held besides the role's: what a public route grants
+    #: its visitor explicitly (see :meth:`external`).
+    grants: frozenset[str] = frozenset()
 
     @classmethod
     def system(cls, channel: str = "system", *, job: str | None = None, on_behalf_of: "Actor | None" = None) -> "Actor":
@@ -81,6 +84,20 @@ class Actor:
         if self.raised_for and self.raised_for != reason:
             reason = f"{self.raised_for} > {reason}"
         return replace(self, role="admin", raised_for=reason[:200])
+
+    @classmethod
+    def external(cls, route: str, ip: str | None = None, grants: Sequence[str] = ()) -> "Actor":
+        """An anonymous visitor of a public route (channel ``public``): no user, no role, and no
+        permission but ``grants`` (``["notes.create"]``) — so it sees no record at all.
+
+        Audited as ``public ROUTE``; a route grants the least it needs, e.g. creating the one
+        entity it names, never ``read``.
+        """
+        return cls(user_id=None, label=f"public {route}"[:254], role=None, channel="public", ip=ip, grants=frozenset(grants))
+
+    def granting(self, *permissions: str) -> "Actor":
+        """This actor also holding ``permissions`` (``"notes.create"``): what a public route grants."""
+        return replace(self, grants=self.grants | frozenset(permissions))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .money import MINOR_UNITS
@@ -37,6 +38,7 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "allow_registration": (bool, "true or false"),
     "org_name": (str, "a string"),
     "trusted_proxies": (list, 'a list of proxy addresses or networks, e.g. ["10.0.0.1", "10.0.0.0/8"]'),
+    "public_origins": (list, 'a list of origins, e.g. ["https://www.example.com"]'),
     "import_max_rows": (int, "a positive number of rows"),
     "import_max_bytes": (int, "a positive number of bytes"),
     "file_max_bytes": (int, "a positive number of bytes"),
@@ -89,6 +91,7 @@ class Settings:
     allow_registration: bool = False  # POST /api/v1/auth/register; new users wait for an admin
     org_name: str = ""  # shown in the UI's top bar and title
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For/-Proto are believed (kernel.web.proxies)
+    public_origins: tuple[str, ...] = ()  # other sites whose pages may post to /public/ and embed its forms (kernel.web.public)
     import_max_rows: int = 50_000  # rows one imported file may hold (kernel.filereading)
     import_max_bytes: int = 20 * 2**20  # size of one imported file, and of the import page's upload
     file_max_bytes: int = 10 * 2**20  # size of one file attached to a record (kernel.files)
@@ -160,6 +163,8 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         raise ConfigError(f"must be one of {', '.join(sorted(MINOR_UNITS))}", file=file, key="crm.default_currency")
     if "trusted_proxies" in values:
         values["trusted_proxies"] = _proxies(values["trusted_proxies"], file)
+    if "public_origins" in values:
+        values["public_origins"] = _origins(values["public_origins"], file)
     if len(values.get("org_name", "")) > ORG_NAME_MAX:
         raise ConfigError(f"must be at most {ORG_NAME_MAX} characters", file=file, key="crm.org_name")
     for key in ("import_max_rows", "import_max_bytes", "file_max_bytes"):
@@ -186,6 +191,16 @@ def _proxies(entries: list[Any], file: str | None) -> tuple[str, ...]:
             checked.append(str(ipaddress.ip_network(entry.strip() if isinstance(entry, str) else "?", strict=False)))
         except ValueError:
             raise ConfigError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.1 or 10.0.0.0/8)", file=file, key="crm.trusted_proxies") from None
+    return tuple(checked)
+
+
+def _origins(entries: list[Any], file: str | None) -> tuple[str, ...]:
+    checked = []
+    for entry in entries:
+        parts = urlsplit(entry.strip()) if isinstance(entry, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
+            raise ConfigError(f"{entry!r} is not an origin (scheme and host, e.g. https://www.example.com)", file=file, key="crm.public_origins")
+        checked.append(f"{parts.scheme}://{parts.netloc.lower()}")
     return tuple(checked)
 
 

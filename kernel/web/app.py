@@ -4,7 +4,8 @@ There is no module-level app or plugin manager; every call builds its own site.
 
 Under ``/api/v1``: ``auth/``, ``meta/``, ``plugins/NAME/`` (each enabled plugin's
 ``register_routes``), ``openapi.json``, ``background-tasks``, and last the generic entity routes,
-whose ``{entity}`` segment matches any other name. Every failure answers the
+whose ``{entity}`` segment matches any other name. Under ``/public``: what anonymous
+visitors reach (:mod:`kernel.web.public`), outside every catch-all. Every failure answers the
 error envelope of :mod:`kernel.web.errors`.
 """
 
@@ -18,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 
 from ..db import pool_size
 from ..settings import Settings
@@ -33,6 +34,8 @@ from .offload import LoopThreads, Offload
 from .openapi import Documents, docs_routes, openapi_json
 from .plugin_mount import PluginMount
 from .proxies import TrustedProxies
+from .public import PublicSpace
+from .public_forms import public_form_routes
 from .security_api import security_routes
 from .tasks_api import task_routes
 from .states_api import state_routes, transition_routes
@@ -90,7 +93,13 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None, ru
                 scheduler.shutdown(wait=False)
             threads.close()
 
-    routes = [Route("/healthz", health), Mount("/api/v1", routes=api_routes(site), name="api"), *docs_routes()]
+    public = PublicSpace(site, Router(public_form_routes()))
+    routes = [
+        Route("/healthz", health),
+        Mount("/api/v1", routes=api_routes(site), name="api"),
+        Mount("/public", app=public, name="public"),  # anonymous visitors: kernel.web.public
+        *docs_routes(),
+    ]
     middleware = [
         Middleware(Offload, threads=threads),
         Middleware(TrustedProxies, trusted=site.file_settings.trusted_proxies),

@@ -5,6 +5,7 @@ a body sent without a length (chunked) is counted as it streams in, and refused 
 passes the cap. The caps:
 
 - sign-in routes (``/api/v1/auth/*``, ``/login``, ``/setup``): :data:`AUTH_BYTES` (16 KB);
+- anonymous visitors' routes (``/public/*``): :data:`PUBLIC_BYTES` (64 KB);
 - the import page's upload (``POST /r/E/import``): ``[crm] import_max_bytes`` plus
   :data:`FORM_OVERHEAD` (the page itself answers a file over the limit with its own message);
 - a file attached to a record (``POST /api/v1/E/ID/files``, ``POST /r/E/ID/files``):
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 DEFAULT_BYTES = 2**20
 AUTH_BYTES = 16 * 2**10
+PUBLIC_BYTES = 64 * 2**10
 FORM_OVERHEAD = 2**20
 _AUTH = re.compile(r"^/(api/v1/auth/.*|login|setup)$")
 _IMPORT_UPLOAD = re.compile(r"^/r/[^/]+/import$")
@@ -42,6 +44,8 @@ def body_cap(site: Site, method: str, path: str) -> int:
     """The most bytes a request body may have on ``path``."""
     if _AUTH.match(path):
         return AUTH_BYTES
+    if path.startswith("/public/"):
+        return PUBLIC_BYTES
     if method == "POST" and _IMPORT_UPLOAD.match(path):
         return Limits.for_settings(site.settings).bytes + FORM_OVERHEAD
     if method == "POST" and _FILE_UPLOAD.match(path):

@@ -16,6 +16,7 @@ from .. import fielddefs, ownership, pluginstate, sequences, systemsettings
 from ..errors import Conflict, Forbidden, NotFound, PluginError, ValidationError
 from ..records import Actor
 from .api import actor_of, site_of
+from .meta_forms import form_routes
 from .payload import JSON, query_values, read_json
 
 if TYPE_CHECKING:
@@ -218,4 +219,5 @@ def meta_routes() -> list[BaseRoute]:
         Route("/settings/{scope}/{name}", reset_setting, methods=["DELETE"], name="setting"),
         Route("/sequences", list_sequences, methods=["GET"], name="sequences"),
         Route("/sequences/{name}", change_sequence, methods=["PATCH"], name="sequence"),
+        *form_routes(),
     ]

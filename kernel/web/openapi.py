@@ -75,6 +75,56 @@ ERRORS = {
 }
 
 
+LABELS = {"type": "object", "properties": {"en": {"type": "string"}, "zh_CN": {"type": "string"}}}
+PUBLIC_FORM = {
+    "type": "object",
+    "properties": {
+        "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,59}$"},
+        "entity": {"type": "string"},
+        "title": LABELS,
+        "fields": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "label": LABELS, "required": {"type": "boolean"}}, "required": ["name"]}},
+        "consent": {"anyOf": [LABELS, {"type": "null"}]},
+        "thank_you": LABELS,
+        "redirect_url": {"type": ["string", "null"]},
+        "per_hour": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "active": {"type": "boolean"},
+    },
+}
+
+
+def form_paths() -> dict[str, Any]:
+    """``/meta/forms`` (admins build public forms) and the JSON post of ``/public/forms/{slug}``."""
+    stored = {**PUBLIC_FORM, "properties": {**PUBLIC_FORM["properties"], "id": {"type": "integer"}, "url": {"type": "string"}, "embed": {"type": "string"}}}
+    form_id = _path_param("id", {"type": "integer", "minimum": 1})
+    items = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": stored}}}
+    return {
+        f"{API}/meta/forms": {
+            "get": {"summary": "Public forms (admin)", "responses": _responses({"200": _json(items, "Forms")}, 403)},
+            "post": {"summary": "Create a public form for an entity (admin)", "requestBody": _body(PUBLIC_FORM),
+                     "responses": _responses({"201": _json(stored, "The form")}, 403, 409)},
+        },
+        f"{API}/meta/forms/{{id}}": {
+            "parameters": [form_id],
+            "get": {"summary": "One public form (admin)", "responses": _responses({"200": _json(stored, "The form")}, 403, 404)},
+            "patch": {"summary": "Change a public form (admin)", "requestBody": _body(PUBLIC_FORM),
+                      "responses": _responses({"200": _json(stored, "The form")}, 403, 404, 409)},
+            "delete": {"summary": "Delete a public form (admin)", "responses": _responses({"204": {"description": "Deleted"}}, 403, 404)},
+        },
+        "/public/forms/{slug}": {
+            "parameters": [_path_param("slug", {"type": "string"})],
+            "post": {
+                "summary": "Send a public form without signing in (fields by name, consent, lang); Origin must be the site or one of public_origins",
+                "security": [],
+                "requestBody": _body({"type": "object", "additionalProperties": True}),
+                "responses": _responses({"201": _json({"type": "object", "properties": {
+                    "ok": {"type": "boolean"}, "message": {"type": "string"}, "redirect_url": {"type": ["string", "null"]}}}, "Received")},
+                    403, 404, 429),
+            },
+        },
+    }
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -345,6 +395,7 @@ class Builder:
                         "responses": _responses({"200": _json(TRASH_PAGE, "One page of the bin")}),
                     }
                 },
+                **form_paths(),
                 f"{API}/meta/plugins": {"get": {"summary": "Installed plugins (admin)", "responses": _responses({"200": _json(items(_ref("Plugin")), "Plugins")}, 403)}},
                 **{
                     f"{API}/meta/plugins/{{name}}/{verb}": {
