@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from . import outbox
 from .models import AuditEntry
 
 if TYPE_CHECKING:
@@ -51,9 +52,11 @@ def entry(actor: Actor, at: datetime, entity: str, record_id: int | None, action
 
 
 def write(conn: sa.Connection, entries: Iterable[dict[str, Any]]) -> None:
+    """Insert audit entries; those about a write to a record also leave an outbox event (:mod:`kernel.outbox`)."""
     rows = list(entries)
     if rows:
         conn.execute(sa.insert(AUDIT), rows)
+        outbox.append(conn, rows)
 
 
 def add_entry(conn: sa.Connection, actor: Actor, entity: str, record_id: int | None, action: str, changes: dict[str, Any], *, at: datetime) -> None:

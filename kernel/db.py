@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -199,6 +199,16 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def ids_in(column: sa.ColumnElement[Any], ids: Sequence[int], dialect: str) -> sa.ColumnElement[bool]:
+    """``column IN ids`` with the ids bound as one value (a JSON array on SQLite, an array on
+    PostgreSQL): one short statement however many ids, and no bound-parameter limit."""
+    wanted = [int(i) for i in ids]
+    if dialect == "postgresql":
+        return column == sa.any_(sa.cast(sa.bindparam(None, wanted, type_=ARRAY(sa.BigInteger)), ARRAY(sa.BigInteger)))
+    values = sa.func.json_each(sa.bindparam(None, json_text(wanted), type_=sa.String)).table_valued("value")
+    return column.in_(sa.select(values.c.value))
 
 
 def pool_size(engine: Engine) -> int:

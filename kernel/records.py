@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, duplicates, ownership, parents, parsing, search, sequences
+from . import audit, batches, duplicates, ownership, parents, parsing, search, sequences
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -346,6 +346,22 @@ class Records:
         """Apply a partial change; ``custom`` keys set to ``null`` are cleared."""
         view = self.site.view
         entity = self._entity(view, entity_name)
+        changes = self._clean_changes(view, entity, data)
+        with self._transaction(conn) as tx:
+            record = self._load(tx, view, actor, entity, record_id, lock=True)
+            self._authorize(view, actor, entity, "update", record)
+            _refuse_owner_change(entity, record, changes)
+            return self._write_changes(tx, view, actor, entity, record, changes)
+
+    def update_many(
+        self, actor: Actor, entity_name: str, *, ids: Sequence[Any] | None = None, where: dict[str, Any] | None = None,
+        changes: Any, conn: sa.Connection | None = None,
+    ) -> list[int]:
+        """Apply the same partial change to many records in a few statements; the ids changed (see :mod:`kernel.batches`)."""
+        return batches.update_many(self, actor, entity_name, ids=ids, where=where, changes=changes, conn=conn)
+
+    def _clean_changes(self, view: View, entity: Entity, data: Any) -> dict[str, Any]:
+        """A PATCH body checked for types (custom values fully): the changes it asks for."""
         if not isinstance(data, dict):
             raise ValidationError.at(["body"], "must be a JSON object")
         data = dict(data)
@@ -359,11 +375,7 @@ class Records:
         parsing.check_storable(changes)
         if custom_sent:
             changes["custom"] = view.fields(entity.name).validate(custom)
-        with self._transaction(conn) as tx:
-            record = self._load(tx, view, actor, entity, record_id, lock=True)
-            self._authorize(view, actor, entity, "update", record)
-            _refuse_owner_change(entity, record, changes)
-            return self._write_changes(tx, view, actor, entity, record, changes)
+        return changes
 
     def _write_changes(
         self, tx: sa.Connection, view: View, actor: Actor, entity: Entity, record: dict[str, Any], changes: dict[str, Any],

@@ -30,7 +30,7 @@ from .sequences import check_shared
 from .errors import Conflict, CRMError, PluginError
 from .jobs import Job
 from .models import CustomFieldDef, PluginState, Version
-from . import systemsettings
+from . import outbox, systemsettings
 from .plugins import ESSENTIAL, PluginInfo, installed_plugins, make_plugin_manager, plugin_settings, resolve_order
 from .passwords import default_hasher
 from .records import Records
@@ -104,6 +104,7 @@ class Site:
         self.default_enabled = tuple(resolve_order(self.installed, default, source=settings.config_file))
         self.plugin_settings = self._check_plugin_settings()
         self.engine = engine if engine is not None else make_engine(settings.database_url)
+        outbox.attach(self.engine)
         self.records = Records(self)
         self.passwords = default_hasher()
         self._checked = 0.0

@@ -1,0 +1,190 @@
+"""Set-based batch writes: one change applied to many records in a handful of statements.
+
+``site.records.update_many(actor, entity, ids=[...] | where={...}, changes={...})`` is
+``update`` for a batch, in one transaction, all or nothing:
+
+* the same validation (the PATCH model, the full model per record, custom fields,
+  references), the permission ``E.update`` (403), the ``authorize`` hook per record (one
+  ``False`` refuses the batch, 403) and the write record rules (not widened through a parent);
+* ``ids``: every id must be a record the actor may write, else 404 naming the first
+  other one (``loc`` ``["ids", index]``) — a record the actor may not see is a 404, as
+  for a single update; ``where`` (the list's filters, ``{"status": "open", "priority__gte": 3}``):
+  the records matching it *among those the actor may write*; the others are not touched;
+* the owner is not changed this way (``assign`` is: 422 as for ``update``);
+* hooks: ``before_update_many``/``after_update_many`` once for the batch; a plugin that
+  implements only ``before_update``/``after_update`` has those called once per record
+  (they still see every change, at the cost of a call each);
+* a record the change leaves as it was is not written; each changed record gets its
+  audit entry and its outbox event (``ENTITY.updated``), inserted in bulk; search
+  documents are rewritten in bulk when a searched field changed.
+
+Statements do not grow with the number of records: the ids travel as one bound value
+(:func:`kernel.db.ids_in`) and rows as one executemany each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from . import audit, parents, records as _records, search
+from .db import ids_in
+from .entities import Entity, entity_write_only
+from .errors import NotFound, ValidationError
+
+if TYPE_CHECKING:
+    from .records import Actor, Records
+    from .site import View
+
+
+def update_many(
+    records: Records, actor: Actor, entity_name: str, *, ids: Sequence[Any] | None, where: dict[str, Any] | None,
+    changes: Any, conn: sa.Connection | None,
+) -> list[int]:
+    """See the module. Returns the ids of the records changed, in id order."""
+    view = records.site.view
+    entity = records._entity(view, entity_name)
+    if (ids is None) == (where is None):
+        raise ValidationError.at(["ids"], "give either ids or where, not both")
+    wanted = _checked_ids(ids) if ids is not None else None
+    cleaned = records._clean_changes(view, entity, changes)
+    records._authorize(view, actor, entity, "update", None)
+    with records._transaction(conn) as tx:
+        found = _selected(records, tx, view, actor, entity, wanted, where)
+        if not found:
+            return []
+        if "custom" in cleaned:
+            records._check_references(tx, view, entity, [cleaned["custom"]])
+        changes = [_record_changes(records, view, actor, entity, record, cleaned) for record in found]
+        _before(records, tx, view, actor, entity, found, changes)
+        return _write(records, tx, view, actor, entity, found, changes)
+
+
+def _checked_ids(ids: Sequence[Any]) -> list[int]:
+    if isinstance(ids, str | bytes) or not isinstance(ids, Sequence):
+        raise ValidationError.at(["ids"], "must be a list of record ids")
+    for index, value in enumerate(ids):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValidationError.at(["ids", index], "must be a positive integer")
+    return list(dict.fromkeys(ids))
+
+
+def _selected(
+    records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, wanted: list[int] | None, where: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The records to change, locked on PostgreSQL, in id order; a 404 for a wanted id out of reach."""
+    table = entity.table
+    with parents.writing():
+        conditions = records._visible(view, actor, entity)
+    if wanted is not None:
+        if not wanted:
+            return []
+        conditions.append(ids_in(table.c.id, wanted, tx.dialect.name))
+    else:
+        if not isinstance(where, dict):
+            raise ValidationError.at(["where"], "must be an object of filters")
+        conditions.extend(_records.Query(entity, view.fields(entity.name), tx.dialect.name).filters(where))
+    query = sa.select(table).where(*conditions).order_by(table.c.id)
+    if tx.dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = [dict(row._mapping) for row in tx.execute(query)]
+    if wanted is not None and len(found) < len(wanted):
+        have = {r["id"] for r in found}
+        index, missing = next((i, w) for i, w in enumerate(wanted) if w not in have)
+        raise NotFound(f"no {entity.name} record with id {missing}", [{"loc": ["ids", index], "msg": "not found"}])
+    return found
+
+
+def _record_changes(
+    records: Records, view: View, actor: Actor, entity: Entity, record: dict[str, Any], cleaned: dict[str, Any]
+) -> dict[str, Any]:
+    """The change for one record, as ``update`` would make it (full model, custom values merged)."""
+    records._authorize(view, actor, entity, "update", record)
+    _records._refuse_owner_change(entity, record, cleaned)
+    changes = _records._checked_changes(entity, record, dict(cleaned))
+    if "custom" in changes:
+        merged = dict(record["custom"] or {})
+        for key, value in changes["custom"].items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        changes["custom"] = merged
+    return changes
+
+
+def _single_callers(view: View, name: str, batch_name: str) -> Any:
+    """The ``name`` hook of the plugins that implement it but not ``batch_name``; None when there are none."""
+    hook = getattr(view.pm.hook, name)
+    batched = {impl.plugin_name for impl in getattr(view.pm.hook, batch_name).get_hookimpls()}
+    single = {impl.plugin_name for impl in hook.get_hookimpls()} - batched
+    if not single:
+        return None
+    others = [view.pm.get_plugin(n) for n in {impl.plugin_name for impl in hook.get_hookimpls()} - single]
+    return view.pm.subset_hook_caller(name, remove_plugins=others)
+
+
+def _before(
+    records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, found: list[dict[str, Any]], changes: list[dict[str, Any]],
+) -> None:
+    site = records.site
+    view.pm.hook.before_update_many(site=site, conn=tx, actor=actor, entity=entity.name, records=found, changes=changes)
+    single = _single_callers(view, "before_update", "before_update_many")
+    if single is not None:
+        for record, change in zip(found, changes):
+            single(site=site, conn=tx, actor=actor, entity=entity.name, record=record, changes=change)
+
+
+def _write(
+    records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, found: list[dict[str, Any]], changes: list[dict[str, Any]],
+) -> list[int]:
+    site = records.site
+    now = site.clock.now()
+    write_only = entity_write_only(entity)
+    written, diffs, rows = [], [], []
+    for record, change in zip(found, changes):
+        for name in write_only:
+            change.pop(name, None)
+        diff = _records._diff(record, change)
+        if not diff:
+            continue
+        values = {k: change[k] for k in diff if not k.startswith("custom.")}
+        if any(k.startswith("custom.") for k in diff):
+            values["custom"] = change["custom"]
+        values["updated_at"] = now
+        written.append({k: values.get(k, record[k]) for k in entity.columns})
+        diffs.append(diff)
+        rows.append(values)
+    if not written:
+        return []
+    _store(tx, entity, written, rows)
+    fields = view.fields(entity.name)
+    searched = [r for r, d in zip(written, diffs) if any(k in entity.searchable or k.startswith("custom.") for k in d)]
+    search.write(tx, entity, fields, searched)
+    audit.write(
+        tx,
+        (audit.entry(actor, now, entity.name, r["id"], "update", audit.jsonable(_records._hide(entity, d))) for r, d in zip(written, diffs)),
+    )
+    view.pm.hook.after_update_many(site=site, conn=tx, actor=actor, entity=entity.name, records=written, changes=diffs)
+    single = _single_callers(view, "after_update", "after_update_many")
+    if single is not None:
+        for record, diff in zip(written, diffs):
+            single(site=site, conn=tx, actor=actor, entity=entity.name, record=record, changes=diff)
+    return [r["id"] for r in written]
+
+
+def _store(tx: sa.Connection, entity: Entity, written: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """One UPDATE for the whole batch when every record takes the same values, else one executemany per set of columns."""
+    table = entity.table
+    first = rows[0]
+    if all(row == first for row in rows):
+        tx.execute(sa.update(table).where(ids_in(table.c.id, [r["id"] for r in written], tx.dialect.name)).values(first))
+        return
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for record, row in zip(written, rows):
+        groups.setdefault(tuple(sorted(row)), []).append({**{f"_{k}": v for k, v in row.items()}, "_id": record["id"]})
+    for columns, params in groups.items():
+        statement = sa.update(table).where(table.c.id == sa.bindparam("_id")).values({c: sa.bindparam(f"_{c}") for c in columns})
+        tx.execute(statement, params)
