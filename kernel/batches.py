@@ -29,10 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import audit, parents, records as _records, search
+from . import audit, outbox, parents, records as _records, search
 from .db import ids_in
 from .entities import Entity, entity_write_only
 from .errors import NotFound, ValidationError
+from .plugins import ESSENTIAL
+
+#: Hooks that need every record in hand: a batch with an implementation of one is read into Python.
+_UPDATE_HOOKS = ("before_update", "after_update", "before_update_many", "after_update_many")
 
 if TYPE_CHECKING:
     from .records import Actor, Records
@@ -51,6 +55,10 @@ def update_many(
     wanted = _checked_ids(ids) if ids is not None else None
     cleaned = records._clean_changes(view, entity, changes)
     records._authorize(view, actor, entity, "update", None)
+    if _set_based(view, entity, cleaned):
+        cleaned = _records._checked_changes(entity, {}, cleaned)  # no validators: one record's check is every record's
+        with records._transaction(conn) as tx:
+            return _update_in_sql(records, tx, view, actor, entity, wanted, where, cleaned)
     with records._transaction(conn) as tx:
         found = _selected(records, tx, view, actor, entity, wanted, where)
         if not found:
@@ -60,6 +68,94 @@ def update_many(
         changes = [_record_changes(records, view, actor, entity, record, cleaned) for record in found]
         _before(records, tx, view, actor, entity, found, changes)
         return _write(records, tx, view, actor, entity, found, changes)
+
+
+def _set_based(view: View, entity: Entity, cleaned: dict[str, Any]) -> bool:
+    """Whether the batch can be checked and written without reading its records into Python:
+    no plugin (besides the kernel, for entities not its own) hooks updates or authorizes, the entity's model has no validators
+    (so one record's check is every record's), and only unsearched text or integer columns
+    other than the owner change (their audit values are the same in SQL and in Python)."""
+    hooks = view.pm.hook
+    kernel_entity = entity.plugin == ESSENTIAL  # the kernel's own hooks concern only its own entities (users, teams, roles)
+    for name in (*_UPDATE_HOOKS, "authorize"):
+        if any(kernel_entity or impl.plugin_name != ESSENTIAL for impl in getattr(hooks, name).get_hookimpls()):
+            return False
+    decorators = entity.fields.__pydantic_decorators__
+    if decorators.model_validators or decorators.field_validators or decorators.validators or decorators.root_validators:
+        return False
+    columns = entity.table.c
+    for name in cleaned:
+        if name not in columns or name in ("custom", "id", entity.owner_field) or name in entity.searchable or name in entity.hidden:
+            return False
+        kind = _records._column_kind(columns[name].type)
+        if kind not in ("string", "integer") or isinstance(columns[name].type, sa.Boolean):
+            return False
+    return bool(cleaned) and not entity_write_only(entity)
+
+
+def _update_in_sql(
+    records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, wanted: list[int] | None, where: dict[str, Any] | None,
+    cleaned: dict[str, Any],
+) -> list[int]:
+    """The set-based path: the audit entries are made by one INSERT … SELECT from the rows as they
+    were, the rows by one UPDATE, the events by one INSERT … SELECT from the audit entries."""
+    table, dialect = entity.table, tx.dialect.name
+    with parents.writing():
+        conditions = records._visible(view, actor, entity)
+    if wanted is not None:
+        if not wanted:
+            return []
+        conditions.append(ids_in(table.c.id, wanted, dialect))
+    else:
+        if not isinstance(where, dict):
+            raise ValidationError.at(["where"], "must be an object of filters")
+        conditions.extend(_records.Query(entity, view.fields(entity.name), dialect).filters(where))
+    if wanted is not None or dialect == "postgresql":  # lock the rows (PostgreSQL), and find those out of reach
+        query = sa.select(table.c.id).where(*conditions)
+        found = set(tx.scalars(query.with_for_update() if dialect == "postgresql" else query))
+        missing = next(((i, w) for i, w in enumerate(wanted or ()) if w not in found), None)
+        if missing is not None:
+            raise NotFound(f"no {entity.name} record with id {missing[1]}", [{"loc": ["ids", missing[0]], "msg": "not found"}])
+    now = records.site.clock.now()
+    new = {name: sa.bindparam(None, value, type_=table.c[name].type) for name, value in cleaned.items()}
+    differs = {name: table.c[name].is_distinct_from(new[name]) for name in cleaned}
+    array = sa.func.jsonb_build_array if dialect == "postgresql" else sa.func.json_array
+    pairs = {name: array(table.c[name], new[name]) for name in cleaned}
+    if len(cleaned) == 1:
+        changes = (sa.func.jsonb_build_object if dialect == "postgresql" else sa.func.json_object)(*next(iter(pairs.items())))
+    elif dialect == "postgresql":
+        changes = sa.func.jsonb_strip_nulls(sa.func.jsonb_build_object(*(x for n in cleaned for x in (n, sa.case((differs[n], pairs[n]))))))
+    else:  # json_patch drops the keys whose value is null: the fields this record already had
+        changes = sa.func.json_patch("{}", sa.func.json_object(*(x for n in cleaned for x in (n, sa.case((differs[n], pairs[n]))))))
+    audit_row = {
+        "at": sa.bindparam(None, now, type_=audit.AUDIT.c.at.type),
+        "actor_id": sa.bindparam(None, actor.user_id, type_=sa.BigInteger),
+        "actor": sa.bindparam(None, actor.label, type_=sa.String),
+        "channel": sa.bindparam(None, actor.channel, type_=sa.String),
+        "entity": sa.bindparam(None, entity.name, type_=sa.String),
+        "record_id": table.c.id,
+        "action": sa.bindparam(None, "update", type_=sa.String),
+        "changes": changes,
+        "ip": sa.bindparam(None, actor.ip, type_=sa.String),
+    }
+    source = sa.select(*audit_row.values()).where(*conditions, sa.or_(*differs.values())).order_by(table.c.id)
+    insert = sa.insert(audit.AUDIT).from_select(list(audit_row), source)
+    entries = audit.AUDIT.c.id
+    if dialect == "postgresql":
+        inserted = tx.execute(insert.returning(entries, audit.AUDIT.c.record_id)).all()
+        audit_ids, changed = [row.id for row in inserted], sorted(row.record_id for row in inserted)
+        rows = ids_in(table.c.id, changed, dialect)
+    else:  # one writer at a time: this statement's entries are the ids after the largest one
+        before = tx.scalar(sa.select(sa.func.coalesce(sa.func.max(entries), 0)))
+        count = tx.execute(insert).rowcount
+        audit_ids = range(before + 1, before + count + 1)
+        rows = table.c.id.in_(sa.select(audit.AUDIT.c.record_id).where(entries > before))
+        changed = tx.scalars(sa.select(audit.AUDIT.c.record_id).where(entries > before).order_by(entries)).all() if count else []
+    if not changed:
+        return []
+    tx.execute(sa.update(table).where(rows).values({**cleaned, "updated_at": now}))
+    outbox.append_audited(tx, audit_ids)
+    return changed
 
 
 def _checked_ids(ids: Sequence[Any]) -> list[int]:

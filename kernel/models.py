@@ -290,8 +290,7 @@ class OutboxEvent(Base):
 
     __tablename__ = "kernel_outbox"
     __table_args__ = (sa.Index("ix_kernel_outbox_at", "at"), {"sqlite_autoincrement": True})  # ids never go back
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # commit order
-    event_id: Mapped[str] = mapped_column(sa.String(36), nullable=False, unique=True)  # the same on every delivery
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # commit order; the event id derives from it
     name: Mapped[str] = mapped_column(sa.String(130), nullable=False)  # ENTITY.created, ENTITY.ACTION…
     entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
     record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)

@@ -4,6 +4,8 @@ Writing. Every audit entry about a record (:func:`kernel.audit.write`: creates, 
 deletes, restores, transitions, actions) becomes an event in ``kernel_outbox``, in the
 write's own transaction: the events are kept on the connection and inserted, in one
 statement, just before it commits, so a rolled-back write (or savepoint) leaves none.
+A set-based write (:mod:`kernel.batches`) has its events copied from its audit entries
+in SQL (:func:`append_audited`).
 The audit action names the event (:func:`event_name`)::
 
     create → ENTITY.created    update → ENTITY.updated    delete → ENTITY.deleted
@@ -17,8 +19,9 @@ committed late (on SQLite one writer at a time gives the same).
 
 Delivering. :func:`dispatch` (run by ``crm serve``/``crm worker`` beside the jobs)
 hands each event to every plugin implementing ``on_event`` — a *subscriber*, tracked
-apart — at least once, in id order per record, with its stable ``id`` (a UUID, the
-same on a redelivery). A failing event is retried with backoff and holds back the
+apart — at least once, in id order per record, with its stable ``id``: a UUID derived
+from the row's id and a random namespace the site keeps (:func:`event_ids`), the same on
+a redelivery and costing the write nothing. A failing event is retried with backoff and holds back the
 later events of the same record for that subscriber only; after :data:`MAX_ATTEMPTS`
 it becomes a dead letter (:func:`dead_letters`, :func:`retry`, ``GET
 /api/v1/outbox/dead``), which stops holding the record back. A subscriber seen for
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -38,7 +41,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .clock import as_utc
-from .models import OutboxDelivery, OutboxEvent, OutboxSubscriber
+from .db import ids_in
+from .models import AuditEntry, OutboxDelivery, OutboxEvent, OutboxSubscriber, Secret
 
 if TYPE_CHECKING:
     from .site import Site
@@ -47,6 +51,8 @@ log = logging.getLogger(__name__)
 EVENTS = OutboxEvent.__table__
 SUBSCRIBERS = OutboxSubscriber.__table__
 DELIVERIES = OutboxDelivery.__table__
+SECRETS = Secret.__table__
+NAMESPACE = "outbox_namespace"  # the kernel_secrets row event ids are derived with
 
 #: Audit actions whose event has another name; any other action A gives ``ENTITY.A``.
 EVENT_NAMES = {"create": "created", "update": "updated", "delete": "deleted", "restore": "restored", "transition": "transition"}
@@ -103,7 +109,6 @@ def append(conn: sa.Connection, entries: Iterable[Mapping[str, Any]]) -> None:
     """Keep the events of these audit entries on ``conn``; inserted just before it commits."""
     rows = [
         {
-            "event_id": str(uuid.uuid4()),
             "name": event_name(e["entity"], e["action"]),
             "entity": e["entity"],
             "record_id": e["record_id"],
@@ -118,9 +123,61 @@ def append(conn: sa.Connection, entries: Iterable[Mapping[str, Any]]) -> None:
         if e["record_id"] is not None and e["action"] not in NOT_WRITES
     ]
     if rows:
-        if not sa.event.contains(conn.engine, "commit", _flush):
-            raise RuntimeError("this engine does not keep an outbox: build it through kernel.Site")
-        conn.info.setdefault(_PENDING, []).extend(rows)
+        _pending(conn).extend(rows)
+
+
+def append_audited(conn: sa.Connection, audit_ids: Sequence[int]) -> None:
+    """Like :func:`append`, for audit entries already inserted (set-based writes): their events are
+    copied from ``kernel_audit`` in SQL, in one statement, just before ``conn`` commits."""
+    if not audit_ids:
+        return
+    audit = AuditEntry.__table__
+    suffix = sa.case(*((audit.c.action == action, name) for action, name in EVENT_NAMES.items()), else_=audit.c.action)
+    columns = ("entity", "record_id", "action", "changes", "actor_id", "actor", "channel", "at")
+    query = (
+        sa.select(audit.c.entity + "." + suffix, *(audit.c[c] for c in columns))
+        .where(_among(audit.c.id, audit_ids, conn.dialect.name))
+        .order_by(audit.c.id)
+    )
+    _pending(conn).append(sa.insert(EVENTS).from_select(["name", *columns], query))
+
+
+def _among(column: sa.ColumnElement[int], ids: Sequence[int], dialect: str) -> sa.ColumnElement[bool]:
+    """``column IN ids``; a range when the ids are one (as one statement's inserts are on SQLite)."""
+    first, last = min(ids), max(ids)
+    if last - first + 1 == len(ids):
+        return column.between(first, last)
+    return ids_in(column, ids, dialect)
+
+
+def event_ids(site: Site, ids: Iterable[int]) -> dict[int, str]:
+    """The event id (a UUID) of each outbox row id: derived from the row's id and a random
+    namespace kept in the database, so it is the same on every delivery and unlike any other
+    site's, and costs the write nothing."""
+    namespace = uuid.UUID(_namespace(site))
+    return {i: str(uuid.uuid5(namespace, str(i))) for i in ids}
+
+
+def _namespace(site: Site) -> str:
+    query = sa.select(SECRETS.c.value).where(SECRETS.c.name == NAMESPACE)
+    with site.engine.connect() as conn:
+        value = conn.scalar(query)
+    if value is None:
+        try:
+            with site.write() as conn:
+                conn.execute(sa.insert(SECRETS).values(name=NAMESPACE, value=str(uuid.uuid4()), created_at=site.clock.now()))
+        except sa.exc.IntegrityError:
+            pass  # another process made it first
+        with site.engine.connect() as conn:
+            value = conn.scalar(query)
+    return str(value)
+
+
+def _pending(conn: sa.Connection) -> list[Any]:
+    """What ``conn`` inserts at commit: event rows (dicts) and INSERT … SELECT statements, in order."""
+    if not sa.event.contains(conn.engine, "commit", _flush):
+        raise RuntimeError("this engine does not keep an outbox: build it through kernel.Site")
+    return conn.info.setdefault(_PENDING, [])
 
 
 def attach(engine: Engine) -> None:
@@ -142,7 +199,16 @@ def _flush(conn: sa.Connection) -> None:
         return
     if conn.dialect.name == "postgresql":  # ids in commit order: held until the commit that follows
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.kernel_outbox'))"))
-    conn.execute(sa.insert(EVENTS), rows)
+    batch: list[dict[str, Any]] = []
+    for item in [*rows, None]:
+        if isinstance(item, dict):
+            batch.append(item)
+            continue
+        if batch:
+            conn.execute(sa.insert(EVENTS), batch)
+            batch = []
+        if item is not None:
+            conn.execute(item)
 
 
 def _drop(conn: sa.Connection) -> None:
@@ -224,6 +290,7 @@ class _Delivery:
     def __init__(self, site: Site, name: str, impl: Any, now: datetime, max_attempts: int):
         self.site, self.name, self.impl, self.now, self.max_attempts = site, name, impl, now, max_attempts
         self.handed = 0
+        self.namespace = uuid.UUID(_namespace(site))
 
     def run(self) -> int:
         blocked = self._retry()
@@ -235,7 +302,7 @@ class _Delivery:
     def _call(self, row: Any, attempt: int) -> str | None:
         """Hand one event over; the error's text when the subscriber raised."""
         event = Event(
-            row.event_id, row.name, row.entity, row.record_id, row.action, row.changes,
+            str(uuid.uuid5(self.namespace, str(row.id))), row.name, row.entity, row.record_id, row.action, row.changes,
             {"id": row.actor_id, "label": row.actor, "channel": row.channel}, row.at, attempt,
         )
         self.handed += 1
@@ -243,7 +310,7 @@ class _Delivery:
         try:
             self.impl.function(**{k: arguments[k] for k in self.impl.argnames})
         except Exception as exc:  # a subscriber's failure is kept and retried; it never stops the others
-            log.warning("on_event of %s failed for event %s (%s): %s", self.name, row.event_id, row.name, exc)
+            log.warning("on_event of %s failed for event %s (%s): %s", self.name, event.id, row.name, exc)
             return f"{type(exc).__name__}: {exc}"[:1000]
         return None
 
@@ -339,7 +406,7 @@ def dead_letters(site: Site, *, subscriber: str | None = None, limit: int = 50, 
     query = (
         sa.select(
             DELIVERIES.c.id, DELIVERIES.c.subscriber, DELIVERIES.c.attempts, DELIVERIES.c.error, DELIVERIES.c.updated_at,
-            EVENTS.c.event_id, EVENTS.c.name.label("event"), EVENTS.c.entity, EVENTS.c.record_id, EVENTS.c.at,
+            EVENTS.c.id.label("event_id"), EVENTS.c.name.label("event"), EVENTS.c.entity, EVENTS.c.record_id, EVENTS.c.at,
         )
         .join(EVENTS, EVENTS.c.id == DELIVERIES.c.event)
         .where(*conditions)
@@ -349,7 +416,9 @@ def dead_letters(site: Site, *, subscriber: str | None = None, limit: int = 50, 
     )
     with site.engine.connect() as conn:
         total = conn.scalar(sa.select(sa.func.count()).select_from(DELIVERIES).where(*conditions)) or 0
-        return [dict(row._mapping) for row in conn.execute(query)], total
+        found = [dict(row._mapping) for row in conn.execute(query)]
+    ids = event_ids(site, [row["event_id"] for row in found])
+    return [{**row, "event_id": ids[row["event_id"]]} for row in found], total
 
 
 def retry(site: Site, delivery_id: int) -> bool:

@@ -4,9 +4,11 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
-from kernel import Actor, Forbidden, NotFound, ValidationError, Vetoed
+from kernel import Actor, Entity, Forbidden, NotFound, RecordMixin, ValidationError, Vetoed
 from kernel import fielddefs
 from kernel.audit import AUDIT
 from kernel.models import OutboxEvent
@@ -191,3 +193,92 @@ def test_ten_thousand_rows_take_a_bounded_number_of_statements(site, clock):
     assert len(seen) <= 20
     assert len(rows(site, EVENTS, name="notes.updated")) == 20_020
     assert rows(site, NOTES, id=150)[0]["custom"] == {"n": 150, "region": "east"}
+
+
+# -- the set-based path: an entity no plugin hooks --------------------------------------------
+
+
+class TallyBase(DeclarativeBase):
+    metadata = sa.MetaData()
+
+
+class Tally(RecordMixin, TallyBase):
+    __tablename__ = "tallies_tallies"
+    label: Mapped[str] = mapped_column(sa.String(50), nullable=False)
+    stage: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="new")
+    score: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+
+
+class TallyFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1, max_length=50)
+    stage: str = Field("new", pattern="^(new|won|lost)$")
+    score: int | None = Field(None, ge=0)
+    owner_id: int | None = None
+
+
+TALLIES = Tally.__table__
+tallies = plugin(
+    "tallies",
+    register_entities=lambda: [
+        Entity(name="tallies", label={"en": "Tally", "zh_CN": "计数"}, label_plural={"en": "Tallies", "zh_CN": "计数"},
+               model=Tally, fields=TallyFields, owner_field="owner_id")
+    ],
+)
+
+
+@pytest.fixture
+def plain(make_site):
+    site = make_site(tallies)
+    TallyBase.metadata.create_all(site.engine)
+    return site
+
+
+def fill_tallies(site, count, owner_id=None):
+    now = site.clock.now()
+    values = [{"label": f"t{i}", "stage": "new", "score": i % 3, "owner_id": owner_id, "custom": {}, "created_at": now, "updated_at": now} for i in range(count)]
+    with site.write() as conn:
+        conn.execute(sa.insert(TALLIES), values)
+    with site.engine.connect() as conn:
+        return list(conn.scalars(sa.select(TALLIES.c.id).where(TALLIES.c.owner_id.is_(owner_id) if owner_id is None else TALLIES.c.owner_id == owner_id).order_by(TALLIES.c.id)))
+
+
+def test_set_based_path_writes_the_same_audit_and_events_in_a_few_statements(plain, clock):
+    ids = fill_tallies(plain, 10_000)
+    clock.advance(minutes=5)
+    with statements(plain.engine) as seen:
+        changed = plain.records.update_many(ADMIN, "tallies", where={"stage": "new"}, changes={"stage": "won", "score": 1})
+    assert changed == ids and len(seen) <= 8, seen
+    audit = rows(plain, AUDIT, action="update")
+    assert len(audit) == 10_000
+    assert audit[0]["changes"] == {"stage": ["new", "won"], "score": [0, 1]}  # only what changed, old and new
+    assert audit[1]["changes"] == {"stage": ["new", "won"]}
+    assert (audit[0]["record_id"], audit[0]["at"], audit[0]["actor"], audit[0]["channel"]) == (ids[0], clock.now(), "tester", "job")
+    events = rows(plain, EVENTS, name="tallies.updated")
+    assert [(e["record_id"], e["changes"]) for e in events] == [(a["record_id"], a["changes"]) for a in audit]
+    stored = rows(plain, TALLIES)
+    assert {(r["stage"], r["updated_at"]) for r in stored} == {("won", clock.now())}
+    assert plain.records.update_many(ADMIN, "tallies", ids=ids[:5], changes={"stage": "won"}) == []  # nothing to change
+
+
+def test_set_based_path_keeps_the_rules(plain):
+    rep = user(plain, "rep@example.cn")
+    mine = fill_tallies(plain, 3, owner_id=rep.user_id)
+    theirs = fill_tallies(plain, 2, owner_id=rep.user_id + 100)
+    assert plain.records.update_many(rep, "tallies", where={"stage": "new"}, changes={"stage": "lost"}) == mine
+    assert {r["stage"] for r in rows(plain, TALLIES) if r["id"] in theirs} == {"new"}
+    with pytest.raises(NotFound) as refused:
+        plain.records.update_many(rep, "tallies", ids=[*mine, theirs[0]], changes={"stage": "won"})
+    assert refused.value.details == [{"loc": ["ids", 3], "msg": "not found"}]
+    with pytest.raises(ValidationError) as bad:
+        plain.records.update_many(rep, "tallies", ids=mine, changes={"score": -1})
+    assert bad.value.details[0]["loc"] == ["score"]
+    with pytest.raises(Forbidden):
+        plain.records.update_many(Actor(user_id=99, label="m", role="marketer"), "tallies", ids=mine, changes={"stage": "won"})
+    assert {r["stage"] for r in rows(plain, TALLIES) if r["id"] in mine} == {"lost"}
+    with pytest.raises(RuntimeError):  # the caller's transaction fails after: no audit entry, no event
+        with plain.write() as conn:
+            plain.records.update_many(rep, "tallies", ids=mine, changes={"stage": "won"}, conn=conn)
+            raise RuntimeError("give up")
+    assert len(rows(plain, AUDIT, action="update")) == len(rows(plain, EVENTS, name="tallies.updated")) == 3

@@ -25,7 +25,6 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgres
 def upgrade() -> None:
     op.create_table('kernel_outbox',
     sa.Column('id', BIG_ID, autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
     sa.Column('name', sa.String(length=130), nullable=False),
     sa.Column('entity', sa.String(length=80), nullable=False),
     sa.Column('record_id', sa.BigInteger(), nullable=False),
@@ -36,7 +35,6 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('at', kernel.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kernel_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_kernel_outbox_event_id')),
     sqlite_autoincrement=True,
     )
     op.create_index('ix_kernel_outbox_at', 'kernel_outbox', ['at'], unique=False)
