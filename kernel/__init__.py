@@ -9,7 +9,7 @@ plugin that imports one.
 
 Records are read and written through ``site.records`` (a :class:`Site` is
 handed to every hook): ``create``, ``create_many``, ``get``, ``list``, ``update``,
-``delete``, ``act``, ``history``, ``find_duplicates`` and ``visible`` (the SQL
+``update_many``, ``delete``, ``act``, ``history``, ``find_duplicates`` and ``visible`` (the SQL
 condition for the rows an actor may see, for a plugin's own queries).
 """
 
@@ -33,6 +33,7 @@ from .money import add as add_money
 from .money import multiply as multiply_money
 from .money import subtract as subtract_money
 from .notifications import notify
+from .outbox import Event
 from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
 from .permissions import allowed, record_scope
@@ -69,6 +70,7 @@ __all__ = [
     "CRMError",
     "Duplicate",
     "Entity",
+    "Event",
     "Forbidden",
     "format_money",
     "FrozenClock",

@@ -18,8 +18,13 @@
   audit entry and its outbox event (``ENTITY.updated``), inserted in bulk; search
   documents are rewritten in bulk when a searched field changed.
 
-Statements do not grow with the number of records: the ids travel as one bound value
-(:func:`kernel.db.ids_in`) and rows as one executemany each.
+Statements do not grow with the number of records. When nothing needs the records in
+Python (:func:`_set_based`: no plugin hooks the update or ``authorize``, no model validators,
+plain text or integer columns) the batch is SQL only: an ``INSERT … SELECT`` makes the audit
+entries from the rows as they were, one ``UPDATE`` writes them, and the events are copied from
+the audit entries at commit (:func:`kernel.outbox.append_audited`). Otherwise the records are
+read once and checked in Python; the ids travel as one bound value (:func:`kernel.db.ids_in`)
+and rows as one executemany each.
 """
 
 from __future__ import annotations
@@ -100,16 +105,9 @@ def _update_in_sql(
     """The set-based path: the audit entries are made by one INSERT … SELECT from the rows as they
     were, the rows by one UPDATE, the events by one INSERT … SELECT from the audit entries."""
     table, dialect = entity.table, tx.dialect.name
-    with parents.writing():
-        conditions = records._visible(view, actor, entity)
-    if wanted is not None:
-        if not wanted:
-            return []
-        conditions.append(ids_in(table.c.id, wanted, dialect))
-    else:
-        if not isinstance(where, dict):
-            raise ValidationError.at(["where"], "must be an object of filters")
-        conditions.extend(_records.Query(entity, view.fields(entity.name), dialect).filters(where))
+    if wanted == []:
+        return []
+    conditions = _conditions(records, view, actor, entity, wanted, where, dialect)
     if wanted is not None or dialect == "postgresql":  # lock the rows (PostgreSQL), and find those out of reach
         query = sa.select(table.c.id).where(*conditions)
         found = set(tx.scalars(query.with_for_update() if dialect == "postgresql" else query))
@@ -167,21 +165,29 @@ def _checked_ids(ids: Sequence[Any]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+def _conditions(
+    records: Records, view: View, actor: Actor, entity: Entity, wanted: list[int] | None, where: dict[str, Any] | None, dialect: str,
+) -> list[sa.ColumnElement[bool]]:
+    """The batch's rows: the actor's write record rules (never widened through a parent), and the ids or filters."""
+    with parents.writing():
+        conditions = records._visible(view, actor, entity)
+    if wanted is not None:
+        conditions.append(ids_in(entity.table.c.id, wanted, dialect))
+    elif not isinstance(where, dict):
+        raise ValidationError.at(["where"], "must be an object of filters")
+    else:
+        conditions.extend(_records.Query(entity, view.fields(entity.name), dialect).filters(where))
+    return conditions
+
+
 def _selected(
     records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, wanted: list[int] | None, where: dict[str, Any] | None,
 ) -> list[dict[str, Any]]:
     """The records to change, locked on PostgreSQL, in id order; a 404 for a wanted id out of reach."""
     table = entity.table
-    with parents.writing():
-        conditions = records._visible(view, actor, entity)
-    if wanted is not None:
-        if not wanted:
-            return []
-        conditions.append(ids_in(table.c.id, wanted, tx.dialect.name))
-    else:
-        if not isinstance(where, dict):
-            raise ValidationError.at(["where"], "must be an object of filters")
-        conditions.extend(_records.Query(entity, view.fields(entity.name), tx.dialect.name).filters(where))
+    if wanted == []:
+        return []
+    conditions = _conditions(records, view, actor, entity, wanted, where, tx.dialect.name)
     query = sa.select(table).where(*conditions).order_by(table.c.id)
     if tx.dialect.name == "postgresql":
         query = query.with_for_update()

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -65,6 +66,7 @@ BATCH = 500  # events read at a time
 MAX_BATCHES = 40  # per subscriber and pass, so that one pass ends while writes go on
 LEASE = timedelta(minutes=5)  # how long a dispatcher holds a subscriber before another may take it
 KEEP_DAYS = 7  # events delivered to every subscriber are deleted after this many days
+_ready: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose database has the outbox table
 _PENDING = "crm_outbox_pending"
 _SAVEPOINTS = "crm_outbox_savepoints"
 
@@ -195,7 +197,7 @@ def attach(engine: Engine) -> None:
 def _flush(conn: sa.Connection) -> None:
     rows = conn.info.pop(_PENDING, None)
     conn.info.pop(_SAVEPOINTS, None)
-    if not rows:
+    if not rows or not _table_exists(conn):
         return
     if conn.dialect.name == "postgresql":  # ids in commit order: held until the commit that follows
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.kernel_outbox'))"))
@@ -209,6 +211,19 @@ def _flush(conn: sa.Connection) -> None:
             batch = []
         if item is not None:
             conn.execute(item)
+
+
+def _table_exists(conn: sa.Connection) -> bool:
+    """Whether the kernel's migrations made the outbox yet (a database written before upgrading has none).
+
+    Asked of the database until the answer is yes, then never again for this engine."""
+    if conn.engine in _ready:
+        return True
+    if not sa.inspect(conn).has_table(EVENTS.name):
+        log.warning("events of a write dropped: this database has no %s table yet (run 'crm db upgrade')", EVENTS.name)
+        return False
+    _ready.add(conn.engine)
+    return True
 
 
 def _drop(conn: sa.Connection) -> None:
