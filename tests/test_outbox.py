@@ -168,3 +168,22 @@ def test_a_held_subscriber_is_left_to_the_dispatcher_holding_it(site, listener, 
     assert dispatch(site) == {}
     clock.advance(LEASE)  # that worker died: its lease runs out
     assert dispatch(site) == {"listener": 1}
+
+
+def test_serve_and_worker_deliver_beside_the_jobs(site, listener):
+    from kernel.jobs import schedule
+
+    class Scheduler:
+        def __init__(self):
+            self.jobs = {}
+
+        def add_job(self, function, trigger, **options):
+            self.jobs[options["id"]] = (function, options["seconds"])
+
+    scheduler = Scheduler()
+    schedule(scheduler, site)
+    deliver, seconds = scheduler.jobs["crm.outbox"]
+    assert seconds <= 5
+    site.records.create(ADMIN, "notes", {"title": "ticked"})
+    deliver()
+    assert [e.name for e in listener.seen] == ["notes.created"]
