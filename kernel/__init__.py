@@ -9,7 +9,7 @@ plugin that imports one.
 
 Records are read and written through ``site.records`` (a :class:`Site` is
 handed to every hook): ``create``, ``create_many``, ``get``, ``list``, ``update``,
-``delete`` and ``delete_many`` (into the recycle bin), ``restore``, ``act``, ``history``,
+``update_many``, ``delete`` and ``delete_many`` (into the recycle bin), ``restore``, ``act``, ``history``,
 ``find_duplicates`` and ``visible`` (the SQL condition for the rows an actor may see, for
 a plugin's own queries). Work a user's request implies beyond their rights is a system
 action: ``actor.elevated("plugin.reason")`` or ``Actor.system(job="plugin.job")``. Long work
@@ -43,6 +43,7 @@ from .money import add as add_money
 from .money import multiply as multiply_money
 from .money import subtract as subtract_money
 from .notifications import notify
+from .outbox import Event
 from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
 from .permissions import allowed, record_scope
@@ -107,6 +108,7 @@ __all__ = [
     "Duplicate",
     "enqueue_task",
     "Entity",
+    "Event",
     "Forbidden",
     "format_money",
     "FrozenClock",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from . import outbox
 from .models import AuditEntry
 
 if TYPE_CHECKING:
@@ -51,11 +52,14 @@ def entry(actor: Actor, at: datetime, entity: str, record_id: int | None, action
 
 
 def write(conn: sa.Connection, entries: Iterable[dict[str, Any]]) -> None:
+    """Insert audit entries; those about a write to a record also leave an outbox event (:mod:`kernel.outbox`)."""
     rows = list(entries)
     own = [row for row in rows if "raised_for" not in row]  # the usual case; a system action's rows name why
     for batch in (own, [row for row in rows if "raised_for" in row]):
         if batch:
             conn.execute(sa.insert(AUDIT), batch)
+    if rows:
+        outbox.append(conn, rows)
 
 
 def add_entry(conn: sa.Connection, actor: Actor, entity: str, record_id: int | None, action: str, changes: dict[str, Any], *, at: datetime) -> None:

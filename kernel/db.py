@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -145,14 +145,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     kwargs.setdefault("json_serializer", json_text)
     kwargs.setdefault("json_deserializer", json_value)
+    from . import outbox  # its tables' module imports this one
+
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = sa.create_engine(parsed, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(parsed, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = sa.create_engine(parsed, **kwargs)
+    outbox.attach(engine)  # a write's events are inserted when it commits
+    return engine
 
 
 def json_text(value: Any) -> str:
@@ -201,6 +205,16 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def ids_in(column: sa.ColumnElement[Any], ids: Sequence[int], dialect: str) -> sa.ColumnElement[bool]:
+    """``column IN ids`` with the ids bound as one value (a JSON array on SQLite, an array on
+    PostgreSQL): one short statement however many ids, and no bound-parameter limit."""
+    wanted = [int(i) for i in ids]
+    if dialect == "postgresql":
+        return column == sa.any_(sa.cast(sa.bindparam(None, wanted, type_=ARRAY(sa.BigInteger)), ARRAY(sa.BigInteger)))
+    values = sa.func.json_each(sa.bindparam(None, json_text(wanted), type_=sa.String)).table_valued("value")
+    return column.in_(sa.select(values.c.value))
 
 
 def pool_size(engine: Engine) -> int:

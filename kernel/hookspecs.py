@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from .dashboards import Widget
     from .entities import Action, Entity
+    from .outbox import Event
     from .jobs import Job
     from .records import Actor
     from .site import Site
@@ -270,6 +271,44 @@ def after_update(
     changes: dict[str, tuple[Any, Any]],
 ) -> None:
     """Called after an update, inside the same transaction; ``changes`` maps field to ``(old, new)``."""
+
+
+@hookspec
+def before_update_many(
+    site: Site, conn: sa.Connection, actor: Actor, entity: str, records: list[dict[str, Any]], changes: list[dict[str, Any]]
+) -> None:
+    """Called once by ``site.records.update_many`` before the batch is written: ``changes[i]`` is for ``records[i]``.
+
+    Change a ``changes[i]`` in place, or raise :class:`~kernel.errors.Vetoed` to refuse the
+    whole batch. Look at the batch with one or a few queries, never one per record. A plugin
+    that implements ``before_update`` but not this hook has ``before_update`` called once per record.
+    """
+
+
+@hookspec
+def after_update_many(
+    site: Site, conn: sa.Connection, actor: Actor, entity: str, records: list[dict[str, Any]], changes: list[dict[str, tuple[Any, Any]]]
+) -> None:
+    """Called once by ``site.records.update_many`` after the batch was written, in its transaction.
+
+    ``records`` are the records changed, as stored; ``changes[i]`` maps field to ``(old, new)``
+    for ``records[i]``. Raising undoes the whole batch. A plugin that implements
+    ``after_update`` but not this hook has ``after_update`` called once per record.
+    """
+
+
+@hookspec
+def on_event(site: Site, event: Event) -> None:
+    """Called after commit, outside any transaction, once per event of a committed write (:mod:`kernel.outbox`).
+
+    ``event.name`` is ``ENTITY.created|updated|deleted|restored|transition|ACTION``; filter on
+    it. Delivery is at least once, in order per record: raise to have the event retried with
+    backoff (later events of the same record wait for it; other records' do not), and make
+    the handling idempotent by ``event.id``, the same on every delivery. After several failed
+    attempts the event becomes a dead letter an admin can retry (``GET /api/v1/outbox/dead``).
+    Write with ``site.records`` (each write is its own transaction); for work that must
+    happen or fail with the write itself, use the ``after_*`` hooks instead.
+    """
 
 
 @hookspec

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from .clock import as_utc
 from .models import JobRun
 from .timers import schedule_tick
+from .outbox import dispatch
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 RUNS = JobRun.__table__
+OUTBOX_SECONDS = 5.0  # how often serve/worker deliver outbox events (at most; jobs_interval_seconds if shorter)
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ def recent_runs(site: Site, limit: int = 50) -> list[dict[str, Any]]:
 
 def schedule(scheduler: BaseScheduler, site: Site) -> None:
     """Ask for due jobs, and fire due per-record timers (:mod:`kernel.timers`), every
-    ``jobs_interval_seconds`` on an APScheduler scheduler."""
+    ``jobs_interval_seconds``, and deliver outbox events (:mod:`kernel.outbox`) every
+    :data:`OUTBOX_SECONDS` at most, on an APScheduler scheduler."""
 
     def tick() -> None:
         try:
@@ -125,6 +128,21 @@ def schedule(scheduler: BaseScheduler, site: Site) -> None:
         except Exception:  # keep ticking: the next interval may find the database back
             log.exception("looking for due jobs failed")
 
+    def deliver() -> None:
+        try:
+            dispatch(site, worker=worker_name())
+        except Exception:  # likewise
+            log.exception("delivering outbox events failed")
+
+    scheduler.add_job(
+        deliver,
+        "interval",
+        seconds=min(OUTBOX_SECONDS, site.settings.jobs_interval_seconds),
+        id="crm.outbox",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(timezone.utc),
+    )
     scheduler.add_job(
         tick,
         "interval",

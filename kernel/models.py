@@ -484,3 +484,49 @@ class Consent(Base):
     given_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ip: Mapped[str | None] = mapped_column(sa.String(45), nullable=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OutboxEvent(Base):
+    """One committed write, waiting to be (or having been) delivered to ``on_event`` (see :mod:`kernel.outbox`)."""
+
+    __tablename__ = "kernel_outbox"
+    __table_args__ = (sa.Index("ix_kernel_outbox_at", "at"), {"sqlite_autoincrement": True})  # ids never go back
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # commit order; the event id derives from it
+    name: Mapped[str] = mapped_column(sa.String(130), nullable=False)  # ENTITY.created, ENTITY.ACTION…
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    action: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONData, nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    actor: Mapped[str] = mapped_column(sa.String(254), nullable=False)
+    channel: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class OutboxSubscriber(Base):
+    """A plugin implementing ``on_event``: the last event it was handed, and which dispatcher holds it."""
+
+    __tablename__ = "kernel_outbox_subscribers"
+    name: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_by: Mapped[str | None] = mapped_column(sa.String(120), nullable=True)
+
+
+class OutboxDelivery(Base):
+    """An event a subscriber has not taken yet: failed and retried (or waiting behind one of its record), or dead."""
+
+    __tablename__ = "kernel_outbox_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("subscriber", "event"),
+        sa.Index("ix_kernel_outbox_deliveries_event", "event"),
+        sa.Index("ix_kernel_outbox_deliveries_status", "status", "subscriber", "event"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subscriber: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    event: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)  # kernel_outbox.id
+    status: Mapped[str] = mapped_column(sa.String(10), nullable=False)  # "retry" or "dead"
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, children, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, trash, versions
+from . import audit, batches, children, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, trash, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -409,8 +409,30 @@ class Records:
         entity = self._entity(view, entity_name)
         if not isinstance(data, dict):
             raise ValidationError.at(["body"], "must be a JSON object")
-        children.refuse_direct(view, entity)
         data, rows_sent = children.take(view, entity, dict(data), creating=False)
+        changes = self._clean_changes(view, entity, data)
+        with self._transaction(conn) as tx:
+            record = self._load(tx, view, actor, entity, record_id, lock=True)
+            self._authorize(view, actor, entity, "update", record)
+            versions.check(entity, record, if_match)
+            _refuse_owner_change(entity, record, changes)
+            updated = self._write_changes(tx, view, actor, entity, record, changes, rows_sent=rows_sent)
+            return children.attach(tx, view, entity, [updated])[0]
+
+    def update_many(
+        self, actor: Actor, entity_name: str, *, ids: Sequence[Any] | None = None, where: dict[str, Any] | None = None,
+        changes: Any, conn: sa.Connection | None = None,
+    ) -> list[int]:
+        """Apply the same partial change to many records in a few statements; the ids changed (see :mod:`kernel.batches`)."""
+        return batches.update_many(self, actor, entity_name, ids=ids, where=where, changes=changes, conn=conn)
+
+    def _clean_changes(self, view: View, entity: Entity, data: Any) -> dict[str, Any]:
+        """A PATCH body checked for types (custom values fully): the changes it asks for. (Child rows
+        are taken out before, by :meth:`update`; a batch update cannot write them.)"""
+        if not isinstance(data, dict):
+            raise ValidationError.at(["body"], "must be a JSON object")
+        children.refuse_direct(view, entity)
+        data = dict(data)
         custom_sent = "custom" in data  # null is no object: validate() refuses it
         custom = data.pop("custom", None)
         sequences.refuse_sent(entity, data)
@@ -421,13 +443,7 @@ class Records:
         parsing.check_storable(changes)
         if custom_sent:
             changes["custom"] = view.fields(entity.name).validate(custom)
-        with self._transaction(conn) as tx:
-            record = self._load(tx, view, actor, entity, record_id, lock=True)
-            self._authorize(view, actor, entity, "update", record)
-            versions.check(entity, record, if_match)
-            _refuse_owner_change(entity, record, changes)
-            updated = self._write_changes(tx, view, actor, entity, record, changes, rows_sent=rows_sent)
-            return children.attach(tx, view, entity, [updated])[0]
+        return changes
 
     def _write_changes(
         self, tx: sa.Connection, view: View, actor: Actor, entity: Entity, record: dict[str, Any], changes: dict[str, Any],

@@ -44,6 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from .customfields import CustomField, FieldSet
+from .db import ids_in
 from .errors import CRMError, ValidationError
 from .models import SearchDocument
 
@@ -155,8 +156,8 @@ def write(conn: sa.Connection, entity: Entity, fields: FieldSet, records: Sequen
 
 
 def forget(conn: sa.Connection, entity_name: str, ids: Sequence[int]) -> None:
-    for start in range(0, len(ids), BATCH):
-        conn.execute(sa.delete(DOCS).where(DOCS.c.entity == entity_name, DOCS.c.record_id.in_(ids[start : start + BATCH])))
+    if ids:
+        conn.execute(sa.delete(DOCS).where(DOCS.c.entity == entity_name, ids_in(DOCS.c.record_id, ids, conn.dialect.name)))
 
 
 def reindex_entity(conn: sa.Connection, entity: Entity, fields: FieldSet, *, missing_only: bool = False) -> int:

@@ -34,7 +34,7 @@ from .timers import Timer, check_timers
 from .errors import Conflict, CRMError, PluginError
 from .jobs import Job
 from .models import CustomFieldDef, PluginState, Version
-from . import systemsettings
+from . import outbox, systemsettings
 from .plugins import ESSENTIAL, PluginInfo, installed_plugins, make_plugin_manager, plugin_settings, resolve_order
 from .passwords import default_hasher
 from .records import Records
@@ -120,6 +120,7 @@ class Site:
         self.default_enabled = tuple(resolve_order(self.installed, default, source=settings.config_file))
         self.plugin_settings = self._check_plugin_settings()
         self.engine = engine if engine is not None else make_engine(settings.database_url)
+        outbox.attach(self.engine)
         self.records = Records(self)
         self.states = StateSets(self)
         self.passwords = default_hasher()

@@ -11,7 +11,7 @@ def test_every_hook_is_documented_and_named_verb_first():
     for name, fn in specs:
         doc = inspect.getdoc(fn)
         assert doc and len(doc) > 20, f"hook {name} needs a docstring"
-        assert name.split("_")[0] in {"register", "before", "after", "extra", "authorize", "record", "find", "scan"}, name
+        assert name.split("_")[0] in {"register", "before", "after", "extra", "authorize", "record", "find", "scan", "on"}, name
 
 
 def test_markers_are_the_crm_project():

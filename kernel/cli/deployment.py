@@ -152,7 +152,7 @@ def worker(site: Site, task_threads: int) -> None:
     from .. import tasks
 
     refuse_pending_migrations(site)
-    scheduler = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(task_threads + 2)})  # + the jobs and timers ticks
+    scheduler = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(task_threads + 3)})  # + the jobs, timers and outbox ticks
     schedule(scheduler, site)
     tasks.schedule(scheduler, site, threads=task_threads)
 

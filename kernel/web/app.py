@@ -31,6 +31,7 @@ from .errors import EXCEPTION_HANDLERS, InternalErrors
 from .limits import BodyLimits
 from .meta import meta_routes
 from .offload import LoopThreads, Offload
+from .outbox_api import outbox_routes
 from .openapi import Documents, docs_routes, openapi_json
 from .plugin_mount import PluginMount
 from .proxies import TrustedProxies
@@ -55,6 +56,7 @@ def api_routes(site: Site) -> list[BaseRoute]:
         Mount("/meta", routes=meta_routes(), name="meta"),
         Mount("/plugins/{plugin}", app=PluginMount(site), name="plugins"),
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
+        *outbox_routes(),  # /outbox/dead: likewise
         *security_routes(),  # /audit and /E/{id}/access: before the generic entity routes
         *task_routes(),  # /background-tasks
         *transition_routes(),

@@ -1,0 +1,121 @@
+"""Scenario: one change to 100k records with ``Records.update_many``, against a hand-written UPDATE.
+
+```
+python -m bench.update_many                                   # SQLite and PostgreSQL, 100k rows
+python -m bench.update_many --db sqlite --rows 20000          # a quick look
+python -m bench.update_many --db postgres --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+```
+
+``--rows`` deals (the bench plugin's ``deals``, five custom values each) are loaded
+with raw Core, all in stage ``new``. Then, ``--runs`` times each, alternating:
+
+- **ours**: ``site.records.update_many(admin, "deals", where={"stage": "new"},
+  changes={"stage": "won"})`` — validation per record, the ``authorize`` and update
+  hooks, the UPDATE, one audit entry and one outbox event per record, one transaction;
+- **hand**: ``UPDATE bench_deals SET stage = 'won', updated_at = :now WHERE stage = 'new'``
+  in one transaction (no audit, no event);
+
+with the rows put back to ``new`` between runs (not measured). It prints the best
+seconds of each, the statements ours sent, and hand/ours (the target is ≥ 0.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from kernel import Actor, Site
+
+from .data import batches, core_rows, deal_inputs
+from .databases import DEFAULT_POSTGRES_URL, POSTGRES_ENV, fresh_database
+from .plugin import Deal
+from .run import build_site
+
+ADMIN = Actor(user_id=None, label="bench", role="admin", channel="job")
+DEALS = Deal.__table__
+
+
+def load(site: Site, rows: int) -> None:
+    now = site.clock.now()
+    for batch in batches(core_rows(deal_inputs(rows, seed=7), now), 5000):
+        with site.engine.begin() as conn:
+            conn.execute(sa.insert(DEALS), [{**row, "stage": "new"} for row in batch])
+    with site.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+def reset(site: Site) -> None:
+    with site.engine.begin() as conn:
+        conn.execute(sa.update(DEALS).values(stage="new"))
+
+
+def ours(site: Site, rows: int) -> tuple[float, int]:
+    statements = 0
+
+    def count(*args: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    sa.event.listen(site.engine, "before_cursor_execute", count)
+    started = time.perf_counter()
+    changed = site.records.update_many(ADMIN, "deals", where={"stage": "new"}, changes={"stage": "won"})
+    elapsed = time.perf_counter() - started
+    sa.event.remove(site.engine, "before_cursor_execute", count)
+    assert len(changed) == rows, (len(changed), rows)
+    return elapsed, statements
+
+
+def hand(site: Site, rows: int) -> float:
+    started = time.perf_counter()
+    with site.engine.begin() as conn:
+        changed = conn.execute(sa.update(DEALS).where(DEALS.c.stage == "new").values(stage="won", updated_at=site.clock.now()))
+    elapsed = time.perf_counter() - started
+    assert changed.rowcount == rows, (changed.rowcount, rows)
+    return elapsed
+
+
+def run(kind: str, url: str, rows: int, runs: int) -> None:
+    site = build_site(url)
+    try:
+        load(site, rows)
+        timings: dict[str, list[float]] = {"ours": [], "hand": []}
+        statements = 0
+        for _ in range(runs):
+            timings["hand"].append(hand(site, rows))
+            reset(site)
+            elapsed, statements = ours(site, rows)
+            timings["ours"].append(elapsed)
+            reset(site)
+        with site.engine.connect() as conn:
+            events = conn.scalar(sa.text("SELECT count(*) FROM kernel_outbox"))
+            audited = conn.scalar(sa.text("SELECT count(*) FROM kernel_audit WHERE action = 'update'"))
+        best_ours, best_hand = min(timings["ours"]), min(timings["hand"])
+        print(f"{kind}: update_many of {rows:,} rows, best of {runs}")
+        print(f"  ours: {best_ours:6.2f} s  ({rows / best_ours:9,.0f} rows/s, {statements} statements; {audited:,} audit entries, {events:,} events in all)")
+        print(f"  hand: {best_hand:6.2f} s  ({rows / best_hand:9,.0f} rows/s, one UPDATE)")
+        print(f"  hand/ours: {best_hand / best_ours:.2f}  (target >= 0.3)")
+    finally:
+        site.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database-url", help=f"PostgreSQL to make a throw-away schema in (default ${POSTGRES_ENV} or {DEFAULT_POSTGRES_URL})")
+    args = parser.parse_args()
+    if args.database_url:
+        import os
+
+        os.environ[POSTGRES_ENV] = args.database_url
+    for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
+        with fresh_database(kind) as url:
+            run(kind, url, args.rows, args.runs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""Set-based batch writes: one change applied to many records in a handful of statements.
+
+``site.records.update_many(actor, entity, ids=[...] | where={...}, changes={...})`` is
+``update`` for a batch, in one transaction, all or nothing:
+
+* the same validation (the PATCH model, the full model per record, custom fields,
+  references), the permission ``E.update`` (403), the ``authorize`` hook per record (one
+  ``False`` refuses the batch, 403) and the write record rules (not widened through a parent);
+* ``ids``: every id must be a record the actor may write, else 404 naming the first
+  other one (``loc`` ``["ids", index]``) — a record the actor may not see is a 404, as
+  for a single update; ``where`` (the list's filters, ``{"status": "open", "priority__gte": 3}``):
+  the records matching it *among those the actor may write*; the others are not touched;
+* the owner is not changed this way (``assign`` is: 422 as for ``update``);
+* hooks: ``before_update_many``/``after_update_many`` once for the batch; a plugin that
+  implements only ``before_update``/``after_update`` has those called once per record
+  (they still see every change, at the cost of a call each);
+* a record the change leaves as it was is not written; each changed record gets its
+  audit entry and its outbox event (``ENTITY.updated``), inserted in bulk; search
+  documents are rewritten in bulk when a searched field changed.
+
+Statements do not grow with the number of records. When nothing needs the records in
+Python (:func:`_set_based`: no plugin hooks the update or ``authorize``, no model validators,
+plain text or integer columns) the batch is SQL only: an ``INSERT … SELECT`` makes the audit
+entries from the rows as they were, one ``UPDATE`` writes them, and the events are copied from
+the audit entries at commit (:func:`kernel.outbox.append_audited`). Otherwise the records are
+read once and checked in Python; the ids travel as one bound value (:func:`kernel.db.ids_in`)
+and rows as one executemany each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from . import audit, outbox, parents, records as _records, search, states, timers
+from .db import ids_in
+from .entities import Entity, entity_write_only
+from .errors import NotFound, ValidationError
+from .plugins import ESSENTIAL
+
+#: Hooks that need every record in hand: a batch with an implementation of one is read into Python.
+_UPDATE_HOOKS = ("before_update", "after_update", "before_update_many", "after_update_many")
+
+if TYPE_CHECKING:
+    from .records import Actor, Records
+    from .site import View
+
+
+def update_many(
+    records: Records, actor: Actor, entity_name: str, *, ids: Sequence[Any] | None, where: dict[str, Any] | None,
+    changes: Any, conn: sa.Connection | None,
+) -> list[int]:
+    """See the module. Returns the ids of the records changed, in id order."""
+    view = records.site.view
+    entity = records._entity(view, entity_name)
+    if (ids is None) == (where is None):
+        raise ValidationError.at(["ids"], "give either ids or where, not both")
+    wanted = _checked_ids(ids) if ids is not None else None
+    cleaned = records._clean_changes(view, entity, changes)
+    records._authorize(view, actor, entity, "update", None)
+    if _set_based(view, entity, cleaned):
+        cleaned = _records._checked_changes(entity, {}, cleaned)  # no validators: one record's check is every record's
+        with records._transaction(conn) as tx:
+            return _update_in_sql(records, tx, view, actor, entity, wanted, where, cleaned)
+    with records._transaction(conn) as tx:
+        found = _selected(records, tx, view, actor, entity, wanted, where)
+        if not found:
+            return []
+        if "custom" in cleaned:
+            records._check_references(tx, view, entity, [cleaned["custom"]])
+        changes = [_record_changes(records, view, actor, entity, record, cleaned) for record in found]
+        _before(records, tx, view, actor, entity, found, changes)
+        return _write(records, tx, view, actor, entity, found, changes)
+
+
+def _set_based(view: View, entity: Entity, cleaned: dict[str, Any]) -> bool:
+    """Whether the batch can be checked and written without reading its records into Python:
+    no plugin (besides the kernel, for entities not its own) hooks updates or authorizes, the entity's model has no validators
+    (so one record's check is every record's), and only unsearched text or integer columns
+    other than the owner change (their audit values are the same in SQL and in Python)."""
+    hooks = view.pm.hook
+    if view.timers.get(entity.name) or (entity.states is not None and entity.states.field in cleaned):
+        return False  # timers to re-compute, or state moves to check and record: per record
+    kernel_entity = entity.plugin == ESSENTIAL  # the kernel's own hooks concern only its own entities (users, teams, roles)
+    for name in (*_UPDATE_HOOKS, "authorize"):
+        if any(kernel_entity or impl.plugin_name != ESSENTIAL for impl in getattr(hooks, name).get_hookimpls()):
+            return False
+    decorators = entity.fields.__pydantic_decorators__
+    if decorators.model_validators or decorators.field_validators or decorators.validators or decorators.root_validators:
+        return False
+    columns = entity.table.c
+    for name in cleaned:
+        if name not in columns or name in ("custom", "id", entity.owner_field) or name in entity.searchable or name in entity.hidden:
+            return False
+        kind = _records._column_kind(columns[name].type)
+        if kind not in ("string", "integer") or isinstance(columns[name].type, sa.Boolean):
+            return False
+    return bool(cleaned) and not entity_write_only(entity)
+
+
+def _update_in_sql(
+    records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, wanted: list[int] | None, where: dict[str, Any] | None,
+    cleaned: dict[str, Any],
+) -> list[int]:
+    """The set-based path: the audit entries are made by one INSERT … SELECT from the rows as they
+    were, the rows by one UPDATE, the events by one INSERT … SELECT from the audit entries."""
+    table, dialect = entity.table, tx.dialect.name
+    if wanted == []:
+        return []
+    conditions = _conditions(records, view, actor, entity, wanted, where, dialect)
+    if wanted is not None or dialect == "postgresql":  # lock the rows (PostgreSQL), and find those out of reach
+        query = sa.select(table.c.id).where(*conditions)
+        found = set(tx.scalars(query.with_for_update() if dialect == "postgresql" else query))
+        missing = next(((i, w) for i, w in enumerate(wanted or ()) if w not in found), None)
+        if missing is not None:
+            raise NotFound(f"no {entity.name} record with id {missing[1]}", [{"loc": ["ids", missing[0]], "msg": "not found"}])
+    now = records.site.clock.now()
+    new = {name: sa.bindparam(None, value, type_=table.c[name].type) for name, value in cleaned.items()}
+    differs = {name: table.c[name].is_distinct_from(new[name]) for name in cleaned}
+    array = sa.func.jsonb_build_array if dialect == "postgresql" else sa.func.json_array
+    pairs = {name: array(table.c[name], new[name]) for name in cleaned}
+    if len(cleaned) == 1:
+        changes = (sa.func.jsonb_build_object if dialect == "postgresql" else sa.func.json_object)(*next(iter(pairs.items())))
+    elif dialect == "postgresql":
+        changes = sa.func.jsonb_strip_nulls(sa.func.jsonb_build_object(*(x for n in cleaned for x in (n, sa.case((differs[n], pairs[n]))))))
+    else:  # json_patch drops the keys whose value is null: the fields this record already had
+        changes = sa.func.json_patch("{}", sa.func.json_object(*(x for n in cleaned for x in (n, sa.case((differs[n], pairs[n]))))))
+    audit_row = {
+        "at": sa.bindparam(None, now, type_=audit.AUDIT.c.at.type),
+        "actor_id": sa.bindparam(None, actor.user_id, type_=sa.BigInteger),
+        "actor": sa.bindparam(None, actor.label, type_=sa.String),
+        "channel": sa.bindparam(None, actor.channel, type_=sa.String),
+        "entity": sa.bindparam(None, entity.name, type_=sa.String),
+        "record_id": table.c.id,
+        "action": sa.bindparam(None, "update", type_=sa.String),
+        "changes": changes,
+        "ip": sa.bindparam(None, actor.ip, type_=sa.String),
+    }
+    source = sa.select(*audit_row.values()).where(*conditions, sa.or_(*differs.values())).order_by(table.c.id)
+    insert = sa.insert(audit.AUDIT).from_select(list(audit_row), source)
+    entries = audit.AUDIT.c.id
+    if dialect == "postgresql":
+        inserted = tx.execute(insert.returning(entries, audit.AUDIT.c.record_id)).all()
+        audit_ids, changed = [row.id for row in inserted], sorted(row.record_id for row in inserted)
+        rows = ids_in(table.c.id, changed, dialect)
+    else:  # one writer at a time: this statement's entries are the ids after the largest one
+        before = tx.scalar(sa.select(sa.func.coalesce(sa.func.max(entries), 0)))
+        count = tx.execute(insert).rowcount
+        audit_ids = range(before + 1, before + count + 1)
+        rows = table.c.id.in_(sa.select(audit.AUDIT.c.record_id).where(entries > before))
+        changed = tx.scalars(sa.select(audit.AUDIT.c.record_id).where(entries > before).order_by(entries)).all() if count else []
+    if not changed:
+        return []
+    tx.execute(sa.update(table).where(rows).values({**cleaned, "updated_at": now}))
+    outbox.append_audited(tx, audit_ids)
+    return changed
+
+
+def _checked_ids(ids: Sequence[Any]) -> list[int]:
+    if isinstance(ids, str | bytes) or not isinstance(ids, Sequence):
+        raise ValidationError.at(["ids"], "must be a list of record ids")
+    for index, value in enumerate(ids):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValidationError.at(["ids", index], "must be a positive integer")
+    return list(dict.fromkeys(ids))
+
+
+def _conditions(
+    records: Records, view: View, actor: Actor, entity: Entity, wanted: list[int] | None, where: dict[str, Any] | None, dialect: str,
+) -> list[sa.ColumnElement[bool]]:
+    """The batch's rows: the actor's write record rules (never widened through a parent), and the ids or filters."""
+    with parents.writing():
+        conditions = records._visible(view, actor, entity)
+    if wanted is not None:
+        conditions.append(ids_in(entity.table.c.id, wanted, dialect))
+    elif not isinstance(where, dict):
+        raise ValidationError.at(["where"], "must be an object of filters")
+    else:
+        conditions.extend(_records.Query(entity, view.fields(entity.name), dialect).filters(where))
+    return conditions
+
+
+def _selected(
+    records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, wanted: list[int] | None, where: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The records to change, locked on PostgreSQL, in id order; a 404 for a wanted id out of reach."""
+    table = entity.table
+    if wanted == []:
+        return []
+    conditions = _conditions(records, view, actor, entity, wanted, where, tx.dialect.name)
+    query = sa.select(table).where(*conditions).order_by(table.c.id)
+    if tx.dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = [dict(row._mapping) for row in tx.execute(query)]
+    if wanted is not None and len(found) < len(wanted):
+        have = {r["id"] for r in found}
+        index, missing = next((i, w) for i, w in enumerate(wanted) if w not in have)
+        raise NotFound(f"no {entity.name} record with id {missing}", [{"loc": ["ids", index], "msg": "not found"}])
+    return found
+
+
+def _record_changes(
+    records: Records, view: View, actor: Actor, entity: Entity, record: dict[str, Any], cleaned: dict[str, Any]
+) -> dict[str, Any]:
+    """The change for one record, as ``update`` would make it (full model, custom values merged)."""
+    records._authorize(view, actor, entity, "update", record)
+    _records._refuse_owner_change(entity, record, cleaned)
+    changes = _records._checked_changes(entity, record, dict(cleaned))
+    if "custom" in changes:
+        merged = dict(record["custom"] or {})
+        for key, value in changes["custom"].items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        changes["custom"] = merged
+    return changes
+
+
+def _single_callers(view: View, name: str, batch_name: str) -> Any:
+    """The ``name`` hook of the plugins that implement it but not ``batch_name``; None when there are none."""
+    hook = getattr(view.pm.hook, name)
+    batched = {impl.plugin_name for impl in getattr(view.pm.hook, batch_name).get_hookimpls()}
+    single = {impl.plugin_name for impl in hook.get_hookimpls()} - batched
+    if not single:
+        return None
+    others = [view.pm.get_plugin(n) for n in {impl.plugin_name for impl in hook.get_hookimpls()} - single]
+    return view.pm.subset_hook_caller(name, remove_plugins=others)
+
+
+def _before(
+    records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, found: list[dict[str, Any]], changes: list[dict[str, Any]],
+) -> None:
+    site = records.site
+    view.pm.hook.before_update_many(site=site, conn=tx, actor=actor, entity=entity.name, records=found, changes=changes)
+    single = _single_callers(view, "before_update", "before_update_many")
+    if single is not None:
+        for record, change in zip(found, changes):
+            single(site=site, conn=tx, actor=actor, entity=entity.name, record=record, changes=change)
+
+
+def _write(
+    records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, found: list[dict[str, Any]], changes: list[dict[str, Any]],
+) -> list[int]:
+    site = records.site
+    now = site.clock.now()
+    write_only = entity_write_only(entity)
+    written, diffs, rows, moves = [], [], [], []
+    for record, change in zip(found, changes):
+        for name in write_only:
+            change.pop(name, None)
+        move = states.check_change(site, tx, actor, entity, record, change)  # may set the outcome column
+        diff = _records._diff(record, change)
+        if not diff:
+            continue
+        moves.append(move)
+        values = {k: change[k] for k in diff if not k.startswith("custom.")}
+        if any(k.startswith("custom.") for k in diff):
+            values["custom"] = change["custom"]
+        values["updated_at"] = now
+        written.append({k: values.get(k, record[k]) for k in entity.columns})
+        diffs.append(diff)
+        rows.append(values)
+    if not written:
+        return []
+    _store(tx, entity, written, rows)
+    fields = view.fields(entity.name)
+    searched = [r for r, d in zip(written, diffs) if any(k in entity.searchable or k.startswith("custom.") for k in d)]
+    search.write(tx, entity, fields, searched)
+    timers.on_update(site, view, tx, entity.name, written, diffs)
+    audit.write(
+        tx,
+        (audit.entry(actor, now, entity.name, r["id"], "update", audit.jsonable(_records._hide(entity, d))) for r, d in zip(written, diffs)),
+    )
+    moved = [(record, move) for record, move in zip(written, moves) if move is not None]
+    if moved:
+        states.write_events(site, tx, actor, entity, moved)
+    view.pm.hook.after_update_many(site=site, conn=tx, actor=actor, entity=entity.name, records=written, changes=diffs)
+    single = _single_callers(view, "after_update", "after_update_many")
+    if single is not None:
+        for record, diff in zip(written, diffs):
+            single(site=site, conn=tx, actor=actor, entity=entity.name, record=record, changes=diff)
+    return [r["id"] for r in written]
+
+
+def _store(tx: sa.Connection, entity: Entity, written: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """One UPDATE for the whole batch when every record takes the same values, else one executemany per set of columns."""
+    table = entity.table
+    first = rows[0]
+    if all(row == first for row in rows):
+        tx.execute(sa.update(table).where(ids_in(table.c.id, [r["id"] for r in written], tx.dialect.name)).values(first))
+        return
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for record, row in zip(written, rows):
+        groups.setdefault(tuple(sorted(row)), []).append({**{f"_{k}": v for k, v in row.items()}, "_id": record["id"]})
+    for columns, params in groups.items():
+        statement = sa.update(table).where(table.c.id == sa.bindparam("_id")).values({c: sa.bindparam(f"_{c}") for c in columns})
+        tx.execute(statement, params)
