@@ -615,3 +615,23 @@ def test_an_action_moving_the_record_is_checked_like_an_update(site):
     assert site.records.act(SYSTEM, "sttest_tasks", task["id"], "finish", None)["status"] == "done"
     assert events(site, "sttest_tasks", task["id"])[-1][:2] == ("review", "done")
     assert events(site, "sttest_tasks", fresh["id"]) == [(None, "todo", None)]
+
+
+def test_every_move_and_a_batch_move_leave_an_outbox_event_beside_the_write_s_own(site, clock):
+    from kernel.models import OutboxEvent
+
+    task = site.records.create(SYSTEM, "sttest_tasks", {"title": "write", "amount": "10.00"})
+    other = site.records.create(SYSTEM, "sttest_tasks", {"title": "read", "amount": "1.00"})
+    clock.advance(minutes=5)
+    site.records.update(SYSTEM, "sttest_tasks", task["id"], {"status": "doing"})
+    with pytest.raises(Conflict):  # a batch checks each record's move: todo → review is not allowed
+        site.records.update_many(SYSTEM, "sttest_tasks", ids=[task["id"], other["id"]], changes={"status": "review"})
+    site.records.update(SYSTEM, "sttest_tasks", other["id"], {"status": "doing"})
+    assert site.records.update_many(SYSTEM, "sttest_tasks", ids=[task["id"], other["id"]], changes={"status": "review"}) == [task["id"], other["id"]]
+    table = OutboxEvent.__table__
+    with site.engine.connect() as conn:
+        rows = conn.execute(sa.select(table.c.name, table.c.record_id, table.c.changes).order_by(table.c.id)).all()
+    moves = [(r.record_id, r.changes["from_state"], r.changes["to_state"]) for r in rows if r.name == "sttest_tasks.transition"]
+    assert moves == [(task["id"], None, "todo"), (other["id"], None, "todo"), (task["id"], "todo", "doing"),
+                     (other["id"], "todo", "doing"), (task["id"], "doing", "review"), (other["id"], "doing", "review")]
+    assert [r.name for r in rows].count("sttest_tasks.updated") == 4
