@@ -133,7 +133,7 @@ class Entity:
 
 
 #: Names the API uses under ``/api/v1`` for itself.
-RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit"})
+RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit", "aggregate"})
 #: Action names the kernel provides itself (``assign``: for every owned entity, see :mod:`kernel.ownership`).
 RESERVED_ACTIONS = frozenset({"assign"})
 ENTITY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

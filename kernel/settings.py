@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .money import MINOR_UNITS
+from .timezones import DEFAULT_ZONE, ZONE_HINT, is_zone
 
 DEFAULT_CONFIG = "crm.toml"
 DEFAULT_DATABASE_URL = "sqlite:///crm.db"
@@ -38,6 +39,7 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "import_max_rows": (int, "a positive number of rows"),
     "import_max_bytes": (int, "a positive number of bytes"),
     "count_cap": (int, "a whole number of at least 1"),
+    "time_zone": (str, ZONE_HINT),
 }
 ORG_NAME_MAX = 120
 
@@ -86,6 +88,7 @@ class Settings:
     import_max_rows: int = 50_000  # rows one imported file may hold (kernel.filereading)
     import_max_bytes: int = 20 * 2**20  # size of one imported file, and of the import page's upload
     count_cap: int = 10_000  # lists count their total exactly up to this many records
+    time_zone: str = DEFAULT_ZONE  # where local dates, "today" and date buckets are computed (kernel.timezones)
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: str | None = None
     mail: MailSettings | None = None  # None: no [mail] table, mail is off
@@ -150,6 +153,8 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         raise ConfigError(f"must be one of {', '.join(LOCALES)}", file=file, key="crm.default_locale")
     if values.get("default_currency", "CNY") not in MINOR_UNITS:
         raise ConfigError(f"must be one of {', '.join(sorted(MINOR_UNITS))}", file=file, key="crm.default_currency")
+    if not is_zone(values.get("time_zone", DEFAULT_ZONE)):
+        raise ConfigError(f"must be {ZONE_HINT}", file=file, key="crm.time_zone")
     if "trusted_proxies" in values:
         values["trusted_proxies"] = _proxies(values["trusted_proxies"], file)
     if len(values.get("org_name", "")) > ORG_NAME_MAX:

@@ -57,6 +57,16 @@ CRM_SCHEMA: dict[str, Any] = {
             "x-description": {"en": "For people who have not picked a language.", "zh_CN": "用于尚未选择语言的用户。"},
             "x-labels": {"zh_CN": {"en": "简体中文", "zh_CN": "简体中文"}, "en": {"en": "English", "zh_CN": "English"}},
         },
+        "time_zone": {
+            "type": "string",
+            "maxLength": 64,
+            "default": "Asia/Shanghai",
+            "x-label": {"en": "Time zone", "zh_CN": "时区"},
+            "x-description": {
+                "en": "An IANA name such as Asia/Shanghai: days, months and \"today\" are counted in it; users may pick their own.",
+                "zh_CN": "IANA 时区名，如 Asia/Shanghai：日、月及“今天”按此时区计算；用户可另选自己的时区。",
+            },
+        },
     },
     "additionalProperties": False,
 }

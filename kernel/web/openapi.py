@@ -24,6 +24,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import activity, search
+from ..aggregates import BUCKETS, FUNCTIONS
+from ..aggregates import DEFAULT_LIMIT as AGGREGATE_LIMIT
+from ..aggregates import MAX_LIMIT as AGGREGATE_MAX
 from ..errors import Unauthorized
 from ..ownership import ACTION as ASSIGN, AssignBody
 from ..parsing import DECIMAL_DIGITS, FIRST_DATE, INT64_MAX, INT64_MIN, LAST_DATE
@@ -395,6 +398,7 @@ class Builder:
                 "responses": _responses({"201": _json(_ref(f"{name}.Created"), "Created; warnings list likely duplicates")}, 403, 409),
             },
         }
+        self.aggregate_path(entity)
         self.paths[f"{base}/{{id}}"] = {
             "parameters": [id_param],
             "get": {"summary": "One record", "tags": [name], "responses": _responses({"200": _json(_ref(f"{name}.Record"), "The record")}, 403)},
@@ -439,6 +443,41 @@ class Builder:
                     "responses": _responses({"200": _json({"type": "object"}, "The action's result")}, 403, 409),
                 },
             }
+
+    def aggregate_path(self, entity: Entity) -> None:
+        """``GET …/E/aggregate``: groups and measures under the caller's record rules (:mod:`kernel.aggregates`)."""
+        kinds = filter_kinds(entity, self.view)
+        names = "|".join(re.escape(k) for k in kinds if kinds[k][0] != "multi_enum")
+        buckets, functions = "|".join(BUCKETS), "|".join(f for f in FUNCTIONS if f != "count")
+        group = f"({names})(:({buckets}))?"
+        measure = f"(count|({functions}):({names}))"
+        paging = {"limit", "offset", "sort", "q", "total_exact"}
+        self.schemas["Aggregate"] = {
+            "type": "object",
+            "required": ["groups", "truncated"],
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "description": "key order; each group has key, label, currency (money measures of an entity with a currency column) and one value per measure, named as asked (sum:amount); amounts are decimal strings",
+                    "items": {"type": "object", "required": ["key", "label"], "additionalProperties": True},
+                },
+                "truncated": {"type": "boolean", "description": "more groups than limit matched"},
+            },
+        }
+        self.paths[f"{API}/{entity.name}/aggregate"] = {
+            "get": {
+                "summary": f"Count and measure {entity.label_plural.get('en', entity.name)} by group",
+                "tags": [entity.name],
+                "parameters": [
+                    _query("group_by", {"type": "string", "pattern": f"^{group}(,{group}){{0,3}}$"}, "fields, comma-separated; a date or moment as field:day|week|month|quarter|year (weeks start on Monday; the site's time zone)"),
+                    _query("measure", {"type": "string", "pattern": f"^{measure}(,{measure})*$", "default": "count"}, "count, count_distinct:F, sum:F, avg:F, min:F, max:F; comma-separated"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": AGGREGATE_MAX, "default": AGGREGATE_LIMIT}, "at most this many groups"),
+                    _query("time_zone", {"type": "string"}, "an IANA zone for date buckets instead of the site's"),
+                    *(p for p in self.list_params(entity) if p["name"] not in paging),
+                ],
+                "responses": _responses({"200": _json(_ref("Aggregate"), "The groups")}, 403),
+            }
+        }
 
     def owner_paths(self, entity: Entity, update: dict[str, Any], id_param: dict[str, Any]) -> None:
         """The kernel's ``assign`` action of an owned entity; its owner field is read-only in a PATCH."""
