@@ -9,10 +9,12 @@ plugin that imports one.
 
 Records are read and written through ``site.records`` (a :class:`Site` is
 handed to every hook): ``create``, ``create_many``, ``get``, ``list``, ``update``,
-``delete``, ``act``, ``history``, ``find_duplicates`` and ``visible`` (the SQL
-condition for the rows an actor may see, for a plugin's own queries).
+``delete``, ``act``, ``history``, ``find_duplicates``, ``visible`` (the SQL
+condition for the rows an actor may see, for a plugin's own queries) and
+``aggregate`` (counts and sums by group under the same rules, :class:`Aggregate`).
 """
 
+from .aggregates import Aggregate
 from .audit import add_entry as add_audit_entry
 from .audit import history as audit_history
 from .audit import jsonable
@@ -40,6 +42,8 @@ from .records import Actor, Page
 from .sequences import NumberSequence
 from .settings import Settings, load_settings
 from .site import Site
+from .timezones import day_start, local_date, site_zone, user_zone
+from .timezones import today as local_today
 
 
 def never_reuse_ids(tables: dict[str, str]) -> None:
@@ -59,6 +63,7 @@ __all__ = [
     "Actor",
     "add_audit_entry",
     "add_money",
+    "Aggregate",
     "allowed",
     "audit_history",
     "Base",
@@ -67,6 +72,7 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "CRMError",
+    "day_start",
     "Duplicate",
     "Entity",
     "Forbidden",
@@ -78,6 +84,8 @@ __all__ = [
     "jsonable",
     "JSONData",
     "load_settings",
+    "local_date",
+    "local_today",
     "Lookalikes",
     "mail_enabled",
     "MailError",
@@ -108,9 +116,11 @@ __all__ = [
     "Settings",
     "Site",
     "site_translations",
+    "site_zone",
     "subtract_money",
     "sum_by_currency",
     "SystemClock",
+    "user_zone",
     "UTCDateTime",
     "ValidationError",
     "Vetoed",
