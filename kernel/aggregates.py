@@ -196,12 +196,16 @@ class Aggregation:
         inner = sa.select(*keys, *values).where(*conditions)
         if keys:
             inner = inner.group_by(*keys)
-        grouped = inner.subquery("g")
-        titles = [self.title(grouped.c[f"k{i}"], found.target, f"t{i}") for i, (found, bucket, _) in enumerate(groups) if found.target and not bucket]
-        order = [grouped.c[key.name].asc().nulls_last() for key in keys]
-        statement = sa.select(grouped, *[t for t in titles if t is not None]).order_by(*order).limit(limit + 1)
-        rows = conn.execute(statement).all()
-        result = [self.group(row._mapping, groups, asked, by_currency) for row in rows[:limit]]
+        references = [(i, found.target) for i, (found, bucket, _) in enumerate(groups) if found.target and not bucket]
+        if references:  # titles are looked up for the groups only: the grouped rows as a subquery
+            grouped = inner.subquery("g")
+            titles = [self.title(grouped.c[f"k{i}"], target, f"t{i}") for i, target in references]
+            order = [grouped.c[key.name].asc().nulls_last() for key in keys]
+            statement = sa.select(grouped, *[t for t in titles if t is not None]).order_by(*order).limit(limit + 1)
+        else:
+            statement = inner.order_by(*[key.asc().nulls_last() for key in keys]).limit(limit + 1)
+        rows = conn.execute(statement).mappings().all()
+        result = [self.group(dict(row), groups, asked, by_currency) for row in rows[:limit]]
         return Aggregate(result, truncated=len(rows) > limit)
 
     def title(self, key: sa.ColumnElement[Any], target_name: str | None, label: str) -> sa.ColumnElement[Any] | None:
