@@ -31,6 +31,7 @@ from ..errors import Unauthorized
 from ..ownership import ACTION as ASSIGN, AssignBody
 from ..parsing import DECIMAL_DIGITS, FIRST_DATE, INT64_MAX, INT64_MIN, LAST_DATE
 from ..records import DEFAULT_LIMIT, MAX_LIMIT
+from ..settings import LOCALES
 from .api import CONTROL_PARAMS, ON_DUPLICATE, site_of
 from .auth import authenticate
 from .payload import JSON
@@ -252,6 +253,14 @@ class Builder:
         entity_param = _path_param("entity", entity_names)
         field_param = _path_param("name", {"type": "string"})
         flag = {"type": "string", "enum": ["true", "false"]}
+        preference_schema = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "locale": {"type": ["string", "null"], "enum": [*LOCALES, None]},
+                "time_zone": {"type": ["string", "null"], "description": "an IANA zone such as Asia/Shanghai; dates, buckets and today are counted in it"},
+            },
+        }
         self.paths.update(
             {
                 f"{API}/openapi.json": {"get": {"summary": "This document (signed-in callers)", "responses": _responses({"200": _json({"type": "object"}, "OpenAPI 3.1")})}},
@@ -262,6 +271,21 @@ class Builder:
                         "requestBody": _body(token_body),
                         "responses": _responses({"201": _json(token, "A new token (shown once)")}, 429),
                     }
+                },
+                f"{API}/auth/preferences": {
+                    "get": {"summary": "The caller's preferences (null: the site's default)", "responses": _responses({"200": _json(preference_schema, "Preferences")})},
+                    "put": {
+                        "summary": "Change some of the caller's preferences",
+                        "requestBody": _body(
+                            {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "minProperties": 1,
+                                "properties": {"locale": {"type": "string", "enum": list(LOCALES)}, "time_zone": {"type": "string", "description": "an IANA zone name"}},
+                            }
+                        ),
+                        "responses": _responses({"200": _json(preference_schema, "Preferences")}),
+                    },
                 },
                 f"{API}/meta/entities": {"get": {"summary": "Every enabled entity", "responses": _responses({"200": _json(items(_ref("EntityMeta")), "Entities")})}},
                 f"{API}/meta/entities/{{entity}}": {
