@@ -42,6 +42,7 @@ from .records import Actor, Page
 from .sequences import NumberSequence
 from .settings import Settings, load_settings
 from .site import Site
+from .targets import targets_vs_actuals
 from .timezones import day_start, local_date, site_zone, user_zone
 from .timezones import today as local_today
 
@@ -120,6 +121,7 @@ __all__ = [
     "subtract_money",
     "sum_by_currency",
     "SystemClock",
+    "targets_vs_actuals",
     "user_zone",
     "UTCDateTime",
     "ValidationError",

@@ -217,3 +217,43 @@ async def test_the_route_answers_under_the_callers_rules(books, anyio_backend):
             assert bad.json()["error"]["details"][0]["loc"] == loc
         spec = (await client.get("/api/v1/openapi.json")).json()
         assert "/api/v1/entries/aggregate" in spec["paths"]
+
+
+def test_targets_are_set_by_admins_and_set_beside_actuals(books):
+    site, who = books
+    from kernel import Forbidden, targets_vs_actuals
+
+    east = who["a"].team_id
+    create = site.records.create
+    create(SYSTEM, "targets", {"metric": "booked", "period_start": "2026-02-01", "user_id": who["a"].user_id, "amount": "200.00", "currency": "CNY"})
+    create(SYSTEM, "targets", {"metric": "booked", "period_start": "2026-01-01", "team_id": east, "amount": "400", "currency": "CNY"})
+    create(SYSTEM, "targets", {"metric": "entries", "period_start": "2026-02-01", "count": 4})
+    for bad, loc in (
+        ({"period_start": "2026-02-02", "count": 1}, "period_start"),
+        ({"period_start": "2026-02-01", "count": 1, "amount": "1.00", "currency": "CNY"}, "amount"),
+        ({"period_start": "2026-02-01", "amount": "1.001", "currency": "CNY"}, "amount"),
+        ({"period_start": "2026-02-01", "amount": "1.00"}, "currency"),
+        ({"period": "quarter", "period_start": "2026-02-01", "count": 1}, "period_start"),
+        ({"period_start": "2026-02-01", "count": 1, "user_id": 1, "team_id": east}, "team_id"),
+    ):
+        with pytest.raises(ValidationError) as raised:
+            create(SYSTEM, "targets", {"metric": "booked", **bad})
+        assert raised.value.details[0]["loc"] == [loc], bad
+    with pytest.raises(Forbidden):
+        create(who["a"], "targets", {"metric": "booked", "period_start": "2026-02-01", "count": 1})
+
+    def table(actor: Actor, metric: str = "booked", measure: str = "sum:amount") -> list[tuple[Any, ...]]:
+        rows = targets_vs_actuals(site, actor, metric, entity="entries", measure=measure, date_field="booked_at")
+        return [(r["period_start"].isoformat(), r["user_id"] and "user", r["team_id"] and "team", r["target"], r["actual"], r["attainment"]) for r in rows]
+
+    assert table(who["boss"]) == [
+        ("2026-01-01", None, "team", D("400.00"), D("200.60"), D("0.5015")),  # Ann 200.25 + Bo 0.35 in January (Shanghai)
+        ("2026-02-01", "user", None, D("200.00"), D("100.10"), D("0.5005")),  # Ann's yuan only, not her 50 dollars
+    ]
+    assert table(who["a"]) == [  # a rep sees her team's target, with the part of it she may see
+        ("2026-01-01", None, "team", D("400.00"), D("200.25"), D("0.5006")),
+        ("2026-02-01", "user", None, D("200.00"), D("100.10"), D("0.5005")),
+    ]
+    assert table(who["c"]) == []
+    assert table(SYSTEM, "entries", "count") == [("2026-02-01", None, None, 4, 3, D("0.7500"))]
+    assert table(who["c"], "entries", "count") == [("2026-02-01", None, None, 4, 1, D("0.2500"))]
