@@ -19,7 +19,7 @@ from .audit import add_entry as add_audit_entry
 from .audit import history as audit_history
 from .audit import jsonable
 from .clock import Clock, FrozenClock, SystemClock
-from .dashboards import Widget
+from .dashboards import Widget, aggregate_widget
 from .db import Base, JSONData, Money, RecordMixin, UTCDateTime
 from .duplicates import BATCH_ROW, Duplicate, Lookalikes
 from .entities import Action, Entity
@@ -65,6 +65,7 @@ __all__ = [
     "add_audit_entry",
     "add_money",
     "Aggregate",
+    "aggregate_widget",
     "allowed",
     "audit_history",
     "Base",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kernel import Widget, day_start, local_date, site_zone
+from kernel import Widget, aggregate_widget, day_start, local_date, site_zone
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -37,19 +37,6 @@ def new_customers(site: Site, actor: Actor, now: datetime) -> dict[str, Any]:
     }
 
 
-def customers_by(column: str) -> Any:
-    def data(site: Site, actor: Actor, now: datetime) -> dict[str, Any]:
-        groups = site.records.aggregate(actor, "customers", group_by=[column]).groups
-        top = sorted(groups, key=lambda g: (-g["count"], g["key"] is None, g["key"] or ""))[:TOP]
-        return {
-            "type": "pie",
-            "labels": [group["label"] for group in top],
-            "series": [{"name": "customers", "values": [group["count"] for group in top]}],
-        }
-
-    return data
-
-
 def followups_per_rep(site: Site, actor: Actor, now: datetime) -> dict[str, Any]:
     recent = {"followed_at__gte": now - timedelta(days=ACTIVITY_DAYS), "followed_at__lte": now}
     groups = site.records.aggregate(actor, "followups", group_by=["owner_id"], filters=recent).groups
@@ -63,18 +50,18 @@ def followups_per_rep(site: Site, actor: Actor, now: datetime) -> dict[str, Any]
     }
 
 
-def churn_risk(site: Site, actor: Actor, now: datetime) -> dict[str, Any]:
-    flagged = site.records.aggregate(actor, "customers", filters={"churn_flag": True}).groups[0]["count"]
-    return {"value": flagged, "unit": {"en": "customers", "zh_CN": "个客户"}, "link": "/p/customers/churn"}
-
-
 def dashboard_widgets() -> list[Widget]:
     read = "customers.read"
     return [
         Widget("customers.new_by_month", {"en": "New customers by month", "zh_CN": "每月新增客户"}, "chart", new_customers, permission=read),
-        Widget("customers.by_level", {"en": "Customers by level", "zh_CN": "客户级别分布"}, "chart", customers_by("level"), permission=read),
-        Widget("customers.by_industry", {"en": "Customers by industry", "zh_CN": "客户行业分布"}, "chart", customers_by("industry"), permission=read),
-        Widget("customers.by_region", {"en": "Customers by region", "zh_CN": "客户地区分布"}, "chart", customers_by("region"), permission=read),
+        *(
+            aggregate_widget(f"customers.by_{column}", label, "customers", group_by=(column,), chart="pie", top=TOP)
+            for column, label in (
+                ("level", {"en": "Customers by level", "zh_CN": "客户级别分布"}),
+                ("industry", {"en": "Customers by industry", "zh_CN": "客户行业分布"}),
+                ("region", {"en": "Customers by region", "zh_CN": "客户地区分布"}),
+            )
+        ),
         Widget(
             "customers.followups_per_rep",
             {"en": "Follow-up activity per rep", "zh_CN": "销售跟进活跃度"},
@@ -84,12 +71,13 @@ def dashboard_widgets() -> list[Widget]:
             permission="followups.read",
             size="large",
         ),
-        Widget(
+        aggregate_widget(
             "customers.churn_risk",
             {"en": "Customers at churn risk", "zh_CN": "流失预警客户"},
-            "number",
-            churn_risk,
-            permission="customers.read",
+            "customers",
+            filters={"churn_flag": True},
             size="small",
+            unit={"en": "customers", "zh_CN": "个客户"},
+            link="/p/customers/churn",
         ),
     ]
