@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...aggregates import title_column
 from ...errors import RecordError
 from ...fielddescriptions import FormField
 
 if TYPE_CHECKING:
     from ...entities import Entity
     from .context import UI
-
-TITLE_COLUMNS = ("name", "title", "subject", "email", "code")
-
-
-def title_column(entity: Entity) -> str | None:
-    """The column that names a record: a usual name, else the first searchable field."""
-    for name in TITLE_COLUMNS:
-        if name in entity.columns:
-            return name
-    return entity.searchable[0] if entity.searchable else None
-
 
 def record_title(entity: Entity, record: dict[str, Any]) -> str:
     """What names ``record`` on a page: its name, title, subject… (see :func:`title_column`), else ``#id``."""
