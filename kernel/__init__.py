@@ -10,20 +10,21 @@ plugin that imports one.
 Records are read and written through ``site.records`` (a :class:`Site` is
 handed to every hook): ``create``, ``create_many``, ``get``, ``list``, ``update``,
 ``update_many``, ``delete`` and ``delete_many`` (into the recycle bin), ``restore``, ``act``, ``history``,
-``find_duplicates`` and ``visible`` (the SQL condition for the rows an actor may see, for
-a plugin's own queries). Work a user's request implies beyond their rights is a system
+``find_duplicates``, ``visible`` (the SQL condition for the rows an actor may see, for
+a plugin's own queries) and ``aggregate`` (counts and sums by group under the same rules, :class:`Aggregate`). Work a user's request implies beyond their rights is a system
 action: ``actor.elevated("plugin.reason")`` or ``Actor.system(job="plugin.job")``. Long work
 runs as a background task: a :class:`TaskKind` from ``register_task_kinds``, queued with
 :func:`enqueue_task`. The admin-edited states of an entity with a :class:`StateMachine` are
 read and changed through ``site.states``.
 """
 
+from .aggregates import Aggregate
 from .audit import add_entry as add_audit_entry
 from .audit import history as audit_history
 from .audit import jsonable
 from .children import Children
 from .clock import Clock, FrozenClock, SystemClock
-from .dashboards import Widget
+from .dashboards import Widget, aggregate_widget
 from .db import Base, JSONData, Money, RecordMixin, UTCDateTime
 from .duplicates import BATCH_ROW, Duplicate, Lookalikes
 from .entities import Action, Entity
@@ -62,6 +63,9 @@ from .timers import move as move_timers
 from .timers import rearm as rearm_timers
 from .states import State, StateMachine
 from .states import events_of as state_events
+from .targets import targets_vs_actuals
+from .timezones import day_start, local_date, site_zone, user_zone
+from .timezones import today as local_today
 
 
 def never_reuse_ids(tables: dict[str, str]) -> None:
@@ -92,18 +96,21 @@ __all__ = [
     "Actor",
     "add_audit_entry",
     "add_money",
+    "Aggregate",
+    "aggregate_widget",
     "allowed",
     "arm_timers",
     "armed_timers",
     "audit_history",
     "Base",
     "BATCH_ROW",
-    "clear_timers",
     "Children",
+    "clear_timers",
     "Clock",
     "ConfigError",
     "Conflict",
     "CRMError",
+    "day_start",
     "DueTimer",
     "Duplicate",
     "enqueue_task",
@@ -120,6 +127,8 @@ __all__ = [
     "Link",
     "LinkRefused",
     "load_settings",
+    "local_date",
+    "local_today",
     "Lookalikes",
     "mail_enabled",
     "MailError",
@@ -144,8 +153,8 @@ __all__ = [
     "parse_money",
     "PluginError",
     "quantize",
-    "rearm_timers",
     "rate_limit",
+    "rearm_timers",
     "record_scope",
     "RecordError",
     "RecordMixin",
@@ -155,6 +164,7 @@ __all__ = [
     "sign_link",
     "Site",
     "site_translations",
+    "site_zone",
     "State",
     "state_events",
     "state_events_table",
@@ -162,11 +172,13 @@ __all__ = [
     "subtract_money",
     "sum_by_currency",
     "SystemClock",
+    "targets_vs_actuals",
     "TaskCancelled",
     "TaskContext",
     "TaskKind",
     "TaskLost",
     "Timer",
+    "user_zone",
     "UTCDateTime",
     "ValidationError",
     "verify_link",

@@ -1,4 +1,4 @@
-"""The kernel's own plugin, ``core``: users, teams and roles, registered like any other plugin.
+"""The kernel's own plugin, ``core``: users, teams, roles and targets, registered like any other plugin.
 
 It is essential: always enabled, never disabled.
 """
@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from . import links, ownership, permissions, trash
+from . import links, ownership, permissions, targets, trash
 from .entities import Entity
 from .errors import Conflict, Forbidden, ValidationError
 from .hookspecs import hookimpl
 from .jobs import Job
-from .models import Role, Team, User
+from .models import Role, Target, Team, User
 from .passwords import PASSWORD_MAX, PASSWORD_MIN, weakness
 
 NAME = "core"
@@ -93,6 +93,15 @@ def register_entities() -> list[Entity]:
             searchable=("name",),
         ),
         Entity(
+            name=targets.ENTITY,
+            label={"en": "Target", "zh_CN": "目标"},
+            label_plural={"en": "Targets", "zh_CN": "目标"},
+            model=Target,
+            fields=targets.TargetFields,
+            searchable=("metric",),
+            owner_field="user_id",
+        ),
+        Entity(
             name="roles",
             label={"en": "Role", "zh_CN": "角色"},
             label_plural={"en": "Roles", "zh_CN": "角色"},
@@ -101,6 +110,31 @@ def register_entities() -> list[Entity]:
             searchable=("name",),
         ),
     ]
+
+
+@hookimpl(specname="before_create")
+def check_target_created(entity: str, values: dict[str, Any]) -> None:
+    if entity == targets.ENTITY:
+        targets.check(values)
+
+
+@hookimpl(specname="before_update")
+def check_target_updated(entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
+    if entity == targets.ENTITY:
+        merged = {**record, **changes}
+        targets.check(merged)
+        if "amount" in changes or "currency" in changes:
+            changes["amount"] = merged["amount"]
+
+
+@hookimpl
+def register_permissions() -> list[dict[str, Any]]:
+    return targets.permissions()
+
+
+@hookimpl
+def record_rules(actor: Any, entity: str, table: sa.Table) -> sa.ColumnElement[bool] | None:
+    return targets.shared_rule(actor, table) if entity == targets.ENTITY else None
 
 
 @hookimpl

@@ -34,3 +34,39 @@ class Widget:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"widget {self.name!r}: kind must be one of {', '.join(KINDS)}")
+
+
+def aggregate_widget(
+    name: str,
+    label: dict[str, str],
+    entity: str,
+    *,
+    group_by: tuple[str, ...] = (),
+    measure: str = "count",
+    filters: dict[str, Any] | None = None,
+    chart: str = "bar",
+    top: int | None = None,
+    unit: dict[str, str] | None = None,
+    link: str | None = None,
+    **options: Any,
+) -> Widget:
+    """A widget declared as an aggregate (:meth:`kernel.records.Records.aggregate`) instead of code.
+
+    Without ``group_by`` it is a ``number`` (the measure over every row the viewer may see);
+    (with ``unit`` and ``link`` if given); with one field a ``chart`` of type ``chart`` (one bar or slice per group, labelled as the
+    aggregate labels them); ``top`` keeps the largest groups only. ``options`` are
+    :class:`Widget`'s (``roles``, ``permission`` — by default ``ENTITY.read`` —, ``size``, ``extra``).
+    """
+    options.setdefault("permission", f"{entity}.read")
+
+    def data(site: Any, actor: Any, now: Any) -> dict[str, Any]:
+        found = site.records.aggregate(actor, entity, group_by=list(group_by), measures=[measure], filters=dict(filters or {}))
+        groups = found.groups
+        if not group_by:
+            number = {"value": groups[0][measure] if groups else 0, "unit": unit, "link": link}
+            return {k: v for k, v in number.items() if v is not None}
+        if top is not None:
+            groups = sorted(groups, key=lambda g: (-(g[measure] or 0), g["key"] is None))[:top]
+        return {"type": chart, "labels": [g["label"] for g in groups], "series": [{"name": measure, "values": [g[measure] for g in groups]}]}
+
+    return Widget(name, label, "number" if not group_by else "chart", data, **options)

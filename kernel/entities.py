@@ -171,7 +171,7 @@ def record_title(entity: Entity, record: dict[str, Any]) -> str:
 
 
 #: Names the API uses under ``/api/v1`` for itself.
-RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit", "trash", "restore", "public"})
+RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit", "trash", "restore", "public", "aggregate"})
 #: Action names the kernel provides itself (``assign``: for every owned entity, see :mod:`kernel.ownership`;
 #: ``restore``: bring a record back from the recycle bin, see :mod:`kernel.trash`; ``files``: its attachments).
 RESERVED_ACTIONS = frozenset({"assign", "files", "restore", "trash"})

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import Base, BigId, JSONData, RecordMixin, UTCDateTime
+from .db import Base, BigId, JSONData, Money, RecordMixin, UTCDateTime
 
 
 class Version(Base):
@@ -530,3 +531,20 @@ class OutboxDelivery(Base):
     next_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Target(RecordMixin, Base):
+    """A goal for one period: a metric (``"won_amount"``), for a user, a team or everyone, as an
+    amount in a currency or a count (see :mod:`kernel.targets`)."""
+
+    __tablename__ = "kernel_targets"
+    metric: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    period: Mapped[str] = mapped_column(sa.String(10), nullable=False)
+    period_start: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    user_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    team_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    amount: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    currency: Mapped[str | None] = mapped_column(sa.String(3), nullable=True)
+    count: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    note: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    __table_args__ = (sa.Index("ix_kernel_targets_metric_period", "metric", "period_start"),)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from .errors import ValidationError
 from .models import Preference
 from .settings import LOCALES
+from .timezones import ZONE_HINT, is_zone
 
 if TYPE_CHECKING:
     from .site import Site
@@ -23,6 +24,7 @@ PREFERENCES = Preference.__table__
 #: Every preference there is, with the check its value must pass.
 KNOWN: dict[str, tuple[str, Any]] = {
     "locale": ("one of " + ", ".join(LOCALES), lambda value: value in LOCALES),
+    "time_zone": (ZONE_HINT, is_zone),
 }
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import audit, batches, children, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, trash, versions
+from . import aggregates, audit, batches, children, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, trash, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -746,6 +746,31 @@ class Records:
         if cap is not None and total > cap:
             return Page(items, cap, limit, offset, total_exact=False)
         return Page(items, total, limit, offset)
+
+    def aggregate(
+        self,
+        actor: Actor,
+        entity_name: str,
+        *,
+        group_by: Sequence[str] = (),
+        measures: Sequence[str] = ("count",),
+        filters: dict[str, Any] | None = None,
+        time_zone: str | None = None,
+        locale: str | None = None,
+        limit: int = aggregates.DEFAULT_LIMIT,
+        conn: sa.Connection | None = None,
+    ) -> aggregates.Aggregate:
+        """Count and measure the records ``actor`` may see, grouped, in one SQL statement.
+
+        ``group_by``: field names, a date or moment as ``"F:month"`` (day, week, month, quarter,
+        year; moments in the site's time zone unless ``time_zone``); ``measures``: ``"count"``,
+        ``"count_distinct:F"``, ``"sum:F"``, ``"avg:F"``, ``"min:F"``, ``"max:F"``; ``filters``
+        as :meth:`list` takes them. See :mod:`kernel.aggregates` for keys, labels and money.
+        """
+        return aggregates.aggregate(
+            self, actor, entity_name, group_by=list(group_by), measures=list(measures), filters=filters,
+            time_zone=time_zone, locale=locale, limit=limit, conn=conn,
+        )
 
     def list_query(
         self,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .money import MINOR_UNITS
+from .timezones import DEFAULT_ZONE, ZONE_HINT, is_zone
 
 DEFAULT_CONFIG = "crm.toml"
 DEFAULT_DATABASE_URL = "sqlite:///crm.db"
@@ -44,6 +45,7 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "file_max_bytes": (int, "a positive number of bytes"),
     "count_cap": (int, "a whole number of at least 1"),
     "trash_days": (int, "a whole number of days, at least 1"),
+    "time_zone": (str, ZONE_HINT),
 }
 ORG_NAME_MAX = 120
 
@@ -97,6 +99,7 @@ class Settings:
     file_max_bytes: int = 10 * 2**20  # size of one file attached to a record (kernel.files)
     count_cap: int = 10_000  # lists count their total exactly up to this many records
     trash_days: int = 30  # deleted records stay restorable this long, then a job purges them (kernel.trash)
+    time_zone: str = DEFAULT_ZONE  # where local dates, "today" and date buckets are computed (kernel.timezones)
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: str | None = None
     mail: MailSettings | None = None  # None: no [mail] table, mail is off
@@ -161,6 +164,8 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         raise ConfigError(f"must be one of {', '.join(LOCALES)}", file=file, key="crm.default_locale")
     if values.get("default_currency", "CNY") not in MINOR_UNITS:
         raise ConfigError(f"must be one of {', '.join(sorted(MINOR_UNITS))}", file=file, key="crm.default_currency")
+    if not is_zone(values.get("time_zone", DEFAULT_ZONE)):
+        raise ConfigError(f"must be {ZONE_HINT}", file=file, key="crm.time_zone")
     if "trusted_proxies" in values:
         values["trusted_proxies"] = _proxies(values["trusted_proxies"], file)
     if "public_origins" in values:

@@ -68,6 +68,16 @@ CRM_SCHEMA: dict[str, Any] = {
                 "zh_CN": "删除的记录在此天数内可以恢复，之后将被永久清除。",
             },
         },
+        "time_zone": {
+            "type": "string",
+            "maxLength": 64,
+            "default": "Asia/Shanghai",
+            "x-label": {"en": "Time zone", "zh_CN": "时区"},
+            "x-description": {
+                "en": "An IANA name such as Asia/Shanghai: days, months and \"today\" are counted in it; users may pick their own.",
+                "zh_CN": "IANA 时区名，如 Asia/Shanghai：日、月及“今天”按此时区计算；用户可另选自己的时区。",
+            },
+        },
     },
     "additionalProperties": False,
 }

@@ -92,7 +92,7 @@ def test_site_startup_rejects_unknown_plugins(database_url):
 
 def test_entities_of_enabled_plugins_only(make_site):
     site = make_site(notes_plugin)
-    assert set(site.view.entities) == {"users", "teams", "roles", "notes"}
+    assert set(site.view.entities) == {"users", "teams", "targets", "roles", "notes"}
     assert site.view.entities["notes"].plugin == "notes"
     bare = make_site(notes_plugin, plugins=())
     assert "notes" not in bare.view.entities

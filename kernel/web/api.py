@@ -1,7 +1,7 @@
 """Generic REST for every enabled entity, resolved from the site's view on each request.
 
 ``GET/POST /api/v1/E``, ``GET/PATCH/DELETE /api/v1/E/{id}``,
-``GET /api/v1/E/{id}/history``, ``GET /api/v1/E/{id}/activity`` and ``POST /api/v1/E/{id}/ACTION``.
+``GET /api/v1/E/aggregate``, ``GET /api/v1/E/{id}/history``, ``GET /api/v1/E/{id}/activity`` and ``POST /api/v1/E/{id}/ACTION``.
 
 Endpoints are ``async def`` and call the synchronous records service inline:
 the whole request runs on a worker thread with its own event loop
@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .. import activity, audit, files, versions
+from .. import activity, aggregates, audit, files, versions
 from ..errors import NotFound, ValidationError
 from ..versions import EditConflict
 from ..parsing import optional_id, parse_id
@@ -88,6 +88,34 @@ async def list_records(request: Request) -> Response:
     view = site.view
     items = public_all(view, entity, page.items)
     return JSON({"items": items, "total": page.total, "total_exact": page.total_exact, "limit": page.limit, "offset": page.offset})
+
+
+#: Query parameters of ``GET /api/v1/E/aggregate`` that are not filters.
+AGGREGATE_PARAMS = ("group_by", "measure", "limit", "time_zone")
+
+
+def _names(params: dict[str, str], name: str) -> list[str]:
+    text = params.pop(name, None)
+    if text is None:
+        return []
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise ValidationError.at(["query", name], "a comma-separated list of names, none empty")
+    return names
+
+
+async def aggregate_records(request: Request) -> Response:
+    """``GET /api/v1/E/aggregate?group_by=F[:month],…&measure=count,sum:F,…&limit=&time_zone=&…filters``."""
+    site, entity = site_of(request), request.path_params["entity"]
+    actor = actor_of(request)
+    params = query_values(request)
+    group_by, measures = _names(params, "group_by"), _names(params, "measure")
+    limit = parse_count(params, "limit", aggregates.DEFAULT_LIMIT, low=1, high=aggregates.MAX_LIMIT)
+    time_zone = params.pop("time_zone", None)
+    found = site.records.aggregate(
+        actor, entity, group_by=group_by, measures=measures or ["count"], filters=params, time_zone=time_zone, limit=limit
+    )
+    return JSON({"groups": found.groups, "truncated": found.truncated})
 
 
 async def create_record(request: Request) -> Response:
@@ -217,6 +245,7 @@ def record_routes() -> list[BaseRoute]:
     """The entity routes; mount them last under ``/api/v1``: ``{entity}`` matches any name."""
     return [
         Route("/{entity}", collection, methods=["GET", "POST"], name="records"),
+        Route("/{entity}/aggregate", aggregate_records, methods=["GET"], name="aggregate"),
         Route("/{entity}/{id}", member, methods=["GET", "PATCH", "DELETE"], name="record"),
         Route("/{entity}/{id}/history", record_history, methods=["GET"], name="record_history"),
         Route("/{entity}/{id}/activity", record_activity, methods=["GET"], name="record_activity"),

@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .. import audit
+from .. import audit, preferences
 from ..errors import Forbidden, NotFound, Unauthorized, ValidationError
 from ..models import ApiToken, User
 from ..parsing import optional_id, parse_id
@@ -41,6 +41,7 @@ from ..permissions import is_admin
 from ..records import Actor, pydantic_details
 from ..site import Site
 from . import proxies, sessions, throttle
+from .payload import read_json
 
 TOKENS = ApiToken.__table__
 USERS = User.__table__
@@ -345,6 +346,26 @@ async def me(request: Request) -> JSONResponse:
     return JSONResponse({"user": _iso(user, USER_FIELDS), "csrf_token": sessions.csrf_token(site, sid) if sid else None})
 
 
+async def my_preferences(request: Request) -> JSONResponse:
+    """``GET /api/v1/auth/preferences``: the caller's choices (``locale``, ``time_zone``; null: the
+    site's default); ``PUT`` with some of them changes those (one 422 names a bad one)."""
+    site = _site(request)
+    actor = authenticate(site, request)
+    if actor.user_id is None:
+        raise Forbidden("only a user has preferences")
+    if request.method == "PUT":
+        body = await read_json(request)
+        if not isinstance(body, dict) or not body:
+            raise ValidationError.at(["body"], f"must be an object with some of {', '.join(preferences.KNOWN)}")
+        for name, value in body.items():  # every value checked before any is stored
+            if name not in preferences.KNOWN or not preferences.KNOWN[name][1](value):
+                raise ValidationError.at([name], f"must be {preferences.KNOWN[name][0]}" if name in preferences.KNOWN else "is not a preference")
+        for name, value in body.items():
+            preferences.put(site, actor.user_id, name, value)
+    with site.engine.connect() as conn:
+        return JSONResponse({name: preferences.get(site, actor.user_id, name, conn=conn) for name in preferences.KNOWN})
+
+
 async def list_tokens(request: Request) -> JSONResponse:
     """``GET /api/v1/auth/tokens[?user_id=N]``: the caller's tokens (an admin may name another user)."""
     site = _site(request)
@@ -439,6 +460,7 @@ def auth_routes() -> list[BaseRoute]:
         Route("/login", login_session, methods=["POST"], name="login"),
         Route("/logout", logout, methods=["POST"], name="logout"),
         Route("/me", me, methods=["GET"], name="me"),
+        Route("/preferences", my_preferences, methods=["GET", "PUT"], name="preferences"),
         Route("/tokens", list_tokens, methods=["GET"], name="tokens"),
         Route("/tokens/{id:int}", revoke_token, methods=["DELETE"], name="token_revoke"),
         Route("/register", register, methods=["POST"], name="register"),

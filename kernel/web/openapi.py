@@ -24,10 +24,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import activity, search
+from ..aggregates import BUCKETS, FUNCTIONS
+from ..aggregates import DEFAULT_LIMIT as AGGREGATE_LIMIT
+from ..aggregates import MAX_LIMIT as AGGREGATE_MAX
 from ..errors import Unauthorized
 from ..ownership import ACTION as ASSIGN, AssignBody
 from ..parsing import DECIMAL_DIGITS, FIRST_DATE, INT64_MAX, INT64_MIN, LAST_DATE
 from ..records import DEFAULT_LIMIT, MAX_LIMIT
+from ..settings import LOCALES
 from .api import CONTROL_PARAMS, ON_DUPLICATE, site_of
 from .auth import authenticate
 from .payload import JSON
@@ -311,6 +315,14 @@ class Builder:
         entity_param = _path_param("entity", entity_names)
         field_param = _path_param("name", {"type": "string"})
         flag = {"type": "string", "enum": ["true", "false"]}
+        preference_schema = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "locale": {"type": ["string", "null"], "enum": [*LOCALES, None]},
+                "time_zone": {"type": ["string", "null"], "description": "an IANA zone such as Asia/Shanghai; dates, buckets and today are counted in it"},
+            },
+        }
         self.paths.update(
             {
                 f"{API}/openapi.json": {"get": {"summary": "This document (signed-in callers)", "responses": _responses({"200": _json({"type": "object"}, "OpenAPI 3.1")})}},
@@ -321,6 +333,21 @@ class Builder:
                         "requestBody": _body(token_body),
                         "responses": _responses({"201": _json(token, "A new token (shown once)")}, 429),
                     }
+                },
+                f"{API}/auth/preferences": {
+                    "get": {"summary": "The caller's preferences (null: the site's default)", "responses": _responses({"200": _json(preference_schema, "Preferences")})},
+                    "put": {
+                        "summary": "Change some of the caller's preferences",
+                        "requestBody": _body(
+                            {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "minProperties": 1,
+                                "properties": {"locale": {"type": "string", "enum": list(LOCALES)}, "time_zone": {"type": "string", "description": "an IANA zone name"}},
+                            }
+                        ),
+                        "responses": _responses({"200": _json(preference_schema, "Preferences")}),
+                    },
                 },
                 f"{API}/meta/entities": {"get": {"summary": "Every enabled entity", "responses": _responses({"200": _json(items(_ref("EntityMeta")), "Entities")})}},
                 f"{API}/meta/entities/{{entity}}": {
@@ -523,6 +550,7 @@ class Builder:
                 "responses": _responses({"201": _json(_ref(f"{name}.Created"), "Created; warnings list likely duplicates")}, 403, 409),
             },
         }
+        self.aggregate_path(entity)
         self.paths[f"{base}/{{id}}"] = {
             "parameters": [id_param],
             "get": {"summary": "One record; its version in the ETag header", "tags": [name], "responses": _responses({"200": _json(_ref(f"{name}.Record"), "The record")}, 403)},
@@ -606,6 +634,41 @@ class Builder:
             {**listed, "description": note, "items": {"anyOf": [changed, added]}},
             {"type": "array", "items": read},
         )
+
+    def aggregate_path(self, entity: Entity) -> None:
+        """``GET …/E/aggregate``: groups and measures under the caller's record rules (:mod:`kernel.aggregates`)."""
+        kinds = filter_kinds(entity, self.view)
+        names = "|".join(re.escape(k) for k in kinds if kinds[k][0] != "multi_enum")
+        buckets, functions = "|".join(BUCKETS), "|".join(f for f in FUNCTIONS if f != "count")
+        group = f"({names})(:({buckets}))?"
+        measure = f"(count|({functions}):({names}))"
+        paging = {"limit", "offset", "sort", "q", "total_exact"}
+        self.schemas["Aggregate"] = {
+            "type": "object",
+            "required": ["groups", "truncated"],
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "description": "key order; each group has key, label, currency (money measures of an entity with a currency column) and one value per measure, named as asked (sum:amount); amounts are decimal strings",
+                    "items": {"type": "object", "required": ["key", "label"], "additionalProperties": True},
+                },
+                "truncated": {"type": "boolean", "description": "more groups than limit matched"},
+            },
+        }
+        self.paths[f"{API}/{entity.name}/aggregate"] = {
+            "get": {
+                "summary": f"Count and measure {entity.label_plural.get('en', entity.name)} by group",
+                "tags": [entity.name],
+                "parameters": [
+                    _query("group_by", {"type": "string", "pattern": f"^{group}(,{group}){{0,3}}$"}, "fields, comma-separated; a date or moment as field:day|week|month|quarter|year (weeks start on Monday; the site's time zone)"),
+                    _query("measure", {"type": "string", "pattern": f"^{measure}(,{measure})*$", "default": "count"}, "count, count_distinct:F, sum:F, avg:F, min:F, max:F; comma-separated"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": AGGREGATE_MAX, "default": AGGREGATE_LIMIT}, "at most this many groups"),
+                    _query("time_zone", {"type": "string"}, "an IANA zone for date buckets instead of the site's"),
+                    *(p for p in self.list_params(entity) if p["name"] not in paging),
+                ],
+                "responses": _responses({"200": _json(_ref("Aggregate"), "The groups")}, 403),
+            }
+        }
 
     def owner_paths(self, entity: Entity, update: dict[str, Any], id_param: dict[str, Any]) -> None:
         """The kernel's ``assign`` action of an owned entity; its owner field is read-only in a PATCH."""

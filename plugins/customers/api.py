@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from kernel import ValidationError, jsonable, parse_id, parse_int
 
 from .purchases import purchase_summary
-from .tasks import LOCAL_TIME, my_day, overdue_tasks
+from .tasks import my_day, overdue_tasks
 from .timeline import customer_timeline
 
 
@@ -65,7 +65,7 @@ async def today(request: Request) -> JSONResponse:
     site, actor = request.app.state.site, request.state.actor
     name = request.query_params.get("tz")
     try:
-        zone = ZoneInfo(name) if name else LOCAL_TIME
+        zone = ZoneInfo(name) if name else None
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError.at(["query", "tz"], f"unknown time zone {name!r}") from None
     return _json(my_day(site, actor, site.clock.now(), tz=zone))

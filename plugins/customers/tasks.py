@@ -7,13 +7,13 @@ assigned to them, a manager the team's.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from kernel import Actor, MailError, add_audit_entry, mail_enabled, notify, send_mail
+from kernel import Actor, MailError, add_audit_entry, day_start, local_date, mail_enabled, notify, send_mail, user_zone
 
 from .models import Task
 from .settings import settings_of
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 TASKS = Task.__table__
 REMINDER_BATCH = 500
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 REMINDER_TEXTS = {
     "title": {"en": "Reminder: {title}", "zh_CN": "任务提醒：{title}"},
     "due": {"en": "Due {due}", "zh_CN": "截止时间 {due}"},
@@ -39,17 +38,18 @@ def overdue_tasks(site: Site, actor: Actor, now: datetime, *, limit: int = 50, o
     return site.records.list(actor, "tasks", filters=filters, sort="due_at", limit=limit, offset=offset)
 
 
-def my_day(site: Site, actor: Actor, now: datetime, *, tz: ZoneInfo = LOCAL_TIME, limit: int = 200) -> dict[str, Any]:
-    """The actor's open tasks due today (in ``tz``), those already overdue, and follow-ups planned for today."""
-    local = now.astimezone(tz)
-    start = datetime.combine(local.date(), time(0), tzinfo=tz)
-    end = start + timedelta(days=1)
+def my_day(site: Site, actor: Actor, now: datetime, *, tz: ZoneInfo | None = None, limit: int = 200) -> dict[str, Any]:
+    """The actor's open tasks due today (in ``tz``, by default the actor's time zone, else the
+    site's), those already overdue, and follow-ups planned for today."""
+    tz = tz or user_zone(site, actor.user_id)
+    day = local_date(now, tz)
+    start, end = day_start(day, tz), day_start(day + timedelta(days=1), tz)
     mine = {"status": "open", "assignee_id": actor.user_id}
     overdue = site.records.list(actor, "tasks", filters={**mine, "due_at__lt": now}, sort="due_at", limit=limit)
     today = site.records.list(actor, "tasks", filters={**mine, "due_at__gte": now, "due_at__lt": end}, sort="due_at", limit=limit)
     planned = {"owner_id": actor.user_id, "next_at__gte": start, "next_at__lt": end}
     followups = site.records.list(actor, "followups", filters=planned, sort="next_at", limit=limit)
-    return {"date": local.date().isoformat(), "overdue": overdue.items, "today": today.items, "followups": followups.items}
+    return {"date": day.isoformat(), "overdue": overdue.items, "today": today.items, "followups": followups.items}
 
 
 def send_reminders(site: Site, now: datetime) -> dict[str, int]:
@@ -139,7 +139,7 @@ def _remind(site: Site, conn: sa.Connection, actor: Actor, task_id: int, now: da
     site.records.update(actor, "tasks", task_id, {"reminded_at": now}, conn=conn)
     locale = site.settings.default_locale
     text = _texts(locale)
-    due = task.due_at.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M") if task.due_at else None
+    due = task.due_at.astimezone(user_zone(site, task.assignee_id, conn)).strftime("%Y-%m-%d %H:%M") if task.due_at else None
     due_text = text["due"].format(due=due) if due else ""
     title = text["title"].format(title=task.title)
     notify(site, conn, task.assignee_id, title, due_text, f"/r/tasks/{task_id}")

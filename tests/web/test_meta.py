@@ -14,7 +14,7 @@ INDUSTRY = {"name": "industry", "schema": {"type": "string", "enum": ["finance",
 async def test_entities_describe_fields_custom_fields_and_actions(rep, client):
     await client.post("/api/v1/meta/entities/notes/fields", json={**INDUSTRY, "indexed": True})
     listed = (await rep.get("/api/v1/meta/entities")).json()["items"]
-    assert {e["name"] for e in listed} == {"users", "teams", "roles", "notes"}
+    assert {e["name"] for e in listed} == {"users", "teams", "targets", "roles", "notes"}
     notes = next(e for e in listed if e["name"] == "notes")
     assert notes["label"] == {"en": "Note", "zh_CN": "笔记"} and notes["plugin"] == "notes"
     assert notes["fields"]["properties"]["priority"]["maximum"] == 5

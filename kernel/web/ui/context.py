@@ -2,7 +2,8 @@
 
 Language: the signed-in user's choice (:mod:`kernel.preferences`), else the ``crm_locale``
 cookie, else ``default_locale`` from ``crm.toml``.
-Time zone: the ``crm_tz`` cookie the browser sets from its own settings, else UTC.
+Time zone: the signed-in user's choice (the ``time_zone`` preference), else the ``crm_tz``
+cookie the browser sets from its own settings, else the site's (``time_zone`` setting).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from starlette.responses import HTMLResponse, RedirectResponse
 
-from ... import notifications, preferences
+from ... import notifications, preferences, timezones
 from ...records import Actor
 from . import session
 from ...i18n import LANGUAGE_NAMES, Formatter, normal_locale, pick, plugin_locale_dirs, translations
@@ -38,12 +39,14 @@ class AdminRequired(Exception):
     """Raised by an admin page for anyone else; answered with a 403 page."""
 
 
-def timezone_of(request: Request) -> Any:
+def timezone_of(request: Request, site: Site | None = None, user_id: int | None = None) -> Any:
+    chosen = preferences.get(site, user_id, "time_zone") if site is not None and user_id is not None else None
+    if timezones.is_zone(chosen):
+        return timezones.zone(chosen)
     name = request.cookies.get(TZ_COOKIE, "")
-    try:
-        return ZoneInfo(name) if name and len(name) < 64 and ".." not in name else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    if timezones.is_zone(name):
+        return timezones.zone(name)
+    return timezones.site_zone(site) if site is not None else ZoneInfo("UTC")
 
 
 @dataclass
@@ -91,7 +94,7 @@ class UI:
 
     @cached_property
     def tzinfo(self) -> Any:
-        return timezone_of(self.request)
+        return timezone_of(self.request, self.site, self.user.id if self.user is not None else None)
 
     @cached_property
     def fmt(self) -> Formatter:
