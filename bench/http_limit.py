@@ -15,9 +15,11 @@ several run at once:
   its team's deals: the page and count with the record rule the kernel adds in
   SQL (owned by the rep, or by anyone in the rep's team, the teams it manages
   and every team below them);
-- ``POST /deals``: in one transaction, the INSERT of the deal in the JSON body
-  and of its audit entry (every change is audited: the kernel's work includes
-  it), answering its id.
+- ``POST /deals``: in one transaction, the INSERT of the deal in the JSON body,
+  of its audit entry and of its outbox event (every change is audited and leaves an
+  event for webhooks: the kernel's work includes both; on PostgreSQL the event is
+  written under the same transaction lock the kernel takes so that event ids follow
+  commit order), answering its id.
 
 Each request looks up its bearer token and the token's user in one indexed query, as the
 kernel does on every request (rights are read per request, never kept in a process), and
@@ -45,7 +47,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kernel.db import make_engine, write_transaction
-from kernel.models import ApiToken, AuditEntry, Team, User
+from kernel.models import ApiToken, AuditEntry, OutboxEvent, Team, User
 
 from .plugin import INDEXED_FIELD, Deal
 
@@ -53,6 +55,7 @@ URL_ENV = "CRM_BENCH_HTTP_URL"
 PAGE = 50
 TABLE: sa.Table = Deal.__table__  # type: ignore[assignment]
 AUDIT: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
+EVENTS: sa.Table = OutboxEvent.__table__  # type: ignore[assignment]
 
 
 def custom_value(dialect: str, name: str) -> sa.ColumnElement[Any]:
@@ -156,6 +159,9 @@ def app() -> Starlette:
             new_id: int = conn.execute(sa.insert(TABLE).values(row).returning(TABLE.c.id)).scalar_one()
             entry = {"at": row["created_at"], "actor": "bench", "channel": "api", "entity": "deals", "record_id": new_id}
             conn.execute(sa.insert(AUDIT).values(**entry, action="create", changes=changes, ip=ip))
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.kernel_outbox'))"))
+            conn.execute(sa.insert(EVENTS).values(**entry, name="deals.created", action="create", changes=changes, actor_id=None))
         return new_id
 
     async def create_deal(request: Request) -> Response:
