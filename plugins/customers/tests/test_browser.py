@@ -147,7 +147,7 @@ def test_a_reps_day_then_a_managers_merge_undo_churn_list_and_dashboard(browser,
     page.get_by_role("button", name="Save").click()
     expect(field(page, "Remind at")).to_contain_text("5:30:00")
     clock.advance(minutes=45)
-    assert [o.status for o in run_due_jobs(site)] == ["done", "done"]
+    assert [o.status for o in run_due_jobs(site) if o.job.startswith("customers.")] == ["done", "done"]  # the kernel's own run too
     page.reload()
     expect(page.locator(".inbox-link .badge")).to_have_text("1")
     page.locator(".inbox-link").click()
