@@ -24,7 +24,7 @@ from .audit import history as audit_history
 from .audit import jsonable
 from .children import Children
 from .clock import Clock, FrozenClock, SystemClock
-from .dashboards import Widget, aggregate_widget
+from .dashboards import Period, Widget, aggregate_widget
 from .db import Base, JSONData, Money, RecordMixin, UTCDateTime
 from .duplicates import BATCH_ROW, Duplicate, Lookalikes
 from .entities import Action, Entity
@@ -151,6 +151,7 @@ __all__ = [
     "parse_id",
     "parse_int",
     "parse_money",
+    "Period",
     "PluginError",
     "quantize",
     "rate_limit",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kernel import Widget, aggregate_widget, day_start, local_date, site_zone
+from kernel import Period, Widget, aggregate_widget, day_start, local_date, site_zone
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -37,14 +37,19 @@ def new_customers(site: Site, actor: Actor, now: datetime) -> dict[str, Any]:
     }
 
 
-def followups_per_rep(site: Site, actor: Actor, now: datetime) -> dict[str, Any]:
-    recent = {"followed_at__gte": now - timedelta(days=ACTIVITY_DAYS), "followed_at__lte": now}
+def followups_per_rep(site: Site, actor: Actor, now: datetime, period: Period | None = None) -> dict[str, Any]:
+    """Follow-ups per rep in the dashboard's date range, else the last :data:`ACTIVITY_DAYS` days."""
+    if period is not None and period.start is not None:
+        recent, heading = period.filters("followed_at"), {"en": "Follow-ups", "zh_CN": "跟进次数"}
+    else:
+        recent = {"followed_at__gte": now - timedelta(days=ACTIVITY_DAYS), "followed_at__lte": now}
+        heading = {"en": f"Follow-ups, last {ACTIVITY_DAYS} days", "zh_CN": f"近 {ACTIVITY_DAYS} 天跟进"}
     groups = site.records.aggregate(actor, "followups", group_by=["owner_id"], filters=recent).groups
     groups.sort(key=lambda g: (-g["count"], g["key"] is None, g["key"] or 0))
     return {
         "columns": [
             {"key": "rep", "label": {"en": "Rep", "zh_CN": "销售"}},
-            {"key": "followups", "label": {"en": f"Follow-ups, last {ACTIVITY_DAYS} days", "zh_CN": f"近 {ACTIVITY_DAYS} 天跟进"}},
+            {"key": "followups", "label": heading},
         ],
         "rows": [{"user_id": group["key"], "rep": group["label"], "followups": group["count"]} for group in groups],
     }
@@ -55,7 +60,7 @@ def dashboard_widgets() -> list[Widget]:
     return [
         Widget("customers.new_by_month", {"en": "New customers by month", "zh_CN": "每月新增客户"}, "chart", new_customers, permission=read),
         *(
-            aggregate_widget(f"customers.by_{column}", label, "customers", group_by=(column,), chart="pie", top=TOP)
+            aggregate_widget(f"customers.by_{column}", label, "customers", group_by=(column,), chart="pie", top=TOP, date_field="created_at")
             for column, label in (
                 ("level", {"en": "Customers by level", "zh_CN": "客户级别分布"}),
                 ("industry", {"en": "Customers by industry", "zh_CN": "客户行业分布"}),
@@ -70,6 +75,7 @@ def dashboard_widgets() -> list[Widget]:
             roles=("sales_manager", "executive", "admin"),
             permission="followups.read",
             size="large",
+            dated=True,
         ),
         aggregate_widget(
             "customers.churn_risk",

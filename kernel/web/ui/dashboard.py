@@ -1,7 +1,8 @@
 """The dashboard: the widgets enabled plugins register, for the signed-in user's role.
 
 A widget listed for some roles is on those roles' dashboards (admins see every
-widget); one with a ``permission`` is hidden from users who lack it. A widget
+widget); one with a ``permission`` is hidden from users who lack it. A date range
+(``?period=``) narrows the widgets that are ``dated``; the others say they show all time. A widget
 whose ``data`` fails is shown as unavailable and logged; the page still renders.
 Above the widgets, a count of the records of each entity the user can read.
 """
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ... import permissions
+from ...dashboards import PERIODS, Period
 from ...audit import jsonable
 from ...errors import RecordError
 from .context import UI, ui_for
@@ -33,9 +35,10 @@ def visible_widgets(ui: UI) -> list[Any]:
     ]
 
 
-def widget_data(ui: UI, widget: Any) -> dict[str, Any] | None:
+def widget_data(ui: UI, widget: Any, period: Period | None = None) -> dict[str, Any] | None:
     try:
-        return jsonable(widget.data(site=ui.site, actor=ui.actor, now=ui.site.clock.now()))
+        dated = {"period": period} if widget.dated and period is not None else {}
+        return jsonable(widget.data(site=ui.site, actor=ui.actor, now=ui.site.clock.now(), **dated))
     except RecordError:
         return None
     except Exception:
@@ -87,10 +90,13 @@ def entity_counts(ui: UI) -> list[dict[str, Any]]:
 
 
 async def dashboard_page(request: Request) -> Response:
+    """``/?period=KEY`` narrows the widgets that are dated to a range of days in the viewer's zone."""
     ui = ui_for(request)
+    wanted = request.query_params.get("period", "all")
+    period = Period.of(wanted if wanted in PERIODS else "all", ui.site.clock.now(), ui.tzinfo)
     cards = []
     for widget in visible_widgets(ui):
-        data = widget_data(ui, widget)
+        data = widget_data(ui, widget, period)
         cards.append({
             "widget": widget,
             "label": ui.label(widget.label, widget.name),
@@ -101,6 +107,9 @@ async def dashboard_page(request: Request) -> Response:
     counts = entity_counts(ui)
     return ui.render(
         "dashboard.html",
+        period=period,
+        periods=[(key, ui.label(label, key)) for key, label in PERIODS.items()],
+        any_dated=any(c["widget"].dated for c in cards),
         cards=cards,
         counts=counts,
         no_data=all(c["total"] == 0 for c in counts),

@@ -226,3 +226,28 @@ def test_pages_link_the_plugin_s_own_stylesheet(site, people, browse):
     css = client.get(href)
     assert css.status_code == 200 and ".merge-compare" in css.text and "time.overdue" in css.text
     assert ".merge-compare" not in client.get("/static/ui/app.css").text
+
+
+def test_the_dashboard_s_date_range_narrows_the_dated_widgets_only(site, people, browse, clock):
+    import json
+
+    site.records.create(people["rep"], "customers", {"name": "Old", "level": "A", "churn_flag": True})
+    clock.advance(days=40)
+    site.records.create(people["rep"], "customers", {"name": "New", "level": "B"})
+    client, _ = browse("rep")
+
+    def pie(page: str, name: str) -> dict:
+        section = page.split(f"<h2 id=")[1:]
+        for part in section:
+            if name in part.split("</h2>")[0]:
+                options = json.loads(part.split('data-chart-options>')[1].split("</script>")[0])
+                return {d["name"]: d["value"] for d in options["series"][0]["data"]}
+        raise AssertionError(f"no widget {name!r}")
+
+    everything = client.get("/").text
+    assert pie(everything, "Customers by level") == {"A": 1, "B": 1} and 'name="period"' in everything
+    month = client.get("/?period=30d").text
+    assert pie(month, "Customers by level") == {"B": 1}  # created in the last 30 days only
+    assert "Last 30 days</span>" in month and "All time</span>" in month  # the churn number is not dated
+    assert '<p class="big-number">1' in month  # still counts the old customer at risk
+    assert pie(client.get("/?period=nonsense").text, "Customers by level") == {"A": 1, "B": 1}  # unknown: all time

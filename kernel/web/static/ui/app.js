@@ -32,6 +32,9 @@
   });
   on("change", 'form[data-bulk] input[name="ids"]', function (event, box) { refreshBulk(box.closest("form")); });
 
+  // Selects that apply at once (the dashboard's date range); the form's button is for no-JS.
+  on("change", "select[data-autosubmit]", function (event, select) { select.form.requestSubmit(); });
+
   // Buttons that ask first.
   on("click", "[data-confirm]", function (event, button) {
     if (!window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
