@@ -2,7 +2,7 @@
 
 A widget listed for some roles is on those roles' dashboards (admins see every
 widget); one with a ``permission`` is hidden from users who lack it. A date range
-(``?period=``) narrows the widgets that are ``dated``; the others say they show all time. A widget
+(``?period=``) narrows the widgets that are ``dated``; the others say they are not filtered by date. A widget
 whose ``data`` fails is shown as unavailable and logged; the page still renders.
 Above the widgets, a count of the records of each entity the user can read.
 """
