@@ -548,3 +548,13 @@ class Target(RecordMixin, Base):
     count: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     note: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     __table_args__ = (sa.Index("ix_kernel_targets_metric_period", "metric", "period_start"),)
+
+
+class DashboardLayout(Base):
+    """The widgets an admin chose for one role's dashboard, in order (see :mod:`kernel.layouts`)."""
+
+    __tablename__ = "kernel_dashboard_layouts"
+    role: Mapped[str] = mapped_column(sa.String(60), sa.ForeignKey("kernel_roles.name", onupdate="CASCADE", ondelete="CASCADE"), primary_key=True)
+    widgets: Mapped[list[str]] = mapped_column(JSONData, nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    changed_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .. import fielddefs, ownership, pluginstate, sequences, systemsettings
+from .. import fielddefs, layouts, ownership, pluginstate, sequences, systemsettings
 from ..errors import Conflict, Forbidden, NotFound, PluginError, ValidationError
 from ..records import Actor
 from .api import actor_of, site_of
@@ -204,6 +204,29 @@ async def change_sequence(request: Request) -> Response:
     return JSON(sequences.change(site, actor, request.path_params["name"], body))
 
 
+async def list_dashboards(request: Request) -> Response:
+    """``GET /meta/dashboards``: every widget of the enabled plugins, and each role's layout (``null``: the plugins' choice)."""
+    site = site_of(request)
+    require_admin(actor_of(request))
+    roles = [r["name"] for r in site.records.list(actor_of(request), "roles", sort="name", limit=500).items]
+    widgets = [{"name": w.name, "label": w.label, "kind": w.kind, "roles": list(w.roles), "permission": w.permission}
+               for w in layouts.registered_widgets(site).values()]
+    return JSON({"widgets": widgets, "layouts": {role: layouts.layout_of(site, role) for role in roles}})
+
+
+async def dashboard_layout(request: Request) -> Response:
+    """``PUT /meta/dashboards/{role}`` ``{"widgets": [names in order]}``; ``DELETE``: back to the plugins' choice."""
+    site = site_of(request)
+    actor = actor_of(request)
+    require_admin(actor)
+    role = request.path_params["role"]
+    if request.method == "DELETE":
+        layouts.reset(site, actor, role)
+        return Response(status_code=204)
+    body = _object(await read_json(request), ("widgets",))
+    return JSON({"role": role, "widgets": layouts.save(site, actor, role, body.get("widgets"))})
+
+
 def meta_routes() -> list[BaseRoute]:
     """Routes mounted under ``/api/v1/meta``."""
     return [
@@ -219,5 +242,7 @@ def meta_routes() -> list[BaseRoute]:
         Route("/settings/{scope}/{name}", reset_setting, methods=["DELETE"], name="setting"),
         Route("/sequences", list_sequences, methods=["GET"], name="sequences"),
         Route("/sequences/{name}", change_sequence, methods=["PATCH"], name="sequence"),
+        Route("/dashboards", list_dashboards, methods=["GET"], name="dashboards"),
+        Route("/dashboards/{role}", dashboard_layout, methods=["PUT", "DELETE"], name="dashboard_layout"),
         *form_routes(),
     ]

@@ -1,7 +1,8 @@
 """The dashboard: the widgets enabled plugins register, for the signed-in user's role.
 
 A widget listed for some roles is on those roles' dashboards (admins see every
-widget); one with a ``permission`` is hidden from users who lack it. A date range
+widget), unless an admin chose the role's widgets (``/admin/dashboards``); one with a
+``permission`` is hidden from users who lack it. A date range
 (``?period=``) narrows the widgets that are ``dated``; the others say they are not filtered by date. A widget
 whose ``data`` fails is shown as unavailable and logged; the page still renders.
 Above the widgets, a count of the records of each entity the user can read.
@@ -16,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import permissions
+from ... import layouts, permissions
 from ...dashboards import PERIODS, Period
 from ...audit import jsonable
 from ...errors import RecordError
@@ -27,12 +28,16 @@ log = logging.getLogger(__name__)
 
 
 def visible_widgets(ui: UI) -> list[Any]:
+    """The widgets of the user's dashboard: their role's layout when an admin chose one
+    (:mod:`kernel.layouts`), else the plugins' choice; a widget's permission applies either way."""
     grants = permissions.grants(ui.site, ui.actor.role)
-    widgets = [w for batch in ui.view.pm.hook.register_dashboard_widgets() for w in batch or ()]
-    return [
-        w for w in widgets
-        if (ui.is_admin or not w.roles or ui.actor.role in w.roles) and (not w.permission or grants.allows(w.permission))
-    ]
+    widgets = layouts.registered_widgets(ui.site)
+    chosen = layouts.layout_of(ui.site, ui.actor.role)
+    if chosen is not None:
+        picked = [widgets[name] for name in chosen if name in widgets]
+    else:
+        picked = [w for w in widgets.values() if ui.is_admin or not w.roles or ui.actor.role in w.roles]
+    return [w for w in picked if ui.is_admin or not w.permission or grants.allows(w.permission)]
 
 
 def widget_data(ui: UI, widget: Any, period: Period | None = None) -> dict[str, Any] | None:

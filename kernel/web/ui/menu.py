@@ -43,6 +43,7 @@ ADMIN_PAGES: tuple[tuple[str, dict[str, str], int], ...] = (
     ("/admin/settings", {"en": "System settings", "zh_CN": "系统设置"}, 80),
     ("/admin/sequences", {"en": "Numbering sequences", "zh_CN": "编号规则"}, 85),
     ("/admin/states", {"en": "States", "zh_CN": "状态"}, 87),
+    ("/admin/dashboards", {"en": "Dashboards", "zh_CN": "仪表盘布局"}, 89),
     ("/admin/forms", {"en": "Public forms", "zh_CN": "公开表单"}, 88),
 )
 
