@@ -209,13 +209,7 @@ def _record_changes(
     _records._refuse_owner_change(entity, record, cleaned)
     changes = _records._checked_changes(entity, record, dict(cleaned))
     if "custom" in changes:
-        merged = dict(record["custom"] or {})
-        for key, value in changes["custom"].items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
-        changes["custom"] = merged
+        changes["custom"] = _records.merged_custom(record, changes["custom"])
     return changes
 
 

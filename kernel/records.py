@@ -454,13 +454,7 @@ class Records:
         changes = _checked_changes(entity, record, changes)
         if "custom" in changes:
             self._check_references(tx, view, entity, [changes["custom"]])
-            merged = dict(record["custom"] or {})
-            for key, value in changes["custom"].items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-            changes["custom"] = merged
+            changes["custom"] = merged_custom(record, changes["custom"])
         hooks.before_update(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record, changes=changes)
         for name in entity_write_only(entity):
             changes.pop(name, None)
@@ -1015,6 +1009,17 @@ def _refuse_owner_change(entity: Entity, record: dict[str, Any], changes: dict[s
             f"{owner}: the owner cannot be changed by an edit; use POST /api/v1/{entity.name}/{record['id']}/assign",
             [{"loc": [owner], "msg": "read-only here: give the record away with the assign action"}],
         )
+
+
+def merged_custom(record: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """A record's custom values after a change that sends ``sent`` (a ``None`` value clears its key)."""
+    merged = dict(record["custom"] or {})
+    for key, value in sent.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _diff(record: dict[str, Any], changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
