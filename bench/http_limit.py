@@ -16,7 +16,7 @@ several run at once:
   SQL (owned by the rep, or by anyone in the rep's team, the teams it manages
   and every team below them);
 - ``POST /deals``: in one transaction, the INSERT of the deal in the JSON body,
-  of its audit entry and of its outbox event (every change is audited and leaves an
+  of its audit entry and of its outbox commit row (every change is audited and leaves an
   event for webhooks: the kernel's work includes both; on PostgreSQL the event is
   written under the same transaction lock the kernel takes so that event ids follow
   commit order), answering its id.
@@ -47,7 +47,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kernel.db import make_engine, write_transaction
-from kernel.models import ApiToken, AuditEntry, OutboxEvent, Team, User
+from kernel.models import ApiToken, AuditEntry, OutboxCommit, Team, User
 
 from .plugin import INDEXED_FIELD, Deal
 
@@ -55,7 +55,7 @@ URL_ENV = "CRM_BENCH_HTTP_URL"
 PAGE = 50
 TABLE: sa.Table = Deal.__table__  # type: ignore[assignment]
 AUDIT: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
-EVENTS: sa.Table = OutboxEvent.__table__  # type: ignore[assignment]
+COMMITS: sa.Table = OutboxCommit.__table__  # type: ignore[assignment]
 
 
 def custom_value(dialect: str, name: str) -> sa.ColumnElement[Any]:
@@ -158,10 +158,10 @@ def app() -> Starlette:
         with write_transaction(engine) as conn:
             new_id: int = conn.execute(sa.insert(TABLE).values(row).returning(TABLE.c.id)).scalar_one()
             entry = {"at": row["created_at"], "actor": "bench", "channel": "api", "entity": "deals", "record_id": new_id}
-            conn.execute(sa.insert(AUDIT).values(**entry, action="create", changes=changes, ip=ip))
+            audit_id = conn.execute(sa.insert(AUDIT).values(**entry, action="create", changes=changes, ip=ip).returning(AUDIT.c.id)).scalar_one()
             if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.kernel_outbox'))"))
-            conn.execute(sa.insert(EVENTS).values(**entry, name="deals.created", action="create", changes=changes, actor_id=None))
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.kernel_outbox_commits'))"))
+            conn.execute(sa.insert(COMMITS).values(entries=[[audit_id, audit_id]], at=row["created_at"]))
         return new_id
 
     async def create_deal(request: Request) -> Response:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .audit import AUDIT, jsonable
+from .audit import AUDIT, REPEATS, jsonable
 from .errors import ValidationError
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _changes(conn: sa.Connection, entity: str, record_id: int, wanted: int, sinc
     """The record's own audit entries (none of an earlier record with the same id: see :func:`audit.history`)."""
     rows = conn.execute(
         sa.select(AUDIT)
-        .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id, AUDIT.c.at >= since)
+        .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id, AUDIT.c.at >= since, AUDIT.c.action.not_in(REPEATS))
         .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
         .limit(wanted)
     )

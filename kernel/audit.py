@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from .records import Actor
 
 AUDIT = AuditEntry.__table__
+#: Actions whose entry repeats a change the same write's own entry shows (a state move is also in the
+#: ``update``): kept for the outbox and the audit log, left out of a record's history and activity.
+REPEATS = ("transition",)
 _JSON_SCALARS = frozenset({str, int, float, bool})
 
 
@@ -52,14 +55,30 @@ def entry(actor: Actor, at: datetime, entity: str, record_id: int | None, action
 
 
 def write(conn: sa.Connection, entries: Iterable[dict[str, Any]]) -> None:
-    """Insert audit entries; those about a write to a record also leave an outbox event (:mod:`kernel.outbox`)."""
+    """Insert audit entries; those about a write to a record are also its outbox events (:mod:`kernel.outbox`)."""
     rows = list(entries)
     own = [row for row in rows if "raised_for" not in row]  # the usual case; a system action's rows name why
     for batch in (own, [row for row in rows if "raised_for" in row]):
-        if batch:
+        if not batch:
+            continue
+        if any(outbox.is_event(row) for row in batch):
+            outbox.append(conn, _insert(conn, batch), min(row["at"] for row in batch))
+        else:
             conn.execute(sa.insert(AUDIT), batch)
-    if rows:
-        outbox.append(conn, rows)
+
+
+def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> Sequence[int]:
+    """Insert audit rows and return their ids, in a number of statements that does not grow with the rows."""
+    if len(rows) == 1:
+        return conn.execute(sa.insert(AUDIT).returning(AUDIT.c.id), rows).scalars().all()
+    if conn.dialect.name == "postgresql":  # ids taken from the sequence first, then one executemany
+        taken = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(AUDIT.name, "id"))).select_from(sa.func.generate_series(1, len(rows)))
+        ids = conn.scalars(taken).all()
+        conn.execute(sa.insert(AUDIT), [{**row, "id": i} for row, i in zip(rows, ids)])
+        return ids
+    conn.execute(sa.insert(AUDIT), rows)  # SQLite: one writer, and a new rowid is the largest plus one
+    top = conn.scalar(sa.select(sa.func.max(AUDIT.c.id)))
+    return range(top - len(rows) + 1, top + 1)
 
 
 def add_entry(conn: sa.Connection, actor: Actor, entity: str, record_id: int | None, action: str, changes: dict[str, Any], *, at: datetime) -> None:
@@ -84,7 +103,10 @@ def history(
     """
     query = (
         sa.select(AUDIT)
-        .where(AUDIT.c.entity == entity, AUDIT.c.record_id == record_id, *([AUDIT.c.at >= since] if since is not None else []))
+        .where(
+            AUDIT.c.entity == entity, AUDIT.c.record_id == record_id, AUDIT.c.action.not_in(REPEATS),
+            *([AUDIT.c.at >= since] if since is not None else []),
+        )
         .order_by(AUDIT.c.id.desc())
         .limit(limit)
         .offset(offset)

@@ -15,14 +15,14 @@
   implements only ``before_update``/``after_update`` has those called once per record
   (they still see every change, at the cost of a call each);
 * a record the change leaves as it was is not written; each changed record gets its
-  audit entry and its outbox event (``ENTITY.updated``), inserted in bulk; search
+  audit entry, which is its outbox event (``ENTITY.updated``), inserted in bulk; search
   documents are rewritten in bulk when a searched field changed.
 
 Statements do not grow with the number of records. When nothing needs the records in
 Python (:func:`_set_based`: no plugin hooks the update or ``authorize``, no model validators,
 plain text or integer columns) the batch is SQL only: an ``INSERT … SELECT`` makes the audit
-entries from the rows as they were, one ``UPDATE`` writes them, and the events are copied from
-the audit entries at commit (:func:`kernel.outbox.append_audited`). Otherwise the records are
+entries (which are also the events) from the rows as they were, one ``UPDATE`` writes them,
+and the outbox is handed the entries' ids as one range (:func:`kernel.outbox.append`). Otherwise the records are
 read once and checked in Python; the ids travel as one bound value (:func:`kernel.db.ids_in`)
 and rows as one executemany each.
 """
@@ -104,8 +104,8 @@ def _update_in_sql(
     records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, wanted: list[int] | None, where: dict[str, Any] | None,
     cleaned: dict[str, Any],
 ) -> list[int]:
-    """The set-based path: the audit entries are made by one INSERT … SELECT from the rows as they
-    were, the rows by one UPDATE, the events by one INSERT … SELECT from the audit entries."""
+    """The set-based path: the audit entries (the events too) are made by one INSERT … SELECT from
+    the rows as they were, the rows by one UPDATE."""
     table, dialect = entity.table, tx.dialect.name
     if wanted == []:
         return []
@@ -144,17 +144,19 @@ def _update_in_sql(
     if dialect == "postgresql":
         inserted = tx.execute(insert.returning(entries, audit.AUDIT.c.record_id)).all()
         audit_ids, changed = [row.id for row in inserted], sorted(row.record_id for row in inserted)
-        rows = ids_in(table.c.id, changed, dialect)
-    else:  # one writer at a time: this statement's entries are the ids after the largest one
+        if not changed:
+            return []
+        tx.execute(sa.update(table).where(ids_in(table.c.id, changed, dialect)).values({**cleaned, "updated_at": now}))
+    else:  # one writer at a time: this statement's entries are the ids after the largest one, and
+        # the rows the UPDATE finds with the same conditions are those the entries were made from
         before = tx.scalar(sa.select(sa.func.coalesce(sa.func.max(entries), 0)))
         count = tx.execute(insert).rowcount
+        if not count:
+            return []
         audit_ids = range(before + 1, before + count + 1)
-        rows = table.c.id.in_(sa.select(audit.AUDIT.c.record_id).where(entries > before))
-        changed = tx.scalars(sa.select(audit.AUDIT.c.record_id).where(entries > before).order_by(entries)).all() if count else []
-    if not changed:
-        return []
-    tx.execute(sa.update(table).where(rows).values({**cleaned, "updated_at": now}))
-    outbox.append_audited(tx, audit_ids)
+        update = sa.update(table).where(*conditions, sa.or_(*differs.values())).values({**cleaned, "updated_at": now})
+        changed = sorted(tx.scalars(update.returning(table.c.id)))
+    outbox.append(tx, audit_ids, now)
     return changed
 
 

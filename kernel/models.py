@@ -487,20 +487,13 @@ class Consent(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class OutboxEvent(Base):
-    """One committed write, waiting to be (or having been) delivered to ``on_event`` (see :mod:`kernel.outbox`)."""
+class OutboxCommit(Base):
+    """One committed transaction that wrote events: the ranges of audit ids it wrote (see :mod:`kernel.outbox`)."""
 
-    __tablename__ = "kernel_outbox"
-    __table_args__ = (sa.Index("ix_kernel_outbox_at", "at"), {"sqlite_autoincrement": True})  # ids never go back
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # commit order; the event id derives from it
-    name: Mapped[str] = mapped_column(sa.String(130), nullable=False)  # ENTITY.created, ENTITY.ACTION…
-    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
-    record_id: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
-    action: Mapped[str] = mapped_column(sa.String(40), nullable=False)
-    changes: Mapped[dict[str, Any]] = mapped_column(JSONData, nullable=False)
-    actor_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
-    actor: Mapped[str] = mapped_column(sa.String(254), nullable=False)
-    channel: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    __tablename__ = "kernel_outbox_commits"
+    __table_args__ = (sa.Index("ix_kernel_outbox_commits_at", "at"), {"sqlite_autoincrement": True})  # ids never go back
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # commit order
+    entries: Mapped[list[list[int]]] = mapped_column(JSONData, nullable=False)  # [[first, last], …] audit ids, ascending
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
@@ -509,7 +502,8 @@ class OutboxSubscriber(Base):
 
     __tablename__ = "kernel_outbox_subscribers"
     name: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
-    position: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    position: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)  # the last commit taken in full
+    entry: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0, server_default="0")  # in the commit after it: the last audit id handed
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_by: Mapped[str | None] = mapped_column(sa.String(120), nullable=True)
 
@@ -525,7 +519,7 @@ class OutboxDelivery(Base):
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     subscriber: Mapped[str] = mapped_column(sa.String(80), nullable=False)
-    event: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)  # kernel_outbox.id
+    event: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)  # kernel_audit.id
     status: Mapped[str] = mapped_column(sa.String(10), nullable=False)  # "retry" or "dead"
     attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     next_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

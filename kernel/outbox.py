@@ -1,35 +1,40 @@
-"""The outbox: every committed write leaves an event, delivered after commit to ``on_event``.
+"""The outbox: every committed write leaves events, delivered after commit to ``on_event``.
 
-Writing. Every audit entry about a record (:func:`kernel.audit.write`: creates, updates,
-deletes, restores, transitions, actions) becomes an event in ``kernel_outbox``, in the
-write's own transaction: the events are kept on the connection and inserted, in one
-statement, just before it commits, so a rolled-back write (or savepoint) leaves none.
-A set-based write (:mod:`kernel.batches`) has its events copied from its audit entries
-in SQL (:func:`append_audited`).
-The audit action names the event (:func:`event_name`)::
+Writing. An event *is* an audit entry about a record (:func:`kernel.audit.write`:
+creates, updates, deletes, restores, transitions, actions): nothing is copied. What the
+outbox adds is the order in which writes committed: each transaction that wrote audit
+entries leaves one row in ``kernel_outbox_commits``, inserted just before it commits,
+naming the ranges of audit ids it wrote (:func:`append` keeps them on the connection; a
+rolled-back write or savepoint drops its own). A set-based write (:mod:`kernel.batches`)
+of 100,000 records thus adds one small row, not 100,000. The audit action names the
+event (:func:`event_name`)::
 
     create → ENTITY.created    update → ENTITY.updated    delete → ENTITY.deleted
     restore → ENTITY.restored  transition → ENTITY.transition
     any other action A (assign, close, merged_into…) → ENTITY.A
 
 Entries that are no write (logins, tokens, exports) or name no record make no event.
-On PostgreSQL the insert takes a transaction-level advisory lock held until the commit
-right after it, so event ids grow in commit order and a reader never skips an event
-committed late (on SQLite one writer at a time gives the same).
+On PostgreSQL the commit row is inserted under a transaction-level advisory lock held
+until the commit right after it, so commit rows' ids grow in commit order and a reader
+never skips a write committed late (on SQLite one writer at a time gives the same).
 
 Delivering. :func:`dispatch` (run by ``crm serve``/``crm worker`` beside the jobs)
 hands each event to every plugin implementing ``on_event`` — a *subscriber*, tracked
-apart — at least once, in id order per record, with its stable ``id``: a UUID derived
-from the row's id and a random namespace the site keeps (:func:`event_ids`), the same on
-a redelivery and costing the write nothing. A failing event is retried with backoff and holds back the
-later events of the same record for that subscriber only; after :data:`MAX_ATTEMPTS`
-it becomes a dead letter (:func:`dead_letters`, :func:`retry`, ``GET
-/api/v1/outbox/dead``), which stops holding the record back. A subscriber seen for
-the first time starts at the oldest event kept (events are kept :data:`KEEP_DAYS`).
+apart — at least once, in commit order (hence in order per record), with its stable
+``id``: a UUID derived from the audit entry's id and a random namespace the site keeps
+(:func:`event_ids`), the same on a redelivery. A subscriber's position is the last commit
+it has taken in full and, inside the next one, the last audit id it was handed, so a
+transaction of any size is delivered in batches. A failing event is retried with backoff
+and holds back the later events of the same record for that subscriber only; after
+:data:`MAX_ATTEMPTS` it becomes a dead letter (:func:`dead_letters`, :func:`retry`, ``GET
+/api/v1/outbox/dead``), which stops holding the record back. A subscriber seen for the
+first time starts at the oldest commit kept (commit rows are kept :data:`KEEP_DAYS`; the
+audit entries themselves are the audit log's).
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import uuid
 import weakref
@@ -42,14 +47,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .clock import as_utc
-from .db import ids_in
-from .models import AuditEntry, OutboxDelivery, OutboxEvent, OutboxSubscriber, Secret
+from .models import AuditEntry, OutboxCommit, OutboxDelivery, OutboxSubscriber, Secret
 
 if TYPE_CHECKING:
     from .site import Site
 
 log = logging.getLogger(__name__)
-EVENTS = OutboxEvent.__table__
+AUDIT = AuditEntry.__table__
+COMMITS = OutboxCommit.__table__
 SUBSCRIBERS = OutboxSubscriber.__table__
 DELIVERIES = OutboxDelivery.__table__
 SECRETS = Secret.__table__
@@ -62,11 +67,11 @@ NOT_WRITES = frozenset({"login", "logout", "login_failed", "token_create", "toke
 MAX_ATTEMPTS = 8  # deliveries of one event to one subscriber before it is a dead letter
 FIRST_RETRY = timedelta(seconds=30)  # doubled after every failure ...
 LAST_RETRY = timedelta(hours=1)  # ... up to this
-BATCH = 500  # events read at a time
+BATCH = 500  # events (and commits) read at a time
 MAX_BATCHES = 40  # per subscriber and pass, so that one pass ends while writes go on
 LEASE = timedelta(minutes=5)  # how long a dispatcher holds a subscriber before another may take it
-KEEP_DAYS = 7  # events delivered to every subscriber are deleted after this many days
-_ready: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose database has the outbox table
+KEEP_DAYS = 7  # commits every subscriber has taken are forgotten after this many days
+_ready: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose database has the outbox's table
 _PENDING = "crm_outbox_pending"
 _SAVEPOINTS = "crm_outbox_savepoints"
 
@@ -107,49 +112,54 @@ class Event:
 # -- writing ----------------------------------------------------------------------------
 
 
-def append(conn: sa.Connection, entries: Iterable[Mapping[str, Any]]) -> None:
-    """Keep the events of these audit entries on ``conn``; inserted just before it commits."""
-    rows = [
-        {
-            "name": event_name(e["entity"], e["action"]),
-            "entity": e["entity"],
-            "record_id": e["record_id"],
-            "action": e["action"],
-            "changes": e["changes"],
-            "actor_id": e["actor_id"],
-            "actor": e["actor"],
-            "channel": e["channel"],
-            "at": e["at"],
-        }
-        for e in entries
-        if e["record_id"] is not None and e["action"] not in NOT_WRITES
-    ]
-    if rows:
-        _pending(conn).extend(rows)
+def is_event(entry: Mapping[str, Any]) -> bool:
+    """Whether an audit entry (a row for :func:`kernel.audit.write`) is an event: a write to a record."""
+    return entry["record_id"] is not None and entry["action"] not in NOT_WRITES
 
 
-def append_audited(conn: sa.Connection, audit_ids: Sequence[int]) -> None:
-    """Like :func:`append`, for audit entries already inserted (set-based writes): their events are
-    copied from ``kernel_audit`` in SQL, in one statement, just before ``conn`` commits."""
-    if not audit_ids:
+def append(conn: sa.Connection, audit_ids: Sequence[int], at: datetime) -> None:
+    """Name these audit entries, just written on ``conn``, in the commit row inserted before it commits.
+
+    ``audit_ids`` may be a ``range`` (a set-based write's); entries among them that are no
+    event are skipped when delivering. ``at`` is when they were written (the commit row's time).
+    """
+    if not len(audit_ids):
         return
-    audit = AuditEntry.__table__
-    suffix = sa.case(*((audit.c.action == action, name) for action, name in EVENT_NAMES.items()), else_=audit.c.action)
+    pending = _pending(conn)
+    if isinstance(audit_ids, range) and audit_ids.step == 1:
+        pending.append((audit_ids.start, audit_ids.stop - 1, at))
+        return
+    ordered = sorted(audit_ids)
+    first = last = ordered[0]
+    for value in ordered[1:]:
+        if value != last + 1:
+            pending.append((first, last, at))
+            first = value
+        last = value
+    pending.append((first, last, at))
+
+
+def _ranges(pending: Sequence[tuple[int, int, datetime]]) -> list[list[int]]:
+    """The pending ranges, ascending, touching ones joined."""
+    joined: list[list[int]] = []
+    for first, last, _ in sorted(pending):
+        if joined and first <= joined[-1][1] + 1:
+            joined[-1][1] = max(joined[-1][1], last)
+        else:
+            joined.append([first, last])
+    return joined
+
+
+def events_query() -> sa.Select[Any]:
+    """The events kept in the audit log, in audit-id order: ``id`` (the audit entry's), ``name``,
+    ``entity``, ``record_id``, ``action``, ``changes``, ``actor_id``, ``actor``, ``channel``, ``at``."""
+    suffix = sa.case(*((AUDIT.c.action == action, name) for action, name in EVENT_NAMES.items()), else_=AUDIT.c.action)
     columns = ("entity", "record_id", "action", "changes", "actor_id", "actor", "channel", "at")
-    query = (
-        sa.select(audit.c.entity + "." + suffix, *(audit.c[c] for c in columns))
-        .where(_among(audit.c.id, audit_ids, conn.dialect.name))
-        .order_by(audit.c.id)
+    return (
+        sa.select(AUDIT.c.id, (AUDIT.c.entity + "." + suffix).label("name"), *(AUDIT.c[c] for c in columns))
+        .where(AUDIT.c.record_id.is_not(None), AUDIT.c.action.not_in(NOT_WRITES))
+        .order_by(AUDIT.c.id)
     )
-    _pending(conn).append(sa.insert(EVENTS).from_select(["name", *columns], query))
-
-
-def _among(column: sa.ColumnElement[int], ids: Sequence[int], dialect: str) -> sa.ColumnElement[bool]:
-    """``column IN ids``; a range when the ids are one (as one statement's inserts are on SQLite)."""
-    first, last = min(ids), max(ids)
-    if last - first + 1 == len(ids):
-        return column.between(first, last)
-    return ids_in(column, ids, dialect)
 
 
 def event_ids(site: Site, ids: Iterable[int]) -> dict[int, str]:
@@ -175,8 +185,8 @@ def _namespace(site: Site) -> str:
     return str(value)
 
 
-def _pending(conn: sa.Connection) -> list[Any]:
-    """What ``conn`` inserts at commit: event rows (dicts) and INSERT … SELECT statements, in order."""
+def _pending(conn: sa.Connection) -> list[tuple[int, int, datetime]]:
+    """The audit ids ``conn`` has written, as ``(first, last, at)`` ranges, for its commit row."""
     if not sa.event.contains(conn.engine, "commit", _flush):
         raise RuntimeError("this engine does not keep an outbox: build it through kernel.Site")
     return conn.info.setdefault(_PENDING, [])
@@ -195,22 +205,13 @@ def attach(engine: Engine) -> None:
 
 
 def _flush(conn: sa.Connection) -> None:
-    rows = conn.info.pop(_PENDING, None)
+    pending = conn.info.pop(_PENDING, None)
     conn.info.pop(_SAVEPOINTS, None)
-    if not rows or not _table_exists(conn):
+    if not pending or not _table_exists(conn):
         return
     if conn.dialect.name == "postgresql":  # ids in commit order: held until the commit that follows
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.kernel_outbox'))"))
-    batch: list[dict[str, Any]] = []
-    for item in [*rows, None]:
-        if isinstance(item, dict):
-            batch.append(item)
-            continue
-        if batch:
-            conn.execute(sa.insert(EVENTS), batch)
-            batch = []
-        if item is not None:
-            conn.execute(item)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.kernel_outbox_commits'))"))
+    conn.execute(sa.insert(COMMITS).values(entries=_ranges(pending), at=min(at for _, _, at in pending)))
 
 
 def _table_exists(conn: sa.Connection) -> bool:
@@ -219,8 +220,8 @@ def _table_exists(conn: sa.Connection) -> bool:
     Asked of the database until the answer is yes, then never again for this engine."""
     if conn.engine in _ready:
         return True
-    if not sa.inspect(conn).has_table(EVENTS.name):
-        log.warning("events of a write dropped: this database has no %s table yet (run 'crm db upgrade')", EVENTS.name)
+    if not sa.inspect(conn).has_table(COMMITS.name):
+        log.warning("events of a write not queued: this database has no %s table yet (run 'crm db upgrade')", COMMITS.name)
         return False
     _ready.add(conn.engine)
     return True
@@ -336,10 +337,12 @@ class _Delivery:
     def _retry(self) -> set[tuple[str, int]]:
         """Deliver the held-back events that are due, in order per record; the records still held back."""
         query = (
-            sa.select(DELIVERIES.c.id.label("delivery_id"), DELIVERIES.c.attempts, DELIVERIES.c.next_at, EVENTS)
-            .join(EVENTS, EVENTS.c.id == DELIVERIES.c.event)
+            events_query()
+            .add_columns(DELIVERIES.c.id.label("delivery_id"), DELIVERIES.c.attempts, DELIVERIES.c.next_at)
+            .join(DELIVERIES, AUDIT.c.id == DELIVERIES.c.event)
             .where(DELIVERIES.c.subscriber == self.name, DELIVERIES.c.status == "retry")
-            .order_by(DELIVERIES.c.event)
+            .order_by(None)
+            .order_by(DELIVERIES.c.event)  # a record's audit ids grow in the order its writes committed
         )
         with self.site.engine.connect() as conn:
             rows = conn.execute(query).all()
@@ -375,9 +378,9 @@ class _Delivery:
     def _next(self, blocked: set[tuple[str, int]]) -> bool:
         """Deliver the next batch after the subscriber's position; False when there was none."""
         with self.site.engine.connect() as conn:
-            position = conn.scalar(sa.select(SUBSCRIBERS.c.position).where(SUBSCRIBERS.c.name == self.name)) or 0
-            rows = conn.execute(sa.select(EVENTS).where(EVENTS.c.id > position).order_by(EVENTS.c.id).limit(BATCH)).all()
-        if not rows:
+            cursor = conn.execute(sa.select(SUBSCRIBERS.c.position, SUBSCRIBERS.c.entry).where(SUBSCRIBERS.c.name == self.name)).one()
+            rows, position, entry = _read(conn, cursor.position or 0, cursor.entry or 0)
+        if (position, entry) == (cursor.position, cursor.entry):
             return False
         held = []
         for row in rows:
@@ -396,34 +399,98 @@ class _Delivery:
                 conn.execute(sa.insert(DELIVERIES), held)
             conn.execute(
                 sa.update(SUBSCRIBERS).where(SUBSCRIBERS.c.name == self.name)
-                .values(position=rows[-1].id, lease_until=self.now + LEASE)
+                .values(position=position, entry=entry, lease_until=self.now + LEASE)
             )
-        return len(rows) == BATCH
+        return True
 
     def _held(self, row: Any, state: dict[str, Any]) -> dict[str, Any]:
         return {"subscriber": self.name, "event": row.id, **state, "updated_at": self.now}
 
 
+def _read(conn: sa.Connection, position: int, entry: int) -> tuple[list[Any], int, int]:
+    """Up to :data:`BATCH` events after the cursor ``(position, entry)``, in commit order, and the cursor after them.
+
+    The cursor is the last commit taken in full and, inside the next one, the last audit id
+    looked at: a commit of any size is read in pieces. An audit id inside a commit's outer
+    bounds but not in its ranges is another transaction's (PostgreSQL interleaves ids), skipped.
+    """
+    commits = conn.execute(sa.select(COMMITS).where(COMMITS.c.id > position).order_by(COMMITS.c.id).limit(BATCH)).all()
+    rows: list[Any] = []
+    for commit in commits:
+        starts = [first for first, _ in commit.entries]
+        top = commit.entries[-1][1]
+        while True:
+            wanted = BATCH - len(rows)
+            if wanted == 0:
+                return rows, position, entry  # the batch is full inside this commit
+            found = conn.execute(events_query().where(AUDIT.c.id > max(entry, starts[0] - 1), AUDIT.c.id <= top).limit(wanted)).all()
+            for row in found:
+                at = bisect.bisect_right(starts, row.id) - 1
+                if at >= 0 and row.id <= commit.entries[at][1]:
+                    rows.append(row)
+            if len(found) < wanted:
+                break
+            entry = found[-1].id
+        position, entry = commit.id, 0
+    return rows, position, entry
+
+
 def purge(site: Site, now: datetime) -> int:
-    """Delete events older than :data:`KEEP_DAYS` that every subscriber is past and none holds."""
+    """Forget commits older than :data:`KEEP_DAYS` that every subscriber has taken in full (their
+    audit entries stay: they are the audit log)."""
     cutoff = now - timedelta(days=KEEP_DAYS)
     with site.write() as conn:
         lowest = conn.scalar(sa.select(sa.func.min(SUBSCRIBERS.c.position)))
-        conditions = [EVENTS.c.at < cutoff, ~sa.exists().where(DELIVERIES.c.event == EVENTS.c.id)]
+        conditions = [COMMITS.c.at < cutoff]
         if lowest is not None:
-            conditions.append(EVENTS.c.id <= lowest)
-        return conn.execute(sa.delete(EVENTS).where(*conditions)).rowcount
+            conditions.append(COMMITS.c.id <= lowest)
+        return conn.execute(sa.delete(COMMITS).where(*conditions)).rowcount
+
+
+#: Commits counted behind a subscriber before the count says "at least".
+LAG_CAP = 10_000
+
+
+def status(site: Site) -> list[dict[str, Any]]:
+    """Each enabled subscriber's delivery, in name order: ``name``, ``behind`` (commits not yet
+    taken, counted up to :data:`LAG_CAP`), ``behind_exact``, ``retrying`` and ``dead`` (events),
+    ``lease_by`` and ``lease_until`` (the dispatcher delivering to it now, if any)."""
+    names = sorted(subscribers(site))
+    if not names:
+        return []
+    with site.engine.connect() as conn:
+        cursors = {row.name: row for row in conn.execute(sa.select(SUBSCRIBERS).where(SUBSCRIBERS.c.name.in_(names)))}
+        held = conn.execute(
+            sa.select(DELIVERIES.c.subscriber, DELIVERIES.c.status, sa.func.count())
+            .where(DELIVERIES.c.subscriber.in_(names))
+            .group_by(DELIVERIES.c.subscriber, DELIVERIES.c.status)
+        ).all()
+        found = []
+        for name in names:
+            cursor = cursors.get(name)
+            after = sa.select(COMMITS.c.id).where(COMMITS.c.id > (cursor.position if cursor else 0)).limit(LAG_CAP + 1).subquery()
+            behind = conn.scalar(sa.select(sa.func.count()).select_from(after)) or 0
+            counts = {status: count for subscriber, status, count in held if subscriber == name}
+            lease = cursor.lease_until if cursor is not None and cursor.lease_until is not None else None
+            found.append({
+                "name": name, "behind": min(behind, LAG_CAP), "behind_exact": behind <= LAG_CAP,
+                "retrying": counts.get("retry", 0), "dead": counts.get("dead", 0),
+                "lease_by": cursor.lease_by if lease is not None and as_utc(lease) > site.clock.now() else None,
+                "lease_until": as_utc(lease) if lease is not None else None,
+            })
+    return found
 
 
 def dead_letters(site: Site, *, subscriber: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Dead letters, newest first, with their event, and how many there are in all."""
     conditions = [DELIVERIES.c.status == "dead", *([DELIVERIES.c.subscriber == subscriber] if subscriber else [])]
+    events = events_query().subquery()
     query = (
         sa.select(
             DELIVERIES.c.id, DELIVERIES.c.subscriber, DELIVERIES.c.attempts, DELIVERIES.c.error, DELIVERIES.c.updated_at,
-            EVENTS.c.id.label("event_id"), EVENTS.c.name.label("event"), EVENTS.c.entity, EVENTS.c.record_id, EVENTS.c.at,
+            events.c.id.label("event_id"), events.c.name.label("event"), events.c.entity, events.c.record_id, events.c.at,
         )
-        .join(EVENTS, EVENTS.c.id == DELIVERIES.c.event)
+        .join(events, events.c.id == DELIVERIES.c.event)
         .where(*conditions)
         .order_by(DELIVERIES.c.id.desc())
         .limit(limit)

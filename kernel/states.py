@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import audit, outbox, permissions
+from . import audit, permissions
 from .errors import Conflict, Forbidden, ValidationError
 from .models import StateDef, StateEvent
 
@@ -395,9 +395,9 @@ def write_events(
         seconds = None if start is None else max(0, int((now - start).total_seconds()))
         events.append(_event(actor, now, entity, record, move, seconds))
     conn.execute(sa.insert(EVENTS), events)
-    outbox.append(conn, (  # ENTITY.transition, beside the ENTITY.updated/created of the write itself
-        {"entity": entity.name, "record_id": e["record_id"], "action": "transition", "actor_id": actor.user_id, "actor": actor.label,
-         "channel": actor.channel, "at": now, "changes": audit.jsonable({k: e[k] for k in ("set_key", "from_state", "to_state", "kind", "seconds")})}
+    audit.write(conn, (  # ENTITY.transition events, beside the ENTITY.updated/created of the write itself
+        audit.entry(actor, now, entity.name, e["record_id"], "transition",
+                    audit.jsonable({k: e[k] for k in ("set_key", "from_state", "to_state", "kind", "seconds")}))
         for e in events
     ))
     hook = site.view.pm.hook.record_transition

@@ -11,13 +11,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from kernel import Actor, Entity, Forbidden, NotFound, RecordMixin, ValidationError, Vetoed
 from kernel import fielddefs
 from kernel.audit import AUDIT
-from kernel.models import OutboxEvent
+from kernel.outbox import events_query
 from tests.example import plugin as notes_plugin
 from tests.example.plugin import Note
 from tests.helpers import plugin_module as plugin
 
 NOTES = Note.__table__
-EVENTS = OutboxEvent.__table__
+EVENTS = events_query().subquery("events")
 ADMIN = Actor(user_id=None, label="tester", role="admin", channel="job")
 
 

@@ -6,12 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from kernel import Actor
-from kernel.models import OutboxDelivery, OutboxEvent
-from kernel.outbox import backoff, dead_letters, dispatch, event_ids, event_name, retry
+from kernel.models import OutboxDelivery
+from kernel.outbox import backoff, dead_letters, dispatch, event_ids, event_name, events_query, retry
 from tests.example import plugin as notes_plugin
 from tests.helpers import plugin_module as plugin
 
-EVENTS = OutboxEvent.__table__
+EVENTS = events_query().subquery("events")
 DELIVERIES = OutboxDelivery.__table__
 ADMIN = Actor(user_id=3, label="admin@example.cn", role="admin", channel="api")
 
@@ -187,3 +187,36 @@ def test_serve_and_worker_deliver_beside_the_jobs(site, listener):
     site.records.create(ADMIN, "notes", {"title": "ticked"})
     deliver()
     assert [e.name for e in listener.seen] == ["notes.created"]
+
+
+def test_a_large_write_is_one_commit_row_delivered_in_batches_once_each_in_order(site, listener):
+    from kernel.models import OutboxCommit
+    from kernel.outbox import BATCH
+
+    ids = site.records.create_many(ADMIN, "notes", [{"title": f"n{i}", "priority": 1} for i in range(BATCH * 2 + 7)])
+    assert site.records.update_many(ADMIN, "notes", ids=ids, changes={"priority": 2}) == ids
+    with site.engine.connect() as conn:
+        commits = conn.execute(sa.select(OutboxCommit.__table__).order_by(OutboxCommit.__table__.c.id)).all()
+    assert len(commits) == 2 and all(len(c.entries) == 1 for c in commits)  # one row per transaction, one range each
+    assert dispatch(site) == {"listener": 2 * len(ids)}
+    assert [(e.name, e.record_id) for e in listener.seen] == [("notes.created", i) for i in ids] + [("notes.updated", i) for i in ids]
+    assert len({e.id for e in listener.seen}) == 2 * len(ids)
+    assert dispatch(site) == {"listener": 0}
+
+
+def test_audit_ids_of_another_transaction_inside_a_commit_s_bounds_wait_for_their_own_commit(site, listener, clock):
+    """On PostgreSQL two transactions' audit ids interleave: each commit row names only its own."""
+    from kernel.models import OutboxCommit
+    from kernel.outbox import AUDIT, COMMITS
+
+    now = clock.now()
+    entry = {"at": now, "actor_id": 3, "actor": "a@example.cn", "channel": "api", "entity": "notes", "action": "update"}
+    with site.engine.begin() as conn:  # written by hand: ids 1..3 from two transactions, the second committed first
+        ids = conn.execute(
+            sa.insert(AUDIT).returning(AUDIT.c.id, sort_by_parameter_order=True),
+            [{**entry, "record_id": r, "changes": {"n": [0, n]}} for n, r in ((1, 10), (2, 20), (3, 10))],
+        ).scalars().all()
+        conn.execute(sa.insert(COMMITS), [{"entries": [[ids[1], ids[1]]], "at": now}, {"entries": [[ids[0], ids[0]], [ids[2], ids[2]]], "at": now}])
+    assert OutboxCommit.__table__ is COMMITS
+    dispatch(site)
+    assert [e.changes["n"][1] for e in listener.seen] == [2, 1, 3]  # commit order; record 10's two in order

@@ -6,7 +6,7 @@
 ``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
 ``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
 ``/admin/plugins`` · ``/admin/fields[/E[/NAME[/edit]]]`` · ``/admin/users`` · ``/admin/teams`` ·
-``/admin/roles[/NAME]`` · ``/admin/record-rules`` · ``/admin/audit[.csv]`` · ``/admin/settings[/SCOPE[/NAME/reset]]`` · ``/admin/sequences[/NAME]`` · ``/admin/states[/E[/KEY]]`` · ``/admin/forms[/new|/ID]`` · ``/admin/dashboards[/ROLE]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
+``/admin/roles[/NAME]`` · ``/admin/record-rules`` · ``/admin/audit[.csv]`` · ``/admin/settings[/SCOPE[/NAME/reset]]`` · ``/admin/sequences[/NAME]`` · ``/admin/states[/E[/KEY]]`` · ``/admin/forms[/new|/ID]`` · ``/admin/dashboards[/ROLE]`` · ``/admin/outbox[/dead/ID/retry]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ...errors import RecordError
-from . import account, admin, admin_audit, admin_dashboards, admin_forms, admin_security, admin_sequences, admin_settings, admin_states, dashboard, inbox, list_views, records_views as records, shell
+from . import account, admin, admin_audit, admin_dashboards, admin_forms, admin_outbox, admin_security, admin_sequences, admin_settings, admin_states, dashboard, inbox, list_views, records_views as records, shell
 from . import files_views, import_views, tasks_views, trash_views
 from .. import assets
 from .context import AdminRequired, LoginRequired
@@ -108,6 +108,8 @@ def ui_routes() -> list[BaseRoute]:
         Route("/admin/states", page(admin_states.states_index), methods=get, name="ui:states"),
         Route("/admin/states/{entity}", page(admin_states.states_page), methods=both, name="ui:states_entity"),
         Route("/admin/states/{entity}/{key}", page(admin_states.state_change), methods=["POST"], name="ui:state_change"),
+        Route("/admin/outbox", page(admin_outbox.outbox_page), methods=get, name="ui:outbox"),
+        Route("/admin/outbox/dead/{id}/retry", page(admin_outbox.retry_letter), methods=["POST"], name="ui:outbox_retry"),
         Route("/admin/forms", page(admin_forms.forms_page), methods=get, name="ui:admin_forms"),
         Route("/admin/forms/new", page(admin_forms.form_edit_page), methods=both, name="ui:admin_form_new"),
         Route("/admin/forms/{id}", page(admin_forms.form_edit_page), methods=both, name="ui:admin_form"),
