@@ -72,6 +72,7 @@ def seed_customers(site: Site, actor: Actor) -> int:
         owner = people["reps"][index % len(people["reps"])] if people["reps"] else None
         if owner is not None:
             values["owner_id"] = owner
+            values["team_id"] = people["teams"].get(owner)
         with site.write() as conn:
             customer = site.records.create(actor, "customers", values, conn=conn)
             name, title = demo["contact"]
@@ -121,7 +122,7 @@ def _people(site: Site, actor: Actor) -> dict[str, Any]:
     users = site.records.list(actor, "users", sort="id", limit=50).items
     reps = [u["id"] for u in users if u["role"] == "sales_rep" and u["active"]]
     managers = [u["id"] for u in users if u["role"] == "sales_manager" and u["active"]]
-    return {"reps": reps, "manager": managers[0] if managers else None}
+    return {"reps": reps, "manager": managers[0] if managers else None, "teams": {u["id"]: u["team_id"] for u in users}}
 
 
 def _followups(demo: dict[str, Any], index: int, now: datetime, later_today: datetime, owner: int | None, people: dict[str, Any]) -> list[dict[str, Any]]:

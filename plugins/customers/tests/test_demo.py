@@ -21,7 +21,7 @@ def test_demo_seeds_customers_with_their_activity_once(site):
     admin = Actor.system()
     customers = site.records.list(admin, "customers", limit=50).items
     assert {"杭州云帆科技有限公司", "Northwind Traders Ltd."} <= {c["name"] for c in customers}
-    assert all(c["owner_id"] is not None for c in customers)
+    assert all(c["owner_id"] is not None and c["team_id"] is not None for c in customers)  # the owner's team
     assert all(c["last_followed_at"] is not None for c in customers)  # the follow-ups moved it
     counts = {entity: site.records.list(admin, entity).total for entity in ("contacts", "followups", "tasks")}
     assert counts["contacts"] == counts["tasks"] == len(customers) and counts["followups"] > len(customers)

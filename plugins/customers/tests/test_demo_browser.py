@@ -54,5 +54,10 @@ def test_the_demo_rep_finds_a_filled_dashboard_my_day_and_churn_list(browser: An
     page.goto(live_server + "/p/customers/churn")
     expect(page.get_by_text("深圳前海智造股份有限公司").first).to_be_visible()
     shots(page, "03-churn")
+
+    page.goto(live_server + "/r/customers")
+    expect(page.get_by_label("原始代码")).to_be_visible()  # the export's "raw codes" box, beside the format
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the list scrolls sideways"
+    shots(page, "04-list-export")
     assert errors == []
     context.close()
