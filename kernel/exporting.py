@@ -6,12 +6,22 @@ rules, filters, search and sort work exactly as on the list page, in batches of
 
 Columns are ``id``, the built-in fields a form or detail page shows (never a
 password), the active custom fields, then ``created_at`` and ``updated_at``
-(:func:`kernel.fielddescriptions.export_columns`). Headers are either ``names``
-(``title``, ``custom.rating``: what an import reads back) or ``labels`` (the
-fields' labels in one language). Values are plain: dates and times ISO 8601
-(times in UTC), multi-select and list values joined with ``"; "``, references as
-ids. CSV is UTF-8 with a byte-order mark, so Excel reads Chinese correctly;
-XLSX is written by openpyxl in write-only mode.
+(:func:`kernel.fielddescriptions.export_columns`).
+
+An export is for people unless asked ``raw``: headers are the fields' labels in
+the reader's language (a money column's with its currency, ``Amount (CNY)``),
+references are the names of the records they point at (read once per batch and
+referenced entity, under the reader's record rules), choices are their labels,
+true/false is 是/否 (Yes/No), times are in the reader's time zone
+(``2026-01-06 01:30``; date-time cells in XLSX), and money is a number (with its
+currency in the XLSX cell's format). A ``raw`` export is for machines and
+re-import: headers are the field names (``title``, ``custom.rating``), values are
+the stored codes and ids, times ISO 8601 in UTC, true/false ``true``/``false``.
+Either way multi-select and list values are joined with ``"; "``.
+
+CSV is UTF-8 with a byte-order mark, so Excel reads Chinese correctly; XLSX is
+written by openpyxl in write-only mode. Text a spreadsheet would run as a formula
+never is (:func:`guard_formula`, text cells in XLSX).
 
 Starting an export writes one audit entry (action ``export``, no record id,
 changes ``{"count": N, "format": "csv", ...}``), so admins see who exported what.
@@ -40,8 +50,13 @@ from . import audit
 from .errors import NotFound, ValidationError
 from .fielddescriptions import FormField, export_columns
 from .i18n import plugin_locale_dirs, translations
+from .money import MINOR_UNITS
+from .timezones import user_zone
+from .titles import reference_titles
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from .entities import Entity
     from .records import Actor
     from .site import Site
@@ -56,6 +71,82 @@ BOM = "\ufeff"
 LIST_SEPARATOR = "; "
 _FORMULA_START = ("=", "@", "\t", "\r")
 _SIGNED_NUMBER = re.compile(r"^[+-][0-9 ().-]*$")  # "+86 138-0013-8000", "-12.5": data, not a formula
+#: How a readable export writes a moment (in the reader's zone) in CSV, and formats date and time cells in XLSX.
+TIME_TEXT = "%Y-%m-%d %H:%M"
+XLSX_DATETIME = "yyyy-mm-dd hh:mm"
+XLSX_DATE = "yyyy-mm-dd"
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A money value of a readable export: a number in CSV, a number cell showing its currency in XLSX."""
+
+    value: Decimal
+    currency: str
+
+
+class Reading:
+    """Stored values as a person reads them: labels in ``locale``, moments in ``tz``, references by name."""
+
+    def __init__(self, site: Site, actor: Actor, entity: Entity, columns: list[FormField], locale: str, tz: ZoneInfo):
+        self.site, self.actor, self.entity, self.columns, self.locale, self.tz = site, actor, entity, columns, locale, tz
+        self.gettext = translations(locale, plugin_locale_dirs(site.view)).gettext
+        self.default_currency = site.settings.default_currency
+        self.per_record_currency = "currency" in entity.columns
+
+    def currency(self, column: FormField, record: dict[str, Any]) -> str:
+        """A money column's currency: the field's own, else the record's ``currency``, else the site's default."""
+        if column.custom:
+            return str(column.extra.get("currency") or self.default_currency)
+        if self.per_record_currency and record.get("currency"):
+            return str(record["currency"])
+        return self.default_currency
+
+    def header(self, column: FormField) -> str:
+        """The column's label; a money column with one currency says which (``Amount (CNY)``)."""
+        text = column.label_text(self.locale, self.gettext)
+        if column.widget == "money" and (column.custom or not self.per_record_currency):
+            return f"{text} ({self.currency(column, {})})"
+        return text
+
+    def rows(self, batch: list[dict[str, Any]]) -> Iterator[list[Any]]:
+        """The batch's rows; the records its references point at are named in one query per entity."""
+        titles = reference_titles(self.site, self.actor, self.columns, batch)
+        for record in batch:
+            yield [self.value(column, record, _value(column, record), titles) for column in self.columns]
+
+    def value(self, column: FormField, record: dict[str, Any], value: Any, titles: dict[tuple[str, int], str]) -> Any:
+        if value is None or value == "" or value == []:
+            return None
+        widget = column.widget
+        if isinstance(value, bool) or widget == "checkbox":
+            return self.gettext("Yes") if value else self.gettext("No")
+        if widget == "select":
+            return column.choice_label(value, self.locale, self.gettext)
+        if widget == "multiselect" and isinstance(value, list):
+            return LIST_SEPARATOR.join(column.choice_label(item, self.locale, self.gettext) for item in value)
+        if widget in ("reference", "list") and column.reference:
+            ids = value if isinstance(value, list) else [value]
+            return LIST_SEPARATOR.join(titles.get((column.reference, item), f"#{item}") for item in ids)
+        if widget == "money":
+            return Amount(Decimal(str(value)), self.currency(column, record))
+        if widget == "datetime" or isinstance(value, datetime):
+            return self.local_time(value)
+        if widget == "date" and isinstance(value, str):
+            return date.fromisoformat(value[:10])
+        return _plain(value)
+
+    def local_time(self, value: Any) -> Any:
+        """A moment as the reader's wall-clock time (no zone: spreadsheets have none)."""
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return value
+        if not isinstance(value, datetime):
+            return value
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return moment.astimezone(self.tz).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass
@@ -74,6 +165,7 @@ class Export:
     sort: str | None
     q: str | None
     ids: list[int] | None
+    reading: Reading | None = None  # how values read for a person; None: raw codes, ids and UTC
     written: int = field(default=0, init=False)  # rows in the file, once produced
 
     @property
@@ -83,8 +175,14 @@ class Export:
     def rows(self) -> Iterator[list[Any]]:
         """Each matching record as a row of plain values, read a batch at a time."""
         for batch in self._batches():
-            for record in batch:
-                yield [_plain(_value(column, record)) for column in self.columns]
+            yield from self._rows(batch)
+
+    def _rows(self, batch: list[dict[str, Any]]) -> Iterator[list[Any]]:
+        if self.reading is not None:
+            yield from self.reading.rows(batch)
+            return
+        for record in batch:
+            yield [_plain(_value(column, record)) for column in self.columns]
 
     def _batches(self) -> Iterator[list[dict[str, Any]]]:
         table = self.entity.table
@@ -135,8 +233,7 @@ class Export:
         head = BOM
         self.written = 0
         for batch in self._batches():
-            for record in batch:
-                writer.writerow([_csv_text(_plain(_value(column, record))) for column in self.columns])
+            writer.writerows([_csv_text(value) for value in row] for row in self._rows(batch))
             self.written += len(batch)
             yield (head + buffer.getvalue()).encode("utf-8")
             head = ""
@@ -168,15 +265,20 @@ def export_records(
     q: str | None = None,
     sort: str | None = None,
     ids: Sequence[int] | None = None,
-    headers: str = "names",
+    raw: bool = False,
+    headers: str | None = None,
     locale: str | None = None,
+    tz: ZoneInfo | None = None,
 ) -> Export:
     """Start an export of what ``actor`` may see of ``entity_name``: checks every parameter, counts the
     matching records and writes the audit entry; the returned :class:`Export` produces the file.
 
     ``ids`` limits it to those records (the ones a person selected); ``filters``, ``q`` and ``sort``
-    are :meth:`Records.list`'s.
+    are :meth:`Records.list`'s. Values read for a person in ``locale`` (default: the site's) and
+    ``tz`` (default: the actor's zone, else the site's) unless ``raw``; ``headers`` are ``labels``
+    or ``names``, by default labels for a person and names for a raw export.
     """
+    headers = headers or ("names" if raw else "labels")
     if fmt not in FORMATS:
         raise ValidationError.at(["format"], f"unknown export format {fmt!r}; use csv or xlsx")
     if headers not in HEADER_STYLES:
@@ -193,16 +295,20 @@ def export_records(
     columns = export_columns(view, entity)
     language = locale or site.settings.default_locale
     now = site.clock.now()
-    details: dict[str, Any] = {"format": fmt}
+    details: dict[str, Any] = {"format": fmt, **({"raw": True} if raw else {})}
     details.update({k: v for k, v in {"filters": filters, "q": q, "sort": sort, "ids": chosen}.items() if v})
     with site.write() as conn:
         count = conn.execute(counting).scalar_one()
         audit.write(conn, [audit.entry(actor, now, entity.name, None, "export", audit.jsonable({"count": count, **details}))])
+    reading = None if raw else Reading(site, actor, entity, columns, language, tz or user_zone(site, actor.user_id))
+    if reading is not None and headers == "labels":
+        header_texts = [reading.header(column) for column in columns]
+    else:
+        header_texts = header_row(site, columns, headers, language)
     return Export(
-        site=site, actor=actor, entity=entity, fmt=fmt, columns=columns,
-        headers=header_row(site, columns, headers, language), count=count,
+        site=site, actor=actor, entity=entity, fmt=fmt, columns=columns, headers=header_texts, count=count,
         filename=f"{entity.name}-{now.date().isoformat()}.{fmt}",
-        filters=dict(filters or {}), sort=sort or None, q=q or None, ids=chosen,
+        filters=dict(filters or {}), sort=sort or None, q=q or None, ids=chosen, reading=reading,
     )
 
 
@@ -240,6 +346,10 @@ def _csv_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Amount):
+        return str(value.value)
+    if isinstance(value, datetime):  # a readable export's local time
+        return value.strftime(TIME_TEXT)
     if isinstance(value, date):
         return value.isoformat()
     return guard_formula(value) if isinstance(value, str) else str(value)
@@ -255,8 +365,29 @@ def guard_formula(text: str) -> str:
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:
     """A write-only cell; text is always stored as text (never as a formula)."""
+    if isinstance(value, Amount | datetime | date):
+        return _formatted_cell(sheet, value)
     if not isinstance(value, str) or not (value.startswith("=") or ILLEGAL_CHARACTERS_RE.search(value)):
         return value
     cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
     cell.data_type = "s"
+    return cell
+
+
+def _formatted_cell(sheet: Any, value: Amount | datetime | date) -> Any:
+    """A number or date cell with the format a person reads it in: ``1,234.50 "CNY"``, ``2026-01-06 01:30``."""
+    if isinstance(value, Amount):
+        cell = WriteOnlyCell(sheet, value.value)
+        if value.currency in MINOR_UNITS:
+            digits = MINOR_UNITS[value.currency]
+            cell.number_format = ("#,##0." + "0" * digits if digits else "#,##0") + f' "{value.currency}"'
+        return cell
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:  # a raw export's moment (UTC): spreadsheets keep no zone
+            return value
+        cell = WriteOnlyCell(sheet, value)
+        cell.number_format = XLSX_DATETIME
+        return cell
+    cell = WriteOnlyCell(sheet, value)
+    cell.number_format = XLSX_DATE
     return cell

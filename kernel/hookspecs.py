@@ -438,7 +438,10 @@ def after_demo_seeded(site: Site, actor: Actor) -> None:
     Add this plugin's demo records through ``site.records`` as ``actor``, only those
     not there yet (seeding twice must change nothing), with names in Chinese and
     English so the UI shows both. The demo users are found with
-    ``site.records.list(actor, "users")``.
+    ``site.records.list(actor, "users")`` (reps have the role ``sales_rep``). Fill
+    every page and widget the plugin offers, dated around ``site.clock.now()``
+    (something due today, something overdue, history for the charts), and run the
+    plugin's own jobs if a page shows their result. See docs/building-blocks.md.
     """
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -349,6 +351,23 @@ def test_demo_command_prints_the_admin_login(crm: Any) -> None:
     assert f"admin login: {DEMO_ADMIN_EMAIL} / " in out
     assert "李娜" in ok(crm("users", "list"))
     assert "password unchanged" in ok(crm("demo"))
+
+
+def test_demo_prints_every_demo_users_password_once_and_resets_them_on_request(crm: Any, make_site: Any) -> None:
+    out = ok(crm("demo"))
+    printed = dict(re.findall(r"^  (\S+@example\.com)\s+(\S+)\s+\w+$", out, re.M))
+    assert set(printed) == {user["email"] for user in DEMO_USERS}
+    site = make_site(notes_plugin)
+    assert login(site, "li.na@example.com", printed["li.na@example.com"]).role == "sales_rep"
+    again = ok(crm("demo"))
+    assert "password unchanged" in again and "crm demo --reset-passwords" in again
+    assert not any(password in again for password in printed.values())  # shown once
+    reset = ok(crm("demo", "--reset-passwords"))
+    admin_password = re.search(rf"admin login: {re.escape(DEMO_ADMIN_EMAIL)} / (\S+)", reset).group(1)
+    fresh = dict(re.findall(r"^  (\S+@example\.com)\s+(\S+)\s+\w+$", reset, re.M))
+    assert set(fresh) == set(printed) and all(fresh[email] != printed[email] for email in printed)
+    assert login(site, DEMO_ADMIN_EMAIL, admin_password).role == "admin"
+    assert login(site, "li.na@example.com", fresh["li.na@example.com"]).role == "sales_rep"
 
 
 def test_users_set_password_ends_old_credentials_and_applies_the_policy(crm: Any, make_site: Any) -> None:

@@ -52,9 +52,9 @@ def one_error_line(result: Result, fragment: str) -> None:
     assert "Traceback" not in result.output
 
 
-def test_exports_every_record_to_csv_with_field_names(crm: Any, tmp_path: Path) -> None:
+def test_raw_exports_every_record_to_csv_with_field_names(crm: Any, tmp_path: Path) -> None:
     target = tmp_path / "notes.csv"
-    result = crm("export", "notes", "-o", str(target))
+    result = crm("export", "notes", "-o", str(target), "--raw")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"exported 3 notes to {target}"
     data = target.read_bytes()
@@ -67,7 +67,7 @@ def test_exports_every_record_to_csv_with_field_names(crm: Any, tmp_path: Path) 
 
 def test_where_sort_and_labels_to_xlsx(crm: Any, site: Any, tmp_path: Path) -> None:
     target = tmp_path / "hot.xlsx"
-    result = crm("export", "notes", "-o", str(target), "--where", "rating=hot", "--where", "priority__lte=2", "--sort", "-priority", "--labels")
+    result = crm("export", "notes", "-o", str(target), "--where", "rating=hot", "--where", "priority__lte=2", "--sort", "-priority", "--raw", "--labels")
     assert result.exit_code == 0, result.output
     assert "exported 2 notes" in result.stdout
     rows = list(openpyxl.load_workbook(target).active.iter_rows(values_only=True))
@@ -85,3 +85,31 @@ def test_refuses_a_wrong_extension_an_unknown_entity_and_a_bad_filter(crm: Any, 
     one_error_line(crm("export", "notes", "-o", str(tmp_path / "x.csv"), "--where", "rating"), "FIELD=VALUE")
     assert list(tmp_path.glob("*.csv")) == [] and list(tmp_path.glob("*.pdf")) == []
     assert crm("export", "notes").exit_code == 2  # -o is required
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    (None, {"owner": "负责人", "hot": "热", "created": "创建时间", "signed": "已签约", "yes": "是"}),
+    ("en", {"owner": "Owner", "hot": "Hot", "created": "Created at", "signed": "Signed", "yes": "Yes"}),
+])
+def test_an_export_is_for_people_by_default(crm: Any, site: Any, tmp_path: Path, lang: str | None, expected: dict[str, str]) -> None:
+    fielddefs.add_field(site, ADMIN, "notes", "signed", {"type": "boolean"}, label={"en": "Signed", "zh_CN": "已签约"})
+    fielddefs.add_field(site, ADMIN, "notes", "level", {"type": "string", "enum": ["hot", "cold"], "x-labels": {
+        "hot": {"en": "Hot", "zh_CN": "热"}, "cold": {"en": "Cold", "zh_CN": "冷"}}}, label={"en": "Level", "zh_CN": "等级"})
+    owner = site.records.create(ADMIN, "users", {"email": "ann@example.com", "name": "Ann Lee", "role": "sales_rep"})
+    site.records.create(ADMIN, "notes", {"title": "Signed one", "owner_id": owner["id"], "custom": {"signed": True, "level": "hot"}})
+    target = tmp_path / "people.csv"
+    result = crm("export", "notes", "-o", str(target), "--where", "title=Signed one", *(["--lang", lang] if lang else []))
+    assert result.exit_code == 0, result.output
+    header, row = list(csv.reader(target.read_text(encoding="utf-8-sig").splitlines()))
+    values = dict(zip(header, row))
+    assert values[expected["owner"]] == "Ann Lee" and values[expected["signed"]] == expected["yes"]
+    assert values["等级" if lang is None else "Level"] == expected["hot"]
+    assert values[expected["created"]] == "2026-01-05 17:00"  # the site's zone, Asia/Shanghai
+
+
+def test_time_zone_option(crm: Any, tmp_path: Path) -> None:
+    target = tmp_path / "utc.csv"
+    assert crm("export", "notes", "-o", str(target), "--time-zone", "UTC", "--lang", "en").exit_code == 0
+    header, *rows = list(csv.reader(target.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0][header.index("Created at")] == "2026-01-05 09:00"
+    one_error_line(crm("export", "notes", "-o", str(target), "--time-zone", "Mars/Base"), "IANA time zone")

@@ -11,7 +11,7 @@ import click
 
 from .. import migrations, search
 from ..db import pool_size
-from ..demo import DEMO_ADMIN_EMAIL, DemoSeed, generate_password, seed_demo
+from ..demo import DEMO_ADMIN_EMAIL, DEMO_USERS, DemoSeed, generate_password, seed_demo
 from ..jobs import schedule, worker_name
 from ..settings import load_settings
 from ..site import Site
@@ -41,23 +41,34 @@ def init(site: Site, admin_email: str, admin_password: str | None) -> None:
         click.echo(f"admin password: {password}  (shown once; change it after logging in)")
 
 
-def prepare_demo(site: Site) -> DemoSeed:
-    """Migrate, seed the demo data and print the admin login."""
+def prepare_demo(site: Site, reset_passwords: bool = False) -> DemoSeed:
+    """Migrate, seed the demo data and print the logins whose passwords were set just now."""
     migrations.upgrade(site)
-    seed = seed_demo(site, CLI_ACTOR)
+    seed = seed_demo(site, CLI_ACTOR, reset_passwords=reset_passwords)
     click.echo(f"demo data ready: {seed.teams_added} teams and {seed.users_added} users added")
     if seed.admin_password:
         click.echo(f"admin login: {seed.admin_email} / {seed.admin_password}  (shown once)")
     else:
-        click.echo(f"admin login: {seed.admin_email} (password unchanged)")
+        click.echo(f"admin login: {seed.admin_email} (password unchanged; forgotten? run 'crm demo --reset-passwords')")
+    users = {email: password for email, password in seed.passwords.items() if email != seed.admin_email}
+    if users:
+        roles = {user["email"]: user["role"] for user in DEMO_USERS}
+        click.echo("demo users (shown once; 'crm demo --reset-passwords' sets new ones):")
+        width = max(map(len, users))
+        for email, password in users.items():
+            click.echo(f"  {email:<{width}}  {password}  {roles.get(email, '')}")
     return seed
 
 
 @click.command()
+@click.option(
+    "--reset-passwords", is_flag=True,
+    help="Give the first admin and the demo users new passwords and print them (their sessions and API tokens end).",
+)
 @pass_site
-def demo(site: Site) -> None:
-    """Initialize the database and add demo teams, users and an admin (safe to repeat)."""
-    prepare_demo(site)
+def demo(site: Site, reset_passwords: bool) -> None:
+    """Initialize the database and add demo teams, users, an admin and each plugin's demo records (safe to repeat)."""
+    prepare_demo(site, reset_passwords)
 
 
 @click.command()

@@ -277,3 +277,32 @@ def test_a_sales_rep_exports_only_their_own_records(app, site, people):
     rows = list(csv.reader(io.StringIO(download(client, "/r/notes/export", csrf_token=token).content.decode("utf-8-sig"))))
     assert [row[1] for row in rows[1:]] == ["mine"]
     assert client.post("/r/notes/export", data={"format": "csv"}).status_code == 403  # no CSRF token
+
+
+@pytest.mark.parametrize(("locale", "words"), [
+    ("zh_CN", {"owner": "负责人", "touched": "最近处理时间", "yes": "是", "raw": "原始代码"}),
+    ("en", {"owner": "Owner", "touched": "Touched at", "yes": "Yes", "raw": "Raw codes"}),
+])
+def test_a_rep_exports_names_and_their_local_time_or_raw_codes_when_ticked(app, site, people, locale, words):
+    from datetime import datetime, timezone
+
+    from kernel import preferences
+
+    fielddefs.add_field(site, SYSTEM, "notes", "signed", {"type": "boolean"}, label={"en": "Signed", "zh_CN": "已签约"})
+    preferences.put(site, people["rep"]["id"], "time_zone", "Europe/London")
+    notes(site, {"title": "mine", "owner_id": people["rep"]["id"], "touched_at": datetime(2026, 7, 1, 9, 5, tzinfo=timezone.utc), "custom": {"signed": True}})
+    site.records.update(SYSTEM, "users", people["rep"]["id"], {"name": "Rep Li"})
+    client, token = signed_in(app, "rep@example.com")
+    client.cookies.set("crm_locale", locale)
+    page = client.get("/r/notes").text
+    assert 'name="raw" value="1"' in page and words["raw"] in page
+    rows = list(csv.reader(io.StringIO(download(client, "/r/notes/export", csrf_token=token, format="csv").content.decode("utf-8-sig"))))
+    header, row = rows
+    signed = "已签约" if locale == "zh_CN" else "Signed"
+    assert row[header.index(words["owner"])] == "Rep Li" and row[header.index(signed)] == words["yes"]
+    touched = [cell for cell in row if cell.startswith("2026-07-01")]
+    assert touched == ["2026-07-01 10:05"]  # British summer time, the rep's zone
+    raw = list(csv.reader(io.StringIO(download(client, "/r/notes/export", csrf_token=token, format="csv", raw="1").content.decode("utf-8-sig"))))
+    values = dict(zip(*raw))
+    assert values["owner_id"] == str(people["rep"]["id"]) and values["custom.signed"] == "true"
+    assert values["touched_at"] == "2026-07-01T09:05:00Z"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...errors import RecordError
 from ...entities import TITLE_COLUMNS, record_title, title_column  # noqa: F401 - re-exported for the pages
 from ...fielddescriptions import FormField
+from ...titles import reference_titles
 
 if TYPE_CHECKING:
     from ...entities import Entity
@@ -16,32 +16,9 @@ if TYPE_CHECKING:
 def reference_labels(ui: UI, fields: list[FormField], records: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
     """``{(entity, id): title}`` for every record the given reference fields point at, one query per entity.
 
-    Only records the user may see are named; others stay ``#id``.
+    Only records the user may see are named; others stay ``#id`` (:func:`kernel.titles.reference_titles`).
     """
-    wanted: dict[str, set[int]] = {}
-    for form_field in fields:
-        if form_field.widget not in ("reference", "list") or not form_field.reference:
-            continue
-        for record in records:
-            value = (record.get("custom") or {}).get(form_field.name) if form_field.custom else record.get(form_field.name)
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, int) and not isinstance(item, bool):
-                    wanted.setdefault(form_field.reference, set()).add(item)
-    labels: dict[tuple[str, int], str] = {}
-    for target_name, ids in wanted.items():
-        target = ui.view.entity(target_name)
-        column = title_column(target) if target else None
-        if target is None or column is None:
-            continue
-        try:
-            query = ui.site.records.list_query(ui.actor, target_name, limit=len(ids))
-        except RecordError:
-            continue
-        query = query.where(target.table.c.id.in_(ids)).with_only_columns(target.table.c.id, target.table.c[column])
-        with ui.site.engine.connect() as conn:
-            for row in conn.execute(query):
-                labels[(target_name, row[0])] = str(row[1])
-    return labels
+    return reference_titles(ui.site, ui.actor, fields, records)
 
 
 def raw_value(form_field: FormField, record: dict[str, Any]) -> Any:

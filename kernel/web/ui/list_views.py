@@ -7,7 +7,8 @@
   ``site.records.assign`` (with the reason typed, if any), or changes nothing and
   says which record was refused and why.
 * ``POST /r/E/export?QUERY`` downloads the selected records, or every record the list
-  matches, as CSV or XLSX (:mod:`kernel.exporting`), with the user's language in the headers.
+  matches, as CSV or XLSX (:mod:`kernel.exporting`) for people to read (labels, names, local times in
+  the user's language and zone), or with "Raw codes" ticked as field names, codes, ids and UTC.
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ async def export(request: Request) -> Response:
     started = exporting.export_records(
         ui.site, ui.actor, entity.name, fmt,
         filters=wanted.record_filters(display_fields(ui.view, entity), ui.tzinfo), q=wanted.q or None,
-        sort=wanted.sort or None, ids=ids, headers="labels", locale=ui.locale,
+        sort=wanted.sort or None, ids=ids, raw=form.get("raw") == "1", locale=ui.locale, tz=ui.tzinfo,
     )
     disposition = f'attachment; filename="{started.filename}"'
     return StreamingResponse(started.chunks(), media_type=started.media_type, headers={"Content-Disposition": disposition})

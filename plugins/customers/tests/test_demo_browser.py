@@ -1,0 +1,63 @@
+"""The demo as a newcomer sees it, in Chromium: the demo rep 李娜 signs in with the password
+``crm demo`` printed and finds the dashboard, My day and the churn list filled, in 简体中文,
+on a laptop (1366 px) and a phone (375 px). Run with ``pytest -m browser plugins/customers``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kernel import Actor
+from kernel.testing import browser, live_server, seed_demo, shots  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.browser
+
+REP = "li.na@example.com"
+
+
+@pytest.fixture
+def live_site(make_site):
+    site = make_site(plugins=("customers",), default_locale="zh_CN")
+    site.demo = seed_demo(site, Actor.system("cli"))  # type: ignore[attr-defined]
+    return site
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 860}, {"width": 375, "height": 812}], ids=["1366", "375"])
+def test_the_demo_rep_finds_a_filled_dashboard_my_day_and_churn_list(browser: Any, live_server: str, live_site: Any, shots: Any, viewport: dict[str, int]) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server + "/login")
+    page.get_by_label("邮箱").fill(REP)
+    page.get_by_label("密码").fill(live_site.demo.passwords[REP])
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="仪表盘", level=1)).to_be_visible()
+    churn = page.get_by_role("region", name="流失预警客户")
+    expect(churn).to_be_visible()
+    expect(churn).to_contain_text("1 个客户")  # the customer the demo's churn job flagged
+    expect(page.get_by_role("region", name="客户行业分布")).to_contain_text("制造")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the dashboard scrolls sideways"
+    shots(page, "01-dashboard")
+
+    page.goto(live_server + "/p/customers/my-day")
+    expect(page.get_by_text("深圳前海智造股份有限公司").first).to_be_visible()
+    expect(page.get_by_text("杭州云帆科技有限公司").first).to_be_visible()
+    assert "已逾期" in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "My day scrolls sideways"
+    shots(page, "02-my-day")
+
+    page.goto(live_server + "/p/customers/churn")
+    expect(page.get_by_text("深圳前海智造股份有限公司").first).to_be_visible()
+    shots(page, "03-churn")
+
+    page.goto(live_server + "/r/customers")
+    expect(page.get_by_label("原始代码")).to_be_visible()  # the export's "raw codes" box, beside the format
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the list scrolls sideways"
+    shots(page, "04-list-export")
+    assert errors == []
+    context.close()
