@@ -132,7 +132,7 @@ def stray_chinese(path: str, texts: list[str], data: list[str]) -> list[Finding]
 def scan_pages(client: Any, site: Site, locale: str, *, start: Iterable[str] = ("/",), per_shape: int = 2, limit: int = 400) -> tuple[list[str], list[Finding]]:
     """Walk the pages ``client`` (signed in, showing ``locale``) reaches; ``(paths read, findings)``.
 
-    At most ``per_shape`` pages of one URL shape (``/r/customers/{id}``) are read, and ``limit`` in all.
+    At most ``per_shape`` pages of one URL shape (``/r/ENTITY/{id}``) are read, and ``limit`` in all.
     """
     messages = english_messages(site) if locale == "zh_CN" else set()
     data = user_data(site) if locale == "en" else []

@@ -86,7 +86,8 @@ def localized(request: Request, exc: RecordError) -> RecordError:
         return exc
     view = request.app.state.site.view
     catalog = translations(locale, plugin_locale_dirs(view))
-    return localize(exc, Labels(view, request.path_params.get("entity"), locale, catalog.gettext))
+    entity = None if request.url.path.startswith("/api/v1/meta/") else request.path_params.get("entity")  # a record's fields
+    return localize(exc, Labels(view, entity, locale, catalog.gettext))
 
 
 async def record_error(request: Request, exc: Exception) -> Response:
