@@ -32,6 +32,7 @@ from .errors import ConfigError, Conflict, CRMError, Forbidden, NotFound, Plugin
 from .hookspecs import hookimpl, hookspec
 from .i18n import site_translations
 from .jobs import Job
+from .messages import N_
 from .links import Link, LinkRefused
 from .links import revoke as revoke_links
 from .links import sign as sign_link
@@ -138,6 +139,7 @@ __all__ = [
     "money_text",
     "move_timers",
     "multiply_money",
+    "N_",
     "never_reuse_ids",
     "NotFound",
     "notify",

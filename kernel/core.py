@@ -22,6 +22,11 @@ from .models import Role, Target, Team, User
 from .passwords import PASSWORD_MAX, PASSWORD_MIN, weakness
 
 NAME = "core"
+LABEL = {"en": "Core", "zh_CN": "核心"}
+DESCRIPTION = {
+    "en": "Users, teams, roles and targets: what every other module builds on.",
+    "zh_CN": "用户、团队、角色和目标：其他模块的基础。",
+}
 HISTORY = "history"
 REQUIRES: tuple[str, ...] = ()
 

@@ -27,6 +27,7 @@ from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, Val
 
 import schemas
 
+from . import messages
 from .errors import ValidationError
 from .money import MINOR_UNITS, minor_digits, parse_money
 from .parsing import INT64_MAX, INT64_MIN, parse_date, parse_datetime
@@ -334,11 +335,12 @@ class FieldSet:
             if field_ is not None and field_.kind == "money":
                 continue  # its own check words it better (decimals of its currency): below
             msg = _jsonschema_message(error, field_)
-            details.append({"loc": loc, "msg": msg})
+            details.append({"loc": loc, "msg": msg, **messages.jsonschema_reason(error, field_.kind if field_ else None)})
         money = {n for n, f in self.fields.items() if f.kind == "money"}
         for error in exc.errors():
             if error["loc"] and error["loc"][0] in money:
-                details.append({"loc": ["custom", error["loc"][0]], "msg": error["msg"].removeprefix("Value error, ")})
+                msg = error["msg"].removeprefix("Value error, ")
+                details.append({"loc": ["custom", error["loc"][0]], "msg": msg, **messages.money_reason(msg)})
         if not details:  # jsonschema accepted what the compiled validator refused: use pydantic's words
             for error in exc.errors():
                 loc = ["custom", *(part for part in error["loc"] if not str(part).startswith(("function-", "literal", "lax", "strict", "union")))]

@@ -8,6 +8,8 @@ routes and jobs and never deletes its data.
 
 from __future__ import annotations
 
+import re
+
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -25,21 +27,36 @@ STATES = PluginState.__table__
 
 
 def describe_plugins(site: Site) -> list[dict[str, Any]]:
-    """Every installed plugin with its state, requirements and one-line description."""
+    """Every installed plugin with its state, requirements, label and description.
+
+    ``label`` and ``descriptions`` are ``{"en": ..., "zh_CN": ...}`` dicts from the plugin
+    module's ``LABEL`` and ``DESCRIPTION``; without them, the name and the first line of
+    its docstring (as plain text) stand in. ``description`` is the English one.
+    """
     enabled = set(site.refresh(force=True).enabled)
     rows = []
     for name, info in site.installed.items():
-        doc = (getattr(info.module, "__doc__", None) or "").strip().splitlines()
         rows.append(
             {
                 "name": name,
                 "enabled": name in enabled,
                 "essential": info.essential,
                 "requires": list(info.requires),
-                "description": doc[0] if doc else "",
+                "label": dict(getattr(info.module, "LABEL", None) or {"en": name}),
+                "descriptions": dict(getattr(info.module, "DESCRIPTION", None) or {"en": plain_text(getattr(info.module, "__doc__", None))}),
             }
         )
+        rows[-1]["description"] = rows[-1]["descriptions"].get("en", "")
     return rows
+
+
+def plain_text(doc: str | None) -> str:
+    """The first line of a docstring without reStructuredText markup (````x````, ``:role:`x```, ``*x*``)."""
+    lines = (doc or "").strip().splitlines()
+    text = lines[0] if lines else ""
+    text = re.sub(r":[\w:]+:`([^`<]*?)(?:\s*<[^>]*>)?`", r"\1", text)
+    text = re.sub(r"``([^`]*)``|`([^`]*)`_?", lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+    return re.sub(r"\*\*?([^*]+)\*\*?", r"\1", text)
 
 
 def enable_plugin(site: Site, actor: Actor, name: str) -> None:

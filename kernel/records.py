@@ -28,6 +28,7 @@ from .customfields import FieldSet, normal_datetime, contains_expression, field_
 from .db import Money
 from .entities import Entity, entity_write_only
 from .errors import Forbidden, NotFound, RecordError, ValidationError
+from . import messages
 
 if TYPE_CHECKING:
     from .site import Site, View
@@ -117,7 +118,7 @@ def pydantic_details(exc: pydantic.ValidationError, prefix: Sequence[str | int] 
     for error in exc.errors(include_url=False) if errors is None else errors:
         loc = [*prefix, *error["loc"]]
         msg = "unknown field" if error["type"] == "extra_forbidden" else error["msg"].removeprefix("Value error, ")
-        details.append({"loc": loc, "msg": msg})
+        details.append({"loc": loc, "msg": msg, **messages.pydantic_reason(error)})
     first = details[0]
     return ValidationError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", details)
 

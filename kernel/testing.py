@@ -42,6 +42,7 @@ from .hookspecs import hookimpl
 from .i18n import KERNEL_LOCALE_DIR, catalog_path
 from .jobs import run_due_jobs
 from .notifications import list_notifications
+from .pagescan import Finding, scan_pages
 from .passwords import cheap_hasher
 from .settings import MailSettings, Settings
 from .site import Site
@@ -56,6 +57,7 @@ __all__ = [
     "clock",
     "create_app",
     "database_url",
+    "Finding",
     "fire_due_timers",
     "free_port",
     "issue_token",
@@ -69,6 +71,7 @@ __all__ = [
     "registered_permissions",
     "run_due_jobs",
     "run_due_tasks",
+    "scan_pages",
     "seed_demo",
     "shots",
     "START",

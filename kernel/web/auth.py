@@ -179,8 +179,12 @@ def authenticate(site: Site, request: Request, *, csrf_token: str | None = None)
     session's CSRF token: in the ``X-CSRF-Token`` header, or as ``csrf_token``
     read from a form by the caller (see :func:`authenticate_form`); otherwise 403.
     """
-    if request.headers.get("authorization"):
-        return _bearer(site, request)
+    actor = _bearer(site, request) if request.headers.get("authorization") else _session(site, request, csrf_token)
+    request.state.crm_user_id = actor.user_id  # the error envelope speaks the user's language
+    return actor
+
+
+def _session(site: Site, request: Request, csrf_token: str | None) -> Actor:
     sid = sessions.session_id(site, request)
     if sid is None:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>', or sign in")

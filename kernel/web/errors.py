@@ -20,7 +20,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import preferences
 from ..errors import RecordError, Unauthorized
+from ..i18n import plugin_locale_dirs, translations
+from ..messages import Labels, localize, public_details
+from ..settings import LOCALES
 from .payload import JSON
 
 log = logging.getLogger(__name__)
@@ -39,11 +43,56 @@ HTTP_CODES = {
 
 
 def envelope(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSON:
-    return JSON({"error": {"code": code, "message": message, "details": details or []}}, status_code=status, headers=headers)
+    return JSON({"error": {"code": code, "message": message, "details": public_details(details or [])}}, status_code=status, headers=headers)
+
+
+def accepted_locale(header: str) -> str | None:
+    """The first supported language of an ``Accept-Language`` header (``zh``, ``zh-CN``, ``en-US``...), by weight."""
+    ranked = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        ranked.append((-weight, index, tag.strip().lower()))
+    for _, _, tag in sorted(ranked):
+        if tag.startswith("zh"):
+            return "zh_CN"
+        if tag.startswith("en"):
+            return "en"
+    return None
+
+
+def reader_locale(request: Request) -> str | None:
+    """The caller's language: ``Accept-Language``, else the signed-in user's preference; None if neither says."""
+    chosen = accepted_locale(request.headers.get("accept-language", ""))
+    if chosen is not None:
+        return chosen
+    user_id = getattr(request.state, "crm_user_id", None)
+    if user_id is not None:
+        preferred = preferences.get(request.app.state.site, user_id, "locale")
+        if preferred in LOCALES:
+            return str(preferred)
+    return None
+
+
+def localized(request: Request, exc: RecordError) -> RecordError:
+    """``exc`` in the caller's language (unchanged when the caller named none: the API speaks English)."""
+    locale = reader_locale(request)
+    if locale is None:
+        return exc
+    view = request.app.state.site.view
+    catalog = translations(locale, plugin_locale_dirs(view))
+    entity = None if request.url.path.startswith("/api/v1/meta/") else request.path_params.get("entity")  # a record's fields
+    return localize(exc, Labels(view, entity, locale, catalog.gettext))
 
 
 async def record_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RecordError)
+    exc = localized(request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     retry = getattr(exc, "retry_after", None)
     if retry is not None:

@@ -275,7 +275,9 @@ class Builder:
                 "enabled": {"type": "boolean"},
                 "essential": {"type": "boolean"},
                 "requires": {"type": "array", "items": {"type": "string"}},
-                "description": {"type": "string"},
+                "description": {"type": "string", "description": "in English, plain text"},
+                "label": LABELS,
+                "descriptions": LABELS,
             },
         }
         sequence = {

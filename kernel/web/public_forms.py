@@ -28,6 +28,7 @@ from .. import forms
 from ..errors import RecordError, ValidationError
 from ..fielddescriptions import N_
 from ..i18n import normal_locale, pick, plugin_locale_dirs, translations
+from ..messages import Labels, localize
 from ..settings import LOCALES
 from .payload import read_json
 from ..ratelimits import rate_limit
@@ -99,6 +100,8 @@ async def form_page(request: Request) -> Response:
             raise
         if exc.status not in (409, 422):
             return problem_page(exc)
+        view = site.view
+        exc = localize(exc, Labels(view, form["entity"], locale, translations(locale, plugin_locale_dirs(view)).gettext))
         errors, other = errors_by_field(exc.details)
         consent_error = errors.pop("consent", None)
         typed = await request.form()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import ValidationError
+from kernel import N_, ValidationError
 
 from .models import Contact, Customer
 from .normalize import email_keys, phone_keys
@@ -53,7 +53,7 @@ def prepare_update(site: Site, conn: sa.Connection, actor: Actor, record: dict[s
             changes["is_primary"] = True
     elif changes.get("is_primary") is False and record["is_primary"]:
         if _primary_of(conn, record["customer_id"], besides=record["id"]) is None:
-            raise ValidationError.at(["is_primary"], "a customer needs a primary contact: make another contact primary instead")
+            raise ValidationError.at(["is_primary"], N_("a customer needs a primary contact: make another contact primary instead"))
     if changes.get("customer_id") is None:
         changes.pop("customer_id", None)
     if any(name in changes for name in KEY_SOURCES):

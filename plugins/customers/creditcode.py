@@ -7,6 +7,8 @@ the check value is ``31 - (sum(C_i * W_i) mod 31)``, where 31 means 0.
 
 from __future__ import annotations
 
+from kernel import N_
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 LENGTH = 18
 WEIGHTS = tuple(pow(3, i, 31) for i in range(LENGTH - 1))
@@ -27,5 +29,5 @@ def credit_code_problem(code: str) -> str | None:
     if wrong:
         return f"contains characters outside the code alphabet: {''.join(wrong)}"
     if check_character(code[:-1]) != code[-1]:
-        return "check character does not match (GB 32100-2015)"
+        return N_("check character does not match (GB 32100-2015)")
     return None

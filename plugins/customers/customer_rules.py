@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import Forbidden, ValidationError
+from kernel import Forbidden, N_, ValidationError
 
 from .models import Share
 from .normalize import company_key, email_keys, phone_keys
@@ -54,7 +54,7 @@ def _check(site: Site, conn: sa.Connection, merged: dict[str, Any], changed: dic
     if changed.get("level") is not None and changed["level"] not in levels:
         raise ValidationError.at(["level"], f"must be one of {', '.join(levels)}")
     if merged.get("credit_code") and merged.get("kind") == "individual":
-        raise ValidationError.at(["credit_code"], "only a company has a unified social credit code")
+        raise ValidationError.at(["credit_code"], N_("only a company has a unified social credit code"))
     for name in ("shared_user_ids", "shared_team_ids", "tags"):
         if name in changed and changed[name] is not None:
             changed[name] = list(dict.fromkeys(changed[name]))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import Conflict, NotFound, ValidationError, add_audit_entry, jsonable
+from kernel import add_audit_entry, Conflict, jsonable, N_, NotFound, ValidationError
 
 from .contact_rules import CONTACTS
 from .customer_rules import sync_shares
@@ -49,7 +49,7 @@ def merge_customers(
 ) -> dict[str, Any]:
     survivor_id, other_id = record["id"], body.other_id
     if other_id == survivor_id:
-        raise ValidationError.at(["body", "other_id"], "a customer cannot be merged into itself")
+        raise ValidationError.at(["body", "other_id"], N_("a customer cannot be merged into itself"))
     for name in body.fields:
         if name not in PICKABLE:
             raise ValidationError.at(["body", "fields", name], "unknown customer field")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kernel import Forbidden, NotFound, RecordError, allowed, optional_id
+from kernel import allowed, Forbidden, N_, NotFound, optional_id, RecordError
 from kernel.ui import check_form, display_fields, raw_value, reference_labels, render, show, ui_of
 
 from .contact_rules import CONTACTS
@@ -46,7 +46,7 @@ async def merge_page(request: Request) -> Response:
     ui = ui_of(request)
     site, actor = ui.site, ui.actor
     if not allowed(site, actor, "customers", "merge"):
-        raise Forbidden("merging customers needs the customers.merge permission")
+        raise Forbidden(N_("merging customers needs the customers.merge permission"))
     survivor = site.records.get(actor, "customers", path_id(request))
     errors: list[str] = []
     picks: dict[str, str] = {}
@@ -64,6 +64,7 @@ async def merge_page(request: Request) -> Response:
             try:
                 result = site.records.act(actor, "customers", survivor["id"], "merge", body)
             except RecordError as exc:
+                exc = ui.explain(exc, "customers")
                 errors.extend([detail.get("msg") or exc.message for detail in exc.details] or [exc.message])
             else:
                 return ui.redirect(f"/r/customers/{survivor['id']}?merged={result['merge_id']}")

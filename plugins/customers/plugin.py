@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from kernel import Actor, Entity, Site, Widget
 
 NAME = "customers"
+LABEL = {"en": "Customers", "zh_CN": "客户管理"}
+DESCRIPTION = {
+    "en": "Customers, contacts, follow-ups and tasks, with duplicate checks, merging, churn warnings and My day.",
+    "zh_CN": "客户、联系人、跟进记录和任务，含查重、合并、流失预警和“我的一天”。",
+}
 REQUIRES: tuple[str, ...] = ()
 HOOKSPECS = hookspecs
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import NotFound, ValidationError
+from kernel import N_, NotFound, ValidationError
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -23,12 +23,12 @@ def check_target(site: Site, conn: sa.Connection, actor: Actor, values: dict[str
     customer_id, entity, record_id = values.get("customer_id"), values.get("entity"), values.get("record_id")
     if (entity is None) != (record_id is None):
         missing = "record_id" if record_id is None else "entity"
-        raise ValidationError.at([missing], "entity and record_id go together")
+        raise ValidationError.at([missing], N_("entity and record_id go together"))
     if customer_id is not None and entity is not None:
-        raise ValidationError.at(["entity"], "give either customer_id or entity and record_id, not both")
+        raise ValidationError.at(["entity"], N_("give either customer_id or entity and record_id, not both"))
     if customer_id is None and entity is None:
         if required:
-            raise ValidationError.at(["customer_id"], "required: the customer (or entity and record_id) this is about")
+            raise ValidationError.at(["customer_id"], N_("required: the customer (or entity and record_id) this is about"))
         return
     if customer_id is not None:
         _visible_record(site, conn, actor, "customers", customer_id, "customer_id")

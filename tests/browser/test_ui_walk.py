@@ -91,7 +91,7 @@ def test_first_session_walk(browser, live_server, shots, device):
     page.get_by_role("link", name="New Note").click()
     page.get_by_label("Priority").fill("9")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("#f-priority-error")).to_contain_text("less than or equal to 5")
+    expect(page.locator("#f-priority-error")).to_contain_text("Priority must be at most 5")
     expect(page.locator("#f-title-error")).to_be_visible()
     shots(page, "06-form-errors")
 

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kernel import Action, Actor, Base, Entity, Job, RecordMixin, UTCDateTime, Vetoed, hookimpl
 
 NAME = "notes"
+LABEL = {"en": "Notes", "zh_CN": "笔记"}
+DESCRIPTION = {"en": "A tiny plugin that proves the kernel works with no business module.", "zh_CN": "一个小插件，证明内核无需业务模块也能运行。"}
 REQUIRES: tuple[str, ...] = ()
 
 

@@ -123,7 +123,7 @@ def test_the_form_preview_shows_the_draft_field_and_saves_nothing(site, admin):
     full = client.post("/admin/fields/notes/_preview", data=draft)  # without JavaScript: the whole page
     assert full.text.lstrip().startswith("<!doctype") and 'id="f-custom-mood"' in full.text and 'value="Mood today"' in full.text
     broken = client.post("/admin/fields/notes/_preview", data={**draft, "name": "Bad Name"}, headers={"HX-Request": "true"})
-    assert "name: must start with a-z" in broken.text and "f-custom-Bad" not in broken.text
+    assert "Name must start with a-z" in broken.text and "f-custom-Bad" not in broken.text
     assert client.post("/admin/fields/notes/_preview", data={k: v for k, v in draft.items() if k != "csrf_token"}).status_code == 403
     assert counts(site) == before
     assert "mood" not in site.view.fields("notes")

@@ -256,7 +256,7 @@ def test_a_refused_scripted_move_answers_the_reason(site, admin, app):
     assert wrong.status_code == 422
     body = wrong.json()
     assert body["error"]["code"] == "validation_error" and body["error"]["details"][0]["loc"] == ["body", "status"]
-    assert body["message"] == "That card could not be moved. must be one of open, done, archived"
+    assert body["message"] == "That card could not be moved. Status must be one of open, done, archived"
     vetoed = client.post("/r/notes/kanban", data={"csrf_token": token, "id": str(locked["id"]), "status": "done"}, headers=JSON_ACCEPT)
     assert vetoed.status_code == 422 and vetoed.json()["message"] == "That card could not be moved. locked notes stay where they are"
     assert site.records.get(SYSTEM, "notes", locked["id"])["status"] == "open"

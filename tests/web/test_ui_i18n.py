@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 from kernel.i18n import KERNEL_LOCALE_DIR, Formatter, catalog_path, pick, translations
 
 ROOT = Path(__file__).resolve().parents[2]
-METHODS = [("kernel/fielddescriptions.py", "python"), ("kernel/web/ui/**.py", "python"), ("kernel/web/public_forms.py", "python"), ("kernel/web/templates/**.html", "jinja2")]
+METHODS = [("kernel/fielddescriptions.py", "python"), ("kernel/messages.py", "python"), ("kernel/web/ui/**.py", "python"), ("kernel/web/public_forms.py", "python"), ("kernel/web/templates/**.html", "jinja2")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

@@ -18,7 +18,7 @@ from ... import fielddefs, pluginstate
 from ...customfields import FIELD_NAME, CustomField, FieldSet, check_definition
 from ...errors import CRMError, NotFound, RecordError
 from .context import UI, ui_for
-from ...fielddescriptions import form_fields
+from ...fielddescriptions import N_, form_fields
 from .forms import errors_by_field, form_values
 from .records_views import choices_for
 from .session import check_csrf
@@ -40,6 +40,19 @@ KINDS: dict[str, dict[str, Any]] = {
     "multi_enum": {"type": "array"},
     "reference": {"type": "integer", "format": "reference"},
 }
+
+
+#: Each kind's name as people read it.
+KIND_NAMES = {
+    "string": N_("Text"), "text": N_("Long text"), "date": N_("Date"), "date-time": N_("Date and time"),
+    "email": N_("Email"), "uri": N_("Web address"), "phone": N_("Phone"), "integer": N_("Whole number"),
+    "number": N_("Number"), "money": N_("Money"), "boolean": N_("Yes / no"), "enum": N_("Choice"),
+    "multi_enum": N_("Several choices"), "reference": N_("Link to a record"),
+}
+
+
+def kind_names(ui: UI) -> dict[str, str]:
+    return {kind: ui.gettext(text) for kind, text in KIND_NAMES.items()}
 
 
 def field_schema(kind: str, options: str, target: str) -> dict[str, Any]:
@@ -74,6 +87,10 @@ async def plugins_page(request: Request) -> Response:
     for plugin in plugins:
         plugin["missing"] = [r for r in plugin["requires"] if r not in enabled]
         plugin["dependents"] = [p["name"] for p in plugins if plugin["name"] in p["requires"] and p["enabled"]]
+    labels = {p["name"]: ui.label(p["label"], p["name"]) for p in plugins}
+    joiner = "、" if ui.locale == "zh_CN" else ", "
+    for plugin in plugins:
+        plugin["named"] = {k: joiner.join(labels.get(n, n) for n in plugin[k]) for k in ("requires", "dependents", "missing")}
     return ui.render(
         "admin/plugins.html", status_code=409 if error else 200, plugins=plugins, error=error,
         changed=request.query_params.get("changed"), welcome=request.query_params.get("welcome"),
@@ -140,6 +157,7 @@ async def field_preview(request: Request) -> Response:
         check_definition(name, schema)
         draft = CustomField(entity.name, name, schema, _labels(values) or {"en": name.replace("_", " ").capitalize()})
     except RecordError as exc:
+        exc = ui.explain(exc)
         problem = exc.message
     preview = {**form_preview(ui, entity, draft), "preview_error": problem}
     if request.headers.get("HX-Request"):
@@ -164,6 +182,7 @@ async def fields_page(request: Request) -> Response:
             schema = field_schema(values["kind"], values["options"], values["target"])
             fielddefs.add_field(ui.site, actor, name, values["name"].strip(), schema, label=label, indexed=values["indexed"])
         except RecordError as exc:
+            exc = ui.explain(exc)
             errors, other = errors_by_field(exc.details)
             errors = {_form_key(k): v for k, v in errors.items()}
             other = other or ([] if errors else [exc.message])
@@ -180,7 +199,7 @@ def _fields_page(ui: UI, entity: Any, values: dict[str, Any], errors: dict[str, 
         entity=entity, entity_plural=ui.label(entity.label_plural, name), fields=fielddefs.list_fields(ui.site, name),
         kinds=list(KINDS), targets=[(n, ui.label(e.label_plural, n)) for n, e in ui.view.entities.items()],
         values=values, errors=errors, other_errors=other, added=params.get("added"), changed=params.get("changed"),
-        name_pattern=FIELD_NAME.pattern, **preview,
+        name_pattern=FIELD_NAME.pattern, kind_names=kind_names(ui), **preview,
     )
 
 
@@ -211,6 +230,7 @@ async def field_edit(request: Request) -> Response:
                 ui.site, actor, entity.name, name, label=_labels(values) or {"en": name}, description=values["description"], options=wanted
             )
         except RecordError as exc:
+            exc = ui.explain(exc)
             errors = {}
             for detail in exc.details:
                 errors.setdefault(_edit_key([str(part) for part in detail.get("loc", [])]), str(detail.get("msg", "")))
@@ -221,7 +241,7 @@ async def field_edit(request: Request) -> Response:
     return ui.render(
         "admin/field_edit.html", status_code=status,
         entity=entity, entity_plural=ui.label(entity.label_plural, entity.name), field=current,
-        has_options=options is not None, values=values, errors=errors, other_errors=other,
+        has_options=options is not None, values=values, errors=errors, other_errors=other, kind_names=kind_names(ui),
     )
 
 

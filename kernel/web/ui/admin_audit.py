@@ -22,13 +22,15 @@ from ...errors import ValidationError
 from ...exporting import guard_formula
 from ...parsing import optional_id, optional_int, parse_date
 from ...records import CHANNELS
+from ...fielddescriptions import N_
+from .audit_words import SYSTEM_ENTITIES, Wording, action_name, channel_names, entity_name, people_choices
 from .context import UI, ui_for
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 EXPORT_LIMIT = 100_000
 SUMMARY_CHANGES = 3
 ACTIONS = ("create", "update", "delete", "login", "login_failed", "logout", "token_create", "token_revoke", "enable", "disable", "purge", "reset", "export")
-FILTERS = ("entity", "record_id", "actor", "action", "channel", "from", "to")
+FILTERS = ("entity", "record_id", "actor_id", "actor", "action", "channel", "from", "to")
 
 
 def wanted_search(ui: UI) -> tuple[audit.Search, dict[str, str], dict[str, str]]:
@@ -41,6 +43,11 @@ def wanted_search(ui: UI) -> tuple[audit.Search, dict[str, str], dict[str, str]]
         record_id = optional_id(shown["record_id"])
         if record_id is None:
             errors["record_id"] = ui.gettext("Give a record number, e.g. 42.")
+    actor_id = None
+    if shown["actor_id"]:
+        actor_id = optional_id(shown["actor_id"])
+        if actor_id is None:
+            errors["actor_id"] = ui.gettext("Pick a person from the list.")
     bounds = {}
     for name in ("from", "to"):
         if shown[name]:
@@ -52,6 +59,7 @@ def wanted_search(ui: UI) -> tuple[audit.Search, dict[str, str], dict[str, str]]
             # the viewer's midnight: "to" includes the whole day
             bounds[name] = datetime.combine(day + timedelta(days=1 if name == "to" else 0), time(), tzinfo=ui.tzinfo)
     search = audit.Search(
+        actor_id=actor_id,
         actor=shown["actor"] or None,
         entity=shown["entity"] or None,
         record_id=record_id,
@@ -61,26 +69,6 @@ def wanted_search(ui: UI) -> tuple[audit.Search, dict[str, str], dict[str, str]]
         until=bounds.get("to"),
     )
     return search, shown, errors
-
-
-def summary(entry: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Each change of an entry as ``(field, old, new)`` texts; other keys as ``(key, "", value)``."""
-    changes = entry.get("changes") or {}
-    rows = []
-    for key, value in sorted(changes.items()):
-        if isinstance(value, list) and len(value) == 2:
-            rows.append((key, _text(value[0]), _text(value[1])))
-        else:
-            rows.append((key, "", _text(value)))
-    return rows
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return audit.dumps(value)
 
 
 async def audit_page(request: Request) -> Response:
@@ -94,25 +82,31 @@ async def audit_page(request: Request) -> Response:
     if not errors:
         with ui.site.engine.connect() as conn:
             items, total = audit.search(conn, search, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
-    for item in items:
-        item["rows"] = summary(item)
-        item["link"] = f"/r/{item['entity']}/{item['record_id']}" if item["record_id"] and item["entity"] in ui.view.entities else None
+    wording = Wording(ui, items)
     query = {k: v for k, v in shown.items() if v}
+    kinds = sorted({*ui.view.entities, *SYSTEM_ENTITIES})
     return ui.render(
         "admin/audit.html",
         status_code=422 if errors else 200,
-        items=items,
+        entries=[wording.entry(item) for item in items],
         total=total,
         page_no=page_no,
         pages=max(1, math.ceil(total / PAGE_SIZE)),
         shown=shown,
         query=query,
         errors=errors,
-        entities=sorted({*ui.view.entities, "audit", "custom_fields", "plugins", "settings"}),
-        actions=ACTIONS,
+        people=people_choices(ui),
+        entities=sorted(((k, entity_name(ui, k)) for k in kinds), key=lambda pair: pair[1].lower()),
+        actions=[(a, action_name(ui, "", a)) for a in ACTIONS],
         channels=CHANNELS,
+        channel_names=channel_names(ui),
         summary_size=SUMMARY_CHANGES,
     )
+
+
+def changes_text(changes: list[Any]) -> str:
+    """Changes on one line for the CSV: ``Label: old → new; ...``."""
+    return "; ".join(f"{c.label}: {c.old} → {c.new}" if c.old else f"{c.label}: {c.new}" for c in changes)
 
 
 async def audit_csv(request: Request) -> Response:
@@ -129,11 +123,15 @@ async def audit_csv(request: Request) -> Response:
         audit.write(conn, [audit.entry(actor, now, "audit", None, "export", {"filters": filters, "rows": len(rows), "matched": total})])
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["id", "at", "actor", "actor_id", "channel", "entity", "record_id", "action", "changes", "ip"])
+    words = [ui.gettext(w) for w in (N_("Time"), N_("Who"), N_("Kind of record"), N_("Record"), N_("Action"), N_("Changes"))]
+    writer.writerow(["id", "at", "actor", "actor_id", "channel", "entity", "record_id", "action", "changes", "ip", *words])
+    wording = Wording(ui, rows)
     for row in rows:
         at = row["at"].astimezone(ui.tzinfo).isoformat()
+        said = wording.entry(row)
         cells = [row["id"], at, row["actor"], row["actor_id"] or "", row["channel"], row["entity"], row["record_id"] or "",
-                 row["action"], audit.dumps(row["changes"]), row["ip"] or ""]
+                 row["action"], audit.dumps(row["changes"]), row["ip"] or "",
+                 ui.fmt.datetime(row["at"]), said.who, said.kind, said.record, said.what, changes_text(said.changes)]
         writer.writerow([guard_formula(c) if isinstance(c, str) else c for c in cells])
     name = f"audit-{now:%Y%m%d-%H%M%S}.csv"
     return Response(

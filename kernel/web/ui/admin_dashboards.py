@@ -74,6 +74,7 @@ async def save_dashboard(request: Request) -> Response:
                 picked.append((position, index, str(name)))
             layouts.save(ui.site, actor, role, [name for _, _, name in sorted(picked)])
     except RecordError as exc:
+        exc = ui.explain(exc)
         message = exc.details[0]["msg"] if exc.details else exc.message
         return _render(ui, _roles(ui), role, status_code=exc.status, error=message)
     return ui.redirect(f"/admin/dashboards?role={role}&saved=1")

@@ -54,6 +54,7 @@ async def form_edit_page(request: Request) -> Response:
     try:
         saved = forms.update(ui.site, actor, current["id"], body) if current else forms.create(ui.site, actor, body)
     except RecordError as exc:
+        exc = ui.explain(exc)
         errors, other = errors_by_field(exc.details)
         return _render(ui, entity, current, {**body, "fields": body["fields"]}, 422, errors=errors,
                        other=other or ([] if errors else [exc.message]))

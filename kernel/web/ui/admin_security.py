@@ -59,6 +59,7 @@ async def users_page(request: Request) -> Response:
             try:
                 ui.site.records.update(actor, "users", user_id, {"active": op == "activate"})
             except RecordError as exc:
+                exc = ui.explain(exc, "users")
                 error = _message(exc)
             else:
                 return ui.redirect(f"/admin/users?{request.url.query}" if request.url.query else "/admin/users")
@@ -126,6 +127,7 @@ async def teams_page(request: Request) -> Response:
                 raise ValidationError.at(["user_id"], ui.gettext("Pick a user."))
             ui.site.records.update(actor, "users", user_id, {"team_id": _number(team)})
         except RecordError as exc:
+            exc = ui.explain(exc, "users")
             error = _message(exc)
         else:
             return ui.redirect("/admin/teams?moved=1")
@@ -308,6 +310,7 @@ async def roles_page(request: Request) -> Response:
         try:
             ui.site.records.create(actor, "roles", {"name": values["name"], "label": label, "permissions": granted})
         except RecordError as exc:
+            exc = ui.explain(exc, "roles")
             errors, other = errors_by_field(exc.details)
             errors = {{"label": "label_en"}.get(k, k): v for k, v in errors.items()}
             other = other or ([] if errors else [exc.message])
@@ -347,6 +350,7 @@ async def role_page(request: Request) -> Response:
                 granted = grants_from_form(ui, form, role["permissions"])
                 ui.site.records.update(actor, "roles", role["id"], {"permissions": granted})
         except RecordError as exc:
+            exc = ui.explain(exc, "roles")
             error = _message(exc)
         else:
             return ui.redirect(f"/admin/roles/{role['name']}?saved={op}")
@@ -386,6 +390,7 @@ async def record_rules_page(request: Request) -> Response:
         try:
             changed = _save_scopes(ui, roles, [name for name, _ in owned], form)
         except RecordError as exc:
+            exc = ui.explain(exc)
             error = _message(exc)
         else:
             return ui.redirect(f"/admin/record-rules?saved={changed}")

@@ -66,6 +66,7 @@ async def save_sequence(request: Request) -> Response:
     try:
         sequences.change(ui.site, actor, name, changes)
     except RecordError as exc:
+        exc = ui.explain(exc)
         errors, other = errors_by_field(exc.details)
         return _render(ui, 422, failed=name, typed=typed, errors=errors, other=other or ([] if errors else [exc.message]))
     return ui.redirect(f"/admin/sequences?saved={name}#seq-{name}")

@@ -107,9 +107,15 @@ def _scopes(ui: UI, typed: dict[str, Any] | None = None, errors: dict[str, str] 
             value = typed[setting["name"]] if failed == name and typed is not None and setting["name"] in typed else shown_value(item, setting["value"])
             error = (errors or {}).get(setting["name"]) if failed == name else None
             items.append({**setting, "input": item, "value": value, "error": error, "file_shown": shown_value(item, setting["file_value"])})
-        title = ui.gettext("General") if name == systemsettings.CRM else ui.gettext("Plugin %(name)s", name=name)
+        title = ui.gettext("General") if name == systemsettings.CRM else ui.gettext("Plugin %(name)s", name=plugin_label(ui, name))
         found.append({"scope": name, "title": title, "items": items})
     return found
+
+
+def plugin_label(ui: UI, name: str) -> str:
+    """A plugin's name in the reader's language (its module's ``LABEL``), else its name."""
+    info = ui.site.installed.get(name)
+    return ui.label(getattr(info.module, "LABEL", None), name) if info is not None else name
 
 
 async def settings_page(request: Request) -> Response:
@@ -149,6 +155,7 @@ async def save_settings(request: Request) -> Response:
     try:
         systemsettings.change(ui.site, actor, scope, values)
     except RecordError as exc:
+        exc = ui.explain(exc)
         errors, other = errors_by_field(exc.details)
         return _render(ui, 422, typed=typed, errors=errors, other=other or ([] if errors else [exc.message]), failed=scope)
     return ui.redirect(f"/admin/settings?saved={scope}#scope-{scope}")
@@ -164,5 +171,6 @@ async def reset_setting(request: Request) -> Response:
     try:
         systemsettings.reset(ui.site, actor, scope, name)
     except RecordError as exc:
+        exc = ui.explain(exc)
         return _render(ui, exc.status, other=[exc.message], failed=scope)
     return ui.redirect(f"/admin/settings?saved={scope}#scope-{scope}")

@@ -77,6 +77,7 @@ async def states_page(request: Request) -> Response:
         try:
             ui.site.states.add(actor, entity, set_key, body)
         except RecordError as exc:
+            exc = ui.explain(exc)
             return _render(ui, entity, set_key, exc.status, [_reason(ui, exc)])
         return ui.redirect(_url(entity, set_key) + ("&" if set_key else "?") + "saved=1")
     return _render(ui, entity, set_key)
@@ -108,6 +109,7 @@ async def state_change(request: Request) -> Response:
         else:
             return _render(ui, entity, set_key, 422, [ui.gettext("Unknown request.")])
     except RecordError as exc:
+        exc = ui.explain(exc)
         if isinstance(exc, NotFound) and ui.view.entity(entity) is None:
             raise
         return _render(ui, entity, set_key, exc.status, [_reason(ui, exc)])

@@ -19,6 +19,7 @@ from ... import notifications, preferences, timezones
 from ...records import Actor
 from . import session
 from ...i18n import LANGUAGE_NAMES, Formatter, normal_locale, pick, plugin_locale_dirs, translations
+from ...messages import Labels, localize
 from .menu import build_menu
 from .templating import Templates
 
@@ -99,6 +100,10 @@ class UI:
     @cached_property
     def fmt(self) -> Formatter:
         return Formatter(self.locale, self.tzinfo)
+
+    def explain(self, exc: Any, entity: str | None = None) -> Any:
+        """``exc`` (a :class:`~kernel.errors.RecordError`) in this page's language, naming ``entity``'s fields by label."""
+        return localize(exc, Labels(self.view, entity, self.locale, self.translations.gettext))
 
     def label(self, labels: Any, fallback: str = "") -> str:
         return pick(labels, self.locale, fallback)

@@ -55,6 +55,7 @@ async def files_panel(request: Request) -> Response:
                 raise RecordError(ui.gettext("Choose a file to attach."))
             files.attach(ui.site, ui.actor, entity.name, record["id"], upload.filename, await upload.read())
         except RecordError as exc:
+            exc = ui.explain(exc)
             message = exc.details[0]["msg"] if exc.details else exc.message
             return ui.render("_files.html", **common(ui, entity), record=record, status_code=exc.status,
                              **files_context(ui, entity, record, error=message))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from ...messages import public_details
 from ..payload import JSON
 from .display import record_title
 
@@ -42,5 +43,5 @@ def refused(ui: UI, exc: RecordError) -> JSON:
     else:
         reason = str(exc.details[0].get("msg", exc.message)) if exc.details else exc.message
     message = ui.gettext("That card could not be moved.") + " " + reason
-    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}, "message": message}
+    body = {"error": {"code": exc.code, "message": exc.message, "details": public_details(exc.details)}, "message": message}
     return JSON(body, status_code=exc.status)

@@ -68,6 +68,7 @@ async def list_page(request: Request, status_code: int = 200, **tool_state: Any)
             q=wanted.q or None, limit=PAGE_SIZE, offset=wanted.offset,
         )
     except ValidationError as exc:
+        exc = ui.explain(exc, entity.name)
         error = exc.details[0]["msg"] if exc.details else exc.message
         page = ui.site.records.list(ui.actor, entity.name, limit=PAGE_SIZE)
     columns = list_columns(fields, title_column(entity))
@@ -155,6 +156,7 @@ async def save_view(request: Request) -> Response:
     try:
         savedviews.save_view(ui.site, ui.actor, entity.name, name, wanted.view_query, shared=shared)
     except (ValidationError, Conflict) as exc:
+        exc = ui.explain(exc, entity.name)
         message = exc.details[0]["msg"] if exc.details else exc.message
         return await list_page(
             request, status_code=exc.status, view_name=name if isinstance(name, str) else "", view_shared=shared,
@@ -233,6 +235,7 @@ def _assign(ui: UI, entity: Any, ids: list[int], owner: int, reason: str) -> str
     try:
         ui.site.records.assign(ui.actor, entity.name, ids, owner, reason or None)
     except RecordError as exc:
+        exc = ui.explain(exc, entity.name)
         at = next((d["loc"][1] for d in exc.details if d.get("loc", [])[:1] == ["ids"] and len(d["loc"]) > 1), 0)
         current = ids[at]
         reason_text = exc.message.removeprefix(f"record {current}: ")

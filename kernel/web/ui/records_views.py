@@ -134,6 +134,7 @@ async def form_page(request: Request) -> Response:
             ui, entity, fields, exc.record, submitted(fields, form), {}, [], status_code=exc.status, conflict=True
         )
     except RecordError as exc:
+        exc = ui.explain(exc, entity.name)
         by_field, other = errors_by_field(exc.details)
         if not exc.details:
             other = [exc.message]
@@ -247,6 +248,7 @@ async def action_page(request: Request) -> Response:
         try:
             ui.site.records.act(ui.actor, entity.name, record["id"], action.name, body)
         except RecordError as exc:
+            exc = ui.explain(exc, entity.name)
             errors, other = errors_by_field([{**d, "loc": [p for p in d.get("loc", []) if p != "body"]} for d in exc.details])
             other = other or ([] if errors else [exc.message])
             values = submitted(fields, form)
@@ -296,6 +298,7 @@ async def kanban_page(request: Request) -> Response:
                 raise ValidationError.at(["body", board.name], f"must be one of {', '.join(board.choices)}")
             moved = ui.site.records.update(ui.actor, entity.name, target_id, {board.name: column})
         except RecordError as exc:
+            exc = ui.explain(exc, entity.name)
             if scripted:
                 return kanban.refused(ui, exc)
             return ui.redirect(f"/r/{entity.name}/kanban?error={exc.status}")

@@ -28,7 +28,7 @@ def refusal(request: Request, exc: Exception) -> Response:
         return _problem(request, 404, lambda ui: ui.gettext("This page does not exist, or you may not see it."))
     if exc.status == 403:
         return _problem(request, 403, lambda ui: ui.gettext("You may not do this."))
-    return _problem(request, exc.status, lambda ui: exc.message)
+    return _problem(request, exc.status, lambda ui: ui.explain(exc).message)
 
 
 def _problem(request: Request, status: int, reason: Callable[[UI], str]) -> Response:

@@ -99,6 +99,7 @@ async def setup_page(request: Request) -> Response:
     try:
         user = ui.site.records.create(actor, "users", {**values, "password": form.get("password") or None, "role": "admin"})
     except RecordError as exc:
+        exc = ui.explain(exc, "users")
         errors, other = errors_by_field(exc.details)
         others = other or ([] if errors else [exc.message])
         return ui.render("setup.html", status_code=exc.status, values=values, errors=errors, other_errors=others, csrf_token=token)

@@ -55,6 +55,7 @@ async def cancel_task(request: Request) -> Response:
     try:
         tasks.cancel(ui.site, ui.actor, task_id)
     except RecordError as exc:
+        exc = ui.explain(exc)
         if isinstance(exc, NotFound):
             raise
         task = tasks.get(ui.site, ui.actor, task_id)

@@ -1,0 +1,63 @@
+"""The audit log in Chromium, in Chinese, on a 1366-px desktop and a 375-px phone: entries in words,
+one page of 25, no horizontal scrolling, and emails and addresses never broken mid-word.
+
+Run with ``pytest -m browser plugins/customers``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+
+from .conftest import SYSTEM, make_people
+
+pytestmark = pytest.mark.browser
+PASSWORD = "s3cret-pass"
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 375, "height": 812}}
+
+
+@pytest.fixture
+def live_site(make_site):
+    site = make_site(plugins=("customers",), default_locale="zh_CN")
+    people = make_people(site)
+    site.records.update(SYSTEM, "users", people["admin"].user_id, {"password": PASSWORD})
+    for n in range(30):  # more than a page
+        made = site.records.create(people["rep"], "customers", {"name": f"杭州云帆科技有限公司 {n:02d}", "email": f"very.long.mailbox.name.{n}@subsidiary.example.com"})
+        site.records.update(people["rep"], "customers", made["id"], {"churn_flag": True, "level": "B"})
+    return site
+
+
+@pytest.mark.parametrize("device", list(VIEWPORTS))
+def test_the_audit_log_reads_well_on_a_desktop_and_a_phone(browser, live_server, shots, device):
+    from playwright.sync_api import expect
+
+    viewport = VIEWPORTS[device]
+    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page: Any = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(live_server + "/login")
+    page.get_by_label("邮箱").fill("admin@example.com")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(live_server + "/admin/audit?entity=customers")
+    expect(page.locator(".audit-entry")).to_have_count(25)
+    first = page.locator(".audit-entry").first
+    expect(first.locator(".audit-who")).to_have_text("Rep")
+    expect(first.locator(".tag")).to_have_text("修改")
+    expect(first).to_contain_text("流失预警")
+    expect(first).to_contain_text("是")
+    expect(page.locator(".pager")).to_contain_text("第 1 页，共 3 页")
+    shots(page, f"audit-{device}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert width <= viewport["width"], "the page scrolls sideways"
+    assert height < 9000, f"{height} px tall"
+    # names, emails and IPs, and each change's value, stay on one line (a long one ends in an ellipsis)
+    heights = page.evaluate("""() => [...document.querySelectorAll('.audit-who, .audit-nowrap, .change-summary .new, .change-summary .old')]
+        .map(e => [e.getClientRects().length, e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight || 20)])""")
+    assert heights and all(rects == 1 and lines < 1.6 for rects, lines in heights), "a name, email, IP or value broke across lines"
+    emails = page.locator(".change-summary .new", has_text="very.long.mailbox")
+    assert emails.count() >= 1 and emails.first.get_attribute("title").endswith("@subsidiary.example.com")
+    context.close()

@@ -1,0 +1,42 @@
+"""kernel.messages: refusals put into the reader's language, by error type, with the field's label."""
+
+from __future__ import annotations
+
+from kernel.errors import NotFound, ValidationError
+from kernel.i18n import translations
+from kernel.messages import Labels, localize, public_details
+from kernel.pluginstate import plain_text
+from kernel.web.errors import accepted_locale
+
+
+def labels(locale: str) -> Labels:
+    return Labels(None, None, locale, translations(locale).gettext)
+
+
+def test_accept_language_picks_the_first_supported_language_by_weight():
+    assert accepted_locale("zh-CN,zh;q=0.9,en;q=0.8") == "zh_CN"
+    assert accepted_locale("fr-FR, en;q=0.5, zh;q=0.7") == "zh_CN"
+    assert accepted_locale("en-GB") == "en" and accepted_locale("fr") is None and accepted_locale("") is None
+
+
+def test_types_become_sentences_and_unknown_text_stays_as_it_was():
+    exc = ValidationError("title: String should have at least 1 character", [
+        {"loc": ["title"], "msg": "String should have at least 1 character", "_type": "missing"},
+        {"loc": ["body", "rank"], "msg": "must be one of gold, silver"},
+        {"loc": ["weird"], "msg": "something only this plugin says"},
+    ])
+    zh, en = localize(exc, labels("zh_CN")), localize(exc, labels("en"))
+    assert [d["msg"] for d in zh.details] == ["标题 不能为空", "Rank 必须是 gold、silver 之一", "something only this plugin says"]
+    assert zh.message == "标题 不能为空" and en.message == "Title is required"
+    assert [d["loc"] for d in zh.details] == [d["loc"] for d in exc.details]
+    assert exc.message == "title: String should have at least 1 character"  # the raised error is left alone
+    assert public_details(zh.details)[0] == {"loc": ["title"], "msg": "标题 不能为空"}
+
+
+def test_whole_messages_and_kernel_refusals_come_from_the_catalog():
+    assert localize(ValidationError.at(["active"], "you cannot deactivate your own account"), labels("zh_CN")).message == "不能停用自己的账号"
+    assert localize(NotFound("no widgets record with id 7"), labels("zh_CN")).message == "没有编号为 7 的widgets记录"
+
+
+def test_plugin_descriptions_lose_their_markup():
+    assert plain_text("The ``customers`` plugin: see :func:`merge` and *this*.\n\nMore.") == "The customers plugin: see merge and this."
