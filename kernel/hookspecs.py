@@ -454,3 +454,15 @@ def register_pages() -> list[BaseRoute] | None:
     call ``await kernel.ui.check_form(request)`` first. Write through ``site.records``.
     Add a menu entry for the page with ``register_menu_items``.
     """
+
+
+@hookspec
+def register_import_synonyms() -> dict[str, dict[str, list[str]]] | None:
+    """Return other headers that name fields in files exported by other systems.
+
+    ``{"notes": {"title": ["标题名称", "Subject"], "custom.mood": ["心情"]}}``:
+    entity → field key (``name``, or ``custom.NAME``) → headers, in any language. An import
+    matches a column by the field's name, then its labels, then these synonyms (ignoring case,
+    width, spaces and underscores); a header two plugins give to different fields is
+    ambiguous and left for the user to choose. A plugin may name another plugin's entities.
+    """

@@ -21,6 +21,7 @@ from .demo import seed_customers
 from .entities import entities, permissions
 from .settings import settings_of, settings_schema
 from .pages import menu_items, pages
+from .synonyms import import_synonyms
 from .tasks import send_reminders
 from .timeline import activity_entries
 from .widgets import dashboard_widgets
@@ -63,6 +64,11 @@ def register_jobs() -> list[Job]:
 @hookimpl
 def register_dashboard_widgets() -> list[Widget]:
     return dashboard_widgets()
+
+
+@hookimpl
+def register_import_synonyms() -> dict[str, dict[str, list[str]]]:
+    return import_synonyms()
 
 
 @hookimpl

@@ -1,0 +1,113 @@
+"""Importing customers from other CRMs' exports: header synonyms (``register_import_synonyms``),
+system fields left out, and duplicates reported by name (issue 16, observation 4)."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+
+from kernel import Actor
+from kernel.importing import Targets, import_rows, plan_columns, read_sheet
+
+SYSTEM = Actor.system("cli")
+
+
+def csv_bytes(text: str, encoding: str = "utf-8-sig") -> bytes:
+    return text.replace("\n", "\r\n").encode(encoding)
+
+
+def planned(site: Any, headers: list[str], entity: str = "customers") -> dict[str, str | None]:
+    sheet = read_sheet(csv_bytes(",".join(headers) + "\n" + ",".join("x" for _ in headers) + "\n"))
+    return {c.header: (c.key if c.field is not None else c.how) for c in plan_columns(sheet, site.view, site.view.entity(entity))}
+
+
+def test_chinese_headers_of_other_crms_map_without_a_mapping(site):
+    assert planned(site, ["客户名称", "联系电话", "客户来源", "所属行业", "统一社会信用代码", "详细地址"]) == {
+        "客户名称": "name", "联系电话": "phone", "客户来源": "source", "所属行业": "industry",
+        "统一社会信用代码": "credit_code", "详细地址": "address",
+    }
+    assert planned(site, ["公司名称"])["公司名称"] == "name"
+    assert planned(site, ["名称"])["名称"] == "name"
+
+
+def test_english_headers_of_salesforce_and_zoho_exports_map(site):
+    assert planned(site, ["Account Name", "Phone", "Website", "Industry", "Account Source", "Billing Street"]) == {
+        "Account Name": "name", "Phone": "phone", "Website": "website", "Industry": "industry",
+        "Account Source": "source", "Billing Street": "address",
+    }
+
+
+def test_contacts_have_synonyms_of_their_own(site):
+    assert planned(site, ["联系人姓名", "手机号码", "职务", "电子邮箱"], "contacts") == {
+        "联系人姓名": "name", "手机号码": "phone", "职务": "title", "电子邮箱": "email",
+    }
+
+
+def test_a_label_beats_a_synonym_and_a_field_name_beats_both(site):
+    targets = Targets(site.view, site.view.entity("customers"))
+    assert targets.resolve("phone") == ("phone",)
+    assert targets.resolve("来源") == ("source",)
+    assert targets.resolve("no such header") == ()
+
+
+def test_system_fields_are_not_offered_and_their_headers_are_left_out(site):
+    targets = Targets(site.view, site.view.entity("customers"))
+    assert not {"churn_flag", "churn_reason", "churn_flagged_at"} & set(targets.fields)
+    assert planned(site, ["客户名称", "流失预警", "churn_reason"]) == {"客户名称": "name", "流失预警": "system", "churn_reason": "system"}
+
+
+def test_the_mapping_offers_labels_in_the_readers_language_without_raw_names(site):
+    targets = Targets(site.view, site.view.entity("customers"))
+    zh = dict(targets.choices("zh_CN", str))
+    assert zh["name"] == "名称" and zh["phone"] == "电话" and zh["credit_code"] == "统一社会信用代码"
+    en = dict(targets.choices("en", str))
+    assert en["source"] == "Source"
+    assert not any(re.search(r"\(\w+\)$", label) for label in en.values())  # no key appended: every label is distinct
+
+
+def test_a_gbk_xlsx_export_imports_with_its_own_headers(site):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["客户名称", "联系电话", "客户来源", "客户级别", "流失预警"])
+    sheet.append(["华南贸易有限公司", "020-88886666", "展会", "A", "是"])
+    out = io.BytesIO()
+    book.save(out)
+    report = import_rows(site, SYSTEM, "customers", read_sheet(out.getvalue()))
+    assert report.written and report.imported == 1
+    stored = site.records.list(SYSTEM, "customers").items[0]
+    assert (stored["name"], stored["phone"], stored["source"], stored["level"], stored["churn_flag"]) == ("华南贸易有限公司", "020-88886666", "展会", "A", False)
+
+
+def test_a_gbk_csv_export_imports_with_its_own_headers(site):
+    data = csv_bytes("客户名称,联系电话,客户来源\n东方电子有限公司,13900001111,转介绍\n", encoding="gbk")
+    report = import_rows(site, SYSTEM, "customers", read_sheet(data))
+    assert report.written and report.source == "CSV, GB18030"
+    assert [c["source"] for c in site.records.list(SYSTEM, "customers").items] == ["转介绍"]
+
+
+def test_a_skipped_duplicate_is_reported_by_its_name(site):
+    stored = site.records.create(SYSTEM, "customers", {"name": "甲公司", "phone": "13800000001"})
+    report = import_rows(site, SYSTEM, "customers", read_sheet(csv_bytes("客户名称,联系电话\n甲有限公司,13800000001\n")))
+    [issue] = report.duplicates
+    assert issue.duplicate_of == (stored["id"],) and issue.duplicate_names == ("甲公司",)
+    assert str(issue) == f"row 2: duplicate of 甲公司 (#{stored['id']})"
+
+
+def test_another_plugin_can_add_synonyms_to_customers(make_site):
+    from kernel import hookimpl
+
+    class Erp:
+        NAME = "erp_bridge"
+        REQUIRES = ("customers",)
+
+        @staticmethod
+        @hookimpl
+        def register_import_synonyms():
+            return {"customers": {"website": ["主页链接"], "no_such_field": ["ignored"]}}
+
+    site = make_site(Erp, plugins=("customers", "erp_bridge"))
+    assert planned(site, ["主页链接", "ignored"]) == {"主页链接": "website", "ignored": "unknown"}
