@@ -203,3 +203,41 @@ def test_the_cli_imports_in_batches_when_asked_and_several_files_in_one_command(
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["imported 12 customers, skipped 0 duplicates, 0 invalid", "imported 5 customers, skipped 0 duplicates, 0 invalid"]
     assert load(site, 1).options["batch"] == 5 and load(site, 1).status == "done"
+
+
+def count_statements(site: Any) -> Any:
+    """The SQL statements run on ``site``'s engine while the returned list is being filled."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "kernel_versions" not in statement:  # the tests' sites look for changed plugins and fields at every use
+            seen.append(statement)
+
+    sa.event.listen(site.engine, "before_cursor_execute", record)
+    return seen, lambda: sa.event.remove(site.engine, "before_cursor_execute", record)
+
+
+def test_duplicates_are_found_in_a_few_queries_per_batch_not_one_per_row(site):
+    site.records.create(SYSTEM, "customers", {"name": "Firm 00003"})
+    data = big_csv(1_000) + "Firm 00500 有限公司,,\r\n".encode()
+    seen, stop = count_statements(site)
+    try:
+        report = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=250)
+    finally:
+        stop()
+    assert [issue.row for issue in report.duplicates] == [5, 1002]  # a stored record; a row of an earlier batch
+    lookups = [s for s in seen if "name_key" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(lookups) == 5  # one per batch of 250 (the fifth holds the last row)
+    assert len(seen) < 5 * 40  # the statements of a batch do not grow with its rows
+
+
+def test_create_many_asks_for_look_alikes_once_for_the_whole_batch(site):
+    site.records.create(SYSTEM, "customers", {"name": "Firm 00003"})
+    rows = [{"name": f"Firm {i:05d}", "phone": f"1370000{i:04d}"} for i in range(200)]
+    seen, stop = count_statements(site)
+    try:
+        created = site.records.create_many(SYSTEM, "customers", rows, return_records=True, on_duplicate="warn")
+    finally:
+        stop()
+    assert [r["name"] for r in created if r.get("warnings")] == ["Firm 00003"]
+    assert len([s for s in seen if "name_key" in s and s.lstrip().upper().startswith("SELECT")]) == 1

@@ -132,7 +132,7 @@ def before_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, va
 @hookimpl
 def after_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any]) -> None:
     if entity == "customers":
-        customer_rules.sync_shares(conn, record)
+        customer_rules.sync_shares(conn, record, new=True)
     elif entity == "contacts":
         contact_rules.after_write(site, conn, actor, record, None)
     elif entity == "followups":
