@@ -43,6 +43,7 @@ from .entities import title_column
 from .fielddescriptions import SYSTEM_COLUMNS, FormField, form_fields
 from .filereading import MAX_BYTES, MAX_ROWS, ImportRefused, Limits, Sheet, read_sheet  # noqa: F401 (re-exported)
 from .i18n import plugin_locale_dirs, translations
+from .importrefs import References
 
 if TYPE_CHECKING:
     from .entities import Entity
@@ -592,8 +593,11 @@ class Writer:
         self.headers = {c.key: c.header for c in columns if c.key is not None}
         self.rows_by_id: dict[int, int] = {}
         self.created: list[tuple[int, int]] = []  # (row, id) of each record written, in order
+        self.references = References(site, actor, columns)
 
     def write(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        batch, unresolved = self.references.resolve(conn, batch)
+        self.report.invalid.extend(unresolved)
         keep, flagged = self._sorted_out(conn, batch)
         if keep and not self._all_at_once(conn, keep):
             for number, data in keep:

@@ -21,7 +21,7 @@ from .demo import seed_customers
 from .entities import entities, permissions
 from .settings import settings_of, settings_schema
 from .pages import menu_items, pages
-from .synonyms import import_synonyms
+from .synonyms import import_synonyms, natural_keys
 from .tasks import send_reminders
 from .timeline import activity_entries
 from .widgets import dashboard_widgets
@@ -69,6 +69,11 @@ def register_dashboard_widgets() -> list[Widget]:
 @hookimpl
 def register_import_synonyms() -> dict[str, dict[str, list[str]]]:
     return import_synonyms()
+
+
+@hookimpl
+def register_natural_keys() -> dict[str, list[str]]:
+    return natural_keys()
 
 
 @hookimpl

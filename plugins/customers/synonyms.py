@@ -2,8 +2,9 @@
 in Chinese and English), so their files import without a column mapping.
 
 Only headers whose values fit the field as they come: Salesforce's "Account Type"
-(customer, partner…) is not our company/individual ``kind``, and an owner's name is not
-an ``owner_id``, so neither is listed.
+(customer, partner…) is not our company/individual ``kind``, so it is not listed. An owner
+or a customer may be given by name, email or credit code (:data:`NATURAL_KEYS`, and the
+kernel's defaults for users: email and name).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "credit_code": ["信用代码", "社会信用代码", "统一信用代码", "统一社会信用代码证", "纳税人识别号", "税号", "USCC", "Unified Social Credit Code", "Tax ID", "Tax Number"],
         "status": ["客户状态", "Account Status", "Customer Status"],
         "tags": ["客户标签", "Labels"],
+        "owner_id": ["客户负责人", "所有人", "负责人邮箱", "Account Owner", "Owner", "Owner Email"],
     },
     "contacts": {
         **_REACHABLE,
@@ -34,9 +36,18 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "wechat": ["微信", "WeChat", "Wechat"],
         "birthday": ["出生日期", "Birthdate", "Date of Birth"],
         "notes": ["描述", "Description"],
+        "customer_id": ["客户名称", "所属客户", "公司名称", "客户名", "Account Name", "Account", "Company", "Company Name"],
     },
 }
 
 
 def import_synonyms() -> dict[str, dict[str, list[str]]]:
     return SYNONYMS
+
+
+#: What names one customer besides its id, in a file that references customers.
+NATURAL_KEYS = {"customers": ["name", "credit_code"]}
+
+
+def natural_keys() -> dict[str, list[str]]:
+    return NATURAL_KEYS

@@ -111,3 +111,50 @@ def test_another_plugin_can_add_synonyms_to_customers(make_site):
 
     site = make_site(Erp, plugins=("customers", "erp_bridge"))
     assert planned(site, ["主页链接", "ignored"]) == {"主页链接": "website", "ignored": "unknown"}
+
+
+# -- references by natural key -----------------------------------------------------------------------
+
+CODE = "91350100M000100Y43"
+
+
+def test_contacts_find_their_customer_by_name_or_credit_code_in_bulk(site):
+    acme = site.records.create(SYSTEM, "customers", {"name": "华南贸易有限公司", "credit_code": CODE})
+    other = site.records.create(SYSTEM, "customers", {"name": "东方电子", "phone": "13900002222"})
+    rows = "".join(f"联系人{i},{'华南贸易有限公司' if i % 2 else CODE},1380000{i:04d}\n" for i in range(40))
+    data = csv_bytes("联系人姓名,客户名称,手机号码\n" + rows + f"王五,{other['id']},13811112222\n")
+    seen: list[str] = []
+    listen = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
+    import sqlalchemy as sa
+
+    sa.event.listen(site.engine, "before_cursor_execute", listen)
+    try:
+        report = import_rows(site, SYSTEM, "contacts", read_sheet(data))
+    finally:
+        sa.event.remove(site.engine, "before_cursor_execute", listen)
+    assert report.written and report.imported == 41, report.issue_lines()
+    contacts = site.records.list(SYSTEM, "contacts", limit=100).items
+    assert {c["customer_id"] for c in contacts if c["name"] != "王五"} == {acme["id"]}
+    assert [c["customer_id"] for c in contacts if c["name"] == "王五"] == [other["id"]]
+    lookups = [s for s in seen if s.lstrip().startswith("SELECT") and "customers_customers.credit_code IN" in s]
+    assert len(lookups) == 1  # one look-up for the whole batch, not one per row
+
+
+def test_a_name_that_matches_no_customer_or_several_is_reported_on_its_row(site):
+    site.records.create(SYSTEM, "customers", {"name": "同名公司", "phone": "13900000001"})
+    site.records.create(SYSTEM, "customers", {"name": "同名公司", "phone": "13900000002"}, on_duplicate="warn")
+    data = csv_bytes("联系人姓名,客户名称\n张三,不存在的公司\n李四,同名公司\n")
+    report = import_rows(site, SYSTEM, "contacts", read_sheet(data), skip_invalid=True)
+    assert [str(i) for i in report.invalid] == [
+        "row 2, 客户名称: no customers record is named '不存在的公司'",
+        "row 3, 客户名称: '同名公司' names 2 customers records; give its id or another key",
+    ]
+    assert report.imported == 0
+
+
+def test_an_owner_is_found_by_email_or_name(site):
+    rep = site.records.create(SYSTEM, "users", {"email": "rep@example.com", "name": "Rep One", "role": "sales_rep"})
+    data = csv_bytes("Account Name,Account Owner\nAcme,rep@example.com\nBeta,Rep One\n")
+    report = import_rows(site, SYSTEM, "customers", read_sheet(data))
+    assert report.written, report.issue_lines()
+    assert {c["name"]: c["owner_id"] for c in site.records.list(SYSTEM, "customers").items} == {"Acme": rep["id"], "Beta": rep["id"]}
