@@ -43,7 +43,9 @@ from .entities import title_column
 from .fielddescriptions import SYSTEM_COLUMNS, FormField, form_fields
 from .filereading import MAX_BYTES, MAX_ROWS, ImportRefused, Limits, Sheet, read_sheet  # noqa: F401 (re-exported)
 from .i18n import plugin_locale_dirs, translations
+from . import importupserts
 from .importrefs import References
+from .importupserts import Upsert
 
 if TYPE_CHECKING:
     from .entities import Entity
@@ -448,6 +450,8 @@ class ImportReport:
     invalid: list[RowIssue] = field(default_factory=list)
     duplicates: list[RowIssue] = field(default_factory=list)  # skipped (skip) or imported anyway (create)
     written: bool = False
+    updated: list[int] = field(default_factory=list)  # stored records an upsert changed
+    unchanged: int = 0  # rows whose key matched a stored record already holding their values
     stopped: bool = False  # a batched import stopped at a batch with invalid rows (earlier batches are kept)
     job: int | None = None  # the import job (kernel.importjobs) that remembers what was written
 
@@ -476,6 +480,8 @@ class ImportReport:
         if self.refused:
             return f"nothing imported: {invalid} of {self.rows} rows are invalid"
         line = f"imported {self.imported} {self.entity}, skipped {duplicates} duplicates, {invalid} invalid"
+        if self.updated or self.unchanged:
+            line += f", updated {len(self.updated)} ({self.unchanged} unchanged)"
         if self.on_duplicate == "create" and self.duplicates:
             line += f" ({len(self.duplicates)} imported rows look like duplicates)"
         return line
@@ -512,6 +518,7 @@ def import_rows(
     progress: Callable[[int, int], None] | None = None,
     filename: str = "",
     file_hash: str = "",
+    upsert: Upsert | None = None,
 ) -> ImportReport:
     """Import ``sheet`` as ``entity_name`` records written by ``actor`` (on the ``import`` channel),
     all or nothing, in one transaction. The import is kept as a job (:mod:`kernel.importjobs`), so
@@ -526,8 +533,10 @@ def import_rows(
     entity, columns = prepare(site, actor, entity_name, sheet, mapping=mapping, ignore_unknown=ignore_unknown, on_duplicate=on_duplicate)
     report = ImportReport(entity.name, len(sheet.rows), columns, sheet.source, on_duplicate, dry_run, skip_invalid)
     payloads = [(number, row_data(columns, cells, tzinfo)) for number, cells in sheet.rows]
-    writer = Writer(site, replace(actor, channel="import"), entity.name, columns, report)
-    options = {"mapping": mapping, "ignore_unknown": ignore_unknown, "skip_invalid": skip_invalid, "on_duplicate": on_duplicate}
+    if upsert is not None:
+        upsert.check(entity)
+    writer = Writer(site, replace(actor, channel="import"), entity.name, columns, report, upsert)
+    options = {"mapping": mapping, "ignore_unknown": ignore_unknown, "skip_invalid": skip_invalid, "on_duplicate": on_duplicate, "upsert": _upsert_options(upsert)}
     try:
         with dry_run_transaction(site) if dry_run else site.write() as conn:
             done = 0
@@ -572,6 +581,10 @@ def prepare(
     return entity, columns
 
 
+def _upsert_options(upsert: Upsert | None) -> dict[str, Any] | None:
+    return None if upsert is None else {"key": upsert.key, "policy": upsert.policy, "fields": upsert.fields}
+
+
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -587,8 +600,8 @@ class Writer:
     bad row is reported with the reason the API would give.
     """
 
-    def __init__(self, site: Site, actor: Actor, entity: str, columns: list[Column], report: ImportReport):
-        self.site, self.actor, self.entity, self.report = site, actor, entity, report
+    def __init__(self, site: Site, actor: Actor, entity: str, columns: list[Column], report: ImportReport, upsert: Upsert | None = None):
+        self.site, self.actor, self.entity, self.report, self.upsert = site, actor, entity, report, upsert
         self.detects = bool(site.view.pm.hook.find_duplicates.get_hookimpls())
         self.headers = {c.key: c.header for c in columns if c.key is not None}
         self.rows_by_id: dict[int, int] = {}
@@ -598,6 +611,8 @@ class Writer:
     def write(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> None:
         batch, unresolved = self.references.resolve(conn, batch)
         self.report.invalid.extend(unresolved)
+        if self.upsert is not None:
+            batch = self._updated(conn, batch)
         keep, flagged = self._sorted_out(conn, batch)
         if keep and not self._all_at_once(conn, keep):
             for number, data in keep:
@@ -623,6 +638,28 @@ class Writer:
             else:
                 (self.report.duplicates if self.report.on_duplicate == "skip" else self.report.invalid).append(issue)
         return keep, written_anyway
+
+    def _updated(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+        """Rows whose key matches one stored record update it (by the policies); the rest go on to be created."""
+        assert self.upsert is not None
+        entity = self.site.view.entity(self.entity)
+        found = importupserts.matched(self.site, conn, self.actor, entity, self.upsert, batch)
+        rest = []
+        for number, data in batch:
+            records = found.get(number)
+            if not records:
+                rest.append((number, data))
+            elif len(records) > 1:
+                self.report.invalid.append(RowIssue(number, f"{data[self.upsert.key]!r} matches {len(records)} records by {self.upsert.key}; give a unique key", self.headers.get(self.upsert.key)))
+            else:
+                result = importupserts.apply(self.site, conn, self.actor, entity, self.upsert, records[0], data)
+                if isinstance(result, RecordError):
+                    self.report.invalid.extend(self._issues(number, result))
+                elif result:
+                    self.report.updated.append(records[0]["id"])
+                else:
+                    self.report.unchanged += 1
+        return rest
 
     def _all_at_once(self, conn: sa.Connection, rows: list[tuple[int, dict[str, Any]]]) -> bool:
         """``rows`` in one ``create_many``; False (and nothing kept) when the write path refuses one."""

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from .errors import NotFound
 from .importing import ImportRefused, ImportReport, Sheet, Writer, prepare, row_data
+from .importupserts import Upsert
 from .models import ImportedRecord, ImportJob
 
 if TYPE_CHECKING:
@@ -142,12 +143,18 @@ def import_in_batches(
     on_duplicate: str = "skip",
     tzinfo: Any = timezone.utc,
     progress: Callable[[int, int], None] | None = None,
+    upsert: Upsert | None = None,
 ) -> ImportReport:
     """Import ``sheet`` in batches of ``batch_size`` rows, each batch committed with the job's checkpoint."""
     if batch_size < 1:
         raise ImportRefused("the batch size must be a positive number of rows")
-    options = {"mapping": mapping, "ignore_unknown": ignore_unknown, "skip_invalid": skip_invalid, "on_duplicate": on_duplicate, "batch": batch_size}
+    options = {
+        "mapping": mapping, "ignore_unknown": ignore_unknown, "skip_invalid": skip_invalid, "on_duplicate": on_duplicate, "batch": batch_size,
+        "upsert": None if upsert is None else {"key": upsert.key, "policy": upsert.policy, "fields": upsert.fields},
+    }
     entity, _ = prepare(site, actor, entity_name, sheet, mapping=mapping, ignore_unknown=ignore_unknown, on_duplicate=on_duplicate)
+    if upsert is not None:
+        upsert.check(entity)
     with site.write() as conn:
         job_id = _insert_job(site, conn, actor, entity.name, len(sheet.rows), filename=filename, file_hash=file_hash, options=options, status="running")
     return _run(site, actor, load(site, job_id), sheet, tzinfo=tzinfo, progress=progress)
@@ -177,7 +184,8 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet, *, tzinfo: Any, progr
     report.job = job.id
     with site.engine.connect() as conn:
         report.ids = list(conn.scalars(sa.select(RECORDS.c.record_id).where(RECORDS.c.job_id == job.id).order_by(RECORDS.c.row)))
-    writer = Writer(site, replace(actor, channel="import"), entity.name, columns, report)
+    upsert = Upsert(**options["upsert"]) if options.get("upsert") else None
+    writer = Writer(site, replace(actor, channel="import"), entity.name, columns, report, upsert)
     counts = {"duplicates": job.duplicates, "invalid": job.invalid}
     issues = list(job.issues)
     pending = [(number, cells) for number, cells in sheet.rows if number > job.last_row]

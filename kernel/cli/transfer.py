@@ -92,9 +92,12 @@ def _pairs(args: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.option("--ignore-unknown", is_flag=True, help="Leave out columns that match no field instead of stopping.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the invalid ones (default: all or nothing).")
 @click.option(
-    "--on-duplicate", type=click.Choice(["skip", "create", "refuse"]), default="skip", show_default=True,
-    help="A row that looks like a stored record: leave it out, import it anyway, or count it as invalid.",
+    "--on-duplicate", type=click.Choice(["skip", "create", "refuse", "update"]), default="skip", show_default=True,
+    help="A row that looks like a stored record: leave it out, import it anyway, count it as invalid, or (with --key) update the record.",
 )
+@click.option("--key", default=None, metavar="FIELD", help="With --on-duplicate update: the field that finds the record to update (credit_code, email, phone…).")
+@click.option("--policy", "policies", multiple=True, metavar="[FIELD=]theirs|ours|empty",
+              help="With --on-duplicate update: take the file's value (theirs, the default), keep the stored one (ours), or fill empty fields only; per field as FIELD=POLICY.")
 @click.option("--dry-run", is_flag=True, help="Check every row and report, without writing anything.")
 @click.option("--batch", type=click.IntRange(min=1), default=None, metavar="N",
               help="Commit every N rows, with a checkpoint to resume from (automatic past 5,000 rows).")
@@ -104,7 +107,7 @@ def _pairs(args: tuple[str, ...]) -> list[tuple[str, str]]:
 @pass_site
 def import_(
     site: Site, args: tuple[str, ...], maps: tuple[str, ...], ignore_unknown: bool, skip_invalid: bool, on_duplicate: str, dry_run: bool,
-    batch: int | None, resume: bool, job_id: int | None, undo_id: int | None,
+    batch: int | None, resume: bool, job_id: int | None, undo_id: int | None, key: str | None, policies: tuple[str, ...],
 ) -> None:
     """Create ENTITY records from the rows of a .csv or .xlsx FILE (the first row names the columns).
 
@@ -129,13 +132,33 @@ def import_(
         return
     if not args:
         raise UserError("name an entity and a file: crm import ENTITY FILE (or --resume, or --undo JOB)")
+    upsert = _upsert(on_duplicate, key, policies)
     for entity, file in _pairs(args):
-        _import_one(site, actor, entity, file, limits, _mapping(maps), ignore_unknown, skip_invalid, on_duplicate, dry_run, batch)
+        _import_one(site, actor, entity, file, limits, _mapping(maps), ignore_unknown, skip_invalid, "skip" if upsert else on_duplicate, dry_run, batch, upsert)
+
+
+def _upsert(on_duplicate: str, key: str | None, policies: tuple[str, ...]) -> Any:
+    from ..importupserts import Upsert
+
+    if on_duplicate != "update":
+        if key or policies:
+            raise UserError("--key and --policy go with --on-duplicate update")
+        return None
+    if not key:
+        raise UserError("--on-duplicate update needs --key FIELD: the field that finds the record to update")
+    default, fields = "theirs", {}
+    for policy in policies:
+        name, sign, value = policy.rpartition("=")
+        if sign:
+            fields[name.strip()] = value.strip()
+        else:
+            default = value.strip()
+    return Upsert(key=key, policy=default, fields=fields)
 
 
 def _import_one(
     site: Site, actor: Any, entity: str, file: str, limits: Any, mapping: dict[str, str | None], ignore_unknown: bool,
-    skip_invalid: bool, on_duplicate: str, dry_run: bool, batch: int | None,
+    skip_invalid: bool, on_duplicate: str, dry_run: bool, batch: int | None, upsert: Any = None,
 ) -> None:
     from .. import importing, importjobs
 
@@ -147,13 +170,13 @@ def _import_one(
                 report = importjobs.import_in_batches(
                     site, actor, entity, sheet, filename=os.path.abspath(file), file_hash=importjobs.file_hash(data),
                     batch_size=batch or importjobs.DEFAULT_BATCH, mapping=mapping, ignore_unknown=ignore_unknown,
-                    skip_invalid=skip_invalid, on_duplicate=on_duplicate, progress=progress,
+                    skip_invalid=skip_invalid, on_duplicate=on_duplicate, progress=progress, upsert=upsert,
                 )
             else:
                 report = importing.import_rows(
                     site, actor, entity, sheet, mapping=mapping, ignore_unknown=ignore_unknown, skip_invalid=skip_invalid,
                     on_duplicate=on_duplicate, dry_run=dry_run, progress=progress, filename=os.path.abspath(file),
-                    file_hash=importjobs.file_hash(data),
+                    file_hash=importjobs.file_hash(data), upsert=upsert,
                 )
     except importing.UnknownColumns as exc:
         raise UserError(f"{file}: {exc}; map it with --map HEADER=FIELD or pass --ignore-unknown") from None

@@ -158,3 +158,59 @@ def test_an_owner_is_found_by_email_or_name(site):
     report = import_rows(site, SYSTEM, "customers", read_sheet(data))
     assert report.written, report.issue_lines()
     assert {c["name"]: c["owner_id"] for c in site.records.list(SYSTEM, "customers").items} == {"Acme": rep["id"], "Beta": rep["id"]}
+
+
+# -- upserts -------------------------------------------------------------------------------------------
+
+
+def upsert_site(site: Any) -> dict[str, Any]:
+    return site.records.create(SYSTEM, "customers", {"name": "华南贸易", "credit_code": CODE, "phone": "020-1111", "region": None, "source": "展会"})
+
+
+FILE = f"客户名称,统一社会信用代码,联系电话,所在地区,客户来源\n华南贸易有限公司,{CODE},020-2222,广东,官网\n新客户,,13900009999,,\n"
+
+
+def test_update_takes_theirs_by_default_and_creates_the_rows_that_match_nothing(site):
+    from kernel.importupserts import Upsert
+
+    stored = upsert_site(site)
+    report = import_rows(site, SYSTEM, "customers", read_sheet(csv_bytes(FILE)), upsert=Upsert(key="credit_code"))
+    assert report.updated == [stored["id"]] and report.imported == 1, report.issue_lines()
+    after = site.records.get(SYSTEM, "customers", stored["id"])
+    assert (after["name"], after["phone"], after["region"], after["source"]) == ("华南贸易有限公司", "020-2222", "广东", "官网")
+    history = site.records.history(SYSTEM, "customers", stored["id"])
+    assert history[0]["action"] == "update" and history[0]["channel"] == "import"
+
+
+def test_update_policies_keep_ours_and_fill_empty_only_per_field(site):
+    from kernel.importupserts import Upsert
+
+    stored = upsert_site(site)
+    upsert = Upsert(key="credit_code", policy="empty", fields={"source": "theirs", "name": "ours"})
+    report = import_rows(site, SYSTEM, "customers", read_sheet(csv_bytes(FILE)), upsert=upsert)
+    assert report.updated == [stored["id"]]
+    after = site.records.get(SYSTEM, "customers", stored["id"])
+    assert (after["name"], after["phone"], after["region"], after["source"]) == ("华南贸易", "020-1111", "广东", "官网")
+    again = import_rows(site, SYSTEM, "customers", read_sheet(csv_bytes(FILE.split("\n")[0] + "\n" + FILE.split("\n")[1] + "\n")), upsert=upsert)
+    assert again.updated == [] and again.unchanged == 1 and again.summary().endswith("updated 0 (1 unchanged)")
+
+
+def test_the_cli_updates_by_key_with_policies(site, tmp_path, database_url):
+    from click.testing import CliRunner
+
+    from kernel.cli import make_cli
+    from kernel.passwords import cheap_hasher
+
+    stored = upsert_site(site)
+    path = tmp_path / "update.csv"
+    path.write_bytes(csv_bytes(FILE))
+    config = tmp_path / "crm.toml"
+    config.write_text(f'[crm]\ndatabase_url = "{database_url}"\nplugins = ["customers"]\n', encoding="utf-8")
+    args = ["--config", str(config), "import", "customers", str(path), "--on-duplicate", "update", "--key", "credit_code", "--policy", "empty", "--policy", "source=theirs"]
+    result = CliRunner().invoke(make_cli(password_hasher=cheap_hasher()), args, prog_name="crm")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "imported 1 customers, skipped 0 duplicates, 0 invalid, updated 1 (0 unchanged)"
+    after = site.records.get(SYSTEM, "customers", stored["id"])
+    assert (after["phone"], after["region"], after["source"]) == ("020-1111", "广东", "官网")
+    bad = CliRunner().invoke(make_cli(password_hasher=cheap_hasher()), args[:5] + ["--on-duplicate", "update"], prog_name="crm")
+    assert bad.exit_code == 1 and "needs --key FIELD" in bad.stderr
