@@ -29,13 +29,14 @@ import sqlalchemy as sa
 from .errors import NotFound
 from .importing import ImportRefused, ImportReport, Sheet, Writer, prepare, row_data
 from .importupserts import Upsert
-from .models import ImportedRecord, ImportJob
+from .models import ImportedRecord, ImportJob, ImportMapping
 
 if TYPE_CHECKING:
     from .records import Actor
     from .site import Site
 
 JOBS = ImportJob.__table__
+MAPPINGS = ImportMapping.__table__
 RECORDS = ImportedRecord.__table__
 #: A file with more rows than this is imported in batches (each committed) unless told otherwise.
 BATCHED_ROWS = 5_000
@@ -267,3 +268,23 @@ def undo(site: Site, actor: Actor, job_id: int, *, progress: Callable[[int, int]
             progress(removed, len(ids))
     _finish(site, job.id, "undone", None)
     return removed
+
+
+# -- saved mappings ----------------------------------------------------------------------------
+
+
+def save_mapping(site: Site, entity: str, name: str, mapping: dict[str, str | None]) -> None:
+    """Keep ``mapping`` (header → field, ``None`` to leave the column out) under ``name`` for ``entity``, replacing one of that name."""
+    if not name.strip() or len(name) > 100:
+        raise ImportRefused("a mapping's name must have 1 to 100 characters")
+    with site.write() as conn:
+        conn.execute(sa.delete(MAPPINGS).where(MAPPINGS.c.entity == entity, MAPPINGS.c.name == name))
+        conn.execute(sa.insert(MAPPINGS).values(entity=entity, name=name, mapping=dict(mapping), updated_at=site.clock.now()))
+
+
+def saved_mapping(site: Site, entity: str, name: str) -> dict[str, str | None]:
+    with site.engine.connect() as conn:
+        found = conn.scalar(sa.select(MAPPINGS.c.mapping).where(MAPPINGS.c.entity == entity, MAPPINGS.c.name == name))
+    if found is None:
+        raise ImportRefused(f"no mapping named {name!r} is saved for {entity}")
+    return dict(found)

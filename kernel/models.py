@@ -589,3 +589,13 @@ class ImportedRecord(Base):
     job_id: Mapped[int] = mapped_column(sa.ForeignKey("kernel_import_jobs.id", ondelete="CASCADE"), primary_key=True)
     record_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     row: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+
+class ImportMapping(Base):
+    """A column mapping saved by name for an entity (``crm import --save-map NAME`` / ``--use-map NAME``)."""
+
+    __tablename__ = "kernel_import_mappings"
+    entity: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    mapping: Mapped[Any] = mapped_column(JSONData, nullable=False)  # header → field key, or null to leave the column out
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

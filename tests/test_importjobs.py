@@ -241,3 +241,20 @@ def test_create_many_asks_for_look_alikes_once_for_the_whole_batch(site):
         stop()
     assert [r["name"] for r in created if r.get("warnings")] == ["Firm 00003"]
     assert len([s for s in seen if "name_key" in s and s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_a_mapping_saved_by_name_is_used_again(site, tmp_path, database_url):
+    config = config_for(tmp_path / "crm.toml", database_url)
+    path = tmp_path / "legacy.csv"
+    path.write_bytes("旧系统编号,单位,备注\nA1,甲公司,x\n".encode("utf-8"))
+
+    def crm(*args: str) -> Any:
+        return CliRunner().invoke(make_cli(password_hasher=cheap_hasher()), ["--config", config, *args], prog_name="crm")
+
+    first = crm("import", "customers", str(path), "--map", "单位=name", "--map", "旧系统编号=", "--map", "备注=", "--save-map", "legacy", "--dry-run")
+    assert first.exit_code == 0, first.output
+    again = crm("import", "customers", str(path), "--use-map", "legacy")
+    assert again.exit_code == 0, again.output
+    assert list(stored_names(site)) == ["甲公司"]
+    missing = crm("import", "customers", str(path), "--use-map", "nope")
+    assert missing.exit_code == 1 and "no mapping named 'nope' is saved for customers" in missing.stderr

@@ -101,6 +101,8 @@ def _pairs(args: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.option("--dry-run", is_flag=True, help="Check every row and report, without writing anything.")
 @click.option("--batch", type=click.IntRange(min=1), default=None, metavar="N",
               help="Commit every N rows, with a checkpoint to resume from (automatic past 5,000 rows).")
+@click.option("--save-map", "save_map", default=None, metavar="NAME", help="Save this command's --map columns under NAME for the entity.")
+@click.option("--use-map", "use_map", default=None, metavar="NAME", help="Start from the mapping saved under NAME (--map entries win).")
 @click.option("--resume", is_flag=True, help="Go on with the last import that was killed or stopped (or the one --job names).")
 @click.option("--job", "job_id", type=int, default=None, help="The import job --resume goes on with.")
 @click.option("--undo", "undo_id", type=int, default=None, metavar="JOB", help="Move every record import job JOB created to the recycle bin.")
@@ -108,6 +110,7 @@ def _pairs(args: tuple[str, ...]) -> list[tuple[str, str]]:
 def import_(
     site: Site, args: tuple[str, ...], maps: tuple[str, ...], ignore_unknown: bool, skip_invalid: bool, on_duplicate: str, dry_run: bool,
     batch: int | None, resume: bool, job_id: int | None, undo_id: int | None, key: str | None, policies: tuple[str, ...],
+    save_map: str | None, use_map: str | None,
 ) -> None:
     """Create ENTITY records from the rows of a .csv or .xlsx FILE (the first row names the columns).
 
@@ -134,7 +137,15 @@ def import_(
         raise UserError("name an entity and a file: crm import ENTITY FILE (or --resume, or --undo JOB)")
     upsert = _upsert(on_duplicate, key, policies)
     for entity, file in _pairs(args):
-        _import_one(site, actor, entity, file, limits, _mapping(maps), ignore_unknown, skip_invalid, "skip" if upsert else on_duplicate, dry_run, batch, upsert)
+        mapping = _mapping(maps)
+        try:
+            if use_map:
+                mapping = {**importjobs.saved_mapping(site, entity, use_map), **mapping}
+            if save_map:
+                importjobs.save_mapping(site, entity, save_map, mapping)
+        except importing.ImportRefused as exc:
+            raise UserError(str(exc)) from None
+        _import_one(site, actor, entity, file, limits, mapping, ignore_unknown, skip_invalid, "skip" if upsert else on_duplicate, dry_run, batch, upsert)
 
 
 def _upsert(on_duplicate: str, key: str | None, policies: tuple[str, ...]) -> Any:

@@ -1,4 +1,4 @@
-"""import jobs: a checkpoint per import (file hash, last committed row) and the records each created (kernel.importjobs)
+"""import jobs: a checkpoint per import (file hash, last committed row), the records each created, and saved column mappings (kernel.importjobs)
 
 Revision ID: 5c1d2e9a7b30
 Revises: 8e41c7a2d950
@@ -45,9 +45,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['job_id'], ['kernel_import_jobs.id'], name=op.f('fk_kernel_import_records_job_id_kernel_import_jobs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('job_id', 'record_id', name=op.f('pk_kernel_import_records'))
     )
+    op.create_table('kernel_import_mappings',
+    sa.Column('entity', sa.String(length=80), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('mapping', kernel.db.JSONData, nullable=False),
+    sa.Column('updated_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('entity', 'name', name=op.f('pk_kernel_import_mappings'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('kernel_import_mappings')
     op.drop_table('kernel_import_records')
     op.drop_index(op.f('ix_kernel_import_jobs_status'), table_name='kernel_import_jobs')
     op.drop_table('kernel_import_jobs')
