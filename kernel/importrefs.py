@@ -1,4 +1,4 @@
-"""References by natural key in imports: a customer by its name or credit code, a user by email.
+"""References by natural key in imports: a record by its name or code instead of its id, a user by email.
 
 A column that fills a reference field (a built-in ``*_id`` or a custom ``x-entity`` field) may
 hold the referenced record's id or a value of one of its natural keys (``register_natural_keys``;
