@@ -457,3 +457,27 @@ def register_pages() -> list[BaseRoute] | None:
     call ``await kernel.ui.check_form(request)`` first. Write through ``site.records``.
     Add a menu entry for the page with ``register_menu_items``.
     """
+
+
+@hookspec
+def register_import_synonyms() -> dict[str, dict[str, list[str]]] | None:
+    """Return other headers that name fields in files exported by other systems.
+
+    ``{"notes": {"title": ["标题名称", "Subject"], "custom.mood": ["心情"]}}``:
+    entity → field key (``name``, or ``custom.NAME``) → headers, in any language. An import
+    matches a column by the field's name, then its labels, then these synonyms (ignoring case,
+    width, spaces and underscores); a header two plugins give to different fields is
+    ambiguous and left for the user to choose. A plugin may name another plugin's entities.
+    """
+
+
+@hookspec
+def register_natural_keys() -> dict[str, list[str]] | None:
+    """Return, per entity, columns besides ``id`` that name one of its records to a person.
+
+    ``{"projects": ["code", "name"]}``. An import column that references ``projects`` may then
+    hold a project's code or name instead of its id: every such value of a batch is looked up
+    at once (within the importing user's record rules), and a value that names no record, or
+    several, is reported on its row. Without an answer, an entity's natural keys are its
+    unique text columns and its title column (``name``, ``title``, ``email``…).
+    """

@@ -39,9 +39,13 @@ from . import permissions
 from .dryrun import dry_run_transaction
 from .duplicates import Lookalikes, ask_manager
 from .errors import Forbidden, NotFound, RecordError
+from .entities import title_column
 from .fielddescriptions import SYSTEM_COLUMNS, FormField, form_fields
 from .filereading import MAX_BYTES, MAX_ROWS, ImportRefused, Limits, Sheet, read_sheet  # noqa: F401 (re-exported)
 from .i18n import plugin_locale_dirs, translations
+from . import importupserts
+from .importrefs import References
+from .importupserts import Upsert
 
 if TYPE_CHECKING:
     from .entities import Entity
@@ -108,36 +112,75 @@ def _norm(text: str) -> str:
 
 
 class Targets:
-    """The fields a column can fill, and the names and labels that point at them, by precedence."""
+    """The fields a column can fill, and the names and labels that point at them, by precedence:
+    names, custom fields' plain names, labels, then the synonyms plugins give
+    (``register_import_synonyms``). Fields the system sets (``x-system`` in a built-in field's
+    schema, like the columns every record has) are left out: a header naming one is ``system``."""
 
     def __init__(self, view: View, entity: Entity):
-        self.fields = {f.key: f for f in form_fields(view, entity)}
+        system = system_fields(entity)
+        every = form_fields(view, entity)
+        self.fields = {f.key: f for f in every if f.key not in system}
         zh = translations("zh_CN", plugin_locale_dirs(view)).gettext
-        self.tiers: list[dict[str, set[str]]] = [{}, {}, {}]
-        for f in self.fields.values():
-            self._add(0, f.key, f.key)
+        self.tiers: list[dict[str, set[str]]] = [{}, {}, {}, {}]
+        for f in every:
+            key = SYSTEM if f.key in system else f.key
+            self._add(0, f.key, key)
             if f.custom:
-                self._add(1, f.name, f.key)
+                self._add(1, f.name, key)
             for text in (f.label_text("en", str), f.label_text("zh_CN", zh)):
-                self._add(2, text, f.key)
-        for system in SYSTEM_COLUMNS:
-            if system.key not in self.fields:
-                self._add(0, system.key, SYSTEM)
-                for text in (system.label_text("en", str), system.label_text("zh_CN", zh)):
+                self._add(2, text, key)
+        for system_column in SYSTEM_COLUMNS:
+            if system_column.key not in self.fields:
+                self._add(0, system_column.key, SYSTEM)
+                for text in (system_column.label_text("en", str), system_column.label_text("zh_CN", zh)):
                     self._add(2, text, SYSTEM)
+        for key, headers in synonyms(view, entity.name).items():
+            target = SYSTEM if key in system else key
+            if target == SYSTEM or target in self.fields:
+                for header in headers:
+                    self._add(3, header, target)
 
     def _add(self, tier: int, text: str, key: str) -> None:
         if text:
             self.tiers[tier].setdefault(_norm(text), set()).add(key)
 
     def resolve(self, text: str) -> tuple[str, ...]:
-        """The keys a header names: one, several (ambiguous) or none; names beat labels."""
+        """The keys a header names: one, several (ambiguous) or none; names beat labels, labels beat synonyms."""
         wanted = _norm(text)
         for tier in self.tiers:
             found = tier.get(wanted)
             if found:
                 return tuple(sorted(found))
         return ()
+
+    def choices(self, locale: str, gettext: Callable[[str], str]) -> list[tuple[str, str]]:
+        """``(key, label)`` of each field a column can fill, as a person picks them: by label in
+        ``locale``, with the field's key added only where two fields share a label."""
+        labelled = [(f.key, f.label_text(locale, gettext)) for f in self.fields.values()]
+        counts: dict[str, int] = {}
+        for _, text in labelled:
+            counts[text] = counts.get(text, 0) + 1
+        return [(key, text if counts[text] == 1 else f"{text} ({key})") for key, text in labelled]
+
+
+def system_fields(entity: Entity) -> set[str]:
+    """Built-in fields the system sets (a job, a rule), marked ``"x-system": True`` in their schema: never imported."""
+    found = set()
+    for name, info in entity.fields.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if extra.get("x-system"):
+            found.add(name)
+    return found
+
+
+def synonyms(view: View, entity: str) -> dict[str, list[str]]:
+    """Every plugin's header synonyms for ``entity`` (``register_import_synonyms``), merged: field key → headers."""
+    merged: dict[str, list[str]] = {}
+    for answer in view.pm.hook.register_import_synonyms():
+        for key, headers in ((answer or {}).get(entity) or {}).items():
+            merged.setdefault(key, []).extend(str(h) for h in headers)
+    return merged
 
 
 def plan_columns(sheet: Sheet, view: View, entity: Entity, mapping: dict[str, str | None] | None = None) -> list[Column]:
@@ -385,6 +428,7 @@ class RowIssue:
     duplicate_of: tuple[int, ...] = ()
     duplicate_rows: tuple[int, ...] = ()
     hidden: int = 0  # look-alikes the importing user may not read: counted, never named
+    duplicate_names: tuple[str, ...] = ()  # what names each of ``duplicate_of`` (its name, title…)
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", {self.column}" if self.column else "")
@@ -406,6 +450,10 @@ class ImportReport:
     invalid: list[RowIssue] = field(default_factory=list)
     duplicates: list[RowIssue] = field(default_factory=list)  # skipped (skip) or imported anyway (create)
     written: bool = False
+    updated: list[int] = field(default_factory=list)  # stored records an upsert changed
+    unchanged: int = 0  # rows whose key matched a stored record already holding their values
+    stopped: bool = False  # a batched import stopped at a batch with invalid rows (earlier batches are kept)
+    job: int | None = None  # the import job (kernel.importjobs) that remembers what was written
 
     @property
     def imported(self) -> int:
@@ -432,6 +480,8 @@ class ImportReport:
         if self.refused:
             return f"nothing imported: {invalid} of {self.rows} rows are invalid"
         line = f"imported {self.imported} {self.entity}, skipped {duplicates} duplicates, {invalid} invalid"
+        if self.updated or self.unchanged:
+            line += f", updated {len(self.updated)} ({self.unchanged} unchanged)"
         if self.on_duplicate == "create" and self.duplicates:
             line += f" ({len(self.duplicates)} imported rows look like duplicates)"
         return line
@@ -466,12 +516,54 @@ def import_rows(
     dry_run: bool = False,
     tzinfo: Any = timezone.utc,
     progress: Callable[[int, int], None] | None = None,
+    filename: str = "",
+    file_hash: str = "",
+    upsert: Upsert | None = None,
 ) -> ImportReport:
-    """Import ``sheet`` as ``entity_name`` records written by ``actor`` (on the ``import`` channel).
+    """Import ``sheet`` as ``entity_name`` records written by ``actor`` (on the ``import`` channel),
+    all or nothing, in one transaction. The import is kept as a job (:mod:`kernel.importjobs`), so
+    ``crm import --undo JOB`` can remove what it created; large files go through
+    :func:`kernel.importjobs.import_in_batches` instead.
 
     Raises :class:`ImportRefused` (or :class:`UnknownColumns`) when the file as a whole cannot be
     imported; problems with single rows are in the report.
     """
+    from . import importjobs
+
+    entity, columns = prepare(site, actor, entity_name, sheet, mapping=mapping, ignore_unknown=ignore_unknown, on_duplicate=on_duplicate)
+    report = ImportReport(entity.name, len(sheet.rows), columns, sheet.source, on_duplicate, dry_run, skip_invalid)
+    payloads = [(number, row_data(columns, cells, tzinfo)) for number, cells in sheet.rows]
+    if upsert is not None:
+        upsert.check(entity)
+    writer = Writer(site, replace(actor, channel="import"), entity.name, columns, report, upsert)
+    options = {"mapping": mapping, "ignore_unknown": ignore_unknown, "skip_invalid": skip_invalid, "on_duplicate": on_duplicate, "upsert": _upsert_options(upsert)}
+    try:
+        with dry_run_transaction(site) if dry_run else site.write() as conn:
+            done = 0
+            for batch in _batches(payloads, BATCH_SIZE):
+                writer.write(conn, batch)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, len(payloads))
+            if dry_run or report.refused:
+                raise _Discard()
+            report.job = importjobs.record_whole(site, conn, actor, report, writer.created, filename=filename or sheet.source, file_hash=file_hash, options=options,
+                last_row=sheet.rows[-1][0] if sheet.rows else 0,
+            )
+    except _Discard:
+        pass
+    else:
+        report.written = True
+    if report.refused and not dry_run:
+        report.ids = []  # rolled back
+    return report
+
+
+def prepare(
+    site: Site, actor: Actor, entity_name: str, sheet: Sheet, *,
+    mapping: dict[str, str | None] | None = None, ignore_unknown: bool = False, on_duplicate: str = "skip",
+) -> tuple[Entity, list[Column]]:
+    """The entity and the planned columns of an import, or :class:`ImportRefused` saying why not."""
     if on_duplicate not in ON_DUPLICATE:
         raise ImportRefused(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}, not {on_duplicate!r}")
     view = site.view
@@ -486,26 +578,11 @@ def import_rows(
         raise UnknownColumns(entity.name, unknown)
     if not any(c.field is not None for c in columns):
         raise ImportRefused(f"no column of the file matches a field of {entity.name}")
-    report = ImportReport(entity.name, len(sheet.rows), columns, sheet.source, on_duplicate, dry_run, skip_invalid)
-    payloads = [(number, row_data(columns, cells, tzinfo)) for number, cells in sheet.rows]
-    writer = _Writer(site, replace(actor, channel="import"), entity.name, columns, report)
-    try:
-        with dry_run_transaction(site) if dry_run else site.write() as conn:
-            done = 0
-            for batch in _batches(payloads, BATCH_SIZE):
-                writer.write(conn, batch)
-                done += len(batch)
-                if progress is not None:
-                    progress(done, len(payloads))
-            if dry_run or report.refused:
-                raise _Discard()
-    except _Discard:
-        pass
-    else:
-        report.written = True
-    if report.refused and not dry_run:
-        report.ids = []  # rolled back
-    return report
+    return entity, columns
+
+
+def _upsert_options(upsert: Upsert | None) -> dict[str, Any] | None:
+    return None if upsert is None else {"key": upsert.key, "policy": upsert.policy, "fields": upsert.fields}
 
 
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -513,7 +590,7 @@ def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-class _Writer:
+class Writer:
     """Writes batches of rows in the import's transaction and records what happened to each.
 
     Each batch is first checked for look-alikes in one call (``site.records.find_duplicates``:
@@ -523,13 +600,19 @@ class _Writer:
     bad row is reported with the reason the API would give.
     """
 
-    def __init__(self, site: Site, actor: Actor, entity: str, columns: list[Column], report: ImportReport):
-        self.site, self.actor, self.entity, self.report = site, actor, entity, report
+    def __init__(self, site: Site, actor: Actor, entity: str, columns: list[Column], report: ImportReport, upsert: Upsert | None = None):
+        self.site, self.actor, self.entity, self.report, self.upsert = site, actor, entity, report, upsert
         self.detects = bool(site.view.pm.hook.find_duplicates.get_hookimpls())
         self.headers = {c.key: c.header for c in columns if c.key is not None}
         self.rows_by_id: dict[int, int] = {}
+        self.created: list[tuple[int, int]] = []  # (row, id) of each record written, in order
+        self.references = References(site, actor, columns)
 
     def write(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        batch, unresolved = self.references.resolve(conn, batch)
+        self.report.invalid.extend(unresolved)
+        if self.upsert is not None:
+            batch = self._updated(conn, batch)
         keep, flagged = self._sorted_out(conn, batch)
         if keep and not self._all_at_once(conn, keep):
             for number, data in keep:
@@ -542,18 +625,41 @@ class _Writer:
         if not self.detects:
             return batch, []
         found = self.site.records.find_duplicates(self.actor, self.entity, [data for _, data in batch], conn=conn)
+        titles = self._titles(conn, {id_ for lookalikes in found for id_ in lookalikes.ids(self.entity)})
         keep, written_anyway = [], []
         for (number, data), lookalikes in zip(batch, found):
             if not lookalikes:
                 keep.append((number, data))
                 continue
-            issue = self._duplicate(number, lookalikes, [n for n, _ in batch])
+            issue = self._duplicate(number, lookalikes, [n for n, _ in batch], titles)
             if self.report.on_duplicate == "create":
                 keep.append((number, data))
                 written_anyway.append(issue)
             else:
                 (self.report.duplicates if self.report.on_duplicate == "skip" else self.report.invalid).append(issue)
         return keep, written_anyway
+
+    def _updated(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+        """Rows whose key matches one stored record update it (by the policies); the rest go on to be created."""
+        assert self.upsert is not None
+        entity = self.site.view.entity(self.entity)
+        found = importupserts.matched(self.site, conn, self.actor, entity, self.upsert, batch)
+        rest = []
+        for number, data in batch:
+            records = found.get(number)
+            if not records:
+                rest.append((number, data))
+            elif len(records) > 1:
+                self.report.invalid.append(RowIssue(number, f"{data[self.upsert.key]!r} matches {len(records)} records by {self.upsert.key}; give a unique key", self.headers.get(self.upsert.key)))
+            else:
+                result = importupserts.apply(self.site, conn, self.actor, entity, self.upsert, records[0], data)
+                if isinstance(result, RecordError):
+                    self.report.invalid.extend(self._issues(number, result))
+                elif result:
+                    self.report.updated.append(records[0]["id"])
+                else:
+                    self.report.unchanged += 1
+        return rest
 
     def _all_at_once(self, conn: sa.Connection, rows: list[tuple[int, dict[str, Any]]]) -> bool:
         """``rows`` in one ``create_many``; False (and nothing kept) when the write path refuses one."""
@@ -569,18 +675,30 @@ class _Writer:
 
     def _created(self, rows: list[tuple[int, dict[str, Any]]], ids: list[int]) -> None:
         self.report.ids.extend(ids)
+        self.created.extend((number, id_) for (number, _), id_ in zip(rows, ids))
         self.rows_by_id.update((id_, number) for (number, _), id_ in zip(rows, ids))
 
-    def _duplicate(self, number: int, lookalikes: Lookalikes, batch_rows: list[int]) -> RowIssue:
-        """``duplicate of #12, row 3`` (a stored record, a row of this file), and how many similar
-        records the importing user may not see, never which."""
+    def _titles(self, conn: sa.Connection, ids: set[int]) -> dict[int, str]:
+        """What names each of ``ids`` (readable look-alikes), in one query."""
+        entity = self.site.view.entity(self.entity)
+        column = title_column(entity) if entity is not None else None
+        wanted = sorted(i for i in ids if i not in self.rows_by_id)
+        if column is None or not wanted:
+            return {}
+        table = entity.table
+        return {row.id: str(row.title) for row in conn.execute(sa.select(table.c.id, table.c[column].label("title")).where(table.c.id.in_(wanted))) if row.title not in (None, "")}
+
+    def _duplicate(self, number: int, lookalikes: Lookalikes, batch_rows: list[int], titles: dict[int, str]) -> RowIssue:
+        """``duplicate of ACME Ltd (#12), row 3`` (a stored record, a row of this file), and how many
+        similar records the importing user may not see, never which."""
         ids = lookalikes.ids(self.entity)
         rows = {self.rows_by_id[i] for i in ids if i in self.rows_by_id} | {batch_rows[i] for i in lookalikes.rows}
         stored = tuple(i for i in ids if i not in self.rows_by_id)
-        named = [f"#{i}" for i in stored] + [f"row {r}" for r in sorted(rows)]
+        names = tuple(titles.get(i, "") for i in stored)
+        named = [f"{name} (#{i})" if name else f"#{i}" for i, name in zip(stored, names)] + [f"row {r}" for r in sorted(rows)]
         reasons = (["duplicate of " + ", ".join(named)] if named else []) + ([ask_manager(lookalikes.hidden)] if lookalikes.hidden else [])
         reason = "; ".join(reasons)
-        return RowIssue(number, reason, duplicate_of=stored, duplicate_rows=tuple(sorted(rows)), hidden=lookalikes.hidden)
+        return RowIssue(number, reason, duplicate_of=stored, duplicate_rows=tuple(sorted(rows)), hidden=lookalikes.hidden, duplicate_names=names)
 
     def _one(self, conn: sa.Connection, number: int, data: dict[str, Any]) -> None:
         savepoint = conn.begin_nested()

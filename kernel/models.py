@@ -552,3 +552,44 @@ class DashboardLayout(Base):
     widgets: Mapped[list[str]] = mapped_column(JSONData, nullable=False)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     changed_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+
+
+class ImportJob(Base):
+    """One import of a file (:mod:`kernel.importjobs`): what it was run with, and its checkpoint —
+    the file's SHA-256 and the last row committed — so a killed import resumes where it stopped."""
+
+    __tablename__ = "kernel_import_jobs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    filename: Mapped[str] = mapped_column(sa.String(1000), nullable=False)
+    file_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    user_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    options: Mapped[Any] = mapped_column(JSONData, nullable=False)  # mapping, on_duplicate, skip_invalid, batch size
+    status: Mapped[str] = mapped_column(sa.String(20), nullable=False, index=True)  # running, done, stopped, undone
+    rows: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    last_row: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)  # the file's row number last committed
+    imported: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    duplicates: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    invalid: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    issues: Mapped[Any] = mapped_column(JSONData, nullable=False)  # the first problem rows, as report lines
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ImportedRecord(Base):
+    """A record an import job created, with its row in the file: what ``crm import --undo`` removes."""
+
+    __tablename__ = "kernel_import_records"
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("kernel_import_jobs.id", ondelete="CASCADE"), primary_key=True)
+    record_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    row: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+
+class ImportMapping(Base):
+    """A column mapping saved by name for an entity (``crm import --save-map NAME`` / ``--use-map NAME``)."""
+
+    __tablename__ = "kernel_import_mappings"
+    entity: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    mapping: Mapped[Any] = mapped_column(JSONData, nullable=False)  # header → field key, or null to leave the column out
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

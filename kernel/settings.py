@@ -94,7 +94,7 @@ class Settings:
     org_name: str = ""  # shown in the UI's top bar and title
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For/-Proto are believed (kernel.web.proxies)
     public_origins: tuple[str, ...] = ()  # other sites whose pages may post to /public/ and embed its forms (kernel.web.public)
-    import_max_rows: int = 50_000  # rows one imported file may hold (kernel.filereading)
+    import_max_rows: int = 50_000  # rows one file uploaded to the import page may hold (kernel.filereading; crm import reads more)
     import_max_bytes: int = 20 * 2**20  # size of one imported file, and of the import page's upload
     file_max_bytes: int = 10 * 2**20  # size of one file attached to a record (kernel.files)
     count_cap: int = 10_000  # lists count their total exactly up to this many records

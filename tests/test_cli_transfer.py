@@ -66,7 +66,7 @@ def test_import_prints_a_summary_and_lists_skipped_duplicates(crm, site, tmp_pat
     path = write(tmp_path, "名称,电话,类型\n甲公司,13800000002,企业\n乙公司,13800000001,企业\n丙个人,,个人\n", encoding="gbk")
     result = crm("import", "customers", path)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"row 3: duplicate of #{old['id']}", "imported 2 customers, skipped 1 duplicates, 0 invalid"]
+    assert result.stdout.splitlines() == [f"row 3: duplicate of 老客户 (#{old['id']})", "imported 2 customers, skipped 1 duplicates, 0 invalid"]
     assert f"read {path} as CSV, GB18030" in result.stderr
     assert names(site) == ["丙个人", "甲公司", "老客户"]
     with site.engine.connect() as conn:
@@ -93,13 +93,13 @@ def test_the_report_is_capped_at_50_lines(crm, tmp_path):
 
 
 def test_unknown_columns_are_refused_unless_mapped_or_ignored(crm, site, tmp_path):
-    path = write(tmp_path, "客户名称,备注二\n甲公司,x\n")
+    path = write(tmp_path, "客户称呼,备注二\n甲公司,x\n")
     result = crm("import", "customers", path)
-    assert failed(result, "no field matches column A '客户名称', B '备注二'") == []
+    assert failed(result, "no field matches column A '客户称呼', B '备注二'") == []
     assert "--map HEADER=FIELD or pass --ignore-unknown" in result.stderr
-    result = crm("import", "customers", path, "--map", "客户名称=name", "--ignore-unknown")
+    result = crm("import", "customers", path, "--map", "客户称呼=name", "--ignore-unknown")
     assert result.exit_code == 0, result.output
-    result = crm("import", "customers", path, "--map", "客户名称=名称", "--map", "备注二=", "--on-duplicate", "create")
+    result = crm("import", "customers", path, "--map", "客户称呼=名称", "--map", "备注二=", "--on-duplicate", "create")
     assert result.exit_code == 0 and "1 imported rows look like duplicates" in result.stdout
     assert names(site) == ["甲公司", "甲公司"]
     failed(crm("import", "customers", path, "--map", "nonsense"), "--map 'nonsense': write it as HEADER=FIELD")
@@ -119,7 +119,7 @@ def test_large_files_report_progress_on_stderr(crm, site, tmp_path):
     path = write(tmp_path, "名称,电话\n" + "".join(f"Firm {i},1390000{i:04d}\n" for i in range(2100)))
     result = crm("import", "customers", path)
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == ["1,000 of 2,100 rows", "2,000 of 2,100 rows", "2,100 of 2,100 rows"]
+    assert result.stderr.splitlines() == ["1,000 of 2,100 rows", "2,000 of 2,100 rows", "2,100 of 2,100 rows", "import job 1: 'crm import --undo 1' removes its 2100 records"]
     assert result.stdout.strip() == "imported 2100 customers, skipped 0 duplicates, 0 invalid"
 
 
@@ -127,7 +127,7 @@ def test_import_refuses_missing_oversized_and_unknown_entities(crm, tmp_path):
     failed(crm("import", "customers", str(tmp_path / "none.csv")), "none.csv: No such file or directory")
     big = tmp_path / "big.csv"
     big.write_bytes(b"name\n" + b"x" * (20 * 2**20))
-    failed(crm("import", "customers", str(big)), "at most 20 MB")
+    failed(crm("import", "customers", str(big)), "a line of the file is longer than")  # a local file may pass 20 MB, not a cell's bound
     failed(crm("import", "gadgets", write(tmp_path, "name\nx\n")), "no entity named 'gadgets'")
 
 
@@ -142,7 +142,8 @@ def test_import_refuses_bombs_and_doctypes_in_one_line_and_obeys_the_row_setting
     failed(crm("import", "customers", str(wide)), "more than 500 columns")
     small = tmp_path / "small.toml"
     small.write_text(f"[crm]\ndatabase_url = {json.dumps(database_url)}\nplugins = [\"customers\"]\nimport_max_rows = 2\n", encoding="utf-8")
-    failed(crm("import", "customers", write(tmp_path, "name\na\nb\nc\n"), config=str(small)), "more than 2 rows")
+    result = crm("import", "customers", write(tmp_path, "name\na\nb\nc\n"), config=str(small))
+    assert result.exit_code == 0, result.output  # import_max_rows bounds the web page's uploads, not a local file
 
 
 # -- backup and restore ------------------------------------------------------------------------------

@@ -206,7 +206,7 @@ def test_duplicates_are_skipped_by_default_also_within_the_file(site):
     old = existing(site)
     report = run(site, csv_bytes(DUPLICATES))
     assert report.summary() == "imported 1 customers, skipped 2 duplicates, 0 invalid"
-    assert report.issue_lines() == [f"row 3: duplicate of #{old}", "row 4: duplicate of row 2"]
+    assert report.issue_lines() == [f"row 3: duplicate of 老客户 (#{old})", "row 4: duplicate of row 2"]
     assert sorted(customers(site)) == ["新公司", "老客户"]
 
 
@@ -236,7 +236,7 @@ def test_the_report_counts_look_alikes_the_importer_may_not_see_without_naming_t
     report = import_rows(site, rep, "customers", read_sheet(data))
     assert report.issue_lines() == [
         "row 2: 1 similar record exists that you cannot see — ask your manager",
-        f"row 3: duplicate of #{mine['id']}",
+        f"row 3: duplicate of 北方茶业 (#{mine['id']})",
     ]
     assert report.duplicates[0].duplicate_of == () and report.duplicates[0].hidden == 1
     assert report.imported == 0 and not any("南方" in line or "other@" in line for line in report.issue_lines())

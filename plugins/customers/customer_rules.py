@@ -79,9 +79,11 @@ def _value(value: Any) -> Any:
     return set(value) if isinstance(value, list) else value
 
 
-def sync_shares(conn: sa.Connection, record: dict[str, Any]) -> None:
-    """Make ``customers_shares`` match the customer's ``shared_user_ids`` and ``shared_team_ids``."""
-    conn.execute(sa.delete(SHARES).where(SHARES.c.customer_id == record["id"]))
+def sync_shares(conn: sa.Connection, record: dict[str, Any], *, new: bool = False) -> None:
+    """Make ``customers_shares`` match the customer's ``shared_user_ids`` and ``shared_team_ids``
+    (a ``new`` customer has none yet: nothing to delete, and no statement when it is shared with no one)."""
+    if not new:
+        conn.execute(sa.delete(SHARES).where(SHARES.c.customer_id == record["id"]))
     rows = [{"customer_id": record["id"], "kind": "user", "target_id": i} for i in record.get("shared_user_ids") or ()]
     rows += [{"customer_id": record["id"], "kind": "team", "target_id": i} for i in record.get("shared_team_ids") or ()]
     if rows:

@@ -97,9 +97,9 @@ class CustomerFields(_Reachable):
     website: str | None = Field(None, max_length=254, json_schema_extra=label("Website", "网站"))
     credit_code: str | None = Field(None, json_schema_extra=label("Unified social credit code", "统一社会信用代码"))
     last_followed_at: datetime | None = Field(None, json_schema_extra=label("Last followed up", "最近跟进"))
-    churn_flag: bool = Field(False, json_schema_extra=label("Churn risk", "流失预警"))
-    churn_reason: str | None = Field(None, max_length=300, json_schema_extra=label("Churn reason", "预警原因"))
-    churn_flagged_at: datetime | None = Field(None, json_schema_extra=label("Flagged at", "预警时间"))
+    churn_flag: bool = Field(False, json_schema_extra=label("Churn risk", "流失预警", **{"x-system": True}))
+    churn_reason: str | None = Field(None, max_length=300, json_schema_extra=label("Churn reason", "预警原因", **{"x-system": True}))
+    churn_flagged_at: datetime | None = Field(None, json_schema_extra=label("Flagged at", "预警时间", **{"x-system": True}))
 
     @field_validator("credit_code")
     @classmethod

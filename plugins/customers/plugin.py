@@ -21,6 +21,7 @@ from .demo import seed_customers
 from .entities import entities, permissions
 from .settings import settings_of, settings_schema
 from .pages import menu_items, pages
+from .synonyms import import_synonyms, natural_keys
 from .tasks import send_reminders
 from .timeline import activity_entries
 from .widgets import dashboard_widgets
@@ -68,6 +69,16 @@ def register_jobs() -> list[Job]:
 @hookimpl
 def register_dashboard_widgets() -> list[Widget]:
     return dashboard_widgets()
+
+
+@hookimpl
+def register_import_synonyms() -> dict[str, dict[str, list[str]]]:
+    return import_synonyms()
+
+
+@hookimpl
+def register_natural_keys() -> dict[str, list[str]]:
+    return natural_keys()
 
 
 @hookimpl
@@ -131,7 +142,7 @@ def before_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, va
 @hookimpl
 def after_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any]) -> None:
     if entity == "customers":
-        customer_rules.sync_shares(conn, record)
+        customer_rules.sync_shares(conn, record, new=True)
     elif entity == "contacts":
         contact_rules.after_write(site, conn, actor, record, None)
     elif entity == "followups":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,12 @@ SCHEMA_FILE = Path(__file__).parent / "schemas" / "settings.json"
 
 
 def settings_schema() -> dict[str, Any]:
+    return copy.deepcopy(_schema())
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    """The schema file, read once: every created customer asks for the settings (an import, a million times)."""
     return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
@@ -31,7 +39,7 @@ class CustomerSettings:
 def settings_of(site: Site) -> CustomerSettings:
     """This site's settings, defaults filled in by the kernel from the schema."""
     values = dict(site.plugin_config("customers"))
-    for name, sub in settings_schema()["properties"].items():
+    for name, sub in _schema()["properties"].items():
         values.setdefault(name, sub["default"])
     values["levels"] = tuple(values["levels"])
     return CustomerSettings(**values)

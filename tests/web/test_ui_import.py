@@ -97,7 +97,7 @@ def test_upload_check_and_import(site, admin):
     assert [selected(review.text, i) for i in range(3)] == ["name", "phone", "custom.rating"]
     shown = text(review.text)
     assert "3 rows (CSV, UTF-8)" in shown and "甲公司" in shown  # the first rows
-    assert "Row 4 : looks like #" + str(old["id"]) in shown
+    assert f"Row 4 : looks like 老客户 (#{old['id']})" in shown
     assert "Import 2 records" in shown and names(site) == ["老客户"]  # checked, nothing saved
 
     done = client.post(review_url, data={"csrf_token": token, "col.0": "name", "col.1": "phone", "col.2": "custom.rating", "on_duplicate": "skip", "action": "import"})
@@ -123,7 +123,7 @@ def test_posts_without_the_csrf_token_are_refused(site, admin):
 
 def test_an_unknown_column_must_be_chosen_or_left_out(site, admin):
     client, token = admin
-    review_url = upload(client, token, "客户名称,备注\n甲公司,x\n".encode()).headers["location"]
+    review_url = upload(client, token, "客户称呼,备注\n甲公司,x\n".encode()).headers["location"]
     review = client.get(review_url)
     assert "Some columns match no field" in review.text and selected(review.text, 0) == ""
     assert re.search(r'value="import" class="btn btn-primary" disabled', review.text)
@@ -223,3 +223,19 @@ def test_the_page_speaks_chinese(site, admin):
     assert "导入客户" in page.text and "上传并检查" in page.text
     review = client.get(upload(client, token, CSV).headers["location"])
     assert "第 A 列：名称" in text(review.text) and "不导入该列" in review.text
+
+
+def test_the_mapping_lists_labels_hides_system_fields_and_matches_other_crms_headers(site, admin):
+    client, token = admin
+    client.cookies.set("crm_locale", "zh_CN")
+    exported = "客户名称,联系电话,客户来源,流失预警\n甲公司,13800000001,展会,否\n".encode("utf-8-sig")
+    review = client.get(upload(client, token, exported).headers["location"])
+    assert review.status_code == 200
+    assert [selected(review.text, i) for i in range(4)] == ["name", "phone", "source", "-"]
+    select = re.search(r'<select id="col-0".*?</select>', review.text, re.S).group(0)
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+    labels = dict(options)
+    assert labels["name"] == "名称" and labels["phone"] == "电话" and labels["source"] == "来源"
+    assert not {"churn_flag", "churn_reason", "churn_flagged_at"} & set(labels)
+    assert not any("(" in label for label in labels.values())  # no raw field names
+    assert "由系统设置，不导入。" in re.search(r'id="col-3-hint".*?</p>', review.text, re.S).group(0)

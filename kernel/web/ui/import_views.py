@@ -251,8 +251,7 @@ def _review(
     report: importing.ImportReport | None, options: dict[str, Any], *, unchosen: list[importing.Column] | None = None,
     problem: str | None = None, status_code: int = 200,
 ) -> Response:
-    targets = importing.Targets(ui.view, entity)
-    fields: list[FormField] = list(targets.fields.values())
+    choices = importing.Targets(ui.view, entity).choices(ui.locale, ui.gettext)
     shown = [c for c in columns if c.header]
     return ui.render(
         "import.html",
@@ -263,7 +262,8 @@ def _review(
         filename=kept.filename,
         sheet=sheet,
         columns=shown,
-        fields=fields,
+        field_choices=choices,
+        field_names=dict(choices),
         preview=sheet.rows[:PREVIEW_ROWS],
         samples={c.index: _samples(sheet, c.index) for c in shown},
         report=report,

@@ -1,0 +1,260 @@
+"""Batched imports (:mod:`kernel.importjobs`): a checkpoint per committed batch, resume after a kill, undo."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from kernel import Actor, hookimpl
+from kernel.cli import make_cli
+from kernel.importing import ImportRefused, import_rows, read_sheet
+from kernel.importjobs import RECORDS, file_hash, import_in_batches, latest_unfinished, load, resume, undo
+from kernel.models import AuditEntry
+from kernel.passwords import cheap_hasher
+from tests.test_cli_transfer import config_for
+
+SYSTEM = Actor.system("cli")
+ROWS = 20_000
+
+
+class Killed(BaseException):
+    """What a ``kill -9`` does to the import: it stops, whatever it was doing (not an error the import handles)."""
+
+
+class Saboteur:
+    """A plugin that kills the import while a batch is being written: before the ``n``-th record is created."""
+
+    NAME = "saboteur"
+    REQUIRES = ("customers",)
+
+    def __init__(self) -> None:
+        self.countdown: int | None = None
+
+    @hookimpl
+    def before_create(self, site, conn, actor, entity, values):
+        if self.countdown is not None:
+            self.countdown -= 1
+            if self.countdown == 0:
+                self.countdown = None
+                raise Killed()
+
+
+@pytest.fixture
+def saboteur() -> Saboteur:
+    return Saboteur()
+
+
+@pytest.fixture
+def site(make_site, saboteur):
+    return make_site(saboteur, plugins=("customers", "saboteur"))
+
+
+def big_csv(rows: int, prefix: str = "Firm") -> bytes:
+    area = 130 + sum(map(ord, prefix)) % 10  # other phones for other prefixes: not duplicates of each other
+    lines = ["客户名称,联系电话,客户来源"] + [f"{prefix} {i:05d},{area}{i:08d},展会" for i in range(rows)]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def kill_after(done_at: int):
+    def progress(done: int, total: int) -> None:
+        if done >= done_at:
+            raise Killed()
+    return progress
+
+
+def stored_names(site: Any) -> Counter[str]:
+    table = site.view.entity("customers").table
+    with site.engine.connect() as conn:
+        return Counter(conn.scalars(sa.select(table.c.name)))
+
+
+def creates_audited(site: Any) -> Counter[int]:
+    with site.engine.connect() as conn:
+        return Counter(conn.scalars(sa.select(AuditEntry.record_id).where(AuditEntry.entity == "customers", AuditEntry.action == "create")))
+
+
+def test_a_20k_row_import_killed_three_times_ends_with_every_row_once(site, saboteur):
+    data = big_csv(ROWS)
+    sheet = read_sheet(data, replace_limits())
+    chance = random.Random(17)
+    options = dict(filename="/data/old-crm.csv", file_hash=file_hash(data), batch_size=1_000)
+    after_commit = chance.randrange(2, 8) * 1_000  # killed right after batch k committed
+    with pytest.raises(Killed):
+        import_in_batches(site, SYSTEM, "customers", sheet, progress=kill_after(after_commit), **options)
+    job = latest_unfinished(site)
+    assert job is not None and job.status == "running" and job.last_row == after_commit + 1  # row numbers start at 2
+    assert sum(stored_names(site).values()) == after_commit
+
+    saboteur.countdown = chance.randrange(1_500, 4_500)  # killed inside a batch: that batch is lost whole, checkpoint too
+    with pytest.raises(Killed):
+        resume(site, SYSTEM, load(site, job.id), data, sheet)
+    job = load(site, job.id)
+    assert (job.last_row - 1) % 1_000 == 0 and sum(stored_names(site).values()) == job.last_row - 1 == job.imported
+
+    third = job.last_row - 1 + chance.randrange(1, 6) * 1_000
+    with pytest.raises(Killed):
+        resume(site, SYSTEM, job, data, sheet, progress=kill_after(third))
+    report = resume(site, SYSTEM, load(site, job.id), data, sheet)
+
+    names = stored_names(site)
+    assert set(names) == {f"Firm {i:05d}" for i in range(ROWS)} and set(names.values()) == {1}
+    job = load(site, job.id)
+    assert job.status == "done" and job.imported == ROWS == report.imported and job.duplicates == 0
+    audited = creates_audited(site)
+    assert len(audited) == ROWS and set(audited.values()) == {1}
+    with site.engine.connect() as conn:
+        kept = list(conn.scalars(sa.select(RECORDS.c.record_id).where(RECORDS.c.job_id == job.id)))
+    assert sorted(kept) == sorted(audited)
+    assert latest_unfinished(site) is None
+
+
+def replace_limits() -> Any:
+    from kernel.filereading import Limits
+
+    return Limits(rows=1_000_000, bytes=2**30)
+
+
+def test_resume_refuses_a_changed_file_and_a_finished_job(site):
+    data = big_csv(30)
+    with pytest.raises(Killed):
+        import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=10, progress=kill_after(10))
+    job = latest_unfinished(site)
+    changed = big_csv(31)
+    with pytest.raises(ImportRefused, match="changed since import job"):
+        resume(site, SYSTEM, job, changed, read_sheet(changed))
+    resume(site, SYSTEM, job, data, read_sheet(data))
+    with pytest.raises(ImportRefused, match="is done; there is nothing to resume"):
+        resume(site, SYSTEM, load(site, job.id), data, read_sheet(data))
+    assert sum(stored_names(site).values()) == 30
+
+
+def test_duplicates_of_earlier_batches_and_stored_records_are_skipped_across_batches(site):
+    site.records.create(SYSTEM, "customers", {"name": "Firm 00003 有限公司"})
+    data = big_csv(20) + "Firm 00015,,\r\n".encode()  # a duplicate of a row in an earlier batch
+    report = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=7)
+    assert report.imported == 19 and [issue.row for issue in report.duplicates] == [5, 22]
+    job = load(site, report.job)
+    assert job.duplicates == 2 and job.status == "done" and any("Firm 00003 有限公司" in line for line in job.issues)
+
+
+def test_a_batch_with_invalid_rows_stops_the_job_unless_they_may_be_skipped(site):
+    data = big_csv(20).replace(b"Firm 00012," + f"{130 + sum(map(ord, 'Firm')) % 10}00000012".encode(), b"Firm 00012,not-a-phone!")
+    report = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=5)
+    assert report.stopped and report.imported == 10  # batches 1-2 kept, batch 3 (rows 12-16) rolled back
+    job = load(site, report.job)
+    assert job.status == "stopped" and job.last_row == 11 and any("row 14" in line for line in job.issues)
+    skipped = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=5, skip_invalid=True)
+    assert not skipped.stopped and skipped.imported == 9 and skipped.invalid_rows == [14]  # the first 10 are duplicates now
+
+
+def test_undo_removes_exactly_the_jobs_records_through_the_write_path(site):
+    small = import_rows(site, SYSTEM, "customers", read_sheet(big_csv(3, "Small")))
+    data = big_csv(25, "Batched")
+    batched = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=10)
+    assert small.job is not None and batched.job not in (None, small.job)
+    site.records.delete(SYSTEM, "customers", batched.ids[0])  # already gone: undo leaves it be
+    assert undo(site, SYSTEM, batched.job) == 24
+    assert sorted(stored_names(site)) == ["Small 00000", "Small 00001", "Small 00002"]
+    with site.engine.connect() as conn:
+        deleted = Counter(conn.scalars(sa.select(AuditEntry.record_id).where(AuditEntry.entity == "customers", AuditEntry.action == "delete")))
+    assert sorted(deleted) == sorted(batched.ids) and set(deleted.values()) == {1}
+    assert load(site, batched.job).status == "undone"
+    assert undo(site, SYSTEM, small.job) == 3 and sum(stored_names(site).values()) == 0
+
+
+def test_the_cli_resumes_a_killed_import_and_undoes_it(site, tmp_path, database_url):
+    path = tmp_path / "old.csv"
+    data = big_csv(2_500)
+    path.write_bytes(data)
+    with pytest.raises(Killed):
+        import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename=str(path), file_hash=file_hash(data), batch_size=1_000, progress=kill_after(1_000))
+    config = config_for(tmp_path / "crm.toml", database_url)
+    (tmp_path / "crm.toml").write_text((tmp_path / "crm.toml").read_text())
+
+    def crm(*args: str) -> Any:
+        return CliRunner().invoke(make_cli(password_hasher=cheap_hasher()), ["--config", config, *args], prog_name="crm")
+
+    result = crm("import", "--resume")
+    assert result.exit_code == 0, result.output
+    assert "resuming import job 1 (customers from" in result.stderr and "after row 1001" in result.stderr
+    assert result.stdout.strip() == "imported 2500 customers, skipped 0 duplicates, 0 invalid"
+    assert sum(stored_names(site).values()) == 2_500
+    assert crm("import", "--resume").exit_code == 1
+    undone = crm("import", "--undo", "1")
+    assert undone.exit_code == 0 and undone.stdout.strip() == "import job 1 undone: 2500 records moved to the recycle bin"
+    assert sum(stored_names(site).values()) == 0
+
+
+def test_the_cli_imports_in_batches_when_asked_and_several_files_in_one_command(site, tmp_path, database_url):
+    customers = tmp_path / "customers.csv"
+    customers.write_bytes(big_csv(12))
+    more = tmp_path / "more.csv"
+    more.write_bytes(big_csv(5, "More"))
+    config = config_for(tmp_path / "crm.toml", database_url)
+    result = CliRunner().invoke(
+        make_cli(password_hasher=cheap_hasher()), ["--config", config, "import", "customers", str(customers), "customers", str(more), "--batch", "5"], prog_name="crm",
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["imported 12 customers, skipped 0 duplicates, 0 invalid", "imported 5 customers, skipped 0 duplicates, 0 invalid"]
+    assert load(site, 1).options["batch"] == 5 and load(site, 1).status == "done"
+
+
+def count_statements(site: Any) -> Any:
+    """The SQL statements run on ``site``'s engine while the returned list is being filled."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "kernel_versions" not in statement:  # the tests' sites look for changed plugins and fields at every use
+            seen.append(statement)
+
+    sa.event.listen(site.engine, "before_cursor_execute", record)
+    return seen, lambda: sa.event.remove(site.engine, "before_cursor_execute", record)
+
+
+def test_duplicates_are_found_in_a_few_queries_per_batch_not_one_per_row(site):
+    site.records.create(SYSTEM, "customers", {"name": "Firm 00003"})
+    data = big_csv(1_000) + "Firm 00500 有限公司,,\r\n".encode()
+    seen, stop = count_statements(site)
+    try:
+        report = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=250)
+    finally:
+        stop()
+    assert [issue.row for issue in report.duplicates] == [5, 1002]  # a stored record; a row of an earlier batch
+    lookups = [s for s in seen if "name_key" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(lookups) == 5  # one per batch of 250 (the fifth holds the last row)
+    assert len(seen) < 5 * 40  # the statements of a batch do not grow with its rows
+
+
+def test_create_many_asks_for_look_alikes_once_for_the_whole_batch(site):
+    site.records.create(SYSTEM, "customers", {"name": "Firm 00003"})
+    rows = [{"name": f"Firm {i:05d}", "phone": f"1370000{i:04d}"} for i in range(200)]
+    seen, stop = count_statements(site)
+    try:
+        created = site.records.create_many(SYSTEM, "customers", rows, return_records=True, on_duplicate="warn")
+    finally:
+        stop()
+    assert [r["name"] for r in created if r.get("warnings")] == ["Firm 00003"]
+    assert len([s for s in seen if "name_key" in s and s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_a_mapping_saved_by_name_is_used_again(site, tmp_path, database_url):
+    config = config_for(tmp_path / "crm.toml", database_url)
+    path = tmp_path / "legacy.csv"
+    path.write_bytes("旧系统编号,单位,备注\nA1,甲公司,x\n".encode("utf-8"))
+
+    def crm(*args: str) -> Any:
+        return CliRunner().invoke(make_cli(password_hasher=cheap_hasher()), ["--config", config, *args], prog_name="crm")
+
+    first = crm("import", "customers", str(path), "--map", "单位=name", "--map", "旧系统编号=", "--map", "备注=", "--save-map", "legacy", "--dry-run")
+    assert first.exit_code == 0, first.output
+    again = crm("import", "customers", str(path), "--use-map", "legacy")
+    assert again.exit_code == 0, again.output
+    assert list(stored_names(site)) == ["甲公司"]
+    missing = crm("import", "customers", str(path), "--use-map", "nope")
+    assert missing.exit_code == 1 and "no mapping named 'nope' is saved for customers" in missing.stderr
