@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .records import Actor
     from .site import Site
     from .tasks import TaskKind
+    from .optionlists import OptionList
     from .timers import Timer
 
 hookspec = pluggy.HookspecMarker("crm")
@@ -454,3 +455,10 @@ def register_pages() -> list[BaseRoute] | None:
     call ``await kernel.ui.check_form(request)`` first. Write through ``site.records``.
     Add a menu entry for the page with ``register_menu_items``.
     """
+
+
+@hookspec
+def register_option_lists() -> list[OptionList] | None:
+    """Return the :class:`~kernel.optionlists.OptionList` objects this plugin declares, with their
+    default options; a field takes its choices from one with ``"x-options": "LIST"`` in its
+    JSON Schema. Admins edit the options at run time (see :mod:`kernel.optionlists`)."""
