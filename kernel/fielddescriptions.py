@@ -194,7 +194,10 @@ def option_list(view: Any, schema: Any) -> Any:
 
 def option_extra(listed: Any) -> dict[str, Any]:
     """What a page needs to show an option-list field: labels (archived options too), colours, the list."""
-    return {"labels": listed.labels, "colours": listed.colours, "option_list": listed.name, "tree": listed.tree}
+    return {
+        "labels": listed.labels, "colours": listed.colours, "option_list": listed.name, "tree": listed.tree,
+        "filter_choices": tuple(o.code for o in listed.ordered() if o.merged_into is None),  # archived ones are still on records
+    }
 
 
 def custom_field(field_: Any, view: Any = None) -> FormField:

@@ -423,34 +423,50 @@ def add_option(site: Site, actor: Actor, name: str, body: Any) -> dict[str, Any]
 
 def change_option(site: Site, actor: Actor, name: str, code: str, body: Any) -> dict[str, Any]:
     """Change an option's labels, colour, parent, archived flag (or clear its review flag); audited."""
+    return change_options(site, actor, name, {code: body})
+
+
+def change_options(site: Site, actor: Actor, name: str, bodies: dict[str, Any], order: list[str] | None = None) -> dict[str, Any]:
+    """Change several options (``{code: body}``, as :func:`change_option` takes) and, with ``order``,
+    their order, in one transaction (the admin page's "Save"); each option is checked against the
+    list as it will be after every change."""
     listed = get_list(site, name)
-    before = listed.option(code)
-    if before is None:
-        raise NotFound(f"{name} has no option {code!r}", [{"loc": ["code"], "msg": "unknown option"}])
-    body = _body(body)
-    if "code" in body and body["code"] != code:
-        raise ValidationError.at(["code"], "a code never changes (records hold it); add a new option and merge this one into it")
-    after = _option_values(body, before)
-    if before.merged_into and not after.archived:
-        raise ValidationError.at(["archived"], f"was merged into {before.merged_into!r}; it stays archived")
-    _check_option(listed, after)
-    _save(site, actor, listed, [after], "change_option", {"code": code, "option": [before.as_public(), after.as_public()]})
+    changed: dict[str, Option] = {}
+    for code, body in bodies.items():
+        before = listed.option(code)
+        if before is None:
+            raise NotFound(f"{name} has no option {code!r}", [{"loc": ["code"], "msg": "unknown option"}])
+        body = _body(body)
+        if "code" in body and body["code"] != code:
+            raise ValidationError.at(["code"], "a code never changes (records hold it); add a new option and merge this one into it")
+        after = _option_values(body, before)
+        if before.merged_into and not after.archived:
+            raise ValidationError.at(["archived"], f"was merged into {before.merged_into!r}; it stays archived")
+        if after != before:
+            changed[code] = after
+    if order is not None:
+        if not isinstance(order, list) or not all(isinstance(c, str) and c in listed.by_code for c in order) or len(set(order)) != len(order):
+            raise ValidationError.at(["codes"], "must be a list of the list's codes, each once")
+        rest = [o.code for o in sorted(listed.options, key=lambda o: (o.position, o.code)) if o.code not in order]
+        for position, code in enumerate([*order, *rest]):
+            current = changed.get(code) or listed.by_code[code]
+            if current.position != position:
+                changed[code] = dataclasses.replace(current, position=position)
+    after_list = dataclasses.replace(listed, options=tuple(changed.get(o.code, o) for o in listed.options))
+    for option in changed.values():
+        try:
+            _check_option(after_list, option)
+        except ValidationError as exc:
+            raise ValidationError(f"{option.code}: {exc.message}", [{**d, "loc": ["options", option.code, *d["loc"]]} for d in exc.details]) from None
+    if changed:
+        noted = {code: [listed.by_code[code].as_public(), option.as_public()] for code, option in changed.items()}
+        _save(site, actor, listed, list(changed.values()), "change_options", {"options": noted})
     return describe(site, name)
 
 
 def reorder(site: Site, actor: Actor, name: str, codes: Any) -> dict[str, Any]:
     """Put the options in the order of ``codes`` (each code once; those left out follow, as they were)."""
-    listed = get_list(site, name)
-    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes) or len(set(codes)) != len(codes):
-        raise ValidationError.at(["codes"], "must be a list of the list's codes, each once")
-    unknown = next((c for c in codes if c not in listed.by_code), None)
-    if unknown is not None:
-        raise ValidationError.at(["codes"], f"{unknown!r} is not an option of {name}")
-    rest = [o.code for o in sorted(listed.options, key=lambda o: (o.position, o.code)) if o.code not in codes]
-    order = {code: i for i, code in enumerate([*codes, *rest])}
-    moved = [dataclasses.replace(o, position=order[o.code]) for o in listed.options]
-    _save(site, actor, listed, moved, "reorder", {"order": [[o.code for o in listed.ordered()], [*codes, *rest]]})
-    return describe(site, name)
+    return change_options(site, actor, name, {}, codes if isinstance(codes, list) else [None])
 
 
 def _save(site: Site, actor: Actor, listed: OptionList, options: list[Option], action: str, noted: dict[str, Any]) -> None:

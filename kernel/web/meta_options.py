@@ -86,3 +86,71 @@ def option_list_routes() -> list[BaseRoute]:
         Route("/option-lists/{name}/order", order, methods=["PUT"], name="option_list_order"),
         Route("/option-lists/{name}/merge", merge, methods=["POST"], name="option_list_merge"),
     ]
+
+
+LABELS = {"type": "object", "properties": {"en": {"type": "string"}, "zh_CN": {"type": "string"}}}
+OPTION = {
+    "type": "object",
+    "required": ["code", "label"],
+    "properties": {
+        "code": {"type": "string", "pattern": optionlists.CODE.pattern},
+        "label": LABELS,
+        "colour": {"type": ["string", "null"], "pattern": optionlists.COLOUR.pattern},
+        "parent": {"type": ["string", "null"]},
+        "archived": {"type": "boolean"},
+        "position": {"type": "integer"},
+        "review": {"type": "boolean", "description": "made from free text by a migration: merge it or keep it"},
+        "merged_into": {"type": ["string", "null"]},
+    },
+}
+OPTION_LIST = {
+    "type": "object",
+    "required": ["name", "label", "tree", "options"],
+    "properties": {
+        "name": {"type": "string"}, "label": LABELS, "tree": {"type": "boolean"}, "plugin": {"type": ["string", "null"]},
+        "options": {"type": "array", "items": OPTION},
+        "fields": {"type": "array", "items": {"type": "string"}, "description": "entity.field (entity.custom.field) using the list"},
+    },
+}
+
+
+def option_list_paths() -> dict[str, object]:
+    """The OpenAPI paths of the routes above."""
+    from .openapi import API, _body, _json, _path_param, _responses
+
+    name = _path_param("name", {"type": "string"})
+    answer = _json(OPTION_LIST, "The list")
+    change = {"type": "object", "properties": {k: v for k, v in OPTION["properties"].items() if k in ("label", "colour", "parent", "archived", "review")}}
+    merged = {**OPTION_LIST, "properties": {**OPTION_LIST["properties"], "records": {"type": "object", "additionalProperties": {"type": "integer"}}}}
+    return {
+        f"{API}/meta/option-lists": {
+            "get": {"summary": "Option lists, with their options", "responses": _responses({"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": OPTION_LIST}}}, "Lists")})},
+            "post": {"summary": "Create an option list (admin)", "requestBody": _body({"type": "object", "required": ["name", "label"], "properties": {"name": {"type": "string"}, "label": LABELS, "tree": {"type": "boolean"}}}),
+                     "responses": _responses({"201": answer}, 403, 409)},
+        },
+        f"{API}/meta/option-lists/{{name}}": {
+            "parameters": [name],
+            "get": {"summary": "One option list", "responses": _responses({"200": answer}, 404)},
+            "patch": {"summary": "Change a list's labels or whether it is a tree (admin)", "requestBody": _body({"type": "object", "properties": {"label": LABELS, "tree": {"type": "boolean"}}}),
+                      "responses": _responses({"200": answer}, 403, 404)},
+        },
+        f"{API}/meta/option-lists/{{name}}/options": {
+            "parameters": [name],
+            "post": {"summary": "Add an option at the end (admin)", "requestBody": _body(OPTION), "responses": _responses({"201": answer}, 403, 404, 409)},
+        },
+        f"{API}/meta/option-lists/{{name}}/options/{{code}}": {
+            "parameters": [name, _path_param("code", {"type": "string"})],
+            "patch": {"summary": "Change an option's labels, colour, parent or archived flag (admin)", "requestBody": _body(change), "responses": _responses({"200": answer}, 403, 404)},
+        },
+        f"{API}/meta/option-lists/{{name}}/order": {
+            "parameters": [name],
+            "put": {"summary": "Order the options (admin)", "requestBody": _body({"type": "object", "required": ["codes"], "properties": {"codes": {"type": "array", "items": {"type": "string"}}}}),
+                    "responses": _responses({"200": answer}, 403, 404)},
+        },
+        f"{API}/meta/option-lists/{{name}}/merge": {
+            "parameters": [name],
+            "post": {"summary": "Merge one option into another: records holding it are rewritten (admin)",
+                     "requestBody": _body({"type": "object", "required": ["from", "into"], "properties": {"from": {"type": "string"}, "into": {"type": "string"}}}),
+                     "responses": _responses({"200": _json(merged, "The list, and how many records changed per field")}, 403, 404)},
+        },
+    }

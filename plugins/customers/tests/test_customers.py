@@ -3,7 +3,6 @@
 import pytest
 
 from kernel import ValidationError
-from kernel.optionlists import add_option
 
 from .conftest import SYSTEM, customer
 
@@ -21,8 +20,9 @@ def test_level_must_be_an_option_of_the_level_list(site, people):
     assert caught.value.details == [{"loc": ["level"], "msg": "'Z' is not an option of customers.level; choose one of: A, B, C, D"}]
 
 
-def test_levels_come_from_the_option_list_admins_edit(site, people):
-    add_option(site, people["admin"], "customers.level", {"code": "gold", "label": {"en": "Gold", "zh_CN": "金牌"}})
+def test_levels_come_from_the_option_list_admins_edit(site, people, http):
+    added = http(people["admin"]).post("/api/v1/meta/option-lists/customers.level/options", json={"code": "gold", "label": {"en": "Gold", "zh_CN": "金牌"}})
+    assert added.status_code == 201, added.text
     assert customer(site, SYSTEM, level="金牌")["level"] == "gold"  # a label is stored as its code
 
 
