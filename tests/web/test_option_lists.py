@@ -132,3 +132,15 @@ def test_forms_lists_and_details_show_labels_colours_and_a_multiple_select_filte
     assert 'border-left-color: #00aa00">Small</span>' in listing
     detail = admin.get(f"/r/notes/{small['id']}").text
     assert 'class="swatch" style="background: #00aa00"' in detail and "Small" in detail
+
+
+def test_the_custom_field_editor_offers_a_choice_from_an_option_list(site, app):
+    add_user(site, "admin@example.com", "admin")
+    admin, token = signed_in(app, "admin@example.com")
+    page = admin.get("/admin/fields/notes").text
+    assert '<option value="option"' in page and '<option value="sizes.size"' in page
+    added = admin.post("/admin/fields/notes", data={"csrf_token": token, "name": "fit", "label_en": "Fit", "label_zh_CN": "尺码", "kind": "option", "option_list": "sizes.size"})
+    assert added.status_code == 303, added.text
+    assert site.refresh().fields("notes")["fit"].schema == {"type": "string", "x-options": "sizes.size"}
+    wrong = admin.post("/admin/fields/notes", data={"csrf_token": token, "name": "fit2", "label_en": "Fit", "kind": "option", "option_list": "nowhere"})
+    assert wrong.status_code == 422 and "no option list named" in wrong.text

@@ -22,7 +22,7 @@ from plugins.customers.options import INDUSTRY, LEVEL, REGION, SOURCE
 revision = '6b1f0e2d4c17'
 down_revision = '139474bfd05f'
 branch_labels = None
-depends_on = '5c0e7d1a9b24'  # kernel: the option-list tables
+depends_on = None  # kernel_options comes from core, which is always upgraded first (kernel.migrations.upgrade)
 
 
 def upgrade() -> None:
