@@ -203,6 +203,9 @@ def check_declared(listed: OptionList) -> None:
         raise TypeError(f"option list {listed.name!r}: code {bad!r} must be letters, digits, _ or - (at most 40)")
     if len(set(codes)) != len(codes):
         raise TypeError(f"option list {listed.name!r} names a code twice")
+    bad = next((o.colour for o in listed.options if o.colour is not None and not COLOUR.match(o.colour)), None)
+    if bad is not None:
+        raise TypeError(f"option list {listed.name!r}: colour {bad!r} must be like #1f77b4")
 
 
 def load(conn: sa.Connection, pm: pluggy.PluginManager) -> dict[str, OptionList]:
@@ -316,6 +319,8 @@ def create_list(site: Site, actor: Actor, name: Any, label: Any, tree: Any = Fal
         raise ValidationError.at(["name"], "must be lower-case letters, digits and _ (at most 39), optionally PREFIX.NAME")
     if name in site.view.option_lists:
         raise Conflict(f"option list {name!r} already exists", [{"loc": ["name"], "msg": "already exists"}])
+    if not isinstance(tree, bool):
+        raise ValidationError.at(["tree"], "must be true or false")
     labels = _labels(label, ["label"])
     now = site.clock.now()
     with site.write() as conn:
@@ -376,7 +381,9 @@ def _check_option(listed: OptionList, option: Option) -> None:
 
 def _option_values(body: dict[str, Any], base: Option) -> Option:
     colour = body.get("colour", base.colour)
-    colour = colour.strip() or None if isinstance(colour, str) else colour
+    colour = (colour.strip() or None) if isinstance(colour, str) else colour
+    if colour is not None and not isinstance(colour, str):
+        raise ValidationError.at(["colour"], "must be a colour like #1f77b4 (or null)")
     parent = body.get("parent", base.parent)
     parent = parent.strip() or None if isinstance(parent, str) else parent
     if parent is not None and not isinstance(parent, str):

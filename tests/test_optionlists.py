@@ -173,3 +173,14 @@ def test_a_list_name_and_codes_are_checked_when_declared():
         optionlists.check_declared(OptionList("x.y", {"en": "X"}, (Option("bad code", {"en": "B"}),)))
     with pytest.raises(TypeError, match="name"):
         optionlists.check_declared(OptionList("Bad-Name", {"en": "X"}))
+
+
+def test_odd_values_are_refused_with_the_field_named(site):
+    for body, loc in (({"colour": 5}, "colour"), ({"archived": "yes"}, "archived"), ({"label": 3}, "label"), ({"parent": 7}, "parent"), ({"shade": 1}, "shade")):
+        with pytest.raises(ValidationError) as caught:
+            optionlists.change_option(site, ADMIN, "helpdesk.category", "billing", body)
+        assert loc in caught.value.details[0]["loc"], body
+    with pytest.raises(ValidationError):
+        optionlists.create_list(site, ADMIN, "flags", "Flags", tree="yes")
+    with pytest.raises(TypeError, match="colour"):
+        optionlists.check_declared(OptionList("x.y", {"en": "X"}, (Option("a", {"en": "A"}, colour="red;}"),)))
