@@ -211,6 +211,8 @@ def check_declared(listed: OptionList) -> None:
 def load(conn: sa.Connection, pm: pluggy.PluginManager) -> dict[str, OptionList]:
     """Declared lists with the stored changes on top, and the lists admins created."""
     lists = declared(pm)
+    if not sa.inspect(conn).has_table(OPTIONS.name):  # a database not upgraded yet (``crm db upgrade`` reads the view)
+        return lists
     for row in conn.execute(sa.select(LISTS)):
         base = lists.get(row.name)
         lists[row.name] = dataclasses.replace(base, label=row.label, tree=row.tree) if base else OptionList(row.name, row.label, tree=row.tree)
