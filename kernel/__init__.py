@@ -45,6 +45,7 @@ from .money import add as add_money
 from .money import multiply as multiply_money
 from .money import subtract as subtract_money
 from .notifications import notify
+from .optionlists import Option, OptionList, convert_free_text
 from .outbox import Event
 from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
@@ -110,6 +111,7 @@ __all__ = [
     "Clock",
     "ConfigError",
     "Conflict",
+    "convert_free_text",
     "CRMError",
     "day_start",
     "DueTimer",
@@ -145,6 +147,8 @@ __all__ = [
     "notify",
     "NumberSequence",
     "optional_id",
+    "Option",
+    "OptionList",
     "ownership_events",
     "Page",
     "parse_date",

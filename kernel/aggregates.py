@@ -71,6 +71,7 @@ class _Field:
     scale: int = 0  # decimals of a money field
     target: str | None = None  # the entity a reference names
     labels: dict[str, Any] = field(default_factory=dict)  # enum value -> {"en", "zh_CN"}
+    colours: dict[str, str] = field(default_factory=dict)  # option code -> "#rrggbb" (an option list's)
 
 
 def _loc(param: str, index: int, count: int) -> list[Any]:
@@ -100,6 +101,9 @@ class Aggregation:
             info = self.entity.fields.model_fields.get(name)
             extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
             labels = extra.get("x-labels") if isinstance(extra.get("x-labels"), dict) else {}
+            listed = self.view.option_lists.get(extra.get("x-options") or "")
+            if listed is not None:  # an option list: grouped by code, labelled by the option's label
+                return _Field(name, column, "string", labels=listed.labels, colours=listed.colours)
             if isinstance(column.type, Money):
                 return _Field(name, column, "money", scale=column.type.scale)
             kind = _column_kind(column.type)
@@ -111,6 +115,10 @@ class Aggregation:
                 raise ValidationError.at(loc, f"cannot group or measure by the multi-select field {name!r}")
             expression = self.query.column(name, loc[1])[0]
             labels = custom.schema.get("x-labels") if isinstance(custom.schema.get("x-labels"), dict) else {}
+            if custom.kind == "option":
+                listed = self.view.option_lists.get(custom.schema["x-options"])
+                labels = listed.labels if listed is not None else {}
+                return _Field(name, expression, "string", labels=labels, colours=listed.colours if listed is not None else {})
             kind = {"date-time": "moment_text", "date": "date_text", "money": "money_custom", "boolean": "boolean"}.get(custom.kind, custom.kind)
             if kind == "reference":
                 return _Field(name, expression, kind, target=custom.schema.get("x-entity"))
@@ -184,7 +192,7 @@ class Aggregation:
             keys.append(self.entity.table.c[CURRENCY_COLUMN].label("currency"))
         values = [part.label(f"m{i}_{j}") for i, (_, _, parts) in enumerate(asked) for j, part in enumerate(parts)]
         conditions = [*self.query.filters(filters), *self.records._visible(self.view, self.actor, self.entity)]
-        inner = sa.select(*keys, *values).where(*conditions)
+        inner = sa.select(*keys, *values).select_from(self.entity.table).where(*conditions)
         if keys:
             inner = inner.group_by(*keys)
         references = [(i, found.target) for i, (found, bucket, _) in enumerate(groups) if found.target and not bucket]
@@ -224,6 +232,8 @@ class Aggregation:
         out: dict[str, Any] = {"key": keys[0] if len(keys) == 1 else keys, "label": labels[0] if len(labels) == 1 else labels}
         if not groups:
             out = {"key": None, "label": None}
+        elif len(groups) == 1 and groups[0][0].colours.get(str(keys[0])):
+            out["colour"] = groups[0][0].colours[str(keys[0])]
         if by_currency:
             out["currency"] = row["currency"]
         for i, (name, found, parts) in enumerate(asked):

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import audit, outbox, parents, records as _records, search, states, timers
+from . import audit, optionlists, outbox, parents, records as _records, search, states, timers
 from .db import ids_in
 from .entities import Entity, entity_write_only
 from .errors import NotFound, ValidationError
@@ -59,6 +59,7 @@ def update_many(
         raise ValidationError.at(["ids"], "give either ids or where, not both")
     wanted = _checked_ids(ids) if ids is not None else None
     cleaned = records._clean_changes(view, entity, changes)
+    optionlists.clean(view, entity, cleaned, {})  # an archived option is not set anew
     records._authorize(view, actor, entity, "update", None)
     if _set_based(view, entity, cleaned):
         cleaned = _records._checked_changes(entity, {}, cleaned)  # no validators: one record's check is every record's

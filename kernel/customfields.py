@@ -34,7 +34,7 @@ from .parsing import INT64_MAX, INT64_MIN, parse_date, parse_datetime
 
 DEFAULT_CURRENCY = "CNY"
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-INDEXABLE = frozenset({"string", "date", "date-time", "email", "uri", "phone", "enum", "integer", "number", "money", "boolean", "reference"})
+INDEXABLE = frozenset({"option", "string", "date", "date-time", "email", "uri", "phone", "enum", "integer", "number", "money", "boolean", "reference"})
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{3,30}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
@@ -162,6 +162,8 @@ def field_kind(schema: dict[str, Any]) -> str:
     kind = schema.get("type")
     fmt = schema.get("format")
     if kind == "string":
+        if "x-options" in schema:  # a choice from an option list (kernel.optionlists)
+            return "option"
         return "enum" if "enum" in schema else (fmt or "string")
     if kind == "array":
         return "multi_enum"
@@ -257,6 +259,8 @@ class CustomField:
             return Annotated[bool, Strict()]
         if kind == "enum":
             return Literal[tuple(s["enum"])]  # type: ignore[misc]
+        if kind == "option":  # checked against the list's live codes by kernel.optionlists.clean
+            return Annotated[str, Strict(), Field(min_length=1, max_length=120)]
         if kind == "multi_enum":
             unique = _check(lambda items: len(items) == len(set(items)), "has duplicate items")
             sizes = {k: v for k, v in (("min_length", s.get("minItems")), ("max_length", s.get("maxItems"))) if v is not None}

@@ -37,6 +37,9 @@ class Widget:
     #: True: ``data`` also takes ``period=`` (a :class:`Period`) and counts only what falls in it;
     #: the dashboard's date range applies to it. False: the widget shows what it always shows.
     dated: bool = False
+    #: True: ``data`` also takes ``locale=`` (the reader's language), for labels it reads from data
+    #: (option lists' labels, see :mod:`kernel.optionlists`).
+    localized: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -113,16 +116,20 @@ def aggregate_widget(
     """
     options.setdefault("permission", f"{entity}.read")
 
-    def data(site: Any, actor: Any, now: Any, period: Period | None = None) -> dict[str, Any]:
+    def data(site: Any, actor: Any, now: Any, period: Period | None = None, locale: str | None = None) -> dict[str, Any]:
         narrowed = dict(filters or {}) | (period.filters(date_field) if period is not None and date_field else {})
-        found = site.records.aggregate(actor, entity, group_by=list(group_by), measures=[measure], filters=narrowed)
+        found = site.records.aggregate(actor, entity, group_by=list(group_by), measures=[measure], filters=narrowed, locale=locale)
         groups = found.groups
         if not group_by:
             number = {"value": groups[0][measure] if groups else 0, "unit": unit, "link": link}
             return {k: v for k, v in number.items() if v is not None}
         if top is not None:
             groups = sorted(groups, key=lambda g: (-(g[measure] or 0), g["key"] is None))[:top]
-        return {"type": chart, "labels": [g["label"] for g in groups], "series": [{"name": measure, "values": [g[measure] for g in groups]}]}
+        chart_data = {"type": chart, "labels": [g["label"] for g in groups], "series": [{"name": measure, "values": [g[measure] for g in groups]}]}
+        if any(g.get("colour") for g in groups):  # an option list's colours
+            chart_data["colours"] = [g.get("colour") for g in groups]
+        return chart_data
 
     options.setdefault("dated", date_field is not None)
+    options.setdefault("localized", True)
     return Widget(name, label, "number" if not group_by else "chart", data, **options)

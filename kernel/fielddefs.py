@@ -61,6 +61,8 @@ def add_field(
     """Define a new custom field; with ``indexed`` its index is built before this returns."""
     entity = _entity(site, entity_name)
     kind = check_definition(name, schema)
+    if kind == "option" and schema["x-options"] not in site.view.option_lists:
+        raise ValidationError.at(["schema", "x-options"], f"no option list named {schema['x-options']!r}")
     if kind == "money" and "x-currency" not in schema:  # named once, so a later default_currency never re-denominates it
         schema = {**schema, "x-currency": site.settings.default_currency}
     if name in {c.name for c in entity.table.columns} or name in entity.fields.model_fields:

@@ -43,7 +43,7 @@ PROSE = ("body", "content", "description", "notes", "comment", "remark")
 WIDGETS = {
     "string": "text", "email": "email", "uri": "url", "phone": "tel", "date": "date", "date-time": "datetime",
     "integer": "integer", "number": "number", "money": "money", "boolean": "checkbox",
-    "enum": "select", "multi_enum": "multiselect", "reference": "reference",
+    "enum": "select", "option": "select", "multi_enum": "multiselect", "reference": "reference",
 }
 
 
@@ -72,6 +72,10 @@ class FormField:
     @property
     def input_id(self) -> str:
         return "f-" + self.key.replace(".", "-")
+
+    def choice_colour(self, value: Any) -> str | None:
+        """An option-list choice's colour (``#rrggbb``), if it has one."""
+        return self.extra.get("colours", {}).get(value) if isinstance(value, str) else None
 
     def choice_label(self, value: Any, locale: str, gettext: Any = None) -> str:
         """An option's label: from the schema's ``x-labels``, else the value (translated by the catalogs)."""
@@ -136,6 +140,9 @@ def builtin_field(view: View, entity: Entity, name: str, info: Any) -> FormField
     if machine is not None and name == machine.field and machine.states:  # a fixed state machine: its states, in order
         labels_ = {"labels": {state.key: dict(state.label) for state in machine.states}}
         return FormField(name, widget="select", choices=tuple(s.key for s in machine.states), extra=labels_, **common)
+    listed = option_list(view, extra)
+    if listed is not None:
+        return FormField(name, widget="select", choices=tuple(o.code for o in listed.ordered() if o.live), extra=option_extra(listed), **common)
     choices: tuple[str, ...] = ()
     if typing.get_origin(annotation) is Literal:
         choices = tuple(str(a) for a in typing.get_args(annotation))
@@ -178,9 +185,31 @@ def builtin_field(view: View, entity: Entity, name: str, info: Any) -> FormField
     return FormField(name, widget="json", **common)
 
 
-def custom_field(field_: Any) -> FormField:
+def option_list(view: Any, schema: Any) -> Any:
+    """The :class:`~kernel.optionlists.OptionList` a field's schema names (``x-options``), if enabled."""
+    name = schema.get("x-options") if isinstance(schema, dict) else None
+    lists = getattr(view, "option_lists", None) or {}
+    return lists.get(name) if isinstance(name, str) else None
+
+
+def option_extra(listed: Any) -> dict[str, Any]:
+    """What a page needs to show an option-list field: labels (archived options too), colours, the list."""
+    return {
+        "labels": listed.labels, "colours": listed.colours, "option_list": listed.name, "tree": listed.tree,
+        "filter_choices": tuple(o.code for o in listed.ordered() if o.merged_into is None),  # archived ones are still on records
+    }
+
+
+def custom_field(field_: Any, view: Any = None) -> FormField:
     schema = field_.schema
     choices = tuple(schema.get("enum") or schema.get("items", {}).get("enum") or ())
+    listed = option_list(view, schema)
+    if listed is not None:
+        return FormField(
+            field_.name, label=field_.label or humanize(field_.name), widget="select", custom=True,
+            choices=tuple(o.code for o in listed.ordered() if o.live),
+            extra={**option_extra(listed), "description": schema.get("description", "")},
+        )
     return FormField(
         field_.name,
         label=field_.label or humanize(field_.name),
@@ -198,7 +227,7 @@ def custom_field(field_: Any) -> FormField:
 def form_fields(view: View, entity: Entity) -> list[FormField]:
     """Every field a person can fill in, built-in ones first."""
     built_in = [builtin_field(view, entity, name, info) for name, info in entity.fields.model_fields.items()]
-    return [*built_in, *(custom_field(f) for f in view.fields(entity.name).fields.values())]
+    return [*built_in, *(custom_field(f, view) for f in view.fields(entity.name).fields.values())]
 
 
 def display_fields(view: View, entity: Entity) -> list[FormField]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .records import Actor
     from .site import Site
     from .tasks import TaskKind
+    from .optionlists import OptionList
     from .timers import Timer
 
 hookspec = pluggy.HookspecMarker("crm")
@@ -481,3 +482,10 @@ def register_natural_keys() -> dict[str, list[str]] | None:
     several, is reported on its row. Without an answer, an entity's natural keys are its
     unique text columns and its title column (``name``, ``title``, ``email``…).
     """
+
+
+@hookspec
+def register_option_lists() -> list[OptionList] | None:
+    """Return the :class:`~kernel.optionlists.OptionList` objects this plugin declares, with their
+    default options; a field takes its choices from one with ``"x-options": "LIST"`` in its
+    JSON Schema. Admins edit the options at run time (see :mod:`kernel.optionlists`)."""

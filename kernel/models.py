@@ -593,3 +593,32 @@ class ImportMapping(Base):
     name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     mapping: Mapped[Any] = mapped_column(JSONData, nullable=False)  # header → field key, or null to leave the column out
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class OptionListDef(Base):
+    """An option list an admin created, or the admin's changes to one a plugin declares (see :mod:`kernel.optionlists`)."""
+
+    __tablename__ = "kernel_option_lists"
+    name: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    label: Mapped[dict[str, str]] = mapped_column(JSONData, nullable=False)
+    tree: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class OptionDef(Base):
+    """One option of an option list as stored: its code (what records hold), labels, order, colour,
+    parent (a tree) and whether it is archived, waits for an admin's review, or was merged into another."""
+
+    __tablename__ = "kernel_options"
+    __table_args__ = (sa.UniqueConstraint("list_name", "code"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    list_name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    code: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    label: Mapped[dict[str, str]] = mapped_column(JSONData, nullable=False)
+    position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    colour: Mapped[str | None] = mapped_column(sa.String(7), nullable=True)
+    parent: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    archived: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    review: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    merged_into: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import aggregates, audit, batches, children, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, trash, versions
+from . import aggregates, audit, batches, children, duplicates, files, optionlists, ownership, parents, parsing, search, sequences, states, timers, trash, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -293,6 +293,7 @@ class Records:
         parsing.check_storable(values)
         fields = view.fields(entity.name)
         values["custom"] = {k: v for k, v in fields.validate(custom).items() if v is not None} if custom else {}
+        optionlists.clean(view, entity, values)
         return values
 
     def _check_references(self, conn: sa.Connection, view: View, entity: Entity, customs: Sequence[dict[str, Any]]) -> None:
@@ -453,6 +454,7 @@ class Records:
         """Check, hook, store and audit ``changes`` to a loaded ``record``; the record as stored after."""
         hooks = view.pm.hook
         changes = _checked_changes(entity, record, changes)
+        optionlists.clean(view, entity, changes, record)
         if "custom" in changes:
             self._check_references(tx, view, entity, [changes["custom"]])
             changes["custom"] = merged_custom(record, changes["custom"])
@@ -861,8 +863,11 @@ class Query:
         conditions = []
         for key, raw in filters.items():
             name, _, op = key.partition("__")
-            if op and op not in self.RANGE:
-                raise ValidationError.at(["query", key], "unknown operator; use __gte, __lte, __gt or __lt")
+            if op and op not in self.RANGE and op != "in":
+                raise ValidationError.at(["query", key], "unknown operator; use __gte, __lte, __gt, __lt or __in")
+            if op == "in":  # one of several values: a list, or comma-separated text (option codes, ids)
+                conditions.append(self._one_of(name, key, raw))
+                continue
             if name in self.fields and self.fields[name].kind == "multi_enum":
                 if op:
                     raise ValidationError.at(["query", key], "a multi-select field takes equality filters only")
@@ -882,6 +887,19 @@ class Query:
             else:
                 conditions.append(getattr(expression, self.RANGE[op])(value) if op else expression == value)
         return conditions
+
+    def _one_of(self, name: str, key: str, raw: Any) -> sa.ColumnElement[bool]:
+        items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+        items = [item.strip() if isinstance(item, str) else item for item in items]
+        if not items or len(items) > 500 or any(item in ("", None) for item in items):
+            raise ValidationError.at(["query", key], "give 1 to 500 values, separated by commas")
+        if name in self.fields and self.fields[name].kind == "multi_enum":
+            raise ValidationError.at(["query", key], "a multi-select field takes equality filters only")
+        expression, coerce = self.column(name, key)
+        try:
+            return expression.in_([coerce(item) for item in items])
+        except (ValidationError, ValueError, TypeError, InvalidOperation):
+            raise ValidationError.at(["query", key], f"{raw!r} holds a value that is not valid for this field") from None
 
     def order(self, sort: str | Sequence[str] | None) -> list[sa.ColumnElement[Any]]:
         keys = [part.strip() for part in sort.split(",")] if isinstance(sort, str) else list(sort or [])

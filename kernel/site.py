@@ -34,7 +34,7 @@ from .timers import Timer, check_timers
 from .errors import Conflict, CRMError, PluginError
 from .jobs import Job
 from .models import CustomFieldDef, PluginState, Version
-from . import outbox, systemsettings
+from . import optionlists, outbox, systemsettings
 from .plugins import ESSENTIAL, PluginInfo, installed_plugins, make_plugin_manager, plugin_settings, resolve_order
 from .passwords import default_hasher
 from .records import Records
@@ -82,6 +82,7 @@ class View:
     settings: Settings | None = None  # crm.toml with the admin's run-time changes (kernel.systemsettings)
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # likewise, per plugin
     timers: dict[str, tuple[Timer, ...]] = field(default_factory=dict)  # per entity (kernel.timers)
+    option_lists: dict[str, Any] = field(default_factory=dict)  # name → OptionList (kernel.optionlists)
 
     def fields(self, entity: str) -> FieldSet:
         found = self.custom_fields.get(entity)
@@ -163,7 +164,8 @@ class Site:
                         states = {row.name: row.enabled for row in conn.execute(sa.select(PluginState))}
                         defs = conn.execute(sa.select(CustomFieldDef).where(CustomFieldDef.active.is_(True))).all()
                         overrides = systemsettings.read_overrides(conn)
-                        self._view = self._build_view(version, states, defs, overrides)
+                        view = self._build_view(version, states, defs, overrides)
+                        self._view = dataclasses.replace(view, option_lists=optionlists.load(conn, view.pm))
             except sa.exc.DBAPIError as exc:
                 raise self._explain_failure(exc) from exc
             self._checked = time.monotonic()

@@ -199,6 +199,8 @@ def describe(site: Site, only: str | None = None) -> list[dict[str, Any]]:
         file_values = check(site, scope, file_table) if scope != CRM else {n: getattr(site.file_settings, n) for n in CRM_SCHEMA["properties"]}
         items = []
         for name, sub in schema.get("properties", {}).items():
+            if sub.get("deprecated"):  # still accepted in crm.toml, no longer offered
+                continue
             row = stored.get(scope, {}).get(name)
             source = "override" if row is not None else ("file" if name in file_table else "default")
             items.append(

@@ -7,7 +7,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from kernel import Actor, NotFound, Settings, Site, ValidationError
+from kernel import Actor, Duplicate, NotFound, Settings, Site, ValidationError
 from kernel import systemsettings
 from kernel.audit import AUDIT
 from kernel.models import SystemSetting, Version
@@ -70,11 +70,11 @@ def test_default_then_file_then_override(site, admin):
 
 def test_a_changed_setting_changes_the_plugins_behaviour(site, admin):
     maker = Actor.system("cli")
-    site.records.create(maker, "customers", {"name": "Before", "level": "A"})
-    systemsettings.change(site, admin, "customers", {"levels": ["Gold", "Silver"]})
-    assert site.records.create(maker, "customers", {"name": "After", "level": "Gold"})["level"] == "Gold"
-    with pytest.raises(ValidationError, match="level"):
-        site.records.create(maker, "customers", {"name": "Refused", "level": "A"})
+    site.records.create(maker, "customers", {"name": "ACME", "phone": "13800138000"})
+    with pytest.raises(Duplicate):
+        site.records.create(maker, "customers", {"name": "ACME", "phone": "13800138000"}, on_duplicate="refuse")
+    systemsettings.change(site, admin, "customers", {"dedupe": False})  # (levels became an option list: kernel.optionlists)
+    assert site.records.create(maker, "customers", {"name": "ACME", "phone": "13800138000"}, on_duplicate="refuse")["name"] == "ACME"
 
 
 def test_an_unchanged_value_stores_nothing(site, admin):

@@ -17,6 +17,7 @@ from ..errors import Conflict, Forbidden, NotFound, PluginError, ValidationError
 from ..records import Actor
 from .api import actor_of, site_of
 from .meta_forms import form_routes
+from .meta_options import option_list_routes
 from .payload import JSON, query_values, read_json
 
 if TYPE_CHECKING:
@@ -245,4 +246,5 @@ def meta_routes() -> list[BaseRoute]:
         Route("/dashboards", list_dashboards, methods=["GET"], name="dashboards"),
         Route("/dashboards/{role}", dashboard_layout, methods=["PUT", "DELETE"], name="dashboard_layout"),
         *form_routes(),
+        *option_list_routes(),
     ]

@@ -34,6 +34,7 @@ from ..records import DEFAULT_LIMIT, MAX_LIMIT
 from ..settings import LOCALES
 from .api import CONTROL_PARAMS, ON_DUPLICATE, site_of
 from .auth import authenticate
+from .meta_options import option_list_paths
 from .payload import JSON
 from .plugin_mount import routes_by_plugin
 
@@ -425,6 +426,7 @@ class Builder:
                     }
                 },
                 **form_paths(),
+                **option_list_paths(),
                 f"{API}/meta/plugins": {"get": {"summary": "Installed plugins (admin)", "responses": _responses({"200": _json(items(_ref("Plugin")), "Plugins")}, 403)}},
                 **{
                     f"{API}/meta/plugins/{{name}}/{verb}": {

@@ -1,4 +1,4 @@
-"""The write rules of ``customers``: levels, credit codes, owners, dedupe keys, sharing."""
+"""The write rules of ``customers``: credit codes, owners, dedupe keys, sharing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from kernel import Forbidden, N_, ValidationError
 from .models import Share
 from .normalize import company_key, email_keys, phone_keys
 from .references import check_ids
-from .settings import settings_of
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -50,9 +49,6 @@ def prepare_update(site: Site, conn: sa.Connection, actor: Actor, record: dict[s
 
 
 def _check(site: Site, conn: sa.Connection, merged: dict[str, Any], changed: dict[str, Any]) -> None:
-    levels = settings_of(site).levels
-    if changed.get("level") is not None and changed["level"] not in levels:
-        raise ValidationError.at(["level"], f"must be one of {', '.join(levels)}")
     if merged.get("credit_code") and merged.get("kind") == "individual":
         raise ValidationError.at(["credit_code"], N_("only a company has a unified social credit code"))
     for name in ("shared_user_ids", "shared_team_ids", "tags"):

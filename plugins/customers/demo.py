@@ -8,7 +8,8 @@ something to show the moment the demo starts:
 * **Follow-up activity per rep**: several reps (and the manager) followed up the same customers
   in the last days;
 
-Customers are matched by name: a customer that exists already is left alone with its activity.
+Level, industry, region and source are codes of the option lists in :mod:`.options` (the pages show
+their labels). Customers are matched by name: a customer that exists already is left alone with its activity.
 """
 
 from __future__ import annotations
@@ -25,17 +26,17 @@ if TYPE_CHECKING:
 
 #: ``due`` is when the customer's task falls: ``today`` (later today), ``overdue`` (yesterday) or ``later``.
 CUSTOMERS: list[dict[str, Any]] = [
-    {"name": "杭州云帆科技有限公司", "kind": "company", "level": "A", "industry": "软件", "region": "浙江", "source": "展会",
+    {"name": "杭州云帆科技有限公司", "kind": "company", "level": "A", "industry": "software", "region": "hangzhou", "source": "exhibition",
      "status": "active", "phone": "0571-8888-1234", "contact": ("陈静", "采购经理"), "followup": ("visit", "上门拜访，确认二期需求"), "due": "today"},
-    {"name": "Northwind Traders Ltd.", "kind": "company", "level": "B", "industry": "Retail", "region": "Shanghai", "source": "Website",
+    {"name": "Northwind Traders Ltd.", "kind": "company", "level": "B", "industry": "retail", "region": "shanghai", "source": "website",
      "status": "potential", "email": "sales@northwind.example", "contact": ("Emily Clark", "Head of Purchasing"), "followup": ("email", "Sent the price list"),
      "due": "today"},
-    {"name": "深圳前海智造股份有限公司", "kind": "company", "level": "A", "industry": "制造", "region": "广东", "source": "老客户推荐",
+    {"name": "深圳前海智造股份有限公司", "kind": "company", "level": "A", "industry": "manufacturing", "region": "shenzhen", "source": "referral",
      "status": "active", "phone": "+86 755 2666 7788", "contact": ("刘洋", "总经理"), "followup": ("meeting", "季度复盘会议"), "due": "overdue"},
-    {"name": "Blue Harbor Logistics", "kind": "company", "level": "C", "industry": "Logistics", "region": "Tianjin", "source": "Cold call",
+    {"name": "Blue Harbor Logistics", "kind": "company", "level": "C", "industry": "logistics", "region": "tianjin", "source": "cold_call",
      "status": "dormant", "phone": "+86 22 5888 0101", "contact": ("James Wong", "Operations Director"), "followup": ("call", "No budget this year"),
      "due": "overdue"},
-    {"name": "王芳", "kind": "individual", "level": "B", "industry": "教育", "region": "北京", "source": "微信",
+    {"name": "王芳", "kind": "individual", "level": "B", "industry": "education", "region": "beijing", "source": "wechat",
      "status": "potential", "phone": "13800138000", "contact": ("王芳", "本人"), "followup": ("wechat", "咨询课程报价"), "due": "later"},
 ]
 

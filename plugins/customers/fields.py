@@ -80,10 +80,11 @@ class _Reachable(BaseModel):
 class CustomerFields(_Reachable):
     name: str = Field(min_length=1, max_length=200, json_schema_extra=label("Name", "名称"))
     kind: Literal["company", "individual"] = Field("company", json_schema_extra=label("Type", "类型", **{"x-labels": KINDS}))
-    level: str | None = Field(None, max_length=40, json_schema_extra=label("Level", "级别"))
-    industry: str | None = Field(None, max_length=80, json_schema_extra=label("Industry", "行业"))
-    region: str | None = Field(None, max_length=80, json_schema_extra=label("Region", "地区"))
-    source: str | None = Field(None, max_length=80, json_schema_extra=label("Source", "来源"))
+    # codes of option lists admins edit (plugins/customers/options.py); a label is accepted too and stored as its code
+    level: str | None = Field(None, max_length=40, json_schema_extra=label("Level", "级别", **{"x-options": "customers.level"}))
+    industry: str | None = Field(None, max_length=80, json_schema_extra=label("Industry", "行业", **{"x-options": "customers.industry"}))
+    region: str | None = Field(None, max_length=80, json_schema_extra=label("Region", "地区", **{"x-options": "customers.region"}))
+    source: str | None = Field(None, max_length=80, json_schema_extra=label("Source", "来源", **{"x-options": "customers.source"}))
     status: Literal["potential", "active", "dormant", "lost"] = Field(
         "potential", json_schema_extra=label("Status", "状态", **{"x-labels": STATUSES})
     )

@@ -19,6 +19,7 @@ from .churn import flag_churn
 from .dedupe import TABLES as DEDUPED, lookalikes
 from .demo import seed_customers
 from .entities import entities, permissions
+from .options import option_lists
 from .settings import settings_of, settings_schema
 from .pages import menu_items, pages
 from .synonyms import import_synonyms, natural_keys
@@ -27,7 +28,7 @@ from .timeline import activity_entries
 from .widgets import dashboard_widgets
 
 if TYPE_CHECKING:
-    from kernel import Actor, Entity, Site, Widget
+    from kernel import Actor, Entity, OptionList, Site, Widget
 
 NAME = "customers"
 LABEL = {"en": "Customers", "zh_CN": "客户管理"}
@@ -46,6 +47,11 @@ def register_settings_schema() -> dict[str, Any]:
 @hookimpl
 def register_entities() -> list[Entity]:
     return entities()
+
+
+@hookimpl
+def register_option_lists() -> list[OptionList]:
+    return option_lists()
 
 
 @hookimpl

@@ -37,6 +37,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "money": {"type": "number", "format": "money"},
     "boolean": {"type": "boolean"},
     "enum": {"type": "string"},
+    "option": {"type": "string"},  # choices from an option list (kernel.optionlists)
     "multi_enum": {"type": "array"},
     "reference": {"type": "integer", "format": "reference"},
 }
@@ -47,7 +48,7 @@ KIND_NAMES = {
     "string": N_("Text"), "text": N_("Long text"), "date": N_("Date"), "date-time": N_("Date and time"),
     "email": N_("Email"), "uri": N_("Web address"), "phone": N_("Phone"), "integer": N_("Whole number"),
     "number": N_("Number"), "money": N_("Money"), "boolean": N_("Yes / no"), "enum": N_("Choice"),
-    "multi_enum": N_("Several choices"), "reference": N_("Link to a record"),
+    "option": N_("Choice from an option list"), "multi_enum": N_("Several choices"), "reference": N_("Link to a record"),
 }
 
 
@@ -55,7 +56,7 @@ def kind_names(ui: UI) -> dict[str, str]:
     return {kind: ui.gettext(text) for kind, text in KIND_NAMES.items()}
 
 
-def field_schema(kind: str, options: str, target: str) -> dict[str, Any]:
+def field_schema(kind: str, options: str, target: str, option_list: str = "") -> dict[str, Any]:
     """A custom field's JSON Schema from the add form (checked again by :mod:`kernel.fielddefs`)."""
     schema = dict(KINDS.get(kind, KINDS["string"]))
     choices = list(dict.fromkeys(part.strip() for part in options.replace("\n", ",").split(",") if part.strip()))
@@ -65,6 +66,8 @@ def field_schema(kind: str, options: str, target: str) -> dict[str, Any]:
         schema["items"] = {"type": "string", "enum": choices}
     elif kind == "reference":
         schema["x-entity"] = target
+    elif kind == "option":
+        schema["x-options"] = option_list
     return schema
 
 
@@ -112,7 +115,7 @@ def _entity_of(ui: UI, name: str) -> Any:
 
 
 def _add_form(form: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {k: str(form.get(k) or "") for k in ("name", "label_en", "label_zh_CN", "kind", "options", "target")}
+    values: dict[str, Any] = {k: str(form.get(k) or "") for k in ("name", "label_en", "label_zh_CN", "kind", "options", "target", "option_list")}
     values["indexed"] = "indexed" in form
     return values
 
@@ -153,7 +156,7 @@ async def field_preview(request: Request) -> Response:
     problem = None
     draft = None
     try:
-        schema = field_schema(values["kind"], values["options"], values["target"])
+        schema = field_schema(values["kind"], values["options"], values["target"], values["option_list"])
         check_definition(name, schema)
         draft = CustomField(entity.name, name, schema, _labels(values) or {"en": name.replace("_", " ").capitalize()})
     except RecordError as exc:
@@ -179,7 +182,7 @@ async def fields_page(request: Request) -> Response:
         values = _add_form(form)
         label = _labels(values)
         try:
-            schema = field_schema(values["kind"], values["options"], values["target"])
+            schema = field_schema(values["kind"], values["options"], values["target"], values["option_list"])
             fielddefs.add_field(ui.site, actor, name, values["name"].strip(), schema, label=label, indexed=values["indexed"])
         except RecordError as exc:
             exc = ui.explain(exc)
@@ -198,6 +201,7 @@ def _fields_page(ui: UI, entity: Any, values: dict[str, Any], errors: dict[str, 
         "admin/fields.html", status_code=422 if errors or other else 200,
         entity=entity, entity_plural=ui.label(entity.label_plural, name), fields=fielddefs.list_fields(ui.site, name),
         kinds=list(KINDS), targets=[(n, ui.label(e.label_plural, n)) for n, e in ui.view.entities.items()],
+        option_lists=[(n, ui.label(listed.label, n)) for n, listed in sorted(ui.view.option_lists.items())],
         values=values, errors=errors, other_errors=other, added=params.get("added"), changed=params.get("changed"),
         name_pattern=FIELD_NAME.pattern, kind_names=kind_names(ui), **preview,
     )

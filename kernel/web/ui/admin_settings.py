@@ -147,6 +147,8 @@ async def save_settings(request: Request) -> Response:
     values: dict[str, Any] = {}
     typed: dict[str, Any] = {}
     for name, sub in schema.get("properties", {}).items():
+        if sub.get("deprecated"):
+            continue
         item = setting_input(ui, scope, name, sub)
         present, value = read_input(item, form)
         if present:

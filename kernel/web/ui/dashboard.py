@@ -43,6 +43,8 @@ def visible_widgets(ui: UI) -> list[Any]:
 def widget_data(ui: UI, widget: Any, period: Period | None = None) -> dict[str, Any] | None:
     try:
         dated = {"period": period} if widget.dated and period is not None else {}
+        if getattr(widget, "localized", False):
+            dated["locale"] = ui.locale
         return jsonable(widget.data(site=ui.site, actor=ui.actor, now=ui.site.clock.now(), **dated))
     except RecordError:
         return None
@@ -70,7 +72,7 @@ def chart_options(ui: UI, data: dict[str, Any]) -> str:
         values = series[0].get("values", []) if series else []
         option = {
             "tooltip": {"trigger": "item"},
-            "series": [{"type": kind, "name": series[0].get("name", "") if series else "", "data": [{"name": n, "value": v} for n, v in zip(labels, values)]}],
+            "series": [{"type": kind, "name": series[0].get("name", "") if series else "", "data": _slices(labels, values, data.get("colours"))}],
         }
     else:
         option = {
@@ -82,6 +84,15 @@ def chart_options(ui: UI, data: dict[str, Any]) -> str:
             "series": [{"type": kind, "name": ui.label(s.get("name"), ""), "data": s.get("values", []), "smooth": kind == "line"} for s in series],
         }
     return json.dumps(option, ensure_ascii=False)
+
+
+def _slices(labels: list[Any], values: list[Any], colours: list[Any] | None) -> list[dict[str, Any]]:
+    """Pie or funnel slices, each in its option's colour when the data names one."""
+    slices = [{"name": n, "value": v} for n, v in zip(labels, values)]
+    for piece, colour in zip(slices, colours or []):
+        if colour:
+            piece["itemStyle"] = {"color": colour}
+    return slices
 
 
 def entity_counts(ui: UI) -> list[dict[str, Any]]:

@@ -56,7 +56,9 @@ class ListRequest:
         filters = {}
         for key, value in params.multi_items():
             if key.startswith("f.") and isinstance(value, str) and value.strip() and "\x00" not in value:
-                filters[key[2:]] = value.strip()
+                name = key[2:]
+                several = name.endswith("__in") and name in filters  # a multiple select: one of these values
+                filters[name] = f"{filters[name]},{value.strip()}" if several else value.strip()
         page_text = params.get("page", "1")
         page = optional_int(page_text, low=1, high=999_999) or 1
         q = params.get("q", "").strip().replace("\x00", "")

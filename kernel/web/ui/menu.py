@@ -44,6 +44,7 @@ ADMIN_PAGES: tuple[tuple[str, dict[str, str], int], ...] = (
     ("/admin/sequences", {"en": "Numbering sequences", "zh_CN": "编号规则"}, 85),
     ("/admin/states", {"en": "States", "zh_CN": "状态"}, 87),
     ("/admin/dashboards", {"en": "Dashboards", "zh_CN": "仪表盘布局"}, 89),
+    ("/admin/option-lists", {"en": "Option lists", "zh_CN": "选项列表"}, 86),
     ("/admin/forms", {"en": "Public forms", "zh_CN": "公开表单"}, 88),
     ("/admin/outbox", {"en": "Event delivery", "zh_CN": "事件投递"}, 90),
 )

@@ -6,7 +6,7 @@
 ``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
 ``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
 ``/admin/plugins`` · ``/admin/fields[/E[/NAME[/edit]]]`` · ``/admin/users`` · ``/admin/teams`` ·
-``/admin/roles[/NAME]`` · ``/admin/record-rules`` · ``/admin/audit[.csv]`` · ``/admin/settings[/SCOPE[/NAME/reset]]`` · ``/admin/sequences[/NAME]`` · ``/admin/states[/E[/KEY]]`` · ``/admin/forms[/new|/ID]`` · ``/admin/dashboards[/ROLE]`` · ``/admin/outbox[/dead/ID/retry]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
+``/admin/roles[/NAME]`` · ``/admin/record-rules`` · ``/admin/audit[.csv]`` · ``/admin/settings[/SCOPE[/NAME/reset]]`` · ``/admin/sequences[/NAME]`` · ``/admin/states[/E[/KEY]]`` · ``/admin/forms[/new|/ID]`` · ``/admin/dashboards[/ROLE]`` · ``/admin/option-lists[/NAME[/options|/merge]]`` · ``/admin/outbox[/dead/ID/retry]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ...errors import RecordError
-from . import account, admin, admin_audit, admin_dashboards, admin_forms, admin_outbox, admin_security, admin_sequences, admin_settings, admin_states, dashboard, inbox, list_views, records_views as records, shell
+from . import account, admin, admin_audit, admin_dashboards, admin_forms, admin_options, admin_outbox, admin_security, admin_sequences, admin_settings, admin_states, dashboard, inbox, list_views, records_views as records, shell
 from . import files_views, import_views, tasks_views, trash_views
 from .. import assets
 from .context import AdminRequired, LoginRequired
@@ -105,6 +105,12 @@ def ui_routes() -> list[BaseRoute]:
         Route("/admin/sequences/{name}", page(admin_sequences.save_sequence), methods=["POST"], name="ui:sequence_save"),
         Route("/admin/dashboards", page(admin_dashboards.dashboards_page), methods=get, name="ui:dashboards"),
         Route("/admin/dashboards/{role}", page(admin_dashboards.save_dashboard), methods=["POST"], name="ui:dashboard_save"),
+        Route("/admin/option-lists", page(admin_options.lists_page), methods=get, name="ui:option_lists"),
+        Route("/admin/option-lists", page(admin_options.create_list), methods=["POST"], name="ui:option_list_create"),
+        Route("/admin/option-lists/{name}", page(admin_options.list_page), methods=get, name="ui:option_list"),
+        Route("/admin/option-lists/{name}", page(admin_options.save_options), methods=["POST"], name="ui:option_list_save"),
+        Route("/admin/option-lists/{name}/options", page(admin_options.add_option), methods=["POST"], name="ui:option_list_add"),
+        Route("/admin/option-lists/{name}/merge", page(admin_options.merge_options), methods=["POST"], name="ui:option_list_merge"),
         Route("/admin/states", page(admin_states.states_index), methods=get, name="ui:states"),
         Route("/admin/states/{entity}", page(admin_states.states_page), methods=both, name="ui:states_entity"),
         Route("/admin/states/{entity}/{key}", page(admin_states.state_change), methods=["POST"], name="ui:state_change"),

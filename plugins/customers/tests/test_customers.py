@@ -14,17 +14,16 @@ def test_a_rep_creates_a_customer_they_own_with_its_team(site, people):
     assert "name_key" not in record  # dedupe keys are stored, never shown
 
 
-def test_level_must_be_a_configured_level(site, people):
+def test_level_must_be_an_option_of_the_level_list(site, people):
     with pytest.raises(ValidationError) as caught:
         customer(site, people["rep"], level="Z")
-    assert caught.value.details == [{"loc": ["level"], "msg": "must be one of A, B, C"}]
+    assert caught.value.details == [{"loc": ["level"], "msg": "'Z' is not an option of customers.level; choose one of: A, B, C, D"}]
 
 
-def test_levels_come_from_settings(make_site, people):
-    custom = make_site(plugins=("customers",), plugin_settings={"customers": {"levels": ["Gold", "Silver"]}})
-    assert customer(custom, SYSTEM, level="Gold")["level"] == "Gold"
-    with pytest.raises(ValidationError):
-        customer(custom, SYSTEM, level="A")
+def test_levels_come_from_the_option_list_admins_edit(site, people, http):
+    added = http(people["admin"]).post("/api/v1/meta/option-lists/customers.level/options", json={"code": "gold", "label": {"en": "Gold", "zh_CN": "金牌"}})
+    assert added.status_code == 201, added.text
+    assert customer(site, SYSTEM, level="金牌")["level"] == "gold"  # a label is stored as its code
 
 
 def test_credit_code_is_checked_and_for_companies_only(site, people):

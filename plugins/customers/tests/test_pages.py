@@ -245,9 +245,9 @@ def test_the_dashboard_s_date_range_narrows_the_dated_widgets_only(site, people,
         raise AssertionError(f"no widget {name!r}")
 
     everything = client.get("/").text
-    assert pie(everything, "Customers by level") == {"A": 1, "B": 1} and 'name="period"' in everything
+    assert pie(everything, "Customers by level") == {"A – key account": 1, "B – important": 1} and 'name="period"' in everything
     month = client.get("/?period=30d").text
-    assert pie(month, "Customers by level") == {"B": 1}  # created in the last 30 days only
+    assert pie(month, "Customers by level") == {"B – important": 1}  # created in the last 30 days only
     assert "Last 30 days</span>" in month and "Not filtered by date</span>" in month  # the churn number is not dated
     assert '<p class="big-number">1' in month  # still counts the old customer at risk
-    assert pie(client.get("/?period=nonsense").text, "Customers by level") == {"A": 1, "B": 1}  # unknown: all time
+    assert pie(client.get("/?period=nonsense").text, "Customers by level") == {"A – key account": 1, "B – important": 1}  # unknown: all time

@@ -23,13 +23,28 @@ def test_new_customers_by_month_respects_record_rules(site, people, clock):
 
 
 def test_customers_by_level_industry_region(site, people, clock):
-    for level, region in (("A", "华东"), ("A", "华北"), ("B", "华东"), (None, None)):
+    for level, region in (("A", "浙江"), ("A", "北京"), ("B", "浙江"), (None, None)):
         site.records.create(SYSTEM, "customers", {"name": f"{level}{region}", "level": level, "region": region})
     by_level = widget(site, "customers.by_level").data(site=site, actor=people["admin"], now=clock.now())
-    assert dict(zip(by_level["labels"], by_level["series"][0]["values"])) == {"A": 2, "B": 1, "（未填）": 1}
+    assert dict(zip(by_level["labels"], by_level["series"][0]["values"])) == {"A 类（重点）": 2, "B 类（重要）": 1, "（未填）": 1}
+    assert by_level["colours"][:2] == ["#d4380d", "#d48806"]  # each slice in its option's colour
     by_region = widget(site, "customers.by_region").data(site=site, actor=people["admin"], now=clock.now())
-    assert by_region["labels"][0] == "华东" and by_region["series"][0]["values"][0] == 2
+    assert by_region["labels"][0] == "浙江" and by_region["series"][0]["values"][0] == 2
     assert widget(site, "customers.by_industry").data(site=site, actor=people["rep"], now=clock.now())["labels"] == []
+
+
+def test_pies_count_one_slice_per_option_whatever_was_typed(site, people, clock):
+    """Issue 15, observation 4: free text made the pies mix Shanghai with 上海 and Retail with 零售."""
+    typed = [("上海", "零售"), ("Shanghai", "Retail"), (" shanghai ", "retail"), ("北京", "软件")]
+    for index, (region, industry) in enumerate(typed):
+        site.records.create(SYSTEM, "customers", {"name": f"C{index}", "region": region, "industry": industry})
+    pie = widget(site, "customers.by_region")
+    chinese = pie.data(site=site, actor=people["admin"], now=clock.now(), locale="zh_CN")
+    assert dict(zip(chinese["labels"], chinese["series"][0]["values"])) == {"上海": 3, "北京": 1}
+    english = pie.data(site=site, actor=people["admin"], now=clock.now(), locale="en")
+    assert dict(zip(english["labels"], english["series"][0]["values"])) == {"Shanghai": 3, "Beijing": 1}
+    by_industry = widget(site, "customers.by_industry").data(site=site, actor=people["admin"], now=clock.now(), locale="en")
+    assert dict(zip(by_industry["labels"], by_industry["series"][0]["values"])) == {"Retail": 3, "Software": 1}
 
 
 def test_followup_activity_per_rep_for_the_managers_team(site, people, clock):

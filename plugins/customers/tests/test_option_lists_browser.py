@@ -1,0 +1,117 @@
+"""Option lists in Chromium at 1366 and 375 px: an admin edits the level list (colour, archive, order,
+a new option merged away); a rep filters customers by several regions with a multiple select and
+picks a city of the region tree in the form. Screenshots under artifacts/screenshots."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+
+from .conftest import SYSTEM, make_people
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "s3cret-pass"
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 375, "height": 812}}
+
+
+@pytest.fixture
+def live_site(make_site):
+    site = make_site(plugins=("customers",), default_locale="en")
+    people = make_people(site)
+    for who in ("rep", "admin"):
+        site.records.update(SYSTEM, "users", people[who].user_id, {"password": PASSWORD})
+    for name, region, level in (("Shanghai Steel", "上海", "A"), ("Beijing Books", "Beijing", "B"), ("Tianjin Tea", "tianjin", "C")):
+        site.records.create(people["rep"], "customers", {"name": name, "region": region, "level": level})
+    site.people = people  # type: ignore[attr-defined]
+    return site
+
+
+def open_page(browser: Any, base: str, who: str, viewport: dict[str, int]) -> Any:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="Asia/Shanghai", is_mobile=viewport["width"] < 500)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(f"{who}@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    return page
+
+
+def overflow(page: Any) -> int:
+    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_an_admin_edits_the_level_list(browser, live_site, live_server, shots, size):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page = open_page(browser, live_server, "admin", SIZES[size])
+    page.goto(live_server + "/admin/option-lists")
+    expect(page.get_by_role("link", name="Customer level")).to_be_visible()
+    assert overflow(page) <= 0
+    shots(page, f"{size}-index")
+    page.get_by_role("link", name="Customer level").click()
+    expect(page.get_by_role("heading", name="Customer level", level=1)).to_be_visible()
+    page.get_by_label("Colour: B").fill("#722ed1")
+    page.get_by_label("Archived: D").check()
+    page.get_by_label("Position: C – regular").fill("0")
+    page.get_by_label("Label (Chinese): A").fill("A 类（战略）")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Option list saved.")).to_be_visible()
+    assert re.findall(r'name="position\.(\w+)"', page.content()) == ["C", "A", "B", "D"]
+    assert overflow(page) <= 0, "the options are wider than the screen"
+    shots(page, f"{size}-saved")
+    page.locator("#new-code").fill("gold")
+    page.locator("#new-en").fill("Gold")
+    page.locator("#new-zh").fill("金牌")
+    page.get_by_role("button", name="Add option").click()
+    expect(page.get_by_label("Label (English): gold")).to_have_value("Gold")
+    page.locator("#merge-from").select_option("gold")
+    page.locator("#merge-into").select_option("A")
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page.get_by_text("Options merged; 0 records changed.")).to_be_visible()
+    shots(page, f"{size}-merged")
+    listed = live_site.refresh().option_lists["customers.level"]
+    assert listed.option("B").colour == "#722ed1" and listed.option("D").archived and listed.option("gold").merged_into == "A"
+    assert listed.option("A").label["zh_CN"] == "A 类（战略）"
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_rep_filters_by_several_regions_and_picks_a_city(browser, live_site, live_server, shots, size):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page = open_page(browser, live_server, "rep", SIZES[size])
+    page.goto(live_server + "/r/customers")
+    page.get_by_text("Filters", exact=True).click()
+    regions = page.locator("#filter-region")
+    expect(regions).to_have_attribute("multiple", "")
+    regions.select_option(["shanghai", "beijing"])
+    shots(page, f"{size}-filter-open")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_role("link", name="Shanghai Steel")).to_be_visible()
+    expect(page.get_by_role("link", name="Beijing Books")).to_be_visible()
+    expect(page.get_by_role("link", name="Tianjin Tea")).to_have_count(0)
+    assert "region__in=shanghai%2Cbeijing" in page.url or "region__in=shanghai&" in page.url
+    assert overflow(page) <= 0
+    shots(page, f"{size}-filtered")
+    page.goto(live_server + "/r/customers/new")
+    page.get_by_label(re.compile(r"^Name")).fill("Hangzhou Hardware")
+    page.get_by_label(re.compile(r"^Region")).select_option(label="Zhejiang / Hangzhou")
+    page.get_by_label(re.compile(r"^Industry")).select_option(label="Manufacturing")
+    page.get_by_role("button", name=re.compile("^(Save|Create)")).first.click()
+    expect(page.get_by_role("heading", name="Hangzhou Hardware", level=1)).to_be_visible()
+    expect(page.get_by_text("Zhejiang / Hangzhou")).to_be_visible()
+    shots(page, f"{size}-detail")
+    assert page.errors == []
