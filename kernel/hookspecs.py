@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .entities import Action, Entity
     from .outbox import Event
     from .jobs import Job
+    from .masking import Mask
     from .records import Actor
     from .site import Site
     from .tasks import TaskKind
@@ -454,3 +455,10 @@ def register_pages() -> list[BaseRoute] | None:
     call ``await kernel.ui.check_form(request)`` first. Write through ``site.records``.
     Add a menu entry for the page with ``register_menu_items``.
     """
+
+
+@hookspec
+def register_masks() -> list[Mask] | None:
+    """Return the :class:`~kernel.masking.Mask` objects this plugin declares: fields of an entity (its
+    own or one of a plugin it requires) hidden from some actors on some records, on every read path.
+    See :mod:`kernel.masking`."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import aggregates, audit, batches, children, duplicates, files, ownership, parents, parsing, search, sequences, states, timers, trash, versions
+from . import aggregates, audit, batches, children, duplicates, files, masking, ownership, parents, parsing, search, sequences, states, timers, trash, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -414,10 +414,12 @@ class Records:
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, "update", record)
-            versions.check(entity, record, if_match)
+            seen = masking.mask_records(self.site, tx, actor, entity, [record])[0] if view.masks else record
+            versions.check(entity, seen, if_match)  # the version the actor was shown
+            masking.refuse_masked_changes(seen, changes, entity)
             _refuse_owner_change(entity, record, changes)
-            updated = self._write_changes(tx, view, actor, entity, record, changes, rows_sent=rows_sent)
-            return children.attach(tx, view, entity, [updated])[0]
+            updated = children.attach(tx, view, entity, [self._write_changes(tx, view, actor, entity, record, changes, rows_sent=rows_sent)])
+            return masking.mask_records(self.site, tx, actor, entity, updated)[0] if view.masks else updated[0]
 
     def update_many(
         self, actor: Actor, entity_name: str, *, ids: Sequence[Any] | None = None, where: dict[str, Any] | None = None,
@@ -672,13 +674,15 @@ class Records:
         with self._reading(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=False)
             self._authorize(view, actor, entity, "read", record)
-            return children.attach(tx, view, entity, [{k: record[k] for k in entity.columns}])[0]
+            found = children.attach(tx, view, entity, [{k: record[k] for k in entity.columns}])
+            return masking.mask_records(self.site, tx, actor, entity, found)[0] if view.masks else found[0]
 
     def history(self, actor: Actor, entity_name: str, record_id: Any, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """A record's audit entries, newest first (only for a record the actor can see)."""
         with self.site.engine.connect() as conn:
             record = self.history_record(actor, entity_name, record_id, conn=conn)
-            return audit.history(conn, entity_name, record["id"], limit=limit, offset=offset, since=record["created_at"])
+            entries = audit.history(conn, entity_name, record["id"], limit=limit, offset=offset, since=record["created_at"])
+            return masking.masked_history(record, entries, self.site.view.entity(entity_name))
 
     def history_record(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
         """The record, if ``actor`` may read its history and activity (``authorize`` action ``history``); 404/403 otherwise."""
@@ -721,15 +725,19 @@ class Records:
         """
         view = self.site.view
         entity = self._entity(view, entity_name)
-        rows = self._list_query(view, actor, entity, filters=filters, sort=sort, q=q, limit=limit, offset=offset, ranked=True)
+        masks = masking.for_actor(self.site, view, actor, entity)
+        rows = self._list_query(view, actor, entity, filters=filters, sort=sort, q=q, limit=limit, offset=offset, ranked=True, masks=masks)
         # ranking reads every match anyway: the same query counts them (count(*) OVER ())
         ranked = not sort and bool(q and search.terms(q))
         cap = None if exact_total else self.site.settings.count_cap
         with self._reading(conn) as tx:
             if ranked:
                 found = tx.execute(rows.add_columns(sa.func.count().over().label(_MATCHES))).all()
-                items = [self._row(entity, row) for row in found]
+                items = [masks.record(row._mapping) if masks else self._row(entity, row) for row in found]
                 total = found[0]._mapping[_MATCHES] if found else None
+            elif masks:
+                items = [masks.record(row._mapping) for row in tx.execute(rows)]
+                total = offset + len(items) if items and len(items) < limit else None
             else:
                 columns, values = entity.columns, entity.visible_values  # the SELECT is the whole table's row
                 items = [dict(zip(columns, values(row))) for row in tx.execute(rows)]
@@ -804,23 +812,28 @@ class Records:
         limit: int,
         offset: int,
         ranked: bool = False,
+        masks: masking.Masking | None | bool = True,
     ) -> sa.Select[Any]:
         self._authorize(view, actor, entity, "read", None)
+        if masks is True:
+            masks = masking.for_actor(self.site, view, actor, entity)
         if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise ValidationError.at(["query", "limit"], f"must be between 1 and {MAX_LIMIT}")
         if not isinstance(offset, int) or offset < 0:
             raise ValidationError.at(["query", "offset"], "must be 0 or more")
         dialect = self.site.engine.dialect.name
         fields = view.fields(entity.name)
-        query = Query(entity, fields, dialect)
+        query = Query(entity, fields, dialect, masks or None)
         conditions = [*query.filters(filters or {}), *self._visible(view, actor, entity)]
         order = query.order(sort)
-        statement = sa.select(entity.table)
+        statement = sa.select(*masks.columns(entity.table)) if masks else sa.select(entity.table)
         terms = search.terms(q) if q else []
         if terms:
             finder = search.Search(entity, fields, dialect)
             statement = statement.select_from(finder.join(entity.table))
             conditions.extend(finder.conditions(terms))
+            if masks:
+                conditions.append(masking.searched(masks, fields, terms))
             if ranked and not sort:
                 order.insert(0, finder.rank(terms))
         return statement.where(*conditions).order_by(*order).limit(limit).offset(offset)
@@ -840,20 +853,24 @@ class Query:
 
     RANGE = {"gte": "__ge__", "lte": "__le__", "gt": "__gt__", "lt": "__lt__"}
 
-    def __init__(self, entity: Entity, fields: FieldSet, dialect: str):
+    def __init__(self, entity: Entity, fields: FieldSet, dialect: str, masks: masking.Masking | None = None):
         self.entity, self.fields, self.dialect = entity, fields, dialect
+        self.masks = masks  # fields masked for the reader: NULL on masked rows, never matched (kernel.masking)
 
     def column(self, name: str, loc: str) -> tuple[sa.ColumnElement[Any], Any]:
         """The SQL expression for a field and a function that converts a filter value for it."""
         table = self.entity.table
         if name in self.entity.columns and name != "custom":
             column = table.c[name]
+            shown = self.masks.expression(name, column) if self.masks else column
             if isinstance(column.type, Money):
-                return column, _amount_coercer(column.type.scale)
-            return column, _coercer(_column_kind(column.type), self.dialect)
+                return shown, _amount_coercer(column.type.scale)
+            return shown, _coercer(_column_kind(column.type), self.dialect)
         if name in self.fields:
             field_ = self.fields[name]
-            return field_expression(field_, self.dialect), _coercer(field_.kind, self.dialect)
+            expression = field_expression(field_, self.dialect)
+            shown = self.masks.expression(name, expression) if self.masks else expression
+            return shown, _coercer(field_.kind, self.dialect)
         raise ValidationError.at(["query", loc], f"unknown field {name!r} for {self.entity.name}")
 
     def filters(self, filters: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
@@ -865,7 +882,8 @@ class Query:
             if name in self.fields and self.fields[name].kind == "multi_enum":
                 if op:
                     raise ValidationError.at(["query", key], "a multi-select field takes equality filters only")
-                conditions.append(contains_expression(self.fields[name], self.dialect, str(raw)))
+                found = contains_expression(self.fields[name], self.dialect, str(raw))
+                conditions.append(self.masks.filtered(name, found) if self.masks else found)
                 continue
             expression, coerce = self.column(name, key)
             try:
@@ -876,10 +894,8 @@ class Query:
                 raise ValidationError.at(["query", key], f"{raw!r} is not a valid value for this field") from None
             if value is None and op:
                 raise ValidationError.at(["query", key], "a range needs a value; null matches only with an equality filter")
-            if value is None:
-                conditions.append(expression.is_(None))
-            else:
-                conditions.append(getattr(expression, self.RANGE[op])(value) if op else expression == value)
+            found = expression.is_(None) if value is None else getattr(expression, self.RANGE[op])(value) if op else expression == value
+            conditions.append(self.masks.filtered(name, found) if self.masks else found)
         return conditions
 
     def order(self, sort: str | Sequence[str] | None) -> list[sa.ColumnElement[Any]]:
