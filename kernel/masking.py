@@ -362,3 +362,20 @@ def searched(masks: Masking, fields: Any, terms: Sequence[Any]) -> sa.ColumnElem
             found.append(masks.filtered(name, like))
         each_term.append(sa.or_(*found) if found else sa.false())
     return sa.or_(sa.not_(masks.any_masked(hidden)), sa.and_(*each_term))
+
+
+def refuse_masked_batch(conn: sa.Connection, masks: Masking, changes: dict[str, Any], selection: Sequence[sa.ColumnElement[bool]]) -> None:
+    """A batch update (:mod:`kernel.batches`): 403 when it would write a field masked on one of its rows."""
+    touched = [name for name in masks.fields if name in changes or name in (changes.get("custom") or {})]
+    if not touched:
+        return
+    table = masks.entity.table
+    hit = conn.execute(sa.select(table.c.id, *masks.flags()).where(*selection, masks.any_masked(touched)).limit(1)).first()
+    if hit is not None:
+        names = list(masks.fields)
+        field_ = next(name for i, name in enumerate(names) if name in touched and hit._mapping[f"{_FLAG}{i}"])
+        loc = [field_] if field_ in masks.entity.columns else ["custom", field_]
+        raise Forbidden(
+            f"{field_}: this field is masked for you on {masks.entity.name} record {hit.id}; it cannot be changed",
+            [{"loc": loc, "msg": "masked for you: it cannot be changed"}],
+        )

@@ -585,7 +585,8 @@ class Records:
         if where is None:
             selections = [table.c.id.in_(part) for part in trash.chunks(wanted)]
         elif isinstance(where, dict):
-            selections = [sa.and_(sa.true(), *Query(entity, view.fields(entity.name), self.site.engine.dialect.name).filters(where))]
+            masks = masking.for_actor(self.site, view, actor, entity)  # a filter on a masked field skips masked rows
+            selections = [sa.and_(sa.true(), *Query(entity, view.fields(entity.name), self.site.engine.dialect.name, masks).filters(where))]
         else:
             selections = [where]
         with self._transaction(conn) as tx:

@@ -322,3 +322,15 @@ def test_access_explains_which_masks_apply(site, people):
     assert explain(site, ann, entity, locked["id"])[0]["masked"] is False
     assert explain(site, bob, entity, open_["id"])[0]["masked"] is False
     assert explain(site, bob, site.view.entity("users"), 1) == []
+
+
+def test_batch_writes_neither_overwrite_nor_select_by_a_masked_field(site, people):
+    ann, bob, locked, open_, _ = people
+    with pytest.raises(Forbidden) as refused:
+        site.records.update_many(bob, "masktest_people", ids=[open_["id"], locked["id"]], changes={"phone": "1"})
+    assert refused.value.details[0]["loc"] == ["phone"]
+    with pytest.raises(Forbidden):
+        site.records.update_many(bob, "masktest_people", where={"region": "east"}, changes={"custom": {"wechat": "x"}})
+    assert site.records.update_many(bob, "masktest_people", where={"phone": PHONE}, changes={"region": "west"}) == []
+    assert site.records.update_many(bob, "masktest_people", ids=[open_["id"]], changes={"phone": "13900000001"}) == [open_["id"]]
+    assert site.records.get(SYSTEM, "masktest_people", locked["id"])["phone"] == PHONE

@@ -198,3 +198,11 @@ def test_the_form_duplicate_warning_does_not_name_a_masked_record(bob_page, worl
     assert "hidden=1" in location and "duplicates=" not in location
     page = client.get(location).text
     assert f"/r/masktest_people/{world['locked']['id']}\"" not in page
+
+
+def test_openapi_says_masked_fields_may_be_null(app, site, world):
+    document = api(app, site, world["bob"]).get("/api/v1/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    person = next(s for k, s in schemas.items() if k.startswith("masktest_people") and "_masked" in s.get("properties", {}))
+    assert "null" in person["properties"]["phone"]["type"]
+    assert not any("_masked" in s.get("properties", {}) for k, s in schemas.items() if k.startswith("users"))
