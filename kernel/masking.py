@@ -4,15 +4,15 @@ A plugin declares masks through the ``register_masks`` hook::
 
     @hookimpl
     def register_masks():
-        return [kernel.Mask("customers", ("phone", "wechat"), when=unclaimed_for)]
+        return [kernel.Mask("accounts", ("phone", "wechat"), when=unclaimed_for)]
 
     def unclaimed_for(actor, table):  # TRUE for the rows whose fields ``actor`` may not see
-        return sa.and_(table.c.sea_id.is_not(None), table.c.owner_id.is_distinct_from(actor.user_id))
+        return sa.and_(table.c.pool_id.is_not(None), table.c.owner_id.is_distinct_from(actor.user_id))
 
 ``when(actor, table)`` returns a SQLAlchemy condition over the entity's table (``None`` or
-``False``: nothing is masked for this actor; ``True``: everything). With ``through="customer_id"``
+``False``: nothing is masked for this actor; ``True``: everything). With ``through="account_id"``
 (a parent column of the entity, :mod:`kernel.parents`) ``when`` gets the *parent's* table and a child
-row is masked when its parent row matches: a contact's phone hidden while its customer is.
+row is masked when its parent row matches: a contact's phone hidden while its account's is.
 A condition that is NULL for a row counts as TRUE (masked: the safe side). Fields are built-in
 columns or custom fields (by name). Masks of several plugins add up (OR, per field).
 
@@ -27,11 +27,12 @@ What a masked actor gets, set-based in SQL so nothing is learned by filtering or
 * export, related lists, child rows, history and activity show the value as masked; a duplicate
   warning counts a masked look-alike as ``hidden`` instead of naming it;
 * a PATCH that sends a masked field is refused (403 naming the field): one may not overwrite what
-  one cannot see, and the answer must not tell whether the value sent was the stored one.
+  one cannot see, and the answer must not tell whether the value sent was the stored one; so is a
+  batch update that would, and a delete (the recycle bin shows a deleted record whole to its deleter).
 
 System actors (jobs, the CLI: no user) and elevated actors (:meth:`Actor.elevated`) are never
-masked; admins are masked when a plugin's ``when`` says so (it decides: ``sea`` does not mask its
-admins). An entity no mask names costs nothing: its queries are left exactly as they were.
+masked; admins are masked when a plugin's ``when`` says so (it decides: a pool plugin would not mask
+its pool admins). An entity no mask names costs nothing: its queries are left exactly as they were.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class Mask:
     """Fields of ``entity`` masked on the records ``when(actor, table)`` holds for (see the module).
 
     ``through``: a column of ``entity`` naming its parent (a fixed parent entity); ``when`` is then
-    asked about the parent's table. ``reason``: a few words ``/access`` shows (``"unclaimed sea customer"``).
+    asked about the parent's table. ``reason``: a few words ``/access`` shows (``"unclaimed pool record"``).
     """
 
     entity: str
@@ -378,4 +379,16 @@ def refuse_masked_batch(conn: sa.Connection, masks: Masking, changes: dict[str, 
         raise Forbidden(
             f"{field_}: this field is masked for you on {masks.entity.name} record {hit.id}; it cannot be changed",
             [{"loc": loc, "msg": "masked for you: it cannot be changed"}],
+        )
+
+
+def refuse_masked_delete(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, ids: Sequence[int]) -> None:
+    """403 for deleting a record with fields masked for ``actor``: the recycle bin shows a deleted
+    record, as it was, to whoever deleted it."""
+    masked = masked_fields(site, conn, actor, entity, ids)
+    if masked:
+        first = min(masked)
+        raise Forbidden(
+            f"you may not delete {entity.name} record {first}: some of its fields are masked for you ({', '.join(masked[first])})",
+            [{"loc": ["ids"] if len(ids) > 1 else ["id"], "msg": "has fields masked for you"}],
         )

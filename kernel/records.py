@@ -611,6 +611,8 @@ class Records:
         refused = ownership.uncontrolled(self.site, tx, actor, entity, records)
         if refused:
             raise Forbidden(f"you may not delete {entity.name} record {refused[0]}: it is outside your record scope")
+        if view.masks.get(entity.name):  # the bin would show the deleter what they could not see
+            masking.refuse_masked_delete(self.site, tx, actor, entity, [r["id"] for r in records])
         trash.delete(self.site, view, tx, actor, entity, records)
 
     def restore(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:

@@ -311,6 +311,17 @@ def test_a_masked_actor_may_not_write_a_masked_field_and_gets_the_record_masked(
     assert site.records.get(SYSTEM, "masktest_people", locked["id"])["phone"] == PHONE
 
 
+def test_a_masked_record_cannot_be_deleted_into_the_deleters_recycle_bin(site, people):
+    ann, bob, locked, open_, _ = people
+    role = site.records.list(SYSTEM, "roles", filters={"name": "member"}).items[0]
+    site.records.update(SYSTEM, "roles", role["id"], {"permissions": [*role["permissions"], "masktest_people.delete", "masktest_people.assign"]})
+    with pytest.raises(Forbidden, match="masked for you"):
+        site.records.delete(bob, "masktest_people", locked["id"])
+    with pytest.raises(Forbidden, match="masked for you"):
+        site.records.delete_many(bob, "masktest_people", where={"region": "east"})
+    assert site.records.get(SYSTEM, "masktest_people", locked["id"])["phone"] == PHONE
+
+
 def test_access_explains_which_masks_apply(site, people):
     ann, bob, locked, open_, _ = people
     from kernel.masking import explain
