@@ -277,6 +277,10 @@ class Records:
             raise NotFound(f"no {entity.name} record with id {record_id}")
         return dict(row._mapping)
 
+    def _seen(self, conn: sa.Connection, view: View, actor: Actor, entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` as ``actor`` is shown it (:mod:`kernel.masking`): its version, what a conflict answers."""
+        return masking.mask_records(self.site, conn, actor, entity, [record])[0] if view.masks.get(entity.name) else record
+
     def _clean_create(self, view: View, entity: Entity, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ValidationError.at(["body"], "must be a JSON object")
@@ -414,7 +418,7 @@ class Records:
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, "update", record)
-            seen = masking.mask_records(self.site, tx, actor, entity, [record])[0] if view.masks else record
+            seen = self._seen(tx, view, actor, entity, record)
             versions.check(entity, seen, if_match)  # the version the actor was shown
             masking.refuse_masked_changes(seen, changes, entity)
             _refuse_owner_change(entity, record, changes)
@@ -522,6 +526,8 @@ class Records:
                         exc.message = f"record {record_id}: {exc.message}"
                     raise
             ownership.write(tx, events)
+            if view.masks.get(entity.name):  # as the actor may see them now
+                assigned = masking.mask_records(self.site, tx, actor, entity, assigned)
         return assigned
 
     def _assign_one(
@@ -647,7 +653,7 @@ class Records:
                 raise pydantic_details(exc, ["body"]) from None
             with self._transaction(conn) as tx:
                 if if_match is not None:
-                    versions.check(entity, self._load(tx, view, actor, entity, record_id, lock=True), if_match)
+                    versions.check(entity, self._seen(tx, view, actor, entity, self._load(tx, view, actor, entity, record_id, lock=True)), if_match)
                 return self.assign(actor, entity.name, [record_id], wanted.owner_id, wanted.reason, conn=tx)[0]
         if action_name == trash.RESTORE:  # the kernel's own action, on a record that is in the bin
             return self.restore(actor, entity.name, record_id, conn=conn)
@@ -663,7 +669,7 @@ class Records:
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, action.name, record)
-            versions.check(entity, record, if_match)
+            versions.check(entity, self._seen(tx, view, actor, entity, record), if_match)
             result = action.handler(site=self.site, conn=tx, actor=actor, entity=entity, record=record, body=parsed)
             detail = audit.jsonable(parsed.model_dump() if isinstance(parsed, pydantic.BaseModel) else parsed or {})
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], action.name, {"body": detail})])

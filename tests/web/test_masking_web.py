@@ -206,3 +206,17 @@ def test_openapi_says_masked_fields_may_be_null(app, site, world):
     person = next(s for k, s in schemas.items() if k.startswith("masktest_people") and "_masked" in s.get("properties", {}))
     assert "null" in person["properties"]["phone"]["type"]
     assert not any("_masked" in s.get("properties", {}) for k, s in schemas.items() if k.startswith("users"))
+
+
+def test_an_action_with_if_match_answers_masked_and_a_conflict_shows_the_masked_record(app, site, world):
+    role = site.records.list(SYSTEM, "roles", filters={"name": "member"}).items[0]
+    site.records.update(SYSTEM, "roles", role["id"], {"permissions": [*role["permissions"], "masktest_people.assign"]})
+    bob, locked = api(app, site, world["bob"]), world["locked"]["id"]
+    stale = bob.post(f"/api/v1/masktest_people/{locked}/assign", json={"owner_id": world["bob"]["id"]}, headers={"If-Match": '"0000"'})
+    assert stale.status_code == 409 and stale.json()["record"]["phone"] is None and secrets_in(stale.text) == []
+    etag = bob.get(f"/api/v1/masktest_people/{locked}").headers["ETag"]
+    given = bob.post(f"/api/v1/masktest_people/{locked}/assign", json={"owner_id": world["ann"]["id"]}, headers={"If-Match": etag})
+    assert given.status_code == 200, given.text
+    assert secrets_in(given.text) == []
+    taken = bob.post(f"/api/v1/masktest_people/{locked}/assign", json={"owner_id": world["bob"]["id"]})
+    assert taken.status_code == 200 and PHONE in taken.text  # now bob's: nothing is masked for its owner
