@@ -65,7 +65,13 @@ def hidden_mark(ui: UI) -> Markup:
     """A lock and "Hidden": what a masked value looks like on a page."""
     text = ui.gettext("Hidden")
     title = ui.gettext("Masked for you: you may not see this value")
-    return Markup('<span class="masked" title="{}"><span aria-hidden="true">\U0001f512</span> {}</span>').format(escape(title), escape(text))
+    return Markup('<span class="masked" title="{}">{} {}</span>').format(escape(title), _LOCK, escape(text))
+
+
+_LOCK = Markup(
+    '<svg aria-hidden="true" width="14" height="14" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" '
+    'stroke-linecap="round" stroke-linejoin="round"><rect x="4" y="11" width="16" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/></svg>'
+)
 
 
 def raw_value(form_field: FormField, record: dict[str, Any]) -> Any:

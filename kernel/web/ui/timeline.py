@@ -77,7 +77,7 @@ def change_rows(ui: UI, entity: Entity, entries: list[dict[str, Any]]) -> list[l
         [
             {
                 "field": fields[key].label_text(ui.locale, ui.gettext) if key in fields else key,
-                "old": hidden_mark(ui) if key in masked else shown_value(ui, fields.get(key), old, refs),
+                "old": (hidden_mark(ui) if entry.get("action") != "create" else "") if key in masked else shown_value(ui, fields.get(key), old, refs),
                 "new": hidden_mark(ui) if key in masked else shown_value(ui, fields.get(key), new, refs),
             }
             for key, (old, new) in change_pairs(entry)
