@@ -392,3 +392,13 @@ def refuse_masked_delete(site: Site, conn: sa.Connection, actor: Actor, entity: 
             f"you may not delete {entity.name} record {first}: some of its fields are masked for you ({', '.join(masked[first])})",
             [{"loc": ["ids"] if len(ids) > 1 else ["id"], "msg": "has fields masked for you"}],
         )
+
+
+def ranked(masks: Masking, fields: Any, rank: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """A search's ranking (:meth:`kernel.search.Search.rank`, from the whole document) with records
+    that have a masked searched field ranked last among the matches: their rank would tell about the value."""
+    from .search import searched_fields
+
+    built_in, custom = searched_fields(masks.entity, fields)
+    hidden = [name for name in (*built_in, *custom) if name in masks.fields]
+    return sa.case((masks.any_masked(hidden), 4), else_=rank) if hidden else rank

@@ -844,7 +844,7 @@ class Records:
             if masks:
                 conditions.append(masking.searched(masks, fields, terms))
             if ranked and not sort:
-                order.insert(0, finder.rank(terms))
+                order.insert(0, masking.ranked(masks, fields, finder.rank(terms)) if masks else finder.rank(terms))
         return statement.where(*conditions).order_by(*order).limit(limit).offset(offset)
 
 

@@ -183,6 +183,15 @@ def test_q_does_not_match_a_masked_record_by_its_masked_value(site, people):
     assert [r["id"] for r in site.records.list(bob, "masktest_people", q="13900000000").items] == [open_["id"]]
 
 
+def test_search_ranking_does_not_rise_on_a_masked_value(site, people):
+    ann, bob, *_ = people
+    add_field(site, SYSTEM, "masktest_people", "nickname", {"type": "string"})  # searched, never masked
+    wang = site.records.create(ann, "masktest_people", {"name": "Wang", "custom": {"nickname": "x555"}})
+    zhang = site.records.create(ann, "masktest_people", {"name": "Zhang", "phone": "5550001", "locked": True, "custom": {"nickname": "x555"}})
+    assert [r["id"] for r in site.records.list(ann, "masktest_people", q="555").items] == [zhang["id"], wang["id"]]  # a value starts with it
+    assert [r["id"] for r in site.records.list(bob, "masktest_people", q="555").items] == [wang["id"], zhang["id"]]
+
+
 def test_a_filter_on_a_masked_field_never_matches_a_masked_record(site, people):
     ann, bob, locked, open_, _ = people
     for filters in ({"phone": PHONE}, {"phone__gte": "1"}, {"phone__lt": "9"}, {"phone": "null"}, {"score__gte": 50}, {"wechat": "li_wx"}, {"wechat": "null"}):
