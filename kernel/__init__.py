@@ -58,6 +58,7 @@ from .site import Site
 from .tasks import TaskCancelled, TaskContext, TaskKind, TaskLost
 from .tasks import enqueue as enqueue_task
 from .timers import DueTimer, Timer
+from .masking import Mask
 from .timers import arm as arm_timers
 from .timers import armed as armed_timers
 from .timers import clear as clear_timers
@@ -134,6 +135,7 @@ __all__ = [
     "local_today",
     "Lookalikes",
     "mail_enabled",
+    "Mask",
     "MailError",
     "minor_digits",
     "MINOR_UNITS",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from . import masking
 from .audit import AUDIT, REPEATS, jsonable
 from .errors import ValidationError
 
@@ -51,7 +52,7 @@ def record_activity(
     wanted = offset + limit + 1
     with site.engine.connect() as conn:
         record = site.records.history_record(actor, entity, record_id, conn=conn)
-        entries = _changes(conn, entity, record["id"], wanted, record["created_at"])
+        entries = masking.masked_history(record, _changes(conn, entity, record["id"], wanted, record["created_at"]), site.view.entity(entity), key="data")
         answers = site.view.pm.hook.record_activity(
             site=site, conn=conn, actor=actor, entity=entity, record_id=record["id"], limit=wanted
         )

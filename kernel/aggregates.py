@@ -12,6 +12,10 @@ list's filter syntax) and measures each group:
   moment's bucket computed in the site's time zone (or ``time_zone``), a bucket's key
   being its first day (``"2026-02-01"``).
 
+Fields masked for ``actor`` (:mod:`kernel.masking`): masked records form a group of their own
+(key ``null``, labelled Hidden, ``"masked": true``) when grouped by a masked field, and a measure
+of a masked field leaves them out.
+
 Money stays exact: sums of a :class:`~kernel.db.Money` column or a money custom field
 are ``Decimal`` on both databases, averages are rounded half-up to the amount's decimals.
 Amounts of different currencies are never added: when the entity's table has a
@@ -32,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from . import timezones
+from . import masking, timezones
 from .db import Money
 from .entities import title_column
 from .errors import Forbidden, ValidationError
@@ -87,7 +91,8 @@ class Aggregation:
         self.records, self.view, self.actor, self.entity = records, view, actor, entity
         self.dialect = records.site.engine.dialect.name
         self.fields = view.fields(entity.name)
-        self.query = Query(entity, self.fields, self.dialect)
+        self.masks = masking.for_actor(records.site, view, actor, entity)
+        self.query = Query(entity, self.fields, self.dialect, self.masks)
         self.tz, self.locale = tz, locale
 
     # -- fields ---------------------------------------------------------------------------
@@ -98,6 +103,8 @@ class Aggregation:
         table = self.entity.table
         if name in self.entity.columns and name != "custom":
             column = table.c[name]
+            if self.masks and name in self.masks.fields:  # NULL on masked rows: out of sums, min, max
+                column = sa.type_coerce(self.masks.expression(name, column), column.type)
             info = self.entity.fields.model_fields.get(name)
             extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
             labels = extra.get("x-labels") if isinstance(extra.get("x-labels"), dict) else {}
@@ -190,6 +197,8 @@ class Aggregation:
         by_currency = money_columns and CURRENCY_COLUMN in self.entity.columns
         if by_currency:
             keys.append(self.entity.table.c[CURRENCY_COLUMN].label("currency"))
+        if self.masks:  # masked records make a group of their own, whatever their value
+            keys.extend(self.masks.fields[found.name].label(f"x{i}") for i, (found, _, _) in enumerate(groups) if found.name in self.masks.fields)
         values = [part.label(f"m{i}_{j}") for i, (_, _, parts) in enumerate(asked) for j, part in enumerate(parts)]
         conditions = [*self.query.filters(filters), *self.records._visible(self.view, self.actor, self.entity)]
         inner = sa.select(*keys, *values).select_from(self.entity.table).where(*conditions)
@@ -225,6 +234,10 @@ class Aggregation:
         keys, labels = [], []
         for i, (found, bucket, _) in enumerate(groups):
             key = row[f"k{i}"]
+            if row.get(f"x{i}"):
+                keys.append(None)
+                labels.append(masking.HIDDEN.get(self.locale, masking.HIDDEN["en"]))
+                continue
             if found.kind in ("money", "money_custom") and key is not None:
                 key = Decimal(str(key)).quantize(Decimal(1).scaleb(-found.scale))
             keys.append(key)
@@ -234,6 +247,8 @@ class Aggregation:
             out = {"key": None, "label": None}
         elif len(groups) == 1 and groups[0][0].colours.get(str(keys[0])):
             out["colour"] = groups[0][0].colours[str(keys[0])]
+        if any(row.get(f"x{i}") for i in range(len(groups))):
+            out["masked"] = True
         if by_currency:
             out["currency"] = row["currency"]
         for i, (name, found, parts) in enumerate(asked):

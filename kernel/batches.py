@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import audit, optionlists, outbox, parents, records as _records, search, states, timers
+from . import audit, masking, optionlists, outbox, parents, records as _records, search, states, timers
 from .db import ids_in
 from .entities import Entity, entity_write_only
 from .errors import NotFound, ValidationError
@@ -61,11 +61,16 @@ def update_many(
     cleaned = records._clean_changes(view, entity, changes)
     optionlists.clean(view, entity, cleaned, {})  # an archived option is not set anew
     records._authorize(view, actor, entity, "update", None)
+    masks = masking.for_actor(records.site, view, actor, entity) if view.masks else None
     if _set_based(view, entity, cleaned):
         cleaned = _records._checked_changes(entity, {}, cleaned)  # no validators: one record's check is every record's
         with records._transaction(conn) as tx:
+            if masks and wanted != []:
+                masking.refuse_masked_batch(tx, masks, cleaned, _conditions(records, view, actor, entity, wanted, where, tx.dialect.name))
             return _update_in_sql(records, tx, view, actor, entity, wanted, where, cleaned)
     with records._transaction(conn) as tx:
+        if masks and wanted != []:
+            masking.refuse_masked_batch(tx, masks, cleaned, _conditions(records, view, actor, entity, wanted, where, tx.dialect.name))
         found = _selected(records, tx, view, actor, entity, wanted, where)
         if not found:
             return []
@@ -181,7 +186,8 @@ def _conditions(
     elif not isinstance(where, dict):
         raise ValidationError.at(["where"], "must be an object of filters")
     else:
-        conditions.extend(_records.Query(entity, view.fields(entity.name), dialect).filters(where))
+        masks = masking.for_actor(records.site, view, actor, entity)  # a filter on a masked field skips masked rows
+        conditions.extend(_records.Query(entity, view.fields(entity.name), dialect, masks).filters(where))
     return conditions
 
 

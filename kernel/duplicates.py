@@ -5,7 +5,8 @@ per row, the ``(entity, id)`` pairs of stored records that look alike, and
 ``(BATCH_ROW, i)`` for an earlier row ``i`` of the same batch. The kernel merges
 every plugin's answer and then keeps only what the caller may read: the
 others are counted (``hidden``) but never named, so a look-alike in another
-team's records tells a rep nothing but that it exists.
+team's records tells a rep nothing but that it exists. A look-alike with fields masked for the
+caller (:mod:`kernel.masking`) is counted likewise: naming it would tell whose phone was typed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from . import masking
 from .errors import Conflict, ValidationError
 
 if TYPE_CHECKING:
@@ -123,7 +125,12 @@ def as_seen_by(records: Records, view: View, conn: sa.Connection, actor: Actor, 
                 wanted[name].add(id_)
     readable: set[tuple[str, int]] = set()
     for name, ids in wanted.items():
-        readable.update((name, id_) for id_ in records.readable_ids(actor, name, ids, conn=conn))
+        named = records.readable_ids(actor, name, ids, conn=conn)
+        entity = view.entities.get(name)
+        if named and entity is not None and view.masks.get(name):  # a masked look-alike is counted, never named
+            masked = masking.masked_fields(records.site, conn, actor, entity, named)
+            named = [id_ for id_ in named if id_ not in masked]
+        readable.update((name, id_) for id_ in named)
     result = []
     for pairs in found:
         stored = sorted(pair for pair in pairs if pair[0] != BATCH_ROW)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .entities import Action, Entity
     from .outbox import Event
     from .jobs import Job
+    from .masking import Mask
     from .records import Actor
     from .site import Site
     from .tasks import TaskKind
@@ -489,3 +490,10 @@ def register_option_lists() -> list[OptionList] | None:
     """Return the :class:`~kernel.optionlists.OptionList` objects this plugin declares, with their
     default options; a field takes its choices from one with ``"x-options": "LIST"`` in its
     JSON Schema. Admins edit the options at run time (see :mod:`kernel.optionlists`)."""
+
+
+@hookspec
+def register_masks() -> list[Mask] | None:
+    """Return the :class:`~kernel.masking.Mask` objects this plugin declares: fields of an entity (its
+    own or one of a plugin it requires) hidden from some actors on some records, on every read path.
+    See :mod:`kernel.masking`."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import aggregates, audit, batches, children, duplicates, files, optionlists, ownership, parents, parsing, search, sequences, states, timers, trash, versions
+from . import aggregates, audit, batches, children, duplicates, files, masking, optionlists, ownership, parents, parsing, search, sequences, states, timers, trash, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money
 from .entities import Entity, entity_write_only
@@ -278,6 +278,10 @@ class Records:
             raise NotFound(f"no {entity.name} record with id {record_id}")
         return dict(row._mapping)
 
+    def _seen(self, conn: sa.Connection, view: View, actor: Actor, entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` as ``actor`` is shown it (:mod:`kernel.masking`): its version, what a conflict answers."""
+        return masking.mask_records(self.site, conn, actor, entity, [record])[0] if view.masks.get(entity.name) else record
+
     def _clean_create(self, view: View, entity: Entity, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ValidationError.at(["body"], "must be a JSON object")
@@ -416,10 +420,12 @@ class Records:
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, "update", record)
-            versions.check(entity, record, if_match)
+            seen = self._seen(tx, view, actor, entity, record)
+            versions.check(entity, seen, if_match)  # the version the actor was shown
+            masking.refuse_masked_changes(seen, changes, entity)
             _refuse_owner_change(entity, record, changes)
-            updated = self._write_changes(tx, view, actor, entity, record, changes, rows_sent=rows_sent)
-            return children.attach(tx, view, entity, [updated])[0]
+            updated = children.attach(tx, view, entity, [self._write_changes(tx, view, actor, entity, record, changes, rows_sent=rows_sent)])
+            return masking.mask_records(self.site, tx, actor, entity, updated)[0] if view.masks else updated[0]
 
     def update_many(
         self, actor: Actor, entity_name: str, *, ids: Sequence[Any] | None = None, where: dict[str, Any] | None = None,
@@ -523,6 +529,8 @@ class Records:
                         exc.message = f"record {record_id}: {exc.message}"
                     raise
             ownership.write(tx, events)
+            if view.masks.get(entity.name):  # as the actor may see them now
+                assigned = masking.mask_records(self.site, tx, actor, entity, assigned)
         return assigned
 
     def _assign_one(
@@ -586,7 +594,8 @@ class Records:
         if where is None:
             selections = [table.c.id.in_(part) for part in trash.chunks(wanted)]
         elif isinstance(where, dict):
-            selections = [sa.and_(sa.true(), *Query(entity, view.fields(entity.name), self.site.engine.dialect.name).filters(where))]
+            masks = masking.for_actor(self.site, view, actor, entity)  # a filter on a masked field skips masked rows
+            selections = [sa.and_(sa.true(), *Query(entity, view.fields(entity.name), self.site.engine.dialect.name, masks).filters(where))]
         else:
             selections = [where]
         with self._transaction(conn) as tx:
@@ -611,6 +620,8 @@ class Records:
         refused = ownership.uncontrolled(self.site, tx, actor, entity, records)
         if refused:
             raise Forbidden(f"you may not delete {entity.name} record {refused[0]}: it is outside your record scope")
+        if view.masks.get(entity.name):  # the bin would show the deleter what they could not see
+            masking.refuse_masked_delete(self.site, tx, actor, entity, [r["id"] for r in records])
         trash.delete(self.site, view, tx, actor, entity, records)
 
     def restore(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
@@ -645,7 +656,7 @@ class Records:
                 raise pydantic_details(exc, ["body"]) from None
             with self._transaction(conn) as tx:
                 if if_match is not None:
-                    versions.check(entity, self._load(tx, view, actor, entity, record_id, lock=True), if_match)
+                    versions.check(entity, self._seen(tx, view, actor, entity, self._load(tx, view, actor, entity, record_id, lock=True)), if_match)
                 return self.assign(actor, entity.name, [record_id], wanted.owner_id, wanted.reason, conn=tx)[0]
         if action_name == trash.RESTORE:  # the kernel's own action, on a record that is in the bin
             return self.restore(actor, entity.name, record_id, conn=conn)
@@ -661,7 +672,7 @@ class Records:
         with self._transaction(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=True)
             self._authorize(view, actor, entity, action.name, record)
-            versions.check(entity, record, if_match)
+            versions.check(entity, self._seen(tx, view, actor, entity, record), if_match)
             result = action.handler(site=self.site, conn=tx, actor=actor, entity=entity, record=record, body=parsed)
             detail = audit.jsonable(parsed.model_dump() if isinstance(parsed, pydantic.BaseModel) else parsed or {})
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], action.name, {"body": detail})])
@@ -675,13 +686,15 @@ class Records:
         with self._reading(conn) as tx:
             record = self._load(tx, view, actor, entity, record_id, lock=False)
             self._authorize(view, actor, entity, "read", record)
-            return children.attach(tx, view, entity, [{k: record[k] for k in entity.columns}])[0]
+            found = children.attach(tx, view, entity, [{k: record[k] for k in entity.columns}])
+            return masking.mask_records(self.site, tx, actor, entity, found)[0] if view.masks else found[0]
 
     def history(self, actor: Actor, entity_name: str, record_id: Any, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """A record's audit entries, newest first (only for a record the actor can see)."""
         with self.site.engine.connect() as conn:
             record = self.history_record(actor, entity_name, record_id, conn=conn)
-            return audit.history(conn, entity_name, record["id"], limit=limit, offset=offset, since=record["created_at"])
+            entries = audit.history(conn, entity_name, record["id"], limit=limit, offset=offset, since=record["created_at"])
+            return masking.masked_history(record, entries, self.site.view.entity(entity_name))
 
     def history_record(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
         """The record, if ``actor`` may read its history and activity (``authorize`` action ``history``); 404/403 otherwise."""
@@ -724,15 +737,19 @@ class Records:
         """
         view = self.site.view
         entity = self._entity(view, entity_name)
-        rows = self._list_query(view, actor, entity, filters=filters, sort=sort, q=q, limit=limit, offset=offset, ranked=True)
+        masks = masking.for_actor(self.site, view, actor, entity)
+        rows = self._list_query(view, actor, entity, filters=filters, sort=sort, q=q, limit=limit, offset=offset, ranked=True, masks=masks)
         # ranking reads every match anyway: the same query counts them (count(*) OVER ())
         ranked = not sort and bool(q and search.terms(q))
         cap = None if exact_total else self.site.settings.count_cap
         with self._reading(conn) as tx:
             if ranked:
                 found = tx.execute(rows.add_columns(sa.func.count().over().label(_MATCHES))).all()
-                items = [self._row(entity, row) for row in found]
+                items = [masks.record(row._mapping) if masks else self._row(entity, row) for row in found]
                 total = found[0]._mapping[_MATCHES] if found else None
+            elif masks:
+                items = [masks.record(row._mapping) for row in tx.execute(rows)]
+                total = offset + len(items) if items and len(items) < limit else None
             else:
                 columns, values = entity.columns, entity.visible_values  # the SELECT is the whole table's row
                 items = [dict(zip(columns, values(row))) for row in tx.execute(rows)]
@@ -807,25 +824,30 @@ class Records:
         limit: int,
         offset: int,
         ranked: bool = False,
+        masks: masking.Masking | None | bool = True,
     ) -> sa.Select[Any]:
         self._authorize(view, actor, entity, "read", None)
+        if masks is True:
+            masks = masking.for_actor(self.site, view, actor, entity)
         if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise ValidationError.at(["query", "limit"], f"must be between 1 and {MAX_LIMIT}")
         if not isinstance(offset, int) or offset < 0:
             raise ValidationError.at(["query", "offset"], "must be 0 or more")
         dialect = self.site.engine.dialect.name
         fields = view.fields(entity.name)
-        query = Query(entity, fields, dialect)
+        query = Query(entity, fields, dialect, masks or None)
         conditions = [*query.filters(filters or {}), *self._visible(view, actor, entity)]
         order = query.order(sort)
-        statement = sa.select(entity.table)
+        statement = sa.select(*masks.columns(entity.table)) if masks else sa.select(entity.table)
         terms = search.terms(q) if q else []
         if terms:
             finder = search.Search(entity, fields, dialect)
             statement = statement.select_from(finder.join(entity.table))
             conditions.extend(finder.conditions(terms))
+            if masks:
+                conditions.append(masking.searched(masks, fields, terms))
             if ranked and not sort:
-                order.insert(0, finder.rank(terms))
+                order.insert(0, masking.ranked(masks, fields, finder.rank(terms)) if masks else finder.rank(terms))
         return statement.where(*conditions).order_by(*order).limit(limit).offset(offset)
 
 
@@ -843,20 +865,24 @@ class Query:
 
     RANGE = {"gte": "__ge__", "lte": "__le__", "gt": "__gt__", "lt": "__lt__"}
 
-    def __init__(self, entity: Entity, fields: FieldSet, dialect: str):
+    def __init__(self, entity: Entity, fields: FieldSet, dialect: str, masks: masking.Masking | None = None):
         self.entity, self.fields, self.dialect = entity, fields, dialect
+        self.masks = masks  # fields masked for the reader: NULL on masked rows, never matched (kernel.masking)
 
     def column(self, name: str, loc: str) -> tuple[sa.ColumnElement[Any], Any]:
         """The SQL expression for a field and a function that converts a filter value for it."""
         table = self.entity.table
         if name in self.entity.columns and name != "custom":
             column = table.c[name]
+            shown = self.masks.expression(name, column) if self.masks else column
             if isinstance(column.type, Money):
-                return column, _amount_coercer(column.type.scale)
-            return column, _coercer(_column_kind(column.type), self.dialect)
+                return shown, _amount_coercer(column.type.scale)
+            return shown, _coercer(_column_kind(column.type), self.dialect)
         if name in self.fields:
             field_ = self.fields[name]
-            return field_expression(field_, self.dialect), _coercer(field_.kind, self.dialect)
+            expression = field_expression(field_, self.dialect)
+            shown = self.masks.expression(name, expression) if self.masks else expression
+            return shown, _coercer(field_.kind, self.dialect)
         raise ValidationError.at(["query", loc], f"unknown field {name!r} for {self.entity.name}")
 
     def filters(self, filters: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
@@ -871,7 +897,8 @@ class Query:
             if name in self.fields and self.fields[name].kind == "multi_enum":
                 if op:
                     raise ValidationError.at(["query", key], "a multi-select field takes equality filters only")
-                conditions.append(contains_expression(self.fields[name], self.dialect, str(raw)))
+                found = contains_expression(self.fields[name], self.dialect, str(raw))
+                conditions.append(self.masks.filtered(name, found) if self.masks else found)
                 continue
             expression, coerce = self.column(name, key)
             try:
@@ -882,10 +909,8 @@ class Query:
                 raise ValidationError.at(["query", key], f"{raw!r} is not a valid value for this field") from None
             if value is None and op:
                 raise ValidationError.at(["query", key], "a range needs a value; null matches only with an equality filter")
-            if value is None:
-                conditions.append(expression.is_(None))
-            else:
-                conditions.append(getattr(expression, self.RANGE[op])(value) if op else expression == value)
+            found = expression.is_(None) if value is None else getattr(expression, self.RANGE[op])(value) if op else expression == value
+            conditions.append(self.masks.filtered(name, found) if self.masks else found)
         return conditions
 
     def _one_of(self, name: str, key: str, raw: Any) -> sa.ColumnElement[bool]:

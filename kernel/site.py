@@ -34,7 +34,8 @@ from .timers import Timer, check_timers
 from .errors import Conflict, CRMError, PluginError
 from .jobs import Job
 from .models import CustomFieldDef, PluginState, Version
-from . import optionlists, outbox, systemsettings
+from . import masking, optionlists, outbox, systemsettings
+from .masking import Mask
 from .plugins import ESSENTIAL, PluginInfo, installed_plugins, make_plugin_manager, plugin_settings, resolve_order
 from .passwords import default_hasher
 from .records import Records
@@ -83,6 +84,7 @@ class View:
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # likewise, per plugin
     timers: dict[str, tuple[Timer, ...]] = field(default_factory=dict)  # per entity (kernel.timers)
     option_lists: dict[str, Any] = field(default_factory=dict)  # name → OptionList (kernel.optionlists)
+    masks: dict[str, tuple[Mask, ...]] = field(default_factory=dict)  # per entity (kernel.masking)
 
     def fields(self, entity: str) -> FieldSet:
         found = self.custom_fields.get(entity)
@@ -225,7 +227,8 @@ class Site:
         fieldsets = {name: FieldSet(name, fields) for name, fields in grouped.items()}
         values = {scope: {name: row.value for name, row in rows.items()} for scope, rows in overrides.items()}
         settings, plugin_config = systemsettings.effective(self, values)
-        return View(version, tuple(order), pm, entities, jobs, fieldsets, settings, plugin_config, timers)
+        masks = masking.declared(pm, entities)
+        return View(version, tuple(order), pm, entities, jobs, fieldsets, settings, plugin_config, timers, masks)
 
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, reused in this process for up to ``refresh_seconds``.

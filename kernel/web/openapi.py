@@ -506,6 +506,8 @@ class Builder:
         update = self.model(name, entity.update_fields)
         update.setdefault("properties", {})["custom"] = custom
         record = record_schema(entity, custom)
+        if self.view.masks.get(name):  # kernel.masking: masked values read as null, named in _masked
+            record = masked_schema(record, self.view.masks[name])
         created = {**record, "properties": {**record["properties"], "warnings": {"type": "array", "items": _ref("Warning")}}}
         self.schemas["Warning"] = {
             "type": "object",
@@ -925,6 +927,20 @@ def record_schema(entity: Entity, custom: dict[str, Any]) -> dict[str, Any]:
             schema = {**schema, "type": [schema["type"], "null"]}
         properties[column.name] = schema
     return {"type": "object", "required": list(entity.columns), "properties": properties}
+
+
+def masked_schema(record: dict[str, Any], masks: Any) -> dict[str, Any]:
+    """A record's schema where some fields may be masked: those may be null, and ``_masked`` names them."""
+    properties = dict(record["properties"])
+    for name in {name for mask in masks for name in mask.fields}:
+        schema = properties.get(name)
+        if isinstance(schema, dict) and isinstance(schema.get("type"), str):
+            properties[name] = {**schema, "type": [schema["type"], "null"]}
+    properties["_masked"] = {
+        "type": "array", "items": {"type": "string"},
+        "description": "Fields masked for the caller on this record (their values read as null); absent when none is.",
+    }
+    return {**record, "properties": properties}
 
 
 def openapi_document(view: View) -> dict[str, Any]:

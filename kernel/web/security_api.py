@@ -3,7 +3,8 @@
 Mounted under ``/api/v1`` before the generic entity routes:
 
 * ``GET /api/v1/E/{id}/access?user_id=N`` — which role, permission and record
-  rule let user N read, update, delete or act on the record, or stop them;
+  rule let user N read, update, delete or act on the record, or stop them, and which
+  field masks apply to it (``"masks": [{"plugin", "fields", "masked", "reason", "through", "detail"}]``);
 * ``GET /api/v1/audit?actor_id=&actor=&entity=&record_id=&action=&channel=&since=&until=&limit=&offset=``
   — the audit log, newest first (logins and failed logins carry the IP); ``actor`` matches
   part of the actor's email, in any case. The query is :func:`kernel.audit.search`, shared
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from .. import audit
+from .. import audit, masking
 from ..errors import Forbidden, NotFound, ValidationError
 from ..models import User
 from ..parsing import optional_id, parse_date, parse_datetime, parse_int
@@ -77,9 +78,11 @@ async def record_access(request: Request) -> JSONResponse:
         raise ValidationError.at(["query", "user_id"], f"no user with id {user_id}")
     if not exists:
         raise NotFound(f"no {entity.name} record with id {record_id}")
-    answer = explain(site, actor_for_user(user, channel="api", ip=None), entity, record_id)
+    who = actor_for_user(user, channel="api", ip=None)
+    answer = explain(site, who, entity, record_id)
     user_info = {k: user._mapping[k] for k in USER_FIELDS}
-    return JSONResponse({"user": user_info, "entity": entity.name, "record_id": record_id, **answer})
+    masks = masking.explain(site, who, entity, record_id)
+    return JSONResponse({"user": user_info, "entity": entity.name, "record_id": record_id, **answer, "masks": masks})
 
 
 async def search_audit(request: Request) -> JSONResponse:

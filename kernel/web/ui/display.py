@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup, escape
+
+from ...masking import MASKED
 from ...entities import TITLE_COLUMNS, record_title, title_column  # noqa: F401 - re-exported for the pages
 from ...fielddescriptions import FormField
 from ...titles import reference_titles
@@ -21,8 +24,38 @@ def reference_labels(ui: UI, fields: list[FormField], records: list[dict[str, An
     return reference_titles(ui.site, ui.actor, fields, records)
 
 
+class Masked:
+    """The value of a field masked for the reader (:mod:`kernel.masking`): false, so links and
+    fallbacks leave it alone, and shown by :func:`show` as a lock and "Hidden"."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return ""
+
+
+MASKED_VALUE = Masked()
+
+
+def hidden_mark(ui: UI) -> Markup:
+    """A lock and "Hidden": what a masked value looks like on a page."""
+    text = ui.gettext("Hidden")
+    title = ui.gettext("Masked for you: you may not see this value")
+    return Markup('<span class="masked" title="{}">{} {}</span>').format(escape(title), _LOCK, escape(text))
+
+
+_LOCK = Markup(
+    '<svg aria-hidden="true" width="14" height="14" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" '
+    'stroke-linecap="round" stroke-linejoin="round"><rect x="4" y="11" width="16" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/></svg>'
+)
+
+
 def raw_value(form_field: FormField, record: dict[str, Any]) -> Any:
-    """The stored value of ``form_field`` in ``record`` (custom fields read from ``record["custom"]``)."""
+    """The stored value of ``form_field`` in ``record`` (custom fields read from ``record["custom"]``),
+    or :data:`MASKED_VALUE` when it is masked for the reader."""
+    if form_field.name in (record.get(MASKED) or ()):
+        return MASKED_VALUE
     if form_field.custom:
         return (record.get("custom") or {}).get(form_field.name)
     return record.get(form_field.name)
@@ -30,6 +63,8 @@ def raw_value(form_field: FormField, record: dict[str, Any]) -> Any:
 
 def show(ui: UI, form_field: FormField, value: Any, refs: dict[tuple[str, int], str] | None = None) -> str:
     """``value`` as text for the page (autoescaped by the template)."""
+    if isinstance(value, Masked):
+        return hidden_mark(ui)
     if value is None or value == "" or value == []:
         return ""
     widget = form_field.widget

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from ... import versions
 from ...errors import NotFound, RecordError, ValidationError
+from ...masking import MASKED
 from ...versions import EditConflict
 from ...fielddescriptions import FormField, builtin_field, display_fields, form_fields
 from ...parsing import optional_id, parse_id
@@ -113,6 +114,8 @@ async def form_page(request: Request) -> Response:
     if not creating:  # the owner changes hands through assign, never through an edit
         fields = [f for f in fields if f.custom or f.name != entity.owner_field]
     record = None if creating else ui.site.records.get(ui.actor, entity.name, id_of(request))
+    if record is not None and record.get(MASKED):  # what one may not see, one may not overwrite (kernel.masking)
+        fields = [f for f in fields if f.name not in record[MASKED]]
     if request.method == "GET":
         values = form_values(record, fields, ui.tzinfo)
         if creating:  # ?owner_id=7 pre-fills a field (the "New" link of a related card)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ... import activity
 from ...parsing import INT64_MAX, optional_int
-from .display import reference_labels, show
+from ...masking import MASKED
+from .display import hidden_mark, reference_labels, show
 from ...fielddescriptions import FormField, form_fields
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ AUDIT_ACTIONS = {"create": N_("Created"), "update": N_("Changed"), "delete": N_(
 def change_pairs(entry: dict[str, Any]) -> list[tuple[str, tuple[Any, Any]]]:
     """An audit entry's ``changes`` as ``(key, (old, new))`` pairs, by key."""
     changes = entry.get("changes") or {}
-    return [(k, (v[0], v[1])) for k, v in sorted(changes.items()) if isinstance(v, list | tuple) and len(v) == 2]
+    return [(k, (v[0], v[1])) for k, v in sorted(changes.items()) if k != MASKED and isinstance(v, list | tuple) and len(v) == 2]
 
 
 def _as_values(fields: dict[str, FormField], change: tuple[str, tuple[Any, Any]]) -> list[dict[str, Any]]:
@@ -76,12 +77,13 @@ def change_rows(ui: UI, entity: Entity, entries: list[dict[str, Any]]) -> list[l
         [
             {
                 "field": fields[key].label_text(ui.locale, ui.gettext) if key in fields else key,
-                "old": shown_value(ui, fields.get(key), old, refs),
-                "new": shown_value(ui, fields.get(key), new, refs),
+                "old": (hidden_mark(ui) if entry.get("action") != "create" else "") if key in masked else shown_value(ui, fields.get(key), old, refs),
+                "new": hidden_mark(ui) if key in masked else shown_value(ui, fields.get(key), new, refs),
             }
             for key, (old, new) in change_pairs(entry)
         ]
         for entry in entries
+        for masked in [set((entry.get("changes") or {}).get(MASKED) or ())]
     ]
 
 
