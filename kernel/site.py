@@ -228,7 +228,7 @@ class Site:
         values = {scope: {name: row.value for name, row in rows.items()} for scope, rows in overrides.items()}
         settings, plugin_config = systemsettings.effective(self, values)
         masks = masking.declared(pm, entities)
-        return View(version, tuple(order), pm, entities, jobs, fieldsets, settings, plugin_config, timers, masks)
+        return View(version, tuple(order), pm, entities, jobs, fieldsets, settings, plugin_config, timers, masks=masks)
 
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, reused in this process for up to ``refresh_seconds``.
