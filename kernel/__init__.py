@@ -27,7 +27,7 @@ from .clock import Clock, FrozenClock, SystemClock
 from .dashboards import Period, Widget, aggregate_widget
 from .db import Base, JSONData, Money, RecordMixin, UTCDateTime
 from .duplicates import BATCH_ROW, Duplicate, Lookalikes
-from .entities import Action, Entity
+from .entities import Action, Entity, FormSection
 from .errors import ConfigError, Conflict, CRMError, Forbidden, NotFound, PluginError, RecordError, ValidationError, Vetoed
 from .hookspecs import hookimpl, hookspec
 from .i18n import site_translations
@@ -118,6 +118,7 @@ __all__ = [
     "Event",
     "Forbidden",
     "format_money",
+    "FormSection",
     "FrozenClock",
     "hookimpl",
     "hookspec",

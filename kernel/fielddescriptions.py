@@ -64,6 +64,7 @@ class FormField:
     nullable: bool = True
     default: Any = None  # what a new record's input starts with
     extra: dict[str, Any] = field(default_factory=dict)
+    read_only: bool = False  # derived or set by the system: shown, never an input (Entity.read_only)
 
     @property
     def key(self) -> str:
@@ -188,17 +189,23 @@ def custom_field(field_: Any) -> FormField:
         custom=True,
         choices=choices,
         reference=schema.get("x-entity"),
-        minimum=schema.get("minimum"),
+        required=field_.required,
+        default=schema.get("default"),
+        minimum=field_.minimum,
         maximum=schema.get("maximum"),
-        max_length=schema.get("maxLength"),
+        max_length=field_.max_length,
         extra={"currency": schema.get("x-currency", "CNY"), "labels": schema.get("x-labels") or {}, "description": schema.get("description", "")},
     )
 
 
 def form_fields(view: View, entity: Entity) -> list[FormField]:
-    """Every field a person can fill in, built-in ones first."""
+    """Every field of the entity, built-in ones first in the order of its form layout (see
+    :mod:`kernel.formlayout`); a field whose plugin or entity is not enabled is left out, a
+    read-only one is marked (``read_only``)."""
+    from .formlayout import laid_out
+
     built_in = [builtin_field(view, entity, name, info) for name, info in entity.fields.model_fields.items()]
-    return [*built_in, *(custom_field(f) for f in view.fields(entity.name).fields.values())]
+    return [*laid_out(view, entity, built_in), *(custom_field(f) for f in view.fields(entity.name).fields.values())]
 
 
 def display_fields(view: View, entity: Entity) -> list[FormField]:

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import versions
+from ... import formlayout, versions
 from ...errors import NotFound, RecordError, ValidationError
 from ...versions import EditConflict
 from ...fielddescriptions import FormField, builtin_field, display_fields, form_fields
@@ -109,7 +109,7 @@ async def form_page(request: Request) -> Response:
     ui = ui_for(request)
     entity = entity_of(ui, request)
     creating = "id" not in request.path_params
-    fields = form_fields(ui.view, entity)
+    fields = formlayout.input_fields(form_fields(ui.view, entity), request.query_params if creating else None)
     if not creating:  # the owner changes hands through assign, never through an edit
         fields = [f for f in fields if f.custom or f.name != entity.owner_field]
     record = None if creating else ui.site.records.get(ui.actor, entity.name, id_of(request))
@@ -173,6 +173,7 @@ def _form(
         version=version or (versions.etag(entity, record) if record is not None else None),
         conflict=conflict,
         fields=fields,
+        sections=formlayout.sections(entity, fields),
         values=values,
         errors=errors,
         other_errors=other,
