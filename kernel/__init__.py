@@ -48,6 +48,10 @@ from .outbox import Event
 from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
 from .permissions import allowed, record_scope
+from .phones import display as phone_display
+from .phones import e164_or_none as phone_e164
+from .phones import region_of as phone_region
+from .phones import to_e164 as phone_to_e164
 from .ratelimits import rate_limit
 from .records import Actor, Page
 from .sequences import NumberSequence
@@ -153,6 +157,10 @@ __all__ = [
     "parse_int",
     "parse_money",
     "Period",
+    "phone_display",
+    "phone_e164",
+    "phone_region",
+    "phone_to_e164",
     "PluginError",
     "quantize",
     "rate_limit",

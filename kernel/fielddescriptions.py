@@ -148,7 +148,8 @@ def builtin_field(view: View, entity: Entity, name: str, info: Any) -> FormField
     if typing.get_origin(annotation) is list:
         item = (typing.get_args(annotation) or (str,))[0]
         target = reference_target(view, entity, name, extra) if item is int else None
-        return FormField(name, widget="list", reference=target, extra={"item": "integer" if item is int else "string"}, **common)
+        kind = "integer" if item is int else "phone" if extra.get("x-format") == "phone" else "string"
+        return FormField(name, widget="list", reference=target, extra={"item": kind}, **common)
     if annotation is bool:
         return FormField(name, widget="checkbox", **common)
     if annotation is int:
@@ -172,6 +173,8 @@ def builtin_field(view: View, entity: Entity, name: str, info: Any) -> FormField
             return FormField(name, widget="password", max_length=limit, **common)
         if name == "email":
             return FormField(name, widget="email", max_length=limit, **common)
+        if extra.get("x-format") == "phone":  # stored as E.164, shown the local way (kernel.phones)
+            return FormField(name, widget="tel", max_length=limit, **common)
         named = view.entities.get(name + "s")
         if named is not None and "name" in named.columns and name != entity.name:
             return FormField(name, widget="select", extra={"choices_from": named.name}, **common)

@@ -40,13 +40,13 @@ class TargetFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    metric: str = Field(pattern=r"^[a-z][a-z0-9_.]{0,79}$")
+    metric: str = Field(max_length=80, pattern=r"^[a-z][a-z0-9_.]{0,79}$")
     period: Literal["month", "quarter", "year"] = "month"
     period_start: date
     user_id: int | None = Field(None, ge=1)
     team_id: int | None = Field(None, ge=1)
     amount: Decimal | None = None
-    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    currency: str | None = Field(None, max_length=3, pattern=r"^[A-Z]{3}$")
     count: int | None = Field(None, ge=0, le=2**62)
     note: str = Field("", max_length=2000)
 

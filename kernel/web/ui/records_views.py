@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import formlayout, versions
+from ... import formlayout, phones, versions
 from ...errors import NotFound, RecordError, ValidationError
 from ...versions import EditConflict
 from ...fielddescriptions import FormField, builtin_field, display_fields, form_fields
@@ -114,7 +114,7 @@ async def form_page(request: Request) -> Response:
         fields = [f for f in fields if f.custom or f.name != entity.owner_field]
     record = None if creating else ui.site.records.get(ui.actor, entity.name, id_of(request))
     if request.method == "GET":
-        values = form_values(record, fields, ui.tzinfo)
+        values = form_values(record, fields, ui.tzinfo, phones.region_of(ui.site))
         if creating:  # ?owner_id=7 pre-fills a field (the "New" link of a related card)
             values = related.prefilled(fields, request.query_params, values)
         return _form(ui, entity, fields, record, values, {}, [], rows=childrows.row_sets(ui, entity, record))
@@ -154,6 +154,8 @@ def submitted(fields: list[FormField], form: Any) -> dict[str, Any]:
             values[f.key] = f.key in form
         elif f.widget == "multiselect":
             values[f.key] = form.getlist(f.key)
+        elif f.widget == "list" and f.reference:
+            values[f.key] = [i for v in form.getlist(f.key) if (i := optional_id(v)) is not None]
         elif f.widget != "password":
             values[f.key] = form.get(f.key)
     return values
@@ -190,6 +192,8 @@ def _as_record(fields: list[FormField], values: dict[str, Any]) -> dict[str, Any
         value = values.get(f.key)
         if f.widget == "reference" and isinstance(value, str) and optional_id(value) is not None:
             value = optional_id(value)
+        elif f.widget == "list" and f.reference and isinstance(value, str):
+            value = [i for part in value.split(",") if (i := optional_id(part.strip())) is not None]
         (record["custom"] if f.custom else record)[f.name] = value
     return record
 
