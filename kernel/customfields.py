@@ -399,7 +399,7 @@ class FieldSet:
 def _jsonschema_message(error: jsonschema.ValidationError, field_: CustomField | None) -> str:
     if error.validator == "anyOf" and field_ is not None:
         best = jsonschema.exceptions.best_match(
-            Validator(field_.schema, format_checker=FORMAT_CHECKER).iter_errors(error.instance)
+            Validator(field_.value_schema, format_checker=FORMAT_CHECKER).iter_errors(error.instance)
         )
         if best is not None:
             return _worded(best)

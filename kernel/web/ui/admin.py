@@ -17,6 +17,7 @@ from starlette.responses import Response
 from ... import fielddefs, pluginstate
 from ...customfields import FIELD_NAME, CustomField, FieldSet, check_definition
 from ...errors import CRMError, NotFound, RecordError
+from . import field_limits as limits
 from .context import UI, ui_for
 from ...fielddescriptions import form_fields
 from .forms import errors_by_field, form_values
@@ -42,9 +43,11 @@ KINDS: dict[str, dict[str, Any]] = {
 }
 
 
-def field_schema(kind: str, options: str, target: str) -> dict[str, Any]:
-    """A custom field's JSON Schema from the add form (checked again by :mod:`kernel.fielddefs`)."""
+def field_schema(kind: str, options: str, target: str, more: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A custom field's JSON Schema from the add form (checked again by :mod:`kernel.fielddefs`);
+    ``more`` carries the optional help text, maximum length, currency, minimum, default and required flag."""
     schema = dict(KINDS.get(kind, KINDS["string"]))
+    schema.update(limits.extra_schema(kind, schema, more or {}))
     choices = list(dict.fromkeys(part.strip() for part in options.replace("\n", ",").split(",") if part.strip()))
     if kind == "enum":
         schema["enum"] = choices
@@ -95,8 +98,9 @@ def _entity_of(ui: UI, name: str) -> Any:
 
 
 def _add_form(form: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {k: str(form.get(k) or "") for k in ("name", "label_en", "label_zh_CN", "kind", "options", "target")}
+    values: dict[str, Any] = {k: str(form.get(k) or "") for k in ("name", "label_en", "label_zh_CN", "kind", "options", "target", *limits.EXTRA_KEYS)}
     values["indexed"] = "indexed" in form
+    values["required"] = "required" in form
     return values
 
 
@@ -136,7 +140,7 @@ async def field_preview(request: Request) -> Response:
     problem = None
     draft = None
     try:
-        schema = field_schema(values["kind"], values["options"], values["target"])
+        schema = field_schema(values["kind"], values["options"], values["target"], values)
         check_definition(name, schema)
         draft = CustomField(entity.name, name, schema, _labels(values) or {"en": name.replace("_", " ").capitalize()})
     except RecordError as exc:
@@ -161,7 +165,7 @@ async def fields_page(request: Request) -> Response:
         values = _add_form(form)
         label = _labels(values)
         try:
-            schema = field_schema(values["kind"], values["options"], values["target"])
+            schema = field_schema(values["kind"], values["options"], values["target"], values)
             fielddefs.add_field(ui.site, actor, name, values["name"].strip(), schema, label=label, indexed=values["indexed"])
         except RecordError as exc:
             errors, other = errors_by_field(exc.details)

@@ -46,6 +46,14 @@ async def lookup(request: Request) -> Response:
     return ui.render("_lookup.html", items=items, target=target, record_title=lambda r: record_title(entity, r))
 
 
+async def duplicates_panel(request: Request) -> Response:
+    """Look-alikes of a record being typed: ``GET /r/E/duplicates?name=…&phone=…`` (the create form asks, htmx)."""
+    ui = ui_for(request)
+    entity = entity_of(ui, request)
+    fields = formlayout.input_fields(form_fields(ui.view, entity))
+    return ui.render("_possible_duplicates.html", entity=entity, **duplicates.while_typing(ui, entity, fields, request.query_params))
+
+
 # -- detail ------------------------------------------------------------------------------
 
 
@@ -176,6 +184,7 @@ def _form(
         conflict=conflict,
         fields=fields,
         sections=formlayout.sections(entity, fields),
+        check_duplicates=bool(ui.view.pm.hook.find_duplicates.get_hookimpls()),
         values=values,
         errors=errors,
         other_errors=other,
