@@ -70,7 +70,21 @@
       search.value = option.getAttribute("data-picker-label");
     }
     option.parentElement.innerHTML = "";
+    search.setAttribute("data-just-picked", "1");  // focusing it again must not reopen the matches
     search.focus();
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-just-picked")) {
+      elt.removeAttribute("data-just-picked");
+      event.preventDefault();
+    }
+  });
+  // A click elsewhere closes every open list of matches.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll(".picker-results").forEach(function (results) {
+      if (!results.closest("[data-picker]").contains(event.target)) results.innerHTML = "";
+    });
   });
   on("click", "[data-chip-remove]", function (event, button) { button.closest(".chip").remove(); });
 
@@ -85,6 +99,7 @@
       input.insertAdjacentElement("afterend", counter);
     }
     var max = Number(input.getAttribute("maxlength"));
+    counter.hidden = input.value.length === 0;  // an empty field needs no count
     counter.textContent = input.value.length + " / " + max;
     counter.classList.toggle("is-near", input.value.length >= max * 0.9);
   }
