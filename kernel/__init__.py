@@ -27,7 +27,7 @@ from .clock import Clock, FrozenClock, SystemClock
 from .dashboards import Period, Widget, aggregate_widget
 from .db import Base, JSONData, Money, RecordMixin, UTCDateTime
 from .duplicates import BATCH_ROW, Duplicate, Lookalikes
-from .entities import Action, Entity
+from .entities import Action, Entity, FormSection
 from .errors import ConfigError, Conflict, CRMError, Forbidden, NotFound, PluginError, RecordError, ValidationError, Vetoed
 from .hookspecs import hookimpl, hookspec
 from .i18n import site_translations
@@ -50,6 +50,10 @@ from .outbox import Event
 from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
 from .permissions import allowed, record_scope
+from .phones import display as phone_display
+from .phones import e164_or_none as phone_e164
+from .phones import region_of as phone_region
+from .phones import to_e164 as phone_to_e164
 from .ratelimits import rate_limit
 from .records import Actor, Page
 from .sequences import NumberSequence
@@ -122,6 +126,7 @@ __all__ = [
     "Event",
     "Forbidden",
     "format_money",
+    "FormSection",
     "FrozenClock",
     "hookimpl",
     "hookspec",
@@ -160,6 +165,10 @@ __all__ = [
     "parse_int",
     "parse_money",
     "Period",
+    "phone_display",
+    "phone_e164",
+    "phone_region",
+    "phone_to_e164",
     "PluginError",
     "quantize",
     "rate_limit",

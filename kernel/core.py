@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -74,7 +74,7 @@ class RoleFields(BaseModel):
 
     name: str = Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")
     label: dict[str, str] = Field(default_factory=dict)
-    permissions: list[str] | None = None  # None: the role's default grants (see kernel.permissions)
+    permissions: list[Annotated[str, Field(max_length=120)]] | None = None  # None: the role's default grants (see kernel.permissions)
 
 
 @hookimpl

@@ -38,6 +38,8 @@ INDEXABLE = frozenset({"option", "string", "date", "date-time", "email", "uri", 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{3,30}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
+#: The longest text a field takes when its definition names no ``maxLength``, by kind.
+DEFAULT_MAX_LENGTH = {"string": 500, "email": 254, "uri": 2000, "phone": 40}
 
 
 # -- value checks shared by the compiled validator and the jsonschema format checker --
@@ -53,7 +55,7 @@ def money_validator(currency: str, minimum: Any = None, maximum: Any = None) -> 
     def check(value: Any) -> str:
         amount = parse_money(value, currency)
         if minimum is not None and amount < Decimal(str(minimum)):
-            raise ValueError(f"must be at least {minimum}")
+            raise ValueError("must not be negative" if Decimal(str(minimum)) == 0 else f"must be at least {minimum}")
         if maximum is not None and amount > Decimal(str(maximum)):
             raise ValueError(f"must be at most {maximum}")
         return format(amount, "f")
@@ -205,7 +207,18 @@ def check_definition(name: str, schema: Any) -> str:
         _raise(["schema", "x-currency"], f"is not a currency this server knows ({', '.join(sorted(MINOR_UNITS))})")
     if schema.get("minimum", 0) > schema.get("maximum", float("inf")):
         _raise(["schema", "minimum"], "is larger than maximum")
+    if "default" in schema:
+        check_default(name, schema)
     return kind
+
+
+def check_default(name: str, schema: dict[str, Any]) -> None:
+    """A definition's ``default`` must be a value the field itself accepts."""
+    probe = FieldSet("?", [CustomField("?", name, {k: v for k, v in schema.items() if k != "default"})])
+    try:
+        probe.validate({name: schema["default"]})
+    except ValidationError as exc:
+        _raise(["schema", "default"], str(exc.details[0]["msg"]) if exc.details else exc.message)
 
 
 def _raise(loc: list[str], msg: str) -> Any:
@@ -233,10 +246,29 @@ class CustomField:
         return str(self.schema.get("x-currency", DEFAULT_CURRENCY))
 
     @property
+    def required(self) -> bool:
+        return bool(self.schema.get("x-required"))
+
+    @property
+    def max_length(self) -> int | None:
+        """The longest text the field takes: its ``maxLength``, else :data:`DEFAULT_MAX_LENGTH` of its kind."""
+        if self.kind not in DEFAULT_MAX_LENGTH:
+            return None
+        return int(self.schema.get("maxLength") or DEFAULT_MAX_LENGTH[self.kind])
+
+    @property
+    def minimum(self) -> Any:
+        """The smallest value taken; a money field without one refuses negative amounts (0)."""
+        if self.kind == "money":
+            return self.schema.get("minimum", 0)
+        return self.schema.get("minimum")
+
+    @property
     def value_schema(self) -> dict[str, Any]:
         """The JSON Schema of the field's values: a money field's are decimal strings."""
         if self.kind != "money":
-            return self.schema
+            limit = self.max_length
+            return {**self.schema, "maxLength": limit} if limit else self.schema
         digits = minor_digits(self.currency)
         pattern = rf"^-?[0-9]{{1,18}}(\.[0-9]{{1,{digits}}})?$" if digits else r"^-?[0-9]{1,18}$"
         extra = {k: self.schema[k] for k in ("title", "description") if k in self.schema}
@@ -252,7 +284,7 @@ class CustomField:
         if kind == "reference":
             return Annotated[int, Strict(), Field(ge=1, le=INT64_MAX)]
         if kind == "money":
-            return Annotated[Any, money_validator(self.currency, s.get("minimum"), s.get("maximum"))]
+            return Annotated[Any, money_validator(self.currency, self.minimum, s.get("maximum"))]
         if kind == "number":
             return Annotated[float, Strict(), Field(allow_inf_nan=False, **bounds)]
         if kind == "boolean":
@@ -265,7 +297,7 @@ class CustomField:
             unique = _check(lambda items: len(items) == len(set(items)), "has duplicate items")
             sizes = {k: v for k, v in (("min_length", s.get("minItems")), ("max_length", s.get("maxItems"))) if v is not None}
             return Annotated[list[Literal[tuple(s["items"]["enum"])]], Field(**sizes), unique]  # type: ignore[misc]
-        text = {k: v for k, v in (("min_length", s.get("minLength")), ("max_length", s.get("maxLength")), ("pattern", s.get("pattern"))) if v is not None}
+        text = {k: v for k, v in (("min_length", s.get("minLength")), ("max_length", self.max_length), ("pattern", s.get("pattern"))) if v is not None}
         checks = {
             "date": [AfterValidator(normal_date)],
             "date-time": [AfterValidator(normal_datetime)],
@@ -325,6 +357,23 @@ class FieldSet:
         except PydanticError as exc:
             raise self._explain(values, exc) from None
 
+    def complete(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A new record's ``custom`` object with each field's ``default`` where nothing was sent;
+        a required field (``x-required``) still without a value is refused, naming it."""
+        completed = dict(values)
+        for name, field_ in self.fields.items():
+            if completed.get(name) is None and "default" in field_.schema:
+                completed[name] = field_.schema["default"]
+        self.refuse_missing(completed, list(self.fields))
+        return completed
+
+    def refuse_missing(self, values: dict[str, Any], names: list[str]) -> None:
+        """Refuse an empty value for any required field among ``names``."""
+        details = [{"loc": ["custom", name], "msg": "is required"} for name in names
+                   if name in self.fields and self.fields[name].required and values.get(name) in (None, "", [])]
+        if details:
+            raise ValidationError(f"custom.{details[0]['loc'][1]}: is required", details)
+
     def _explain(self, values: dict[str, Any], exc: PydanticError) -> ValidationError:
         details: list[dict[str, Any]] = []
         validator = Validator(self.json_schema, format_checker=FORMAT_CHECKER)
@@ -356,11 +405,18 @@ class FieldSet:
 def _jsonschema_message(error: jsonschema.ValidationError, field_: CustomField | None) -> str:
     if error.validator == "anyOf" and field_ is not None:
         best = jsonschema.exceptions.best_match(
-            Validator(field_.schema, format_checker=FORMAT_CHECKER).iter_errors(error.instance)
+            Validator(field_.value_schema, format_checker=FORMAT_CHECKER).iter_errors(error.instance)
         )
         if best is not None:
-            return best.message
+            return _worded(best)
         return "is not valid"
+    return _worded(error)
+
+
+def _worded(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message, without quoting a long value back."""
+    if error.validator == "maxLength":
+        return f"is too long: at most {error.validator_value} characters (it has {len(error.instance)})"
     return str(error.message)
 
 

@@ -64,6 +64,15 @@ class ParentRef:
     entity_column: str | None = None
 
 
+@dataclass(frozen=True)
+class FormSection:
+    """One titled group of a record's form: ``FormSection("contact", {"en": "Contact", "zh_CN": "联系方式"}, ("phone", "email"))``."""
+
+    name: str
+    label: Labels
+    fields: tuple[str, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class Entity:
     """A kind of record: ``users``, ``teams``, or whatever a plugin registers."""
@@ -94,6 +103,17 @@ class Entity:
     #: (order lines, instalments): see :mod:`kernel.children`
     children: tuple[Any, ...] = ()
     plugin: str = field(default="", compare=False)
+    #: -- form layout (see :mod:`kernel.formlayout` and docs/building-blocks.md "Form layout metadata") --
+    #: the form's sections, in order, each naming its built-in fields in order; fields named nowhere
+    #: follow in a last section, custom fields in their own. Empty: one section, fields in model order.
+    form_sections: tuple[FormSection, ...] = ()
+    #: fields the write path or a job sets (derived, system): shown on the detail page, never inputs
+    read_only: tuple[str, ...] = ()
+    #: field → the plugin or entity it needs; the field appears nowhere (form, detail, list) unless
+    #: a plugin of that name is enabled or an entity of that name is registered (``{"region_id": "regions"}``)
+    field_requires: dict[str, str] = field(default_factory=dict)
+    #: the column that names a record (links, pickers, titles); None: the first of :data:`TITLE_COLUMNS`
+    title_field: str | None = None
 
     @property
     def table(self) -> sa.Table:
@@ -156,7 +176,10 @@ TITLE_COLUMNS = ("name", "title", "subject", "email", "code")
 
 
 def title_column(entity: Entity) -> str | None:
-    """The column that names a record: a usual name, else the first searchable field."""
+    """The column that names a record: the declared :attr:`Entity.title_field`, a usual name, else the first searchable field."""
+    declared = getattr(entity, "title_field", None)
+    if declared and declared in entity.columns:
+        return str(declared)
     for name in TITLE_COLUMNS:
         if name in entity.columns:
             return name
@@ -199,6 +222,20 @@ def check_entity(entity: Entity) -> None:
         raise TypeError(f"entity {entity.name!r}: input fields {sorted(stray)} have no column")
     check_numbered(entity)
     check_machine(entity)
+    _check_layout(entity, columns)
+
+
+def _check_layout(entity: Entity, columns: set[str]) -> None:
+    """Form layout names only fields the entity has, each once."""
+    inputs = set(entity.fields.model_fields)
+    named = [name for section in entity.form_sections for name in section.fields]
+    for name in [*named, *entity.read_only, *entity.field_requires]:
+        if name not in inputs and name not in columns:
+            raise TypeError(f"entity {entity.name!r}: layout names {name!r}, which is not one of its fields")
+    if len(named) != len(set(named)):
+        raise TypeError(f"entity {entity.name!r}: a field is in two form sections")
+    if entity.title_field is not None and entity.title_field not in columns:
+        raise TypeError(f"entity {entity.name!r}: title_field {entity.title_field!r} is not a column")
 
 
 def entity_write_only(entity: Entity) -> tuple[str, ...]:

@@ -64,6 +64,7 @@ class FormField:
     nullable: bool = True
     default: Any = None  # what a new record's input starts with
     extra: dict[str, Any] = field(default_factory=dict)
+    read_only: bool = False  # derived or set by the system: shown, never an input (Entity.read_only)
 
     @property
     def key(self) -> str:
@@ -154,7 +155,8 @@ def builtin_field(view: View, entity: Entity, name: str, info: Any) -> FormField
     if typing.get_origin(annotation) is list:
         item = (typing.get_args(annotation) or (str,))[0]
         target = reference_target(view, entity, name, extra) if item is int else None
-        return FormField(name, widget="list", reference=target, extra={"item": "integer" if item is int else "string"}, **common)
+        kind = "integer" if item is int else "phone" if extra.get("x-format") == "phone" else "string"
+        return FormField(name, widget="list", reference=target, extra={"item": kind}, **common)
     if annotation is bool:
         return FormField(name, widget="checkbox", **common)
     if annotation is int:
@@ -178,6 +180,8 @@ def builtin_field(view: View, entity: Entity, name: str, info: Any) -> FormField
             return FormField(name, widget="password", max_length=limit, **common)
         if name == "email":
             return FormField(name, widget="email", max_length=limit, **common)
+        if extra.get("x-format") == "phone":  # stored as E.164, shown the local way (kernel.phones)
+            return FormField(name, widget="tel", max_length=limit, **common)
         named = view.entities.get(name + "s")
         if named is not None and "name" in named.columns and name != entity.name:
             return FormField(name, widget="select", extra={"choices_from": named.name}, **common)
@@ -217,17 +221,23 @@ def custom_field(field_: Any, view: Any = None) -> FormField:
         custom=True,
         choices=choices,
         reference=schema.get("x-entity"),
-        minimum=schema.get("minimum"),
+        required=field_.required,
+        default=schema.get("default"),
+        minimum=field_.minimum,
         maximum=schema.get("maximum"),
-        max_length=schema.get("maxLength"),
+        max_length=field_.max_length,
         extra={"currency": schema.get("x-currency", "CNY"), "labels": schema.get("x-labels") or {}, "description": schema.get("description", "")},
     )
 
 
 def form_fields(view: View, entity: Entity) -> list[FormField]:
-    """Every field a person can fill in, built-in ones first."""
+    """Every field of the entity, built-in ones first in the order of its form layout (see
+    :mod:`kernel.formlayout`); a field whose plugin or entity is not enabled is left out, a
+    read-only one is marked (``read_only``)."""
+    from .formlayout import laid_out
+
     built_in = [builtin_field(view, entity, name, info) for name, info in entity.fields.model_fields.items()]
-    return [*built_in, *(custom_field(f, view) for f in view.fields(entity.name).fields.values())]
+    return [*laid_out(view, entity, built_in), *(custom_field(f, view) for f in view.fields(entity.name).fields.values())]
 
 
 def display_fields(view: View, entity: Entity) -> list[FormField]:

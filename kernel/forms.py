@@ -79,12 +79,14 @@ def active_form(site: Site, slug: str) -> dict[str, Any]:
 
 
 def pickable(view: View, entity_name: str) -> list[FormField]:
-    """The fields of ``entity_name`` a public form may show: built-in and custom, no owner, no reference."""
+    """The fields of ``entity_name`` a public form may show: built-in and custom, no owner, no reference,
+    nothing read-only (:mod:`kernel.formlayout`)."""
     entity = view.entity(entity_name)
     if entity is None:
         return []
     return [f for f in form_fields(view, entity)
             if f.widget in PUBLIC_WIDGETS and f.name != entity.owner_field and f.name not in entity.hidden and f.reference is None
+            and not f.read_only
             and "choices_from" not in f.extra]
 
 

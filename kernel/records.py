@@ -296,6 +296,7 @@ class Records:
             raise pydantic_details(exc) from None
         parsing.check_storable(values)
         fields = view.fields(entity.name)
+        custom = fields.complete(custom)  # defaults filled in, required fields checked
         values["custom"] = {k: v for k, v in fields.validate(custom).items() if v is not None} if custom else {}
         optionlists.clean(view, entity, values)
         return values
@@ -451,6 +452,7 @@ class Records:
         parsing.check_storable(changes)
         if custom_sent:
             changes["custom"] = view.fields(entity.name).validate(custom)
+            view.fields(entity.name).refuse_missing(changes["custom"], list(changes["custom"]))
         return changes
 
     def _write_changes(

@@ -46,6 +46,7 @@ _CRM_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "count_cap": (int, "a whole number of at least 1"),
     "trash_days": (int, "a whole number of days, at least 1"),
     "time_zone": (str, ZONE_HINT),
+    "phone_region": (str, "a two-letter region code such as CN (where phone numbers without +country code are from)"),
 }
 ORG_NAME_MAX = 120
 
@@ -100,6 +101,7 @@ class Settings:
     count_cap: int = 10_000  # lists count their total exactly up to this many records
     trash_days: int = 30  # deleted records stay restorable this long, then a job purges them (kernel.trash)
     time_zone: str = DEFAULT_ZONE  # where local dates, "today" and date buckets are computed (kernel.timezones)
+    phone_region: str = "CN"  # numbers typed without +country code are read in this region (kernel.phones)
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: str | None = None
     mail: MailSettings | None = None  # None: no [mail] table, mail is off
@@ -166,6 +168,11 @@ def parse_settings(data: dict[str, Any], *, file: str | None = None) -> Settings
         raise ConfigError(f"must be one of {', '.join(sorted(MINOR_UNITS))}", file=file, key="crm.default_currency")
     if not is_zone(values.get("time_zone", DEFAULT_ZONE)):
         raise ConfigError(f"must be {ZONE_HINT}", file=file, key="crm.time_zone")
+    if "phone_region" in values:
+        from .phones import REGIONS  # phonenumbers is loaded only when the setting is given
+
+        if values["phone_region"] not in REGIONS:
+            raise ConfigError(f"must be {_CRM_KEYS['phone_region'][1]}", file=file, key="crm.phone_region")
     if "trusted_proxies" in values:
         values["trusted_proxies"] = _proxies(values["trusted_proxies"], file)
     if "public_origins" in values:

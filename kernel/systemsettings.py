@@ -78,6 +78,16 @@ CRM_SCHEMA: dict[str, Any] = {
                 "zh_CN": "IANA 时区名，如 Asia/Shanghai：日、月及“今天”按此时区计算；用户可另选自己的时区。",
             },
         },
+        "phone_region": {
+            "type": "string",
+            "pattern": "^[A-Z]{2}$",
+            "default": "CN",
+            "x-label": {"en": "Phone region", "zh_CN": "电话号码默认地区"},
+            "x-description": {
+                "en": "Two-letter region code (CN, HK, US, GB…): numbers typed without +country code are read as this region's and shown in its national format.",
+                "zh_CN": "两位地区代码（CN、HK、US、GB…）：未带 +国家码 的号码按此地区识别，并以该地区的国内格式显示。",
+            },
+        },
     },
     "additionalProperties": False,
 }

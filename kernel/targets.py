@@ -44,14 +44,14 @@ class TargetFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    metric: str = Field(pattern=r"^[a-z][a-z0-9_.]{0,79}$", json_schema_extra=_label("Metric", "指标"))
+    metric: str = Field(max_length=80, pattern=r"^[a-z][a-z0-9_.]{0,79}$", json_schema_extra=_label("Metric", "指标"))
     period: Literal["month", "quarter", "year"] = Field("month", json_schema_extra=_label("Period", "周期", **{"x-labels": {
         "month": {"en": "Month", "zh_CN": "月"}, "quarter": {"en": "Quarter", "zh_CN": "季度"}, "year": {"en": "Year", "zh_CN": "年"}}}))
     period_start: date = Field(json_schema_extra=_label("Period start", "周期开始"))
     user_id: int | None = Field(None, ge=1, json_schema_extra=_label("User", "用户"))
     team_id: int | None = Field(None, ge=1, json_schema_extra=_label("Team", "团队"))
     amount: Decimal | None = Field(None, json_schema_extra=_label("Amount", "金额"))
-    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", json_schema_extra=_label("Currency", "币种"))
+    currency: str | None = Field(None, max_length=3, pattern=r"^[A-Z]{3}$", json_schema_extra=_label("Currency", "币种"))
     count: int | None = Field(None, ge=0, le=2**62, json_schema_extra=_label("Count", "数量"))
     note: str = Field("", max_length=2000, json_schema_extra=_label("Note", "备注"))
 

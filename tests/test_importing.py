@@ -63,7 +63,7 @@ def test_a_csv_with_a_bom_and_chinese_labels_is_imported_with_every_value_conver
     assert report.written and report.source == "CSV, UTF-8"
     stored = customers(site)
     first = stored["甲公司"]
-    assert first["kind"] == "company" and first["phone"] == "13800000001" and first["tags"] == ["a", "b"]
+    assert first["kind"] == "company" and first["phone"] == "+8613800000001" and first["tags"] == ["a", "b"]
     assert first["custom"] == {"rating": "hot", "since": "2026-01-05", "vip": True, "seats": 12, "budget": "1234.50", "channels": ["web", "phone"]}
     second = stored["乙个人"]
     assert second["kind"] == "individual"
@@ -101,7 +101,7 @@ def test_an_xlsx_with_date_number_and_boolean_cells(site):
     report = run(site, buffer.getvalue(), mapping={"客户名称": "name"})
     assert report.source == "XLSX" and report.imported == 2 and report.rows == 2
     stored = customers(site)
-    assert stored["丙公司"]["phone"] == "13800000003"
+    assert stored["丙公司"]["phone"] == "+8613800000003"
     assert stored["丙公司"]["custom"] == {"since": "2026-03-04", "vip": True, "seats": 7, "budget": "99.50"}
     assert stored["丙公司"]["last_followed_at"] == datetime(2026, 3, 4, 9, 30, tzinfo=timezone.utc)
     assert stored["丁公司"]["custom"] == {"since": "2026-03-05", "vip": False, "seats": 3}

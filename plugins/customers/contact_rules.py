@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import N_, ValidationError
+from kernel import N_, ValidationError, phone_region
 
 from .models import Contact, Customer
-from .normalize import email_keys, phone_keys
+from .normalize import email_keys, phone_keys, store_phones
 from .targets import check_target
 
 if TYPE_CHECKING:
@@ -40,12 +40,14 @@ def _primary_of(conn: sa.Connection, customer_id: int, *, besides: int | None = 
 
 def prepare_create(site: Site, conn: sa.Connection, actor: Actor, values: dict[str, Any]) -> None:
     check_target(site, conn, actor, values, required=True)
+    store_phones(values, phone_region(site))
     if _primary_of(conn, values["customer_id"]) is None:
         values["is_primary"] = True
     values.update(contact_keys(values))
 
 
 def prepare_update(site: Site, conn: sa.Connection, actor: Actor, record: dict[str, Any], changes: dict[str, Any]) -> None:
+    store_phones(changes, phone_region(site))
     moving = changes.get("customer_id") not in (None, record["customer_id"])
     if moving:
         check_target(site, conn, actor, {"customer_id": changes["customer_id"]}, required=True)

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import Forbidden, N_, ValidationError
+from kernel import Forbidden, N_, ValidationError, phone_region
 
 from .models import Share
-from .normalize import company_key, email_keys, phone_keys
+from .normalize import company_key, email_keys, phone_keys, store_phones
 from .references import check_ids
 
 if TYPE_CHECKING:
@@ -36,11 +36,13 @@ def prepare_create(site: Site, conn: sa.Connection, actor: Actor, values: dict[s
         values["owner_id"] = actor.user_id
     if values.get("team_id") is None:
         values["team_id"] = actor.team_id
+    store_phones(values, phone_region(site))
     _check(site, conn, values, values)
     values.update(dedupe_keys(values))
 
 
 def prepare_update(site: Site, conn: sa.Connection, actor: Actor, record: dict[str, Any], changes: dict[str, Any]) -> None:
+    store_phones(changes, phone_region(site))
     merged = {**record, **changes}
     _check(site, conn, merged, changes)
     _check_sharing(site, conn, actor, record, changes)

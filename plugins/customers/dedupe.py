@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import BATCH_ROW
+from kernel import BATCH_ROW, phone_region
 
 from .models import Contact, Customer
 from .normalize import company_key, email_keys, phone_keys
@@ -34,9 +34,9 @@ MAX_MATCHES = 20
 KEY_COLUMNS = ("name_key", "phone_key", "email_key")
 
 
-def row_keys(entity: str, values: dict[str, Any]) -> set[tuple[str, str]]:
-    """The ``(column, key)`` pairs a candidate ``entity`` row is compared on."""
-    keys = {("phone_key", k) for k in phone_keys([values.get("phone"), *(values.get("phones") or ())])}
+def row_keys(entity: str, values: dict[str, Any], region: str = "CN") -> set[tuple[str, str]]:
+    """The ``(column, key)`` pairs a candidate ``entity`` row is compared on (phones as E.164, read in ``region``)."""
+    keys = {("phone_key", k) for k in phone_keys([values.get("phone"), *(values.get("phones") or ())], region)}
     keys |= {("email_key", k) for k in email_keys([values.get("email"), *(values.get("emails") or ())])}
     if entity == "customers" and values.get("kind", "company") == "company":
         name = company_key(values.get("name"))
@@ -49,7 +49,8 @@ def lookalikes(site: Site, conn: sa.Connection, entity: str, rows: list[dict[str
     """Per row of ``rows``: ``(entity, id)`` of stored records sharing a key, then ``(BATCH_ROW, i)``
     of earlier rows of the batch sharing one. A row's own ``id`` (a stored record) is left out."""
     table = TABLES[entity]
-    keys = [row_keys(entity, row) for row in rows]
+    region = phone_region(site)
+    keys = [row_keys(entity, row, region) for row in rows]
     stored = _stored_by_key(conn, table, set().union(*keys)) if keys else {}
     seen: dict[tuple[str, str], list[int]] = defaultdict(list)  # key → earlier rows of the batch
     answer = []

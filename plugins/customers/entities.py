@@ -6,6 +6,7 @@ from typing import Any
 
 from kernel import Action, Entity
 
+from . import layouts
 from .fields import ContactFields, CustomerFields, FollowupFields, MergeBody, TaskFields, UnmergeBody
 from .merge import merge_customers, unmerge_customers
 from .models import Contact, Customer, Followup, Task
@@ -35,6 +36,7 @@ def entities() -> list[Entity]:
             ),
             hidden=KEYS,
             owner_field="owner_id",
+            **layouts.CUSTOMERS,
         ),
         Entity(
             name="contacts",
@@ -46,6 +48,7 @@ def entities() -> list[Entity]:
             hidden=("phone_key", "email_key"),
             parent=("customer_id", "customers"),
             deleted_with_parent=True,
+            **layouts.CONTACTS,
         ),
         Entity(
             name="followups",
@@ -57,6 +60,7 @@ def entities() -> list[Entity]:
             owner_field="owner_id",
             parent=(("customer_id", "customers"), ("entity", "record_id")),
             deleted_with_parent=True,
+            **layouts.FOLLOWUPS,
         ),
         Entity(
             name="tasks",
@@ -68,6 +72,7 @@ def entities() -> list[Entity]:
             owner_field="assignee_id",
             parent=(("customer_id", "customers"), ("entity", "record_id")),
             deleted_with_parent=True,
+            **layouts.TASKS,
         ),
     ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,6 +16,9 @@ from .creditcode import credit_code_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE = re.compile(r"^[0-9+()\-\s.]{3,40}$")
+PhoneText = Annotated[str, Field(max_length=40)]
+EmailText = Annotated[str, Field(max_length=254)]
+TagText = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 def label(en: str, zh: str, **extra: Any) -> dict[str, Any]:
@@ -51,10 +54,10 @@ class _Reachable(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    phone: str | None = Field(None, max_length=40, json_schema_extra=label("Phone", "电话"))
-    phones: list[str] = Field(default_factory=list, max_length=20, json_schema_extra=label("Other phones", "其他电话"))
+    phone: str | None = Field(None, max_length=40, json_schema_extra=label("Phone", "电话", **{"x-format": "phone"}))
+    phones: list[PhoneText] = Field(default_factory=list, max_length=20, json_schema_extra=label("Other phones", "其他电话", **{"x-format": "phone"}))
     email: str | None = Field(None, max_length=254, json_schema_extra=label("Email", "邮箱"))
-    emails: list[str] = Field(default_factory=list, max_length=20, json_schema_extra=label("Other emails", "其他邮箱"))
+    emails: list[EmailText] = Field(default_factory=list, max_length=20, json_schema_extra=label("Other emails", "其他邮箱"))
 
     @field_validator("phone")
     @classmethod
@@ -91,12 +94,12 @@ class CustomerFields(_Reachable):
     owner_id: int | None = Field(None, ge=1, json_schema_extra=label("Owner", "负责人"))
     team_id: int | None = Field(None, ge=1, json_schema_extra=label("Team", "团队"))
     sea_id: int | None = Field(None, ge=1, json_schema_extra=label("Public sea", "公海"))
-    shared_user_ids: list[int] = Field(default_factory=list, max_length=200, json_schema_extra=label("Shared with users", "共享给用户"))
-    shared_team_ids: list[int] = Field(default_factory=list, max_length=50, json_schema_extra=label("Shared with teams", "共享给团队"))
-    tags: list[str] = Field(default_factory=list, max_length=50, json_schema_extra=label("Tags", "标签"))
+    shared_user_ids: list[int] = Field(default_factory=list, max_length=200, json_schema_extra=label("Shared with users", "共享给用户", **{"x-entity": "users"}))
+    shared_team_ids: list[int] = Field(default_factory=list, max_length=50, json_schema_extra=label("Shared with teams", "共享给团队", **{"x-entity": "teams"}))
+    tags: list[TagText] = Field(default_factory=list, max_length=50, json_schema_extra=label("Tags", "标签"))
     address: str | None = Field(None, max_length=500, json_schema_extra=label("Address", "地址"))
     website: str | None = Field(None, max_length=254, json_schema_extra=label("Website", "网站"))
-    credit_code: str | None = Field(None, json_schema_extra=label("Unified social credit code", "统一社会信用代码"))
+    credit_code: str | None = Field(None, max_length=18, json_schema_extra=label("Unified social credit code", "统一社会信用代码"))
     last_followed_at: datetime | None = Field(None, json_schema_extra=label("Last followed up", "最近跟进"))
     churn_flag: bool = Field(False, json_schema_extra=label("Churn risk", "流失预警", **{"x-system": True}))
     churn_reason: str | None = Field(None, max_length=300, json_schema_extra=label("Churn reason", "预警原因", **{"x-system": True}))

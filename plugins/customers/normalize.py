@@ -1,8 +1,11 @@
-"""Normalized keys for duplicate detection: phones, emails and company names.
+"""Normalized keys for duplicate detection: phones, emails and company names; phones as stored.
 
 Two values that a person would call "the same" get the same key:
-``+86 138-0013-8000`` and ``13800138000``; ``ACME 有限公司`` and ``ACME有限责任公司``;
-`` Bob@Example.COM `` and ``bob@example.com``.
+``+86 138-0013-8000`` and ``13800138000`` (both ``+8613800138000``, the E.164 form);
+``ACME 有限公司`` and ``ACME有限责任公司``; `` Bob@Example.COM `` and ``bob@example.com``.
+
+:func:`store_phones` turns the ``phone`` and ``phones`` a caller sent into E.164 (the write
+path stores nothing else), refusing what is no phone number with the field named.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
+
+from kernel import ValidationError, phone_e164
 
 _PHONE_NOISE = re.compile(r"[\s\-().\u00a0/]")
 _COUNTRY_PREFIX = re.compile(r"^(?:\+86|0086)")
@@ -23,11 +29,15 @@ _COMPANY_SUFFIXES = (
 )
 
 
-def phone_key(phone: str | None) -> str | None:
-    """Digits only, without the Chinese country code; a landline dialled as ``+86 10 …`` gets its trunk ``0`` back."""
+def phone_key(phone: str | None, region: str = "CN") -> str | None:
+    """The number's E.164 form (``+8613800138000``) read in ``region``; a value that is no valid
+    number (stored before numbers were checked) falls back to its digits without the Chinese country code."""
     if not phone:
         return None
     text = unicodedata.normalize("NFKC", phone)
+    e164 = phone_e164(text, region)
+    if e164 is not None:
+        return e164
     text = _PHONE_NOISE.sub("", text)
     international = bool(_COUNTRY_PREFIX.match(text))
     text = _COUNTRY_PREFIX.sub("", text)
@@ -65,9 +75,31 @@ def company_key(name: str | None) -> str | None:
     return key or None
 
 
-def phone_keys(values: Iterable[str | None]) -> list[str]:
+def phone_keys(values: Iterable[str | None], region: str = "CN") -> list[str]:
     """The distinct keys of several phone numbers, in order."""
-    return _distinct(phone_key(v) for v in values)
+    return _distinct(phone_key(v, region) for v in values)
+
+
+def store_phones(values: dict[str, Any], region: str) -> None:
+    """``phone`` and each of ``phones`` in ``values`` (those sent) as E.164, in place; a
+    :class:`ValidationError` names the first one that is no valid number."""
+    from kernel import phone_to_e164
+
+    if values.get("phone"):
+        try:
+            values["phone"] = phone_to_e164(unicodedata.normalize("NFKC", values["phone"]), region)
+        except ValueError as exc:
+            raise ValidationError.at(["phone"], str(exc)) from None
+    if values.get("phones"):
+        stored = []
+        for index, text in enumerate(values["phones"]):
+            if not text:
+                continue
+            try:
+                stored.append(phone_to_e164(unicodedata.normalize("NFKC", text), region))
+            except ValueError as exc:
+                raise ValidationError.at(["phones", index], str(exc)) from None
+        values["phones"] = list(dict.fromkeys(stored))
 
 
 def email_keys(values: Iterable[str | None]) -> list[str]:

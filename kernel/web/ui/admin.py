@@ -17,6 +17,7 @@ from starlette.responses import Response
 from ... import fielddefs, pluginstate
 from ...customfields import FIELD_NAME, CustomField, FieldSet, check_definition
 from ...errors import CRMError, NotFound, RecordError
+from . import field_limits as limits
 from .context import UI, ui_for
 from ...fielddescriptions import N_, form_fields
 from .forms import errors_by_field, form_values
@@ -56,9 +57,11 @@ def kind_names(ui: UI) -> dict[str, str]:
     return {kind: ui.gettext(text) for kind, text in KIND_NAMES.items()}
 
 
-def field_schema(kind: str, options: str, target: str, option_list: str = "") -> dict[str, Any]:
-    """A custom field's JSON Schema from the add form (checked again by :mod:`kernel.fielddefs`)."""
+def field_schema(kind: str, options: str, target: str, more: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A custom field's JSON Schema from the add form (checked again by :mod:`kernel.fielddefs`);
+    ``more`` carries the option list, the optional help text, maximum length, currency, minimum, default and required flag."""
     schema = dict(KINDS.get(kind, KINDS["string"]))
+    schema.update(limits.extra_schema(kind, schema, more or {}))
     choices = list(dict.fromkeys(part.strip() for part in options.replace("\n", ",").split(",") if part.strip()))
     if kind == "enum":
         schema["enum"] = choices
@@ -67,7 +70,7 @@ def field_schema(kind: str, options: str, target: str, option_list: str = "") ->
     elif kind == "reference":
         schema["x-entity"] = target
     elif kind == "option":
-        schema["x-options"] = option_list
+        schema["x-options"] = (more or {}).get("option_list", "")
     return schema
 
 
@@ -115,8 +118,9 @@ def _entity_of(ui: UI, name: str) -> Any:
 
 
 def _add_form(form: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {k: str(form.get(k) or "") for k in ("name", "label_en", "label_zh_CN", "kind", "options", "target", "option_list")}
+    values: dict[str, Any] = {k: str(form.get(k) or "") for k in ("name", "label_en", "label_zh_CN", "kind", "options", "target", "option_list", *limits.EXTRA_KEYS)}
     values["indexed"] = "indexed" in form
+    values["required"] = "required" in form
     return values
 
 
@@ -156,7 +160,7 @@ async def field_preview(request: Request) -> Response:
     problem = None
     draft = None
     try:
-        schema = field_schema(values["kind"], values["options"], values["target"], values["option_list"])
+        schema = field_schema(values["kind"], values["options"], values["target"], values)
         check_definition(name, schema)
         draft = CustomField(entity.name, name, schema, _labels(values) or {"en": name.replace("_", " ").capitalize()})
     except RecordError as exc:
@@ -182,7 +186,7 @@ async def fields_page(request: Request) -> Response:
         values = _add_form(form)
         label = _labels(values)
         try:
-            schema = field_schema(values["kind"], values["options"], values["target"], values["option_list"])
+            schema = field_schema(values["kind"], values["options"], values["target"], values)
             fielddefs.add_field(ui.site, actor, name, values["name"].strip(), schema, label=label, indexed=values["indexed"])
         except RecordError as exc:
             exc = ui.explain(exc)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from ... import phones
 from ...masking import MASKED
 from ...entities import TITLE_COLUMNS, record_title, title_column  # noqa: F401 - re-exported for the pages
 from ...fielddescriptions import FormField
@@ -78,7 +79,12 @@ def show(ui: UI, form_field: FormField, value: Any, refs: dict[tuple[str, int], 
         return ui.fmt.money(value, form_field.extra.get("currency", "CNY"))
     if widget in ("number", "integer"):
         return ui.fmt.number(value)
+    if widget == "tel" and isinstance(value, str):
+        return phones.display(value, phones.region_of(ui.site))
     if widget == "list" and isinstance(value, list):
+        if form_field.extra.get("item") == "phone":
+            region = phones.region_of(ui.site)
+            return ", ".join(phones.display(v, region) for v in value)
         if form_field.reference:
             return ", ".join((refs or {}).get((form_field.reference, v), f"#{v}") for v in value)
         return ", ".join(map(str, value))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import permissions
 from ...errors import RecordError
+from ...fielddescriptions import FormField
 from .display import record_title
 
 if TYPE_CHECKING:
@@ -71,3 +72,32 @@ def visible_duplicates(ui: UI, entity: Entity, record: dict[str, Any], text: str
         }
         for other in found
     ]
+
+
+# -- while typing: the create form asks before anything is saved ---------------------------------
+
+
+def while_typing(ui: UI, entity: Entity, fields: list[FormField], form: Any) -> dict[str, Any]:
+    """What a half-typed new record looks like, for the create form (``GET /r/E/duplicates``): the
+    readable look-alikes by name with their links, and how many others exist. Nothing is judged or
+    stored; the plugins' ``find_duplicates`` compare whatever fields are filled in."""
+    from .forms import read_form
+
+    if not ui.view.pm.hook.find_duplicates.get_hookimpls():
+        return {"found": [], "hidden": 0}
+    row = read_form(fields, form, ui.tzinfo, creating=True)
+    row.pop("custom", None)
+    if not any(isinstance(v, str) and v.strip() for v in row.values()):
+        return {"found": [], "hidden": 0}
+    try:
+        [lookalikes] = ui.site.records.find_duplicates(ui.actor, entity.name, [row])
+    except RecordError:
+        return {"found": [], "hidden": 0}
+    ids = lookalikes.ids(entity.name)[:MAX_SHOWN]
+    found = []
+    if ids:
+        query = ui.site.records.list_query(ui.actor, entity.name, sort="id", limit=len(ids)).where(entity.table.c.id.in_(ids))
+        with ui.site.engine.connect() as conn:
+            found = [{"id": r["id"], "title": record_title(entity, r), "url": f"/r/{entity.name}/{r['id']}"}
+                     for r in (dict(row._mapping) for row in conn.execute(query))]
+    return {"found": found, "hidden": lookalikes.hidden}

@@ -15,6 +15,7 @@ import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ... import phones
 from ...errors import ValidationError
 from ...fielddescriptions import FormField
 from ...parsing import parse_datetime, parse_decimal, parse_int
@@ -57,6 +58,11 @@ def read_value(form_field: FormField, form: FormData, tzinfo: Any) -> tuple[bool
             return False, None
         chosen = [v for v in form.getlist(key) if isinstance(v, str) and v]
         return True, chosen or None
+    if form_field.widget == "list" and form_field.reference:  # a multi-picker: one value per chosen record
+        if f"{key}.present" not in form and key not in form:
+            return False, None
+        parts = [p.strip() for v in form.getlist(key) if isinstance(v, str) for p in re.split(r"[,，\n]", v) if p.strip()]
+        return True, [_number(p, "integer") for p in dict.fromkeys(parts)]
     if key not in form:
         return False, None
     raw = form.get(key)
@@ -119,8 +125,9 @@ def errors_by_field(details: list[dict[str, Any]]) -> tuple[dict[str, str], list
     return by_field, other
 
 
-def form_values(record: dict[str, Any] | None, fields: list[FormField], tzinfo: Any) -> dict[str, Any]:
-    """What each input shows: the record's values, as the input's ``value`` attribute expects."""
+def form_values(record: dict[str, Any] | None, fields: list[FormField], tzinfo: Any, region: str = "CN") -> dict[str, Any]:
+    """What each input shows: the record's values, as the input's ``value`` attribute expects
+    (a phone number the local way for ``region``: saving it again stores the same E.164)."""
     values: dict[str, Any] = {}
     custom = (record or {}).get("custom") or {}
     for form_field in fields:
@@ -133,7 +140,11 @@ def form_values(record: dict[str, Any] | None, fields: list[FormField], tzinfo: 
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=timezone.utc)
             value = moment.astimezone(tzinfo or timezone.utc).strftime("%Y-%m-%dT%H:%M")
-        if form_field.widget == "list" and isinstance(value, list):
+        if form_field.widget == "tel" and isinstance(value, str):
+            value = phones.display(value, region)
+        if form_field.widget == "list" and isinstance(value, list) and not form_field.reference:
+            if form_field.extra.get("item") == "phone":
+                value = [phones.display(v, region) for v in value]
             value = ", ".join(map(str, value))
         elif form_field.widget == "json" and value is not None:
             value = json.dumps(value, ensure_ascii=False)

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import versions
+from ... import formlayout, phones, versions
 from ...errors import NotFound, RecordError, ValidationError
 from ...masking import MASKED
 from ...versions import EditConflict
@@ -45,6 +45,14 @@ async def lookup(request: Request) -> Response:
         except RecordError:
             items = []
     return ui.render("_lookup.html", items=items, target=target, record_title=lambda r: record_title(entity, r))
+
+
+async def duplicates_panel(request: Request) -> Response:
+    """Look-alikes of a record being typed: ``GET /r/E/duplicates?name=…&phone=…`` (the create form asks, htmx)."""
+    ui = ui_for(request)
+    entity = entity_of(ui, request)
+    fields = formlayout.input_fields(form_fields(ui.view, entity))
+    return ui.render("_possible_duplicates.html", entity=entity, **duplicates.while_typing(ui, entity, fields, request.query_params))
 
 
 # -- detail ------------------------------------------------------------------------------
@@ -110,14 +118,14 @@ async def form_page(request: Request) -> Response:
     ui = ui_for(request)
     entity = entity_of(ui, request)
     creating = "id" not in request.path_params
-    fields = form_fields(ui.view, entity)
+    fields = formlayout.input_fields(form_fields(ui.view, entity), request.query_params if creating else None)
     if not creating:  # the owner changes hands through assign, never through an edit
         fields = [f for f in fields if f.custom or f.name != entity.owner_field]
     record = None if creating else ui.site.records.get(ui.actor, entity.name, id_of(request))
     if record is not None and record.get(MASKED):  # what one may not see, one may not overwrite (kernel.masking)
         fields = [f for f in fields if f.name not in record[MASKED]]
     if request.method == "GET":
-        values = form_values(record, fields, ui.tzinfo)
+        values = form_values(record, fields, ui.tzinfo, phones.region_of(ui.site))
         if creating:  # ?owner_id=7 pre-fills a field (the "New" link of a related card)
             values = related.prefilled(fields, request.query_params, values)
         return _form(ui, entity, fields, record, values, {}, [], rows=childrows.row_sets(ui, entity, record))
@@ -158,6 +166,8 @@ def submitted(fields: list[FormField], form: Any) -> dict[str, Any]:
             values[f.key] = f.key in form
         elif f.widget == "multiselect":
             values[f.key] = form.getlist(f.key)
+        elif f.widget == "list" and f.reference:
+            values[f.key] = [i for v in form.getlist(f.key) if (i := optional_id(v)) is not None]
         elif f.widget != "password":
             values[f.key] = form.get(f.key)
     return values
@@ -177,6 +187,8 @@ def _form(
         version=version or (versions.etag(entity, record) if record is not None else None),
         conflict=conflict,
         fields=fields,
+        sections=formlayout.sections(entity, fields),
+        check_duplicates=bool(ui.view.pm.hook.find_duplicates.get_hookimpls()),
         values=values,
         errors=errors,
         other_errors=other,
@@ -193,6 +205,8 @@ def _as_record(fields: list[FormField], values: dict[str, Any]) -> dict[str, Any
         value = values.get(f.key)
         if f.widget == "reference" and isinstance(value, str) and optional_id(value) is not None:
             value = optional_id(value)
+        elif f.widget == "list" and f.reference and isinstance(value, str):
+            value = [i for part in value.split(",") if (i := optional_id(part.strip())) is not None]
         (record["custom"] if f.custom else record)[f.name] = value
     return record
 

@@ -2,7 +2,7 @@
 
 ``/`` dashboard · ``/login`` ``/logout`` ``/setup`` ``/lang`` · ``/account/password`` · ``/search`` · ``/inbox`` ·
 ``/background-tasks[/ID[/cancel]]`` · ``/trash`` · ``/trash/E/ID/restore`` ·
-``/r/E`` list · ``/r/E/new`` · ``/r/E/kanban`` · ``/r/E/lookup`` · ``/r/E/bulk-delete`` ·
+``/r/E`` list · ``/r/E/new`` · ``/r/E/kanban`` · ``/r/E/lookup`` · ``/r/E/duplicates`` · ``/r/E/bulk-delete`` ·
 ``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
 ``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
 ``/admin/plugins`` · ``/admin/fields[/E[/NAME[/edit]]]`` · ``/admin/users`` · ``/admin/teams`` ·
@@ -70,6 +70,7 @@ def ui_routes() -> list[BaseRoute]:
         Route("/r/{entity}/new", page(records.form_page), methods=both, name="ui:new"),
         Route("/r/{entity}/kanban", page(records.kanban_page), methods=both, name="ui:kanban"),
         Route("/r/{entity}/lookup", page(records.lookup), methods=get, name="ui:lookup"),
+        Route("/r/{entity}/duplicates", page(records.duplicates_panel), methods=get, name="ui:duplicates"),
         Route("/r/{entity}/bulk-delete", page(records.bulk_delete), methods=["POST"], name="ui:bulk_delete"),
         Route("/r/{entity}/bulk-assign", page(list_views.bulk_assign), methods=["POST"], name="ui:bulk_assign"),
         Route("/r/{entity}/export", page(list_views.export), methods=["POST"], name="ui:export"),

@@ -90,7 +90,7 @@ def test_merge_moves_everything_and_unmerge_restores_it_exactly(make_site, peopl
     assert answer.json()["moved"] == {"contacts": 2, "followups": 2, "tasks": 1, "plugins": 1}
     assert set(merged["customers"]) == {keep["id"]}
     survivor = merged["customers"][keep["id"]]
-    assert (survivor["name"], survivor["phone"], survivor["level"], survivor["tags"]) == ("ACME 有限公司", "13900139000", "B", ["old"])
+    assert (survivor["name"], survivor["phone"], survivor["level"], survivor["tags"]) == ("ACME 有限公司", "+8613900139000", "B", ["old"])
     assert survivor["last_followed_at"] == before["customers"][gone["id"]]["last_followed_at"]  # the later one wins
     assert {c["customer_id"] for c in merged["contacts"].values()} == {keep["id"]}
     assert [c["name"] for c in merged["contacts"].values() if c["is_primary"]] == ["Keep primary"]
@@ -171,6 +171,6 @@ def test_unmerge_after_the_bin_purged_the_customer_uses_the_merges_copy(make_sit
     assert [o.result for o in run_due_jobs(site) if o.job == "kernel.purge_trash"] == [1]
     site.records.act(SYSTEM, "customers", survivor["id"], "unmerge", {"merge_id": merged["merge_id"]})
     back = site.records.get(SYSTEM, "customers", other["id"])
-    assert (back["name"], back["phone"], back["updated_at"]) == ("Beta", "13900139000", clock.now())
+    assert (back["name"], back["phone"], back["updated_at"]) == ("Beta", "+8613900139000", clock.now())
     assert [c["name"] for c in site.records.list(SYSTEM, "customers", q="Beta").items] == ["Beta"]
     assert site.records.history(SYSTEM, "customers", other["id"])[1]["action"] == "restore"

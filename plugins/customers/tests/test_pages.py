@@ -74,7 +74,7 @@ def test_the_merge_dialog_compares_confirms_merges_and_undoes(site, people, brow
     location = merged.headers["location"]
     merge_id = re.fullmatch(rf"/r/customers/{keep['id']}\?merged=(\d+)", location).group(1)
     survivor = site.records.get(SYSTEM, "customers", keep["id"])
-    assert (survivor["name"], survivor["phone"], survivor["email"], survivor["level"]) == ("ACME 有限公司", "13800138000", "info@acme.cn", "A")
+    assert (survivor["name"], survivor["phone"], survivor["email"], survivor["level"]) == ("ACME 有限公司", "+8613800138000", "info@acme.cn", "A")
     assert [c["customer_id"] for c in site.records.list(SYSTEM, "contacts").items] == [keep["id"]]
     page = client.get(location)
     assert "Merged. Contacts, follow-ups and tasks of the other customer are now here." in page.text
@@ -84,7 +84,7 @@ def test_the_merge_dialog_compares_confirms_merges_and_undoes(site, people, brow
 
     undone = client.post(f"/p/customers/unmerge/{keep['id']}", data={"csrf_token": token, "merge_id": merge_id})
     assert undone.status_code == 303 and undone.headers["location"] == f"/r/customers/{keep['id']}?unmerged={other['id']}"
-    assert site.records.get(SYSTEM, "customers", other["id"])["phone"] == "13800138000"
+    assert site.records.get(SYSTEM, "customers", other["id"])["phone"] == "+8613800138000"
     assert site.records.get(SYSTEM, "customers", keep["id"])["name"] == "ACME有限责任公司"
     assert "Merge undone" in client.get(undone.headers["location"]).text
     assert "Undo merge" not in client.get(f"/p/customers/panel/{keep['id']}").text

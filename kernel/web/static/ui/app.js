@@ -41,15 +41,70 @@
   });
 
   // Reference picker: choosing a match fills the hidden id.
+  // A multi-picker (users, teams…) adds a chip with a hidden id per pick instead.
   on("click", "[data-picker-pick]", function (event, option) {
     var search = document.getElementById(option.getAttribute("data-picker-for"));
     var picker = search && search.closest("[data-picker]");
     if (!picker) return;
-    picker.querySelector("[data-picker-value]").value = option.getAttribute("data-picker-pick");
-    search.value = option.getAttribute("data-picker-label");
+    var id = option.getAttribute("data-picker-pick");
+    var name = picker.getAttribute("data-picker-multi");
+    if (name) {
+      var chips = picker.querySelector("[data-picker-chips]");
+      if (!chips.querySelector('input[value="' + id + '"]')) {
+        var chip = document.createElement("li");
+        chip.className = "chip";
+        var hidden = document.createElement("input");
+        hidden.type = "hidden"; hidden.name = name; hidden.value = id;
+        var text = document.createElement("span");
+        text.textContent = option.getAttribute("data-picker-label");
+        var remove = document.createElement("button");
+        remove.type = "button"; remove.className = "chip-remove"; remove.textContent = "×";
+        remove.setAttribute("data-chip-remove", "");
+        remove.setAttribute("aria-label", picker.getAttribute("data-remove-label") || "Remove");
+        chip.append(hidden, text, remove);
+        chips.appendChild(chip);
+      }
+      search.value = "";
+    } else {
+      picker.querySelector("[data-picker-value]").value = id;
+      search.value = option.getAttribute("data-picker-label");
+    }
     option.parentElement.innerHTML = "";
+    search.setAttribute("data-just-picked", "1");  // focusing it again must not reopen the matches
     search.focus();
   });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-just-picked")) {
+      elt.removeAttribute("data-just-picked");
+      event.preventDefault();
+    }
+  });
+  // A click elsewhere closes every open list of matches.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll(".picker-results").forEach(function (results) {
+      if (!results.closest("[data-picker]").contains(event.target)) results.innerHTML = "";
+    });
+  });
+  on("click", "[data-chip-remove]", function (event, button) { button.closest(".chip").remove(); });
+
+  // Length counters: every input with a maxlength says how much of it is used.
+  function count(input) {
+    var counter = input.parentElement.querySelector("[data-counter-for='" + input.id + "']");
+    if (!counter) {
+      counter = document.createElement("span");
+      counter.className = "counter";
+      counter.setAttribute("data-counter-for", input.id);
+      counter.setAttribute("aria-live", "polite");
+      input.insertAdjacentElement("afterend", counter);
+    }
+    var max = Number(input.getAttribute("maxlength"));
+    counter.hidden = input.value.length === 0;  // an empty field needs no count
+    counter.textContent = input.value.length + " / " + max;
+    counter.classList.toggle("is-near", input.value.length >= max * 0.9);
+  }
+  document.querySelectorAll(".record-form input[maxlength], .record-form textarea[maxlength]").forEach(count);
+  on("input", ".record-form input[maxlength], .record-form textarea[maxlength]", function (event, input) { count(input); });
   on("click", "[data-picker-clear]", function (event, button) {
     var picker = button.closest("[data-picker]");
     picker.querySelector("[data-picker-value]").value = "";

@@ -1,0 +1,79 @@
+"""Phone numbers: parsed, checked and stored as E.164 (``+8613800138000``), shown the local way.
+
+Parsing and formatting are Google's libphonenumber rules (the ``phonenumbers`` package):
+a number typed without a country code is read in the site's region (``phone_region`` in
+the site settings, default ``CN``), one with ``+`` or ``00`` in its own; ``+852``, ``+1``
+and ``+44`` numbers keep theirs. A number is shown in the national format of the site's
+region (``138 0013 8000``, ``010 8888 1234``) and in the international format otherwise
+(``+852 2345 6789``).
+
+:func:`to_e164` is for the write path (a :class:`ValueError` explains a refusal);
+:func:`display` for pages; :func:`e164_or_none` for data already stored (migrations,
+dedupe keys), which leaves what it cannot read alone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import phonenumbers
+
+if TYPE_CHECKING:
+    from .site import Site
+
+DEFAULT_REGION = "CN"
+#: A region code the site setting may name: two capital letters libphonenumber knows.
+REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
+_INTERNATIONAL_00 = re.compile(r"^\s*00(?=[1-9])")
+
+
+def region_of(site: Site | None) -> str:
+    """The site's default phone region (``phone_region`` setting), else :data:`DEFAULT_REGION`."""
+    settings = getattr(site, "settings", None)
+    region = getattr(settings, "phone_region", None)
+    return region if region in REGIONS else DEFAULT_REGION
+
+
+def _parse(text: str, region: str) -> phonenumbers.PhoneNumber:
+    cleaned = _INTERNATIONAL_00.sub("+", text)  # 00852… dialled from abroad is +852…
+    return phonenumbers.parse(cleaned, region)
+
+
+def to_e164(text: str, region: str = DEFAULT_REGION) -> str:
+    """``text`` as E.164; :class:`ValueError` with a sentence a person can act on when it is no phone number."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("is empty")
+    if len(text) > 40:
+        raise ValueError("is too long for a phone number (at most 40 characters)")
+    try:
+        number = _parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"is not a valid phone number (read in region {region}; add +country code for a foreign number)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def e164_or_none(text: Any, region: str = DEFAULT_REGION) -> str | None:
+    """``text`` as E.164, or None when it cannot be read as a valid number."""
+    try:
+        return to_e164(text, region)
+    except ValueError:
+        return None
+
+
+def display(value: Any, region: str = DEFAULT_REGION) -> str:
+    """A stored number for a person: national format in ``region``, international otherwise;
+    what cannot be read is shown as stored."""
+    if not isinstance(value, str) or not value:
+        return "" if value is None else str(value)
+    try:
+        number = _parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_valid_number(number):
+        return value
+    local = phonenumbers.region_code_for_number(number) == region
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if local else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)
