@@ -277,8 +277,8 @@ def clean(view: View, entity: Entity, values: dict[str, Any], record: dict[str, 
         value = holder[name]
         option = listed.resolve(value)
         if option is None:
-            shown = ", ".join(o.code for o in listed.live[:12])
-            raise ValidationError.at(loc, f"{value!r} is not an option of {listed.name}; choose one of: {shown}")
+            shown = ", ".join(o.code for o in listed.live[:12]) + (", …" if len(listed.live) > 12 else "")
+            raise ValidationError.at(loc, f"must be one of {shown}")  # the reader's language: kernel.messages
         current = ((record.get("custom") or {}).get(name) if custom else record.get(name)) if record is not None else None
         if not option.live and option.code != current:
             raise ValidationError.at(loc, f"{option.code!r} is archived in {listed.name}: records keep it, new values cannot use it")

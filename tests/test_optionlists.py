@@ -61,7 +61,7 @@ def test_a_value_is_stored_as_a_code_whether_the_code_or_a_label_was_sent(site):
     with pytest.raises(ValidationError) as caught:
         note(site, "Plumbing")
     assert caught.value.details[0]["loc"] == ["custom", "category"]
-    assert "'Plumbing' is not an option of helpdesk.category" in caught.value.details[0]["msg"]
+    assert caught.value.details[0]["msg"].startswith("must be one of ")
 
 
 def test_an_archived_option_stays_on_old_records_but_is_not_set_anew(site):

@@ -79,14 +79,14 @@ def test_a_gbk_xlsx_export_imports_with_its_own_headers(site):
     report = import_rows(site, SYSTEM, "customers", read_sheet(out.getvalue()))
     assert report.written and report.imported == 1
     stored = site.records.list(SYSTEM, "customers").items[0]
-    assert (stored["name"], stored["phone"], stored["source"], stored["level"], stored["churn_flag"]) == ("华南贸易有限公司", "020-88886666", "展会", "A", False)
+    assert (stored["name"], stored["phone"], stored["source"], stored["level"], stored["churn_flag"]) == ("华南贸易有限公司", "+862088886666", "exhibition", "A", False)
 
 
 def test_a_gbk_csv_export_imports_with_its_own_headers(site):
-    data = csv_bytes("客户名称,联系电话,客户来源\n东方电子有限公司,13900001111,转介绍\n", encoding="gbk")
+    data = csv_bytes("客户名称,联系电话,客户来源\n东方电子有限公司,13900001111,老客户推荐\n", encoding="gbk")
     report = import_rows(site, SYSTEM, "customers", read_sheet(data))
     assert report.written and report.source == "CSV, GB18030"
-    assert [c["source"] for c in site.records.list(SYSTEM, "customers").items] == ["转介绍"]
+    assert [c["source"] for c in site.records.list(SYSTEM, "customers").items] == ["referral"]  # an option's label in, its code stored
 
 
 def test_a_skipped_duplicate_is_reported_by_its_name(site):
@@ -164,10 +164,10 @@ def test_an_owner_is_found_by_email_or_name(site):
 
 
 def upsert_site(site: Any) -> dict[str, Any]:
-    return site.records.create(SYSTEM, "customers", {"name": "华南贸易", "credit_code": CODE, "phone": "020-1111", "region": None, "source": "展会"})
+    return site.records.create(SYSTEM, "customers", {"name": "华南贸易", "credit_code": CODE, "phone": "020-88881111", "region": None, "source": "展会"})
 
 
-FILE = f"客户名称,统一社会信用代码,联系电话,所在地区,客户来源\n华南贸易有限公司,{CODE},020-2222,广东,官网\n新客户,,13900009999,,\n"
+FILE = f"客户名称,统一社会信用代码,联系电话,所在地区,客户来源\n华南贸易有限公司,{CODE},020-88882222,广东,官网\n新客户,,13900009999,,\n"
 
 
 def test_update_takes_theirs_by_default_and_creates_the_rows_that_match_nothing(site):
@@ -177,7 +177,7 @@ def test_update_takes_theirs_by_default_and_creates_the_rows_that_match_nothing(
     report = import_rows(site, SYSTEM, "customers", read_sheet(csv_bytes(FILE)), upsert=Upsert(key="credit_code"))
     assert report.updated == [stored["id"]] and report.imported == 1, report.issue_lines()
     after = site.records.get(SYSTEM, "customers", stored["id"])
-    assert (after["name"], after["phone"], after["region"], after["source"]) == ("华南贸易有限公司", "020-2222", "广东", "官网")
+    assert (after["name"], after["phone"], after["region"], after["source"]) == ("华南贸易有限公司", "+862088882222", "guangdong", "website")  # phones as E.164, option codes
     history = site.records.history(SYSTEM, "customers", stored["id"])
     assert history[0]["action"] == "update" and history[0]["channel"] == "import"
 
@@ -190,7 +190,7 @@ def test_update_policies_keep_ours_and_fill_empty_only_per_field(site):
     report = import_rows(site, SYSTEM, "customers", read_sheet(csv_bytes(FILE)), upsert=upsert)
     assert report.updated == [stored["id"]]
     after = site.records.get(SYSTEM, "customers", stored["id"])
-    assert (after["name"], after["phone"], after["region"], after["source"]) == ("华南贸易", "020-1111", "广东", "官网")
+    assert (after["name"], after["phone"], after["region"], after["source"]) == ("华南贸易", "+862088881111", "guangdong", "website")
     again = import_rows(site, SYSTEM, "customers", read_sheet(csv_bytes(FILE.split("\n")[0] + "\n" + FILE.split("\n")[1] + "\n")), upsert=upsert)
     assert again.updated == [] and again.unchanged == 1 and again.summary().endswith("updated 0 (1 unchanged)")
 
@@ -211,6 +211,6 @@ def test_the_cli_updates_by_key_with_policies(site, tmp_path, database_url):
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "imported 1 customers, skipped 0 duplicates, 0 invalid, updated 1 (0 unchanged)"
     after = site.records.get(SYSTEM, "customers", stored["id"])
-    assert (after["phone"], after["region"], after["source"]) == ("020-1111", "广东", "官网")
+    assert (after["phone"], after["region"], after["source"]) == ("+862088881111", "guangdong", "website")
     bad = CliRunner().invoke(make_cli(password_hasher=cheap_hasher()), args[:5] + ["--on-duplicate", "update"], prog_name="crm")
     assert bad.exit_code == 1 and "needs --key FIELD" in bad.stderr

@@ -29,7 +29,8 @@ def amount(people, http):
 CASES = [  # body, loc, Chinese, English
     ({"name": ""}, ["name"], "名称 不能为空", "Name is required"),
     ({"name": "ACME", "email": "nope"}, ["email"], "邮箱 不是有效的邮箱地址", "Email is not a valid email address"),
-    ({"name": "ACME", "level": "D"}, ["level"], "级别 必须是 A、B、C 之一", "Level must be one of A, B, C"),
+    ({"name": "ACME", "level": "E"}, ["level"], "级别 必须是 A 类（重点）、B 类（重要）、C 类（普通）、D 类（一般） 之一",
+     "Level must be one of A – key account, B – important, C – regular, D – occasional"),  # an option list's labels
     ({"name": "ACME", "custom": {"amount": "12.345"}}, ["custom", "amount"], "金额 的小数位数超出了币种允许的位数", "Amount has more decimals than the currency allows"),
     ({"name": "ACME", "custom": {"amount": "twelve"}}, ["custom", "amount"], "金额 不是有效的金额", "Amount is not a valid amount"),
     ({"name": "ACME", "custom": {"grade": "D"}}, ["custom", "grade"], "等级 必须是 A、B、C 之一", "Grade must be one of A, B, C"),
