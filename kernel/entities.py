@@ -94,6 +94,22 @@ class Entity:
     #: (order lines, instalments): see :mod:`kernel.children`
     children: tuple[Any, ...] = ()
     plugin: str = field(default="", compare=False)
+    # -- list and record-page metadata (docs/building-blocks.md, "List and record-page metadata") --
+    #: the column that names a record: the list's link, the record page's title, pickers and cards;
+    #: ``""``: the first of ``name``, ``title``, ``subject``, ``email``, ``code`` (or the first searchable field)
+    title_field: str = ""
+    #: the list's columns, in order, for a user who has not chosen any (built-in names, or
+    #: ``"custom.NAME"``); custom fields an admin adds come after them and never push them out.
+    #: ``()``: the title field, then the short built-in fields, as many as fit
+    list_columns: tuple[str, ...] = ()
+    #: key figures the record page's summary header shows next to the state badge and the owner
+    #: (built-in names or ``"custom.NAME"``), e.g. ``("level", "phone", "last_followed_at")``
+    summary_fields: tuple[str, ...] = ()
+    #: the menu section the entity's entry goes under: a key declared with ``register_menu_sections``
+    #: (``""``: the unsectioned top of the menu), and its place there (lower first; ties keep the
+    #: order the entities were registered in, never the label's alphabet)
+    menu_section: str = ""
+    menu_order: int = 100
 
     @property
     def table(self) -> sa.Table:
@@ -156,7 +172,9 @@ TITLE_COLUMNS = ("name", "title", "subject", "email", "code")
 
 
 def title_column(entity: Entity) -> str | None:
-    """The column that names a record: a usual name, else the first searchable field."""
+    """The column that names a record: the declared :attr:`Entity.title_field`, a usual name, else the first searchable field."""
+    if entity.title_field:
+        return entity.title_field
     for name in TITLE_COLUMNS:
         if name in entity.columns:
             return name
@@ -199,6 +217,19 @@ def check_entity(entity: Entity) -> None:
         raise TypeError(f"entity {entity.name!r}: input fields {sorted(stray)} have no column")
     check_numbered(entity)
     check_machine(entity)
+    check_layout(entity)
+
+
+def check_layout(entity: Entity) -> None:
+    """Refuse list and record-page metadata naming a column the entity does not have (custom
+    fields, ``custom.NAME``, are added at run time and checked where they are shown)."""
+    named = [("title_field", entity.title_field)] if entity.title_field else []
+    named += [("list_columns", n) for n in entity.list_columns] + [("summary_fields", n) for n in entity.summary_fields]
+    for where, name in named:
+        if not isinstance(name, str) or (not name.startswith("custom.") and name not in entity.columns):
+            raise TypeError(f"entity {entity.name!r}: {where} names {name!r}, which is not one of its columns")
+    if entity.title_field.startswith("custom."):
+        raise TypeError(f"entity {entity.name!r}: title_field must be a built-in column")
 
 
 def entity_write_only(entity: Entity) -> tuple[str, ...]:

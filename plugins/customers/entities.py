@@ -35,6 +35,10 @@ def entities() -> list[Entity]:
             ),
             hidden=KEYS,
             owner_field="owner_id",
+            list_columns=("name", "level", "industry", "region", "status", "owner_id", "phone", "last_followed_at"),
+            summary_fields=("level", "industry", "phone", "email", "last_followed_at"),
+            menu_section="customers",
+            menu_order=10,
         ),
         Entity(
             name="contacts",
@@ -46,6 +50,10 @@ def entities() -> list[Entity]:
             hidden=("phone_key", "email_key"),
             parent=("customer_id", "customers"),
             deleted_with_parent=True,
+            list_columns=("name", "customer_id", "title", "phone", "email", "is_primary"),
+            summary_fields=("customer_id", "title", "phone", "email"),
+            menu_section="customers",
+            menu_order=20,
         ),
         Entity(
             name="followups",
@@ -57,6 +65,10 @@ def entities() -> list[Entity]:
             owner_field="owner_id",
             parent=(("customer_id", "customers"), ("entity", "record_id")),
             deleted_with_parent=True,
+            list_columns=("content", "customer_id", "method", "followed_at", "next_at", "owner_id"),
+            summary_fields=("customer_id", "method", "followed_at", "next_at"),
+            menu_section="sales",
+            menu_order=20,
         ),
         Entity(
             name="tasks",
@@ -68,8 +80,31 @@ def entities() -> list[Entity]:
             owner_field="assignee_id",
             parent=(("customer_id", "customers"), ("entity", "record_id")),
             deleted_with_parent=True,
+            list_columns=("title", "customer_id", "assignee_id", "priority", "status", "due_at"),
+            summary_fields=("customer_id", "priority", "due_at"),
+            menu_section="sales",
+            menu_order=30,
         ),
     ]
+
+
+#: The menu sections this plugin's entries go under (service and marketing plugins declare theirs).
+MENU_SECTIONS = [
+    {"key": "sales", "label": {"en": "Sales", "zh_CN": "销售"}, "order": 10},
+    {"key": "customers", "label": {"en": "Customers", "zh_CN": "客户"}, "order": 20},
+]
+
+
+def log_forms(entity: str, record: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The customer page's quick box: log a follow-up (method, what happened, next date)."""
+    if entity != "customers":
+        return None
+    return [{
+        "entity": "followups",
+        "label": {"en": "Log a follow-up", "zh_CN": "记录跟进"},
+        "fields": ["method", "content", "next_at"],
+        "values": {"customer_id": record["id"]},
+    }]
 
 
 def permissions() -> list[dict[str, Any]]:
