@@ -35,7 +35,7 @@ def entities() -> list[Entity]:
             ),
             hidden=KEYS,
             owner_field="owner_id",
-            list_columns=("name", "level", "industry", "region", "status", "owner_id", "phone", "last_followed_at"),
+            list_columns=("name", "level", "industry", "region", "owner_id", "phone", "last_followed_at"),
             summary_fields=("level", "industry", "phone", "email", "last_followed_at"),
             menu_section="customers",
             menu_order=10,
