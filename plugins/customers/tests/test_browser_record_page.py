@@ -42,7 +42,7 @@ def live_site(make_site, clock):
     site.records.create(people["manager"], "followups", {
         "customer_id": acme["id"], "method": "visit", "content": "张伟上门拜访", "next_at": clock.now() + timedelta(hours=1),
     })
-    site.acme = acme  # type: ignore[attr-defined]
+    site.acme, site.people = acme, people  # type: ignore[attr-defined]
     return site
 
 
@@ -105,6 +105,20 @@ def test_a_reps_list_menu_customer_page_and_day(browser, live_server, live_site,
         assert long_cell.bounding_box()["width"] <= 375 and phone.bounding_box()["height"] < 30
     no_sideways_scroll(page)
     shots(page, f"issue15-{device}-02-list")
+
+    # filter by owner: typed by name, never an id
+    page.locator(".filter-panel summary").click()
+    page.locator("#filter-owner_id").fill("李")
+    matches = page.locator("#filter-owner_id-results [data-picker-pick]")
+    expect(matches).to_have_count(1)  # the typed name was searched: only 李娜 matches
+    matches.first.click()
+    expect(page.locator("#filter-owner_id")).to_have_value("李娜")
+    page.locator(".filter-panel button[type=submit]").click()
+    expect(page.locator("#filter-owner_id")).to_have_value("李娜")
+    assert f"f.owner_id={live_site.people['rep'].user_id}" in page.url
+    assert "%E6%9D%8E" not in page.url and "李" not in page.url  # the picker's typed name is not sent as the list's search
+    expect(rows).to_have_count(2)
+    shots(page, f"issue15-{device}-02b-filtered")
 
     # the customer page: summary header, the colleague's follow-up, the log box
     long_cell.click()
