@@ -112,8 +112,22 @@ class Entity:
     #: field → the plugin or entity it needs; the field appears nowhere (form, detail, list) unless
     #: a plugin of that name is enabled or an entity of that name is registered (``{"region_id": "regions"}``)
     field_requires: dict[str, str] = field(default_factory=dict)
-    #: the column that names a record (links, pickers, titles); None: the first of :data:`TITLE_COLUMNS`
-    title_field: str | None = None
+    # -- list and record-page metadata (docs/building-blocks.md, "List and record-page metadata") --
+    #: the column that names a record: the list's link, the record page's title, pickers and cards;
+    #: ``""``: the first of ``name``, ``title``, ``subject``, ``email``, ``code`` (or the first searchable field)
+    title_field: str = ""
+    #: the list's columns, in order, for a user who has not chosen any (built-in names, or
+    #: ``"custom.NAME"``); custom fields an admin adds come after them and never push them out.
+    #: ``()``: the title field, then the short built-in fields, as many as fit
+    list_columns: tuple[str, ...] = ()
+    #: key figures the record page's summary header shows next to the state badge and the owner
+    #: (built-in names or ``"custom.NAME"``), e.g. ``("level", "phone", "last_followed_at")``
+    summary_fields: tuple[str, ...] = ()
+    #: the menu section the entity's entry goes under: a key declared with ``register_menu_sections``
+    #: (``""``: the unsectioned top of the menu), and its place there (lower first; ties keep the
+    #: order the entities were registered in, never the label's alphabet)
+    menu_section: str = ""
+    menu_order: int = 100
 
     @property
     def table(self) -> sa.Table:
@@ -177,9 +191,8 @@ TITLE_COLUMNS = ("name", "title", "subject", "email", "code")
 
 def title_column(entity: Entity) -> str | None:
     """The column that names a record: the declared :attr:`Entity.title_field`, a usual name, else the first searchable field."""
-    declared = getattr(entity, "title_field", None)
-    if declared and declared in entity.columns:
-        return str(declared)
+    if entity.title_field:
+        return entity.title_field
     for name in TITLE_COLUMNS:
         if name in entity.columns:
             return name
@@ -222,10 +235,11 @@ def check_entity(entity: Entity) -> None:
         raise TypeError(f"entity {entity.name!r}: input fields {sorted(stray)} have no column")
     check_numbered(entity)
     check_machine(entity)
-    _check_layout(entity, columns)
+    _check_form_layout(entity, columns)
+    check_list_layout(entity)
 
 
-def _check_layout(entity: Entity, columns: set[str]) -> None:
+def _check_form_layout(entity: Entity, columns: set[str]) -> None:
     """Form layout names only fields the entity has, each once."""
     inputs = set(entity.fields.model_fields)
     named = [name for section in entity.form_sections for name in section.fields]
@@ -234,8 +248,18 @@ def _check_layout(entity: Entity, columns: set[str]) -> None:
             raise TypeError(f"entity {entity.name!r}: layout names {name!r}, which is not one of its fields")
     if len(named) != len(set(named)):
         raise TypeError(f"entity {entity.name!r}: a field is in two form sections")
-    if entity.title_field is not None and entity.title_field not in columns:
-        raise TypeError(f"entity {entity.name!r}: title_field {entity.title_field!r} is not a column")
+
+
+def check_list_layout(entity: Entity) -> None:
+    """Refuse list and record-page metadata naming a column the entity does not have (custom
+    fields, ``custom.NAME``, are added at run time and checked where they are shown)."""
+    named = [("title_field", entity.title_field)] if entity.title_field else []
+    named += [("list_columns", n) for n in entity.list_columns] + [("summary_fields", n) for n in entity.summary_fields]
+    for where, name in named:
+        if not isinstance(name, str) or (not name.startswith("custom.") and name not in entity.columns):
+            raise TypeError(f"entity {entity.name!r}: {where} names {name!r}, which is not one of its columns")
+    if entity.title_field.startswith("custom."):
+        raise TypeError(f"entity {entity.name!r}: title_field must be a built-in column")
 
 
 def entity_write_only(entity: Entity) -> tuple[str, ...]:

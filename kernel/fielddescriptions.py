@@ -40,6 +40,7 @@ KERNEL_FIELD_LABELS = (
 _ALTERNATION = re.compile(r"^\^?\(([\w|\-]+)\)\$?$")
 LONG_TEXT = 500  # a str field longer than this (or unbounded, named like prose) gets a textarea
 PROSE = ("body", "content", "description", "notes", "comment", "remark")
+PHONE_NAMES = ("phone", "mobile")
 WIDGETS = {
     "string": "text", "email": "email", "uri": "url", "phone": "tel", "date": "date", "date-time": "datetime",
     "integer": "integer", "number": "number", "money": "money", "boolean": "checkbox",
@@ -180,7 +181,7 @@ def builtin_field(view: View, entity: Entity, name: str, info: Any) -> FormField
             return FormField(name, widget="password", max_length=limit, **common)
         if name == "email":
             return FormField(name, widget="email", max_length=limit, **common)
-        if extra.get("x-format") == "phone":  # stored as E.164, shown the local way (kernel.phones)
+        if extra.get("x-format") == "phone" or name in PHONE_NAMES or name.endswith("_phone"):  # E.164 stored, shown the local way (kernel.phones); a tel: link and a phone keypad
             return FormField(name, widget="tel", max_length=limit, **common)
         named = view.entities.get(name + "s")
         if named is not None and "name" in named.columns and name != entity.name:

@@ -497,3 +497,34 @@ def register_masks() -> list[Mask] | None:
     """Return the :class:`~kernel.masking.Mask` objects this plugin declares: fields of an entity (its
     own or one of a plugin it requires) hidden from some actors on some records, on every read path.
     See :mod:`kernel.masking`."""
+
+
+# -- list and record pages (issue 15) ----------------------------------------------
+
+
+@hookspec
+def register_menu_sections() -> list[dict[str, Any]] | None:
+    """Return the menu sections this plugin's entries go under, each
+    ``{"key": "sales", "label": {"en": "Sales", "zh_CN": "销售"}, "order": 10}``.
+
+    An entity names its section with ``Entity(menu_section="sales")``, a menu item with
+    ``"section": "sales"``. Sections are shown by ``order`` (lower first; the kernel's own
+    ``system`` section, for the admin pages, is 900), then by key — never by label, so
+    the menu reads the same in every language. Two plugins may declare the same key (the
+    first enabled plugin's labels and order win); a section with no entry the user may
+    open is not shown.
+    """
+
+
+@hookspec
+def extra_record_log_forms(site: Site, actor: Actor, entity: str, record: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Return quick "log activity" boxes for the page of ``record`` (of ``entity``).
+
+    Each box is ``{"entity": "followups", "label": {"en": "Log a follow-up", "zh_CN": "记录跟进"},
+    "fields": ["method", "content", "next_at"], "values": {"customer_id": 7}}``: a small form
+    of the named input fields of ``entity`` (built-in names or ``"custom.NAME"``) that creates
+    a record through the one write path, with ``values`` sent as they are (the link to this
+    record). It is shown only to users who may create such records; after saving, the user
+    is back on this record's page; a refused value shows the full form with the error.
+    Return ``None`` for entities this plugin does not know.
+    """

@@ -1,7 +1,7 @@
 """Saved list views: a user's search, filters and sort for one entity, kept under a name.
 
-A view stores only a normalized query string (``q``, ``sort`` and ``f.*`` keys;
-never the page), so applying one is opening the list with that query. A view is
+A view stores only a normalized query string (``q``, ``sort``, the chosen columns
+``cols``, the page size ``size`` and ``f.*`` keys; never the page), so applying one is opening the list with that query. A view is
 its owner's, or everyone's when ``shared``; its owner deletes it, and an admin
 may delete any shared one. Saving and deleting are audited (entity
 ``saved_views``) in the same transaction as the change.
@@ -28,6 +28,8 @@ USERS = User.__table__
 MAX_NAME = 80
 MAX_QUERY = 2000
 AUDIT_ENTITY = "saved_views"
+#: the list's own keys a view keeps besides its ``f.*`` filters: search, sort, columns, page size
+KEPT = ("q", "sort", "cols", "size")
 
 #: Messages a person sees next to the name input (the UI translates them).
 NAME_MISSING = "Give the view a name."
@@ -37,18 +39,19 @@ QUERY_TOO_LONG = "These filters are too long to save as a view."
 
 
 def normal_query(params: Iterable[tuple[str, str]]) -> str:
-    """The part of a list's query string a view keeps: ``q``, ``sort``, then ``f.*`` keys sorted; no empty values."""
+    """The part of a list's query string a view keeps: ``q``, ``sort``, ``cols`` (the chosen columns),
+    ``size`` (rows per page), then ``f.*`` keys sorted; no empty values."""
     kept: dict[str, str] = {}
     filters: dict[str, str] = {}
     for key, value in params:
         value = value.strip()
         if not value or "\x00" in value:
             continue
-        if key in ("q", "sort"):
+        if key in KEPT:
             kept[key] = value
         elif key.startswith("f.") and len(key) > 2:
             filters[key] = value
-    return urlencode([*kept.items(), *sorted(filters.items())])
+    return urlencode([*((k, kept[k]) for k in KEPT if k in kept), *sorted(filters.items())])
 
 
 def parse_query(text: str) -> str:

@@ -37,6 +37,10 @@ def entities() -> list[Entity]:
             hidden=KEYS,
             owner_field="owner_id",
             **layouts.CUSTOMERS,
+            list_columns=("name", "level", "industry", "region", "owner_id", "phone", "last_followed_at"),
+            summary_fields=("level", "industry", "phone", "email", "last_followed_at"),
+            menu_section="customers",
+            menu_order=10,
         ),
         Entity(
             name="contacts",
@@ -49,6 +53,10 @@ def entities() -> list[Entity]:
             parent=("customer_id", "customers"),
             deleted_with_parent=True,
             **layouts.CONTACTS,
+            list_columns=("name", "customer_id", "title", "phone", "email", "is_primary"),
+            summary_fields=("customer_id", "title", "phone", "email"),
+            menu_section="customers",
+            menu_order=20,
         ),
         Entity(
             name="followups",
@@ -61,6 +69,10 @@ def entities() -> list[Entity]:
             parent=(("customer_id", "customers"), ("entity", "record_id")),
             deleted_with_parent=True,
             **layouts.FOLLOWUPS,
+            list_columns=("content", "customer_id", "method", "followed_at", "next_at", "owner_id"),
+            summary_fields=("customer_id", "method", "followed_at", "next_at"),
+            menu_section="sales",
+            menu_order=20,
         ),
         Entity(
             name="tasks",
@@ -73,8 +85,31 @@ def entities() -> list[Entity]:
             parent=(("customer_id", "customers"), ("entity", "record_id")),
             deleted_with_parent=True,
             **layouts.TASKS,
+            list_columns=("title", "customer_id", "assignee_id", "priority", "status", "due_at"),
+            summary_fields=("customer_id", "priority", "due_at"),
+            menu_section="sales",
+            menu_order=30,
         ),
     ]
+
+
+#: The menu sections this plugin's entries go under (service and marketing plugins declare theirs).
+MENU_SECTIONS = [
+    {"key": "sales", "label": {"en": "Sales", "zh_CN": "销售"}, "order": 10},
+    {"key": "customers", "label": {"en": "Customers", "zh_CN": "客户"}, "order": 20},
+]
+
+
+def log_forms(entity: str, record: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The customer page's quick box: log a follow-up (method, what happened, next date)."""
+    if entity != "customers":
+        return None
+    return [{
+        "entity": "followups",
+        "label": {"en": "Log a follow-up", "zh_CN": "记录跟进"},
+        "fields": ["method", "content", "next_at"],
+        "values": {"customer_id": record["id"]},
+    }]
 
 
 def permissions() -> list[dict[str, Any]]:

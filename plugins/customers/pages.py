@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 25
 MENU = [
-    {"label": {"en": "My day", "zh_CN": "我的一天"}, "url": "/p/customers/my-day", "order": 10, "permission": "tasks.read"},
-    {"label": {"en": "Churn risks", "zh_CN": "流失预警"}, "url": "/p/customers/churn", "order": 101, "permission": "customers.read"},
+    {"label": {"en": "My day", "zh_CN": "我的一天"}, "url": "/p/customers/my-day", "order": 10, "permission": "tasks.read", "section": "sales"},
+    {"label": {"en": "Churn risks", "zh_CN": "流失预警"}, "url": "/p/customers/churn", "order": 30, "permission": "customers.read", "section": "customers"},
 ]
 
 
@@ -85,7 +85,7 @@ async def my_day_page(request: Request) -> Response:
         team=team,
         team_pages=max(1, math.ceil(team.total / PAGE_SIZE)) if team else 1,
         customers=names_of(site, actor, "customers", {row.get("customer_id") for row in rows}),
-        users=names_of(site, actor, "users", {row.get("assignee_id") for row in team.items} if team else set()),
+        users=names_of(site, actor, "users", ({row.get("assignee_id") for row in team.items} if team else set()) | {f.get("owner_id") for f in day["followups"]}),
         methods=METHODS,
         now=now,
     )
@@ -115,7 +115,8 @@ async def followup_done(request: Request) -> Response:
     }
     with site.write() as conn:
         site.records.create(actor, "followups", values, conn=conn)
-        site.records.update(actor, "followups", planned["id"], {"next_at": None}, conn=conn)
+        if site.records.writable(actor, "followups", planned["id"], conn=conn):  # a colleague's plan, read through the customer, stays theirs
+            site.records.update(actor, "followups", planned["id"], {"next_at": None}, conn=conn)
     return ui.redirect(f"/p/customers/my-day?logged={planned['id']}")
 
 

@@ -18,7 +18,7 @@ from .api import routes
 from .churn import flag_churn
 from .dedupe import TABLES as DEDUPED, lookalikes
 from .demo import seed_customers
-from .entities import entities, permissions
+from .entities import MENU_SECTIONS, entities, log_forms, permissions
 from .options import option_lists
 from .settings import settings_of, settings_schema
 from .pages import menu_items, pages
@@ -100,6 +100,16 @@ def register_pages() -> list[Any]:
 @hookimpl
 def register_menu_items() -> list[dict[str, Any]]:
     return menu_items()
+
+
+@hookimpl
+def register_menu_sections() -> list[dict[str, Any]]:
+    return MENU_SECTIONS
+
+
+@hookimpl
+def extra_record_log_forms(entity: str, record: dict[str, Any]) -> list[dict[str, Any]] | None:
+    return log_forms(entity, record)
 
 
 @hookimpl

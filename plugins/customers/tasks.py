@@ -15,13 +15,14 @@ import sqlalchemy as sa
 
 from kernel import Actor, MailError, add_audit_entry, day_start, local_date, mail_enabled, notify, send_mail, user_zone
 
-from .models import Task
+from .models import Customer, Task
 from .settings import settings_of
 
 if TYPE_CHECKING:
     from kernel import Page, Site
 
 TASKS = Task.__table__
+CUSTOMERS = Customer.__table__
 REMINDER_BATCH = 500
 REMINDER_TEXTS = {
     "title": {"en": "Reminder: {title}", "zh_CN": "任务提醒：{title}"},
@@ -40,16 +41,29 @@ def overdue_tasks(site: Site, actor: Actor, now: datetime, *, limit: int = 50, o
 
 def my_day(site: Site, actor: Actor, now: datetime, *, tz: ZoneInfo | None = None, limit: int = 200) -> dict[str, Any]:
     """The actor's open tasks due today (in ``tz``, by default the actor's time zone, else the
-    site's), those already overdue, and follow-ups planned for today."""
+    site's), those already overdue, and follow-ups planned for today: the actor's own and those a
+    colleague planned on the actor's customers."""
     tz = tz or user_zone(site, actor.user_id)
     day = local_date(now, tz)
     start, end = day_start(day, tz), day_start(day + timedelta(days=1), tz)
     mine = {"status": "open", "assignee_id": actor.user_id}
     overdue = site.records.list(actor, "tasks", filters={**mine, "due_at__lt": now}, sort="due_at", limit=limit)
     today = site.records.list(actor, "tasks", filters={**mine, "due_at__gte": now, "due_at__lt": end}, sort="due_at", limit=limit)
-    planned = {"owner_id": actor.user_id, "next_at__gte": start, "next_at__lt": end}
-    followups = site.records.list(actor, "followups", filters=planned, sort="next_at", limit=limit)
-    return {"date": day.isoformat(), "overdue": overdue.items, "today": today.items, "followups": followups.items}
+    followups = _planned_followups(site, actor, start, end, limit)
+    return {"date": day.isoformat(), "overdue": overdue.items, "today": today.items, "followups": followups}
+
+
+def _planned_followups(site: Site, actor: Actor, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+    """Follow-ups planned between ``start`` and ``end`` that the actor planned, or that a colleague
+    planned on one of the actor's customers (read through the customer, issue 8), by time."""
+    entity = site.view.entity("followups")
+    assert entity is not None  # this plugin's own
+    table = entity.table
+    mine = sa.select(CUSTOMERS.c.id).where(CUSTOMERS.c.owner_id == actor.user_id)
+    query = site.records.list_query(actor, "followups", filters={"next_at__gte": start, "next_at__lt": end}, sort="next_at", limit=limit)
+    query = query.where(sa.or_(table.c.owner_id == actor.user_id, table.c.customer_id.in_(mine)))
+    with site.engine.connect() as conn:
+        return [{name: row._mapping[name] for name in entity.columns} for row in conn.execute(query)]
 
 
 def send_reminders(site: Site, now: datetime) -> dict[str, int]:

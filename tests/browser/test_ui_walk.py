@@ -100,7 +100,7 @@ def test_first_session_walk(browser, live_server, shots, device):
     rows = page.locator("table.records tbody tr")
     expect(rows).to_have_count(2)
     page.locator(".filter-panel summary").click()
-    page.get_by_label("Rating").select_option("hot")
+    page.locator(".filter-panel").get_by_label("Rating").select_option("hot")
     page.get_by_role("button", name="Apply filters").click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Call ACME back")

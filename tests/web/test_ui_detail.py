@@ -94,7 +94,7 @@ def test_a_user_page_lists_the_notes_they_own(site, admin):
     assert '<span class="count">4</span>' in notes
     assert all(f'href="/r/notes/{i}"' in notes for i in ids) and "nobody" not in notes
     assert f'href="/r/notes?f.owner_id={user["id"]}"' in notes
-    assert f'href="/r/notes/new?owner_id={user["id"]}"' in notes
+    assert f'href="/r/notes/new?owner_id={user["id"]}&amp;_back=%2Fr%2Fusers%2F{user["id"]}"' in notes
     listed = client.get(f"/r/notes?f.owner_id={user['id']}").text
     assert "owned 3" in listed and "nobody&#39;s" not in listed and "nobody's" not in listed
 
@@ -109,7 +109,7 @@ def test_cards_show_five_records_and_a_self_reference_gets_its_own_card(site, ad
     assert kids.count('<li><a href="/r/notes/') == 5
     assert f'href="/r/notes/{children[-1]}"' in kids and f'href="/r/notes/{children[0]}"' not in kids  # the newest five
     assert f'href="/r/notes?f.custom.parent={parent["id"]}"' in kids
-    assert f'href="/r/notes/new?custom.parent={parent["id"]}"' in kids
+    assert f'href="/r/notes/new?custom.parent={parent["id"]}&amp;_back=%2Fr%2Fnotes%2F{parent["id"]}"' in kids
     see_all = client.get(f"/r/notes?f.custom.parent={parent['id']}").text
     assert all(f"child {i}" in see_all for i in range(7))
     lonely = client.get(f"/r/notes/{children[0]}").text

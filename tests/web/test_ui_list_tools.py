@@ -63,7 +63,7 @@ def audit_actions(site: Any, entity: str) -> list[str]:
 
 
 def rows_of(html: str) -> list[str]:
-    return re.findall(r'class="record-link" href="/r/notes/\d+">([^<]*)</a>', html)
+    return re.findall(r'class="record-link[^"]*" href="/r/notes/\d+"[^>]*>([^<]*)</a>', html)
 
 
 # -- saved views -------------------------------------------------------------------------------

@@ -97,3 +97,10 @@ def show(ui: UI, form_field: FormField, value: Any, refs: dict[tuple[str, int], 
     if widget == "password":
         return ""
     return str(value)
+
+
+def phone_href(value: Any) -> str:
+    """A ``tel:`` link's number: the digits, with a leading ``+`` if the number has one."""
+    text = str(value or "")
+    digits = "".join(c for c in text if c.isdigit())
+    return ("+" if text.strip().startswith("+") else "") + digits

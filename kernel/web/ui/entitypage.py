@@ -13,7 +13,7 @@ from ...errors import NotFound, RecordError
 from ...fielddescriptions import FormField
 from ...parsing import optional_id
 from .context import UI
-from .display import raw_value, record_title, show
+from .display import phone_href, raw_value, record_title, show
 
 WRITES = ("create", "update", "delete")
 ID = re.compile(r"^[1-9][0-9]{0,17}$")
@@ -64,6 +64,7 @@ def common(ui: UI, entity: Any) -> dict[str, Any]:
         "raw_value": raw_value,
         "record_title": lambda record: record_title(entity, record),
         "field_label": lambda f: f.label_text(ui.locale, ui.gettext),
+        "phone_href": phone_href,
     }
 
 

@@ -26,7 +26,8 @@ from ...fielddescriptions import N_, FormField, display_fields
 from .context import UI, ui_for
 from .display import reference_labels, title_column
 from .entitypage import common, entity_of, kanban_field, templates_for
-from .listing import PAGE_SIZE, ListRequest, filterable, list_columns, sortable
+from .listing import PAGE_SIZES, ListRequest, chosen_columns, column_choices, filterable, page_numbers, sortable
+from .recordpage import quick_create_field
 from .session import check_csrf
 
 MAX_SELECTED = 200
@@ -65,14 +66,16 @@ async def list_page(request: Request, status_code: int = 200, **tool_state: Any)
     try:
         page = ui.site.records.list(
             ui.actor, entity.name, filters=wanted.record_filters(fields, ui.tzinfo), sort=wanted.sort or None,
-            q=wanted.q or None, limit=PAGE_SIZE, offset=wanted.offset,
+            q=wanted.q or None, limit=wanted.size, offset=wanted.offset,
         )
     except ValidationError as exc:
         exc = ui.explain(exc, entity.name)
         error = exc.details[0]["msg"] if exc.details else exc.message
-        page = ui.site.records.list(ui.actor, entity.name, limit=PAGE_SIZE)
-    columns = list_columns(fields, title_column(entity))
+        page = ui.site.records.list(ui.actor, entity.name, limit=wanted.size)
+    columns = chosen_columns(entity, fields, title_column(entity), wanted.columns)
     refs = reference_labels(ui, columns, page.items)
+    filters = filterable(fields)
+    pages = max(1, math.ceil(page.total / wanted.size))
     return ui.render(
         templates_for(entity, "list.html"),
         status_code=status_code,
@@ -80,15 +83,29 @@ async def list_page(request: Request, status_code: int = 200, **tool_state: Any)
         **list_tools(ui, entity, wanted, **tool_state),
         page=page,
         columns=columns,
-        filters=filterable(fields),
+        column_choices=column_choices(fields),
+        page_sizes=PAGE_SIZES,
+        filters=filters,
+        filter_refs=filter_labels(ui, filters, wanted),
         wanted=wanted,
         refs=refs,
         error=error,
         sortable=sortable,
-        pages=max(1, math.ceil(page.total / PAGE_SIZE)),
+        pages=pages,
+        page_numbers=page_numbers(wanted.page, max(pages, wanted.page), page.total_exact),
         title_column=title_column(entity),
         kanban_field=kanban_field(fields),
+        quick_create=quick_create_field(ui, entity),
     )
+
+
+def filter_labels(ui: UI, filters: list[FormField], wanted: ListRequest) -> dict[tuple[str, int], str]:
+    """The names of the records the reference filters hold (``f.owner_id=7`` shows 7's name)."""
+    record: dict[str, Any] = {"custom": {}}
+    for f in filters:
+        if f.widget == "reference" and (found := optional_id(wanted.filters.get(f.key))) is not None:
+            (record["custom"] if f.custom else record)[f.name] = found
+    return reference_labels(ui, [f for f in filters if f.widget == "reference"], [record])
 
 
 def list_tools(ui: UI, entity: Any, wanted: ListRequest, *, view_name: str = "", view_shared: bool = False, view_error: str = "") -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ...masking import MASKED
 from ...versions import EditConflict
 from ...fielddescriptions import FormField, builtin_field, display_fields, form_fields
 from ...parsing import optional_id, parse_id
-from . import childrows, duplicates, files_views, kanban, related, timeline
+from . import childrows, duplicates, files_views, kanban, recordpage, related, timeline
 from .context import UI, ui_for
 from .display import record_title, reference_labels, title_column
 from .entitypage import allowed, choices_for, common, entity_of, id_of, kanban_field, templates_for
@@ -65,19 +65,27 @@ async def detail_page(request: Request) -> Response:
     """Details (with related records and duplicate warnings), Activity and History, one tab at a time."""
     ui = ui_for(request)
     entity = entity_of(ui, request)
-    record = ui.site.records.get(ui.actor, entity.name, id_of(request))
+    return render_detail(ui, entity, ui.site.records.get(ui.actor, entity.name, id_of(request)))
+
+
+def render_detail(ui: UI, entity: Any, record: dict[str, Any], status_code: int = 200, inline_error: dict[str, Any] | None = None) -> Response:
+    """The record's page as ``ui.request`` asks for it (``inline_error``: a refused inline change)."""
+    request = ui.request
     fields = display_fields(ui.view, entity)
     tab = request.query_params.get("tab", "details")
     tab = tab if tab in TABS else "details"
     offset = timeline.parse_offset(request.query_params.get("offset"))
     writable = not entity.parents or ui.site.records.writable(ui.actor, entity.name, record["id"])  # not when read through its parent
+    refs = reference_labels(ui, fields, [record])
+    editable = recordpage.inline_fields(ui, entity, writable)
     return ui.render(
         templates_for(entity, "detail.html"),
+        status_code=status_code,
         **common(ui, entity),
         record=record,
         built_in=[f for f in fields if not f.custom],
         custom=[f for f in fields if f.custom],
-        refs=reference_labels(ui, fields, [record]),
+        refs=refs,
         tab=tab,
         history=timeline.history(ui, entity, record) if tab == "history" else [],
         activity=timeline.activity_page(ui, entity, record, offset) if tab == "activity" else None,
@@ -89,6 +97,13 @@ async def detail_page(request: Request) -> Response:
         actions=[a for a in entity.actions if a.button and allowed(ui, entity.name, a.name)] if writable else [],
         writable=writable,
         child_sets=childrows.shown_sets(ui, entity, record) if tab == "details" else [],
+        summary=recordpage.summary(ui, entity, record, fields, refs),
+        log_forms=recordpage.log_forms(ui, entity, record) if writable or not entity.parents else [],
+        inline=editable,
+        inline_values=recordpage.inline_values(ui, entity, record, editable),
+        inline_error=inline_error,
+        version=versions.etag(entity, record),
+        added=recordpage.added_notice(ui, request.query_params),
     )
 
 
@@ -128,7 +143,7 @@ async def form_page(request: Request) -> Response:
         values = form_values(record, fields, ui.tzinfo, phones.region_of(ui.site))
         if creating:  # ?owner_id=7 pre-fills a field (the "New" link of a related card)
             values = related.prefilled(fields, request.query_params, values)
-        return _form(ui, entity, fields, record, values, {}, [], rows=childrows.row_sets(ui, entity, record))
+        return _form(ui, entity, fields, record, values, {}, [], rows=childrows.row_sets(ui, entity, record), back=recordpage.back_target(request.query_params.get("_back")))
     form = await request.form()
     check_csrf(request, form)
     data = read_form(fields, form, ui.tzinfo, creating=creating)
@@ -153,8 +168,10 @@ async def form_page(request: Request) -> Response:
         rows = childrows.row_sets(ui, entity, record, form, exc.details)
         return _form(
             ui, entity, fields, record, submitted(fields, form), by_field, other, status_code=exc.status,
-            version=kept if isinstance(kept, str) else None, rows=rows,
+            version=kept if isinstance(kept, str) else None, rows=rows, back=recordpage.back_target(form.get("_back")),
         )
+    if creating:  # back to the page it was added from (the customer of a new contact), if any
+        return ui.redirect(recordpage.landing(recordpage.back_target(form.get("_back")), saved["id"], entity, duplicates.warning_params(warnings)))
     return ui.redirect(f"/r/{entity.name}/{saved['id']}?saved=1{duplicates.warning_params(warnings)}")
 
 
@@ -176,6 +193,7 @@ def submitted(fields: list[FormField], form: Any) -> dict[str, Any]:
 def _form(
     ui: UI, entity: Any, fields: list[FormField], record: Any, values: dict[str, Any], errors: dict[str, str], other: list[str],
     status_code: int = 200, conflict: bool = False, version: str | None = None, rows: list[childrows.RowSet] | None = None,
+    back: str | None = None,
 ) -> Response:
     """The create or edit form; an edit carries the record's version (``_version``), so that a save
     over someone else's newer change is refused (``conflict``: shown again, saving again overwrites)."""
@@ -195,6 +213,7 @@ def _form(
         choices=choices_for(ui, fields),
         refs=reference_labels(ui, fields, [_as_record(fields, values)]),
         row_sets=rows or [],
+        back=back,
     )
 
 

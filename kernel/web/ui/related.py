@@ -90,7 +90,7 @@ def _card(ui: UI, link: Link, record: dict[str, Any], page: Any, can_create: boo
         "columns": columns,
         "refs": refs,
         "see_all": f"/r/{other.name}?" + urlencode({f"f.{k}": v for k, v in query.items()}) if page.total else None,
-        "new": f"/r/{other.name}/new?" + urlencode(query) if can_create else None,
+        "new": f"/r/{other.name}/new?" + urlencode({**query, "_back": f"/r/{form_field.reference}/{record['id']}"}) if can_create else None,
         "new_label": ui.gettext("New %(thing)s", thing=ui.label(other.label, other.name)),
     }
 

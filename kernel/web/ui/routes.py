@@ -4,7 +4,7 @@
 ``/background-tasks[/ID[/cancel]]`` · ``/trash`` · ``/trash/E/ID/restore`` ·
 ``/r/E`` list · ``/r/E/new`` · ``/r/E/kanban`` · ``/r/E/lookup`` · ``/r/E/duplicates`` · ``/r/E/bulk-delete`` ·
 ``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
-``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
+``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/inline`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
 ``/admin/plugins`` · ``/admin/fields[/E[/NAME[/edit]]]`` · ``/admin/users`` · ``/admin/teams`` ·
 ``/admin/roles[/NAME]`` · ``/admin/record-rules`` · ``/admin/audit[.csv]`` · ``/admin/settings[/SCOPE[/NAME/reset]]`` · ``/admin/sequences[/NAME]`` · ``/admin/states[/E[/KEY]]`` · ``/admin/forms[/new|/ID]`` · ``/admin/dashboards[/ROLE]`` · ``/admin/option-lists[/NAME[/options|/merge]]`` · ``/admin/outbox[/dead/ID/retry]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
 """
@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from ...errors import RecordError
 from . import account, admin, admin_audit, admin_dashboards, admin_forms, admin_options, admin_outbox, admin_security, admin_sequences, admin_settings, admin_states, dashboard, inbox, list_views, records_views as records, shell
-from . import files_views, import_views, tasks_views, trash_views
+from . import files_views, import_views, recordpage, tasks_views, trash_views
 from .. import assets
 from .context import AdminRequired, LoginRequired
 from .pages import PluginPages
@@ -84,6 +84,7 @@ def ui_routes() -> list[BaseRoute]:
         Route("/r/{entity}/{id}/activity", page(records.activity_panel), methods=get, name="ui:activity"),
         Route("/r/{entity}/{id}/files", page(files_views.files_panel), methods=both, name="ui:files"),
         Route("/r/{entity}/{id}/files/{file_id}/delete", page(files_views.remove_file), methods=["POST"], name="ui:file_remove"),
+        Route("/r/{entity}/{id}/inline", page(recordpage.inline_edit), methods=["POST"], name="ui:inline_edit"),
         Route("/r/{entity}/{id}/delete", page(records.delete_page), methods=both, name="ui:delete"),
         Route("/r/{entity}/{id}/act/{action}", page(records.action_page), methods=both, name="ui:action"),
         Route("/admin/plugins", page(admin.plugins_page), methods=both, name="ui:plugins"),

@@ -76,7 +76,7 @@ def pick(page: Any, label: str, text: str) -> None:
 
 
 def field(page: Any, label: str) -> Any:
-    return page.locator(".fields > div", has=page.get_by_text(label, exact=True)).locator("dd")
+    return page.locator(".fields > div", has=page.get_by_text(label, exact=True)).locator("dd .field-value")
 
 
 def new_customer(page: Any, name: str, **values: str) -> None:
