@@ -55,10 +55,15 @@ __all__ = [
     "browser",
     "catalog_path",
     "clock",
+    "cli",
     "create_app",
     "database_url",
+    "export_records",
     "Finding",
+    "add_custom_field",
     "fire_due_timers",
+    "ImportTargets",
+    "import_rows",
     "free_port",
     "issue_token",
     "KERNEL_LOCALE_DIR",
@@ -66,7 +71,9 @@ __all__ = [
     "live_server",
     "MailSettings",
     "make_site",
+    "plan_columns",
     "plugin_module",
+    "read_sheet",
     "record_activity",
     "registered_permissions",
     "run_due_jobs",
@@ -76,6 +83,7 @@ __all__ = [
     "shots",
     "START",
     "upgrade_to",
+    "Upsert",
 ]
 
 TEST_DATABASE_ENV = "CRM_TEST_DATABASE_URL"
@@ -165,3 +173,19 @@ def make_site(database_url: str, clock: FrozenClock) -> Iterator[Callable[..., S
     yield build
     for site in sites:
         site.close()
+
+
+# -- the import, export and field services a plugin's tests drive directly ------------------------
+
+from .exporting import export_records  # noqa: E402 - re-exported for plugins' tests
+from .fielddefs import add_field as add_custom_field  # noqa: E402
+from .importing import Targets as ImportTargets, import_rows, plan_columns, read_sheet  # noqa: E402
+from .importupserts import Upsert  # noqa: E402
+
+
+def cli() -> Any:
+    """The ``crm`` command with a cheap password hasher, for ``click.testing.CliRunner().invoke(cli(), args)``."""
+    from .cli import make_cli
+    from .passwords import cheap_hasher
+
+    return make_cli(password_hasher=cheap_hasher())

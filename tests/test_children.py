@@ -177,7 +177,7 @@ def test_a_bad_row_names_list_index_and_field_and_nothing_is_written(site):
     assert caught.value.details[0]["loc"] == ["items", 1, "price"]
     with pytest.raises(ValidationError) as caught:
         site.records.update(SYSTEM, "kidtest_baskets", basket["id"], {"items": [{"name": "x", "price": "1.00", "colour": "red"}]})
-    assert caught.value.details[0] == {"loc": ["items", 0, "colour"], "msg": "unknown field"}
+    assert {k: v for k, v in caught.value.details[0].items() if not k.startswith("_")} == {"loc": ["items", 0, "colour"], "msg": "unknown field"}
     with pytest.raises(ValidationError) as caught:  # the check callback sees the record and every row after the change
         site.records.update(SYSTEM, "kidtest_baskets", basket["id"], {"title": "small", "items": [{"name": "a", "price": "1"}, {"name": "b", "price": "1"}]})
     assert caught.value.details[0]["loc"] == ["items"]

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import fielddefs, pluginstate
+from ... import fielddefs, formlayout, pluginstate
 from ...customfields import FIELD_NAME, CustomField, FieldSet, check_definition
 from ...errors import CRMError, NotFound, RecordError
 from . import field_limits as limits
@@ -134,7 +134,7 @@ def form_preview(ui: UI, entity: Any, draft: CustomField | None = None) -> dict[
     if draft is not None:
         current = [f for f in view.fields(entity.name).fields.values() if f.name != draft.name]
         view = replace(view, custom_fields={**view.custom_fields, entity.name: FieldSet(entity.name, [*current, draft])})
-    fields = [f for f in form_fields(view, entity) if f.widget != "password"]
+    fields = [f for f in formlayout.input_fields(form_fields(view, entity)) if f.widget != "password"]  # as users see it
     return {
         "preview_fields": fields,
         "preview_values": form_values(None, fields, ui.tzinfo),

@@ -43,7 +43,7 @@ QUICK_CREATE_WIDGETS = ("text", "email", "tel")
 
 
 def back_target(value: Any) -> str | None:
-    """A local page to return to (``/r/customers/7``), or ``None`` for anything else."""
+    """A local page to return to (``/r/accounts/7``), or ``None`` for anything else."""
     text = value if isinstance(value, str) else ""
     if not text.startswith("/") or text.startswith("//") or any(c in text for c in "\\\r\n\x00") or len(text) > 500:
         return None

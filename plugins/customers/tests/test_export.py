@@ -9,7 +9,8 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from kernel import Actor, exporting
+from kernel import Actor
+from kernel.testing import export_records
 
 SYSTEM = Actor.system("cli")
 
@@ -21,7 +22,7 @@ SYSTEM = Actor.system("cli")
 def test_a_customer_export_reads_as_words_names_and_local_time(site, people, locale, expected):
     site.records.update(SYSTEM, "users", people["rep"].user_id, {"name": "李娜"})
     site.records.create(people["rep"], "customers", {"name": "杭州云帆科技有限公司", "kind": "company", "status": "active"})
-    started = exporting.export_records(site, people["rep"], "customers", "xlsx", locale=locale)
+    started = export_records(site, people["rep"], "customers", "xlsx", locale=locale)
     buffer = io.BytesIO(b"".join(started.chunks()))
     header, row = [list(r) for r in openpyxl.load_workbook(buffer).active.iter_rows(values_only=True)]
     values = dict(zip(header, row))
@@ -36,7 +37,7 @@ def test_a_customer_export_reads_as_words_names_and_local_time(site, people, loc
 
 def test_raw_codes_for_reimport(site, people):
     site.records.create(people["rep"], "customers", {"name": "Northwind", "kind": "company", "status": "active"})
-    started = exporting.export_records(site, people["rep"], "customers", "csv", raw=True)
+    started = export_records(site, people["rep"], "customers", "csv", raw=True)
     header, row = b"".join(started.chunks()).decode("utf-8-sig").splitlines()
     values = dict(zip(header.split(","), row.split(",")))
     assert values["kind"] == "company" and values["status"] == "active" and values["owner_id"] == str(people["rep"].user_id)

@@ -9,7 +9,8 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from kernel import ValidationError, fielddefs
+from kernel import ValidationError
+from kernel.testing import add_custom_field
 from kernel.testing import create_app
 
 from .conftest import SYSTEM
@@ -128,7 +129,7 @@ def test_a_too_long_name_is_refused_naming_the_field_and_the_form_shows_the_limi
 
 
 def add_field(site, name, schema, label="Field"):
-    fielddefs.add_field(site, SYSTEM, "customers", name, schema, label={"en": label, "zh_CN": label})
+    add_custom_field(site, SYSTEM, "customers", name, schema, label={"en": label, "zh_CN": label})
 
 
 def test_custom_text_fields_get_a_default_limit_the_form_shows(site, browse):

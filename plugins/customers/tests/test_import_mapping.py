@@ -11,7 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 from kernel import Actor
-from kernel.importing import Targets, import_rows, plan_columns, read_sheet
+from kernel.testing import ImportTargets as Targets, Upsert, cli, import_rows, plan_columns, read_sheet
 
 SYSTEM = Actor.system("cli")
 
@@ -171,7 +171,6 @@ FILE = f"客户名称,统一社会信用代码,联系电话,所在地区,客户�
 
 
 def test_update_takes_theirs_by_default_and_creates_the_rows_that_match_nothing(site):
-    from kernel.importupserts import Upsert
 
     stored = upsert_site(site)
     report = import_rows(site, SYSTEM, "customers", read_sheet(csv_bytes(FILE)), upsert=Upsert(key="credit_code"))
@@ -183,7 +182,6 @@ def test_update_takes_theirs_by_default_and_creates_the_rows_that_match_nothing(
 
 
 def test_update_policies_keep_ours_and_fill_empty_only_per_field(site):
-    from kernel.importupserts import Upsert
 
     stored = upsert_site(site)
     upsert = Upsert(key="credit_code", policy="empty", fields={"source": "theirs", "name": "ours"})
@@ -198,8 +196,6 @@ def test_update_policies_keep_ours_and_fill_empty_only_per_field(site):
 def test_the_cli_updates_by_key_with_policies(site, tmp_path, database_url):
     from click.testing import CliRunner
 
-    from kernel.cli import make_cli
-    from kernel.passwords import cheap_hasher
 
     stored = upsert_site(site)
     path = tmp_path / "update.csv"
@@ -207,10 +203,10 @@ def test_the_cli_updates_by_key_with_policies(site, tmp_path, database_url):
     config = tmp_path / "crm.toml"
     config.write_text(f'[crm]\ndatabase_url = "{database_url}"\nplugins = ["customers"]\n', encoding="utf-8")
     args = ["--config", str(config), "import", "customers", str(path), "--on-duplicate", "update", "--key", "credit_code", "--policy", "empty", "--policy", "source=theirs"]
-    result = CliRunner().invoke(make_cli(password_hasher=cheap_hasher()), args, prog_name="crm")
+    result = CliRunner().invoke(cli(), args, prog_name="crm")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "imported 1 customers, skipped 0 duplicates, 0 invalid, updated 1 (0 unchanged)"
     after = site.records.get(SYSTEM, "customers", stored["id"])
     assert (after["phone"], after["region"], after["source"]) == ("+862088881111", "guangdong", "website")
-    bad = CliRunner().invoke(make_cli(password_hasher=cheap_hasher()), args[:5] + ["--on-duplicate", "update"], prog_name="crm")
+    bad = CliRunner().invoke(cli(), args[:5] + ["--on-duplicate", "update"], prog_name="crm")
     assert bad.exit_code == 1 and "needs --key FIELD" in bad.stderr

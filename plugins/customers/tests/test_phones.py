@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
-from kernel import Actor, ValidationError, migrations
+from kernel import Actor, ValidationError
+from kernel.testing import upgrade_to
 from plugins.customers.models import Contact, Customer
 
 SYSTEM = Actor.system("cli")
@@ -62,10 +62,7 @@ def test_dedupe_keys_come_from_the_e164_form(site):
 
 def test_the_migration_rewrites_readable_numbers_and_lists_the_rest(make_site, caplog):
     site = make_site(plugins=("customers",), migrate=False)
-    with site.write() as conn:
-        command.upgrade(migrations.alembic_config(site, conn), "core@head")
-    with site.write() as conn:
-        command.upgrade(migrations.alembic_config(site, conn), "139474bfd05f")
+    upgrade_to(site, "core@head", "139474bfd05f")
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     base = {"created_at": now, "updated_at": now, "custom": {}, "kind": "company", "status": "potential", "churn_flag": False,
             "shared_user_ids": [], "shared_team_ids": [], "tags": [], "emails": []}
@@ -77,7 +74,7 @@ def test_the_migration_rewrites_readable_numbers_and_lists_the_rest(make_site, c
         conn.execute(sa.insert(Contact.__table__), [{"id": 1, "customer_id": 1, "name": "Li", "phone": "0086 10 6552 1234", "phones": [],
                                                       "emails": [], "is_primary": True, "created_at": now, "updated_at": now, "custom": {}}])
     with caplog.at_level(logging.WARNING, logger="alembic.runtime.migration"):
-        migrations.upgrade(site, ["customers"])
+        upgrade_to(site)
     with site.engine.connect() as conn:
         customers = {r.id: r for r in conn.execute(sa.select(Customer.__table__))}
         contact = conn.execute(sa.select(Contact.__table__)).one()
