@@ -91,7 +91,7 @@ def test_a_reps_list_menu_customer_page_and_day(browser, live_server, live_site,
     expect(rows).to_have_count(2)
     long_cell = page.locator("a.record-link", has_text="上海非常长")
     expect(long_cell).to_have_attribute("title", LONG_NAME)
-    phone = page.locator("a[href='tel:057188881234']").first
+    phone = page.locator("a[href='tel:+8657188881234']").first
     if device == "desktop":
         heads = page.locator("table.records thead th")
         expect(heads.filter(has_text="行业")).to_have_count(1)
@@ -124,7 +124,7 @@ def test_a_reps_list_menu_customer_page_and_day(browser, live_server, live_site,
     long_cell.click()
     expect(page.locator(".record-summary .state-badge")).to_have_text("活跃")
     expect(page.locator(".summary-figures")).to_contain_text("李娜")
-    expect(page.locator(".summary-figures a[href='tel:057188881234']")).to_be_visible()
+    expect(page.locator(".summary-figures a[href='tel:+8657188881234']")).to_be_visible()
     card = related_card(page, "followups")
     expect(card.locator(".count")).to_have_text("1")
     expect(card).to_contain_text("张伟上门拜访")
@@ -142,10 +142,10 @@ def test_a_reps_list_menu_customer_page_and_day(browser, live_server, live_site,
     # an inline change of the level
     level = page.locator("#field-f-level")
     level.locator("summary").click()
-    level.locator("input[name=level]").fill("B")
+    level.locator("select[name=level]").select_option("B")  # an option list: picked, not typed
     level.get_by_role("button", name="保存").click()
     expect(page.get_by_text("已保存。")).to_be_visible()
-    expect(page.locator("#field-f-level .field-value")).to_have_text("B")
+    expect(page.locator("#field-f-level .field-value")).to_have_text("B 类（重要）")
     shots(page, f"issue15-{device}-04-inline")
 
     # a contact added from the page comes back to it
