@@ -153,7 +153,8 @@ def inline_fields(ui: UI, entity: Entity, writable: bool) -> set[str]:
     machine_field = entity.states.field if entity.states is not None else None
     return {
         f.key for f in form_fields(ui.view, entity)
-        if f.widget in INLINE_WIDGETS and f.name not in (entity.owner_field, machine_field) and not (f.name in entity.numbered and not f.custom)
+        if f.widget in INLINE_WIDGETS and not f.read_only and f.name not in (entity.owner_field, machine_field)
+        and not (f.name in entity.numbered and not f.custom)
     }
 
 

@@ -326,6 +326,9 @@ def test_a_field_changes_inline_with_the_version_the_page_showed(site, people, b
     version = re.search(r'name="_version" value="([^"]+)"', page).group(1)
     assert 'action="/r/customers/%d/inline"' % acme["id"] in page and 'name="_field" value="level"' in page
     assert 'name="_field" value="owner_id"' not in page  # the owner changes hands through assign
+    assert 'name="_field" value="last_followed_at"' not in page and 'name="_field" value="churn_reason"' not in page  # read-only
+    refused = client.post(f"/r/customers/{acme['id']}/inline", data={"csrf_token": token, "_field": "churn_reason", "_version": unescape(version), "churn_reason": "x"})
+    assert refused.status_code >= 400 and site.records.get(people["rep"], "customers", acme["id"])["churn_reason"] in (None, "")
     answer = client.post(f"/r/customers/{acme['id']}/inline", data={"csrf_token": token, "_field": "level", "_version": unescape(version), "level": "A"})
     assert answer.status_code == 303 and answer.headers["location"].startswith(f"/r/customers/{acme['id']}?saved=1")
     assert site.records.get(people["rep"], "customers", acme["id"])["level"] == "A"
