@@ -25,7 +25,7 @@ ACTION_NAMES = {
     "logout": N_("Signed out"), "token_create": N_("API token created"), "token_revoke": N_("API token revoked"),
     "enable": N_("Enabled"), "disable": N_("Disabled"), "reset": N_("Reset"), "export": N_("Exported"),
     "file_added": N_("File attached"), "file_removed": N_("File removed"), "merged_into": N_("Merged into another record"),
-    "unmerged": N_("Merge undone"), "reminder_failed": N_("Reminder failed"), "reminder_email_failed": N_("Reminder email failed"),
+    "unmerged": N_("Merge undone"), "transition": N_("State changed"), "reminder_failed": N_("Reminder failed"), "reminder_email_failed": N_("Reminder email failed"),
 }
 #: How a change came in.
 CHANNEL_NAMES = {
