@@ -88,6 +88,13 @@ MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^no (?P<entity>\w+) record with id (?P<id>\d+)$"), N_("There is no %(entity)s record with ID %(id)s")),
     (re.compile(r"^no (?P<entity>\w+) record '(?P<id>[^']*)'$"), N_("There is no %(entity)s record with ID %(id)s")),
     (re.compile(r"^no entity named '(?P<entity>[^']*)'$"), N_("There is no kind of record named %(entity)s")),
+    (re.compile(r"^no plugin named '(?P<name>[^']*)' is installed$"), N_("No plugin named %(name)s is installed")),
+    (re.compile(r"^plugin '(?P<name>[^']*)' requires (?P<others>.+); enable (it|them) first$"),
+     N_("Plugin %(name)s needs %(others)s: enable that first")),
+    (re.compile(r"^plugin '(?P<name>[^']*)' is part of the kernel and cannot be disabled$"),
+     N_("Plugin %(name)s is part of the kernel and cannot be disabled")),
+    (re.compile(r"^plugin '(?P<name>[^']*)' is required by (?P<others>.+); disable (it|them) first$"),
+     N_("Plugin %(name)s is needed by %(others)s: disable that first")),
 )
 
 #: English fragments that read as the end of a sentence whose subject is the field.
@@ -210,11 +217,11 @@ def sentence(detail: dict[str, Any], labels: Labels) -> str:
         if kind == "enum":
             values["choices"] = labels.choices(loc, str(ctx.get("choices") or ""))
         return labels.gettext(REASONS[kind]) % values
-    translated = labels.gettext(msg)
     if _FRAGMENT.match(msg):
+        translated = labels.gettext(msg)
         label = labels.label(loc)
         return f"{label} {translated}" if label else translated
-    return translated
+    return whole_message(msg, labels)  # a sentence of its own ("plugin 'x' is required by y; …")
 
 
 def whole_message(text: str, labels: Labels) -> str:

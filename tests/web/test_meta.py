@@ -109,3 +109,25 @@ async def test_plugin_switches_refused(client):
     assert "notes" in needs["message"]
     assert_error(await client.post("/api/v1/meta/plugins/nope/enable"), 404, "not_found", ["path", "name"])
     assert_error(await client.post("/api/v1/meta/plugins/extras/restart"), 404, "not_found")
+
+
+async def test_plugin_switches_are_refused_in_the_callers_language(client):
+    zh = {"Accept-Language": "zh-CN"}
+    required = (await client.post("/api/v1/meta/plugins/notes/disable", headers=zh)).json()["error"]
+    assert required["code"] == "conflict" and required["message"] == "插件 notes 被 extras 依赖：请先停用它们"
+    kernel = (await client.post("/api/v1/meta/plugins/core/disable", headers=zh)).json()["error"]
+    assert kernel["message"] == "插件 core 属于内核，不能停用"
+    english = (await client.post("/api/v1/meta/plugins/notes/disable", headers={"Accept-Language": "en"})).json()["error"]
+    assert english["message"] == "Plugin notes is needed by extras: disable that first"
+
+
+def test_the_plugins_page_refuses_in_the_readers_language(site):
+    from kernel.testing import create_app
+    from tests.web.test_ui import add_user, signed_in
+
+    app = create_app(site=site)
+    add_user(site, "boss@example.com", "admin")
+    client, token = signed_in(app, "boss@example.com")
+    client.cookies.set("crm_locale", "zh_CN")
+    refused = client.post("/admin/plugins", data={"csrf_token": token, "name": "notes", "enable": "no"})
+    assert refused.status_code == 409 and "插件 notes 被 extras 依赖：请先停用它们" in refused.text

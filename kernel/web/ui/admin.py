@@ -17,6 +17,7 @@ from starlette.responses import Response
 from ... import fielddefs, formlayout, pluginstate
 from ...customfields import FIELD_NAME, CustomField, FieldSet, check_definition
 from ...errors import CRMError, NotFound, RecordError
+from ...messages import Labels, whole_message
 from . import field_limits as limits
 from .context import UI, ui_for
 from ...fielddescriptions import N_, form_fields
@@ -85,7 +86,7 @@ async def plugins_page(request: Request) -> Response:
         try:
             (pluginstate.enable_plugin if wanted else pluginstate.disable_plugin)(ui.site, actor, name)
         except CRMError as exc:
-            error = str(exc)
+            error = whole_message(str(exc), Labels(ui.view, None, ui.locale, ui.gettext))  # the reader's language
         else:
             return ui.redirect(f"/admin/plugins?changed={name}")
     plugins = pluginstate.describe_plugins(ui.site)
