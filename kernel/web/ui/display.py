@@ -91,6 +91,9 @@ def show(ui: UI, form_field: FormField, value: Any, refs: dict[tuple[str, int], 
     if widget == "multiselect":
         return ", ".join(form_field.choice_label(v, ui.locale, ui.gettext) for v in value)
     if widget == "select":
+        source = form_field.extra.get("choices_from")
+        if source:  # another entity's names (a user's role): shown by that record's label
+            return _named_labels(ui, source).get(value, str(value))
         return form_field.choice_label(value, ui.locale, ui.gettext)
     if widget == "reference" and isinstance(value, int):
         return (refs or {}).get((form_field.reference or "", value), f"#{value}")
@@ -104,3 +107,14 @@ def phone_href(value: Any) -> str:
     text = str(value or "")
     digits = "".join(c for c in text if c.isdigit())
     return ("+" if text.strip().startswith("+") else "") + digits
+
+
+def _named_labels(ui: UI, source: str) -> dict[Any, str]:
+    """``name → label`` of entity ``source``'s records the reader may see, read once per request."""
+    cache = ui.request.state.__dict__.setdefault("crm_named_labels", {})
+    if source not in cache:
+        from .entitypage import choices_for
+
+        probe = FormField(source, {}, widget="select", extra={"choices_from": source})
+        cache[source] = dict(choices_for(ui, [probe]).get(probe.key, []))
+    return cache[source]
