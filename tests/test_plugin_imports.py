@@ -1,4 +1,6 @@
-"""A plugin imports only the public API: ``kernel`` (its ``__all__``), ``kernel.ui``, ``kernel.testing``
+"""The rule lives in :mod:`kernel.plugincheck` (``crm plugin check`` runs it on any plugin).
+
+A plugin imports only the public API: ``kernel`` (its ``__all__``), ``kernel.ui``, ``kernel.testing``
 and the ``__all__`` of a plugin it requires. Every plugin package (its tests and migrations
 included) and the example plugin are checked; a plugin's own modules are its own business.
 
@@ -8,14 +10,15 @@ through the site (its entity ``notes``), never its functions."""
 
 from __future__ import annotations
 
-import ast
 import importlib
 import pathlib
 
 import pytest
 
+from kernel import plugincheck
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PUBLIC_MODULES = ("kernel", "kernel.ui", "kernel.testing")
+PUBLIC_MODULES = plugincheck.PUBLIC_MODULES
 
 
 def plugin_packages() -> dict[str, pathlib.Path]:
@@ -25,72 +28,14 @@ def plugin_packages() -> dict[str, pathlib.Path]:
     return found
 
 
-def requires(package: pathlib.Path) -> tuple[str, ...]:
-    """The plugin's ``REQUIRES``, read from its source."""
-    for path in package.rglob("*.py"):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
-            if isinstance(target, ast.Name) and target.id == "REQUIRES" and node.value is not None:
-                return tuple(ast.literal_eval(node.value))
-    return ()
-
-
-def public_names(module: str) -> set[str]:
-    return set(importlib.import_module(module).__all__)
-
-
 def offences(source: str, own: str, required: tuple[str, ...], where: str = "<source>") -> list[str]:
-    """Each import (or ``kernel.X`` attribute) in ``source`` that is not public API for package ``own``."""
-    found = []
-    tree = ast.parse(source)
-    in_tests = "/tests/" in where
-    imports_kernel = any(isinstance(n, ast.Import) and any(a.name.split(".")[0] == "kernel" for a in n.names) for n in ast.walk(tree))
-    for node in ast.walk(tree):
-        line = f"{where}:{getattr(node, 'lineno', 0)}"
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [a.name for a in node.names]
-            found += [f"{line}: {problem}" for problem in _from_import(node.module, names, own, required, in_tests)]
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if _foreign(alias.name, own) and alias.name not in PUBLIC_MODULES:
-                    found.append(f"{line}: import {alias.name}")
-        elif imports_kernel and isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "kernel":
-            if node.attr not in public_names("kernel") | {"ui", "testing"}:
-                found.append(f"{line}: kernel.{node.attr}")
-    return found
-
-
-def _foreign(module: str, own: str) -> bool:
-    """Whether ``module`` is the kernel's or another plugin's (anything else, the stdlib or a library, is free)."""
-    top = module.split(".")[0]
-    return (top == "kernel" or top in ("plugins", "tests")) and not (module == own or module.startswith(own + "."))
-
-
-EXAMPLE_FIXTURE = ("tests.example", ["plugin"])
-
-
-def _from_import(module: str, names: list[str], own: str, required: tuple[str, ...], in_tests: bool = False) -> list[str]:
-    if not _foreign(module, own) or (in_tests and (module, names) == EXAMPLE_FIXTURE):
-        return []
-    if module in PUBLIC_MODULES:
-        public = public_names(module)
-        return [f"from {module} import {name}" for name in names if name not in public]
-    parts = module.split(".")
-    if parts[0] == "plugins" and len(parts) == 2 and parts[1] in required:
-        public = public_names(module)
-        return [f"from {module} import {name}" for name in names if name not in public]
-    return [f"from {module} import {', '.join(names)}"]
+    return plugincheck.import_offences(source, own, required, where)
 
 
 @pytest.mark.parametrize("package", sorted(plugin_packages()))
 def test_a_plugin_imports_only_the_public_api(package):
     path = plugin_packages()[package]
-    required = tuple(f"{name}" for name in requires(path))
-    problems = [
-        problem
-        for module in sorted(path.rglob("*.py"))
-        for problem in offences(module.read_text(encoding="utf-8"), package, required, str(module.relative_to(ROOT)))
-    ]
+    problems = plugincheck.package_offences(path, package, plugincheck.requires_in_source(path), root=ROOT)
     assert problems == []
 
 

@@ -26,13 +26,14 @@ from .export import export
 from .fields import fields
 from .group import CRMGroup, UserError, pass_site
 from .jobs import jobs
+from .plugin import plugin
 from .plugins import plugins
 from .transfer import backup, import_, restore
 from .users import users
 
 __all__ = ["CRMGroup", "UserError", "main", "make_cli", "pass_site", "web_app", "web_app_running_jobs"]
 
-COMMANDS = (init, demo, serve, worker, jobs, db, plugins, fields, users, export, import_, backup, restore)
+COMMANDS = (init, demo, serve, worker, jobs, db, plugins, plugin, fields, users, export, import_, backup, restore)
 
 
 def make_cli(*, extra_plugins: Iterable[Any] = (), password_hasher: Any = None) -> CRMGroup:

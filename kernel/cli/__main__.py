@@ -1,0 +1,5 @@
+"""``python -m kernel.cli``: the ``crm`` command."""
+
+from . import main
+
+main()
