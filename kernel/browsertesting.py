@@ -37,6 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run",
 ]
 SCREENSHOT_DIR = Path("artifacts") / "screenshots"  # under the pytest root directory
+#: a folder for the documentation's screenshots (``CRM_DOCS_SCREENSHOTS=docs/img pytest -m browser``)
+DOCS_SCREENSHOTS_ENV = "CRM_DOCS_SCREENSHOTS"
 START_TIMEOUT = 20.0
 
 
@@ -103,14 +105,23 @@ def live_server(live_site: Site) -> Iterator[str]:
 
 @pytest.fixture
 def shots(request: pytest.FixtureRequest) -> Any:
-    """``shots(page, "step")`` saves ``artifacts/screenshots/<test>-<step>.png`` and returns its path."""
+    """``shots(page, "step")`` saves ``artifacts/screenshots/<test>-<step>.png`` and returns its path.
+
+    ``shots(page, "step", docs="tour-dashboard")`` also saves ``tour-dashboard.png`` (the visible
+    viewport) into the folder named by ``CRM_DOCS_SCREENSHOTS`` when it is set: the documentation's
+    screenshots are taken by the browser tests, so they show the UI as it is.
+    """
     folder = Path(request.config.rootpath) / SCREENSHOT_DIR
     folder.mkdir(parents=True, exist_ok=True)
     prefix = request.node.name.replace("[", "-").replace("]", "").replace("/", "_")
+    docs_folder = os.environ.get(DOCS_SCREENSHOTS_ENV)
 
-    def take(page: Any, step: str) -> Path:
+    def take(page: Any, step: str, docs: str | None = None) -> Path:
         path = folder / f"{prefix}-{step}.png"
         page.screenshot(path=str(path), full_page=True)
+        if docs and docs_folder:
+            Path(docs_folder).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(docs_folder) / f"{docs}.png"))
         return path
 
     return take

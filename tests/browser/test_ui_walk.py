@@ -47,12 +47,12 @@ def test_first_session_walk(browser, live_server, shots, device):
     page.get_by_label("Name").fill("Olivia Owner")
     page.get_by_label("Password", exact=True).fill("correct-horse-1")
     page.get_by_label("Password again").fill("correct-horse-1")
-    shots(page, "01-setup")
+    shots(page, "01-setup", docs="walk-setup" if device == "desktop" else None)
     page.get_by_role("button", name="Create administrator").click()
     expect(page).to_have_url(re.compile(r"/admin/plugins"))
     expect(page.get_by_text("Your administrator account is ready.")).to_be_visible()
     expect(page.get_by_role("heading", name="notes")).to_be_visible()
-    shots(page, "02-plugins")
+    shots(page, "02-plugins", docs="walk-admin-plugins" if device == "desktop" else None)
 
     # add a custom field to notes
     navigate(page, "Custom fields")
@@ -65,7 +65,7 @@ def test_first_session_walk(browser, live_server, shots, device):
     page.get_by_role("button", name="Add field").click()
     expect(page.get_by_text("Field rating added.")).to_be_visible()
     expect(page.locator("table.records")).to_contain_text("Rating")
-    shots(page, "03-custom-field")
+    shots(page, "03-custom-field", docs="walk-custom-field" if device == "desktop" else None)
 
     # create two records using it; the owner is picked with the htmx reference picker
     for title, rating, priority in (("Call ACME back", "hot", "2"), ("Someday maybe", "cold", "4")):
@@ -79,12 +79,12 @@ def test_first_session_walk(browser, live_server, shots, device):
         page.locator("[data-picker-pick]").first.click()
         expect(page.get_by_label("Owner")).to_have_value("Olivia Owner")
         if title == "Call ACME back":
-            shots(page, "04-form")
+            shots(page, "04-form", docs="walk-form" if device == "desktop" else None)
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_role("heading", name=title)).to_be_visible()
         expect(page.get_by_text("Saved.")).to_be_visible()
     expect(page.locator(".fields")).to_contain_text(["Olivia Owner"])
-    shots(page, "05-detail")
+    shots(page, "05-detail", docs="walk-detail" if device == "desktop" else None)
 
     # a wrong value is explained next to its field
     navigate(page, "Notes")
@@ -106,7 +106,7 @@ def test_first_session_walk(browser, live_server, shots, device):
     expect(rows.first).to_contain_text("Call ACME back")
     thead = page.locator("table.records thead")
     expect(thead).to_be_hidden() if device == "phone" else expect(thead).to_be_visible()  # phones get cards
-    shots(page, "07-filtered-list")
+    shots(page, "07-filtered-list", docs="walk-list" if device == "desktop" else None)
 
     # edit it
     rows.first.get_by_role("link", name="Call ACME back").click()
@@ -142,7 +142,7 @@ def test_first_session_walk(browser, live_server, shots, device):
     expect(page.locator(".widget-number .big-number")).to_have_text("2")
     expect(page.locator("[data-chart] svg")).to_have_count(1)
     expect(page.locator(".widget-table")).to_contain_text("Someday maybe")
-    shots(page, "10-dashboard")
+    shots(page, "10-dashboard", docs="walk-dashboard" if device == "desktop" else None)
 
     # keyboard: the skip link is the first stop and lands on the content
     page.keyboard.press("Tab")

@@ -42,22 +42,22 @@ def test_the_demo_rep_finds_a_filled_dashboard_my_day_and_churn_list(browser: An
     expect(churn).to_contain_text("1 个客户")  # the customer the demo's churn job flagged
     expect(page.get_by_role("region", name="客户行业分布")).to_contain_text("制造")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the dashboard scrolls sideways"
-    shots(page, "01-dashboard")
+    shots(page, "01-dashboard", docs=f"demo-dashboard-{viewport['width']}")
 
     page.goto(live_server + "/p/customers/my-day")
     expect(page.get_by_text("深圳前海智造股份有限公司").first).to_be_visible()
     expect(page.get_by_text("杭州云帆科技有限公司").first).to_be_visible()
     assert "已逾期" in page.content()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "My day scrolls sideways"
-    shots(page, "02-my-day")
+    shots(page, "02-my-day", docs=f"demo-my-day-{viewport['width']}")
 
     page.goto(live_server + "/p/customers/churn")
     expect(page.get_by_text("深圳前海智造股份有限公司").first).to_be_visible()
-    shots(page, "03-churn")
+    shots(page, "03-churn", docs=f"demo-churn-{viewport['width']}")
 
     page.goto(live_server + "/r/customers")
     expect(page.get_by_label("原始代码")).to_be_visible()  # the export's "raw codes" box, beside the format
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the list scrolls sideways"
-    shots(page, "04-list-export")
+    shots(page, "04-list-export", docs=f"demo-customer-list-{viewport['width']}")
     assert errors == []
     context.close()
