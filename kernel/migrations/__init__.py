@@ -34,10 +34,13 @@ def version_locations(site: Site) -> dict[str, str]:
     return {name: str(path) for name, path in found.items() if path}
 
 
-def alembic_config(site: Site, conn: sa.Connection, *, table_prefix: str | None = None) -> Config:
+def alembic_config(site: Site, conn: sa.Connection, *, table_prefix: str | None = None, branches: set[str] | None = None) -> Config:
+    """The Alembic configuration over every installed plugin's versions (or only ``branches``')."""
     config = Config()
     config.set_main_option("script_location", str(HERE))
     locations = version_locations(site)
+    if branches is not None:
+        locations = {name: path for name, path in locations.items() if name in branches}
     config.set_main_option("version_locations", " ".join(locations.values()))
     config.set_main_option("path_separator", "space")
     config.attributes["connection"] = conn
@@ -82,7 +85,10 @@ def revision(site: Site, plugin: str, message: str) -> None:
     upgrade(site, [plugin])
     prefix = "kernel_" if plugin == KERNEL_BRANCH else f"{plugin}_"
     with site.write() as conn:
-        config = alembic_config(site, conn, table_prefix=prefix)
+        # autogenerate needs the database at the heads of every branch it sees: show it the
+        # branches this database holds (plus the kernel's and the plugin's), not every installed one
+        branches = applied_branches(alembic_config(site, conn), conn) | {KERNEL_BRANCH, plugin}
+        config = alembic_config(site, conn, table_prefix=prefix, branches=branches)
         if plugin in branch_labels(config):
             command.revision(config, message=message, autogenerate=True, head=f"{plugin}@head", version_path=locations[plugin])
         else:
@@ -95,6 +101,15 @@ def revision(site: Site, plugin: str, message: str) -> None:
                 version_path=locations[plugin],
                 depends_on=None if plugin == KERNEL_BRANCH else KERNEL_BRANCH,
             )
+
+
+def applied_branches(config: Config, conn: sa.Connection) -> set[str]:
+    """The branch labels of the revisions the database is at, and of those below them."""
+    from alembic.migration import MigrationContext
+
+    heads = MigrationContext.configure(conn).get_current_heads()
+    script = ScriptDirectory.from_config(config)
+    return {label for rev in script.iterate_revisions(heads, "base") for label in rev.branch_labels or ()}
 
 
 def branch_labels(config: Config) -> set[str]:
