@@ -29,6 +29,7 @@ def plugin_page(text: str) -> str:
         url = re.sub(r"^(\.\./)+README\.md", "../index.md", url)
         url = re.sub(r"^(\.\./)+docs/", "../", url)
         url = re.sub(r"^(\.\./)+plugins/(\w+)/README\.md", r"\2.md", url)
+        url = re.sub(r"^\.\./(\w+)/README\.md", r"\1.md", url)
         return f"[{label}]({url})"
 
     return re.sub(r"\[([^\]]*)\]\(([^)\s]+)\)", link, text)
