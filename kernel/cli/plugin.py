@@ -98,7 +98,7 @@ def _package_dir(path: Path) -> Path:
 
 
 def _dotted(package: Path) -> tuple[str, Path]:
-    """``("plugins.customers", /repo)`` for /repo/plugins/customers: the dotted name and the import root."""
+    """``("plugins.notes", /repo)`` for /repo/plugins/notes: the dotted name and the import root."""
     parts = [package.name]
     root = package.parent
     while (root / "__init__.py").is_file():
