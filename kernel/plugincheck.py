@@ -140,6 +140,8 @@ def hook_problems(module: ModuleType | Any, offered: Mapping[str, Any] | None = 
         hook_name = function.crm_impl.get("specname") or attr
         caller = getattr(pm.hook, hook_name, None)
         spec = caller.spec if caller is not None else None
+        if spec is None and function.crm_impl.get("optionalhook"):
+            continue  # a hook of a plugin that may be absent (``@hookimpl(optionalhook=True)``)
         if spec is None:
             problems.append(f"{attr}: no hook named {hook_name!r} in kernel.hookspecs or the HOOKSPECS of a required plugin")
             continue

@@ -16,7 +16,7 @@ import textwrap
 
 from click.testing import CliRunner
 
-from kernel import plugincheck
+from kernel import hookimpl, plugincheck
 from kernel.testing import cli, plugin_module
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -145,6 +145,13 @@ def test_hook_problems_on_modules_built_in_tests():
 
     def extra_arg(site, entity, record, color):
         return None
+
+    def maybe(site):
+        return None
+
+    optional = plugin_module("optional")
+    optional.other_plugin_hook = hookimpl(optionalhook=True)(maybe)
+    assert plugincheck.hook_problems(optional) == []
 
     wrong = plugin_module("wrong", after_create=extra_arg)
     assert plugincheck.hook_problems(wrong) == [
