@@ -7,6 +7,7 @@ Enable with ``pytest_plugins = ["kernel.testing"]`` in a ``conftest.py``.
 * ``make_site(*plugins, **settings)``: a migrated :class:`~kernel.Site` on that
   database with a :class:`~kernel.FrozenClock`, cheap password hashing and
   ``refresh_seconds=0``; ``plugins`` are plugin modules not installed as entry points.
+  On SQLite a test's first site is copied from a template migrated once per test process (:mod:`kernel.testdatabases`).
 * ``clock``: that :class:`~kernel.FrozenClock`, starting at :data:`START`; move it with ``clock.advance(...)``.
 * browser tests: ``browser``, ``live_server`` and ``shots`` (see :mod:`kernel.browsertesting`;
   the suite defines ``live_site``, the site to serve); :func:`free_port`.
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import os
 import types
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -47,6 +47,7 @@ from .passwords import cheap_hasher
 from .settings import MailSettings, Settings
 from .site import Site
 from .tasks import run_due_tasks
+from .testdatabases import TestDatabases
 from .timers import fire_due as fire_due_timers
 from .web.app import create_app
 from .web.auth import issue_token
@@ -82,6 +83,7 @@ __all__ = [
     "seed_demo",
     "shots",
     "START",
+    "test_databases",
     "upgrade_to",
     "Upsert",
 ]
@@ -129,24 +131,22 @@ def postgres_url() -> str | None:
     return os.environ.get(TEST_DATABASE_ENV) or None
 
 
+@pytest.fixture(scope="session")
+def test_databases() -> Iterator[TestDatabases]:
+    """The test process's :class:`~kernel.testdatabases.TestDatabases` (templates dropped at the end)."""
+    databases = TestDatabases(postgres_url())
+    yield databases
+    databases.close()
+
+
 @pytest.fixture
-def database_url(tmp_path: Any) -> Iterator[str]:
-    """A fresh empty database for one test (SQLite file, or a PostgreSQL schema dropped after)."""
-    base = postgres_url()
-    if base is None:
-        yield f"sqlite:///{tmp_path / 'crm.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+def database_url(tmp_path: Any, test_databases: TestDatabases) -> Iterator[str]:
+    """A fresh empty database for one test (a SQLite file, or a PostgreSQL schema dropped after)."""
+    url = test_databases.fresh(tmp_path)
     try:
-        yield url.render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        test_databases.drop(url)
 
 
 @pytest.fixture
@@ -156,15 +156,38 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def make_site(database_url: str, clock: FrozenClock) -> Iterator[Callable[..., Site]]:
-    """``make_site(*plugin_modules, migrate=True, **settings)`` → a migrated site on the test's database."""
+def make_site(database_url: str, clock: FrozenClock, test_databases: TestDatabases) -> Iterator[Callable[..., Site]]:
+    """``make_site(*plugin_modules, migrate=True, **settings)`` → a migrated site on the test's database.
+
+    On SQLite, the first migrated site of a test on its still-empty database is a copy of a template
+    migrated once per test process for the same plugins, settings and clock time (see
+    :mod:`kernel.testdatabases`); any later one is migrated in place.
+    """
     sites: list[Site] = []
+
+    def new_site(url: str, plugins: Sequence[Any], settings: dict[str, Any]) -> Site:
+        site = Site(Settings(database_url=url, **settings), clock=clock, extra_plugins=plugins)
+        site.passwords = cheap_hasher()
+        return site
+
+    def migrate_template(plugins: Sequence[Any], settings: dict[str, Any]) -> Callable[[str], None]:
+        def migrate(url: str) -> None:
+            template = new_site(url, plugins, settings)
+            try:
+                migrations.upgrade(template)
+            finally:
+                template.close()
+
+        return migrate
 
     def build(*plugins: Any, migrate: bool = True, **settings: Any) -> Site:
         settings.setdefault("plugins", tuple(p.NAME for p in plugins))
         settings.setdefault("refresh_seconds", 0)
-        site = Site(Settings(database_url=database_url, **settings), clock=clock, extra_plugins=plugins)
-        site.passwords = cheap_hasher()
+        if migrate and test_databases.copies and not sites and test_databases.is_empty(database_url):
+            key = (tuple(id(p) for p in plugins), repr(sorted(settings.items())), clock.now())
+            test_databases.copy_migrated(key, plugins, database_url, migrate_template(plugins, settings))
+            migrate = False
+        site = new_site(database_url, plugins, settings)
         if migrate:
             migrations.upgrade(site)
         sites.append(site)
