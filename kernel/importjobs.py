@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from .errors import NotFound
-from .importing import ImportRefused, ImportReport, Sheet, Writer, prepare, row_data
+from .importing import ImportRefused, ImportReport, Sheet, SheetStream, Writer, _batches, prepare, row_data
 from .importupserts import Upsert
 from .models import ImportedRecord, ImportJob, ImportMapping
 
@@ -44,6 +44,8 @@ BATCHED_ROWS = 5_000
 DEFAULT_BATCH = 1_000
 #: Problem rows kept with a job (as report lines); the counts cover them all.
 KEPT_ISSUES = 200
+#: Problem rows a batched import keeps in its report (for the page and the XLSX download); the counts cover them all.
+REPORT_ISSUES = 10_000
 #: Records moved to the recycle bin per transaction by :func:`undo`.
 UNDO_BATCH = 1_000
 
@@ -133,7 +135,7 @@ def import_in_batches(
     site: Site,
     actor: Actor,
     entity_name: str,
-    sheet: Sheet,
+    sheet: Sheet | SheetStream,
     *,
     filename: str,
     file_hash: str,
@@ -157,31 +159,34 @@ def import_in_batches(
     if upsert is not None:
         upsert.check(entity)
     with site.write() as conn:
-        job_id = _insert_job(site, conn, actor, entity.name, len(sheet.rows), filename=filename, file_hash=file_hash, options=options, status="running")
+        job_id = _insert_job(site, conn, actor, entity.name, sheet.count, filename=filename, file_hash=file_hash, options=options, status="running")
     return _run(site, actor, load(site, job_id), sheet, tzinfo=tzinfo, progress=progress)
 
 
 def resume(
-    site: Site, actor: Actor, job: Job, data: bytes, sheet: Sheet, *, tzinfo: Any = timezone.utc, progress: Callable[[int, int], None] | None = None,
+    site: Site, actor: Actor, job: Job, data: bytes | str, sheet: Sheet | SheetStream, *, tzinfo: Any = timezone.utc,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Go on with ``job`` from the first row after its checkpoint; ``data`` must be the same file."""
+    """Go on with ``job`` from the first row after its checkpoint; ``data`` must be the same file
+    (its bytes, or the SHA-256 of them)."""
     if job.finished:
         raise ImportRefused(f"import job {job.id} is {job.status}; there is nothing to resume")
-    if file_hash(data) != job.file_hash:
+    if (data if isinstance(data, str) else file_hash(data)) != job.file_hash:
         raise ImportRefused(f"{job.filename} changed since import job {job.id} began (its SHA-256 differs); import the new file as a new job")
     with site.write() as conn:
         conn.execute(sa.update(JOBS).where(JOBS.c.id == job.id).values(status="running", updated_at=site.clock.now()))
     return _run(site, actor, replace(job, status="running"), sheet, tzinfo=tzinfo, progress=progress)
 
 
-def _run(site: Site, actor: Actor, job: Job, sheet: Sheet, *, tzinfo: Any, progress: Callable[[int, int], None] | None) -> ImportReport:
+def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzinfo: Any, progress: Callable[[int, int], None] | None) -> ImportReport:
     options = job.options
     entity, columns = prepare(
         site, actor, job.entity, sheet, mapping=options.get("mapping"), ignore_unknown=options.get("ignore_unknown", False),
         on_duplicate=options.get("on_duplicate", "skip"),
     )
     skip_invalid = bool(options.get("skip_invalid"))
-    report = ImportReport(entity.name, len(sheet.rows), columns, sheet.source, options.get("on_duplicate", "skip"), False, skip_invalid)
+    total = sheet.count
+    report = ImportReport(entity.name, total, columns, sheet.source, options.get("on_duplicate", "skip"), False, skip_invalid)
     report.job = job.id
     with site.engine.connect() as conn:
         report.ids = list(conn.scalars(sa.select(RECORDS.c.record_id).where(RECORDS.c.job_id == job.id).order_by(RECORDS.c.row)))
@@ -189,22 +194,33 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet, *, tzinfo: Any, progr
     writer = Writer(site, replace(actor, channel="import"), entity.name, columns, report, upsert)
     counts = {"duplicates": job.duplicates, "invalid": job.invalid}
     issues = list(job.issues)
-    pending = [(number, cells) for number, cells in sheet.rows if number > job.last_row]
-    done = len(sheet.rows) - len(pending)
+    done = 0
     size = int(options.get("batch") or DEFAULT_BATCH)
-    for start in range(0, len(pending), size):
-        part = pending[start : start + size]
-        batch = [(number, row_data(columns, cells, tzinfo)) for number, cells in part]
-        try:
-            _commit_batch(site, job.id, writer, batch, counts, issues, skip_invalid)
-        except _Stop:
-            report.ids = report.ids[: len(report.ids) - len(writer.created)]
-            _finish(site, job.id, "stopped", issues + report.issue_lines(KEPT_ISSUES))
-            report.written, report.stopped = bool(report.ids), True
-            return report
-        done += len(part)
-        if progress is not None:
-            progress(done, len(sheet.rows))
+    rows = sheet.iter_rows()
+    try:
+        for part in _batches(rows, size):
+            pending = [(number, cells) for number, cells in part if number > job.last_row]
+            if pending:
+                batch = [(number, row_data(columns, cells, tzinfo)) for number, cells in pending]
+                writer.rows_by_id = {}  # earlier batches are committed: their records are named as stored ones
+                try:
+                    _commit_batch(site, job.id, writer, batch, counts, issues, skip_invalid)
+                except _Stop:
+                    report.ids = report.ids[: len(report.ids) - len(writer.created)]
+                    _finish(site, job.id, "stopped", issues + report.issue_lines(KEPT_ISSUES))
+                    report.written, report.stopped = bool(report.ids), True
+                    return report
+                report.trim(REPORT_ISSUES)
+            done += len(part)
+            if progress is not None:
+                progress(done, total)
+    except Exception:  # a failed batch, or the caller stopping it (a task cancelled): resumable from its checkpoint
+        _finish(site, job.id, "stopped", None)
+        raise
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
     _finish(site, job.id, "done", None)
     report.written = True
     return report
