@@ -66,7 +66,9 @@ class Limits:
 
     @classmethod
     def for_settings(cls, settings: Any) -> Limits:
-        return cls(bytes=getattr(settings, "import_max_bytes", MAX_BYTES), rows=getattr(settings, "import_max_rows", MAX_ROWS))
+        """The import page's limits: rows and bytes from the settings, and a minute of reading per 20 MB."""
+        size = getattr(settings, "import_max_bytes", MAX_BYTES)
+        return cls(bytes=size, rows=getattr(settings, "import_max_rows", MAX_ROWS), seconds=max(MAX_SECONDS, MAX_SECONDS * size / MAX_BYTES))
 
 
 @dataclass(frozen=True)

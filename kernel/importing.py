@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from .site import Site, View
 
 BATCH_SIZE = 250
+#: Problem rows a report lists (the first ones); its counts cover them all.
+LISTED_ISSUES = 10_000
 ON_DUPLICATE = ("skip", "create", "refuse")
 #: A mapping target that means "leave this column out".
 IGNORE = "-"
@@ -561,6 +563,7 @@ def import_rows(
             done = last_row = 0
             for part in _batches(sheet.iter_rows(), BATCH_SIZE):
                 writer.write(conn, [(number, row_data(columns, cells, tzinfo)) for number, cells in part])
+                report.trim(LISTED_ISSUES)
                 done, last_row = done + len(part), part[-1][0]
                 if progress is not None:
                     progress(done, total)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from .errors import NotFound
-from .importing import ImportRefused, ImportReport, Sheet, SheetStream, Writer, _batches, prepare, row_data
+from .importing import LISTED_ISSUES, ImportRefused, ImportReport, Sheet, SheetStream, Writer, _batches, prepare, row_data
 from .importupserts import Upsert
 from .models import ImportedRecord, ImportJob, ImportMapping
 
@@ -44,14 +44,21 @@ BATCHED_ROWS = 5_000
 DEFAULT_BATCH = 1_000
 #: Problem rows kept with a job (as report lines); the counts cover them all.
 KEPT_ISSUES = 200
-#: Problem rows a batched import keeps in its report (for the page and the XLSX download); the counts cover them all.
-REPORT_ISSUES = 10_000
 #: Records moved to the recycle bin per transaction by :func:`undo`.
 UNDO_BATCH = 1_000
 
 
 def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def hash_file(path: Any) -> str:
+    """The SHA-256 of a file on disk, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,13 @@ def latest_unfinished(site: Site) -> Job | None:
     with site.engine.connect() as conn:
         row = conn.execute(sa.select(JOBS).where(JOBS.c.status.in_(("running", "stopped"))).order_by(JOBS.c.id.desc()).limit(1)).first()
     return _job(row) if row is not None else None
+
+
+def of_task(site: Site, task_id: int, file_hash: str) -> Job | None:
+    """The job a background task began on this file (what a retry of the task resumes), if any."""
+    with site.engine.connect() as conn:
+        rows = conn.execute(sa.select(JOBS).where(JOBS.c.file_hash == file_hash).order_by(JOBS.c.id.desc()).limit(100)).all()
+    return next((_job(row) for row in rows if (row.options or {}).get("task") == task_id), None)
 
 
 def _insert_job(site: Site, conn: sa.Connection, actor: Actor, entity: str, rows: int, *, filename: str, file_hash: str, options: dict[str, Any], status: str) -> int:
@@ -147,14 +161,18 @@ def import_in_batches(
     tzinfo: Any = timezone.utc,
     progress: Callable[[int, int], None] | None = None,
     upsert: Upsert | None = None,
+    task: int | None = None,
 ) -> ImportReport:
-    """Import ``sheet`` in batches of ``batch_size`` rows, each batch committed with the job's checkpoint."""
+    """Import ``sheet`` in batches of ``batch_size`` rows, each batch committed with the job's checkpoint
+    (``task``: the background task running it, kept with the job so a retry of the task resumes it)."""
     if batch_size < 1:
         raise ImportRefused("the batch size must be a positive number of rows")
     options = {
         "mapping": mapping, "ignore_unknown": ignore_unknown, "skip_invalid": skip_invalid, "on_duplicate": on_duplicate, "batch": batch_size,
         "upsert": None if upsert is None else {"key": upsert.key, "policy": upsert.policy, "fields": upsert.fields},
     }
+    if task is not None:
+        options["task"] = task
     entity, _ = prepare(site, actor, entity_name, sheet, mapping=mapping, ignore_unknown=ignore_unknown, on_duplicate=on_duplicate)
     if upsert is not None:
         upsert.check(entity)
@@ -210,7 +228,7 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
                     _finish(site, job.id, "stopped", issues + report.issue_lines(KEPT_ISSUES))
                     report.written, report.stopped = bool(report.ids), True
                     return report
-                report.trim(REPORT_ISSUES)
+                report.trim(LISTED_ISSUES)
             done += len(part)
             if progress is not None:
                 progress(done, total)
