@@ -83,7 +83,7 @@ def run(context: TaskContext) -> dict[str, Any]:
     sheet = sheet_of(site, upload.id)
     context.progress(0, None, "reading")
     total = sheet.count  # one pass: every limit checked before a row is written
-    context.progress(0, total, None)
+    context.progress(0, total, "checking" if task["mode"] == "check" else "importing")
     progress = _Progress(context)
     tzinfo = zone(task.get("tz") or "UTC")
     upsert = None
@@ -102,7 +102,7 @@ def run(context: TaskContext) -> dict[str, Any]:
             report = importjobs.import_in_batches(
                 site, actor, task["entity"], sheet, filename=upload.filename, file_hash=upload.sha256 or "", mapping=task.get("mapping"),
                 on_duplicate=options.get("on_duplicate", "skip"), skip_invalid=bool(options.get("skip_invalid")), tzinfo=tzinfo,
-                progress=progress, upsert=upsert, task=context.task_id,
+                progress=progress, upsert=upsert, task=context.task_id, batch_size=importjobs.DEFAULT_BATCH,
             )
         if report.written and not report.stopped:
             with site.write() as conn:
