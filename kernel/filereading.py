@@ -66,9 +66,14 @@ class Limits:
 
     @classmethod
     def for_settings(cls, settings: Any) -> Limits:
-        """The import page's limits: rows and bytes from the settings, and a minute of reading per 20 MB."""
+        """The import page's limits: rows and bytes from the settings; per 20 MB of them, a minute of
+        reading and 160 MB unpacked from an XLSX (the ratio per part stays)."""
         size = getattr(settings, "import_max_bytes", MAX_BYTES)
-        return cls(bytes=size, rows=getattr(settings, "import_max_rows", MAX_ROWS), seconds=max(MAX_SECONDS, MAX_SECONDS * size / MAX_BYTES))
+        scale = max(1.0, size / MAX_BYTES)
+        return cls(
+            bytes=size, rows=getattr(settings, "import_max_rows", MAX_ROWS), seconds=MAX_SECONDS * scale,
+            inflated_bytes=max(MAX_INFLATED_BYTES, 8 * size),
+        )
 
 
 @dataclass(frozen=True)
