@@ -86,7 +86,6 @@ def run(context: TaskContext) -> dict[str, Any]:
     context.progress(0, total, "checking" if task["mode"] == "check" else "importing")
     progress = _Progress(context)
     tzinfo = zone(task.get("tz") or "UTC")
-    upsert = None
     if task["mode"] == "check":
         report = importing.import_rows(
             site, actor, task["entity"], sheet, mapping=task.get("mapping"), dry_run=True, tzinfo=tzinfo, progress=progress,
@@ -102,7 +101,7 @@ def run(context: TaskContext) -> dict[str, Any]:
             report = importjobs.import_in_batches(
                 site, actor, task["entity"], sheet, filename=upload.filename, file_hash=upload.sha256 or "", mapping=task.get("mapping"),
                 on_duplicate=options.get("on_duplicate", "skip"), skip_invalid=bool(options.get("skip_invalid")), tzinfo=tzinfo,
-                progress=progress, upsert=upsert, task=context.task_id, batch_size=importjobs.DEFAULT_BATCH,
+                progress=progress, task=context.task_id, batch_size=importjobs.DEFAULT_BATCH,
             )
         if report.written and not report.stopped:
             with site.write() as conn:
@@ -113,7 +112,6 @@ def run(context: TaskContext) -> dict[str, Any]:
 
 def result(report: importing.ImportReport, mode: str) -> dict[str, Any]:
     """A report as a task's JSON result."""
-    issues = report.issues()
     return {
         "mode": mode, "entity": report.entity, "rows": report.rows, "source": report.source, "on_duplicate": report.on_duplicate,
         "skip_invalid": report.skip_invalid, "dry_run": report.dry_run, "written": report.written, "stopped": report.stopped,
@@ -121,7 +119,6 @@ def result(report: importing.ImportReport, mode: str) -> dict[str, Any]:
         "invalid_rows": report.invalid_count, "duplicates": report.duplicate_count, "summary": report.summary(),
         "invalid": [asdict(i) for i in report.invalid[:RESULT_ISSUES]],
         "duplicate_rows": [asdict(i) for i in report.duplicates[:RESULT_ISSUES]],
-        "listed": min(len(issues), 2 * RESULT_ISSUES),
     }
 
 
