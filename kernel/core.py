@@ -160,6 +160,14 @@ def register_jobs() -> list[Job]:
     ]
 
 
+@hookimpl
+def register_task_kinds() -> list[Any]:
+    """The kernel's own background tasks: the import page's check and import (``kernel.import``)."""
+    from .importtasks import task_kind
+
+    return [task_kind()]
+
+
 def _purge_tasks(site: Any, now: Any) -> int:
     from .tasks import purge_finished_tasks
 

@@ -1,8 +1,11 @@
 """Reading an uploaded CSV or XLSX file into rows, within limits an attacker cannot talk it out of.
 
-:func:`read_sheet` recognises the file by its content. CSV is read in UTF-8 (with or without a
-byte-order mark), UTF-16 with a mark, or GB18030/GBK when it is not UTF-8 (what Chinese Excel
-writes); the delimiter (``,`` tab ``;``) is the one the first line uses most. XLSX is read by a
+:func:`read_sheet` recognises the file by its content and reads it into memory (a :class:`Sheet`);
+:func:`stream_sheet` / :class:`SheetStream` read it row by row from a file, a generator that never
+holds more than the row at hand (and, for XLSX, the workbook's shared strings): what a 1M-row
+import in a worker reads. CSV is read through ``io.TextIOWrapper`` in UTF-8 (with or without a
+byte-order mark), UTF-16 with a mark, or GB18030/GBK when its first 256 KB are not UTF-8 (what
+Chinese Excel writes); the delimiter (``,`` tab ``;``) is the one the first line uses most. XLSX is read by a
 streaming reader of its own: the first worksheet's XML is parsed event by event, row by row, the
 declared ``<dimension>`` is never consulted, and a part with a DOCTYPE (entity expansion, external
 entities) is refused.
@@ -18,6 +21,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
+import os
 import posixpath
 import re
 import time as clock
@@ -25,7 +30,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 from xml.parsers import expat
 
 from .errors import CRMError
@@ -61,29 +66,137 @@ class Limits:
 
     @classmethod
     def for_settings(cls, settings: Any) -> Limits:
-        return cls(bytes=getattr(settings, "import_max_bytes", MAX_BYTES), rows=getattr(settings, "import_max_rows", MAX_ROWS))
+        """The import page's limits: rows and bytes from the settings; per 20 MB of them, a minute of
+        reading and 160 MB unpacked from an XLSX (the ratio per part stays)."""
+        size = getattr(settings, "import_max_bytes", MAX_BYTES)
+        scale = max(1.0, size / MAX_BYTES)
+        return cls(
+            bytes=size, rows=getattr(settings, "import_max_rows", MAX_ROWS), seconds=MAX_SECONDS * scale,
+            inflated_bytes=max(MAX_INFLATED_BYTES, 8 * size),
+        )
 
 
 @dataclass(frozen=True)
 class Sheet:
-    """A file's header row and its data rows (with their row numbers, the header being row 1)."""
+    """A file's header row and its data rows (with their row numbers, the header being row 1), in memory."""
 
     headers: list[str]
     rows: list[tuple[int, list[Any]]]
     source: str  # "CSV, UTF-8", "CSV, GB18030", "XLSX"
 
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+    def iter_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        return iter(self.rows)
+
+    def filled_columns(self) -> set[int]:
+        """The indexes of the columns that hold a value in some row."""
+        return {i for _, cells in self.rows for i, value in enumerate(cells) if value is not None}
+
+
+class SheetStream:
+    """A file read row by row, never held whole: :meth:`iter_rows` is a generator over a file
+    opened anew by ``opener`` (a binary, seekable file); what a worker imports a large file with.
+
+    :meth:`scan` reads it through once (counting its rows and the columns holding values, and
+    checking every limit) before anything is written; the limit on seconds counts the time spent
+    reading, not the time the caller spends between rows.
+    """
+
+    def __init__(self, opener: Callable[[], BinaryIO], limits: Limits | None = None):
+        self.opener, self.limits = opener, limits or Limits()
+        self._count: int | None = None
+        self._filled: set[int] | None = None
+        rows = self._rows()
+        try:
+            self.headers, self.source = next(rows)
+        finally:
+            rows.close()
+
+    def _rows(self) -> Iterator[Any]:
+        guard = _Guard(self.limits)
+        return _timed(_stream(self.opener(), guard), guard)
+
+    def iter_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """The data rows as ``(row number, cells)``, read as they are asked for."""
+        rows = self._rows()
+        next(rows)
+        return rows
+
+    def preview(self, count: int) -> list[tuple[int, list[Any]]]:
+        """The first ``count`` data rows (reading no further)."""
+        rows = self.iter_rows()
+        try:
+            return list(itertools.islice(rows, count))
+        finally:
+            rows.close()
+
+    def scan(self) -> None:
+        count, filled = 0, set()
+        for _, cells in self.iter_rows():
+            count += 1
+            filled.update(i for i, value in enumerate(cells) if value is not None)
+        self._count, self._filled = count, filled
+
+    @property
+    def count(self) -> int:
+        if self._count is None:
+            self.scan()
+        assert self._count is not None
+        return self._count
+
+    def filled_columns(self) -> set[int]:
+        if self._filled is None:
+            self.scan()
+        assert self._filled is not None
+        return self._filled
+
 
 def read_sheet(data: bytes, limits: Limits | None = None) -> Sheet:
-    """Read a CSV or XLSX file (recognised by its content, not its name)."""
+    """Read a CSV or XLSX file (recognised by its content, not its name) into memory."""
     limits = limits or Limits()
-    if len(data) > limits.bytes:
-        raise ImportRefused(f"the file is {len(data) / 2**20:.1f} MB; at most {limits.bytes / 2**20:g} MB can be imported at once")
-    if data.startswith(_XLS_MAGIC):
-        raise ImportRefused("this is an old Excel .xls file; save it as .xlsx or CSV first")
     guard = _Guard(limits)
-    if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data, guard)
-    return _read_csv(data, guard)
+    rows = _timed(_stream(io.BytesIO(data), guard), guard)
+    headers, source = next(rows)
+    return Sheet(headers, list(rows), source)
+
+
+def stream_sheet(path: str | os.PathLike[str], limits: Limits | None = None) -> SheetStream:
+    """A file on disk as a :class:`SheetStream`."""
+    return SheetStream(lambda: open(path, "rb"), limits)
+
+
+def _stream(handle: BinaryIO, guard: _Guard) -> Iterator[Any]:
+    """``(headers, source)``, then each data row that holds anything as ``(number, cells)``."""
+    with handle:
+        size = handle.seek(0, io.SEEK_END)
+        handle.seek(0)
+        if size > guard.limits.bytes:
+            raise ImportRefused(f"the file is {size / 2**20:.1f} MB; at most {guard.limits.bytes / 2**20:g} MB can be imported at once")
+        start = handle.read(len(_XLS_MAGIC))
+        handle.seek(0)
+        if start.startswith(_XLS_MAGIC):
+            raise ImportRefused("this is an old Excel .xls file; save it as .xlsx or CSV first")
+        if start.startswith(b"PK\x03\x04"):
+            yield from _xlsx_rows(handle, guard)
+        else:
+            yield from _csv_rows(handle, guard)
+
+
+def _timed(rows: Iterator[Any], guard: _Guard) -> Iterator[Any]:
+    """``rows``, with the guard's clock running only while a row is being read."""
+    try:
+        while True:
+            guard.resume()
+            try:
+                item = next(rows)
+            except StopIteration:
+                return
+            yield item
+    finally:
+        rows.close()  # type: ignore[attr-defined]
 
 
 class _Guard:
@@ -91,8 +204,9 @@ class _Guard:
 
     def __init__(self, limits: Limits):
         self.limits = limits
-        self.deadline = clock.monotonic() + limits.seconds
-        self.rows: list[tuple[int, list[Any]]] = []
+        self.spent = 0.0
+        self.mark = clock.monotonic()
+        self.rows = 0
 
     def columns(self, count: int, where: str) -> None:
         if count > self.limits.columns:
@@ -103,16 +217,26 @@ class _Guard:
             raise ImportRefused(f"{where} holds more than {self.limits.cell_chars:,} characters in one cell")
 
     def clock(self) -> None:
-        if clock.monotonic() > self.deadline:
+        """Refuse a read past ``limits.seconds`` of reading (time the caller spends between rows not counted)."""
+        now = clock.monotonic()
+        self.spent += now - self.mark
+        self.mark = now
+        if self.spent > self.limits.seconds:
             raise ImportRefused(f"the file took more than {self.limits.seconds:g} seconds to read; split it into several files")
 
-    def add(self, number: int, cells: list[Any]) -> None:
-        """Keep a data row that holds anything; refuses more than the row limit."""
+    def resume(self) -> None:
+        """The caller asks for the next row: the clock runs again from now."""
+        self.mark = clock.monotonic()
+
+    def add(self, number: int, cells: list[Any]) -> tuple[int, list[Any]] | None:
+        """A data row as kept (``None`` when it holds nothing); refuses more than the row limit."""
         values = [_cell(c) for c in cells]
-        if any(v is not None for v in values):
-            if len(self.rows) == self.limits.rows:
-                raise ImportRefused(f"the file has more than {self.limits.rows:,} rows; split it into several files")
-            self.rows.append((number, values))
+        if not any(v is not None for v in values):
+            return None
+        if self.rows == self.limits.rows:
+            raise ImportRefused(f"the file has more than {self.limits.rows:,} rows; split it into several files")
+        self.rows += 1
+        return number, values
 
 
 def _cell(value: Any) -> Any:
@@ -124,52 +248,61 @@ def _cell(value: Any) -> Any:
 
 # -- CSV --------------------------------------------------------------------------------------
 
+#: Bytes read to tell the text's encoding.
+_PREFIX = 256 * 1024
 
-def _decode(data: bytes) -> tuple[str, str]:
-    """The text and the encoding it was read with: UTF-8 (BOM or not), UTF-16 with a BOM, else GB18030."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+
+def _encoding(prefix: bytes) -> tuple[str, str, int]:
+    """The codec, its name as shown and the bytes to skip (a mark), from the file's first bytes:
+    UTF-8 (BOM or not), UTF-16 with a BOM, else GB18030 (which GBK is a part of)."""
+    if prefix.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "UTF-16", 0
+    skip = 3 if prefix.startswith(codecs.BOM_UTF8) else 0
+    for codec, name in (("utf-8", "UTF-8"), ("gb18030", "GB18030")):
         try:
-            return data.decode("utf-16"), "UTF-16"
+            codecs.getincrementaldecoder(codec)().decode(prefix[skip:], final=len(prefix) < _PREFIX)
         except UnicodeDecodeError:
-            raise ImportRefused("the file starts like UTF-16 text but is not") from None
-    try:
-        if data.startswith(codecs.BOM_UTF8):
-            return data[3:].decode("utf-8"), "UTF-8"
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "GB18030"
-    except UnicodeDecodeError:
-        raise ImportRefused("the file is neither UTF-8 nor GB18030/GBK text; save it as “CSV UTF-8” or .xlsx") from None
+            continue
+        return codec, name, skip
+    raise ImportRefused("the file is neither UTF-8 nor GB18030/GBK text; save it as “CSV UTF-8” or .xlsx")
 
 
-def _read_csv(data: bytes, guard: _Guard) -> Sheet:
-    text, encoding = _decode(data)
-    first_line = text.split("\n", 1)[0]
+def _csv_rows(handle: BinaryIO, guard: _Guard) -> Iterator[Any]:
+    codec, encoding, skip = _encoding(handle.read(_PREFIX))
+    handle.seek(skip)
+    text = io.TextIOWrapper(handle, encoding=codec, newline="")
+    lines = _lines(text, guard)
+    try:
+        first_line = next(lines, "")
+    except UnicodeDecodeError:
+        raise ImportRefused(f"the file starts like {encoding} text but is not") from None
     delimiter = max((",", "\t", ";"), key=first_line.count) if first_line else ","
     # an unquoted line has exactly one column more than delimiters: refuse a wide header before splitting it
     if first_line.count(delimiter) >= guard.limits.columns and '"' not in first_line:
         guard.columns(first_line.count(delimiter) + 1, "the first row")
+    number = 1
     try:
-        records = csv.reader(_lines(text, guard), delimiter=delimiter)
+        records = csv.reader(itertools.chain([first_line] if first_line else [], lines), delimiter=delimiter)
         header = next(records, None)
-        if header is not None:
-            _check_csv_row(guard, header, 1)
+        if header is None:
+            raise ImportRefused("the file is empty; the first row must name the columns")
+        _check_csv_row(guard, header, 1)
+        yield [str(h).strip() for h in header], f"CSV, {encoding}"
         for number, cells in enumerate(records, start=2):
             _check_csv_row(guard, cells, number)
-            guard.add(number, cells)
+            kept = guard.add(number, cells)
+            if kept is not None:
+                yield kept
     except csv.Error as exc:
         raise ImportRefused(f"the CSV file cannot be read: {exc}") from None
-    if header is None:
-        raise ImportRefused("the file is empty; the first row must name the columns")
-    return Sheet([str(h).strip() for h in header], guard.rows, f"CSV, {encoding}")
+    except UnicodeDecodeError:
+        raise ImportRefused(f"the file is not {encoding} text past row {number}; save it as “CSV UTF-8” or .xlsx") from None
 
 
-def _lines(text: str, guard: _Guard) -> Iterator[str]:
+def _lines(text: io.TextIOWrapper, guard: _Guard) -> Iterator[str]:
     """The text's lines, each at most as long as a full row may be."""
     longest = guard.limits.columns * (guard.limits.cell_chars + 3)
-    for line in io.StringIO(text, newline=""):
+    while line := text.readline(longest + 1):
         if len(line) > longest:
             raise ImportRefused(f"a line of the file is longer than {longest:,} characters")
         yield line
@@ -198,9 +331,9 @@ _EPOCH_1900 = datetime(1899, 12, 30)
 _EPOCH_1904 = datetime(1904, 1, 1)
 
 
-def _read_xlsx(data: bytes, guard: _Guard) -> Sheet:
+def _xlsx_rows(handle: BinaryIO, guard: _Guard) -> Iterator[Any]:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError) as exc:
         raise ImportRefused(f"the file is not a readable .xlsx workbook ({exc})") from None
     with archive:
@@ -213,20 +346,29 @@ def _read_xlsx(data: bytes, guard: _Guard) -> Sheet:
             if info.file_size > _allowed(info, guard.limits):
                 raise _bomb(info.filename, guard.limits)
         book = _Book(archive, guard)
+        headed = False
         try:
             sheet_path, date1904 = book.first_sheet()
             strings = book.shared_strings()
             dates = book.date_styles()
             rows = _SheetReader(guard, strings, dates, _EPOCH_1904 if date1904 else _EPOCH_1900)
-            book.parse(sheet_path, rows.parser())
+            for _ in book.parse_stepwise(sheet_path, rows.parser()):
+                if not headed and rows.seen:
+                    headed = True
+                    yield _headers(rows.header), "XLSX"
+                pending, rows.pending = rows.pending, []
+                yield from pending
         except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as exc:
             raise ImportRefused(f"the file is not a readable .xlsx workbook ({exc})") from None
-    if rows.header is None and not guard.rows:
+    if not headed:
         raise ImportRefused("the first worksheet is empty; its first row must name the columns")
-    headers = ["" if h is None else str(h).strip() for h in rows.header or []]
+
+
+def _headers(header: list[Any] | None) -> list[str]:
+    headers = ["" if h is None else str(h).strip() for h in header or []]
     while headers and not headers[-1]:
         headers.pop()
-    return Sheet(headers, guard.rows, "XLSX")
+    return headers
 
 
 def _allowed(info: zipfile.ZipInfo, limits: Limits) -> int:
@@ -250,6 +392,11 @@ class _Book:
         self.parts: dict[str, str] = {}  # the workbook's related parts by type, once first_sheet has read them
 
     def parse(self, name: str, parser: Any) -> None:
+        for _ in self.parse_stepwise(name, parser):
+            pass
+
+    def parse_stepwise(self, name: str, parser: Any) -> Iterator[None]:
+        """Parse part ``name`` a chunk at a time, pausing (yielding) after each chunk."""
         info = self.archive.getinfo(name)
         limit = _allowed(info, self.guard.limits)
         seen = 0
@@ -263,10 +410,12 @@ class _Book:
                     parser.Parse(chunk, False)
                 except expat.ExpatError as exc:
                     raise ImportRefused(f"the file is not a readable .xlsx workbook ({name}: {exc})") from None
+                yield
             try:
                 parser.Parse(b"", True)
             except expat.ExpatError as exc:
                 raise ImportRefused(f"the file is not a readable .xlsx workbook ({name}: {exc})") from None
+            yield
 
     def elements(self, name: str) -> list[tuple[str, dict[str, str]]]:
         """A small part's elements (name, attributes), in order."""
@@ -417,6 +566,8 @@ class _SheetReader:
     def __init__(self, guard: _Guard, strings: list[str], dates: dict[int, str], epoch: datetime):
         self.guard, self.strings, self.dates, self.epoch = guard, strings, dates, epoch
         self.header: list[Any] | None = None
+        self.seen = False  # a row ended: the header (row 1, if the sheet has one) is known
+        self.pending: list[tuple[int, list[Any]]] = []  # data rows parsed and not yet taken
         self.row_number = 0
         self.cells: dict[int, Any] = {}
         self.cell: dict[str, str] | None = None
@@ -459,10 +610,13 @@ class _SheetReader:
         elif tag == f"{_MAIN} row":
             width = max(self.cells, default=-1) + 1
             row = [self.cells.get(i) for i in range(width)]
-            if self.row_number == 1:
+            if self.row_number == 1 and not self.seen:
                 self.header = row
             elif self.row_number > 1:
-                self.guard.add(self.row_number, row)
+                kept = self.guard.add(self.row_number, row)
+                if kept is not None:
+                    self.pending.append(kept)
+            self.seen = True
             if self.row_number % 1000 == 0:
                 self.guard.clock()
 

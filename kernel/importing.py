@@ -24,10 +24,11 @@ everything back.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
@@ -41,7 +42,7 @@ from .duplicates import Lookalikes, ask_manager
 from .errors import Forbidden, NotFound, RecordError
 from .entities import title_column
 from .fielddescriptions import SYSTEM_COLUMNS, FormField, form_fields
-from .filereading import MAX_BYTES, MAX_ROWS, ImportRefused, Limits, Sheet, read_sheet  # noqa: F401 (re-exported)
+from .filereading import MAX_BYTES, MAX_ROWS, ImportRefused, Limits, Sheet, SheetStream, read_sheet, stream_sheet  # noqa: F401 (re-exported)
 from .i18n import plugin_locale_dirs, translations
 from . import importupserts
 from .importrefs import References
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from .site import Site, View
 
 BATCH_SIZE = 250
+#: Problem rows a report lists (the first ones); its counts cover them all.
+LISTED_ISSUES = 10_000
 ON_DUPLICATE = ("skip", "create", "refuse")
 #: A mapping target that means "leave this column out".
 IGNORE = "-"
@@ -183,12 +186,12 @@ def synonyms(view: View, entity: str) -> dict[str, list[str]]:
     return merged
 
 
-def plan_columns(sheet: Sheet, view: View, entity: Entity, mapping: dict[str, str | None] | None = None) -> list[Column]:
+def plan_columns(sheet: Sheet | SheetStream, view: View, entity: Entity, mapping: dict[str, str | None] | None = None) -> list[Column]:
     """Which field each column fills. ``mapping`` (header → field name, label, or ``-``/empty to leave
     the column out) overrides the automatic match. A column without a header must be empty."""
     headers = sheet.headers
-    for index in range(max((len(cells) for _, cells in sheet.rows), default=0)):
-        if (index >= len(headers) or not headers[index]) and _holds_data(sheet, index):
+    for index in sorted(sheet.filled_columns()):
+        if index >= len(headers) or not headers[index]:
             raise ImportRefused(f"column {column_letter(index)} has values but no header; name it in the first row")
     targets = Targets(view, entity)
     mapping = dict(mapping or {})
@@ -223,11 +226,6 @@ def plan_columns(sheet: Sheet, view: View, entity: Entity, mapping: dict[str, st
             raise ImportRefused(f"columns {first.letter} {first.header!r} and {column.letter} {column.header!r} both fill {column.key}")
         claimed[column.key] = column
     return columns
-
-
-def _holds_data(sheet: Sheet, index: int) -> bool:
-    """Whether any row has a value in column ``index``."""
-    return any(index < len(cells) and cells[index] is not None for _, cells in sheet.rows)
 
 
 def _mapped(targets: Targets, entity: Entity, index: int, header: str, target: str | None) -> Column:
@@ -454,6 +452,8 @@ class ImportReport:
     unchanged: int = 0  # rows whose key matched a stored record already holding their values
     stopped: bool = False  # a batched import stopped at a batch with invalid rows (earlier batches are kept)
     job: int | None = None  # the import job (kernel.importjobs) that remembers what was written
+    dropped_invalid: int = 0  # invalid rows counted but no longer listed (see trim)
+    dropped_duplicates: int = 0
 
     @property
     def imported(self) -> int:
@@ -464,8 +464,28 @@ class ImportReport:
         return sorted({issue.row for issue in self.invalid})
 
     @property
+    def invalid_count(self) -> int:
+        """Invalid rows, listed or not."""
+        return len(self.invalid_rows) + self.dropped_invalid
+
+    @property
+    def duplicate_count(self) -> int:
+        return len(self.duplicates) + self.dropped_duplicates
+
+    @property
     def skipped_duplicates(self) -> int:
-        return len(self.duplicates) if self.on_duplicate == "skip" else 0
+        return self.duplicate_count if self.on_duplicate == "skip" else 0
+
+    def trim(self, keep: int) -> None:
+        """List at most ``keep`` invalid rows and ``keep`` duplicates (the first ones), counting the rest:
+        what a million-row import keeps in memory."""
+        if len(self.invalid) > keep:
+            listed = {issue.row for issue in self.invalid[:keep]}
+            self.dropped_invalid += len({issue.row for issue in self.invalid[keep:]} - listed)
+            del self.invalid[keep:]
+        if len(self.duplicates) > keep:
+            self.dropped_duplicates += len(self.duplicates) - keep
+            del self.duplicates[keep:]
 
     @property
     def refused(self) -> bool:
@@ -474,7 +494,7 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line: ``imported 120 notes, skipped 3 duplicates, 0 invalid`` (or what went wrong)."""
-        duplicates, invalid = self.skipped_duplicates, len(self.invalid_rows)
+        duplicates, invalid = self.skipped_duplicates, self.invalid_count
         if self.dry_run:
             return f"dry run: {self.imported} {self.entity} would be imported, {duplicates} duplicates skipped, {invalid} invalid; nothing was written"
         if self.refused:
@@ -483,7 +503,7 @@ class ImportReport:
         if self.updated or self.unchanged:
             line += f", updated {len(self.updated)} ({self.unchanged} unchanged)"
         if self.on_duplicate == "create" and self.duplicates:
-            line += f" ({len(self.duplicates)} imported rows look like duplicates)"
+            line += f" ({self.duplicate_count} imported rows look like duplicates)"
         return line
 
     def issues(self) -> list[RowIssue]:
@@ -494,8 +514,9 @@ class ImportReport:
         """One line per problem, at most ``limit`` of them and a count of the rest."""
         issues = self.issues()
         lines = [str(issue) for issue in issues[:limit]]
-        if len(issues) > limit:
-            lines.append(f"… and {len(issues) - limit} more")
+        more = len(issues) - limit + self.dropped_invalid + self.dropped_duplicates
+        if more > 0:
+            lines.append(f"… and {more} more")
         return lines
 
 
@@ -507,7 +528,7 @@ def import_rows(
     site: Site,
     actor: Actor,
     entity_name: str,
-    sheet: Sheet,
+    sheet: Sheet | SheetStream,
     *,
     mapping: dict[str, str | None] | None = None,
     ignore_unknown: bool = False,
@@ -531,24 +552,25 @@ def import_rows(
     from . import importjobs
 
     entity, columns = prepare(site, actor, entity_name, sheet, mapping=mapping, ignore_unknown=ignore_unknown, on_duplicate=on_duplicate)
-    report = ImportReport(entity.name, len(sheet.rows), columns, sheet.source, on_duplicate, dry_run, skip_invalid)
-    payloads = [(number, row_data(columns, cells, tzinfo)) for number, cells in sheet.rows]
+    total = sheet.count
+    report = ImportReport(entity.name, total, columns, sheet.source, on_duplicate, dry_run, skip_invalid)
     if upsert is not None:
         upsert.check(entity)
     writer = Writer(site, replace(actor, channel="import"), entity.name, columns, report, upsert)
     options = {"mapping": mapping, "ignore_unknown": ignore_unknown, "skip_invalid": skip_invalid, "on_duplicate": on_duplicate, "upsert": _upsert_options(upsert)}
     try:
         with dry_run_transaction(site) if dry_run else site.write() as conn:
-            done = 0
-            for batch in _batches(payloads, BATCH_SIZE):
-                writer.write(conn, batch)
-                done += len(batch)
+            done = last_row = 0
+            for part in _batches(sheet.iter_rows(), BATCH_SIZE):
+                writer.write(conn, [(number, row_data(columns, cells, tzinfo)) for number, cells in part])
+                report.trim(LISTED_ISSUES)
+                done, last_row = done + len(part), part[-1][0]
                 if progress is not None:
-                    progress(done, len(payloads))
+                    progress(done, total)
             if dry_run or report.refused:
                 raise _Discard()
             report.job = importjobs.record_whole(site, conn, actor, report, writer.created, filename=filename or sheet.source, file_hash=file_hash, options=options,
-                last_row=sheet.rows[-1][0] if sheet.rows else 0,
+                last_row=last_row,
             )
     except _Discard:
         pass
@@ -560,7 +582,7 @@ def import_rows(
 
 
 def prepare(
-    site: Site, actor: Actor, entity_name: str, sheet: Sheet, *,
+    site: Site, actor: Actor, entity_name: str, sheet: Sheet | SheetStream, *,
     mapping: dict[str, str | None] | None = None, ignore_unknown: bool = False, on_duplicate: str = "skip",
 ) -> tuple[Entity, list[Column]]:
     """The entity and the planned columns of an import, or :class:`ImportRefused` saying why not."""
@@ -585,9 +607,11 @@ def _upsert_options(upsert: Upsert | None) -> dict[str, Any] | None:
     return None if upsert is None else {"key": upsert.key, "policy": upsert.policy, "fields": upsert.fields}
 
 
-def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in lists of ``size`` (the last may be shorter), taken as they come."""
+    items = iter(items)
+    while batch := list(itertools.islice(items, size)):
+        yield batch
 
 
 class Writer:

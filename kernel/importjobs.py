@@ -19,6 +19,7 @@ through ``site.records.delete_many`` — audited, a batch at a time.
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timezone
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from .errors import NotFound
-from .importing import ImportRefused, ImportReport, Sheet, Writer, prepare, row_data
+from .importing import LISTED_ISSUES, ImportRefused, ImportReport, Sheet, SheetStream, Writer, _batches, prepare, row_data
 from .importupserts import Upsert
 from .models import ImportedRecord, ImportJob, ImportMapping
 
@@ -50,6 +51,15 @@ UNDO_BATCH = 1_000
 
 def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def hash_file(path: Any) -> str:
+    """The SHA-256 of a file on disk, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,13 @@ def latest_unfinished(site: Site) -> Job | None:
     return _job(row) if row is not None else None
 
 
+def of_task(site: Site, task_id: int, file_hash: str) -> Job | None:
+    """The job a background task began on this file (what a retry of the task resumes), if any."""
+    with site.engine.connect() as conn:
+        rows = conn.execute(sa.select(JOBS).where(JOBS.c.file_hash == file_hash).order_by(JOBS.c.id.desc()).limit(100)).all()
+    return next((_job(row) for row in rows if (row.options or {}).get("task") == task_id), None)
+
+
 def _insert_job(site: Site, conn: sa.Connection, actor: Actor, entity: str, rows: int, *, filename: str, file_hash: str, options: dict[str, Any], status: str) -> int:
     now = site.clock.now()
     return int(conn.execute(sa.insert(JOBS).values(
@@ -133,7 +150,7 @@ def import_in_batches(
     site: Site,
     actor: Actor,
     entity_name: str,
-    sheet: Sheet,
+    sheet: Sheet | SheetStream,
     *,
     filename: str,
     file_hash: str,
@@ -145,66 +162,85 @@ def import_in_batches(
     tzinfo: Any = timezone.utc,
     progress: Callable[[int, int], None] | None = None,
     upsert: Upsert | None = None,
+    task: int | None = None,
 ) -> ImportReport:
-    """Import ``sheet`` in batches of ``batch_size`` rows, each batch committed with the job's checkpoint."""
+    """Import ``sheet`` in batches of ``batch_size`` rows, each batch committed with the job's checkpoint
+    (``task``: the background task running it, kept with the job so a retry of the task resumes it)."""
     if batch_size < 1:
         raise ImportRefused("the batch size must be a positive number of rows")
     options = {
         "mapping": mapping, "ignore_unknown": ignore_unknown, "skip_invalid": skip_invalid, "on_duplicate": on_duplicate, "batch": batch_size,
         "upsert": None if upsert is None else {"key": upsert.key, "policy": upsert.policy, "fields": upsert.fields},
     }
+    if task is not None:
+        options["task"] = task
     entity, _ = prepare(site, actor, entity_name, sheet, mapping=mapping, ignore_unknown=ignore_unknown, on_duplicate=on_duplicate)
     if upsert is not None:
         upsert.check(entity)
     with site.write() as conn:
-        job_id = _insert_job(site, conn, actor, entity.name, len(sheet.rows), filename=filename, file_hash=file_hash, options=options, status="running")
+        job_id = _insert_job(site, conn, actor, entity.name, sheet.count, filename=filename, file_hash=file_hash, options=options, status="running")
     return _run(site, actor, load(site, job_id), sheet, tzinfo=tzinfo, progress=progress)
 
 
 def resume(
-    site: Site, actor: Actor, job: Job, data: bytes, sheet: Sheet, *, tzinfo: Any = timezone.utc, progress: Callable[[int, int], None] | None = None,
+    site: Site, actor: Actor, job: Job, data: bytes | str, sheet: Sheet | SheetStream, *, tzinfo: Any = timezone.utc,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Go on with ``job`` from the first row after its checkpoint; ``data`` must be the same file."""
+    """Go on with ``job`` from the first row after its checkpoint; ``data`` must be the same file
+    (its bytes, or the SHA-256 of them)."""
     if job.finished:
         raise ImportRefused(f"import job {job.id} is {job.status}; there is nothing to resume")
-    if file_hash(data) != job.file_hash:
+    if (data if isinstance(data, str) else file_hash(data)) != job.file_hash:
         raise ImportRefused(f"{job.filename} changed since import job {job.id} began (its SHA-256 differs); import the new file as a new job")
     with site.write() as conn:
         conn.execute(sa.update(JOBS).where(JOBS.c.id == job.id).values(status="running", updated_at=site.clock.now()))
     return _run(site, actor, replace(job, status="running"), sheet, tzinfo=tzinfo, progress=progress)
 
 
-def _run(site: Site, actor: Actor, job: Job, sheet: Sheet, *, tzinfo: Any, progress: Callable[[int, int], None] | None) -> ImportReport:
+def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzinfo: Any, progress: Callable[[int, int], None] | None) -> ImportReport:
     options = job.options
     entity, columns = prepare(
         site, actor, job.entity, sheet, mapping=options.get("mapping"), ignore_unknown=options.get("ignore_unknown", False),
         on_duplicate=options.get("on_duplicate", "skip"),
     )
     skip_invalid = bool(options.get("skip_invalid"))
-    report = ImportReport(entity.name, len(sheet.rows), columns, sheet.source, options.get("on_duplicate", "skip"), False, skip_invalid)
+    total = sheet.count
+    report = ImportReport(entity.name, total, columns, sheet.source, options.get("on_duplicate", "skip"), False, skip_invalid)
     report.job = job.id
     with site.engine.connect() as conn:
-        report.ids = list(conn.scalars(sa.select(RECORDS.c.record_id).where(RECORDS.c.job_id == job.id).order_by(RECORDS.c.row)))
+        # 8 bytes an id (a list of ints takes ~36): what a million-row job keeps in memory
+        report.ids = array("q", conn.scalars(sa.select(RECORDS.c.record_id).where(RECORDS.c.job_id == job.id).order_by(RECORDS.c.row)))  # type: ignore[assignment]
     upsert = Upsert(**options["upsert"]) if options.get("upsert") else None
     writer = Writer(site, replace(actor, channel="import"), entity.name, columns, report, upsert)
     counts = {"duplicates": job.duplicates, "invalid": job.invalid}
     issues = list(job.issues)
-    pending = [(number, cells) for number, cells in sheet.rows if number > job.last_row]
-    done = len(sheet.rows) - len(pending)
+    done = 0
     size = int(options.get("batch") or DEFAULT_BATCH)
-    for start in range(0, len(pending), size):
-        part = pending[start : start + size]
-        batch = [(number, row_data(columns, cells, tzinfo)) for number, cells in part]
-        try:
-            _commit_batch(site, job.id, writer, batch, counts, issues, skip_invalid)
-        except _Stop:
-            report.ids = report.ids[: len(report.ids) - len(writer.created)]
-            _finish(site, job.id, "stopped", issues + report.issue_lines(KEPT_ISSUES))
-            report.written, report.stopped = bool(report.ids), True
-            return report
-        done += len(part)
-        if progress is not None:
-            progress(done, len(sheet.rows))
+    rows = sheet.iter_rows()
+    try:
+        for part in _batches(rows, size):
+            pending = [(number, cells) for number, cells in part if number > job.last_row]
+            if pending:
+                batch = [(number, row_data(columns, cells, tzinfo)) for number, cells in pending]
+                writer.rows_by_id = {}  # earlier batches are committed: their records are named as stored ones
+                try:
+                    _commit_batch(site, job.id, writer, batch, counts, issues, skip_invalid)
+                except _Stop:
+                    report.ids = report.ids[: len(report.ids) - len(writer.created)]
+                    _finish(site, job.id, "stopped", issues + report.issue_lines(KEPT_ISSUES))
+                    report.written, report.stopped = bool(report.ids), True
+                    return report
+                report.trim(LISTED_ISSUES)
+            done += len(part)
+            if progress is not None:
+                progress(done, total)
+    except Exception:  # a failed batch, or the caller stopping it (a task cancelled): resumable from its checkpoint
+        _finish(site, job.id, "stopped", None)
+        raise
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
     _finish(site, job.id, "done", None)
     report.written = True
     return report

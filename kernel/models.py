@@ -224,6 +224,7 @@ class Upload(Base):
     data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     checked: Mapped[Any] = mapped_column(JSONData, nullable=True)  # the last dry run's report and what it was run with
+    sha256: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)  # of the whole file, kept in kernel_upload_parts
 
 
 class OwnershipEvent(Base):
@@ -622,3 +623,13 @@ class OptionDef(Base):
     review: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     merged_into: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class UploadPart(Base):
+    """One megabyte of an uploaded file (:class:`Upload`), in order: a large import file is written and
+    read a part at a time, never held whole (see :mod:`kernel.uploadparts`)."""
+
+    __tablename__ = "kernel_upload_parts"
+    upload_id: Mapped[int] = mapped_column(sa.ForeignKey("kernel_uploads.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)

@@ -14,6 +14,8 @@ dedupe keys), which leaves what it cannot read alone.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -46,13 +48,23 @@ def to_e164(text: str, region: str = DEFAULT_REGION) -> str:
         raise ValueError("is empty")
     if len(text) > 40:
         raise ValueError("is too long for a phone number (at most 40 characters)")
+    number, problem = _e164(text, region)
+    if problem is not None:
+        raise ValueError(problem)
+    return number
+
+
+@functools.lru_cache(maxsize=16_384)
+def _e164(text: str, region: str) -> tuple[str, str | None]:
+    """``(E.164, None)`` or ``("", why not)``: remembered, since a write reads the same number several
+    times (its dedupe keys, the stored phones, the duplicate check before an import's batch)."""
     try:
         number = _parse(text, region)
     except phonenumbers.NumberParseException:
-        raise ValueError("is not a phone number") from None
+        return "", "is not a phone number"
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"is not a valid phone number (read in region {region}; add +country code for a foreign number)")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return "", f"is not a valid phone number (read in region {region}; add +country code for a foreign number)"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
 def e164_or_none(text: Any, region: str = DEFAULT_REGION) -> str | None:

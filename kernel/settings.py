@@ -95,8 +95,8 @@ class Settings:
     org_name: str = ""  # shown in the UI's top bar and title
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For/-Proto are believed (kernel.web.proxies)
     public_origins: tuple[str, ...] = ()  # other sites whose pages may post to /public/ and embed its forms (kernel.web.public)
-    import_max_rows: int = 50_000  # rows one file uploaded to the import page may hold (kernel.filereading; crm import reads more)
-    import_max_bytes: int = 20 * 2**20  # size of one imported file, and of the import page's upload
+    import_max_rows: int = 5_000_000  # rows one file uploaded to the import page may hold (a worker streams it: kernel.importtasks)
+    import_max_bytes: int = 512 * 2**20  # size of one file uploaded to the import page (kept in the database a megabyte at a time)
     file_max_bytes: int = 10 * 2**20  # size of one file attached to a record (kernel.files)
     count_cap: int = 10_000  # lists count their total exactly up to this many records
     trash_days: int = 30  # deleted records stay restorable this long, then a job purges them (kernel.trash)

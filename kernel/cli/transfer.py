@@ -69,13 +69,16 @@ class _Progress:
         self.bar.update(self.task, completed=done, rate=f"{speed:,.0f}" if speed else "…")
 
 
-def _read(file: str, limits: Any) -> bytes:
+def _read(file: str, limits: Any) -> tuple[Any, str]:
+    """The file as a stream of rows (never read whole) and its SHA-256."""
+    from .. import importing, importjobs
+
     try:
         size = os.path.getsize(file)
         if size > limits.bytes:
             raise UserError(f"{file}: the file is {size / 2**20:.1f} MB; at most {limits.bytes / 2**20:g} MB can be imported at once")
-        with open(file, "rb") as handle:
-            return handle.read()
+        digest = importjobs.hash_file(file)
+        return importing.stream_sheet(file, limits), digest
     except OSError as exc:
         raise UserError(f"{file}: {exc.strerror or exc}") from None
 
@@ -173,13 +176,12 @@ def _import_one(
 ) -> None:
     from .. import importing, importjobs
 
-    data = _read(file, limits)
     try:
-        sheet = importing.read_sheet(data, limits)
+        sheet, digest = _read(file, limits)
         with _Progress(f"{entity} ← {os.path.basename(file)}") as progress:
-            if not dry_run and (batch is not None or len(sheet.rows) > importjobs.BATCHED_ROWS):
+            if not dry_run and (batch is not None or sheet.count > importjobs.BATCHED_ROWS):
                 report = importjobs.import_in_batches(
-                    site, actor, entity, sheet, filename=os.path.abspath(file), file_hash=importjobs.file_hash(data),
+                    site, actor, entity, sheet, filename=os.path.abspath(file), file_hash=digest,
                     batch_size=batch or importjobs.DEFAULT_BATCH, mapping=mapping, ignore_unknown=ignore_unknown,
                     skip_invalid=skip_invalid, on_duplicate=on_duplicate, progress=progress, upsert=upsert,
                 )
@@ -187,7 +189,7 @@ def _import_one(
                 report = importing.import_rows(
                     site, actor, entity, sheet, mapping=mapping, ignore_unknown=ignore_unknown, skip_invalid=skip_invalid,
                     on_duplicate=on_duplicate, dry_run=dry_run, progress=progress, filename=os.path.abspath(file),
-                    file_hash=importjobs.file_hash(data), upsert=upsert,
+                    file_hash=digest, upsert=upsert,
                 )
     except importing.UnknownColumns as exc:
         raise UserError(f"{file}: {exc}; map it with --map HEADER=FIELD or pass --ignore-unknown") from None
@@ -225,12 +227,11 @@ def _resume(site: Site, actor: Any, job_id: int | None, limits: Any) -> None:
         raise UserError(str(exc)) from None
     if job is None:
         raise UserError("no import was killed or stopped: there is nothing to resume")
-    data = _read(job.filename, limits)
     try:
-        sheet = importing.read_sheet(data, limits)
+        sheet, digest = _read(job.filename, limits)
         click.echo(f"resuming import job {job.id} ({job.entity} from {job.filename}) after row {job.last_row}", err=True)
         with _Progress(f"{job.entity} ← {os.path.basename(job.filename)}") as progress:
-            report = importjobs.resume(site, actor, job, data, sheet, progress=progress)
+            report = importjobs.resume(site, actor, job, digest, sheet, progress=progress)
     except importing.ImportRefused as exc:
         raise UserError(str(exc)) from None
     _show(report)

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from kernel import Actor, fielddefs
+from kernel import Actor, fielddefs, tasks
 from kernel.models import AuditEntry
 from kernel.web.app import create_app
-from kernel.web.ui.import_views import MAX_KEPT_BYTES, UPLOADS, Uploads
+from kernel.web.ui.import_views import UPLOADS, Uploads
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SYSTEM = Actor.system("cli")
@@ -60,6 +60,29 @@ def upload(client: TestClient, token: str, data: bytes, name: str = "customers.c
     return client.post("/r/customers/import", data={"csrf_token": token}, files={"file": (name, data, "text/csv")})
 
 
+def work(site: Any) -> None:
+    """What a worker does between two requests: run the queued tasks (the check, the import)."""
+    tasks.run_due_tasks(site)
+
+
+def checked(client: TestClient, site: Any, url: str) -> Any:
+    """The review page once its check (a background task) has run."""
+    first = client.get(url)
+    assert first.status_code == 200, first.text
+    work(site)
+    return client.get(url)
+
+
+def import_now(client: TestClient, site: Any, url: str, fields: dict[str, Any]) -> Any:
+    """Start the import (a task), let the worker run it, and show its page."""
+    started = client.post(url, data={**fields, "action": "import"})
+    if started.status_code != 303:
+        return started
+    assert re.fullmatch(r"/r/customers/import/tasks/\d+", started.headers["location"])
+    work(site)
+    return client.get(started.headers["location"])
+
+
 def names(site: Any) -> list[str]:
     return sorted(c["name"] for c in site.records.list(SYSTEM, "customers").items)
 
@@ -92,6 +115,10 @@ def test_upload_check_and_import(site, admin):
     assert sent.status_code == 303
     review_url = sent.headers["location"]
     assert re.fullmatch(r"/r/customers/import/[A-Za-z0-9_-]{32}", review_url)
+    waiting = client.get(review_url)
+    assert waiting.status_code == 200 and "Checking every row" in text(waiting.text) and 'id="import-progress"' in waiting.text
+    assert re.search(r'value="import" class="btn btn-primary" disabled', waiting.text)  # not before the check
+    work(site)
     review = client.get(review_url)
     assert review.status_code == 200
     assert [selected(review.text, i) for i in range(3)] == ["name", "phone", "custom.rating"]
@@ -100,7 +127,7 @@ def test_upload_check_and_import(site, admin):
     assert f"Row 4 : looks like 老客户 (#{old['id']})" in shown
     assert "Import 2 records" in shown and names(site) == ["老客户"]  # checked, nothing saved
 
-    done = client.post(review_url, data={"csrf_token": token, "col.0": "name", "col.1": "phone", "col.2": "custom.rating", "on_duplicate": "skip", "action": "import"})
+    done = import_now(client, site, review_url, {"csrf_token": token, "col.0": "name", "col.1": "phone", "col.2": "custom.rating", "on_duplicate": "skip"})
     assert done.status_code == 200
     assert "Imported 2 records." in text(done.text) and 'href="/r/customers"' in done.text
     assert names(site) == ["乙公司", "甲公司", "老客户"]
@@ -117,6 +144,7 @@ def test_posts_without_the_csrf_token_are_refused(site, admin):
     refused = client.post("/r/customers/import", files={"file": ("c.csv", CSV, "text/csv")})
     assert refused.status_code == 403
     review_url = upload(client, token, CSV).headers["location"]
+    checked(client, site, review_url)
     refused = client.post(review_url, data={"col.0": "name", "action": "import"})
     assert refused.status_code == 403 and names(site) == []
 
@@ -129,21 +157,25 @@ def test_an_unknown_column_must_be_chosen_or_left_out(site, admin):
     assert re.search(r'value="import" class="btn btn-primary" disabled', review.text)
     not_chosen = client.post(review_url, data={"csrf_token": token, "col.0": "", "col.1": "-", "action": "import"})
     assert not_chosen.status_code == 422 and names(site) == []
-    checked = client.post(review_url, data={"csrf_token": token, "col.0": "name", "col.1": "-", "action": "check"})
-    assert checked.status_code == 200 and selected(checked.text, 0) == "name" and selected(checked.text, 1) == "-"
-    done = client.post(review_url, data={"csrf_token": token, "col.0": "name", "col.1": "-", "action": "import"})
+    rechecked = client.post(review_url, data={"csrf_token": token, "col.0": "name", "col.1": "-", "action": "check"})
+    assert rechecked.status_code == 200 and selected(rechecked.text, 0) == "name" and selected(rechecked.text, 1) == "-"
+    work(site)
+    assert selected(client.get(review_url).text, 0) == "name"  # the chosen columns stay with the upload
+    done = import_now(client, site, review_url, {"csrf_token": token, "col.0": "name", "col.1": "-"})
     assert done.status_code == 200 and names(site) == ["甲公司"]
 
 
 def test_invalid_rows_block_the_import_unless_skipped(site, admin):
     client, token = admin
     review_url = upload(client, token, "名称,电话\n好公司,13800000001\n坏公司,oops\n".encode()).headers["location"]
-    review = client.get(review_url)
+    review = checked(client, site, review_url)
     shown = text(review.text)
     assert "1 row is invalid, so nothing will be imported." in shown and "Row 3 · 电话: is not a phone number" in shown
-    fields = {"csrf_token": token, "col.0": "name", "col.1": "phone", "action": "import"}
-    assert client.post(review_url, data=fields).status_code == 422 and names(site) == []
-    done = client.post(review_url, data={**fields, "skip_invalid": "1"})
+    fields = {"csrf_token": token, "col.0": "name", "col.1": "phone"}
+    assert import_now(client, site, review_url, fields).status_code == 422 and names(site) == []
+    assert client.post(review_url, data={**fields, "skip_invalid": "1", "action": "check"}).status_code == 200
+    work(site)
+    done = import_now(client, site, review_url, {**fields, "skip_invalid": "1"})
     assert done.status_code == 200 and "Imported 1 record." in text(done.text) and names(site) == ["好公司"]
 
 
@@ -180,16 +212,20 @@ def test_the_review_page_keeps_its_dry_run_instead_of_running_it_per_view(site, 
     monkeypatch.setattr(importing, "import_rows", lambda *a, **k: runs.append(k["dry_run"]) or real(*a, **k))
     client, token = admin
     review_url = upload(client, token, CSV).headers["location"]
-    first, second = client.get(review_url), client.get(review_url)
+    first = checked(client, site, review_url)
+    second = client.get(review_url)
+    work(site)
     assert runs == [True]
     assert text(first.text) == text(second.text) and "Import 3 records" in text(second.text)
     fields = {"csrf_token": token, "col.0": "name", "col.1": "-", "col.2": "custom.rating", "action": "check"}
     rechecked = client.post(review_url, data=fields)
+    work(site)
     assert runs == [True, True] and rechecked.status_code == 200  # other columns: checked again
-    client.post(review_url, data=fields)
+    client.get(review_url)
+    work(site)
     assert runs == [True, True]
-    done = client.post(review_url, data={**fields, "action": "import"})
-    assert runs == [True, True, False] and "Imported 3 records." in text(done.text)
+    done = import_now(client, site, review_url, fields)
+    assert runs == [True, True] and "Imported 3 records." in text(done.text)  # the import itself is batched, never a dry run
 
 
 def test_uploads_expire_after_an_hour_and_one_per_user_is_kept(site, admin, clock):
@@ -204,7 +240,9 @@ def test_uploads_expire_after_an_hour_and_one_per_user_is_kept(site, admin, cloc
     assert kept(site) == 1
 
 
-def test_uploads_are_kept_in_the_database_for_every_worker(site, admin):
+def test_uploads_are_kept_in_the_database_for_every_worker(site, admin, monkeypatch):
+    from kernel.web.ui import import_views
+
     client, token = admin
     review = upload(client, token, CSV).headers["location"]
     other_worker = TestClient(create_app(site=site), follow_redirects=False)  # same database, another app
@@ -213,7 +251,8 @@ def test_uploads_are_kept_in_the_database_for_every_worker(site, admin):
     with site.engine.connect() as conn:
         row = conn.execute(sa.select(UPLOADS.c.token_hash, UPLOADS.c.filename)).one()
     assert review.rsplit("/", 1)[1] not in row.token_hash and len(row.token_hash) == 64
-    assert Uploads(site).keep(1, "customers", "x.csv", b"x" * (MAX_KEPT_BYTES + 1)) is None
+    monkeypatch.setattr(import_views, "MAX_KEPT_BYTES", 10)
+    assert Uploads(site).keep(1, "customers", "x.csv", b"x" * 11) is None
 
 
 def test_the_page_speaks_chinese(site, admin):

@@ -1,13 +1,20 @@
 """The import page, ``/r/E/import``: upload a file, check its columns and rows, import.
 
-1. ``GET/POST /r/E/import``: the upload form; a posted file is kept in the database
-   (:class:`Uploads`) and the browser goes on to its own URL.
+1. ``GET/POST /r/E/import``: the upload form; a posted file is kept in the database a megabyte at
+   a time (:class:`Uploads`, :mod:`kernel.uploadparts`) and the browser goes on to its own URL.
 2. ``GET /r/E/import/TOKEN``: each column with the field it fills (automatic matches
-   preselected), the first rows, and the report of a dry run: errors per row and
-   likely duplicates. ``POST`` with ``action=check`` checks again with the chosen
-   columns and options.
-3. ``POST`` with ``action=import``: the import itself (:func:`kernel.importing.import_rows`,
-   as the signed-in user on the ``import`` channel), then the result with its counts.
+   preselected), the first rows, and the report of a dry run of every row: errors per row and
+   likely duplicates. The dry run is a background task (``kernel.import``, :mod:`kernel.importtasks`)
+   a worker runs while the page shows its progress; ``POST`` with ``action=check`` checks again
+   with the chosen columns and options.
+3. ``POST`` with ``action=import``: the import itself, a background task too (in batches, each
+   committed with its checkpoint), as the signed-in user on the ``import`` channel; the browser
+   goes to ``/r/E/import/tasks/ID``: its progress, then the result with its counts.
+
+The pages show a task's progress as it is stored (``/r/E/import/tasks/ID/progress``, polled by
+htmx), so a reload shows it again; ``/r/E/import/tasks/ID/report.xlsx`` downloads the problem
+rows (row, column, reason). The web process never reads more of the file than the columns and
+the first rows.
 
 A kept file is only ever found by its random token, for the user who uploaded it,
 for an hour; uploading again replaces the user's earlier file, and the store as
@@ -17,24 +24,27 @@ a whole is capped.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import importing, permissions
-from ...errors import Forbidden
+from ... import importing, importtasks, permissions, tasks
+from ...errors import Forbidden, NotFound
 from ...models import Upload
-from ...parsing import INT64_MAX, optional_int
+from ...parsing import INT64_MAX, optional_id, optional_int
+from ...uploadparts import store
 from .context import UI, ui_for
 from .forms import FormField
 from .records_views import common, entity_of
@@ -43,23 +53,26 @@ from .session import check_csrf
 UPLOADS = Upload.__table__
 KEEP_SECONDS = 3600
 MAX_KEPT_FILES = 50
-MAX_KEPT_BYTES = 200 * 2**20
+MAX_KEPT_BYTES = 4 * 2**30
 PREVIEW_ROWS = 5
+SAMPLE_ROWS = 20
 REPORT_LINES = 50
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
 @dataclass(frozen=True)
 class Kept:
+    id: int
     filename: str
-    data: bytes
-    checked: dict[str, Any] | None = None  # the last dry run: {"key": ..., "report": ...}
+    size: int
+    checked: dict[str, Any] | None = None  # the last check: {"key", "task", "mapping", "options"}
 
 
 class Uploads:
-    """Uploaded files between the steps of an import, in the database (table ``kernel_uploads``),
-    so every ``crm serve`` worker, on whichever machine, finds them. Only the token's SHA-256
-    is stored; a row answers only to its user and entity, and for an hour."""
+    """Uploaded files between the steps of an import, in the database (tables ``kernel_uploads`` and
+    ``kernel_upload_parts``), so every ``crm serve`` worker and ``crm worker``, on whichever machine,
+    finds them. Only the token's SHA-256 is stored; a row answers only to its user and entity, and
+    for an hour."""
 
     def __init__(self, site: Any):
         self.site = site
@@ -69,19 +82,26 @@ class Uploads:
         cutoff = self.site.clock.now() - timedelta(seconds=KEEP_SECONDS)
         conn.execute(sa.delete(UPLOADS).where(UPLOADS.c.created_at < cutoff))
 
-    def keep(self, user_id: int, entity: str, filename: str, data: bytes) -> str | None:
-        """Keep ``data`` for ``user_id`` (replacing their earlier file); ``None`` when the store is full."""
+    def keep(self, user_id: int, entity: str, filename: str, source: BinaryIO | bytes) -> str | None:
+        """Keep the file (read from ``source`` a part at a time) for ``user_id``, replacing their earlier
+        one; ``None`` when the store is full. Blocking: call it off the event loop."""
+        if isinstance(source, bytes):
+            source = io.BytesIO(source)
+        size = source.seek(0, io.SEEK_END)
+        source.seek(0)
         token = secrets.token_urlsafe(24)
         with self.site.write() as conn:
             self.sweep(conn)
             conn.execute(sa.delete(UPLOADS).where(UPLOADS.c.user_id == user_id))
             count, used = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(UPLOADS.c.size), 0))).one()
-            if count >= MAX_KEPT_FILES or used + len(data) > MAX_KEPT_BYTES:
+            if count >= MAX_KEPT_FILES or used + size > MAX_KEPT_BYTES:
                 return None
-            conn.execute(sa.insert(UPLOADS).values(
+            upload_id = conn.execute(sa.insert(UPLOADS).values(
                 token_hash=_hash(token), user_id=user_id, entity=entity, filename=filename[:200],
-                size=len(data), data=data, created_at=self.site.clock.now(),
-            ))
+                size=size, data=b"", created_at=self.site.clock.now(),
+            ).returning(UPLOADS.c.id)).scalar_one()
+            stored, digest = store(conn, upload_id, source)
+            conn.execute(sa.update(UPLOADS).where(UPLOADS.c.id == upload_id).values(size=stored, sha256=digest))
         return token
 
     def load(self, token: str, user_id: int, entity: str) -> Kept | None:
@@ -91,15 +111,15 @@ class Uploads:
         cutoff = self.site.clock.now() - timedelta(seconds=KEEP_SECONDS)
         with self.site.engine.connect() as conn:
             row = conn.execute(
-                sa.select(UPLOADS.c.filename, UPLOADS.c.data, UPLOADS.c.checked).where(
+                sa.select(UPLOADS.c.id, UPLOADS.c.filename, UPLOADS.c.size, UPLOADS.c.checked).where(
                     UPLOADS.c.token_hash == _hash(token), UPLOADS.c.user_id == user_id,
                     UPLOADS.c.entity == entity, UPLOADS.c.created_at >= cutoff,
                 )
             ).first()
-        return Kept(row.filename, bytes(row.data), row.checked) if row is not None else None
+        return Kept(row.id, row.filename, row.size, row.checked) if row is not None else None
 
     def remember(self, token: str, checked: dict[str, Any]) -> None:
-        """Keep a dry run's report with the file, so showing the page again does not re-run it."""
+        """Keep the check's task (and what it was run with) with the file, so showing the page again does not re-run it."""
         with self.site.write() as conn:
             conn.execute(sa.update(UPLOADS).where(UPLOADS.c.token_hash == _hash(token)).values(checked=checked))
 
@@ -120,6 +140,12 @@ def _entity_for_import(ui: UI, request: Request) -> Any:
     return entity
 
 
+def _opening(site: Any, upload_id: int) -> tuple[importing.SheetStream, importing.Sheet]:
+    """The stored file as a stream, and its first rows as a sheet (what the page plans columns on)."""
+    stream = importtasks.sheet_of(site, upload_id)
+    return stream, importing.Sheet(stream.headers, stream.preview(SAMPLE_ROWS), stream.source)
+
+
 async def upload_page(request: Request) -> Response:
     """Step 1: choose a file."""
     ui = ui_for(request)
@@ -131,21 +157,24 @@ async def upload_page(request: Request) -> Response:
     length = optional_int(request.headers.get("content-length"), low=0, high=INT64_MAX)
     if length is not None and length > limits.bytes + 2**16:
         return _upload(ui, entity, too_large, 413)
-    form = await request.form(max_files=1, max_fields=10)
+    form = await request.form(max_files=1, max_fields=10, max_part_size=limits.bytes + 1)
     check_csrf(request, form)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _upload(ui, entity, ui.gettext("Choose a CSV or Excel (.xlsx) file."), 422)
-    data = await upload.read(limits.bytes + 1)
-    if len(data) > limits.bytes:
+    if (upload.size or 0) > limits.bytes:
         return _upload(ui, entity, too_large, 413)
-    try:
-        importing.read_sheet(data, limits)
-    except importing.ImportRefused as exc:
-        return _upload(ui, entity, ui.gettext("This file cannot be imported: %(reason)s", reason=str(exc)), 422)
-    token = Uploads(ui.site).keep(ui.user.id, entity.name, Path(upload.filename).name, data)
+    uploads = Uploads(ui.site)
+    token = await run_in_threadpool(uploads.keep, ui.user.id, entity.name, Path(upload.filename).name, upload.file)
     if token is None:
         return _upload(ui, entity, ui.gettext("Too many imports are waiting to be finished; try again in a few minutes."), 503)
+    kept = uploads.load(token, ui.user.id, entity.name)
+    try:
+        assert kept is not None
+        await run_in_threadpool(_opening, ui.site, kept.id)  # the columns and the first rows are readable
+    except importing.ImportRefused as exc:
+        uploads.drop(token)
+        return _upload(ui, entity, ui.gettext("This file cannot be imported: %(reason)s", reason=str(exc)), 422)
     return ui.redirect(f"/r/{entity.name}/import/{token}")
 
 
@@ -158,7 +187,7 @@ def _upload(ui: UI, entity: Any, error: str | None = None, status_code: int = 20
 
 
 async def review_page(request: Request) -> Response:
-    """Steps 2 and 3: check the columns and rows (a dry run), then import."""
+    """Step 2: check the columns and rows (a dry run, as a task), then start the import (a task)."""
     ui = ui_for(request)
     entity = _entity_for_import(ui, request)
     uploads = Uploads(ui.site)
@@ -167,19 +196,21 @@ async def review_page(request: Request) -> Response:
     if kept is None:
         return ui.render("import.html", status_code=404, **common(ui, entity), step="expired")
     try:
-        sheet = importing.read_sheet(kept.data, importing.Limits.for_settings(ui.site.settings))
+        _, sheet = await run_in_threadpool(_opening, ui.site, kept.id)
     except importing.ImportRefused as exc:  # the limits were lowered since the upload
         return _upload(ui, entity, ui.gettext("This file cannot be imported: %(reason)s", reason=str(exc)), 422)
-    options = {"on_duplicate": "skip", "skip_invalid": False}
-    mapping: dict[str, str | None] | None = None
-    importing_now = False
+    state = dict(kept.checked or {})
+    options = state.get("options") or {"on_duplicate": "skip", "skip_invalid": False}
+    mapping: dict[str, str | None] | None = state.get("mapping")
+    action = form_action = None
+    status_code = 200
     if request.method == "POST":
         form = await request.form(max_files=0, max_fields=1000)
         check_csrf(request, form)
         mapping = _mapping_from(form, sheet)
         chosen = form.get("on_duplicate")
         options = {"on_duplicate": chosen if chosen in importing.ON_DUPLICATE else "skip", "skip_invalid": form.get("skip_invalid") == "1"}
-        importing_now = form.get("action") == "import"
+        action = form_action = form.get("action")
     try:
         columns = importing.plan_columns(sheet, ui.view, entity, mapping)
     except importing.ImportRefused as exc:
@@ -187,49 +218,49 @@ async def review_page(request: Request) -> Response:
     unchosen = [c for c in columns if c.how in ("unknown", "ambiguous")]
     if unchosen:
         return _review(ui, entity, token, kept, sheet, columns, None, options, unchosen=unchosen, status_code=422 if request.method == "POST" else 200)
-    actor = replace(ui.actor, channel="import")
-    key = _check_key(ui, mapping, options)
-    if not importing_now and kept.checked is not None and kept.checked.get("key") == key:
-        report = _stored_report(kept.checked["report"], columns)
-        return _review(ui, entity, token, kept, sheet, columns, report, options)
-    try:
-        report = importing.import_rows(
-            ui.site, actor, entity.name, sheet, mapping=mapping, dry_run=not importing_now, tzinfo=ui.tzinfo, **options,
+    key = _check_key(ui, columns, options)
+    if action == "import":
+        checked = _task(ui, state.get("task")) if state.get("key") == key else None
+        result = (checked or {}).get("result") or {}
+        if checked is None:  # not checked with these columns and options: check first
+            action = "check"
+        elif not result or (result.get("invalid_rows") and not options["skip_invalid"]) or not result.get("imported"):
+            report = importtasks.report_of(result, columns) if result else None
+            return _review(ui, entity, token, kept, sheet, columns, report, options, task=checked, status_code=422)
+    if action == "import":
+        task_id = tasks.enqueue(
+            ui.site, importtasks.KIND, importtasks.payload(kept.id, entity.name, "import", mapping, options, str(ui.tzinfo)), actor=ui.actor,
         )
-    except importing.ImportRefused as exc:
-        return _review(ui, entity, token, kept, sheet, columns, None, options, problem=str(exc))
-    if report.dry_run:
-        uploads.remember(token, {"key": key, "report": _report_data(report)})
-    if report.written:
-        uploads.drop(token)
-        return ui.render("import.html", **common(ui, entity), step="done", report=report, issues=report.issues(), shown_issues=REPORT_LINES, filename=kept.filename)
-    return _review(ui, entity, token, kept, sheet, columns, report, options, status_code=422 if importing_now else 200)
+        return ui.redirect(f"/r/{entity.name}/import/tasks/{task_id}")
+    if action == "check" or state.get("key") != key or _task(ui, state.get("task")) is None:
+        task_id = tasks.enqueue(
+            ui.site, importtasks.KIND, importtasks.payload(kept.id, entity.name, "check", mapping, options, str(ui.tzinfo)), actor=ui.actor,
+        )
+        state = {"key": key, "task": task_id, "mapping": mapping, "options": options}
+        uploads.remember(token, state)
+    task = _task(ui, state["task"])
+    report = importtasks.report_of(task["result"], columns) if task and task["status"] == tasks.DONE else None
+    problem = task["error"] if task and task["status"] == tasks.FAILED else None
+    return _review(ui, entity, token, kept, sheet, columns, report, options, task=task, problem=problem, status_code=status_code)
 
 
-def _check_key(ui: UI, mapping: dict[str, str | None] | None, options: dict[str, Any]) -> str:
-    """What a dry run's answer depends on besides the file: the columns, the options, the fields
-    and plugins (the registry version) and the viewer's time zone."""
-    wanted = {"mapping": mapping, "options": options, "version": ui.view.version, "tz": str(ui.tzinfo)}
+def _task(ui: UI, task_id: Any) -> dict[str, Any] | None:
+    """One of the user's import tasks as the API shows it, or ``None``."""
+    if not isinstance(task_id, int):
+        return None
+    try:
+        found = tasks.get(ui.site, ui.actor, task_id)
+    except NotFound:
+        return None
+    return found if found["kind"] == importtasks.KIND else None
+
+
+def _check_key(ui: UI, columns: list[importing.Column], options: dict[str, Any]) -> str:
+    """What a dry run's answer depends on besides the file: the field each column fills, the options,
+    the fields and plugins (the registry version) and the viewer's time zone."""
+    planned = [(c.index, c.key) for c in columns]
+    wanted = {"columns": planned, "options": options, "version": ui.view.version, "tz": str(ui.tzinfo)}
     return hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _report_data(report: importing.ImportReport) -> dict[str, Any]:
-    """A dry run's report as JSON (the columns are planned again from the file; ids are not kept)."""
-    return {
-        "entity": report.entity, "rows": report.rows, "source": report.source, "on_duplicate": report.on_duplicate,
-        "skip_invalid": report.skip_invalid, "imported": report.imported,
-        "invalid": [asdict(issue) for issue in report.invalid], "duplicates": [asdict(issue) for issue in report.duplicates],
-    }
-
-
-def _stored_report(data: dict[str, Any], columns: list[importing.Column]) -> importing.ImportReport:
-    def issue(fields: dict[str, Any]) -> importing.RowIssue:
-        return importing.RowIssue(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
-
-    return importing.ImportReport(
-        data["entity"], data["rows"], columns, data["source"], data["on_duplicate"], True, data["skip_invalid"],
-        ids=[0] * data["imported"], invalid=[issue(i) for i in data["invalid"]], duplicates=[issue(i) for i in data["duplicates"]],
-    )
 
 
 def _mapping_from(form: Any, sheet: importing.Sheet) -> dict[str, str | None]:
@@ -249,7 +280,7 @@ def _mapping_from(form: Any, sheet: importing.Sheet) -> dict[str, str | None]:
 def _review(
     ui: UI, entity: Any, token: str, kept: Kept, sheet: importing.Sheet, columns: list[importing.Column],
     report: importing.ImportReport | None, options: dict[str, Any], *, unchosen: list[importing.Column] | None = None,
-    problem: str | None = None, status_code: int = 200,
+    problem: str | None = None, status_code: int = 200, task: dict[str, Any] | None = None,
 ) -> Response:
     choices = importing.Targets(ui.view, entity).choices(ui.locale, ui.gettext)
     shown = [c for c in columns if c.header]
@@ -261,6 +292,8 @@ def _review(
         token=token,
         filename=kept.filename,
         sheet=sheet,
+        size_mb=f"{kept.size / 2**20:.1f}",
+        row_count=report.rows if report is not None else None,
         columns=shown,
         field_choices=choices,
         field_names=dict(choices),
@@ -272,13 +305,15 @@ def _review(
         options=options,
         unchosen={c.index for c in unchosen or []},
         problem=problem,
+        task=task if task is not None and task["status"] != tasks.DONE and not problem else None,
+        report_task=task["id"] if task is not None and report is not None else None,
         detects_duplicates=bool(ui.view.pm.hook.find_duplicates.get_hookimpls()),
         cell=_cell_text,
     )
 
 
 def _samples(sheet: importing.Sheet, index: int) -> str:
-    values = [_cell_text(cells[index]) for _, cells in sheet.rows[:20] if index < len(cells) and cells[index] is not None]
+    values = [_cell_text(cells[index]) for _, cells in sheet.rows[:SAMPLE_ROWS] if index < len(cells) and cells[index] is not None]
     return ", ".join(values[:3])
 
 
@@ -288,3 +323,80 @@ def _cell_text(value: Any) -> str:
     text = importing.convert(FormField("preview", "", "text"), value)
     return text if len(text) <= 80 else text[:79] + "…"
 
+
+# -- a task's progress and result ----------------------------------------------------------------
+
+
+def _import_task(ui: UI, request: Request, entity: Any) -> dict[str, Any]:
+    """The import task the path names: the user's own (an admin: anyone's), of this entity."""
+    task_id = optional_id(request.path_params["task"])
+    task = _task(ui, task_id) if task_id is not None else None
+    if task is None or _task_entity(ui, task["id"]) != entity.name:
+        raise NotFound(f"no import task {request.path_params['task']}")
+    return task
+
+
+def _task_entity(ui: UI, task_id: int) -> str | None:
+    with ui.site.engine.connect() as conn:
+        payload = conn.scalar(sa.select(tasks.TASKS.c.payload).where(tasks.TASKS.c.id == task_id))
+    return (payload or {}).get("entity")
+
+
+async def task_page(request: Request) -> Response:
+    """Step 3: the import's progress (it survives a reload: the task is in the database), then its result."""
+    ui = ui_for(request)
+    entity = _entity_for_import(ui, request)
+    task = _import_task(ui, request, entity)
+    result = task["result"] if task["status"] == tasks.DONE else None
+    report = importtasks.report_of(result, []) if result else None
+    return ui.render(
+        "import.html", **common(ui, entity), step="done" if report is not None else "running", task=task, report=report,
+        issues=report.issues() if report is not None else [], shown_issues=REPORT_LINES, report_task=task["id"],
+        problem=task["error"] if task["status"] in (tasks.FAILED, tasks.CANCELLED) else None,
+    )
+
+
+async def task_progress(request: Request) -> Response:
+    """The progress bar alone (what the page polls); once the task has finished, the page reloads."""
+    ui = ui_for(request)
+    entity = _entity_for_import(ui, request)
+    task = _import_task(ui, request, entity)
+    response = ui.render("_import_progress.html", task=task, entity=entity)
+    if task["status"] in tasks.FINISHED:
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+async def task_report(request: Request) -> Response:
+    """The problem rows of a check or an import as an XLSX workbook: row, column, reason."""
+    ui = ui_for(request)
+    entity = _entity_for_import(ui, request)
+    task = _import_task(ui, request, entity)
+    if task["status"] != tasks.DONE or not task["result"]:
+        raise NotFound(f"import task {task['id']} has no report yet")
+    report = importtasks.report_of(task["result"], [])
+    data = await run_in_threadpool(_workbook, ui, report)
+    name = f"{entity.name}-import-{task['id']}-report.xlsx"
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"})
+
+
+def _workbook(ui: UI, report: importing.ImportReport) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(ui.gettext("Rows to look at"))
+    sheet.append([ui.gettext("Row"), ui.gettext("Column"), ui.gettext("Reason")])
+    for issue in report.issues():
+        sheet.append([issue.row, issue.column or "", _guarded(issue.reason)])
+    more = report.dropped_invalid + report.dropped_duplicates
+    if more:
+        sheet.append(["", "", ui.gettext("… and %(count)s more", count=more)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _guarded(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
