@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
 
 from .conftest import SYSTEM, make_people
 
@@ -37,10 +37,7 @@ def test_the_audit_log_reads_well_on_a_desktop_and_a_phone(browser, live_server,
     context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
     page: Any = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(live_server + "/login")
-    page.get_by_label("邮箱").fill("admin@example.com")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server, "admin@example.com", PASSWORD)
     page.goto(live_server + "/admin/audit?entity=customers")
     expect(page.locator(".audit-entry")).to_have_count(25)
     first = page.locator(".audit-entry").first

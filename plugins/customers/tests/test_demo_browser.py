@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kernel import Actor
-from kernel.testing import browser, live_server, seed_demo, shots  # noqa: F401 - fixtures
+from kernel.testing import browser, live_server, seed_demo, shots, sign_in  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +32,7 @@ def test_the_demo_rep_finds_a_filled_dashboard_my_day_and_churn_list(browser: An
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server + "/login")
-    page.get_by_label("邮箱").fill(REP)
-    page.get_by_label("密码").fill(live_site.demo.passwords[REP])
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server, REP, live_site.demo.passwords[REP])
     expect(page.get_by_role("heading", name="仪表盘", level=1)).to_be_visible()
     churn = page.get_by_role("region", name="流失预警客户")
     expect(churn).to_be_visible()
