@@ -9,7 +9,7 @@
   records, users and teams) nor a language's own name in the switch;
 - on either, a code a person should never have to read: a field's key (``last_followed_at``),
   an option's or a state's code where it has a label (``company``), a widget's or a
-  permission's code (``customers.by_level``), a snake_case or dotted identifier, an ISO
+  permission's code (``notes.by_priority``), a snake_case or dotted identifier, an ISO
   timestamp (``2026-01-05T09:00:00+00:00``), a Python value (``True``, ``None``).
 
 What is deliberately shown as typed is left alone: text inside ``<code>``, ``<kbd>``,
