@@ -125,3 +125,15 @@ def shots(request: pytest.FixtureRequest) -> Any:
         return path
 
     return take
+
+
+def sign_in(page: Any, base: str, email: str, password: str) -> Any:
+    """Sign ``page`` in at ``base`` through the login form (found by its fields' names, so in
+    either language) and wait until the browser has left ``/login``; returns ``page``."""
+    page.goto(base + "/login")
+    form = page.locator("form[action='/login']")
+    form.locator("input[name=email]").fill(email)
+    form.locator("input[name=password]").fill(password)
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page

@@ -225,3 +225,14 @@ def pool_size(engine: Engine) -> int:
 
 def is_postgres(engine: Engine | sa.Connection) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def joined(site: Any, conn: sa.Connection | None, *, write: bool = True) -> Iterator[sa.Connection]:
+    """``conn`` when the caller already has a transaction open (its work joins it), else a new one:
+    ``site.write()`` (one write transaction), or a plain read connection with ``write=False``."""
+    if conn is not None:
+        yield conn
+        return
+    with site.write() if write else site.engine.connect() as tx:
+        yield tx

@@ -23,8 +23,6 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -32,6 +30,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from .clock import as_utc
+from .db import joined
 from .errors import Forbidden, ValidationError
 from .keys import derived_key
 from .models import SignedLink
@@ -88,7 +87,7 @@ def sign(
     until = until.replace(microsecond=0)  # what the database keeps on both engines
     row = {"purpose": purpose, "entity": entity, "record_id": int(record_id), "created_at": now, "expires_at": until,
            "single_use": single_use, "created_by": actor.user_id if actor is not None else None}
-    with _connection(site, conn, write=True) as tx:
+    with joined(site, conn, write=True) as tx:
         link_id = tx.execute(sa.insert(LINKS).values(row).returning(LINKS.c.id)).scalar_one()
         return f"{link_id}.{_signature(site, link_id, purpose, entity, int(record_id), until, single_use, tx)}"
 
@@ -103,7 +102,7 @@ def verify(site: Site, token: str, purpose: str, *, use: bool = False, conn: sa.
     if match is None:
         raise LinkRefused("this link is not valid")
     link_id = int(match.group(1))
-    with _connection(site, conn, write=use) as tx:
+    with joined(site, conn, write=use) as tx:
         row = tx.execute(sa.select(LINKS).where(LINKS.c.id == link_id)).first()
         expected = row and _signature(site, row.id, purpose, row.entity, row.record_id, as_utc(row.expires_at), row.single_use, tx if use else None)
         if row is None or row.purpose != purpose or not hmac.compare_digest(expected, match.group(2)):
@@ -127,7 +126,7 @@ def revoke(site: Site, entity: str, record_id: int, *, purpose: str | None = Non
     where = [LINKS.c.entity == entity, LINKS.c.record_id == int(record_id), LINKS.c.revoked_at.is_(None)]
     if purpose is not None:
         where.append(LINKS.c.purpose == purpose)
-    with _connection(site, conn, write=True) as tx:
+    with joined(site, conn, write=True) as tx:
         return int(tx.execute(sa.update(LINKS).where(*where).values(revoked_at=site.clock.now())).rowcount)
 
 
@@ -145,10 +144,3 @@ def _signature(
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-@contextmanager
-def _connection(site: Site, conn: sa.Connection | None, *, write: bool) -> Iterator[sa.Connection]:
-    if conn is not None:
-        yield conn
-        return
-    with site.write() if write else site.engine.connect() as tx:
-        yield tx

@@ -13,8 +13,8 @@ transaction (an action that creates related records, say).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from . import aggregates, audit, batches, children, duplicates, files, masking, optionlists, ownership, parents, parsing, search, sequences, states, timers, trash, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
-from .db import Money
+from .db import Money, joined
 from .entities import Entity, entity_write_only
 from .errors import Forbidden, NotFound, RecordError, ValidationError
 from . import messages
@@ -156,13 +156,8 @@ class Records:
 
     # -- plumbing -------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
-        if conn is not None:
-            yield conn
-            return
-        with self.site.write() as new:
-            yield new
+    def _transaction(self, conn: sa.Connection | None) -> AbstractContextManager[sa.Connection]:
+        return joined(self.site, conn)
 
     def _entity(self, view: View, name: str) -> Entity:
         entity = view.entities.get(name)
@@ -708,13 +703,8 @@ class Records:
             raise Forbidden(f"you may not read the history of {entity.name} record {record['id']}")
         return record
 
-    @contextmanager
-    def _reading(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
-        if conn is not None:
-            yield conn
-            return
-        with self.site.engine.connect() as new:
-            yield new
+    def _reading(self, conn: sa.Connection | None) -> AbstractContextManager[sa.Connection]:
+        return joined(self.site, conn, write=False)
 
     def list(
         self,

@@ -15,13 +15,14 @@ Every change is audited under the entity ``states``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from . import audit, permissions, states
+from .db import joined
 from .errors import Conflict, NotFound, ValidationError
 from .states import EVENTS, STATES, Move, State
 
@@ -71,13 +72,8 @@ class StateSets:
 
     # -- plumbing -----------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
-        if conn is not None:
-            yield conn
-            return
-        with self.site.write() as new:
-            yield new
+    def _transaction(self, conn: sa.Connection | None) -> AbstractContextManager[sa.Connection]:
+        return joined(self.site, conn)
 
     def _entity(self, name: str) -> Entity:
         entity = self.site.view.entity(name)

@@ -9,7 +9,7 @@ Enable with ``pytest_plugins = ["kernel.testing"]`` in a ``conftest.py``.
   ``refresh_seconds=0``; ``plugins`` are plugin modules not installed as entry points.
   On SQLite a test's first site is copied from a template migrated once per test process (:mod:`kernel.testdatabases`).
 * ``clock``: that :class:`~kernel.FrozenClock`, starting at :data:`START`; move it with ``clock.advance(...)``.
-* browser tests: ``browser``, ``live_server`` and ``shots`` (see :mod:`kernel.browsertesting`;
+* browser tests: ``browser``, ``live_server`` and ``shots``, and :func:`sign_in` (a page through the login form; see :mod:`kernel.browsertesting`;
   the suite defines ``live_site``, the site to serve); :func:`free_port`.
 
 A plugin's tests import from here, not from the kernel's private modules, what they
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 from . import migrations, permissions
 from .activity import record_activity
-from .browsertesting import browser, free_port, live_server, shots
+from .browsertesting import browser, free_port, live_server, shots, sign_in
 from .clock import FrozenClock
 from .demo import seed_demo
 from .hookspecs import hookimpl
@@ -82,6 +82,7 @@ __all__ = [
     "scan_pages",
     "seed_demo",
     "shots",
+    "sign_in",
     "START",
     "test_databases",
     "upgrade_to",

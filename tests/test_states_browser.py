@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.browsertesting import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.browsertesting import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
 from kernel.testing import plugin_module
 from tests.test_states import SYSTEM, Deal, Plain, Task, board, entities, permissions
 
@@ -26,11 +26,7 @@ def test_the_states_page_fits_a_phone_and_renames_and_reorders(browser, live_sit
     context = browser.new_context(viewport={"width": 375, "height": 740}, locale="en-US", is_mobile=True, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill("admin@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(live_server + "/")
+    sign_in(page, live_server, "admin@example.com", PASSWORD)
     page.goto(live_server + "/admin/states/sttest_deals?set=1")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the states page is {overflow}px wider than the phone"

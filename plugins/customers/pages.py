@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from kernel import optional_id, record_scope
-from kernel.ui import check_form, render, ui_of
+from kernel.ui import check_form, display_fields, render, show, ui_of
 
 from .fields import METHODS
 from .merge_page import customer_panel, merge_page, path_id, unmerge
@@ -127,6 +127,7 @@ async def churn_page(request: Request) -> Response:
     page_no = page_number(request)
     offset = (page_no - 1) * PAGE_SIZE
     page = site.records.list(actor, "customers", filters={"churn_flag": True}, sort=["-churn_flagged_at", "id"], limit=PAGE_SIZE, offset=offset)
+    level = next(f for f in display_fields(site.view, site.view.entities["customers"]) if f.name == "level")  # shown by its label
     return render(
         request,
         "customers/churn.html",
@@ -134,5 +135,6 @@ async def churn_page(request: Request) -> Response:
         page_no=page_no,
         pages=max(1, math.ceil(page.total / PAGE_SIZE)),
         owners=names_of(site, actor, "users", {row.get("owner_id") for row in page.items}),
+        levels={row["id"]: show(ui, level, row.get("level")) for row in page.items},
     )
 

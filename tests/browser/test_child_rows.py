@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kernel import Actor, Base
-from kernel.testing import plugin_module
+from kernel.testing import plugin_module, sign_in
 from tests.test_children import Basket, BasketItem, entities, items_of
 
 pytestmark = pytest.mark.browser
@@ -41,11 +41,7 @@ def test_add_edit_and_remove_rows(browser, live_server, live_site, shots, device
     page.set_default_timeout(10_000)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill("boss@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
+    sign_in(page, live_server, "boss@example.com", PASSWORD)
 
     page.goto(live_server + "/r/kidtest_baskets/new")
     page.locator("#f-title").fill("Groceries")

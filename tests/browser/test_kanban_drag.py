@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from kernel import Actor, Vetoed
+from kernel.testing import sign_in
 from tests.example import plugin as notes_plugin
 from tests.helpers import plugin_module
 from tests.web.ui_extras import plugin as ui_extras
@@ -30,17 +31,11 @@ def live_site(make_site):
 
 
 def signed_in_page(browser: Any, live_server: str, live_site: Any, viewport: dict[str, int]) -> Any:
-    from playwright.sync_api import expect
-
     live_site.records.create(SYSTEM, "users", {"email": "boss@example.com", "name": "Boss", "password": PASSWORD, "role": "admin"})
     context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="Asia/Shanghai")
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill("boss@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
+    sign_in(page, live_server, "boss@example.com", PASSWORD)
     return page
 
 

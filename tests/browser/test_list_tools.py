@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from kernel import Actor
+from kernel.testing import sign_in
 
 pytestmark = pytest.mark.browser
 SYSTEM = Actor.system("cli")
@@ -32,11 +33,7 @@ def test_save_a_view_assign_and_export(browser, live_server, live_site, shots, d
     page.set_default_timeout(10_000)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill("boss@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
+    sign_in(page, live_server, "boss@example.com", PASSWORD)
 
     # search, then keep it as a shared view from the Views menu
     page.goto(live_server + "/r/notes")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import threading
 
 import pytest
 
 from kernel import Actor, enqueue_task
-from kernel.testing import run_due_tasks
+from kernel.testing import run_due_tasks, sign_in
 from tests import taskwork
 from tests.example import plugin as notes_plugin
 from tests.taskwork import PATIENCE, Gate
@@ -34,11 +33,7 @@ def test_a_running_task_shows_its_progress_then_its_result_on_a_phone(browser, l
     page.set_default_timeout(10_000)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill("rep@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
+    sign_in(page, live_server, "rep@example.com", PASSWORD)
 
     page.goto(live_server + "/background-tasks")
     expect(page.get_by_text("No background tasks.")).to_be_visible()

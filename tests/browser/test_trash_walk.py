@@ -8,6 +8,7 @@ import pytest
 
 from kernel import Actor
 from kernel import browsertesting
+from kernel.testing import sign_in
 
 pytestmark = pytest.mark.browser
 SYSTEM = Actor.system("cli")
@@ -30,10 +31,7 @@ def test_delete_then_restore_from_the_bin_on_a_phone(browser, live_server, live_
     page.set_default_timeout(10_000)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill("ann@example.com")
-    page.get_by_label("Password").fill("correct-horse-1")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "ann@example.com", "correct-horse-1")
 
     page.goto(f"{live_server}/r/notes/{note['id']}/delete")
     expect(page.get_by_text("restore them")).to_be_visible()

@@ -9,12 +9,10 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from kernel import Actor, Base
-from kernel.fielddefs import add_field
-from kernel.testing import plugin_module
+from kernel import Actor
 from kernel.web.app import create_app
 from kernel.web.auth import issue_token
-from tests.test_masking import PHONE, PLUGIN, Contact, Person
+from tests.masktest import PHONE, masked_site
 from tests.web.test_ui import add_user, signed_in
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -24,13 +22,7 @@ CONTACT_PHONE = "13711112222"
 
 @pytest.fixture
 def site(make_site):
-    site = make_site(plugin_module("masktest", **PLUGIN), default_locale="en")
-    Base.metadata.create_all(site.engine, tables=[Person.__table__, Contact.__table__])
-    add_field(site, SYSTEM, "masktest_people", "wechat", {"type": "string"}, label={"en": "WeChat", "zh_CN": "微信"})
-    site.records.create(SYSTEM, "roles", {"name": "member", "permissions": [
-        "masktest_people.read", "masktest_people.create", "masktest_people.update", "masktest_contacts.read", "masktest_contacts.create",
-    ]})
-    return site
+    return masked_site(make_site)
 
 
 @pytest.fixture

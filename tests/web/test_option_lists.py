@@ -85,7 +85,7 @@ def test_the_admin_page_edits_reorders_archives_and_merges(site, app):
     site.records.create(ADMIN, "notes", {"title": "old", "custom": {"size": "medium"}})
     admin, token = signed_in(app, "admin@example.com")
     index = admin.get("/admin/option-lists").text
-    assert 'href="/admin/option-lists/sizes.size"' in index and "notes.custom.size" in index
+    assert 'href="/admin/option-lists/sizes.size"' in index and "Note · Size" in index and "notes.custom.size" not in index  # the field that uses it, in words
     page = admin.get("/admin/option-lists/sizes.size").text
     assert re.findall(r'name="position\.(\w+)"', page) == ["small", "medium", "large"]
     rows = {"csrf_token": token, "list_en": "Size", "list_zh_CN": "规模"}

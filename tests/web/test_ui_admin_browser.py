@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kernel import Actor
-from kernel.browsertesting import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.browsertesting import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
 from tests.example import plugin as notes_plugin
 
 pytestmark = pytest.mark.browser
@@ -23,21 +23,13 @@ def live_site(make_site):
     return site
 
 
-def sign_in(page, base):
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill("admin@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
-
-
 def test_the_form_preview_follows_the_field_being_typed(browser, live_site, live_server, shots):  # noqa: F811
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
-    sign_in(page, live_server)
+    sign_in(page, live_server, "admin@example.com", PASSWORD)
     page.goto(live_server + "/admin/fields/notes")
     page.locator("#cf-name").fill("mood")
     page.locator("#cf-label_en").fill("Mood today")
@@ -55,7 +47,7 @@ def test_admin_pages_fit_a_phone(browser, live_server, shots):  # noqa: F811
     context = browser.new_context(viewport={"width": 375, "height": 740}, locale="en-US", is_mobile=True, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    sign_in(page, live_server)
+    sign_in(page, live_server, "admin@example.com", PASSWORD)
     for path in PAGES:
         page.goto(live_server + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")

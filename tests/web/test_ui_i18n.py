@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 from kernel.i18n import KERNEL_LOCALE_DIR, Formatter, catalog_path, pick, translations
 
 ROOT = Path(__file__).resolve().parents[2]
-METHODS = [("kernel/fielddescriptions.py", "python"), ("kernel/messages.py", "python"), ("kernel/web/ui/**.py", "python"), ("kernel/web/public_forms.py", "python"), ("kernel/web/templates/**.html", "jinja2")]
+METHODS = [("kernel/**.py", "python"), ("kernel/web/templates/**.html", "jinja2")]  # as kernel/locale/babel.cfg
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -40,6 +40,17 @@ def test_every_ui_string_has_a_chinese_translation():
             wrong.append(key)
     assert missing == [], "run pybabel extract (see kernel/locale/babel.cfg) and translate these"
     assert wrong == [], "placeholders differ between English and Chinese"
+
+
+def test_the_template_lists_what_the_catalog_translates_and_the_code_marks():
+    """``messages.pot`` is where a new language starts: it must not lag the Chinese catalog or the code."""
+    with (KERNEL_LOCALE_DIR / "messages.pot").open("rb") as handle:
+        template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    with catalog_path(KERNEL_LOCALE_DIR, "zh_CN").open("rb") as handle:
+        chinese = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle, locale="zh_CN") if m.id}
+    marked = {m if isinstance(m, str) else m[0] for m in extracted()}
+    assert sorted(marked - template) == [], "run pybabel extract (see kernel/locale/babel.cfg)"
+    assert sorted(chinese ^ template) == [], "messages.pot and the zh_CN catalog list different messages"
 
 
 def test_catalogs_compile_in_memory_and_merge_plugin_catalogs():

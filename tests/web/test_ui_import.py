@@ -278,3 +278,22 @@ def test_the_mapping_lists_labels_hides_system_fields_and_matches_other_crms_hea
     assert not {"churn_flag", "churn_reason", "churn_flagged_at"} & set(labels)
     assert not any("(" in label for label in labels.values())  # no raw field names
     assert "由系统设置，不导入。" in re.search(r'id="col-3-hint".*?</p>', review.text, re.S).group(0)
+
+
+@pytest.mark.parametrize(("locale", "looks_like", "name_label", "phone_label"), [("zh_CN", "疑似重复", "名称", "电话"), ("en", "looks like", "Name", "Phone")])
+def test_the_review_names_duplicates_and_offers_labels_without_system_fields(app, site, locale, looks_like, name_label, phone_label):
+    """Issue 16, observation 4, in both languages: a duplicate is named (not just "#1"); the
+    mapping offers fields by their labels and no system fields."""
+    old = site.records.create(SYSTEM, "customers", {"name": "老客户", "phone": "13800000009"})
+    site.records.create(SYSTEM, "users", {"email": "ann@example.com", "password": PASSWORD, "role": "admin"})
+    client = TestClient(app, follow_redirects=False)
+    client.cookies.set("crm_locale", locale)
+    token = CSRF.search(client.get("/login").text).group(1)
+    client.post("/login", data={"email": "ann@example.com", "password": PASSWORD, "next": "/", "csrf_token": token})
+    token = CSRF.search(client.get("/").text).group(1)
+    review = client.get(upload(client, token, CSV).headers["location"]).text
+    assert f"{looks_like} 老客户 (#{old['id']})" in text(review)
+    choices = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', re.search(r'<select id="col-0".*?</select>', review, re.S).group(0)))
+    assert choices["name"] == name_label and choices["phone"] == phone_label
+    assert not {"churn_flag", "churn_reason", "churn_flagged_at"} & set(choices)  # x-system: set by the churn job
+    assert not any(re.fullmatch(r"[a-z]+(_[a-z]+)+", label) for label in choices.values())  # no raw keys shown

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from ... import optionlists
 from ...errors import RecordError
+from ...fielddescriptions import form_fields
 from .context import UI, ui_for
 from .session import check_csrf
 
@@ -37,9 +38,19 @@ def _index(ui: UI, status_code: int = 200, error: str | None = None, typed: dict
             "live": sum(1 for o in options if not o["archived"] and not o["merged_into"]),
             "review": sum(1 for o in options if o["review"]),
             "tree": described["tree"],
-            "fields": described["fields"],
+            "fields": _used_by(ui, name),
         })
     return ui.render("admin/option_lists.html", status_code=status_code, rows=rows, error=error, typed=typed or {})
+
+
+def _used_by(ui: UI, name: str) -> list[str]:
+    """The fields taking their choices from list ``name``, as people read them: ``Customer · Level``."""
+    found = []
+    for entity, field_name, custom in optionlists.fields_using(ui.view, name):
+        shown = next((f for f in form_fields(ui.view, entity) if f.name == field_name and f.custom == custom), None)
+        label = shown.label_text(ui.locale, ui.gettext) if shown is not None else field_name
+        found.append(f"{ui.label(entity.label, entity.name)} · {label}")
+    return found
 
 
 async def create_list(request: Request) -> Response:

@@ -17,6 +17,19 @@ if TYPE_CHECKING:
     from .context import UI
 
 
+#: Widgets whose stored value is text a person typed (user data, shown as typed: ``translate="no"``).
+TYPED_WIDGETS = ("text", "textarea")
+
+
+def titled(ui: UI, entity: Entity, record: dict[str, Any]) -> str:
+    """What names ``record`` for this reader: its per-language ``label`` where it has one (a role:
+    销售代表 rather than ``sales_rep``), else its title (:func:`~kernel.entities.record_title`)."""
+    label = record.get("label")
+    if isinstance(label, dict) and any(isinstance(v, str) and v for v in label.values()):
+        return ui.label(label, record_title(entity, record))
+    return record_title(entity, record)
+
+
 def reference_labels(ui: UI, fields: list[FormField], records: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
     """``{(entity, id): title}`` for every record the given reference fields point at, one query per entity.
 

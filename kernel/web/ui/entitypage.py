@@ -13,7 +13,7 @@ from ...errors import NotFound, RecordError
 from ...fielddescriptions import FormField
 from ...parsing import optional_id
 from .context import UI
-from .display import phone_href, raw_value, record_title, show
+from .display import phone_href, raw_value, show, titled
 
 WRITES = ("create", "update", "delete")
 ID = re.compile(r"^[1-9][0-9]{0,17}$")
@@ -62,7 +62,7 @@ def common(ui: UI, entity: Any) -> dict[str, Any]:
         "can": lambda action: allowed(ui, entity.name, action),
         "show": lambda f, value, refs=None: show(ui, f, value, refs),
         "raw_value": raw_value,
-        "record_title": lambda record: record_title(entity, record),
+        "record_title": lambda record: titled(ui, entity, record),
         "field_label": lambda f: f.label_text(ui.locale, ui.gettext),
         "phone_href": phone_href,
     }

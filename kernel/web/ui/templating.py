@@ -24,6 +24,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, St
 
 from ...i18n import pick
 from .. import assets
+from .display import TYPED_WIDGETS
 
 if TYPE_CHECKING:
     from ...site import View
@@ -63,6 +64,7 @@ def build_environment(view: View) -> Environment:
     env.filters["safe_json"] = safe_json
     env.globals["plugin_links"] = assets.page_links(view)
     env.globals["asset_url"] = assets.url_function(view)
+    env.globals["typed_widgets"] = TYPED_WIDGETS  # their values are user data, marked translate="no"
     return env
 
 

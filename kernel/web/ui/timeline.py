@@ -14,7 +14,7 @@ from ... import activity
 from ...parsing import INT64_MAX, optional_int
 from ...masking import MASKED
 from .display import hidden_mark, reference_labels, show
-from ...fielddescriptions import FormField, form_fields
+from ...fielddescriptions import FormField, form_fields, humanize
 
 if TYPE_CHECKING:
     from ...entities import Entity
@@ -76,7 +76,7 @@ def change_rows(ui: UI, entity: Entity, entries: list[dict[str, Any]]) -> list[l
     return [
         [
             {
-                "field": fields[key].label_text(ui.locale, ui.gettext) if key in fields else key,
+                "field": fields[key].label_text(ui.locale, ui.gettext) if key in fields else ui.gettext(humanize(key)),
                 "old": (hidden_mark(ui) if entry.get("action") != "create" else "") if key in masked else shown_value(ui, fields.get(key), old, refs),
                 "new": hidden_mark(ui) if key in masked else shown_value(ui, fields.get(key), new, refs),
             }

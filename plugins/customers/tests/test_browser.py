@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
 from kernel.testing import run_due_jobs
 
 from .conftest import SYSTEM, make_people
@@ -47,10 +47,7 @@ def open_page(browser: Any, live_server: str, who: str, viewport: dict[str, int]
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.on("request", lambda request: page.errors.append(request.url) if not request.url.startswith(live_server) else None)
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill(f"{who}@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, f"{who}@example.com", PASSWORD)
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     return page
 

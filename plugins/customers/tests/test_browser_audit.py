@@ -1,4 +1,4 @@
-"""The audit log in Chromium, in Chinese, on a 1366-px desktop and a 375-px phone: entries in words,
+"""The audit log in Chromium, in Chinese and in English, on a 1366-px desktop and a 375-px phone: entries in words,
 one page of 25, no horizontal scrolling, and emails and addresses never broken mid-word.
 
 Run with ``pytest -m browser plugins/customers``."""
@@ -9,13 +9,18 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
 
 from .conftest import SYSTEM, make_people
 
 pytestmark = pytest.mark.browser
 PASSWORD = "s3cret-pass"
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 375, "height": 812}}
+#: per language: the browser's locale, the action's tag, the field, its new value, the pager
+WORDS = {
+    "zh_CN": ("zh-CN", "修改", "流失预警", "是", "第 1 页，共 3 页"),
+    "en": ("en-US", "Changed", "Churn risk", "Yes", "Page 1 of 3"),
+}
 
 
 @pytest.fixture
@@ -29,27 +34,27 @@ def live_site(make_site):
     return site
 
 
+@pytest.mark.parametrize("language", list(WORDS))
 @pytest.mark.parametrize("device", list(VIEWPORTS))
-def test_the_audit_log_reads_well_on_a_desktop_and_a_phone(browser, live_server, shots, device):
+def test_the_audit_log_reads_well_on_a_desktop_and_a_phone(browser, live_server, shots, device, language):
     from playwright.sync_api import expect
 
     viewport = VIEWPORTS[device]
-    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+    browser_locale, action, field, value, pages = WORDS[language]
+    context = browser.new_context(viewport=viewport, locale=browser_locale, timezone_id="Asia/Shanghai")
+    context.add_cookies([{"name": "crm_locale", "value": language, "url": live_server}])
     page: Any = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(live_server + "/login")
-    page.get_by_label("邮箱").fill("admin@example.com")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server, "admin@example.com", PASSWORD)
     page.goto(live_server + "/admin/audit?entity=customers")
     expect(page.locator(".audit-entry")).to_have_count(25)
     first = page.locator(".audit-entry").first
     expect(first.locator(".audit-who")).to_have_text("Rep")
-    expect(first.locator(".tag")).to_have_text("修改")
-    expect(first).to_contain_text("流失预警")
-    expect(first).to_contain_text("是")
-    expect(page.locator(".pager")).to_contain_text("第 1 页，共 3 页")
-    shots(page, f"audit-{device}")
+    expect(first.locator(".tag")).to_have_text(action)
+    expect(first).to_contain_text(field)
+    expect(first).to_contain_text(value)
+    expect(page.locator(".pager")).to_contain_text(pages)
+    shots(page, f"audit-{device}-{language}")
     width = page.evaluate("document.documentElement.scrollWidth")
     height = page.evaluate("document.documentElement.scrollHeight")
     assert width <= viewport["width"], "the page scrolls sideways"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
 
 from .conftest import SYSTEM, clients_for, make_people
 
@@ -46,7 +46,7 @@ def live_site(make_site, clock):
     return site
 
 
-def sign_in(browser: Any, live_server: str, viewport: dict[str, int]) -> Any:
+def rep_page(browser: Any, live_server: str, viewport: dict[str, int]) -> Any:
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
@@ -54,10 +54,7 @@ def sign_in(browser: Any, live_server: str, viewport: dict[str, int]) -> Any:
     page.set_default_timeout(10_000)
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(live_server + "/login")
-    page.locator("input[name=email]").fill("rep@example.com")
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form button[type=submit]").last.click()
+    sign_in(page, live_server, "rep@example.com", PASSWORD)
     expect(page.get_by_role("heading", name="仪表盘", level=1)).to_be_visible()
     return page
 
@@ -74,7 +71,7 @@ def no_sideways_scroll(page: Any) -> None:
 def test_a_reps_list_menu_customer_page_and_day(browser, live_server, live_site, shots, device):  # noqa: F811
     from playwright.sync_api import expect
 
-    page = sign_in(browser, live_server, VIEWPORTS[device])
+    page = rep_page(browser, live_server, VIEWPORTS[device])
     acme = live_site.acme
 
     # the menu: sections 销售 then 客户, the same in either language

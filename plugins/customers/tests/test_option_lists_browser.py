@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
 
 from .conftest import SYSTEM, make_people
 
@@ -40,10 +40,7 @@ def open_page(browser: Any, base: str, who: str, viewport: dict[str, int]) -> An
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(f"{who}@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, base, f"{who}@example.com", PASSWORD)
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     return page
 
