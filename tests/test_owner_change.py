@@ -57,3 +57,23 @@ def test_an_owner_change_is_a_short_word_and_names_both_via_parts():
         OwnerChange("give away")
     with pytest.raises(ValueError):
         OwnerChange("claim", via_entity="queues")
+
+
+def test_a_plugins_assign_action_answers_instead_of_the_kernels(make_site, admin):
+    from pydantic import BaseModel
+
+    from kernel import Action
+    from kernel.testing import plugin_module
+    from tests.example import plugin as notes_plugin
+
+    class Body(BaseModel):
+        owner_id: int
+
+    def handler(site, conn, actor, entity, record, body):
+        raise Conflict("only through the queue's rules")
+
+    queue = plugin_module("queue", requires=("notes",), register_entity_actions=lambda: {"notes": [Action("assign", {"en": "Assign"}, handler, Body)]})
+    site = make_site(notes_plugin, queue)
+    note = site.records.create(admin, "notes", {"title": "a", "body": "b"})
+    with pytest.raises(Conflict, match="queue's rules"):
+        site.records.act(admin, "notes", note["id"], "assign", {"owner_id": 1})
