@@ -45,6 +45,7 @@ from .money import add as add_money
 from .money import multiply as multiply_money
 from .money import subtract as subtract_money
 from .notifications import notify
+from .ownership import OwnerChange
 from .optionlists import Option, OptionList, convert_free_text
 from .outbox import Event
 from .ownership import events_of as ownership_events
@@ -166,6 +167,7 @@ __all__ = [
     "optional_id",
     "Option",
     "OptionList",
+    "OwnerChange",
     "ownership_events",
     "Page",
     "parse_date",

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import audit, masking, optionlists, outbox, parents, records as _records, search, states, timers
+from . import audit, masking, optionlists, outbox, ownership, parents, records as _records, search, states, timers
 from .db import ids_in
 from .entities import Entity, entity_write_only
 from .errors import NotFound, ValidationError
@@ -50,9 +50,13 @@ if TYPE_CHECKING:
 
 def update_many(
     records: Records, actor: Actor, entity_name: str, *, ids: Sequence[Any] | None, where: dict[str, Any] | None,
-    changes: Any, conn: sa.Connection | None,
+    changes: Any, conn: sa.Connection | None, owner_change: Any = None,
 ) -> list[int]:
-    """See the module. Returns the ids of the records changed, in id order."""
+    """See the module. Returns the ids of the records changed, in id order.
+
+    ``owner_change`` (:class:`kernel.ownership.OwnerChange`) lets the batch set the owner field:
+    such a batch is always read into Python, and each record whose owner changes gets its ownership
+    event (and its audit entry the change's action)."""
     view = records.site.view
     entity = records._entity(view, entity_name)
     if (ids is None) == (where is None):
@@ -62,7 +66,7 @@ def update_many(
     optionlists.clean(view, entity, cleaned, {})  # an archived option is not set anew
     records._authorize(view, actor, entity, "update", None)
     masks = masking.for_actor(records.site, view, actor, entity) if view.masks else None
-    if _set_based(view, entity, cleaned):
+    if owner_change is None and _set_based(view, entity, cleaned):
         cleaned = _records._checked_changes(entity, {}, cleaned)  # no validators: one record's check is every record's
         with records._transaction(conn) as tx:
             if masks and wanted != []:
@@ -76,9 +80,9 @@ def update_many(
             return []
         if "custom" in cleaned:
             records._check_references(tx, view, entity, [cleaned["custom"]])
-        changes = [_record_changes(records, view, actor, entity, record, cleaned) for record in found]
+        changes = [_record_changes(records, view, actor, entity, record, cleaned, owner_change is not None) for record in found]
         _before(records, tx, view, actor, entity, found, changes)
-        return _write(records, tx, view, actor, entity, found, changes)
+        return _write(records, tx, view, actor, entity, found, changes, owner_change)
 
 
 def _set_based(view: View, entity: Entity, cleaned: dict[str, Any]) -> bool:
@@ -211,11 +215,12 @@ def _selected(
 
 
 def _record_changes(
-    records: Records, view: View, actor: Actor, entity: Entity, record: dict[str, Any], cleaned: dict[str, Any]
+    records: Records, view: View, actor: Actor, entity: Entity, record: dict[str, Any], cleaned: dict[str, Any], owner_may_change: bool = False,
 ) -> dict[str, Any]:
     """The change for one record, as ``update`` would make it (full model, custom values merged)."""
     records._authorize(view, actor, entity, "update", record)
-    _records._refuse_owner_change(entity, record, cleaned)
+    if not owner_may_change:
+        _records._refuse_owner_change(entity, record, cleaned)
     changes = _records._checked_changes(entity, record, dict(cleaned))
     if "custom" in changes:
         changes["custom"] = _records.merged_custom(record, changes["custom"])
@@ -246,11 +251,13 @@ def _before(
 
 def _write(
     records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, found: list[dict[str, Any]], changes: list[dict[str, Any]],
+    owner_change: Any = None,
 ) -> list[int]:
     site = records.site
     now = site.clock.now()
     write_only = entity_write_only(entity)
-    written, diffs, rows, moves = [], [], [], []
+    written, diffs, rows, moves, events = [], [], [], [], []
+    owner_field = entity.owner_field
     for record, change in zip(found, changes):
         for name in write_only:
             change.pop(name, None)
@@ -266,17 +273,22 @@ def _write(
         written.append({k: values.get(k, record[k]) for k in entity.columns})
         diffs.append(diff)
         rows.append(values)
+        if owner_change is not None and owner_field in diff:
+            reason = owner_change.reason
+            events.append(ownership.event(actor, now, entity.name, record["id"], record[owner_field], values[owner_field], reason, owner_change))
     if not written:
         return []
     _store(tx, entity, written, rows)
+    action = owner_change.action if owner_change is not None and events else "update"
     fields = view.fields(entity.name)
     searched = [r for r, d in zip(written, diffs) if any(k in entity.searchable or k.startswith("custom.") for k in d)]
     search.write(tx, entity, fields, searched)
     timers.on_update(site, view, tx, entity.name, written, diffs)
     audit.write(
         tx,
-        (audit.entry(actor, now, entity.name, r["id"], "update", audit.jsonable(_records._hide(entity, d))) for r, d in zip(written, diffs)),
+        (audit.entry(actor, now, entity.name, r["id"], action, audit.jsonable(_records._hide(entity, d))) for r, d in zip(written, diffs)),
     )
+    ownership.write(tx, events)
     moved = [(record, move) for record, move in zip(written, moves) if move is not None]
     if moved:
         states.write_events(site, tx, actor, entity, moved)

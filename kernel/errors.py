@@ -44,10 +44,25 @@ class RecordError(CRMError):
     code = "bad_request"
     status = 400
 
+    #: for a message with values in it (see :meth:`worded`): the catalog's text and its values
+    template: str | None = None
+    params: dict[str, Any] | None = None
+
     def __init__(self, message: str, details: list[dict[str, Any]] | None = None):
         super().__init__(message)
         self.message = message
         self.details = details or []
+
+    @classmethod
+    def worded(cls, template: str, details: list[dict[str, Any]] | None = None, **params: Any) -> "RecordError":
+        """A refusal whose sentence carries values: ``Conflict.worded("cooldown until %(until)s", until="2026-01-12")``.
+
+        The message is ``template % params`` in English; where a person reads it the catalogs
+        translate ``template`` (list it in the plugin's ``.po``) and the values are put back in.
+        """
+        exc = cls(template % params, details)
+        exc.template, exc.params = template, dict(params)
+        return exc
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}

@@ -239,7 +239,10 @@ def whole_message(text: str, labels: Labels) -> str:
 def localize(exc: RecordError, labels: Labels) -> RecordError:
     """A copy of ``exc`` with ``message`` and each detail's ``msg`` in ``labels``' locale."""
     details = [{**d, "msg": sentence(d, labels)} if "msg" in d else d for d in exc.details]
-    message = whole_message(exc.message, labels)
+    if exc.template is not None and exc.params is not None:
+        message = labels.gettext(exc.template) % exc.params
+    else:
+        message = whole_message(exc.message, labels)
     first = exc.details[0] if exc.details else None
     if first is not None and (message == exc.message or exc.message.endswith(str(first.get("msg")))):
         if _is_about(exc, first):

@@ -233,6 +233,7 @@ class OwnershipEvent(Base):
     __table_args__ = (
         sa.Index("ix_kernel_ownership_events_record", "entity", "record_id"),
         sa.Index("ix_kernel_ownership_events_to_owner", "to_owner", "at"),
+        sa.Index("ix_kernel_ownership_events_via", "via_entity", "via_id", "at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)
@@ -243,6 +244,13 @@ class OwnershipEvent(Base):
     actor: Mapped[str] = mapped_column(sa.String(254), nullable=False)  # the user's email, or the job's name
     reason: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: what kind of change: ``assign`` (the kernel's), or a plugin's word (``claim``, ``release``, ``return`` …)
+    action: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="assign", server_default="assign")
+    #: the record the change went through (a plugin's grouping of records: a queue, a pool), if any
+    via_entity: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
+    via_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    #: which rule or strategy decided it (``round_robin``, ``followup_days``), if one did
+    rule: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
 
 
 class SearchDocument(Base):

@@ -14,6 +14,7 @@ plugin's rule widened the view (a record shared with you) gives no control.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,30 @@ EVENTS = OwnershipEvent.__table__
 USERS = User.__table__
 ACTION = "assign"
 MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class OwnerChange:
+    """How and why records change hands, kept on each ownership event (and the audit entry's action).
+
+    The kernel's own ``assign`` is ``OwnerChange()``. A plugin that moves owners by rules of its own
+    says what it did: ``OwnerChange("claim", via_entity="queues", via_id=3, rule="round_robin")``.
+    ``action`` is a short word (``claim``, ``release``, ``transfer``, ``return``); ``via_entity`` and
+    ``via_id`` name the record the change went through (a pool, a queue); ``rule`` the rule or
+    strategy that decided it. Only such a change may leave a record without an owner.
+    """
+
+    action: str = ACTION
+    reason: str | None = None
+    via_entity: str | None = None
+    via_id: int | None = None
+    rule: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.action, str) or not self.action.isidentifier() or len(self.action) > 40:
+            raise ValueError(f"an ownership action is a short word, not {self.action!r}")
+        if (self.via_entity is None) != (self.via_id is None):
+            raise ValueError("name both via_entity and via_id, or neither")
 
 
 class AssignBody(BaseModel):
@@ -92,9 +117,17 @@ def checked_reason(reason: Any) -> str | None:
     return reason or None
 
 
-def event(actor: Actor, at: datetime, entity: str, record_id: int, from_owner: int | None, to_owner: int | None, reason: str | None) -> dict[str, Any]:
+def event(
+    actor: Actor, at: datetime, entity: str, record_id: int, from_owner: int | None, to_owner: int | None, reason: str | None,
+    change: OwnerChange | None = None,
+) -> dict[str, Any]:
     """One ``kernel_ownership_events`` row (the actor is a user, or a job named by its label)."""
+    change = change or OwnerChange()
     return {
+        "action": change.action,
+        "via_entity": change.via_entity,
+        "via_id": change.via_id,
+        "rule": change.rule,
         "entity": entity,
         "record_id": record_id,
         "from_owner": from_owner,
@@ -113,7 +146,8 @@ def write(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
 
 def events_of(conn: sa.Connection, entity: str, record_id: int) -> list[dict[str, Any]]:
     """A record's ownership events, oldest first: dicts with ``entity``, ``record_id``, ``from_owner``,
-    ``to_owner``, ``actor_id`` (``None`` for a job), ``actor``, ``reason`` and ``at``."""
+    ``to_owner``, ``actor_id`` (``None`` for a job), ``actor``, ``reason``, ``at``, ``action``,
+    ``via_entity``, ``via_id`` and ``rule`` (see :class:`OwnerChange`)."""
     query = sa.select(EVENTS).where(EVENTS.c.entity == entity, EVENTS.c.record_id == record_id).order_by(EVENTS.c.id)
     return [dict(row._mapping) for row in conn.execute(query)]
 

@@ -430,10 +430,14 @@ class Records:
 
     def update_many(
         self, actor: Actor, entity_name: str, *, ids: Sequence[Any] | None = None, where: dict[str, Any] | None = None,
-        changes: Any, conn: sa.Connection | None = None,
+        changes: Any, conn: sa.Connection | None = None, owner_change: ownership.OwnerChange | None = None,
     ) -> list[int]:
-        """Apply the same partial change to many records in a few statements; the ids changed (see :mod:`kernel.batches`)."""
-        return batches.update_many(self, actor, entity_name, ids=ids, where=where, changes=changes, conn=conn)
+        """Apply the same partial change to many records in a few statements; the ids changed (see :mod:`kernel.batches`).
+
+        With ``owner_change`` the change may set the owner field (a plugin's rule moving many records at
+        once, e.g. back to a pool): each record whose owner changes gets its ownership event.
+        """
+        return batches.update_many(self, actor, entity_name, ids=ids, where=where, changes=changes, conn=conn, owner_change=owner_change)
 
     def _clean_changes(self, view: View, entity: Entity, data: Any) -> dict[str, Any]:
         """A PATCH body checked for types (custom values fully): the changes it asks for. (Child rows
@@ -499,7 +503,7 @@ class Records:
 
     def assign(
         self, actor: Actor, entity_name: str, ids: Sequence[Any], owner_id: Any, reason: str | None = None,
-        *, conn: sa.Connection | None = None,
+        *, conn: sa.Connection | None = None, change: ownership.OwnerChange | None = None,
     ) -> list[dict[str, Any]]:
         """Give the records ``ids`` of an owned entity to ``owner_id``, all or none; returns them as stored.
 
@@ -508,6 +512,11 @@ class Records:
         goes through the update hooks, is audited as ``assign`` (with the reason) and
         leaves an ownership event; a record its owner already has is left as it is.
         A refusal names the record (``loc`` ``["ids", index]`` when there are several).
+
+        ``change`` (:class:`kernel.ownership.OwnerChange`) says what kind of change this is, for
+        a plugin that moves owners by rules of its own (a claim, a release, a return): it is kept
+        on the ownership events, its action names the audit entries, its reason stands in for
+        ``reason``; with it ``owner_id`` may be ``None`` (the records are left without an owner).
         """
         view = self.site.view
         entity = self._entity(view, entity_name)
@@ -515,16 +524,16 @@ class Records:
         if owner_field is None:
             raise NotFound(f"{entity.name} records have no owner", [{"loc": ["action"], "msg": "unknown action"}])
         self._authorize(view, actor, entity, ownership.ACTION, None)
-        reason = ownership.checked_reason(reason)
+        reason = ownership.checked_reason(reason if reason is not None or change is None else change.reason)
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             raise ValidationError.at(["ids"], "name at least one record")
         assigned, events = [], []
         with self._transaction(conn) as tx:
-            owner = ownership.checked_owner(tx, owner_id)
+            owner = None if owner_id is None and change is not None else ownership.checked_owner(tx, owner_id)
             for index, record_id in enumerate(wanted):
                 try:
-                    assigned.append(self._assign_one(tx, view, actor, entity, record_id, owner, reason, events))
+                    assigned.append(self._assign_one(tx, view, actor, entity, record_id, owner, reason, events, change))
                 except RecordError as exc:
                     if len(wanted) > 1:  # say which record: the whole batch is refused
                         exc.details = [{**d, "loc": ["ids", index, *d.get("loc", [])]} for d in exc.details] or [{"loc": ["ids", index], "msg": exc.message}]
@@ -536,8 +545,8 @@ class Records:
         return assigned
 
     def _assign_one(
-        self, tx: sa.Connection, view: View, actor: Actor, entity: Entity, record_id: Any, owner: int, reason: str | None,
-        events: list[dict[str, Any]],
+        self, tx: sa.Connection, view: View, actor: Actor, entity: Entity, record_id: Any, owner: int | None, reason: str | None,
+        events: list[dict[str, Any]], change: ownership.OwnerChange | None = None,
     ) -> dict[str, Any]:
         owner_field = entity.owner_field or ""
         record = self._load(tx, view, actor, entity, record_id, lock=True)
@@ -548,9 +557,10 @@ class Records:
         if previous == owner:
             return {k: record[k] for k in entity.columns}
         body = {"owner_id": owner, "reason": reason}
-        updated = self._write_changes(tx, view, actor, entity, record, {owner_field: owner}, action=ownership.ACTION, body=body)
+        action = change.action if change is not None else ownership.ACTION
+        updated = self._write_changes(tx, view, actor, entity, record, {owner_field: owner}, action=action, body=body)
         if updated.get(owner_field) != previous:
-            events.append(ownership.event(actor, self.site.clock.now(), entity.name, record["id"], previous, updated.get(owner_field), reason))
+            events.append(ownership.event(actor, self.site.clock.now(), entity.name, record["id"], previous, updated.get(owner_field), reason, change))
         return updated
 
     def controls(self, actor: Actor, entity_name: str, record: dict[str, Any], *, conn: sa.Connection | None = None) -> bool:
