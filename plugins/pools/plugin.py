@@ -12,6 +12,10 @@ from kernel import hookimpl
 
 from . import hookspecs
 from .options import option_lists
+from .ui_hooks import (  # noqa: F401 - the web UI's hooks (pages, reports, widgets, history)
+    record_activity, register_dashboard_widgets, register_menu_items, register_menu_sections, register_pages, register_routes,
+    register_template_dirs,
+)
 
 if TYPE_CHECKING:
     from kernel import OptionList
