@@ -210,7 +210,9 @@ def record_title(entity: Entity, record: dict[str, Any]) -> str:
 RESERVED_NAMES = frozenset({"meta", "auth", "plugins", "openapi.json", "audit", "trash", "restore", "public", "aggregate"})
 #: Action names the kernel provides itself (``assign``: for every owned entity, see :mod:`kernel.ownership`;
 #: ``restore``: bring a record back from the recycle bin, see :mod:`kernel.trash`; ``files``: its attachments).
-RESERVED_ACTIONS = frozenset({"assign", "files", "restore", "trash"})
+#: ``assign`` is not among them: an entity whose owners follow a plugin's rules (a pool's limits) may get
+#: an ``assign`` action of that plugin, which then answers ``POST /api/v1/E/{id}/assign`` instead of the kernel's.
+RESERVED_ACTIONS = frozenset({"files", "restore", "trash"})
 ENTITY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 

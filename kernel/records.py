@@ -661,7 +661,7 @@ class Records:
         (``if_match`` as for :meth:`update`)."""
         view = self.site.view
         entity = self._entity(view, entity_name)
-        if action_name == ownership.ACTION and entity.owner_field is not None:  # the kernel's own action
+        if action_name == ownership.ACTION and entity.owner_field is not None and entity.action(ownership.ACTION) is None:  # the kernel's own action
             try:
                 wanted = ownership.AssignBody.model_validate(body if body is not None else {})
             except pydantic.ValidationError as exc:

@@ -60,7 +60,7 @@ def describe_entity(view: View, entity: Entity) -> dict[str, Any]:
             }
             for action in entity.actions
         ]
-        + ([ownership.describe_action()] if entity.owner_field is not None else []),
+        + ([ownership.describe_action()] if entity.owner_field is not None and entity.action(ownership.ACTION) is None else []),
     }
 
 

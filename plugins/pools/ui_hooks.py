@@ -1,6 +1,6 @@
 """The hooks of the plugin's web UI, reports and widgets (wired into :mod:`plugins.pools.plugin` by import).
 
-Wiring only: pages in :mod:`.pages`, reports in :mod:`.report_pages`, widgets in :mod:`.widgets`,
+Wiring only: pages in :mod:`.pages` (the reports' JSON routes, :func:`.report_pages.routes`, join the API's in ``register_routes``), widgets in :mod:`.widgets`,
 the record page's ownership entries in :mod:`.history`.
 """
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kernel import hookimpl
 
-from . import history, report_pages
+from . import history
 from .pages import MENU_SECTIONS, menu_items, pages
 from .widgets import dashboard_widgets
 
@@ -25,11 +25,6 @@ if TYPE_CHECKING:
 @hookimpl
 def register_pages() -> list[BaseRoute]:
     return pages()
-
-
-@hookimpl
-def register_routes() -> list[BaseRoute]:
-    return report_pages.routes()
 
 
 @hookimpl

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kernel import Entity, JSONData, RecordMixin, UTCDateTime, hookimpl
-from plugins.pools import PoolFields, PoolKind, PoolMixin
+from plugins.pools import PoolFields, PoolKind, PoolMixin, entity_actions, masks, timers
 
 NAME = "pooltest"
 REQUIRES = ("pools",)
@@ -88,3 +88,18 @@ def pools_closed_ids(site: Any, conn: sa.Connection, entity: str, ids: list[int]
         return None
     table = Item.__table__
     return list(conn.scalars(sa.select(table.c.id).where(table.c.id.in_(ids), table.c.closed.is_(True))))
+
+
+@hookimpl
+def register_entity_actions() -> dict[str, Any]:
+    return entity_actions(KIND)
+
+
+@hookimpl
+def register_masks() -> list[Any]:
+    return masks(KIND, ItemPool)
+
+
+@hookimpl
+def register_timers() -> list[Any]:
+    return timers(KIND)

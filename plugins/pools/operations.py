@@ -1,0 +1,273 @@
+"""Claim, assign, release, transfer: each one transaction through ``site.records`` and the kernel's assign
+path, with the pool's checks before and the counters taken by conditional updates (:mod:`.holdings`).
+
+Refusals are 409s (``Conflict``) whose sentence the catalogs translate; a record the actor may not
+see is a 404, as everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from kernel import N_, Conflict, NotFound, OwnerChange, ValidationError, local_date, site_zone
+
+from . import holdings
+from .kinds import PoolKind, kind_of
+from .rules import effective, is_admin, is_member, load_pool
+
+if TYPE_CHECKING:
+    from kernel import Actor, Site
+
+#: True while a pool operation changes owners: the update hooks leave the counters to it.
+OPERATING: ContextVar[bool] = ContextVar("pools_operating", default=False)
+
+
+@contextmanager
+def operating() -> Iterator[None]:
+    token = OPERATING.set(True)
+    try:
+        yield
+    finally:
+        OPERATING.reset(token)
+
+
+def require_kind(site: Site, entity: str) -> PoolKind:
+    kind = kind_of(site, entity)
+    if kind is None:
+        raise NotFound(f"{entity} records are not pooled", [{"loc": ["entity"], "msg": "not a pooled entity"}])
+    return kind
+
+
+def _locked(site: Site, conn: sa.Connection, kind: PoolKind, actor: Actor, record_id: int) -> dict[str, Any]:
+    """The record as stored, locked until the transaction ends (PostgreSQL; SQLite writes one at a time),
+    after checking ``actor`` sees it (404 otherwise)."""
+    site.records.get(actor, kind.entity, record_id, conn=conn)
+    table = site.view.entities[kind.entity].table
+    query = sa.select(table).where(table.c.id == record_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=table)
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"no {kind.entity} record with id {record_id}", [{"loc": ["id"], "msg": "not found"}])
+    return dict(row._mapping)
+
+
+def _pool_of(site: Site, conn: sa.Connection, kind: PoolKind, record: dict[str, Any]) -> dict[str, Any]:
+    pool_id = record.get(kind.pool_field)
+    if pool_id is None:
+        raise Conflict(N_("this record is not in a pool"), [{"loc": [kind.pool_field], "msg": "not in a pool"}])
+    return load_pool(site, conn, kind, pool_id)
+
+
+def _when(site: Site, moment: Any) -> str:
+    return moment.astimezone(site_zone(site)).strftime("%Y-%m-%d %H:%M")
+
+
+def _take(site: Site, conn: sa.Connection, kind: PoolKind, pool: dict[str, Any], record: dict[str, Any], user_id: int, *, daily: bool) -> None:
+    """Check the cooldown and take a slot (and a daily claim) for ``user_id``, or refuse."""
+    now = site.clock.now()
+    until = holdings.cooldown_until(conn, kind.entity, record["id"], user_id, now)
+    if until is not None:
+        raise Conflict.worded(N_("cooldown: this record may be taken again from %(until)s"), [{"loc": ["id"], "msg": "cooldown"}], until=_when(site, until))
+    rules = effective(pool, record.get(kind.level_field) if kind.level_field else None)
+    if not holdings.take_slot(conn, kind.entity, pool["id"], user_id, rules.claim_limit):
+        raise Conflict.worded(N_("claim limit reached: %(limit)s records held from this pool"), [{"loc": ["owner_id"], "msg": "limit"}],
+                              limit=rules.claim_limit)
+    if daily and not holdings.take_daily(conn, kind.entity, pool["id"], user_id, local_date(now, site_zone(site)), rules.daily_claim_limit):
+        raise Conflict.worded(N_("daily claim limit reached: %(limit)s claims today"), [{"loc": ["owner_id"], "msg": "daily limit"}],
+                              limit=rules.daily_claim_limit)
+
+
+def _move(
+    site: Site, conn: sa.Connection, kind: PoolKind, actor: Actor, record: dict[str, Any], to_owner: int | None, action: str,
+    reason: str | None, rule: str | None = None,
+) -> dict[str, Any]:
+    """Change the owner through the kernel's assign path (as ``actor``, rights raised for the pool's rule)."""
+    change = OwnerChange(action, reason=reason, via_entity=kind.pool_entity, via_id=record[kind.pool_field], rule=rule)
+    with operating():
+        site.records.assign(actor.elevated(f"pools.{action}"), kind.entity, [record["id"]], to_owner, change=change, conn=conn)
+    owner = kind.owner(site.view.entities[kind.entity])
+    site.view.pm.hook.pools_after_change(site=site, conn=conn, entity=kind.entity, action=action, changes=[{
+        "record_id": record["id"], "pool_id": record[kind.pool_field], "from_owner": record[owner], "to_owner": to_owner,
+        "reason": reason, "rule": rule,
+    }])
+    return seen(site, conn, kind, actor, record["id"])
+
+
+def seen(site: Site, conn: sa.Connection, kind: PoolKind, actor: Actor, record_id: int) -> dict[str, Any]:
+    """The record as ``actor`` sees it now, or only its id and owner when it left their sight."""
+    try:
+        return site.records.get(actor, kind.entity, record_id, conn=conn)
+    except NotFound:
+        table = site.view.entities[kind.entity].table
+        owner = kind.owner(site.view.entities[kind.entity])
+        return {"id": record_id, owner: conn.scalar(sa.select(table.c[owner]).where(table.c.id == record_id))}
+
+
+def claim(site: Site, actor: Actor, entity: str, record_id: int, *, reason: str | None = None, conn: sa.Connection | None = None) -> dict[str, Any]:
+    """``actor`` takes an unowned record of a pool they are a member of, within the limits and cooldown."""
+    kind = require_kind(site, entity)
+    with _transaction(site, conn) as tx:
+        record = _locked(site, tx, kind, actor, record_id)
+        owner = record[kind.owner(site.view.entities[entity])]
+        if owner == actor.user_id:
+            raise Conflict(N_("you already hold this record"), [{"loc": ["id"], "msg": "already yours"}])
+        if owner is not None:
+            raise Conflict(N_("this record is already owned by someone else"), [{"loc": ["id"], "msg": "already owned"}])
+        pool = _pool_of(site, tx, kind, record)
+        if actor.user_id is None or not is_member(pool, actor.user_id, actor.team_id):
+            raise Conflict(N_("you are not a member of this pool"), [{"loc": ["id"], "msg": "not a member"}])
+        _take(site, tx, kind, pool, record, actor.user_id, daily=True)
+        holdings.hold(tx, entity, record["id"], pool["id"], actor.user_id, site.clock.now())
+        return _move(site, tx, kind, actor, record, actor.user_id, "claim", reason)
+
+
+def assign(
+    site: Site, actor: Actor, entity: str, ids: Sequence[int], owner_id: int, *, reason: str | None = None, rule: str | None = None,
+    conn: sa.Connection | None = None,
+) -> list[dict[str, Any]]:
+    """A pool admin gives records of their pools to a member, within the member's limit and cooldowns; all or none."""
+    kind = require_kind(site, entity)
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        raise ValidationError.at(["ids"], "name at least one record")
+    done = []
+    with _transaction(site, conn) as tx:
+        team = _active_user_team(site, tx, owner_id)
+        for index, record_id in enumerate(wanted):
+            try:
+                done.append(_assign_one(site, tx, kind, actor, record_id, owner_id, team, reason, rule))
+            except (Conflict, NotFound) as exc:
+                if len(wanted) > 1:
+                    exc.details = [{**d, "loc": ["ids", index, *d.get("loc", [])]} for d in exc.details]
+                raise
+    return done
+
+
+def _assign_one(
+    site: Site, tx: sa.Connection, kind: PoolKind, actor: Actor, record_id: int, owner_id: int, team: int | None, reason: str | None, rule: str | None,
+) -> dict[str, Any]:
+    record = _locked(site, tx, kind, actor, record_id)
+    pool = _pool_of(site, tx, kind, record)
+    if not is_admin(pool, actor):
+        raise Conflict(N_("only an admin of this pool may assign its records"), [{"loc": ["id"], "msg": "not a pool admin"}])
+    previous = record[kind.owner(site.view.entities[kind.entity])]
+    if previous == owner_id:
+        return seen(site, tx, kind, actor, record_id)
+    if not is_member(pool, owner_id, team):
+        raise Conflict(N_("the new owner is not a member of this pool"), [{"loc": ["owner_id"], "msg": "not a member"}])
+    _take(site, tx, kind, pool, record, owner_id, daily=False)
+    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [record_id]))
+    holdings.hold(tx, kind.entity, record_id, pool["id"], owner_id, site.clock.now())
+    return _move(site, tx, kind, actor, record, owner_id, "assign", reason, rule)
+
+
+def release(site: Site, actor: Actor, entity: str, record_id: int, reason: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
+    """The owner (or a pool admin) puts a record back into its pool, with a reason from ``pools.release_reasons``;
+    the previous owner's cooldown starts."""
+    kind = require_kind(site, entity)
+    with _transaction(site, conn) as tx:
+        code = release_reason(site, reason)
+        record = _locked(site, tx, kind, actor, record_id)
+        owner = record[kind.owner(site.view.entities[entity])]
+        pool = _pool_of(site, tx, kind, record)
+        if owner is None:
+            raise Conflict(N_("this record has no owner"), [{"loc": ["id"], "msg": "not owned"}])
+        if owner != actor.user_id and not is_admin(pool, actor):
+            raise Conflict(N_("only its owner or an admin of its pool may release this record"), [{"loc": ["id"], "msg": "not yours"}])
+        _let_go(site, tx, kind, pool, [record])
+        return _move(site, tx, kind, actor, record, None, "release", code)
+
+
+def transfer(
+    site: Site, actor: Actor, entity: str, record_id: int, owner_id: int, *, reason: str | None = None, conn: sa.Connection | None = None,
+) -> dict[str, Any]:
+    """The owner (or a pool admin) hands a record to another member, within that member's limit and cooldown."""
+    kind = require_kind(site, entity)
+    with _transaction(site, conn) as tx:
+        team = _active_user_team(site, tx, owner_id)
+        record = _locked(site, tx, kind, actor, record_id)
+        owner = record[kind.owner(site.view.entities[entity])]
+        pool = _pool_of(site, tx, kind, record)
+        if owner is None:
+            raise Conflict(N_("this record has no owner"), [{"loc": ["id"], "msg": "not owned"}])
+        if owner != actor.user_id and not is_admin(pool, actor):
+            raise Conflict(N_("only its owner or an admin of its pool may transfer this record"), [{"loc": ["id"], "msg": "not yours"}])
+        if owner_id == owner:
+            raise Conflict(N_("the new owner already holds this record"), [{"loc": ["owner_id"], "msg": "already the owner"}])
+        if not is_member(pool, owner_id, team):
+            raise Conflict(N_("the new owner is not a member of this pool"), [{"loc": ["owner_id"], "msg": "not a member"}])
+        _take(site, tx, kind, pool, record, owner_id, daily=False)
+        holdings.give_back(tx, entity, holdings.unhold(tx, entity, [record_id]))
+        holdings.hold(tx, entity, record_id, pool["id"], owner_id, site.clock.now())
+        return _move(site, tx, kind, actor, record, owner_id, "transfer", reason)
+
+
+def _let_go(site: Site, tx: sa.Connection, kind: PoolKind, pool: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    """Free the owners' slots and start their cooldowns (records of one pool)."""
+    owner = kind.owner(site.view.entities[kind.entity])
+    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [r["id"] for r in records]))
+    now = site.clock.now()
+    cooling = []
+    for record in records:
+        rules = effective(pool, record.get(kind.level_field) if kind.level_field else None)
+        if rules.cooldown_days and record[owner] is not None:
+            cooling.append((record["id"], record[owner], now + timedelta(days=rules.cooldown_days)))
+    holdings.start_cooldowns(tx, kind.entity, cooling)
+
+
+def release_reason(site: Site, reason: Any) -> str:
+    """The code of the release reason ``reason`` names (a code or a label of ``pools.release_reasons``), or a 422."""
+    listed = site.view.option_lists.get("pools.release_reasons")
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
+        raise ValidationError.at(["reason"], N_("a release needs a reason"))
+    options = [o for o in (listed.options if listed is not None else ()) if o.live]
+    for option in options:
+        if text == option.code or text in option.label.values():
+            return option.code
+    raise ValidationError.at(["reason"], f"must be one of {', '.join(o.code for o in options)}")
+
+
+def _active_user_team(site: Site, conn: sa.Connection, user_id: Any) -> int | None:
+    users = site.view.entities["users"].table
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise ValidationError.at(["owner_id"], "must be a user's id")
+    row = conn.execute(sa.select(users.c.active, users.c.team_id).where(users.c.id == user_id)).first()
+    if row is None:
+        raise ValidationError.at(["owner_id"], f"no user with id {user_id}")
+    if not row.active:
+        raise ValidationError.at(["owner_id"], f"user {user_id} is deactivated")
+    return row.team_id
+
+
+@contextmanager
+def _transaction(site: Site, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+    if conn is not None:
+        yield conn
+        return
+    with site.write() as tx:
+        yield tx
+
+
+
+def place_one(site: Site, conn: sa.Connection, kind: PoolKind, pool: dict[str, Any], record: dict[str, Any], owner_id: int, rule: str) -> bool:
+    """Give an unowned record of ``pool`` to ``owner_id`` as the pool's strategy chose (the job acting), if the
+    member's limit and cooldown allow; False leaves it in the pool. Inside a savepoint: a refusal undoes nothing else."""
+    from kernel import Actor
+
+    actor = Actor.system(job="pools.assign")
+    try:
+        with conn.begin_nested():
+            _take(site, conn, kind, pool, record, owner_id, daily=False)
+            holdings.hold(conn, kind.entity, record["id"], pool["id"], owner_id, site.clock.now())
+            _move(site, conn, kind, actor, record, owner_id, "assign", None, rule)
+    except Conflict:
+        return False
+    return True

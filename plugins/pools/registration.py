@@ -1,0 +1,122 @@
+"""What a client plugin hands to the kernel's start-up registrations for its :class:`PoolKind`:
+
+    @hookimpl
+    def register_entity_actions():
+        return pools.entity_actions(KIND)      # claim, assign, release, transfer on the pooled entity
+
+    @hookimpl
+    def register_masks():
+        return pools.masks(KIND, LeadPool)     # the pool's masked_fields, for members, until held
+
+    @hookimpl
+    def register_timers():
+        return pools.timers(KIND)              # return and reminder deadlines
+
+(The kernel collects these before any plugin's hooks can be asked, so the kind is handed over.)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+
+from kernel import Action, Mask, Timer
+
+from . import operations, returns
+from .sqlbits import list_has
+
+if TYPE_CHECKING:
+    from kernel import Actor, Entity, Site
+
+    from .kinds import PoolKind
+
+MAX_REASON = 500
+
+
+class ClaimBody(BaseModel):
+    """``POST /api/v1/E/{id}/claim``."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=MAX_REASON)
+
+
+class ReleaseBody(BaseModel):
+    """``POST /api/v1/E/{id}/release``: the reason is a code or label of the list ``pools.release_reasons``."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=MAX_REASON)
+
+
+class PoolAssignBody(BaseModel):
+    """``POST /api/v1/E/{id}/assign`` (a pool admin) and ``…/transfer`` (the owner): the member to give it to."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    owner_id: int = Field(ge=1, lt=2**63)
+    reason: str | None = Field(None, max_length=MAX_REASON)
+
+
+def _claim(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: ClaimBody) -> dict[str, Any]:
+    return operations.claim(site, actor, entity.name, record["id"], reason=body.reason, conn=conn)
+
+
+def _assign(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: PoolAssignBody) -> dict[str, Any]:
+    return operations.assign(site, actor, entity.name, [record["id"]], body.owner_id, reason=body.reason, conn=conn)[0]
+
+
+def _release(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: ReleaseBody) -> dict[str, Any]:
+    return operations.release(site, actor, entity.name, record["id"], body.reason, conn=conn)
+
+
+def _transfer(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: PoolAssignBody) -> dict[str, Any]:
+    return operations.transfer(site, actor, entity.name, record["id"], body.owner_id, reason=body.reason, conn=conn)
+
+
+def actions() -> list[Action]:
+    return [
+        Action("claim", {"en": "Claim", "zh_CN": "领取"}, _claim, ClaimBody),
+        Action("assign", {"en": "Assign", "zh_CN": "分配"}, _assign, PoolAssignBody),
+        Action("release", {"en": "Release", "zh_CN": "释放"}, _release, ReleaseBody,
+               confirm={"en": "Put this record back into its pool?", "zh_CN": "确定将此记录放回池中？"}),
+        Action("transfer", {"en": "Transfer", "zh_CN": "转移"}, _transfer, PoolAssignBody),
+    ]
+
+
+def entity_actions(*kinds: PoolKind) -> dict[str, list[Action]]:
+    """``register_entity_actions``' answer: the pool actions on each kind's pooled entity."""
+    return {kind.entity: actions() for kind in kinds}
+
+
+def masks(kind: PoolKind, pools: Any) -> list[Mask]:
+    """``register_masks``' answer: each maskable field of ``kind`` is masked on an unowned record for a
+    member of its pool when the pool lists the field in ``masked_fields`` (never for the pool's admins).
+    ``pools`` is the pool entity's model (or table)."""
+    table = pools if isinstance(pools, sa.Table) else pools.__table__
+    return [Mask(kind.entity, (name,), when=_masked_when(kind, table, name), reason="unclaimed pool record") for name in kind.maskable]
+
+
+def _masked_when(kind: PoolKind, pools: sa.Table, name: str) -> Any:
+    def when(actor: Actor, table: sa.Table) -> sa.ColumnElement[bool] | None:
+        if actor.role == "admin":
+            return None
+        admin = [list_has(pools.c.admin_ids, actor.user_id)] if actor.user_id is not None else []
+        if actor.team_id is not None:
+            admin.append(list_has(pools.c.admin_team_ids, actor.team_id))
+        masking = sa.select(pools.c.id).where(list_has(pools.c.masked_fields, name), sa.not_(sa.or_(*admin)) if admin else sa.true())
+        owner = table.c[kind.owner_field or "owner_id"]
+        return sa.and_(owner.is_(None), table.c[kind.pool_field].in_(masking))
+
+    return when
+
+
+def timers(*kinds: PoolKind) -> list[Timer]:
+    """``register_timers``' answer: each kind's return deadline and reminder (see :mod:`.returns`)."""
+    found = []
+    for kind in kinds:
+        depends = tuple(n for n in (kind.owner_field or "owner_id", kind.pool_field, kind.activity_field, kind.level_field) if n)
+        found.append(Timer(returns.RETURN, kind.entity, returns.return_due, due_many=returns.return_times, depends_on=depends,
+                           label={"en": "Return to the pool", "zh_CN": "回收到池"}))
+        found.append(Timer(returns.REMIND, kind.entity, returns.remind_due, due_many=returns.remind_times, depends_on=depends,
+                           label={"en": "Remind before the return", "zh_CN": "回收前提醒"}))
+    return found

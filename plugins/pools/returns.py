@@ -1,0 +1,275 @@
+"""Return deadlines and reminders on the kernel's per-record timers, closed records, and the reconcile job.
+
+Both timers are computed (:func:`return_times`, :func:`remind_times`) from the record's owner, pool,
+activity and level, and from the hold's assignment time, so the kernel re-arms them in the write
+transaction of any change to those. A fired batch is checked again in SQL and Python (the record
+says what to do, the timer only when to look): records still owned, not closed and past their
+deadline go back to their pool in one ``update_many`` per pool and rule, each with an ownership event
+(``return``, the rule, the reason); the owners' slots are freed, their cooldowns start, they are
+notified (and emailed when mail is on), and the pool's strategy may place the records anew.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from kernel import N_, MailError, OwnerChange, mail_enabled, notify, send_mail
+
+from . import holdings
+from .kinds import PoolKind, kind_of, kinds
+from .models import HOLDINGS, HOLDS
+from .rules import deadlines, effective, load_pools
+
+if TYPE_CHECKING:
+    from kernel import Actor, DueTimer, Site
+
+log = logging.getLogger(__name__)
+RETURN = "pool_return"
+REMIND = "pool_remind"
+REASONS = {"followup": N_("not followed up in time"), "close": N_("not closed in time")}
+RULES = {"followup": "followup_days", "close": "close_days"}
+TEXTS = {
+    "returned": {"en": "%(count)s record(s) went back to the pool %(pool)s: %(reason)s", "zh_CN": "%(count)s 条记录已回收到 %(pool)s：%(reason)s"},
+    "followup": {"en": "not followed up in time", "zh_CN": "未按时跟进"},
+    "close": {"en": "not closed in time", "zh_CN": "未按时成交"},
+    "remind": {"en": "%(count)s record(s) go back to the pool %(pool)s soon unless you follow up", "zh_CN": "%(count)s 条记录即将回收到 %(pool)s，请及时跟进"},
+}
+
+
+def _text(site: Site, key: str, **values: Any) -> str:
+    labels = TEXTS[key]
+    return labels.get(site.settings.default_locale, labels["en"]) % values
+
+
+def closed_ids(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int]) -> set[int]:
+    """Those of ``ids`` some plugin says are closed (``pools_closed_ids``)."""
+    if not ids:
+        return set()
+    found: set[int] = set()
+    for answer in site.view.pm.hook.pools_closed_ids(site=site, conn=conn, entity=entity, ids=list(ids)):
+        found.update(answer or ())
+    return found
+
+
+def _deadlines(site: Site, conn: sa.Connection, kind: PoolKind, records: Sequence[dict[str, Any]]) -> list[dict[str, datetime]]:
+    """Each record's deadlines (``followup``, ``close``, ``remind``; none when unowned, outside a pool or closed)."""
+    owner = kind.owner(site.view.entities[kind.entity])
+    held = [r for r in records if r.get(owner) is not None and r.get(kind.pool_field) is not None]
+    pools = load_pools(site, conn, kind, {r[kind.pool_field] for r in held})
+    holds = holdings.holds_of(conn, kind.entity, [r["id"] for r in held])
+    now = site.clock.now()
+    found = []
+    for record in records:
+        pool = pools.get(record.get(kind.pool_field))
+        hold = holds.get(record["id"])
+        if record.get(owner) is None or pool is None or (hold is not None and not hold["counted"]):
+            found.append({})
+            continue
+        assigned = hold["assigned_at"] if hold is not None and hold["user_id"] == record[owner] else now
+        activity = record.get(kind.activity_field) if kind.activity_field else None
+        found.append(deadlines(effective(pool, record.get(kind.level_field) if kind.level_field else None), assigned, activity))
+    return found
+
+
+def return_times(site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]]) -> list[datetime | None]:
+    kind = kind_of(site, entity)
+    if kind is None:
+        return [None] * len(records)
+    return [min((v for k, v in d.items() if k != "remind"), default=None) for d in _deadlines(site, conn, kind, records)]
+
+
+def remind_times(site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]]) -> list[datetime | None]:
+    kind = kind_of(site, entity)
+    if kind is None:
+        return [None] * len(records)
+    return [d.get("remind") for d in _deadlines(site, conn, kind, records)]
+
+
+def deadlines_of(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int]) -> dict[int, dict[str, datetime]]:
+    """When held records ``ids`` go back (``followup``, ``close``) and are reminded (``remind``), by id: for "days left"."""
+    kind = kind_of(site, entity)
+    if kind is None or not ids:
+        return {}
+    table = site.view.entities[entity].table
+    records = [dict(r._mapping) for r in conn.execute(sa.select(table).where(table.c.id.in_(list(ids))))]
+    return {r["id"]: d for r, d in zip(records, _deadlines(site, conn, kind, records)) if d}
+
+
+def _due_records(site: Site, conn: sa.Connection, kind: PoolKind, timers: list[DueTimer]) -> list[dict[str, Any]]:
+    table = site.view.entities[kind.entity].table
+    owner = kind.owner(site.view.entities[kind.entity])
+    ids = sorted({t.record_id for t in timers})
+    query = sa.select(table).where(table.c.id.in_(ids), table.c[owner].is_not(None), table.c[kind.pool_field].is_not(None)).order_by(table.c.id)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def return_due(site: Site, conn: sa.Connection, actor: Actor, entity: str, timers: list[DueTimer]) -> None:
+    """The return timer's handler: overdue records back to their pools (see the module)."""
+    kind = kind_of(site, entity)
+    if kind is None:
+        return
+    records = _due_records(site, conn, kind, timers)
+    closed = closed_ids(site, conn, entity, [r["id"] for r in records])
+    if closed:
+        mark_closed(site, conn, entity, sorted(closed))
+    records = [r for r in records if r["id"] not in closed]
+    now = site.clock.now()
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+    for record, found in zip(records, _deadlines(site, conn, kind, records)):
+        overdue = sorted((at, rule) for rule, at in found.items() if rule != "remind" and at <= now)
+        if overdue:
+            groups[(record[kind.pool_field], overdue[0][1])].append(record)
+    if groups:
+        return_records(site, conn, kind, actor, groups)
+
+
+def return_records(site: Site, conn: sa.Connection, kind: PoolKind, actor: Actor, groups: dict[tuple[int, str], list[dict[str, Any]]]) -> list[int]:
+    """Send each group of held records (by pool and rule: ``followup``/``close``) back to its pool; the ids returned."""
+    from .operations import _let_go, operating
+    from .strategies import place
+
+    owner = kind.owner(site.view.entities[kind.entity])
+    pools = load_pools(site, conn, kind, {pool_id for pool_id, _ in groups})
+    returned: list[int] = []
+    for (pool_id, rule), records in sorted(groups.items()):
+        pool = pools[pool_id]
+        _let_go(site, conn, kind, pool, records)
+        change = OwnerChange("return", reason=REASONS[rule], via_entity=kind.pool_entity, via_id=pool_id, rule=RULES[rule])
+        ids = [r["id"] for r in records]
+        with operating():
+            site.records.update_many(actor, kind.entity, ids=ids, changes={owner: None}, owner_change=change, conn=conn)
+        site.view.pm.hook.pools_after_change(site=site, conn=conn, entity=kind.entity, action="return", changes=[
+            {"record_id": r["id"], "pool_id": pool_id, "from_owner": r[owner], "to_owner": None, "reason": REASONS[rule], "rule": RULES[rule]}
+            for r in records
+        ])
+        _tell_owners(site, conn, kind, pool, records, owner, rule)
+        place(site, conn, kind, pool, [{**r, owner: None} for r in records], exclude={r["id"]: r[owner] for r in records}, rule="returned")
+        returned.extend(ids)
+    return returned
+
+
+def _tell_owners(site: Site, conn: sa.Connection, kind: PoolKind, pool: dict[str, Any], records: list[dict[str, Any]], owner: str, rule: str) -> None:
+    by_owner: dict[int, int] = defaultdict(int)
+    for record in records:
+        by_owner[record[owner]] += 1
+    reason = _text(site, rule)
+    emailing = mail_enabled(site)
+    users = site.view.entities["users"].table
+    emails = dict(conn.execute(sa.select(users.c.id, users.c.email).where(users.c.id.in_(sorted(by_owner)))).all()) if emailing else {}
+    for user_id, count in sorted(by_owner.items()):
+        title = _text(site, "returned", count=count, pool=pool["name"], reason=reason)
+        notify(site, conn, user_id, title, "", f"/r/{kind.pool_entity}/{pool['id']}")
+        if emailing and emails.get(user_id):
+            try:
+                send_mail(site, emails[user_id], title, title)
+            except MailError:
+                log.warning("pools: could not email %s about returned records", emails[user_id])
+
+
+def remind_due(site: Site, conn: sa.Connection, actor: Actor, entity: str, timers: list[DueTimer]) -> None:
+    """The reminder timer's handler: each owner of records about to go back gets one notification per pool."""
+    kind = kind_of(site, entity)
+    if kind is None:
+        return
+    records = _due_records(site, conn, kind, timers)
+    owner = kind.owner(site.view.entities[entity])
+    now = site.clock.now()
+    due = [r for r, d in zip(records, _deadlines(site, conn, kind, records)) if d.get("remind") is not None and d["remind"] <= now]
+    if not due:
+        return
+    pools = load_pools(site, conn, kind, {r[kind.pool_field] for r in due})
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for record in due:
+        counts[(record[owner], record[kind.pool_field])] += 1
+    emailing = mail_enabled(site)
+    users = site.view.entities["users"].table
+    emails = dict(conn.execute(sa.select(users.c.id, users.c.email).where(users.c.id.in_(sorted({u for u, _ in counts})))).all()) if emailing else {}
+    for (user_id, pool_id), count in sorted(counts.items()):
+        title = _text(site, "remind", count=count, pool=pools[pool_id]["name"])
+        notify(site, conn, user_id, title, "", f"/r/{kind.pool_entity}/{pool_id}")
+        if emailing and emails.get(user_id):
+            try:
+                send_mail(site, emails[user_id], title, title)
+            except MailError:
+                log.warning("pools: could not email %s a reminder", emails[user_id])
+    conn.execute(sa.update(HOLDS).where(HOLDS.c.entity == entity, HOLDS.c.record_id.in_([r["id"] for r in due])).values(reminded_at=now))
+
+
+def mark_closed(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int]) -> int:
+    """Records ``ids`` got closed (converted, won): they stop counting against their owners' limits and are
+    never returned. Idempotent; a client calls it in the transaction that closes them. Returns how many changed."""
+    if not ids:
+        return 0
+    rows = conn.execute(
+        sa.update(HOLDS).where(HOLDS.c.entity == entity, HOLDS.c.record_id.in_(list(ids)), HOLDS.c.counted.is_(True))
+        .values(counted=False).returning(HOLDS.c.pool_id, HOLDS.c.user_id)
+    ).all()
+    holdings.give_back(conn, entity, [(r.pool_id, r.user_id) for r in rows])
+    from kernel import rearm_timers
+
+    rearm_timers(site, conn, entity, list(ids))
+    return len(rows)
+
+
+def reconcile(site: Site, now: datetime | None = None) -> dict[str, Any]:
+    """Rebuild holds and holdings from the records, set-based, and report the drift found (the job ``pools.reconcile``).
+
+    ``{"items": {"holds_added": 0, "holds_removed": 1, "drift": [{"pool_id", "user_id", "held", "expected"}]}}``
+    """
+    report: dict[str, Any] = {}
+    for entity, kind in kinds(site).items():
+        with site.write() as conn:
+            report[entity] = _reconcile_kind(site, conn, kind)
+    return report
+
+
+def _reconcile_kind(site: Site, conn: sa.Connection, kind: PoolKind) -> dict[str, Any]:
+    table = site.view.entities[kind.entity].table
+    owner = table.c[kind.owner(site.view.entities[kind.entity])]
+    pool = table.c[kind.pool_field]
+    entity = kind.entity
+    matching = sa.select(table.c.id).where(table.c.id == HOLDS.c.record_id, owner == HOLDS.c.user_id, pool == HOLDS.c.pool_id)
+    removed = conn.execute(sa.delete(HOLDS).where(HOLDS.c.entity == entity, ~matching.exists())).rowcount
+    held = sa.select(HOLDS.c.id).where(HOLDS.c.entity == entity, HOLDS.c.record_id == table.c.id)
+    source = sa.select(
+        sa.literal(entity).label("entity"), table.c.id, pool, owner, sa.literal(site.clock.now(), HOLDS.c.assigned_at.type), sa.true()
+    ).where(owner.is_not(None), pool.is_not(None), ~held.exists())
+    added = conn.execute(
+        sa.insert(HOLDS).from_select(["entity", "record_id", "pool_id", "user_id", "assigned_at", "counted"], source)
+    ).rowcount
+    expected = (
+        sa.select(HOLDS.c.pool_id, HOLDS.c.user_id, sa.func.count().label("n"))
+        .where(HOLDS.c.entity == entity, HOLDS.c.counted.is_(True))
+        .group_by(HOLDS.c.pool_id, HOLDS.c.user_id)
+        .subquery()
+    )
+    drift = [dict(r._mapping) for r in conn.execute(
+        sa.select(HOLDINGS.c.pool_id, HOLDINGS.c.user_id, HOLDINGS.c.held, sa.func.coalesce(expected.c.n, 0).label("expected"))
+        .select_from(HOLDINGS.outerjoin(expected, sa.and_(expected.c.pool_id == HOLDINGS.c.pool_id, expected.c.user_id == HOLDINGS.c.user_id)))
+        .where(HOLDINGS.c.entity == entity, HOLDINGS.c.held != sa.func.coalesce(expected.c.n, 0))
+    )]
+    missing = [dict(r._mapping) for r in conn.execute(
+        sa.select(expected.c.pool_id, expected.c.user_id, expected.c.n.label("expected")).select_from(
+            expected.outerjoin(HOLDINGS, sa.and_(HOLDINGS.c.entity == entity, HOLDINGS.c.pool_id == expected.c.pool_id,
+                                                 HOLDINGS.c.user_id == expected.c.user_id))
+        ).where(HOLDINGS.c.id.is_(None))
+    )]
+    for row in drift:
+        conn.execute(sa.update(HOLDINGS).where(HOLDINGS.c.entity == entity, HOLDINGS.c.pool_id == row["pool_id"],
+                                               HOLDINGS.c.user_id == row["user_id"]).values(held=row["expected"]))
+    if missing:
+        conn.execute(sa.insert(HOLDINGS), [{"entity": entity, "pool_id": r["pool_id"], "user_id": r["user_id"], "held": r["expected"]} for r in missing])
+    drift.extend({**r, "held": 0} for r in missing)
+    if drift or added or removed:
+        log.warning("pools.reconcile %s: %d holds added, %d removed, %d counters off", entity, added, removed, len(drift))
+    return {"holds_added": added, "holds_removed": removed, "drift": drift}
+
+
+def reconcile_job(site: Site, now: datetime) -> dict[str, Any]:
+    return reconcile(site, now)

@@ -1,0 +1,95 @@
+"""Keeping holds and counters true when owners or pools change outside a pool operation (a record created
+owned, the kernel's bulk assign, a record moved between pools, deleted or restored), placing records that
+enter a pool unowned, and re-arming deadlines when a pool's rules change. Called from the record hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from kernel import rearm_timers
+
+from . import holdings
+from .kinds import PoolKind, kind_of, kind_of_pool
+from .models import HOLDS, LEVEL_RULES
+from .operations import OPERATING
+from .rules import load_pools, pools_of
+from .strategies import place
+
+if TYPE_CHECKING:
+    from kernel import Actor, Site
+
+RULE_FIELDS = (*LEVEL_RULES, "level_overrides")
+
+
+def visible(site: Site, actor: Actor, entity: str, table: sa.Table) -> sa.ColumnElement[bool] | None:
+    """Members and admins of a pool see its unowned records; its admins also the ones held from it."""
+    kind = kind_of(site, entity)
+    if kind is None or actor.user_id is None:
+        return None
+    owner = table.c[kind.owner(site.view.entities[entity])]
+    pool = table.c[kind.pool_field]
+    return sa.or_(sa.and_(owner.is_(None), pool.in_(pools_of(site, kind, actor, admin=False))), pool.in_(pools_of(site, kind, actor, admin=True)))
+
+
+def holds_follow(site: Site, conn: sa.Connection, kind: PoolKind, records: Sequence[dict[str, Any]]) -> None:
+    """Make the holds of ``records`` match their owner and pool, counting without a limit (the change was
+    decided elsewhere: an admin's assign, a move between pools)."""
+    owner = kind.owner(site.view.entities[kind.entity])
+    current = holdings.holds_of(conn, kind.entity, [r["id"] for r in records])
+    now = site.clock.now()
+    for record in records:
+        want = (record.get(kind.pool_field), record.get(owner))
+        hold = current.get(record["id"])
+        have = (hold["pool_id"], hold["user_id"]) if hold is not None else (None, None)
+        if want == have:
+            continue
+        holdings.give_back(conn, kind.entity, holdings.unhold(conn, kind.entity, [record["id"]]))
+        if want[0] is not None and want[1] is not None:
+            holdings.take_slot(conn, kind.entity, want[0], want[1], None)
+            holdings.hold(conn, kind.entity, record["id"], want[0], want[1], now)
+
+
+def entering(site: Site, conn: sa.Connection, kind: PoolKind, records: Sequence[dict[str, Any]]) -> None:
+    """Unowned records that just entered a pool: its strategy may give them owners."""
+    owner = kind.owner(site.view.entities[kind.entity])
+    waiting = [r for r in records if r.get(owner) is None and r.get(kind.pool_field) is not None]
+    pools = load_pools(site, conn, kind, {r[kind.pool_field] for r in waiting})
+    for pool_id, pool in sorted(pools.items()):
+        place(site, conn, kind, pool, [r for r in waiting if r[kind.pool_field] == pool_id])
+
+
+def after_create(site: Site, conn: sa.Connection, entity: str, records: Sequence[dict[str, Any]]) -> None:
+    kind = kind_of(site, entity)
+    if kind is None or OPERATING.get():
+        return
+    holds_follow(site, conn, kind, records)
+    entering(site, conn, kind, records)
+
+
+def after_update(site: Site, conn: sa.Connection, entity: str, records: Sequence[dict[str, Any]], changes: Sequence[dict[str, Any]]) -> None:
+    kind = kind_of(site, entity)
+    if kind is not None:
+        if OPERATING.get():
+            return
+        owner = kind.owner(site.view.entities[entity])
+        moved = [r for r, c in zip(records, changes) if owner in c or kind.pool_field in c]
+        if moved:
+            holds_follow(site, conn, kind, moved)
+            entering(site, conn, kind, [r for r, c in zip(records, changes) if kind.pool_field in c])
+        return
+    pooled = kind_of_pool(site, entity)
+    if pooled is not None:
+        changed = [r["id"] for r, c in zip(records, changes) if any(name in c for name in RULE_FIELDS)]
+        if changed:
+            held = list(conn.scalars(sa.select(HOLDS.c.record_id).where(HOLDS.c.entity == pooled.entity, HOLDS.c.pool_id.in_(changed))))
+            if held:
+                rearm_timers(site, conn, pooled.entity, held)
+
+
+def after_delete(site: Site, conn: sa.Connection, entity: str, records: Sequence[dict[str, Any]]) -> None:
+    kind = kind_of(site, entity)
+    if kind is not None:
+        holdings.give_back(conn, entity, holdings.unhold(conn, entity, [r["id"] for r in records]))
