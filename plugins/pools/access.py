@@ -11,13 +11,15 @@ import sqlalchemy as sa
 from kernel import UTCDateTime, allowed
 
 from .kinds import PoolKind, kinds
+from .returns import RETURN
+from .rules import is_admin, is_member
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
 
 #: How far ahead a held record counts as "due soon" (its return deadline within this window).
 DUE_SOON = timedelta(days=3)
-#: The kernel's per-record timers, read-only: a held record's return deadlines are armed there.
+#: The kernel's per-record timers, read-only: a held record's return deadline is armed there (timer :data:`RETURN`).
 TIMERS = sa.table(
     "kernel_timers", sa.column("entity", sa.String), sa.column("record_id", sa.BigInteger), sa.column("name", sa.String),
     sa.column("due_at", UTCDateTime()),
@@ -26,14 +28,9 @@ TIMERS = sa.table(
 
 def role_in(actor: Actor, pool: dict[str, Any]) -> str | None:
     """``"admin"`` (a site admin, or named among the pool's admins or admin teams), ``"member"`` or ``None``."""
-    if actor.role == "admin":
+    if is_admin(pool, actor):
         return "admin"
-    me, team = actor.user_id, actor.team_id
-    if me in (pool.get("admin_ids") or []) or (team is not None and team in (pool.get("admin_team_ids") or [])):
-        return "admin"
-    if me in (pool.get("member_ids") or []) or (team is not None and team in (pool.get("member_team_ids") or [])):
-        return "member"
-    return None
+    return "member" if is_member(pool, actor.user_id, actor.team_id) else None
 
 
 def pool_kinds(site: Site, actor: Actor) -> list[PoolKind]:
@@ -68,7 +65,7 @@ def live_counts(site: Site, actor: Actor, kind: PoolKind, pool_ids: list[int], n
     entity = site.view.entity(kind.entity)
     pool, owner = table.c[kind.pool_field], table.c[kind.owner(entity)]
     soon = sa.exists().where(
-        TIMERS.c.entity == kind.entity, TIMERS.c.record_id == table.c.id, TIMERS.c.due_at <= now + DUE_SOON,
+        TIMERS.c.entity == kind.entity, TIMERS.c.name == RETURN, TIMERS.c.record_id == table.c.id, TIMERS.c.due_at <= now + DUE_SOON,
     )
     query = (
         sa.select(
@@ -83,3 +80,12 @@ def live_counts(site: Site, actor: Actor, kind: PoolKind, pool_ids: list[int], n
     with site.engine.connect() as conn:
         found = {row.pool_id: {"waiting": row.waiting, "held": row.held, "due_soon": row.due_soon} for row in conn.execute(query)}
     return {i: found.get(i, {"waiting": 0, "held": 0, "due_soon": 0}) for i in pool_ids}
+
+
+def title_column(entity: Any) -> sa.ColumnElement[Any]:
+    """The column that names a record of ``entity`` (its title field, else ``name``, ``title``…, else the id)."""
+    table = entity.table
+    for name in (entity.title_field, "name", "title", "subject", "email"):
+        if name and name in table.c:
+            return table.c[name]
+    return sa.cast(table.c.id, sa.String)

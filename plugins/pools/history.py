@@ -17,7 +17,6 @@ from starlette.responses import Response
 from kernel import NotFound, optional_id, ownership_events
 from kernel.ui import ui_of
 
-from .deadlines import LABELS as DEADLINE_LABELS
 from .kinds import kinds
 
 if TYPE_CHECKING:
@@ -31,7 +30,8 @@ ACTIONS = {
     "return": {"en": "Returned to the pool", "zh_CN": "退回池中"},
 }
 RULES = {
-    **DEADLINE_LABELS,
+    "followup_days": {"en": "Follow-up deadline", "zh_CN": "跟进期限"},
+    "close_days": {"en": "Close deadline", "zh_CN": "成交期限"},
     "round_robin": {"en": "Round-robin", "zh_CN": "轮流分配"},
     "least_loaded": {"en": "Least loaded", "zh_CN": "最少持有"},
     "rules": {"en": "Assignment rules", "zh_CN": "分配规则"},

@@ -1,5 +1,10 @@
 """My holdings (``/p/pools/holdings``): the records I hold from pools, soonest return first, with the
-days left and the deadline that applies (follow-up or close), one tab per pool kind."""
+days left and the deadline that applies (follow-up or close), one tab per pool kind.
+
+The deadlines are the engine's (:func:`plugins.pools.deadlines_of`: follow-up N×24 h after the later
+of the assignment and the last activity, close N×24 h after the assignment, a level's override
+winning); the earlier one applies. The order is the return timer's, the one the job acts on.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kernel import optional_id
-from kernel.ui import ui_of
+from kernel.ui import record_title, ui_of
 
-from .access import TIMERS, pool_kinds
-from .deadlines import LABELS, days_left, deadline_of
+from .access import TIMERS, pool_kinds, title_column
 from .models import HOLDS
+from .returns import RETURN, deadlines_of
+from .rules import effective
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -24,6 +30,10 @@ if TYPE_CHECKING:
     from .kinds import PoolKind
 
 PAGE_SIZE = 25
+LABELS = {
+    "followup": {"en": "Follow-up deadline", "zh_CN": "跟进期限"},
+    "close": {"en": "Close deadline", "zh_CN": "成交期限"},
+}
 SORTS = ("deadline", "-deadline", "assigned", "-assigned", "name", "-name")
 
 
@@ -34,10 +44,10 @@ def page_of_holdings(site: Site, actor: Actor, kind: PoolKind, sort: str, offset
     owner = table.c[kind.owner(entity)]
     due = (
         sa.select(sa.func.min(TIMERS.c.due_at))
-        .where(TIMERS.c.entity == kind.entity, TIMERS.c.record_id == table.c.id)
+        .where(TIMERS.c.entity == kind.entity, TIMERS.c.name == RETURN, TIMERS.c.record_id == table.c.id)
         .scalar_subquery()
     )
-    title = table.c[entity.title_field] if entity.title_field and entity.title_field in table.c else table.c.id
+    title = title_column(entity)
     order = {
         "deadline": [due.is_(None), due], "-deadline": [due.is_(None), due.desc()],
         "assigned": [HOLDS.c.assigned_at], "-assigned": [HOLDS.c.assigned_at.desc()],
@@ -49,6 +59,7 @@ def page_of_holdings(site: Site, actor: Actor, kind: PoolKind, sort: str, offset
     with site.engine.connect() as conn:
         total = conn.scalar(sa.select(sa.func.count()).select_from(joined).where(*mine)) or 0
         rows = [dict(r._mapping) for r in conn.execute(query.order_by(*order, table.c.id).limit(PAGE_SIZE).offset(offset))]
+        deadlines = deadlines_of(site, conn, kind.entity, [r["id"] for r in rows])
     if not rows:
         return [], total
     by_id = {r["id"]: r for r in site.records.list(actor, kind.entity, filters={"id__in": [r["id"] for r in rows]}, limit=PAGE_SIZE).items}
@@ -59,9 +70,28 @@ def page_of_holdings(site: Site, actor: Actor, kind: PoolKind, sort: str, offset
         if record is None:
             continue
         pool = pools.get(row["pool_id"]) or {"id": row["pool_id"], "name": f"#{row['pool_id']}"}
-        deadline = deadline_of(kind, pool, record, row["assigned_at"], closed=not row["counted"])
-        found.append({"record": record, "pool": pool, "assigned_at": row["assigned_at"], "closed": not row["counted"], "deadline": deadline, "timer_due": row["due_at"]})
+        found.append({
+            "record": record, "pool": pool, "assigned_at": row["assigned_at"], "closed": not row["counted"],
+            "deadline": applying(kind, pool, record, deadlines.get(row["id"], {})),
+        })
     return found, total
+
+
+def applying(kind: PoolKind, pool: dict[str, Any], record: dict[str, Any], found: dict[str, Any]) -> dict[str, Any] | None:
+    """The earlier of the record's follow-up and close deadlines: ``{"rule", "due_at", "days", "overridden"}``."""
+    due = sorted((at, rule) for rule, at in found.items() if rule in LABELS)
+    if not due:
+        return None
+    at, rule = due[0]
+    level = record.get(kind.level_field) if kind.level_field else None
+    days = getattr(effective(pool, level), f"{rule}_days")
+    overridden = level is not None and f"{rule}_days" in ((pool.get("level_overrides") or {}).get(str(level)) or {})
+    return {"rule": rule, "due_at": at, "days": days, "overridden": overridden}
+
+
+def days_left(due_at: Any, now: Any) -> int:
+    """Whole days left (0 on the last day, negative once overdue and not yet returned)."""
+    return int((due_at - now).total_seconds() // 86400)
 
 
 async def holdings_page(request: Request) -> Response:
@@ -77,8 +107,8 @@ async def holdings_page(request: Request) -> Response:
     rows, total = page_of_holdings(site, actor, chosen, sort, (page_no - 1) * PAGE_SIZE) if chosen is not None else ([], 0)
     for row in rows:
         deadline = row["deadline"]
-        row["days_left"] = days_left(deadline, now) if deadline else None
-        row["rule_label"] = ui.label(LABELS[deadline.rule]) if deadline else ""
+        row["days_left"] = days_left(deadline["due_at"], now) if deadline else None
+        row["rule_label"] = ui.label(LABELS[deadline["rule"]]) if deadline else ""
     entity = site.view.entity(chosen.entity) if chosen is not None else None
     query = {k: v for k, v in {"entity": chosen.entity if chosen and len(tabs) > 1 else "", "sort": sort if sort != "deadline" else ""}.items() if v}
     return ui.render(
@@ -86,7 +116,7 @@ async def holdings_page(request: Request) -> Response:
         tabs=[{"kind": k, "label": ui.label(site.view.entity(k.entity).label_plural, k.entity)} for k in tabs],
         chosen=chosen,
         entity=entity,
-        record_title=(lambda record: str(record.get(entity.title_field or "name") or f"#{record['id']}")) if entity else str,
+        record_title=(lambda record: record_title(entity, record)) if entity else str,
         rows=rows,
         total=total,
         page_no=page_no,

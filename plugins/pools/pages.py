@@ -3,8 +3,9 @@ records with Claim buttons and bulk assign, a pool's rules form, my holdings, a 
 history and the reports.
 
 Every read goes through ``site.records`` (or ``site.records.visible`` in SQL) as the signed-in
-user, so record rules and masking apply; every change is an entity action (``claim``, ``assign``)
-through ``site.records.act``, so the page refuses exactly what the API refuses, in the reader's language.
+user, so record rules and masking apply; every change is the engine's operation the API's actions run
+(:func:`.operations.claim`, :func:`.operations.assign`), so the page refuses exactly what the API
+refuses, in the reader's language.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from kernel import NotFound, RecordError, allowed, optional_id
 from kernel.ui import check_form, display_fields, raw_value, record_title, reference_labels, render, show, ui_of
 
-from . import history, holdings_page, report_pages, rules_page
+from . import history, holdings_page, operations, report_pages, rules_page
 from .access import DUE_SOON, kind_of_pool_entity, live_counts, members_of, pool_kinds, role_in
 
 if TYPE_CHECKING:
@@ -63,13 +64,13 @@ def menu_items() -> list[dict[str, Any]]:
 
 
 async def overview_page(request: Request) -> Response:
-    """Every pool the user may see, by kind, with the records waiting in it, held from it and due soon."""
+    """Every pool the user is a member or an admin of (site admins: all), by kind, with the records waiting in it, held from it and due soon."""
     ui = ui_of(request)
     site, actor = ui.site, ui.actor
     now = site.clock.now()
     sections = []
     for kind in pool_kinds(site, actor):
-        pools = site.records.list(actor, kind.pool_entity, sort=["name", "id"], limit=200).items
+        pools = [p for p in site.records.list(actor, kind.pool_entity, sort=["name", "id"], limit=200).items if role_in(actor, p)]
         counts = live_counts(site, actor, kind, [p["id"] for p in pools], now)
         pool_entity = site.view.entity(kind.pool_entity)
         entity = site.view.entity(kind.entity)
@@ -88,12 +89,15 @@ async def overview_page(request: Request) -> Response:
 
 
 def pool_of(ui: UI, request: Request) -> tuple[PoolKind, dict[str, Any]]:
-    """The kind and the pool of the path, as the user may see it (404 otherwise)."""
+    """The kind and the pool of the path, for its members and admins (404 for others: they see nothing of a pool)."""
     kind = kind_of_pool_entity(ui.site, request.path_params["pool_entity"])
     pool_id = optional_id(request.path_params["pool_id"])
     if kind is None or pool_id is None:
         raise NotFound("no such pool")
-    return kind, ui.site.records.get(ui.actor, kind.pool_entity, pool_id)
+    pool = ui.site.records.get(ui.actor, kind.pool_entity, pool_id)
+    if role_in(ui.actor, pool) is None:
+        raise NotFound(f"no {kind.pool_entity} record with id {pool_id}")
+    return kind, pool
 
 
 def list_fields(ui: UI, kind: PoolKind) -> list[Any]:
@@ -199,7 +203,7 @@ async def claim(request: Request) -> Response:
     if record_id is None:
         return refused(ui, kind, pool, form, ui.gettext("Choose a record to claim."), 422)
     try:
-        ui.site.records.act(ui.actor, kind.entity, record_id, "claim", {})
+        operations.claim(ui.site, ui.actor, kind.entity, record_id)
     except RecordError as exc:
         return refused(ui, kind, pool, form, refusal_text(ui, exc, kind.entity), exc.status)
     return ui.redirect(back_to(request, form, claimed=record_id))
@@ -217,12 +221,8 @@ async def assign(request: Request) -> Response:
     if owner_id is None:
         return refused(ui, kind, pool, form, ui.gettext("Choose the member to assign them to."), 422)
     reason = str(form.get("reason") or "").strip()[:500]
-    site = ui.site
     try:
-        with site.write() as conn:
-            for record_id in ids:
-                body = {"owner_id": owner_id, **({"reason": reason} if reason else {})}
-                site.records.act(ui.actor, kind.entity, record_id, "assign", body, conn=conn)
+        operations.assign(ui.site, ui.actor, kind.entity, ids, owner_id, reason=reason or None)
     except RecordError as exc:
         return refused(ui, kind, pool, form, refusal_text(ui, exc, kind.entity), exc.status)
     return ui.redirect(back_to(request, form, assigned=len(ids)))

@@ -87,6 +87,8 @@ def table_of(name: str, rows: list[dict[str, Any]], locale: str, by: str) -> tup
             value = row.get(column.key)
             if column.key == "how":
                 value = pick(row["how_label"])
+            elif column.key == "reason":
+                value = pick(row["reason_label"]) if row["reason"] else None
             cells.append(value)
         body.append(cells)
     return headers, body
@@ -112,7 +114,7 @@ async def report_api(request: Request) -> Response:
         "from": query.start,
         "to": query.end,
         "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in report.columns],
-        "rows": [{k: v for k, v in row.items() if k != "how_label"} for row in rows],
+        "rows": [{k: v for k, v in row.items() if k not in ("how_label", "reason_label")} for row in rows],
     }
     return JSONResponse(jsonable(body))
 

@@ -14,7 +14,7 @@ Reports:
 
 * ``claims``: records claimed by members (pull) and assigned from the pool by admins (push);
 * ``returns``: records that went back to the pool, by who sent them (``return``: the deadline job,
-  ``release``: the owner) and why (the reason, else the rule: ``followup_days``, ``close_days``);
+  ``release``: the owner) and why (the job's rule, ``followup_days`` or ``close_days``; the release reason's code);
 * ``first_followup``: for each claim or assignment, the first activity after it (a change of the
   kind's activity field, such as ``last_followed_at``, found in the audit log): how many got one and
   the average and longest hours until it;
@@ -35,6 +35,7 @@ from kernel import UTCDateTime
 
 from .kinds import PoolKind, kinds
 from .models import HOLDS
+from .options import RELEASE_REASONS
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -112,6 +113,12 @@ REPORTS: dict[str, Report] = {
         ),
     )
 }
+#: Why records went back, by the rule the deadline job names or a release reason's code.
+REASONS = {
+    "followup_days": {"en": "Not followed up in time", "zh_CN": "未按时跟进"},
+    "close_days": {"en": "Not closed in time", "zh_CN": "未按时成交"},
+    **{option.code: dict(option.label) for option in RELEASE_REASONS.options},
+}
 HOW = {"return": {"en": "Returned at the deadline", "zh_CN": "到期回收"}, "release": {"en": "Released by the owner", "zh_CN": "主动释放"}}
 
 
@@ -152,6 +159,7 @@ def run(site: Site, actor: Actor, name: str, query: Query) -> list[dict[str, Any
             row["rate"] = round(row["closed"] / row["records"], 4) if row["records"] else None
         if name == "returns":
             row["how_label"] = HOW.get(row["how"], {"en": row["how"], "zh_CN": row["how"]})
+            row["reason_label"] = REASONS.get(row["reason"]) or {"en": row["reason"], "zh_CN": row["reason"]}
         for key in ("avg_hours", "max_hours"):
             if row.get(key) is not None:
                 row[key] = round(float(row[key]), 1)
@@ -188,7 +196,7 @@ def _claims(site: Site, kind: PoolKind, events: Any, base: list[Any], by: str) -
 
 
 def _returns(site: Site, kind: PoolKind, events: Any, base: list[Any], by: str) -> sa.Select[Any]:
-    reason = sa.func.coalesce(events.c.reason, events.c.rule, "")
+    reason = sa.case((events.c.action == "return", sa.func.coalesce(events.c.rule, events.c.reason, "")), else_=sa.func.coalesce(events.c.reason, ""))
     where = [*base, events.c.action.in_(RETURNED)]
     extra = (events.c.action.label("how"), reason.label("reason"))
     statement = _grouped(site, events, by, events.c.from_owner, [sa.func.count().label("returns")], where, extra_keys=extra)

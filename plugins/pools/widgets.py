@@ -13,9 +13,10 @@ import sqlalchemy as sa
 
 from kernel import Widget, day_start, local_date, site_zone
 
-from .access import DUE_SOON, TIMERS, pool_kinds
+from .access import DUE_SOON, TIMERS, pool_kinds, title_column
 from .models import HOLDS
 from .reports import EVENTS, RETURNED, TAKEN
+from .returns import RETURN
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -75,11 +76,11 @@ def about_to_return(site: Site, actor: Actor, now: datetime, locale: str | None 
         table = entity.table
         owner = table.c[kind.owner(entity)]
         due = sa.func.min(TIMERS.c.due_at).label("due_at")
-        title = table.c[entity.title_field] if entity.title_field and entity.title_field in table.c else sa.cast(table.c.id, sa.String)
+        title = title_column(entity)
         query = (
             sa.select(table.c.id, title.label("title"), sa.func.coalesce(users.c.name, users.c.email).label("owner"), due)
             .select_from(
-                table.join(TIMERS, sa.and_(TIMERS.c.entity == kind.entity, TIMERS.c.record_id == table.c.id))
+                table.join(TIMERS, sa.and_(TIMERS.c.entity == kind.entity, TIMERS.c.name == RETURN, TIMERS.c.record_id == table.c.id))
                 .join(HOLDS, sa.and_(HOLDS.c.entity == kind.entity, HOLDS.c.record_id == table.c.id, HOLDS.c.counted.is_(True)))
                 .outerjoin(users, users.c.id == owner)
             )

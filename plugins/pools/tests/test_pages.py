@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from kernel import arm_timers
+from kernel.testing import fire_due_timers
 
+from .. import assign, claim
 from .conftest import SYSTEM, make_items, make_pool
-from .uisupport import browse, change_hands, text_of  # noqa: F401 - fixture
+from .uisupport import browse, text_of  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -32,13 +33,12 @@ def pool(site, people):
                      claim_limit=5, followup_days=7, close_days=30, masked_fields=["phone"])
 
 
-def test_the_pools_page_counts_waiting_held_and_due_soon(site, people, pool, browse):
+def test_the_pools_page_counts_waiting_held_and_due_soon(site, people, pool, browse, clock):
     items = make_items(site, pool["id"], 4, phone="13800138000")
-    change_hands(site, [items[0]["id"], items[1]["id"]], people["rep"].user_id, "claim", pool["id"])
-    with site.write() as conn:
-        arm_timers(conn, "items", [items[0]["id"]], "pools_return", site.clock.now() + timedelta(days=1))
-        arm_timers(conn, "items", [items[1]["id"]], "pools_return", site.clock.now() + timedelta(days=20))
-    client, _ = browse("admin")
+    claim(site, people["rep"], "items", items[0]["id"])
+    clock.advance(timedelta(days=5))  # the first is due in 2 days, the second in 7
+    claim(site, people["rep"], "items", items[1]["id"])
+    client, _ = browse("manager")
     page = client.get("/p/pools/")
     assert page.status_code == 200
     row = text_of(page.text)
@@ -47,16 +47,19 @@ def test_the_pools_page_counts_waiting_held_and_due_soon(site, people, pool, bro
     held = page.text.split('class="pool-held">')[1].split("<")[0]
     due = page.text.split('class="pool-due">')[1].split("<")[0]
     assert (waiting, held, due) == ("2", "2", "1")
-    assert f'/p/pools/item_pools/{pool["id"]}/rules' in page.text
+    assert f'/p/pools/item_pools/{pool["id"]}/rules' not in page.text  # pool rules are for site admins
+    admin, _ = browse("admin")
+    assert f'/p/pools/item_pools/{pool["id"]}/rules' in admin.get("/p/pools/").text
 
 
-def test_an_outsider_sees_no_pool_and_is_told_why(site, people, pool, browse):
+def test_an_outsider_sees_nothing_of_a_pool(site, people, pool, browse):
     make_items(site, pool["id"], 2)
-    client, _ = browse("outsider")
+    client, token = browse("outsider")
     page = client.get("/p/pools/")
     assert page.status_code == 200
-    assert "Shanghai" not in page.text
+    assert "Shanghai" not in page.text and "No pool of this kind yet, or none you belong to." in page.text
     assert client.get(f"/p/pools/item_pools/{pool['id']}").status_code == 404
+    assert client.post(f"/p/pools/item_pools/{pool['id']}/claim", data={"csrf_token": token, "id": "1"}).status_code == 404
 
 
 def test_the_pool_list_pages_sorts_and_shows_masked_fields_masked(site, people, pool, browse):
@@ -71,11 +74,27 @@ def test_the_pool_list_pages_sorts_and_shows_masked_fields_masked(site, people, 
     assert second.text.count('formaction="/p/pools/item_pools/') == 5
     by_name = client.get(f"/p/pools/item_pools/{pool['id']}?sort=-name")
     names = [n for n in (f"item {i}" for i in range(30)) if f">{n}<" in by_name.text]
-    assert by_name.text.index(">item 9<") < by_name.text.index(">item 10<")  # descending text order: "item 9" > "item 10"
-    assert len(names) == 25
-    if site.view.entity("items") and any(m for m in site.view.masks.get("items", ())) if hasattr(site.view, "masks") else False:
-        assert "13800138000" not in first.text
+    assert by_name.text.index(">item 9<") < by_name.text.index(">item 3<") < by_name.text.index(">item 29<")  # text order, descending
+    assert len(names) == 25 and "item 10" not in names
+    assert "13800138000" not in first.text and 'class="masked"' in first.text  # the pool masks phone for members
     assert not first.text.count('name="owner_id"')  # no bulk assign for a member
+
+
+def test_claim_from_the_list_and_its_refusal_in_words(site, people, pool, browse):
+    items = make_items(site, pool["id"], 7)
+    site.records.update(SYSTEM, "item_pools", pool["id"], {"claim_limit": 1})
+    client, token = browse("rep")
+    done = client.post(f"/p/pools/item_pools/{pool['id']}/claim", data={"csrf_token": token, "id": str(items[0]["id"]), "sort": "-name"})
+    assert done.status_code == 303 and done.headers["location"].endswith(f"?sort=-name&claimed={items[0]['id']}")
+    assert site.records.get(SYSTEM, "items", items[0]["id"])["owner_id"] == people["rep"].user_id
+    assert "Claimed." in client.get(done.headers["location"]).text
+    refused = client.post(f"/p/pools/item_pools/{pool['id']}/claim", data={"csrf_token": token, "id": str(items[1]["id"])})
+    assert refused.status_code == 409
+    assert "claim limit reached: 1" in text_of(refused.text.split('id="pool-error"')[1].split("</p>")[0])
+    assert site.records.get(SYSTEM, "items", items[1]["id"])["owner_id"] is None
+    client.cookies.set("crm_locale", "zh_CN")
+    chinese = client.post(f"/p/pools/item_pools/{pool['id']}/claim", data={"csrf_token": token, "id": str(items[1]["id"])})
+    assert chinese.status_code == 409 and "上限" in text_of(chinese.text.split('id="pool-error"')[1].split("</p>")[0])
 
 
 def test_bulk_assign_is_for_the_pool_admin_and_all_or_nothing(site, people, pool, browse):
@@ -87,14 +106,17 @@ def test_bulk_assign_is_for_the_pool_admin_and_all_or_nothing(site, people, pool
     assert nothing.status_code == 422 and "Tick the records to assign first." in nothing.text
     ids = [str(i["id"]) for i in items[:2]]
     done = client.post(f"/p/pools/item_pools/{pool['id']}/assign", data={"csrf_token": token, "owner_id": str(people["rep2"].user_id), "ids": ids, "reason": "fair"})
-    if done.status_code == 303:
-        assert "assigned=2" in done.headers["location"]
-        owners = {r["id"]: r["owner_id"] for r in site.records.list(SYSTEM, "items").items}
-        assert [owners[int(i)] for i in ids] == [people["rep2"].user_id] * 2 and owners[items[2]["id"]] is None
-    else:  # refused: nothing written, and the page says why
-        assert done.status_code in (403, 404, 409, 422)
-        assert 'id="pool-error"' in done.text
-        assert all(r["owner_id"] is None for r in site.records.list(SYSTEM, "items").items)
+    assert done.status_code == 303 and "assigned=2" in done.headers["location"]
+    owners = {r["id"]: r["owner_id"] for r in site.records.list(SYSTEM, "items").items}
+    assert [owners[int(i)] for i in ids] == [people["rep2"].user_id] * 2 and owners[items[2]["id"]] is None
+    site.records.update(SYSTEM, "item_pools", pool["id"], {"claim_limit": 2})
+    over = client.post(f"/p/pools/item_pools/{pool['id']}/assign", data={"csrf_token": token, "owner_id": str(people["rep2"].user_id), "ids": [str(items[2]["id"])]})
+    assert over.status_code == 409 and 'id="pool-error"' in over.text
+    assert site.records.get(SYSTEM, "items", items[2]["id"])["owner_id"] is None
+    rep, rep_token = browse("rep")
+    assert 'name="owner_id"' not in rep.get(f"/p/pools/item_pools/{pool['id']}").text
+    refused = rep.post(f"/p/pools/item_pools/{pool['id']}/assign", data={"csrf_token": rep_token, "owner_id": str(people["rep"].user_id), "ids": [str(items[2]["id"])]})
+    assert refused.status_code in (403, 409) and site.records.get(SYSTEM, "items", items[2]["id"])["owner_id"] is None
 
 
 def test_a_rep_cannot_open_the_rules(site, people, pool, browse):
@@ -160,36 +182,39 @@ def test_the_rules_form_reads_in_chinese(site, people, pool, browse):
 
 def test_my_holdings_show_days_left_and_the_deadline_that_applies(site, people, pool, browse, clock):
     items = make_items(site, pool["id"], 3, level=None)
-    site.records.update(SYSTEM, "item_pools", pool["id"], {"level_overrides": {"A": {"followup_days": 2}}})
+    site.records.update(SYSTEM, "item_pools", pool["id"], {"level_overrides": {"A": {"followup_days": 3}}, "close_days": 4})
     site.records.update(SYSTEM, "items", items[2]["id"], {"level": "A"})
-    change_hands(site, [i["id"] for i in items], people["rep"].user_id, "claim", pool["id"])
+    for item in items:
+        claim(site, people["rep"], "items", item["id"])
     clock.advance(timedelta(days=2, hours=1))
-    site.records.update(SYSTEM, "items", items[1]["id"], {"last_activity_at": clock.now()})
+    site.records.update(people["rep"], "items", items[1]["id"], {"last_activity_at": clock.now()})
     client, _ = browse("rep")
     page = client.get("/p/pools/holdings")
     assert page.status_code == 200
     rows = {name: text_of(row) for row in page.text.split("<tr>")[2:] for name in [f"item {i}" for i in range(3)] if f">{name}<" in row}
-    assert "4 days" in rows["item 0"] and "Follow-up deadline" in rows["item 0"]  # 7 days from the claim
-    assert "7 days" in rows["item 1"] and "Follow-up deadline" in rows["item 1"]  # 7 days from the follow-up just now
-    assert "Overdue" in rows["item 2"] and "(set for its level)" in rows["item 2"]  # level A: 2 days
+    assert "1 day" in rows["item 0"] and "Close deadline" in rows["item 0"]  # close in 4 days comes before follow-up in 7
+    assert "1 day" in rows["item 1"] and "Close deadline" in rows["item 1"]
+    assert "Last day" in rows["item 2"] and "Follow-up deadline" in rows["item 2"] and "(set for its level)" in rows["item 2"]  # level A: 3 days
+    order = [n for n in ("item 2", "item 0", "item 1") if True]
+    assert [page.text.index(f">{n}<") for n in order] == sorted(page.text.index(f">{n}<") for n in order)  # soonest return first
     other, _ = browse("rep2")
     assert "You hold nothing from a pool." in other.get("/p/pools/holdings").text
 
 
 def test_the_ownership_history_says_who_from_to_why_and_which_rule(site, people, pool, browse, clock):
     item = make_items(site, pool["id"], 1)[0]
-    change_hands(site, [item["id"]], people["rep"].user_id, "claim", pool["id"])
+    claim(site, people["rep"], "items", item["id"])
     clock.advance(timedelta(days=8))
-    change_hands(site, [item["id"]], None, "return", pool["id"], reason="not followed up", rule="followup_days")
+    fire_due_timers(site)
     clock.advance(timedelta(hours=1))
-    change_hands(site, [item["id"]], people["rep2"].user_id, "assign", pool["id"], rule="round_robin")
+    assign(site, people["manager"], "items", [item["id"]], people["rep2"].user_id, reason="fresh eyes")
     client, _ = browse("rep2")
     page = client.get(f"/p/pools/history/items/{item['id']}")
     assert page.status_code == 200
     rows = [text_of(r) for r in page.text.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]]
     assert len(rows) == 3
-    assert "Assigned" in rows[0] and "Rep2" in rows[0] and "Round-robin" in rows[0]
-    assert "Returned to the pool" in rows[1] and "Rep" in rows[1] and "not followed up" in rows[1] and "Follow-up deadline" in rows[1]
+    assert "Assigned" in rows[0] and "Rep2" in rows[0] and "Manager" in rows[0] and "fresh eyes" in rows[0]
+    assert "Returned to the pool" in rows[1] and "Rep" in rows[1] and "not followed up in time" in rows[1] and "Follow-up deadline" in rows[1]
     assert "Claimed" in rows[2] and "Shanghai" in rows[2]
     assert "Why you own it: Assigned" in text_of(page.text)
     activity = client.get(f"/r/items/{item['id']}/activity")

@@ -9,13 +9,13 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from kernel import arm_timers
+from kernel.testing import fire_due_timers
 
-from ..models import HOLDS
+from .. import assign, claim, release
 from ..reports import Query, run
 from ..widgets import about_to_return, claims_and_returns
 from .conftest import SYSTEM, make_items, make_pool
-from .uisupport import browse, change_hands, text_of  # noqa: F401 - fixture
+from .uisupport import browse, close, text_of  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -33,26 +33,28 @@ def site(make_site):
 
 @pytest.fixture
 def worked(site, people, clock):
-    """Two pools; rep claims 3 from Shanghai (follows one up after 5 h, one after 29 h), rep2 claims 1,
-    the manager assigns 2 to rep2 from Beijing; one of rep's is closed; then one is returned
-    at its deadline, one released. Returns the pools."""
-    rep, rep2 = people["rep"].user_id, people["rep2"].user_id
-    shanghai = make_pool(site, member_ids=[rep, rep2], followup_days=7)
-    beijing = site.records.create(SYSTEM, "item_pools", {"name": "Beijing", "member_ids": [rep2]})
+    """Two pools. On Monday 5 January 09:00 rep claims 3 from Shanghai, rep2 claims 1, the manager assigns
+    2 from Beijing to rep2; rep follows one up 5 h later, another 29 h later, and closes that one; rep2
+    releases theirs; on 12 January 10:00 the job has returned rep's third (7 days without follow-up)."""
+    rep, rep2, manager = people["rep"], people["rep2"], people["manager"]
+    shanghai = make_pool(site, member_ids=[rep.user_id, rep2.user_id], admin_ids=[manager.user_id], followup_days=7)
+    beijing = site.records.create(SYSTEM, "item_pools", {"name": "Beijing", "member_ids": [rep2.user_id], "admin_ids": [manager.user_id]})
     a = make_items(site, shanghai["id"], 4)
     b = make_items(site, beijing["id"], 2)
-    change_hands(site, [i["id"] for i in a[:3]], rep, "claim", shanghai["id"])
-    change_hands(site, [a[3]["id"]], rep2, "claim", shanghai["id"])
-    change_hands(site, [i["id"] for i in b], rep2, "assign", beijing["id"], rule="round_robin")
+    for item in a[:3]:
+        claim(site, rep, "items", item["id"])
+    claim(site, rep2, "items", a[3]["id"])
+    assign(site, manager, "items", [i["id"] for i in b], rep2.user_id, reason="new in town")
     clock.advance(timedelta(hours=5))
-    site.records.update(SYSTEM, "items", a[0]["id"], {"last_activity_at": clock.now()})
+    site.records.update(rep, "items", a[0]["id"], {"last_activity_at": clock.now()})
     clock.advance(timedelta(hours=24))
-    site.records.update(SYSTEM, "items", a[1]["id"], {"last_activity_at": clock.now()})
-    with site.write() as conn:  # the closed hook's answer, as the engine keeps it
-        conn.execute(sa.update(HOLDS).where(HOLDS.c.record_id == a[1]["id"]).values(counted=False))
-    clock.advance(timedelta(days=1))
-    change_hands(site, [a[2]["id"]], None, "return", shanghai["id"], reason=None, rule="followup_days")
-    change_hands(site, [a[3]["id"]], None, "release", shanghai["id"], reason="no_interest")
+    site.records.update(rep, "items", a[1]["id"], {"last_activity_at": clock.now()})
+    close(site, [a[1]["id"]])
+    release(site, rep2, "items", a[3]["id"], "no_interest")
+    clock.advance(timedelta(days=6, hours=-4))  # 12 January 10:00
+    fire_due_timers(site)
+    assert site.records.get(SYSTEM, "items", a[2]["id"])["owner_id"] is None
+    assert site.records.get(SYSTEM, "items", a[0]["id"])["owner_id"] == rep.user_id
     return shanghai, beijing
 
 
@@ -76,6 +78,8 @@ def test_returns_by_reason(site, people, worked):
     rows = run(site, SYSTEM, "returns", Query("items", "member"))
     found = {(r["label"], r["how"], r["reason"]): r["returns"] for r in rows}
     assert found == {("Rep", "return", "followup_days"): 1, ("Rep2", "release", "no_interest"): 1}
+    by_pool = run(site, SYSTEM, "returns", Query("items", "pool"))
+    assert {(r["label"], r["reason_label"]["en"]) for r in by_pool} == {("Shanghai", "Not followed up in time"), ("Shanghai", "No interest")}
 
 
 def test_time_to_first_follow_up(site, people, worked):
@@ -91,18 +95,16 @@ def test_conversion_of_claimed_records(site, people, worked):
 
 
 def test_a_period_leaves_out_what_happened_outside_it(site, people, worked, clock):
-    later = Query("items", "member", start=clock.now() - timedelta(hours=1))
-    assert {r["label"] for r in run(site, SYSTEM, "claims", later)} == set()
-    assert len(run(site, SYSTEM, "returns", later)) == 2
+    later = Query("items", "member", start=clock.now() - timedelta(hours=2))
+    assert run(site, SYSTEM, "claims", later) == []
+    assert [(r["label"], r["how"]) for r in run(site, SYSTEM, "returns", later)] == [("Rep", "return")]
 
 
 def test_a_rep_reports_only_on_records_they_may_see(site, people, worked):
     rows = by_key(run(site, people["rep"], "claims", Query("items", "member")))
-    visible = {r["id"] for r in site.records.list(people["rep"], "items").items}
-    assert sum(r["records"] for r in rows.values()) <= len(visible) + 3
-    assert "Rep2" not in rows or rows["Rep2"]["records"] <= len(visible)
-    outsider = run(site, people["outsider"], "claims", Query("items", "member"))
-    assert outsider == []
+    # rep sees what they hold and Shanghai's unowned records (the returned and the released one), not rep2's Beijing ones
+    assert (rows["Rep"]["records"], rows["Rep2"]["records"]) == (3, 1)
+    assert run(site, people["outsider"], "claims", Query("items", "member")) == []
 
 
 def test_the_json_api_and_its_refusals(site, people, worked, http):
@@ -127,7 +129,7 @@ def test_csv_and_xlsx_downloads_are_audited(site, people, worked, http):
     csv = admin.get("/api/v1/plugins/pools/reports/conversion?entity=items&period=all&format=csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     text = csv.content.decode("utf-8")
-    assert text.startswith("\ufeffMember,Records,Closed,Conversion\r\n") and "Rep,3,1,0.3333" in text
+    assert text.startswith("\ufeffMember,Records,Closed,Conversion\r\n") and "Rep,3,1,0.3333\r\n" in text
     xlsx = admin.get("/api/v1/plugins/pools/reports/claims?entity=items&by=team&period=all&format=xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [["Team", "Claimed", "Assigned by an admin", "Records"], ["North", 4, 2, 6]]
@@ -141,7 +143,8 @@ def test_the_reports_page_in_both_languages_and_its_export(site, people, worked,
     page = client.get("/p/pools/reports?report=returns&entity=items&by=member&period=all")
     assert page.status_code == 200
     shown = text_of(page.text)
-    assert "Returned at the deadline" in shown and "Released by the owner" in shown and "no_interest" in shown
+    assert "Returned at the deadline" in shown and "Released by the owner" in shown
+    assert "Not followed up in time" in shown and "No interest" in shown
     empty = client.get("/p/pools/reports?report=claims&period=today")
     assert "Nothing in this period." in empty.text
     bad = client.get("/p/pools/reports?report=claims&period=forever")
@@ -156,12 +159,11 @@ def test_the_reports_page_in_both_languages_and_its_export(site, people, worked,
 def test_widgets_count_this_week_and_list_what_is_about_to_return(site, people, worked, clock):
     week = claims_and_returns(site, SYSTEM, clock.now(), locale="en")
     assert week["labels"][0] == "Mon"
-    assert sum(week["series"][0]["values"]) == 6 and sum(week["series"][1]["values"]) == 2
-    held = [r["id"] for r in site.records.list(SYSTEM, "items", filters={"owner_id__gte": 1}).items]
-    with site.write() as conn:
-        arm_timers(conn, "items", held[:1], "pools_return", clock.now() + timedelta(hours=30))
-        arm_timers(conn, "items", held[1:2], "pools_return", clock.now() + timedelta(days=10))
+    assert week["series"][0]["values"] == [0] * 7  # the claims were last week
+    assert week["series"][1]["values"] == [1, 0, 0, 0, 0, 0, 0]  # the job's return, this Monday
+    last_week = claims_and_returns(site, SYSTEM, clock.now() - timedelta(days=7), locale="zh_CN")
+    assert last_week["labels"][0] == "周一" and last_week["series"][0]["values"][0] == 6 and sum(last_week["series"][1]["values"]) == 1
     table = about_to_return(site, SYSTEM, clock.now(), locale="en")
-    assert [r["left"] for r in table["rows"]] == ["1 d 6 h"]
-    nothing = about_to_return(site, people["outsider"], clock.now(), locale="zh_CN")
-    assert nothing["rows"] == []
+    assert [(r["record"], r["owner"], r["left"]) for r in table["rows"]] == [("item 0", "Rep", "0 d 4 h")]
+    assert about_to_return(site, people["rep"], clock.now(), locale="zh_CN")["rows"][0]["left"] == "0 天 4 小时"
+    assert about_to_return(site, people["outsider"], clock.now())["rows"] == []

@@ -1,5 +1,4 @@
-"""Helpers of the UI, report and widget tests: a signed-in browser-less client, and ownership events
-written the way the engine writes them (the kernel's assign with an :class:`kernel.OwnerChange`)."""
+"""Helpers of the UI, report and widget tests: a signed-in browser-less client, and closing records."""
 
 from __future__ import annotations
 
@@ -8,13 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from kernel import Actor, OwnerChange, Site
+from kernel import Actor, Site
 from kernel.testing import create_app
 
-from ..models import HOLDS
+from .. import mark_closed
 from .conftest import SYSTEM
 
 PASSWORD = "s3cret-pass"
@@ -46,16 +44,9 @@ def browse(site: Site, people: dict[str, Actor]) -> Callable[[str], tuple[TestCl
     return browser_for(site, people)
 
 
-def change_hands(site: Site, ids: list[int], owner_id: int | None, action: str, pool_id: int, *, reason: str | None = None,
-                 rule: str | None = None) -> None:
-    """Records change hands through pool ``pool_id`` as the engine records it: the kernel's assign with
-    an ownership change, and (for a holder) the hold row, at the site clock's time."""
-    change = OwnerChange(action, reason=reason, via_entity="item_pools", via_id=pool_id, rule=rule)
-    now = site.clock.now()
+def close(site: Site, ids: list[int]) -> None:
+    """Records got closed (the test plugin's ``closed``), as the closed hook reports them to the engine."""
     with site.write() as conn:
-        site.records.assign(SYSTEM, "items", ids, owner_id, reason, conn=conn, change=change)
-        conn.execute(sa.delete(HOLDS).where(HOLDS.c.entity == "items", HOLDS.c.record_id.in_(ids)))
-        if owner_id is not None:
-            conn.execute(sa.insert(HOLDS), [
-                {"entity": "items", "record_id": i, "pool_id": pool_id, "user_id": owner_id, "assigned_at": now, "counted": True} for i in ids
-            ])
+        for record_id in ids:
+            site.records.update(SYSTEM, "items", record_id, {"closed": True}, conn=conn)
+        mark_closed(site, conn, "items", ids)
