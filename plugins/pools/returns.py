@@ -235,14 +235,14 @@ def _reconcile_kind(site: Site, conn: sa.Connection, kind: PoolKind) -> dict[str
     pool = table.c[kind.pool_field]
     entity = kind.entity
     matching = sa.select(table.c.id).where(table.c.id == HOLDS.c.record_id, owner == HOLDS.c.user_id, pool == HOLDS.c.pool_id)
-    removed = conn.execute(sa.delete(HOLDS).where(HOLDS.c.entity == entity, ~matching.exists())).rowcount
+    removed = len(conn.execute(sa.delete(HOLDS).where(HOLDS.c.entity == entity, ~matching.exists()).returning(HOLDS.c.id)).all())
     held = sa.select(HOLDS.c.id).where(HOLDS.c.entity == entity, HOLDS.c.record_id == table.c.id)
     source = sa.select(
         sa.literal(entity).label("entity"), table.c.id, pool, owner, sa.literal(site.clock.now(), HOLDS.c.assigned_at.type), sa.true()
     ).where(owner.is_not(None), pool.is_not(None), ~held.exists())
-    added = conn.execute(
-        sa.insert(HOLDS).from_select(["entity", "record_id", "pool_id", "user_id", "assigned_at", "counted"], source)
-    ).rowcount
+    added = len(conn.execute(
+        sa.insert(HOLDS).from_select(["entity", "record_id", "pool_id", "user_id", "assigned_at", "counted"], source).returning(HOLDS.c.id)
+    ).all())
     expected = (
         sa.select(HOLDS.c.pool_id, HOLDS.c.user_id, sa.func.count().label("n"))
         .where(HOLDS.c.entity == entity, HOLDS.c.counted.is_(True))
