@@ -18,8 +18,8 @@ record's return timer (``kernel.arm_timers``, as the engine arms it: the assignm
   outbox event) and one ownership event (pool, rule, reason) per record —, their holds removed, the
   owners' holdings freed, cooldowns started, and each owner notified once per pool;
 - **hand**: one ``UPDATE prospects SET owner_id = NULL … WHERE id IN (SELECT record_id FROM
-  kernel_timers WHERE name = 'pool_return' AND due_at <= now)`` — the deadline check and the owner
-  change, nothing else.
+  kernel_timers WHERE entity = 'prospects' AND name = 'pool_return' AND next_at <= now)`` on the timers'
+  index — the deadline check and the owner change, nothing else.
 
 Each run puts the returned records back (owners, holds, holdings, timers; not timed) between the two
 sides and prints both times; at the end the medians and hand/ours (target ≥ 0.3).
@@ -48,7 +48,7 @@ SYSTEM = Actor.system("cli")
 CHUNK = 10_000
 REPS = 50
 FOLLOWUP_DAYS = 7
-TIMERS = sa.table("kernel_timers", sa.column("entity"), sa.column("record_id"), sa.column("name"), sa.column("due_at", UTCDateTime()))
+TIMERS = sa.table("kernel_timers", sa.column("entity"), sa.column("record_id"), sa.column("name"), sa.column("next_at", UTCDateTime()))
 
 
 def assigned_at(i: int) -> datetime:
@@ -92,7 +92,7 @@ def load(site, rows: int) -> tuple[int, list[int], list[int]]:
 def hand(site) -> tuple[float, int]:
     started = time.perf_counter()
     with site.write() as conn:
-        due = sa.select(TIMERS.c.record_id).where(TIMERS.c.entity == "prospects", TIMERS.c.name == RETURN, TIMERS.c.due_at <= NOW)
+        due = sa.select(TIMERS.c.record_id).where(TIMERS.c.entity == "prospects", TIMERS.c.name == RETURN, TIMERS.c.next_at <= NOW)
         changed = conn.execute(sa.update(TABLE).where(TABLE.c.id.in_(due)).values(owner_id=None, updated_at=NOW)).rowcount
     return time.perf_counter() - started, changed
 
