@@ -89,6 +89,15 @@ def never_reuse_ids(tables: dict[str, str]) -> None:
     rebuild(tables)
 
 
+def export_table(site: "Site", actor: "Actor", name: str, fmt: str, headers: "Sequence[str]", rows: "Sequence[Sequence[Any]]", *, details: "dict[str, Any] | None" = None) -> "Any":
+    """A plugin's own table (a report) as a CSV or XLSX download, audited like a record export:
+    ``.chunks()``, ``.write(path)``, ``.media_type``, ``.filename``. See :func:`kernel.exporting.export_table`
+    (loaded here only when used: it needs openpyxl)."""
+    from .exporting import export_table as build
+
+    return build(site, actor, name, fmt, headers, rows, details=details)
+
+
 def state_events_table() -> "sqlalchemy.Table":  # noqa: F821 - a name for readers
     """The SQLAlchemy table of state events (``kernel_state_events``, see :mod:`kernel.states`), for a
     plugin's own queries over them (a funnel, time in stage), read-only: one row per transition with
@@ -125,6 +134,7 @@ __all__ = [
     "enqueue_task",
     "Entity",
     "Event",
+    "export_table",
     "Forbidden",
     "format_money",
     "FormSection",

@@ -391,3 +391,70 @@ def _formatted_cell(sheet: Any, value: Amount | datetime | date) -> Any:
     cell = WriteOnlyCell(sheet, value)
     cell.number_format = XLSX_DATE
     return cell
+
+
+# -- a plugin's own table (a report) ---------------------------------------------------------------
+
+
+@dataclass
+class TableExport:
+    """A table a plugin computed (a report), as a CSV or XLSX file; see :func:`export_table`."""
+
+    fmt: str
+    filename: str
+    headers: list[str]
+    rows: list[list[Any]]
+    sheet: str
+
+    @property
+    def media_type(self) -> str:
+        return FORMATS[self.fmt]
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file's bytes (in one piece: a report is a page of figures, not a table of records)."""
+        buffer = io.BytesIO()
+        self._save(buffer)
+        yield buffer.getvalue()
+
+    def write(self, path: str | Path) -> int:
+        """Write the file to ``path``; returns how many rows it holds."""
+        with open(path, "wb") as handle:
+            self._save(handle)
+        return len(self.rows)
+
+    def _save(self, target: Any) -> None:
+        if self.fmt == "csv":
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\r\n")
+            writer.writerow([_csv_text(h) for h in self.headers])
+            writer.writerows([_csv_text(value) for value in row] for row in self.rows)
+            target.write((BOM + text.getvalue()).encode("utf-8"))
+            return
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet(title=re.sub(r"[\[\]:*?/\\]", " ", self.sheet)[:31] or "report")
+        sheet.append([_xlsx_cell(sheet, header) for header in self.headers])
+        for row in self.rows:
+            sheet.append([_xlsx_cell(sheet, value) for value in row])
+        book.save(target)
+
+
+def export_table(
+    site: Site, actor: Actor, name: str, fmt: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
+    details: dict[str, Any] | None = None,
+) -> TableExport:
+    """A plugin's table (a report it computed under ``actor``'s record rules) as a CSV or XLSX file,
+    written the way record exports are: UTF-8 with a byte-order mark, formulas never run, dates and
+    ``Decimal`` amounts as date and number cells. Starting it writes one audit entry (action ``export``,
+    entity ``name``, e.g. ``"pools.claims"``, changes ``{"count", "format", **details}``).
+
+    ``rows`` hold plain values: text, numbers, ``Decimal``, ``date``, naive local ``datetime`` (as the
+    reader reads it), ``bool`` or ``None``. A bad ``fmt`` is a 422 on ``format``.
+    """
+    if fmt not in FORMATS:
+        raise ValidationError.at(["format"], f"unknown export format {fmt!r}; use csv or xlsx")
+    table = [list(row) for row in rows]
+    now = site.clock.now()
+    with site.write() as conn:
+        audit.write(conn, [audit.entry(actor, now, name, None, "export", audit.jsonable({"count": len(table), "format": fmt, **(details or {})}))])
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "report"
+    return TableExport(fmt=fmt, filename=f"{slug}-{now.date().isoformat()}.{fmt}", headers=[str(h) for h in headers], rows=table, sheet=slug)

@@ -16,18 +16,27 @@ Showing records: :func:`display_fields` describes the fields a page shows
 (:class:`FormField`), :func:`raw_value` reads one from a record, :func:`show`
 formats it for the reader's language and time zone (references as names from
 :func:`reference_labels`), :func:`record_title` names a record.
+
+A page's own form of some fields (``kernel:_fields.html``'s ``input`` macro draws each):
+:func:`form_values` gives what each input starts with, :func:`read_form` turns the posted
+form into record values (as the generic forms do), and :func:`errors_by_field` sorts a
+refusal's details into the fields they name and the rest.
 """
 
 from .fielddescriptions import FormField, display_fields
 from .web.ui import check_form, render, ui_of
 from .web.ui.context import UI
 from .web.ui.display import raw_value, record_title, reference_labels, show
+from .web.ui.forms import errors_by_field, form_values, read_form
 
 __all__ = [
     "check_form",
     "display_fields",
+    "errors_by_field",
+    "form_values",
     "FormField",
     "raw_value",
+    "read_form",
     "record_title",
     "reference_labels",
     "render",

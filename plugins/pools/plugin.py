@@ -16,7 +16,11 @@ from kernel import Job, hookimpl
 from . import hookspecs, sync
 from .api import routes
 from .options import option_lists
+from .report_pages import routes as report_routes
 from .returns import reconcile_job
+from .ui_hooks import (  # noqa: F401 - the web UI's hooks (pages, menu, widgets, record activity)
+    record_activity, register_dashboard_widgets, register_menu_items, register_menu_sections, register_pages, register_template_dirs,
+)
 from .validation import check_pool
 
 if TYPE_CHECKING:
@@ -49,7 +53,7 @@ def register_jobs() -> list[Job]:
 
 @hookimpl
 def register_routes() -> list[Any]:
-    return routes()
+    return [*routes(), *report_routes()]
 
 
 @hookimpl
