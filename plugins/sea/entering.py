@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from kernel import Forbidden, NotFound, OwnerChange, ValidationError, jsonable
+from kernel import N_, Forbidden, NotFound, OwnerChange, ValidationError, jsonable
 from plugins.pools import is_admin
 
 if TYPE_CHECKING:
@@ -27,15 +27,15 @@ def move_in(site: Site, actor: Actor, sea_id: Any, *, ids: list[int] | None = No
     """Put customers (``ids``, or every customer ``actor`` sees matching ``where``) into sea ``sea_id``,
     without an owner, in one transaction. Only the sea's admins (and site admins) may."""
     if not isinstance(sea_id, int) or isinstance(sea_id, bool) or sea_id < 1:
-        raise ValidationError.at(["sea_id"], "must be a sea's id")
+        raise ValidationError.at(["sea_id"], N_("must be a sea's id"))
     try:
         sea = site.records.get(actor, "seas", sea_id)
     except NotFound:
-        raise ValidationError.at(["sea_id"], "no such sea") from None
+        raise ValidationError.at(["sea_id"], N_("no such sea")) from None
     if not is_admin(sea, actor):
-        raise Forbidden("only an admin of this sea may move customers into it")
+        raise Forbidden(N_("only an admin of this sea may move customers into it"))
     if ids is None and where is None:
-        raise ValidationError.at(["ids"], "give the customers' ids or a filter")
+        raise ValidationError.at(["ids"], N_("give the customers' ids or a filter"))
     change = OwnerChange("release", reason=reason or "moved into the sea", via_entity="seas", via_id=sea_id, rule="move_in")
     return site.records.update_many(actor, "customers", ids=ids, where=where, changes={"sea_id": sea_id, "owner_id": None},
                                     owner_change=change)
@@ -47,12 +47,12 @@ async def move_route(request: Request) -> JSONResponse:
     try:
         body = await request.json()
     except ValueError:
-        raise ValidationError.at(["body"], "must be a JSON object") from None
+        raise ValidationError.at(["body"], N_("must be a JSON object")) from None
     if not isinstance(body, dict):
-        raise ValidationError.at(["body"], "must be a JSON object")
+        raise ValidationError.at(["body"], N_("must be a JSON object"))
     unknown = sorted(set(body) - {"sea_id", "ids", "filter", "reason"})
     if unknown:
-        raise ValidationError.at([unknown[0]], "unknown field")
+        raise ValidationError.at([unknown[0]], N_("unknown field"))
     ids, where, reason = body.get("ids"), body.get("filter"), body.get("reason")
     if ids is not None and (not isinstance(ids, list) or len(ids) > MAX_IDS
                             or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids)):

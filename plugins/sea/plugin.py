@@ -16,6 +16,7 @@ from . import hookspecs
 from .demo import seed_seas
 from .entering import default_sea, routes
 from .entities import entities, menu_items, permissions
+from .pages import pages
 from .kind import KIND, closed_ids, sea_masks
 from .visibility import seas_filter
 
@@ -101,6 +102,16 @@ def before_create(site: Site, conn: sa.Connection, entity: str, values: dict[str
 @hookimpl
 def register_routes() -> list[Any]:
     return routes()
+
+
+@hookimpl
+def register_pages() -> list[Any]:
+    return pages()
+
+
+@hookimpl
+def register_template_dirs() -> list[str]:
+    return [str(Path(__file__).parent / "templates")]
 
 
 @hookimpl
