@@ -10,20 +10,15 @@ import pytest
 
 from kernel import Actor, Site
 from kernel.testing import clock, create_app, database_url, issue_token, make_site  # noqa: F401 - fixtures
-from plugins.customers import plugin as customers_plugin
-from plugins.pools import plugin as pools_plugin
-from plugins.pools.tests.conftest import Client
-from plugins.sea import plugin as sea_plugin
-
 from . import closedplugin
+from .support import SYSTEM, Client, required_plugins
 
-SYSTEM = Actor.system("cli")
 MASKED = ["phone", "phones", "email", "emails"]
 
 
 @pytest.fixture
 def site(make_site: Callable[..., Site]) -> Site:  # noqa: F811
-    return make_site(customers_plugin, pools_plugin, sea_plugin, closedplugin)
+    return make_site(*required_plugins(), closedplugin)
 
 
 @pytest.fixture

@@ -11,11 +11,8 @@ from typing import Any
 import pytest
 
 from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
-from plugins.customers import plugin as customers_plugin
-from plugins.pools import plugin as pools_plugin
-from plugins.sea import plugin as sea_plugin
-
 from .conftest import MASKED, SYSTEM, make_customers
+from .support import required_plugins
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +22,7 @@ PHONE = {"width": 375, "height": 812}
 
 @pytest.fixture
 def live_site(make_site):
-    site = make_site(customers_plugin, pools_plugin, sea_plugin, default_locale="en")
+    site = make_site(*required_plugins(), default_locale="en")
     rep = site.records.create(SYSTEM, "users", {"email": "rep@example.com", "name": "Rep", "role": "sales_rep", "password": PASSWORD})
     sea = site.records.create(SYSTEM, "seas", {"name": "East sea", "member_ids": [rep["id"]], "claim_limit": 5, "followup_days": 15,
                                                "cooldown_days": 7, "masked_fields": MASKED})

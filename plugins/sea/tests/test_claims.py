@@ -6,19 +6,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import sqlalchemy as sa
-
-from kernel import Actor, Site
-from kernel.testing import FrozenClock
-from plugins.pools.models import HOLDINGS
+from kernel import Actor, FrozenClock, Site
 
 from .conftest import SYSTEM, make_customers, make_sea
-
-
-def held(site: Site, sea_id: int, user_id: int | None) -> int:
-    with site.engine.connect() as conn:
-        return conn.scalar(sa.select(HOLDINGS.c.held).where(HOLDINGS.c.entity == "customers", HOLDINGS.c.pool_id == sea_id,
-                                                             HOLDINGS.c.user_id == user_id)) or 0
+from .support import held, required_plugins
 
 
 def owner_of(site: Site, customer: dict[str, Any]) -> int | None:
@@ -138,11 +129,7 @@ def test_sea_admins_move_customers_in_by_ids_or_filter_all_or_nothing(site: Site
 def test_new_ownerless_customers_enter_the_default_sea_and_its_strategy_places_them(
     make_site: Any,
 ) -> None:
-    from plugins.customers import plugin as customers_plugin
-    from plugins.pools import plugin as pools_plugin
-    from plugins.sea import plugin as sea_plugin
-
-    site = make_site(customers_plugin, pools_plugin, sea_plugin, plugin_settings={"sea": {"default_sea": 1}})
+    site = make_site(*required_plugins(), plugin_settings={"sea": {"default_sea": 1}})
     rep = site.records.create(SYSTEM, "users", {"email": "r@example.com", "name": "R", "role": "sales_rep"})
     sea = site.records.create(SYSTEM, "seas", {"name": "默认公海", "member_ids": [rep["id"]], "assignment": "round_robin"})
     assert sea["id"] == 1

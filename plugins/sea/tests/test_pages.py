@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.pools.tests.uisupport import browser_for, text_of
-
 from .conftest import SYSTEM, make_customers, make_sea
+from .support import browser_for, text_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -7,12 +7,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kernel import Actor, Site
-from kernel.testing import FrozenClock, fire_due_timers, list_notifications
+from kernel import Actor, FrozenClock, Site
+from kernel.testing import fire_due_timers, list_notifications
 from plugins.pools import deadlines_of
 
 from .conftest import SYSTEM, make_customers, make_sea
-from .test_claims import held, owner_of
+from .support import held
+from .test_claims import owner_of
 
 
 def claim(http: Any, actor: Actor, customer: dict[str, Any]) -> Any:
