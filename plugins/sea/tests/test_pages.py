@@ -64,3 +64,22 @@ def test_the_move_page_is_for_sea_admins_and_names_each_mistake(site, people, br
     moved = client.post("/p/sea/move", data={"csrf_token": token, "sea_id": str(sea["id"]), "ids": ids, "reason": "离职交接"})
     assert moved.status_code == 200 and 'id="moved"' in moved.text, moved.text
     assert [site.records.get(SYSTEM, "customers", c["id"])["owner_id"] for c in owned] == [None, None, rep.user_id]
+
+
+def test_the_pools_reports_and_holdings_serve_the_sea(site, people, browse, clock):
+    from plugins.pools import claim, release
+
+    sea = make_sea(site, people, followup_days=15)
+    first, second = make_customers(site, sea["id"], 2)
+    claim(site, people["rep"], "customers", first["id"])
+    claim(site, people["rep"], "customers", second["id"])
+    release(site, people["rep"], "customers", second["id"], "no_interest")
+    client, _ = browse("manager")
+    claims = client.get("/p/pools/reports?report=claims&entity=customers&by=pool&period=all")
+    assert claims.status_code == 200 and "华东公海" in claims.text
+    returns = text_of(client.get("/p/pools/reports?report=returns&entity=customers&by=member&period=all").text)
+    assert "No interest" in returns or "无意向" in returns
+    rep, _ = browse("rep")
+    holdings = text_of(rep.get("/p/pools/holdings").text)
+    assert first["name"] in holdings and second["name"] not in holdings
+    assert "15" in holdings or "14" in holdings  # days left before the follow-up deadline
