@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from kernel import Actor, Site
-from kernel.testing import FrozenClock
+from kernel import FrozenClock
 from plugins.pools.models import HOLDINGS
 
 from .conftest import SYSTEM, make_items, make_pool

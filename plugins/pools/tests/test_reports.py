@@ -167,3 +167,15 @@ def test_widgets_count_this_week_and_list_what_is_about_to_return(site, people, 
     assert [(r["record"], r["owner"], r["left"]) for r in table["rows"]] == [("item 0", "Rep", "0 d 4 h")]
     assert about_to_return(site, people["rep"], clock.now(), locale="zh_CN")["rows"][0]["left"] == "0 天 4 小时"
     assert about_to_return(site, people["outsider"], clock.now())["rows"] == []
+
+
+def test_the_widgets_render_on_a_reps_dashboard(site, people, worked, browse):
+    client, _ = browse("rep")
+    page = client.get("/")
+    assert page.status_code == 200
+    shown = text_of(page.text)
+    assert "Claims and returns this week" in shown and "Records about to return to their pool" in shown
+    assert "This widget is unavailable right now." not in shown
+    assert "item 0" in shown  # rep's record due in 4 hours
+    menu = text_of(page.text.split('class="sidebar"')[1].split("</nav>")[0]) if 'class="sidebar"' in page.text else shown
+    assert "My holdings" in menu and "Pools" in menu and "Pool reports" in menu

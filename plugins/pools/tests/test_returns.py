@@ -7,7 +7,8 @@ from collections import Counter
 from typing import Any
 
 from kernel import Actor, Site
-from kernel.testing import FrozenClock, fire_due_timers, list_notifications
+from kernel import FrozenClock
+from kernel.testing import fire_due_timers, list_notifications
 from plugins.pools import deadlines_of, mark_closed, reconcile
 
 from .conftest import SYSTEM, make_items, make_pool
