@@ -30,6 +30,17 @@ def take_slot(conn: sa.Connection, entity: str, pool_id: int, user_id: int, limi
     return conn.execute(statement).rowcount == 1
 
 
+def lock_slots(conn: sa.Connection, entity: str, pool_id: int, users: Iterable[int | None]) -> None:
+    """Lock the counters of ``users`` in user order before changing two of them (a transfer), so two
+    transfers in opposite directions wait for each other instead of deadlocking (PostgreSQL)."""
+    wanted = sorted({u for u in users if u is not None})
+    for user_id in wanted:
+        insert_ignoring(conn, HOLDINGS, {"entity": entity, "pool_id": pool_id, "user_id": user_id, "held": 0}, ["entity", "pool_id", "user_id"])
+    if conn.dialect.name == "postgresql" and len(wanted) > 1:
+        query = sa.select(HOLDINGS.c.id).where(HOLDINGS.c.entity == entity, HOLDINGS.c.pool_id == pool_id, HOLDINGS.c.user_id.in_(wanted))
+        conn.execute(query.order_by(HOLDINGS.c.user_id).with_for_update())
+
+
 def take_daily(conn: sa.Connection, entity: str, pool_id: int, user_id: int, day: date, limit: int | None) -> bool:
     """One more claim by ``user_id`` from the pool on ``day``, if under ``limit``."""
     keys = {"entity": entity, "pool_id": pool_id, "user_id": user_id, "day": day}

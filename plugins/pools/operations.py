@@ -162,6 +162,7 @@ def _assign_one(
         return seen(site, tx, kind, actor, record_id)
     if not is_member(pool, owner_id, team):
         raise Conflict(N_("the new owner is not a member of this pool"), [{"loc": ["owner_id"], "msg": "not a member"}])
+    holdings.lock_slots(tx, kind.entity, pool["id"], [previous, owner_id])
     _take(site, tx, kind, pool, record, owner_id, daily=False)
     holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [record_id]))
     holdings.hold(tx, kind.entity, record_id, pool["id"], owner_id, site.clock.now())
@@ -203,6 +204,7 @@ def transfer(
             raise Conflict(N_("the new owner already holds this record"), [{"loc": ["owner_id"], "msg": "already the owner"}])
         if not is_member(pool, owner_id, team):
             raise Conflict(N_("the new owner is not a member of this pool"), [{"loc": ["owner_id"], "msg": "not a member"}])
+        holdings.lock_slots(tx, entity, pool["id"], [owner, owner_id])
         _take(site, tx, kind, pool, record, owner_id, daily=False)
         holdings.give_back(tx, entity, holdings.unhold(tx, entity, [record_id]))
         holdings.hold(tx, entity, record_id, pool["id"], owner_id, site.clock.now())
