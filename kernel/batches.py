@@ -170,7 +170,7 @@ def _update_in_sql(
             raise RuntimeError(f"update_many on {entity.name}: {count} audit entries but {written} rows written")
         # the ids from the entries just made (a rowid range), not UPDATE … RETURNING: SQLite keeps a
         # RETURNING's rows in a temporary table first, which costs as much as the UPDATE; and as one JSON
-        # array: a row per id through the driver and SQLAlchemy costs more than the UPDATE too
+        # array, since a row per id through the driver and SQLAlchemy costs about as much again
         made = sa.select(sa.func.json_group_array(audit.AUDIT.c.record_id)).where(entries.between(audit_ids.start, audit_ids.stop - 1))
         changed = sorted(orjson.loads(tx.scalar(made)))
     outbox.append(tx, audit_ids, now)
