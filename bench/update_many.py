@@ -1,7 +1,7 @@
 """Scenario: one change to 100k records with ``Records.update_many``, against a hand-written UPDATE.
 
 ```
-python -m bench.update_many                                   # SQLite and PostgreSQL, 100k rows
+python -m bench.update_many                                   # SQLite and PostgreSQL, 100k rows, 5 runs
 python -m bench.update_many --db sqlite --rows 20000          # a quick look
 python -m bench.update_many --db postgres --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 ```
@@ -15,14 +15,15 @@ with raw Core, all in stage ``new``. Then, ``--runs`` times each, alternating:
 - **hand**: ``UPDATE bench_deals SET stage = 'won', updated_at = :now WHERE stage = 'new'``
   in one transaction (no audit, no event);
 
-with the rows put back to ``new`` between runs (not measured). It prints the best
-seconds of each, the statements ours sent, and hand/ours (the target is ≥ 0.3).
+with the rows put back to ``new`` between runs (not measured). It prints the median
+seconds of each side, wall and CPU (:mod:`bench.cpu`: on PostgreSQL with the server
+backends' share), the statements ours sent, and hand/ours as the median of the runs' ratios,
+by wall clock (with the runs' spread) and by CPU (the target is ≥ 0.3).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ import sqlalchemy as sa
 from kernel import Actor, Site
 from kernel.outbox import events_query
 
+from .cpu import Comparison, CpuClock, Timing, measured
 from .data import batches, core_rows, deal_inputs
 from .databases import DEFAULT_POSTGRES_URL, POSTGRES_ENV, fresh_database
 from .plugin import Deal
@@ -53,7 +55,7 @@ def reset(site: Site) -> None:
         conn.execute(sa.update(DEALS).values(stage="new"))
 
 
-def ours(site: Site, rows: int) -> tuple[float, int]:
+def ours(site: Site, rows: int, clock: CpuClock, into: list[Timing]) -> int:
     statements = 0
 
     def count(*args: Any) -> None:
@@ -61,43 +63,44 @@ def ours(site: Site, rows: int) -> tuple[float, int]:
         statements += 1
 
     sa.event.listen(site.engine, "before_cursor_execute", count)
-    started = time.perf_counter()
-    changed = site.records.update_many(ADMIN, "deals", where={"stage": "new"}, changes={"stage": "won"})
-    elapsed = time.perf_counter() - started
+    with measured(clock, into):
+        changed = site.records.update_many(ADMIN, "deals", where={"stage": "new"}, changes={"stage": "won"})
     sa.event.remove(site.engine, "before_cursor_execute", count)
     assert len(changed) == rows, (len(changed), rows)
-    return elapsed, statements
+    return statements
 
 
-def hand(site: Site, rows: int) -> float:
-    started = time.perf_counter()
-    with site.engine.begin() as conn:
-        changed = conn.execute(sa.update(DEALS).where(DEALS.c.stage == "new").values(stage="won", updated_at=site.clock.now()))
-    elapsed = time.perf_counter() - started
+def hand(site: Site, rows: int, clock: CpuClock, into: list[Timing]) -> None:
+    with measured(clock, into):
+        with site.engine.begin() as conn:
+            changed = conn.execute(sa.update(DEALS).where(DEALS.c.stage == "new").values(stage="won", updated_at=site.clock.now()))
     assert changed.rowcount == rows, (changed.rowcount, rows)
-    return elapsed
 
 
 def run(kind: str, url: str, rows: int, runs: int) -> None:
     site = build_site(url)
     try:
         load(site, rows)
-        timings: dict[str, list[float]] = {"ours": [], "hand": []}
+        clock = CpuClock(site.engine)
+        ours_runs: list[Timing] = []
+        hand_runs: list[Timing] = []
         statements = 0
-        for _ in range(runs):
-            timings["hand"].append(hand(site, rows))
+        for _ in range(runs):  # interleaved, so both sides meet the same load on a shared machine
+            hand(site, rows, clock, hand_runs)
             reset(site)
-            elapsed, statements = ours(site, rows)
-            timings["ours"].append(elapsed)
+            statements = ours(site, rows, clock, ours_runs)
             reset(site)
         with site.engine.connect() as conn:
             events = conn.scalar(sa.select(sa.func.count()).select_from(events_query().subquery()))
             audited = conn.scalar(sa.text("SELECT count(*) FROM kernel_audit WHERE action = 'update'"))
-        best_ours, best_hand = min(timings["ours"]), min(timings["hand"])
-        print(f"{kind}: update_many of {rows:,} rows, best of {runs}")
-        print(f"  ours: {best_ours:6.2f} s  ({rows / best_ours:9,.0f} rows/s, {statements} statements; {audited:,} audit entries, {events:,} events in all)")
-        print(f"  hand: {best_hand:6.2f} s  ({rows / best_hand:9,.0f} rows/s, one UPDATE)")
-        print(f"  hand/ours: {best_hand / best_ours:.2f}  (target >= 0.3)")
+        result = Comparison(ours_runs, hand_runs)
+        o, h = result.median("ours", "wall"), result.median("limit", "wall")
+        low, high = result.spread("wall")
+        print(f"{kind}: update_many of {rows:,} rows, {runs} interleaved runs, medians; CPU: {clock.scope}")
+        print(f"  ours: {o:6.2f} s  ({rows / o:9,.0f} rows/s, {statements} statements; {audited:,} audit entries, {events:,} events in all)"
+              f"  CPU {result.median('ours', 'cpu'):.2f} s")
+        print(f"  hand: {h:6.2f} s  ({rows / h:9,.0f} rows/s, one UPDATE)  CPU {result.median('limit', 'cpu'):.2f} s")
+        print(f"  hand/ours: {result.ratio('wall'):.2f} (runs {low:.2f}–{high:.2f}), by CPU {result.ratio('cpu'):.2f}  (target >= 0.3)")
     finally:
         site.close()
 
@@ -106,7 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--database-url", help=f"PostgreSQL to make a throw-away schema in (default ${POSTGRES_ENV} or {DEFAULT_POSTGRES_URL})")
     args = parser.parse_args()
     if args.database_url:

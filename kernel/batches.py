@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
 
 from . import audit, masking, optionlists, outbox, ownership, parents, records as _records, search, states, timers
@@ -88,11 +89,14 @@ def update_many(
 def _set_based(view: View, entity: Entity, cleaned: dict[str, Any]) -> bool:
     """Whether the batch can be checked and written without reading its records into Python:
     no plugin (besides the kernel, for entities not its own) hooks updates or authorizes, the entity's model has no validators
-    (so one record's check is every record's), and only unsearched text or integer columns
-    other than the owner change (their audit values are the same in SQL and in Python)."""
+    (so one record's check is every record's), no computed timer depends on a changed field,
+    and only unsearched text or integer columns other than the owner change (their audit values
+    are the same in SQL and in Python)."""
     hooks = view.pm.hook
-    if view.timers.get(entity.name) or (entity.states is not None and entity.states.field in cleaned):
-        return False  # timers to re-compute, or state moves to check and record: per record
+    if any(t.computed and set(t.depends_on) & set(cleaned) for t in view.timers.get(entity.name, ())):
+        return False  # timers to re-compute from the changed fields: per record
+    if entity.states is not None and entity.states.field in cleaned:
+        return False  # state moves to check and record: per record
     kernel_entity = entity.plugin == ESSENTIAL  # the kernel's own hooks concern only its own entities (users, teams, roles)
     for name in (*_UPDATE_HOOKS, "authorize"):
         if any(kernel_entity or impl.plugin_name != ESSENTIAL for impl in getattr(hooks, name).get_hookimpls()):
@@ -165,7 +169,14 @@ def _update_in_sql(
             return []
         audit_ids = range(before + 1, before + count + 1)
         update = sa.update(table).where(*conditions, sa.or_(*differs.values())).values({**cleaned, "updated_at": now})
-        changed = sorted(tx.scalars(update.returning(table.c.id)))
+        written = tx.execute(update).rowcount
+        if written != count:  # cannot happen with one writer; a guard, since the ids are read from the entries
+            raise RuntimeError(f"update_many on {entity.name}: {count} audit entries but {written} rows written")
+        # the ids from the entries just made (a rowid range), not UPDATE … RETURNING: SQLite keeps a
+        # RETURNING's rows in a temporary table first, which costs as much as the UPDATE; and as one JSON
+        # array, since a row per id through the driver and SQLAlchemy costs about as much again
+        made = sa.select(sa.func.json_group_array(audit.AUDIT.c.record_id)).where(entries.between(audit_ids.start, audit_ids.stop - 1))
+        changed = sorted(orjson.loads(tx.scalar(made)))
     outbox.append(tx, audit_ids, now)
     return changed
 

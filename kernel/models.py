@@ -51,10 +51,14 @@ class AuditEntry(Base):
     """Who changed what, when, through which channel: one row per write."""
 
     __tablename__ = "kernel_audit"
-    __table_args__ = (sa.Index("ix_kernel_audit_record", "entity", "record_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_kernel_audit_record", "entity", "record_id", "id"),
+        # a user's entries only: system actions (jobs, timers) have no actor_id and are never looked up by it
+        sa.Index("ix_kernel_audit_actor_id", "actor_id", sqlite_where=sa.text("actor_id IS NOT NULL"), postgresql_where=sa.text("actor_id IS NOT NULL")),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
-    actor_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     actor: Mapped[str] = mapped_column(sa.String(254), nullable=False)
     channel: Mapped[str] = mapped_column(sa.String(20), nullable=False)
     entity: Mapped[str] = mapped_column(sa.String(80), nullable=False)

@@ -285,3 +285,33 @@ def test_set_based_path_keeps_the_rules(plain):
             plain.records.update_many(rep, "tallies", ids=mine, changes={"stage": "won"}, conn=conn)
             raise RuntimeError("give up")
     assert len(rows(plain, AUDIT, action="update")) == len(rows(plain, EVENTS, name="tallies.updated")) == 3
+
+
+def test_a_timer_keeps_the_batch_set_based_unless_it_depends_on_a_changed_field(make_site, clock):
+    from datetime import timedelta
+
+    from kernel import Timer
+    from kernel.timers import armed
+
+    def due(record):
+        return clock.now() + timedelta(days=record["score"] or 0)
+
+    timed = plugin(
+        "tally_timers", requires=["tallies"],
+        register_timers=lambda: [Timer("recheck", "tallies", lambda **kw: None, due=due, depends_on=("score",))],
+    )
+    site = make_site(tallies, timed)
+    TallyBase.metadata.create_all(site.engine)
+    created = [site.records.create(ADMIN, "tallies", {"label": f"t{i}", "score": 1}) for i in range(3)]
+    ids = [r["id"] for r in created]
+    with statements(site.engine) as seen:  # stage: no timer reads it, so the SQL-only path
+        assert site.records.update_many(ADMIN, "tallies", ids=ids, changes={"stage": "won"}) == ids
+    assert any(s.startswith("INSERT INTO kernel_audit") and "SELECT" in s for s in seen), seen  # entries made in SQL, records never read
+    with site.engine.connect() as conn:
+        assert {i: t["recheck"] for i, t in armed(conn, "tallies", ids).items()} == {i: clock.now() + timedelta(days=1) for i in ids}
+    assert site.records.update_many(ADMIN, "tallies", ids=ids[:2], changes={"score": 4}) == ids[:2]  # the timer's field: re-armed
+    with site.engine.connect() as conn:
+        assert {i: t["recheck"] for i, t in armed(conn, "tallies", ids).items()} == {
+            ids[0]: clock.now() + timedelta(days=4), ids[1]: clock.now() + timedelta(days=4), ids[2]: clock.now() + timedelta(days=1),
+        }
+    assert len(rows(site, AUDIT, action="update")) == 5
