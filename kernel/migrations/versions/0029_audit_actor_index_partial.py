@@ -6,7 +6,7 @@ out spares every system write, a set-based batch of 100,000 records above all, o
 insert per entry, in the middle of the index (NULL sorts before every user's entries).
 
 Revision ID: 7a3f9c2e5b81
-Revises: 5c0e7d1a9b24
+Revises: 7d3a9c2e5b18
 Create Date: 2026-12-02 01:50:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '7a3f9c2e5b81'
-down_revision = '5c0e7d1a9b24'
+down_revision = '7d3a9c2e5b18'
 branch_labels = None
 depends_on = None
 
