@@ -920,8 +920,9 @@ class Query:
         items = [item.strip() if isinstance(item, str) else item for item in items]
         if not items or len(items) > 500 or any(item in ("", None) for item in items):
             raise ValidationError.at(["query", key], "give 1 to 500 values, separated by commas")
-        if name in self.fields and self.fields[name].kind == "multi_enum":
-            raise ValidationError.at(["query", key], "a multi-select field takes equality filters only")
+        if name in self.fields and self.fields[name].kind == "multi_enum":  # holds any of them
+            found = sa.or_(*(contains_expression(self.fields[name], self.dialect, str(item)) for item in items))
+            return self.masks.filtered(name, found) if self.masks else found
         expression, coerce = self.column(name, key)
         try:
             return expression.in_([coerce(item) for item in items])
