@@ -94,3 +94,14 @@ def test_pages_show_labels_not_codes_in_the_form_list_detail_filters_and_history
     form = unescape(client.get(f"/r/notes/{record['id']}/edit").text)
     assert re.search(r'<option value="software" selected>软件</option>', form)
     assert "data-cascade=" in form  # the single choice of a tree: cascading selects
+
+
+def test_the_audit_log_shows_labels_not_codes(site):
+    record = note(site, ["printer"])
+    site.records.update(SYSTEM, "notes", record["id"], {"custom": {"areas": ["software", "billing"], "category": "printer"}})
+    add_user(site, "admin@example.com", "admin")
+    client, _ = signed_in(create_app(site=site), "admin@example.com")
+    page = unescape(client.get("/admin/audit", params={"entity": "notes"}).text)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "软件, 账务" in text and "硬件 / 打印机" in text
+    assert not re.search(r"\b(printer|billing)\b", text)
