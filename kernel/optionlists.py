@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import types
+import typing
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -241,8 +242,6 @@ def list_of_schema(schema: Any) -> str | None:
 
 def _is_list(annotation: Any) -> bool:
     """``list[str]`` or ``list[str] | None``: a field holding several values."""
-    import typing
-
     args = [a for a in typing.get_args(annotation) if a is not type(None)] if typing.get_origin(annotation) in (typing.Union, types.UnionType) else [annotation]
     return len(args) == 1 and typing.get_origin(args[0]) is list
 

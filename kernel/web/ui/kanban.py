@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from ...errors import RecordError as _RecordError
+from ...errors import RecordError
 from ...messages import public_details
 from ..payload import JSON
 from .display import record_title, show
 
 if TYPE_CHECKING:
     from ...entities import Entity
-    from ...errors import RecordError
     from .context import UI
     from ...fielddescriptions import FormField
 
@@ -57,7 +56,7 @@ def column_totals(ui: UI, entity: Entity, board: FormField, fields: list[FormFie
     name = total.name
     try:
         found = ui.site.records.aggregate(ui.actor, entity.name, group_by=[board.name], measures=[f"sum:{name}"])
-    except _RecordError:
+    except RecordError:
         return {}
     parts: dict[str, list[str]] = {}
     for group in found.groups:

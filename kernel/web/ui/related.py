@@ -133,7 +133,7 @@ def tab_links(ui: UI, entity: Entity) -> list[Link]:
     found: list[Link] = []
     for named in entity.tab_counts:
         other, _, key = named.partition(".")
-        link = next((l for l in links if l.entity.name == other and (not key or l.field.key == key)), None)
+        link = next((each for each in links if each.entity.name == other and (not key or each.field.key == key)), None)
         if link is not None and link not in found and _allowed(ui, other, "read"):
             found.append(link)
     return found
@@ -159,7 +159,7 @@ def related_tabs(ui: UI, entity: Entity, record: dict[str, Any]) -> list[dict[st
 
 def tab_card(ui: UI, entity: Entity, record: dict[str, Any], tab: str) -> dict[str, Any] | None:
     """The card a related tab shows: up to :data:`TAB_ROWS` records, "See all" and "New"."""
-    link = next((l for l in tab_links(ui, entity) if tab_key(l) == tab), None)
+    link = next((each for each in tab_links(ui, entity) if tab_key(each) == tab), None)
     if link is None:
         return None
     try:
