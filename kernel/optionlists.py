@@ -240,7 +240,7 @@ def list_of_schema(schema: Any) -> str | None:
     return schema.get(KEY) if isinstance(schema, dict) and isinstance(schema.get(KEY), str) else None
 
 
-def _is_list(annotation: Any) -> bool:
+def is_list(annotation: Any) -> bool:
     """``list[str]`` or ``list[str] | None``: a field holding several values."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)] if typing.get_origin(annotation) in (typing.Union, types.UnionType) else [annotation]
     return len(args) == 1 and typing.get_origin(args[0]) is list
@@ -254,7 +254,7 @@ def option_fields(view: View, entity: Entity, *, multiple: bool = False) -> list
     found = []
     for name, info in entity.fields.model_fields.items():
         listed = view.option_lists.get(list_of_schema(info.json_schema_extra) or "")
-        if listed is not None and _is_list(info.annotation) == multiple:
+        if listed is not None and is_list(info.annotation) == multiple:
             found.append((name, False, listed))
     for custom in view.fields(entity.name).fields.values():
         schema = (custom.schema.get("items") if multiple else custom.schema) if custom.schema.get("type") == ("array" if multiple else "string") else None

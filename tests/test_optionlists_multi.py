@@ -105,3 +105,62 @@ def test_the_audit_log_shows_labels_not_codes(site):
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert "软件, 账务" in text and "硬件 / 打印机" in text
     assert not re.search(r"\b(printer|billing)\b", text)
+
+
+# -- a built-in list of codes ---------------------------------------------------------------
+
+import sqlalchemy as sa  # noqa: E402
+from pydantic import BaseModel, ConfigDict, Field  # noqa: E402
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column  # noqa: E402
+
+from kernel import Entity, RecordMixin, hookimpl  # noqa: E402
+from kernel.testing import plugin_module  # noqa: E402
+
+
+class KitBase(DeclarativeBase):
+    """The test's own table, outside the kernel's metadata and migrations."""
+
+
+class Kit(RecordMixin, KitBase):
+    __tablename__ = "kits_kits"
+    name: Mapped[str] = mapped_column(sa.String(100))
+    areas: Mapped[list] = mapped_column(sa.JSON, default=list)
+
+
+class KitFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=100)
+    areas: list[str] = Field(default_factory=list, max_length=10, json_schema_extra={"x-options": "helpdesk.category"})
+
+
+@hookimpl
+def register_entities() -> list[Entity]:
+    return [Entity("kits", {"en": "Kit", "zh_CN": "套件"}, {"en": "Kits", "zh_CN": "套件"}, Kit, KitFields)]
+
+
+kits = plugin_module("kits", requires=("helpdesk",), register_entities=register_entities)
+
+
+@pytest.fixture
+def kit_site(make_site):
+    site = make_site(notes_plugin, Helpdesk, kits, default_locale="zh_CN")
+    KitBase.metadata.create_all(site.engine)
+    return site
+
+
+def test_a_built_in_list_field_takes_codes_filters_by_any_and_merges(kit_site):
+    site = kit_site
+    one = site.records.create(SYSTEM, "kits", {"name": "one", "areas": ["账务", "printer"]})
+    two = site.records.create(SYSTEM, "kits", {"name": "two", "areas": ["software"]})
+    assert one["areas"] == ["printer", "billing"]
+    with pytest.raises(ValidationError) as caught:
+        site.records.create(SYSTEM, "kits", {"name": "bad", "areas": ["Plumbing"]})
+    assert caught.value.details[0]["loc"] == ["areas", 0]
+    field = next(f for f in form_fields(site.view, site.view.entities["kits"]) if f.name == "areas")
+    assert field.widget == "multiselect" and field.extra["option_list"] == "helpdesk.category"
+    assert [r["name"] for r in site.records.list(SYSTEM, "kits", filters={"areas__in": "billing,hardware"}).items] == ["one"]
+    assert [r["name"] for r in site.records.list(SYSTEM, "kits", filters={"areas": "software"}).items] == ["two"]
+    answer = optionlists.merge(site, ADMIN, "helpdesk.category", "billing", "software")
+    assert answer["records"]["kits.areas"] == 1
+    assert site.records.get(SYSTEM, "kits", one["id"])["areas"] == ["printer", "software"]
+    assert site.records.get(SYSTEM, "kits", two["id"])["areas"] == ["software"]
