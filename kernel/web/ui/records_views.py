@@ -72,9 +72,12 @@ def render_detail(ui: UI, entity: Any, record: dict[str, Any], status_code: int 
     """The record's page as ``ui.request`` asks for it (``inline_error``: a refused inline change)."""
     request = ui.request
     fields = display_fields(ui.view, entity)
-    tabs = related.related_tabs(ui, entity, record)
     tab = request.query_params.get("tab", "details")
-    tab = tab if tab in TABS or any(t["key"] == tab for t in tabs) else "details"
+    cards = related.related_cards(ui, entity, record) if tab == "details" or tab not in TABS else []
+    tabs = related.related_tabs(ui, entity, record, cards)
+    if tab not in TABS and not any(t["key"] == tab for t in tabs):
+        tab = "details"
+    cards = cards if tab == "details" else []
     offset = timeline.parse_offset(request.query_params.get("offset"))
     writable = not entity.parents or ui.site.records.writable(ui.actor, entity.name, record["id"])  # not when read through its parent
     refs = reference_labels(ui, fields, [record])
@@ -92,7 +95,7 @@ def render_detail(ui: UI, entity: Any, record: dict[str, Any], status_code: int 
         activity=timeline.activity_page(ui, entity, record, offset) if tab == "activity" else None,
         **(files_views.files_context(ui, entity, record) if tab == "files" else {}),
         items_only=False,
-        related=related.related_cards(ui, entity, record) if tab == "details" else [],
+        related=cards,
         related_tabs=tabs,
         tab_card=related.tab_card(ui, entity, record, tab) if tab.startswith("related-") else None,
         duplicates=duplicates.visible_duplicates(ui, entity, record, request.query_params.get("duplicates")),

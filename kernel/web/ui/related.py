@@ -39,7 +39,15 @@ class Link:
 
 
 def links_to(ui: UI, target: str) -> list[Link]:
-    """Every reference field of an enabled entity whose target is ``target``, built-in fields first."""
+    """Every reference field of an enabled entity whose target is ``target``, built-in fields first
+    (worked out once per request: the related cards and the tabs both ask)."""
+    cache = ui.request.state.__dict__.setdefault("crm_links_to", {})
+    if target not in cache:
+        cache[target] = _links_to(ui, target)
+    return cache[target]
+
+
+def _links_to(ui: UI, target: str) -> list[Link]:
     found = []
     for other in ui.view.entities.values():
         for form_field in display_fields(ui.view, other):
@@ -144,11 +152,16 @@ def tab_key(link: Link) -> str:
     return f"related-{link.entity.name}-{link.field.key.replace('.', '-')}"
 
 
-def related_tabs(ui: UI, entity: Entity, record: dict[str, Any]) -> list[dict[str, Any]]:
+def related_tabs(ui: UI, entity: Entity, record: dict[str, Any], cards: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """One tab per declared related entity, with the number of its records pointing here that the
-    user may read (one counted ``Records.list`` each)."""
+    user may read: the related card's total when the page shows the cards, else one counted
+    ``Records.list`` each."""
+    known = {card["id"]: card["total"] for card in cards or ()}
     tabs = []
     for link in tab_links(ui, entity):
+        if tab_key(link) in known:
+            tabs.append({"key": tab_key(link), "label": ui.label(link.entity.label_plural, link.entity.name), "count": known[tab_key(link)]})
+            continue
         try:
             total = ui.site.records.list(ui.actor, link.entity.name, filters={link.field.name: record["id"]}, limit=1).total
         except RecordError:
