@@ -296,6 +296,8 @@ class CustomField:
         if kind == "multi_enum":
             unique = _check(lambda items: len(items) == len(set(items)), "has duplicate items")
             sizes = {k: v for k, v in (("min_length", s.get("minItems")), ("max_length", s.get("maxItems"))) if v is not None}
+            if "x-options" in s["items"]:  # codes of an option list, checked by kernel.optionlists.clean
+                return Annotated[list[Annotated[str, Strict(), Field(min_length=1, max_length=120)]], Field(**sizes), unique]
             return Annotated[list[Literal[tuple(s["items"]["enum"])]], Field(**sizes), unique]  # type: ignore[misc]
         text = {k: v for k, v in (("min_length", s.get("minLength")), ("max_length", self.max_length), ("pattern", s.get("pattern"))) if v is not None}
         checks = {

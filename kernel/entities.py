@@ -128,6 +128,17 @@ class Entity:
     #: order the entities were registered in, never the label's alphabet)
     menu_section: str = ""
     menu_order: int = 100
+    # -- board and tab metadata (docs/layout-metadata.md) --
+    #: what a kanban card shows under its title, in order (built-in names or ``"custom.NAME"``):
+    #: ``("customer_id", "amount", "expected_close")``; ``()``: the title only
+    card_fields: tuple[str, ...] = ()
+    #: a number or money field each kanban column totals in its header (``"amount"``): one set-based
+    #: aggregate under the reader's record rules, over every record of the column (not only the cards shown)
+    card_total: str = ""
+    #: related entities whose records get a tab of their own on the record page, showing how many
+    #: there are (under the reader's record rules): ``("contacts", "followups", "tasks")``; an entity
+    #: pointing at this one through two fields names the one it means: ``"tasks.customer_id"``
+    tab_counts: tuple[str, ...] = ()
 
     @property
     def table(self) -> sa.Table:
@@ -257,11 +268,14 @@ def check_list_layout(entity: Entity) -> None:
     fields, ``custom.NAME``, are added at run time and checked where they are shown)."""
     named = [("title_field", entity.title_field)] if entity.title_field else []
     named += [("list_columns", n) for n in entity.list_columns] + [("summary_fields", n) for n in entity.summary_fields]
+    named += [("card_fields", n) for n in entity.card_fields] + ([("card_total", entity.card_total)] if entity.card_total else [])
     for where, name in named:
         if not isinstance(name, str) or (not name.startswith("custom.") and name not in entity.columns):
             raise TypeError(f"entity {entity.name!r}: {where} names {name!r}, which is not one of its columns")
     if entity.title_field.startswith("custom."):
         raise TypeError(f"entity {entity.name!r}: title_field must be a built-in column")
+    if isinstance(entity.tab_counts, str) or not all(isinstance(n, str) and n for n in entity.tab_counts):
+        raise TypeError(f"entity {entity.name!r}: tab_counts must be a tuple of entity names (or ENTITY.FIELD)")
 
 
 def entity_write_only(entity: Entity) -> tuple[str, ...]:

@@ -63,6 +63,9 @@ def add_field(
     kind = check_definition(name, schema)
     if kind == "option" and schema["x-options"] not in site.view.option_lists:
         raise ValidationError.at(["schema", "x-options"], f"no option list named {schema['x-options']!r}")
+    listed = schema["items"].get("x-options") if kind == "multi_enum" else None
+    if listed is not None and listed not in site.view.option_lists:
+        raise ValidationError.at(["schema", "items", "x-options"], f"no option list named {listed!r}")
     if kind == "money" and "x-currency" not in schema:  # named once, so a later default_currency never re-denominates it
         schema = {**schema, "x-currency": site.settings.default_currency}
     if name in {c.name for c in entity.table.columns} or name in entity.fields.model_fields:
@@ -156,7 +159,7 @@ def _changed_schema(field_: CustomField, description: str | None, options: list[
         cleaned = list(dict.fromkeys(o.strip() for o in options if o.strip()))
         if field_.kind == "enum":
             schema["enum"] = cleaned
-        elif field_.kind == "multi_enum":
+        elif field_.kind == "multi_enum" and "x-options" not in schema["items"]:
             schema["items"] = {**schema["items"], "enum": cleaned}
         else:
             raise ValidationError.at(["options"], f"only a choice field has options; {field_.name} is a {field_.kind} field")

@@ -86,6 +86,10 @@ class FormField:
             return pick(labels, locale, str(value))
         return str(gettext(str(value))) if gettext is not None else str(value)
 
+    def cascade(self, locale: str) -> list[list[Any]]:
+        """A tree option list's live options as ``[code, parent, own label]`` (the cascading selects); ``[]`` otherwise."""
+        return [[code, parent, pick(label, locale, code)] for code, parent, label in self.extra.get("tree_nodes", ())]
+
     def label_text(self, locale: str, gettext: Any) -> str:
         if isinstance(self.label, dict):
             return pick(self.label, locale, self.name)
@@ -144,7 +148,8 @@ def builtin_field(view: View, entity: Entity, name: str, info: Any) -> FormField
         return FormField(name, widget="select", choices=tuple(s.key for s in machine.states), extra=labels_, **common)
     listed = option_list(view, extra)
     if listed is not None:
-        return FormField(name, widget="select", choices=tuple(o.code for o in listed.ordered() if o.live), extra=option_extra(listed), **common)
+        widget = "multiselect" if typing.get_origin(annotation) is list else "select"  # several codes, or one
+        return FormField(name, widget=widget, choices=tuple(o.code for o in listed.ordered() if o.live), extra=option_extra(listed), **common)
     choices: tuple[str, ...] = ()
     if typing.get_origin(annotation) is Literal:
         choices = tuple(str(a) for a in typing.get_args(annotation))
@@ -198,21 +203,46 @@ def option_list(view: Any, schema: Any) -> Any:
 
 
 def option_extra(listed: Any) -> dict[str, Any]:
-    """What a page needs to show an option-list field: labels (archived options too), colours, the list."""
-    return {
+    """What a page needs to show an option-list field: labels (archived options too), colours, the list;
+    for a tree, its live options as ``(code, parent, own label)`` (the cascading selects) and each
+    option's descendants (a filter on a province takes its cities too)."""
+    extra = {
         "labels": listed.labels, "colours": listed.colours, "option_list": listed.name, "tree": listed.tree,
         "filter_choices": tuple(o.code for o in listed.ordered() if o.merged_into is None),  # archived ones are still on records
     }
+    if listed.tree:
+        extra["tree_nodes"] = tuple((o.code, o.parent if o.parent in listed.by_code else None, dict(o.label)) for o in listed.ordered() if o.live)
+        extra["descendants"] = _descendants(listed)
+    return extra
+
+
+def _descendants(listed: Any) -> dict[str, tuple[str, ...]]:
+    children: dict[str, list[str]] = {}
+    for option in listed.options:
+        if option.parent and option.merged_into is None:
+            children.setdefault(option.parent, []).append(option.code)
+    found: dict[str, tuple[str, ...]] = {}
+    for code in children:
+        seen: list[str] = []
+        stack = list(children[code])
+        while stack:
+            child = stack.pop()
+            if child not in seen and child != code:
+                seen.append(child)
+                stack.extend(children.get(child, ()))
+        found[code] = tuple(seen)
+    return found
 
 
 def custom_field(field_: Any, view: Any = None) -> FormField:
     schema = field_.schema
     choices = tuple(schema.get("enum") or schema.get("items", {}).get("enum") or ())
-    listed = option_list(view, schema)
+    several = schema.get("type") == "array"
+    listed = option_list(view, schema.get("items") if several else schema)
     if listed is not None:
         return FormField(
-            field_.name, label=field_.label or humanize(field_.name), widget="select", custom=True,
-            choices=tuple(o.code for o in listed.ordered() if o.live),
+            field_.name, label=field_.label or humanize(field_.name), widget="multiselect" if several else "select", custom=True,
+            choices=tuple(o.code for o in listed.ordered() if o.live), required=field_.required,
             extra={**option_extra(listed), "description": schema.get("description", "")},
         )
     return FormField(

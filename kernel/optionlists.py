@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import types
+import typing
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -238,25 +240,35 @@ def list_of_schema(schema: Any) -> str | None:
     return schema.get(KEY) if isinstance(schema, dict) and isinstance(schema.get(KEY), str) else None
 
 
-def option_fields(view: View, entity: Entity) -> list[tuple[str, bool, OptionList]]:
-    """``(field, is_custom, list)`` for each field of ``entity`` that takes its choices from a list."""
+def is_list(annotation: Any) -> bool:
+    """``list[str]`` or ``list[str] | None``: a field holding several values."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] if typing.get_origin(annotation) in (typing.Union, types.UnionType) else [annotation]
+    return len(args) == 1 and typing.get_origin(args[0]) is list
+
+
+def option_fields(view: View, entity: Entity, *, multiple: bool = False) -> list[tuple[str, bool, OptionList]]:
+    """``(field, is_custom, list)`` for each field of ``entity`` that takes its choices from a list:
+    one choice (``multiple`` False), or several (a list of codes: a built-in ``list[str]`` whose
+    ``json_schema_extra`` names the list, a custom field ``{"type": "array", "items": {"type": "string",
+    "x-options": LIST}}``)."""
     found = []
     for name, info in entity.fields.model_fields.items():
         listed = view.option_lists.get(list_of_schema(info.json_schema_extra) or "")
-        if listed is not None:
+        if listed is not None and is_list(info.annotation) == multiple:
             found.append((name, False, listed))
     for custom in view.fields(entity.name).fields.values():
-        listed = view.option_lists.get(list_of_schema(custom.schema) or "")
+        schema = (custom.schema.get("items") if multiple else custom.schema) if custom.schema.get("type") == ("array" if multiple else "string") else None
+        listed = view.option_lists.get(list_of_schema(schema) or "")
         if listed is not None:
             found.append((custom.name, True, listed))
     return found
 
 
-def fields_using(view: View, list_name: str) -> list[tuple[Entity, str, bool]]:
+def fields_using(view: View, list_name: str, *, multiple: bool = False) -> list[tuple[Entity, str, bool]]:
     return [
         (entity, name, custom)
         for entity in view.entities.values()
-        for name, custom, listed in option_fields(view, entity)
+        for name, custom, listed in option_fields(view, entity, multiple=multiple)
         if listed.name == list_name
     ]
 
@@ -283,6 +295,29 @@ def clean(view: View, entity: Entity, values: dict[str, Any], record: dict[str, 
         if not option.live and option.code != current:
             raise ValidationError.at(loc, f"{option.code!r} is archived in {listed.name}: records keep it, new values cannot use it")
         holder[name] = option.code
+    for name, custom, listed in option_fields(view, entity, multiple=True):
+        holder = values.get("custom") if custom else values
+        if not isinstance(holder, dict) or not isinstance(holder.get(name), list):
+            continue
+        loc = ["custom", name] if custom else [name]
+        current = ((record.get("custom") or {}).get(name) if custom else record.get(name)) if record is not None else None
+        holder[name] = _codes(listed, holder[name], loc, current if isinstance(current, list) else [])
+
+
+def _codes(listed: OptionList, values: list[Any], loc: list[Any], current: list[Any]) -> list[str]:
+    """The codes of a multiple choice, in the list's order, each once; an archived option only if the record holds it."""
+    codes: list[str] = []
+    for index, value in enumerate(values):
+        option = listed.resolve(value)
+        if option is None:
+            shown = ", ".join(o.code for o in listed.live[:12]) + (", …" if len(listed.live) > 12 else "")
+            raise ValidationError.at([*loc, index], f"must be one of {shown}")
+        if not option.live and option.code not in current:
+            raise ValidationError.at([*loc, index], f"{option.code!r} is archived in {listed.name}: records keep it, new values cannot use it")
+        if option.code not in codes:
+            codes.append(option.code)
+    order = {o.code: i for i, o in enumerate(listed.ordered())}
+    return sorted(codes, key=lambda c: order.get(c, len(order)))
 
 
 # -- admin changes -------------------------------------------------------------------------------
@@ -510,6 +545,11 @@ def merge(site: Site, actor: Actor, name: str, source: Any, target: Any) -> dict
             counts[f"{entity.name}.{field_}"] = len(ids)
             key = f"custom.{field_}" if custom else field_
             audit.write(conn, (audit.entry(actor, now, entity.name, id_, "update", {key: [old.code, new.code]}) for id_ in ids))
+        for entity, field_, custom in fields_using(site.view, name, multiple=True):
+            changed = _rewrite_lists(conn, entity, field_, custom, listed, old.code, new.code, now, dialect)
+            counts[f"{entity.name}.{field_}"] = len(changed)
+            key = f"custom.{field_}" if custom else field_
+            audit.write(conn, (audit.entry(actor, now, entity.name, id_, "update", {key: sides}) for id_, sides in changed.items()))
         merged = dataclasses.replace(old, archived=True, review=False, merged_into=new.code)
         moved = [dataclasses.replace(o, merged_into=new.code) for o in listed.options if o.merged_into == old.code]
         adopted = [dataclasses.replace(o, parent=new.code) for o in listed.options if o.parent == old.code and o.code != new.code]
@@ -537,6 +577,33 @@ def _rewrite(conn: sa.Connection, entity: Entity, name: str, custom: bool, old: 
             value = sa.func.json_set(table.c.custom, f"$.{name}", new, type_=table.c.custom.type)
         statement = sa.update(table).where(expression == old).values(custom=value, updated_at=now)
     return list(conn.scalars(statement.returning(table.c.id)))
+
+
+def _rewrite_lists(conn: sa.Connection, entity: Entity, name: str, custom: bool, listed: OptionList, old: str, new: str, now: Any, dialect: str) -> dict[int, list[Any]]:
+    """Multiple-choice fields: one ``SELECT`` of the records holding ``old``, one batched ``UPDATE``
+    giving each its list with ``new`` in its place (once). Returns ``{id: [before, after]}``."""
+    from .customfields import CustomField, contains_expression
+
+    table = entity.table
+    if custom:
+        holds = contains_expression(CustomField(entity.name, name, {"type": "array", "items": {"type": "string"}}), dialect, old)
+        rows = conn.execute(sa.select(table.c.id, table.c.custom).where(holds)).all()
+        befores = {row.id: ((row.custom or {}).get(name) or [], row.custom or {}) for row in rows}
+    else:
+        quoted = sa.cast(table.c[name], sa.Text).like(f'%"{old}"%')  # the JSON text holds the code (checked exactly below)
+        rows = conn.execute(sa.select(table.c.id, table.c[name]).where(quoted)).all()
+        befores = {row.id: (row[1] or [], None) for row in rows if old in (row[1] or [])}
+    changed: dict[int, list[Any]] = {}
+    updates = []
+    order = {o.code: i for i, o in enumerate(listed.ordered())}
+    for id_, (before, whole) in befores.items():
+        after = sorted(dict.fromkeys(new if code == old else code for code in before), key=lambda c: order.get(c, len(order)))
+        changed[id_] = [list(before), after]
+        updates.append({"b_id": id_, "b_value": {**whole, name: after} if custom else after})
+    if updates:
+        column = "custom" if custom else name
+        conn.execute(sa.update(table).where(table.c.id == sa.bindparam("b_id")).values({column: sa.bindparam("b_value"), "updated_at": now}), updates)
+    return changed
 
 
 # -- from free text (plugin migrations) ----------------------------------------------------------

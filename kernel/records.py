@@ -896,10 +896,10 @@ class Query:
             if op == "in":  # one of several values: a list, or comma-separated text (option codes, ids)
                 conditions.append(self._one_of(name, key, raw))
                 continue
-            if name in self.fields and self.fields[name].kind == "multi_enum":
+            if (name in self.fields and self.fields[name].kind == "multi_enum") or self._is_json_list(name):
                 if op:
                     raise ValidationError.at(["query", key], "a multi-select field takes equality filters only")
-                found = contains_expression(self.fields[name], self.dialect, str(raw))
+                found = self._holds(name, str(raw))
                 conditions.append(self.masks.filtered(name, found) if self.masks else found)
                 continue
             expression, coerce = self.column(name, key)
@@ -920,13 +920,33 @@ class Query:
         items = [item.strip() if isinstance(item, str) else item for item in items]
         if not items or len(items) > 500 or any(item in ("", None) for item in items):
             raise ValidationError.at(["query", key], "give 1 to 500 values, separated by commas")
-        if name in self.fields and self.fields[name].kind == "multi_enum":
-            raise ValidationError.at(["query", key], "a multi-select field takes equality filters only")
+        if (name in self.fields and self.fields[name].kind == "multi_enum") or self._is_json_list(name):  # holds any of them
+            found = sa.or_(*(self._holds(name, str(item)) for item in items))
+            return self.masks.filtered(name, found) if self.masks else found
         expression, coerce = self.column(name, key)
         try:
             return expression.in_([coerce(item) for item in items])
         except (ValidationError, ValueError, TypeError, InvalidOperation):
             raise ValidationError.at(["query", key], f"{raw!r} holds a value that is not valid for this field") from None
+
+    def _is_json_list(self, name: str) -> bool:
+        """A built-in column holding a JSON list (``list[str]`` input, e.g. several option codes)."""
+        if name not in self.entity.columns or name == "custom" or not isinstance(self.entity.table.c[name].type, sa.JSON):
+            return False
+        info = self.entity.fields.model_fields.get(name)
+        return info is not None and optionlists.is_list(info.annotation)
+
+    def _holds(self, name: str, value: str) -> sa.ColumnElement[bool]:
+        """The record's list (custom multi-select, or built-in JSON list) contains ``value``."""
+        if name in self.fields and name not in self.entity.columns:
+            return contains_expression(self.fields[name], self.dialect, value)
+        column = self.entity.table.c[name]
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return sa.cast(column, JSONB).op("?")(sa.bindparam(None, value, type_=sa.String))
+        each = sa.func.json_each(column).table_valued("value")
+        return sa.exists(sa.select(1).select_from(each).where(each.c.value == value))
 
     def order(self, sort: str | Sequence[str] | None) -> list[sa.ColumnElement[Any]]:
         keys = [part.strip() for part in sort.split(",")] if isinstance(sort, str) else list(sort or [])

@@ -1,5 +1,10 @@
 """Saved list views: a user's search, filters and sort for one entity, kept under a name.
 
+A user's own choice of columns for a list (the column chooser's *Apply*) is kept the same way, as
+the view named ``""`` (:data:`COLUMNS_VIEW`: never listed, never shared, never typed as a name) whose
+query is ``cols=…``; the list opens with those columns whenever its address names none
+(:func:`default_columns`, :func:`save_default_columns`).
+
 A view stores only a normalized query string (``q``, ``sort``, the chosen columns
 ``cols``, the page size ``size`` and ``f.*`` keys; never the page), so applying one is opening the list with that query. A view is
 its owner's, or everyone's when ``shared``; its owner deletes it, and an admin
@@ -59,6 +64,52 @@ def parse_query(text: str) -> str:
     return normal_query(parse_qsl(text.lstrip("?"), keep_blank_values=True))
 
 
+#: the name of the row holding a user's own columns for a list: no name a person can give (names are never empty)
+COLUMNS_VIEW = ""
+MAX_COLUMNS = 40
+
+
+def default_columns(site: Site, actor: Actor, entity: str) -> list[str]:
+    """The columns ``actor`` last chose for the list of ``entity`` (``["name", "custom.budget"]``), or ``[]``."""
+    if actor.user_id is None:
+        return []
+    mine = sa.select(VIEWS.c.query).where(VIEWS.c.user_id == actor.user_id, VIEWS.c.entity == entity, VIEWS.c.name == COLUMNS_VIEW)
+    with site.engine.connect() as conn:
+        query = conn.scalar(mine)
+    cols = dict(parse_qsl(query or "")).get("cols", "")
+    return [c for c in cols.split(",") if c][:MAX_COLUMNS]
+
+
+def save_default_columns(site: Site, actor: Actor, entity: str, columns: list[str]) -> list[str]:
+    """Keep ``columns`` as ``actor``'s own columns for the list of ``entity`` (``[]``: back to the
+    entity's defaults); audited like a view. Returns what was kept."""
+    _check_entity(site, actor, entity)
+    kept = [c for c in dict.fromkeys(c.strip() for c in columns) if c and "," not in c and "\x00" not in c][:MAX_COLUMNS]
+    query = urlencode({"cols": ",".join(kept)}) if kept else ""
+    if len(query) > MAX_QUERY:
+        raise ValidationError.at(["cols"], QUERY_TOO_LONG)
+    now = site.clock.now()
+    where = (VIEWS.c.user_id == actor.user_id, VIEWS.c.entity == entity, VIEWS.c.name == COLUMNS_VIEW)
+    with site.write() as conn:
+        before = conn.execute(sa.select(VIEWS.c.id, VIEWS.c.query).where(*where)).first()
+        if before is not None and before.query == query:
+            return kept
+        if before is None and not kept:
+            return kept
+        if not kept:
+            conn.execute(sa.delete(VIEWS).where(VIEWS.c.id == before.id))
+            view_id, action = before.id, "delete"
+        elif before is None:
+            values = {"user_id": actor.user_id, "entity": entity, "name": COLUMNS_VIEW, "query": query, "shared": False, "created_at": now}
+            view_id, action = conn.execute(sa.insert(VIEWS).values(values).returning(VIEWS.c.id)).scalar_one(), "create"
+        else:
+            conn.execute(sa.update(VIEWS).where(VIEWS.c.id == before.id).values(query=query))
+            view_id, action = before.id, "update"
+        changes = {"entity": entity, "columns": [before.query if before is not None else None, query or None]}
+        audit.write(conn, [audit.entry(actor, now, AUDIT_ENTITY, view_id, action, changes)])
+    return kept
+
+
 def _visible_to(actor: Actor) -> sa.ColumnElement[bool]:
     return sa.or_(VIEWS.c.user_id == actor.user_id, VIEWS.c.shared.is_(True))
 
@@ -82,7 +133,7 @@ def list_views(site: Site, actor: Actor, entity: str) -> list[dict[str, Any]]:
     query = (
         sa.select(VIEWS, owner)
         .join(USERS, USERS.c.id == VIEWS.c.user_id)
-        .where(VIEWS.c.entity == entity, _visible_to(actor))
+        .where(VIEWS.c.entity == entity, _visible_to(actor), VIEWS.c.name != COLUMNS_VIEW)
         .order_by(VIEWS.c.name, VIEWS.c.id)
     )
     with site.engine.connect() as conn:

@@ -905,7 +905,8 @@ def filter_kinds(entity: Entity, view: View) -> dict[str, tuple[str, dict[str, A
         kind = field_.kind
         schema = {k: v for k, v in field_.schema.items() if k in ("type", "format", "enum")}
         if kind == "multi_enum":
-            schema = {"type": "string", "enum": field_.schema["items"]["enum"]}
+            items = field_.schema["items"]
+            schema = {"type": "string", "enum": items["enum"]} if "enum" in items else {"type": "string"}
         elif kind == "money":
             schema = {"type": "string", "format": "decimal"}
         elif kind == "reference":

@@ -1,4 +1,10 @@
-"""The board's answers to a script: a card moved by drag and drop, or refused and sent back.
+"""The board: what its cards and column headers show, and its answers to a script (a card moved
+by drag and drop, or refused and sent back).
+
+An entity declares its cards' fields (:attr:`~kernel.entities.Entity.card_fields`) and the field
+each column totals (:attr:`~kernel.entities.Entity.card_total`); the totals are one aggregate
+under the reader's record rules, grouped by the board's field, so a column's total counts every
+record in it, not only the cards the board shows.
 
 ``static/ui/kanban.js`` posts the same form the select + Move button does, with
 ``Accept: application/json``; these are the JSON answers it reads. The refusal
@@ -8,17 +14,18 @@ language for the board's alert region.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from ...errors import RecordError
 from ...messages import public_details
 from ..payload import JSON
-from .display import record_title
+from .display import record_title, show
 
 if TYPE_CHECKING:
     from ...entities import Entity
-    from ...errors import RecordError
     from .context import UI
     from ...fielddescriptions import FormField
 
@@ -28,11 +35,49 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "") or request.headers.get("hx-request") == "true"
 
 
-def moved(ui: UI, entity: Entity, board: FormField, record: dict[str, Any]) -> JSON:
+def card_fields(entity: Entity, fields: list[FormField]) -> list[FormField]:
+    """The fields a card shows under its title, as the entity declares them (those not shown to this reader left out)."""
+    by_key = {f.key: f for f in fields}
+    return [by_key[key] for key in entity.card_fields if key in by_key]
+
+
+def total_field(entity: Entity, fields: list[FormField]) -> FormField | None:
+    """The number or money field the columns total, if the entity declares one."""
+    found = next((f for f in fields if f.key == entity.card_total), None) if entity.card_total else None
+    return found if found is not None and found.widget in ("integer", "number", "money") else None
+
+
+def column_totals(ui: UI, entity: Entity, board: FormField, fields: list[FormField]) -> dict[str, str]:
+    """Each column's total of :attr:`~kernel.entities.Entity.card_total`, as text (amounts of
+    different currencies side by side, never added): ``{"open": "¥1,250.00"}``."""
+    total = total_field(entity, fields)
+    if total is None:
+        return {}
+    name = total.name
+    try:
+        found = ui.site.records.aggregate(ui.actor, entity.name, group_by=[board.name], measures=[f"sum:{name}"])
+    except RecordError:
+        return {}
+    parts: dict[str, list[str]] = {}
+    for group in found.groups:
+        value = group.get(f"sum:{name}")
+        if value is None or group.get("masked"):
+            continue
+        shown = total
+        if group.get("currency"):
+            shown = dataclasses.replace(total, extra={**total.extra, "currency": group["currency"]})
+        parts.setdefault(str(group["key"]), []).append(show(ui, shown, value))
+    return {key: " + ".join(texts) for key, texts in parts.items()}
+
+
+def moved(ui: UI, entity: Entity, board: FormField, record: dict[str, Any], totals: dict[str, str] | None = None) -> JSON:
     value = record.get(board.name)
     column = board.choice_label(value, ui.locale, ui.gettext)
     message = ui.gettext("Moved %(name)s to %(column)s.", name=record_title(entity, record), column=column)
-    return JSON({"id": record["id"], "field": board.name, "value": value, "message": message})
+    body = {"id": record["id"], "field": board.name, "value": value, "message": message}
+    if totals is not None:  # the columns' totals after the move, for the headers
+        body["totals"] = totals
+    return JSON(body)
 
 
 def refused(ui: UI, exc: RecordError) -> JSON:

@@ -72,7 +72,8 @@ async def list_page(request: Request, status_code: int = 200, **tool_state: Any)
         exc = ui.explain(exc, entity.name)
         error = exc.details[0]["msg"] if exc.details else exc.message
         page = ui.site.records.list(ui.actor, entity.name, limit=wanted.size)
-    columns = chosen_columns(entity, fields, title_column(entity), wanted.columns)
+    own_columns = [] if wanted.columns else savedviews.default_columns(ui.site, ui.actor, entity.name)
+    columns = chosen_columns(entity, fields, title_column(entity), wanted.columns or own_columns)
     refs = reference_labels(ui, columns, page.items)
     filters = filterable(fields)
     pages = max(1, math.ceil(page.total / wanted.size))
@@ -96,6 +97,7 @@ async def list_page(request: Request, status_code: int = 200, **tool_state: Any)
         title_column=title_column(entity),
         kanban_field=kanban_field(fields),
         quick_create=quick_create_field(ui, entity),
+        own_columns=own_columns,
     )
 
 
@@ -181,6 +183,23 @@ async def save_view(request: Request) -> Response:
         )
     query = wanted.view_query
     return ui.redirect(f"/r/{entity.name}?" + "&".join(part for part in (query, "view_saved=1") if part))
+
+
+async def save_columns(request: Request) -> Response:
+    """The column chooser's *Apply*: keep the ticked columns as the user's own for this list (``reset``:
+    back to the entity's defaults), then show the list (its query string kept, without ``cols``)."""
+    ui = ui_for(request)
+    entity = entity_of(ui, request)
+    form = await request.form()
+    check_csrf(request, form)
+    wanted = ListRequest.parse(request.query_params)
+    chosen = [] if form.get("reset") else [c for c in form.getlist("cols") if isinstance(c, str)]
+    try:
+        savedviews.save_default_columns(ui.site, ui.actor, entity.name, chosen)
+    except ValidationError as exc:
+        return await list_page(request, status_code=exc.status)
+    query = wanted.query(cols=None, page=None)
+    return ui.redirect(f"/r/{entity.name}" + (f"?{query}" if query else ""))
 
 
 async def delete_view(request: Request) -> Response:

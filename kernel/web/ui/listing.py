@@ -136,9 +136,13 @@ class ListRequest:
         the end (``__lte``) of that day in the user's time zone.
         """
         moments = {f.key for f in fields if f.widget == "datetime"}
+        trees = {f.key: f.extra["descendants"] for f in fields if f.extra.get("descendants")}
         found: dict[str, Any] = {}
         for key, value in self.filters.items():
             name, _, op = key.partition("__")
+            if name in trees and op == "in":  # a province takes its cities (and theirs) with it
+                picked = [v for v in value.split(",") if v]
+                value = ",".join(dict.fromkeys(c for v in picked for c in (v, *trees[name].get(v, ()))))
             if name in moments and op in ("gte", "lte") and len(value) == 10:
                 try:
                     day = datetime.combine(parse_date(value, []), time.max if op == "lte" else time.min, tzinfo)

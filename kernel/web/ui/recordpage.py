@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .context import UI
 
 #: widgets a field can be changed with right on the record page
-INLINE_WIDGETS = ("text", "email", "tel", "url", "select", "date", "datetime", "integer", "number", "money", "checkbox")
+INLINE_WIDGETS = ("text", "email", "tel", "url", "select", "date", "datetime", "integer", "number", "money", "checkbox", "reference")
 QUICK_CREATE_WIDGETS = ("text", "email", "tel")
 
 

@@ -73,7 +73,11 @@ def render_detail(ui: UI, entity: Any, record: dict[str, Any], status_code: int 
     request = ui.request
     fields = display_fields(ui.view, entity)
     tab = request.query_params.get("tab", "details")
-    tab = tab if tab in TABS else "details"
+    cards = related.related_cards(ui, entity, record) if tab == "details" or tab not in TABS else []
+    tabs = related.related_tabs(ui, entity, record, cards)
+    if tab not in TABS and not any(t["key"] == tab for t in tabs):
+        tab = "details"
+    cards = cards if tab == "details" else []
     offset = timeline.parse_offset(request.query_params.get("offset"))
     writable = not entity.parents or ui.site.records.writable(ui.actor, entity.name, record["id"])  # not when read through its parent
     refs = reference_labels(ui, fields, [record])
@@ -91,7 +95,9 @@ def render_detail(ui: UI, entity: Any, record: dict[str, Any], status_code: int 
         activity=timeline.activity_page(ui, entity, record, offset) if tab == "activity" else None,
         **(files_views.files_context(ui, entity, record) if tab == "files" else {}),
         items_only=False,
-        related=related.related_cards(ui, entity, record) if tab == "details" else [],
+        related=cards,
+        related_tabs=tabs,
+        tab_card=related.tab_card(ui, entity, record, tab) if tab.startswith("related-") else None,
         duplicates=duplicates.visible_duplicates(ui, entity, record, request.query_params.get("duplicates")),
         hidden_duplicates=duplicates.hidden_count(request.query_params.get("hidden")),
         actions=[a for a in entity.actions if a.button and allowed(ui, entity.name, a.name)] if writable else [],
@@ -339,11 +345,15 @@ async def kanban_page(request: Request) -> Response:
                 return kanban.refused(ui, exc)
             return ui.redirect(f"/r/{entity.name}/kanban?error={exc.status}")
         if scripted:
-            return kanban.moved(ui, entity, board, moved)
+            totals = kanban.column_totals(ui, entity, board, fields) if kanban.total_field(entity, fields) else None
+            return kanban.moved(ui, entity, board, moved, totals)
         return ui.redirect(f"/r/{entity.name}/kanban")
     page = ui.site.records.list(ui.actor, entity.name, sort="-updated_at", limit=200)
     columns = {choice: [r for r in page.items if r.get(board.name) == choice] for choice in board.choices}
+    on_cards = kanban.card_fields(entity, fields)
     return ui.render(
         templates_for(entity, "kanban.html"), **common(ui, entity), board=board, columns=columns,
         total=page.total, shown=len(page.items), failed=request.query_params.get("error"),
+        card_fields=on_cards, card_refs=reference_labels(ui, on_cards, page.items),
+        total_field=kanban.total_field(entity, fields), column_totals=kanban.column_totals(ui, entity, board, fields),
     )

@@ -39,7 +39,15 @@ class Link:
 
 
 def links_to(ui: UI, target: str) -> list[Link]:
-    """Every reference field of an enabled entity whose target is ``target``, built-in fields first."""
+    """Every reference field of an enabled entity whose target is ``target``, built-in fields first
+    (worked out once per request: the related cards and the tabs both ask)."""
+    cache = ui.request.state.__dict__.setdefault("crm_links_to", {})
+    if target not in cache:
+        cache[target] = _links_to(ui, target)
+    return cache[target]
+
+
+def _links_to(ui: UI, target: str) -> list[Link]:
     found = []
     for other in ui.view.entities.values():
         for form_field in display_fields(ui.view, other):
@@ -119,3 +127,56 @@ def prefilled(fields: list[FormField], params: Any, values: dict[str, Any]) -> d
             found = optional_id(text) if form_field.widget == "reference" else None
             filled[key] = found if found is not None else text  # an id, so the input shows the record's name
     return filled
+
+
+# -- tabs with counts (Entity.tab_counts) ----------------------------------------------------
+
+TAB_ROWS = 20  # records a related tab lists before "See all"
+
+
+def tab_links(ui: UI, entity: Entity) -> list[Link]:
+    """The links :attr:`~kernel.entities.Entity.tab_counts` names, in its order, that the user may read:
+    ``"contacts"`` (its first reference to ``entity``) or ``"tasks.customer_id"``."""
+    links = links_to(ui, entity.name)
+    found: list[Link] = []
+    for named in entity.tab_counts:
+        other, _, key = named.partition(".")
+        link = next((each for each in links if each.entity.name == other and (not key or each.field.key == key)), None)
+        if link is not None and link not in found and _allowed(ui, other, "read"):
+            found.append(link)
+    return found
+
+
+def tab_key(link: Link) -> str:
+    """The ``?tab=`` value of a related tab: ``related-contacts-customer_id``."""
+    return f"related-{link.entity.name}-{link.field.key.replace('.', '-')}"
+
+
+def related_tabs(ui: UI, entity: Entity, record: dict[str, Any], cards: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One tab per declared related entity, with the number of its records pointing here that the
+    user may read: the related card's total when the page shows the cards, else one counted
+    ``Records.list`` each."""
+    known = {card["id"]: card["total"] for card in cards or ()}
+    tabs = []
+    for link in tab_links(ui, entity):
+        if tab_key(link) in known:
+            tabs.append({"key": tab_key(link), "label": ui.label(link.entity.label_plural, link.entity.name), "count": known[tab_key(link)]})
+            continue
+        try:
+            total = ui.site.records.list(ui.actor, link.entity.name, filters={link.field.name: record["id"]}, limit=1).total
+        except RecordError:
+            continue
+        tabs.append({"key": tab_key(link), "label": ui.label(link.entity.label_plural, link.entity.name), "count": total})
+    return tabs
+
+
+def tab_card(ui: UI, entity: Entity, record: dict[str, Any], tab: str) -> dict[str, Any] | None:
+    """The card a related tab shows: up to :data:`TAB_ROWS` records, "See all" and "New"."""
+    link = next((each for each in tab_links(ui, entity) if tab_key(each) == tab), None)
+    if link is None:
+        return None
+    try:
+        page = ui.site.records.list(ui.actor, link.entity.name, filters={link.field.name: record["id"]}, sort="-id", limit=TAB_ROWS)
+    except RecordError:
+        return None
+    return _card(ui, link, record, page, _allowed(ui, link.entity.name, "create"), named=False)

@@ -3,7 +3,7 @@
 ``/`` dashboard · ``/login`` ``/logout`` ``/setup`` ``/lang`` · ``/account/password`` · ``/search`` · ``/inbox`` ·
 ``/background-tasks[/ID[/cancel]]`` · ``/trash`` · ``/trash/E/ID/restore`` ·
 ``/r/E`` list · ``/r/E/new`` · ``/r/E/kanban`` · ``/r/E/lookup`` · ``/r/E/duplicates`` · ``/r/E/bulk-delete`` ·
-``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/import/tasks/ID[/progress|/report.xlsx]`` · ``/r/E/views`` · ``/r/E/views/VIEW/delete`` ·
+``/r/E/bulk-assign`` · ``/r/E/export`` · ``/r/E/import[/TOKEN]`` · ``/r/E/import/tasks/ID[/progress|/report.xlsx]`` · ``/r/E/views`` · ``/r/E/columns`` · ``/r/E/views/VIEW/delete`` ·
 ``/r/E/ID`` · ``/r/E/ID/edit`` · ``/r/E/ID/history`` · ``/r/E/ID/activity`` · ``/r/E/ID/inline`` · ``/r/E/ID/delete`` · ``/r/E/ID/act/ACTION`` ·
 ``/admin/plugins`` · ``/admin/fields[/E[/NAME[/edit]]]`` · ``/admin/users`` · ``/admin/teams`` ·
 ``/admin/roles[/NAME]`` · ``/admin/record-rules`` · ``/admin/audit[.csv]`` · ``/admin/settings[/SCOPE[/NAME/reset]]`` · ``/admin/sequences[/NAME]`` · ``/admin/states[/E[/KEY]]`` · ``/admin/forms[/new|/ID]`` · ``/admin/dashboards[/ROLE]`` · ``/admin/option-lists[/NAME[/options|/merge]]`` · ``/admin/outbox[/dead/ID/retry]`` · ``/p/PLUGIN/…`` (plugin pages) · ``/static/…``
@@ -75,6 +75,7 @@ def ui_routes() -> list[BaseRoute]:
         Route("/r/{entity}/bulk-assign", page(list_views.bulk_assign), methods=["POST"], name="ui:bulk_assign"),
         Route("/r/{entity}/export", page(list_views.export), methods=["POST"], name="ui:export"),
         Route("/r/{entity}/views", page(list_views.save_view), methods=["POST"], name="ui:save_view"),
+        Route("/r/{entity}/columns", page(list_views.save_columns), methods=["POST"], name="ui:save_columns"),
         Route("/r/{entity}/views/{view_id}/delete", page(list_views.delete_view), methods=both, name="ui:delete_view"),
         Route("/r/{entity}/import", page(import_views.upload_page), methods=both, name="ui:import"),
         Route("/r/{entity}/import/tasks/{task}", page(import_views.task_page), name="ui:import_task"),

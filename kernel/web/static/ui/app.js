@@ -173,4 +173,73 @@
   }
   window.addEventListener("load", drawCharts);
   document.addEventListener("htmx:afterSettle", drawCharts);
+
+  // A tree option list (province / city / district) as cascading selects: the original select keeps
+  // the name and holds the deepest level chosen; without this script it is one select of paths.
+  function cascade(select) {
+    if (select.getAttribute("data-cascaded")) return;
+    select.setAttribute("data-cascaded", "1");
+    var nodes = JSON.parse(select.getAttribute("data-cascade") || "[]");
+    var anyText = select.getAttribute("data-cascade-any") || "—";
+    var children = {}, parentOf = {};
+    nodes.forEach(function (node) {
+      var parent = node[1] || "";
+      (children[parent] = children[parent] || []).push(node);
+      parentOf[node[0]] = parent;
+    });
+    var id = select.id;
+    var label = id ? document.querySelector('label[for="' + id + '"]') : null;
+    var name = label ? label.textContent.replace(/\*/g, "").trim() : "";
+    select.id = id ? id + "-value" : "";
+    select.hidden = true;
+    select.tabIndex = -1;
+    var holder = document.createElement("div");
+    holder.className = "cascade";
+    select.parentNode.insertBefore(holder, select.nextSibling);
+
+    function pathTo(code) {
+      var path = [];
+      while (code && path.length < 12) { path.unshift(code); code = parentOf[code]; }
+      return path;
+    }
+    function render(path) {
+      holder.innerHTML = "";
+      var parent = "";
+      for (var level = 0; children[parent]; level++) {
+        var level_select = document.createElement("select");
+        level_select.className = "cascade-level";
+        level_select.setAttribute("data-level", String(level));
+        if (level === 0 && id) level_select.id = id; else level_select.setAttribute("aria-label", name + " · " + (level + 1));
+        var empty = document.createElement("option");
+        empty.value = "";
+        empty.textContent = anyText;
+        level_select.appendChild(empty);
+        children[parent].forEach(function (node) {
+          var option = document.createElement("option");
+          option.value = node[0];
+          option.textContent = node[2];
+          if (path[level] === node[0]) option.selected = true;
+          level_select.appendChild(option);
+        });
+        holder.appendChild(level_select);
+        if (!path[level]) break;
+        parent = path[level];
+      }
+    }
+    render(pathTo(select.value));
+    holder.addEventListener("change", function (event) {
+      var changed = event.target;
+      var level = Number(changed.getAttribute("data-level"));
+      var path = [];
+      holder.querySelectorAll("select").forEach(function (each, index) { if (index < level && each.value) path.push(each.value); });
+      if (changed.value) path.push(changed.value);
+      select.value = path.length ? path[path.length - 1] : "";
+      render(path);
+      var next = holder.querySelector('select[data-level="' + (changed.value ? level + 1 : level) + '"]');
+      if (next) next.focus();
+    });
+  }
+  function cascadeAll() { document.querySelectorAll("select[data-cascade]").forEach(cascade); }
+  cascadeAll();
+  document.addEventListener("htmx:afterSettle", cascadeAll);
 })();

@@ -28,6 +28,14 @@
     });
   }
 
+  // The columns' totals as the server worked them out after a move (every record, not only the cards shown).
+  function refreshTotals(totals) {
+    lanes().forEach(function (lane) {
+      var total = lane.querySelector("[data-lane-total]");
+      if (total) total.textContent = totals[lane.getAttribute("data-lane")] || "—";
+    });
+  }
+
   function showError(text) {
     if (!errorBox) return;
     errorBox.textContent = text;
@@ -85,6 +93,7 @@
           return;
         }
         choose(card, value);
+        if (answer.data.totals) refreshTotals(answer.data.totals);
         if (statusBox) statusBox.textContent = answer.data.message || "";
       })
       .catch(function () { putBack(card, origin, failedText); })
