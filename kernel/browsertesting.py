@@ -44,9 +44,14 @@ START_TIMEOUT = 20.0
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now: within ``$CRM_TEST_PORTS``
-    (``"8880-8889"``, for machines where each runner owns a range) when set, else any."""
+    (``"8880-8889"``, for machines where each runner owns a range) when set, else any. Under
+    pytest-xdist each worker takes its own slice of the range, so two workers never pick the same port."""
     low, _, high = os.environ.get("CRM_TEST_PORTS", "").partition("-")
-    candidates = range(int(low), int(high or low) + 1) if low.isdigit() else [0]
+    candidates = range(int(low), int(high or low) + 1) if low.isdigit() else range(0, 1)
+    worker, workers = os.environ.get("PYTEST_XDIST_WORKER", "gw0"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if low.isdigit() and workers > 1 and worker[2:].isdigit():
+        size = len(candidates) // workers
+        candidates = candidates[int(worker[2:]) * size:(int(worker[2:]) + 1) * size]
     for port in candidates:
         with socket.socket() as probe:
             try:

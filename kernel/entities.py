@@ -52,6 +52,11 @@ class Action:
     #: False: no button on the record's page (the action is offered elsewhere, e.g. by a notice
     #: that only shows when it applies); the API and ``/r/E/ID/act/NAME`` still run it.
     button: bool = True
+    #: When the actor cannot see the record, ``unseen(site=, conn=, actor=, entity=, record_id=)``
+    #: may raise a refusal that tells someone entitled to know more than "not found" (a pool's
+    #: member who lost the race for a record hears that it is taken: 409, not 404); returning lets
+    #: the 404 stand.
+    unseen: Callable[..., None] | None = None
 
 
 @dataclass(frozen=True)

@@ -677,7 +677,12 @@ class Records:
             except pydantic.ValidationError as exc:
                 raise pydantic_details(exc, ["body"]) from None
         with self._transaction(conn) as tx:
-            record = self._load(tx, view, actor, entity, record_id, lock=True)
+            try:
+                record = self._load(tx, view, actor, entity, record_id, lock=True)
+            except NotFound:
+                if action.unseen is not None:
+                    action.unseen(site=self.site, conn=tx, actor=actor, entity=entity, record_id=record_id)
+                raise
             self._authorize(view, actor, entity, action.name, record)
             versions.check(entity, self._seen(tx, view, actor, entity, record), if_match)
             result = action.handler(site=self.site, conn=tx, actor=actor, entity=entity, record=record, body=parsed)

@@ -24,6 +24,7 @@ timers due now: ``fire_due_timers(site)``, as of the site clock), :func:`list_no
 
 from __future__ import annotations
 
+import atexit
 import os
 import types
 from collections.abc import Callable, Iterator, Sequence
@@ -84,7 +85,6 @@ __all__ = [
     "shots",
     "sign_in",
     "START",
-    "test_databases",
     "upgrade_to",
     "Upsert",
 ]
@@ -132,22 +132,30 @@ def postgres_url() -> str | None:
     return os.environ.get(TEST_DATABASE_ENV) or None
 
 
-@pytest.fixture(scope="session")
-def test_databases() -> Iterator[TestDatabases]:
-    """The test process's :class:`~kernel.testdatabases.TestDatabases` (templates dropped at the end)."""
-    databases = TestDatabases(postgres_url())
-    yield databases
-    databases.close()
+_databases: TestDatabases | None = None
+
+
+def testing_databases() -> TestDatabases:
+    """The test process's :class:`~kernel.testdatabases.TestDatabases` (its templates removed at exit).
+
+    A plain function, not a fixture, so that a plugin's ``conftest.py`` that imports only
+    ``make_site`` and ``database_url`` gets it too.
+    """
+    global _databases
+    if _databases is None:
+        _databases = TestDatabases(postgres_url())
+        atexit.register(_databases.close)
+    return _databases
 
 
 @pytest.fixture
-def database_url(tmp_path: Any, test_databases: TestDatabases) -> Iterator[str]:
+def database_url(tmp_path: Any) -> Iterator[str]:
     """A fresh empty database for one test (a SQLite file, or a PostgreSQL schema dropped after)."""
-    url = test_databases.fresh(tmp_path)
+    url = testing_databases().fresh(tmp_path)
     try:
         yield url
     finally:
-        test_databases.drop(url)
+        testing_databases().drop(url)
 
 
 @pytest.fixture
@@ -157,7 +165,7 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def make_site(database_url: str, clock: FrozenClock, test_databases: TestDatabases) -> Iterator[Callable[..., Site]]:
+def make_site(database_url: str, clock: FrozenClock) -> Iterator[Callable[..., Site]]:
     """``make_site(*plugin_modules, migrate=True, **settings)`` → a migrated site on the test's database.
 
     On SQLite, the first migrated site of a test on its still-empty database is a copy of a template
@@ -184,9 +192,10 @@ def make_site(database_url: str, clock: FrozenClock, test_databases: TestDatabas
     def build(*plugins: Any, migrate: bool = True, **settings: Any) -> Site:
         settings.setdefault("plugins", tuple(p.NAME for p in plugins))
         settings.setdefault("refresh_seconds", 0)
-        if migrate and test_databases.copies and not sites and test_databases.is_empty(database_url):
+        databases = testing_databases()
+        if migrate and databases.copies and not sites and databases.is_empty(database_url):
             key = (tuple(id(p) for p in plugins), repr(sorted(settings.items())), clock.now())
-            test_databases.copy_migrated(key, plugins, database_url, migrate_template(plugins, settings))
+            databases.copy_migrated(key, plugins, database_url, migrate_template(plugins, settings))
             migrate = False
         site = new_site(database_url, plugins, settings)
         if migrate:

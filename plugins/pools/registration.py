@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
-from kernel import Action, Mask, Timer
+from kernel import N_, Action, Conflict, Mask, Timer
 
 from . import operations, returns
+from .kinds import kind_of
+from .rules import is_member, load_pools
 from .sqlbits import list_has
 
 if TYPE_CHECKING:
@@ -61,6 +63,20 @@ def _claim(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record
     return operations.claim(site, actor, entity.name, record["id"], reason=body.reason, conn=conn)
 
 
+def _claim_unseen(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record_id: Any) -> None:
+    """A member who lost the race for a record no longer sees it: they hear it is taken (409), not 404."""
+    kind = kind_of(site, entity.name)
+    if kind is None or actor.user_id is None or not isinstance(record_id, int):
+        return
+    table = entity.table
+    row = conn.execute(sa.select(table.c[kind.owner(entity)], table.c[kind.pool_field]).where(table.c.id == record_id)).first()
+    if row is None or row[0] is None or row[1] is None:
+        return
+    pool = load_pools(site, conn, kind, {row[1]}).get(row[1])
+    if pool is not None and is_member(pool, actor.user_id, actor.team_id):
+        raise Conflict(N_("this record is already owned by someone else"), [{"loc": ["id"], "msg": "already owned"}])
+
+
 def _assign(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: PoolAssignBody) -> dict[str, Any]:
     return operations.assign(site, actor, entity.name, [record["id"]], body.owner_id, reason=body.reason, conn=conn)[0]
 
@@ -75,7 +91,7 @@ def _transfer(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, rec
 
 def actions() -> list[Action]:
     return [
-        Action("claim", {"en": "Claim", "zh_CN": "领取"}, _claim, ClaimBody),
+        Action("claim", {"en": "Claim", "zh_CN": "领取"}, _claim, ClaimBody, unseen=_claim_unseen),
         Action("assign", {"en": "Assign", "zh_CN": "分配"}, _assign, PoolAssignBody),
         Action("release", {"en": "Release", "zh_CN": "释放"}, _release, ReleaseBody,
                confirm={"en": "Put this record back into its pool?", "zh_CN": "确定将此记录放回池中？"}),
