@@ -11,7 +11,8 @@ from .models import Sea
 
 
 def entities() -> list[Entity]:
-    return [Entity("seas", {"en": "Public sea", "zh_CN": "公海"}, {"en": "Public seas", "zh_CN": "公海"}, Sea, PoolFields, menu_section="customers")]
+    return [Entity("seas", {"en": "Public sea", "zh_CN": "公海"}, {"en": "Sea settings", "zh_CN": "公海设置"}, Sea, PoolFields, menu_section="customers",
+                   menu_order=40)]
 
 
 def permissions() -> list[dict[str, Any]]:
@@ -27,5 +28,5 @@ def menu_items() -> list[dict[str, Any]]:
         {"label": {"en": "Public sea", "zh_CN": "公海"}, "url": "/p/pools/", "order": 30, "section": "customers"},
         {"label": {"en": "My sea customers", "zh_CN": "我的公海客户"}, "url": "/p/pools/holdings", "order": 31, "section": "customers"},
         {"label": {"en": "Move customers into a sea", "zh_CN": "移入公海"}, "url": "/p/sea/move", "order": 32, "section": "customers",
-         "permission": "seas.read"},
+         "permission": "seas.update"},
     ]
