@@ -86,8 +86,8 @@ def test_plugin_settings_defaults_and_errors(database_url):
 
 
 def test_site_startup_rejects_unknown_plugins(database_url):
-    with pytest.raises(ConfigError, match="unknown plugin 'sea'"):
-        Site(Settings(database_url=database_url, plugins=("sea",), config_file="crm.toml"))
+    with pytest.raises(ConfigError, match="unknown plugin 'no_such_module'"):
+        Site(Settings(database_url=database_url, plugins=("no_such_module",), config_file="crm.toml"))
 
 
 def test_entities_of_enabled_plugins_only(make_site):
