@@ -14,7 +14,7 @@ import pytest
 
 from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
 
-from .test_browser_record_page import VIEWPORTS, live_site, no_sideways_scroll, sign_in  # noqa: F401 - fixture
+from .test_browser_record_page import VIEWPORTS, live_site, no_sideways_scroll, rep_page  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ def test_cascading_region_tabs_inline_reference_own_columns_and_board(browser, l
     acme = live_site.acme
     globex = live_site.records.create(rep, "customers", {"name": "环球贸易", "region": "guangzhou"})
     task = live_site.records.create(rep, "tasks", {"title": "发送报价", "customer_id": acme["id"]})
-    page: Any = sign_in(browser, live_server, VIEWPORTS[device])
+    page: Any = rep_page(browser, live_server, VIEWPORTS[device])
 
     # a new customer's region: 省 first, then its cities appear
     page.goto(live_server + "/r/customers/new")
