@@ -10,7 +10,8 @@ Enable with ``pytest_plugins = ["kernel.testing"]`` in a ``conftest.py``.
   On SQLite a test's first site is copied from a template migrated once per test process (:mod:`kernel.testdatabases`).
 * ``clock``: that :class:`~kernel.FrozenClock`, starting at :data:`START`; move it with ``clock.advance(...)``.
 * browser tests: ``browser``, ``live_server`` and ``shots``, and :func:`sign_in` (a page through the login form; see :mod:`kernel.browsertesting`;
-  the suite defines ``live_site``, the site to serve); :func:`free_port`.
+  the suite defines ``live_site``, the site to serve); :func:`free_port`; :func:`serve` (a site's app
+  served by uvicorn in a thread: ``with serve(site) as base_url``, several for several workers).
 
 A plugin's tests import from here, not from the kernel's private modules, what they
 drive the site with: :func:`create_app` and :func:`issue_token` (the HTTP API as a user),
@@ -36,7 +37,7 @@ import sqlalchemy as sa
 
 from . import migrations, permissions
 from .activity import record_activity
-from .browsertesting import browser, free_port, live_server, shots, sign_in
+from .browsertesting import browser, free_port, live_server, serve, shots, sign_in
 from .clock import FrozenClock
 from .demo import seed_demo
 from .hookspecs import hookimpl
@@ -82,6 +83,7 @@ __all__ = [
     "run_due_tasks",
     "scan_pages",
     "seed_demo",
+    "serve",
     "shots",
     "sign_in",
     "START",

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -23,7 +22,7 @@ import sqlalchemy as sa
 
 from kernel import Actor, Site
 from kernel import FrozenClock
-from kernel.testing import create_app, fire_due_timers, free_port, issue_token
+from kernel.testing import fire_due_timers, issue_token, serve
 from plugins.pools.models import HOLDINGS, HOLDS
 from plugins.pools import plugin as pools_plugin
 
@@ -33,25 +32,6 @@ from .conftest import SYSTEM, make_items, make_pool
 WORKERS = 2
 
 
-@contextmanager
-def served(site: Site) -> Iterator[str]:
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(site=site), host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    started = time.monotonic()
-    while not server.started:  # start-up, not a wait for the behaviour under test
-        assert thread.is_alive() and time.monotonic() - started < 30, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def servers(site: Site, make_site: Callable[..., Site]) -> Iterator[list[str]]:
     """The base URLs of ``WORKERS`` served apps on the test's database, each with its own Site (engine,
@@ -59,7 +39,7 @@ def servers(site: Site, make_site: Callable[..., Site]) -> Iterator[list[str]]:
     (the tests' default of every access makes each request open extra connections)."""
     sites = [make_site(pools_plugin, poolplugin, refresh_seconds=30) for _ in range(WORKERS)]
     with ExitStack() as stack:
-        yield [stack.enter_context(served(s)) for s in sites]
+        yield [stack.enter_context(serve(s)) for s in sites]
 
 
 class Progress:

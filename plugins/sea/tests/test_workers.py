@@ -4,18 +4,16 @@ claim limit held by 50 simultaneous claims of one member."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
 import pytest
 
 from kernel import Actor, Site
-from kernel.testing import create_app, free_port, issue_token
+from kernel.testing import issue_token, serve
 
 from . import closedplugin
 from .conftest import SYSTEM, make_customers, make_sea
@@ -24,30 +22,11 @@ from .support import held, required_plugins
 WORKERS = 2
 
 
-@contextmanager
-def served(site: Site) -> Iterator[str]:
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(site=site), host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    started = time.monotonic()
-    while not server.started:  # start-up, not a wait for the behaviour under test
-        assert thread.is_alive() and time.monotonic() - started < 30, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def servers(site: Site, make_site: Callable[..., Site]) -> Iterator[list[str]]:
     sites = [make_site(*required_plugins(), closedplugin, refresh_seconds=30) for _ in range(WORKERS)]
     with ExitStack() as stack:
-        yield [stack.enter_context(served(s)) for s in sites]
+        yield [stack.enter_context(serve(s)) for s in sites]
 
 
 def post_all(site: Site, servers: list[str], calls: list[tuple[Actor, str]], threads: int) -> list[int]:
