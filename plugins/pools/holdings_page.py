@@ -125,4 +125,5 @@ async def holdings_page(request: Request) -> Response:
         query=query,
         urlencode=urlencode,
         now=now,
+        released=request.query_params.get("released") == "1",
     )

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from kernel import NotFound, RecordError, allowed, optional_id
 from kernel.ui import check_form, display_fields, raw_value, record_title, reference_labels, render, show, ui_of
 
-from . import history, holdings_page, operations, report_pages, rules_page
+from . import history, holdings_page, operations, release_page, report_pages, rules_page
 from .access import DUE_SOON, kind_of_pool_entity, live_counts, members_of, pool_kinds, role_in
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ def pages() -> list[BaseRoute]:
         Route("/reports", report_pages.reports_page, methods=["GET"]),
         Route("/reports/export", report_pages.export_page, methods=["POST"]),
         Route("/history/{entity}/{id}", history.history_page, methods=["GET"]),
+        Route("/release/{entity}/{id:int}", release_page.release_page, methods=both),
         Route("/{pool_entity}/{pool_id}", pool_page, methods=["GET"]),
         Route("/{pool_entity}/{pool_id}/claim", claim, methods=["POST"]),
         Route("/{pool_entity}/{pool_id}/assign", assign, methods=["POST"]),

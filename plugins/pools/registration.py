@@ -89,19 +89,22 @@ def _transfer(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, rec
     return operations.transfer(site, actor, entity.name, record["id"], body.owner_id, reason=body.reason, conn=conn)
 
 
-def actions() -> list[Action]:
+def actions(entity: str) -> list[Action]:
+    """The pool operations as actions of ``entity``; the web UI releases through the reason dialog of
+    :mod:`.release_page`."""
     return [
         Action("claim", {"en": "Claim", "zh_CN": "领取"}, _claim, ClaimBody, unseen=_claim_unseen),
         Action("assign", {"en": "Assign", "zh_CN": "分配"}, _assign, PoolAssignBody),
         Action("release", {"en": "Release", "zh_CN": "释放"}, _release, ReleaseBody,
-               confirm={"en": "Put this record back into its pool?", "zh_CN": "确定将此记录放回池中？"}),
+               confirm={"en": "Put this record back into its pool?", "zh_CN": "确定将此记录放回池中？"},
+               page=f"/p/pools/release/{entity}/{{id}}"),
         Action("transfer", {"en": "Transfer", "zh_CN": "转移"}, _transfer, PoolAssignBody),
     ]
 
 
 def entity_actions(*kinds: PoolKind) -> dict[str, list[Action]]:
     """``register_entity_actions``' answer: the pool actions on each kind's pooled entity."""
-    return {kind.entity: actions() for kind in kinds}
+    return {kind.entity: actions(kind.entity) for kind in kinds}
 
 
 def masks(kind: PoolKind, pools: Any) -> list[Mask]:

@@ -1,6 +1,6 @@
-"""The plugin's pages under ``/p/sea``: the release dialog (a reason from the list admins extend) and
-the move-in page of sea admins (customers by ids or by filter). The sea list with its Claim buttons,
-"my customers" with days left and the sea's rules form are the pools' generic pages (``/p/pools``)."""
+"""The plugin's page under ``/p/sea``: the move-in page of sea admins (customers by ids or by filter). The sea
+list with its Claim buttons, "my customers" with days left, the release dialog and the sea's rules form are the
+pools' generic pages (``/p/pools``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from kernel import NotFound, RecordError, optional_id
+from kernel import RecordError, optional_id
 from kernel.ui import check_form, render, ui_of
-from plugins.pools import is_admin, release
+from plugins.pools import is_admin
 
 from .entering import move_in
 
@@ -29,12 +29,7 @@ FILTER_LABELS = {
 
 def pages() -> list[BaseRoute]:
     both = ["GET", "POST"]
-    return [Route("/release/{id:int}", release_page, methods=both), Route("/move", move_page, methods=both)]
-
-
-def _reasons(ui: UI) -> list[tuple[str, str]]:
-    listed = ui.site.view.option_lists.get("pools.release_reasons")
-    return [(o.code, ui.label(o.label, o.code)) for o in (listed.options if listed is not None else ()) if o.live]
+    return [Route("/move", move_page, methods=both)]
 
 
 def _refusal(ui: UI, exc: RecordError) -> str:
@@ -42,31 +37,6 @@ def _refusal(ui: UI, exc: RecordError) -> str:
     details = [d.get("msg") for d in explained.details or [] if d.get("msg")]
     text = str(explained.message)
     return f"{text} {details[0]}" if details and str(details[0]) not in text else text
-
-
-async def release_page(request: Request) -> Response:
-    """Put one of my customers back into its sea, with a reason from the list (``POST``: the ``release`` action)."""
-    ui = ui_of(request)
-    site, actor = ui.site, ui.actor
-    customer = site.records.get(actor, "customers", request.path_params["id"])
-    if customer.get("sea_id") is None or customer.get("owner_id") != actor.user_id:
-        raise NotFound(ui.gettext("Only a customer of a public sea that you hold can be released."))
-    error, chosen, status = None, "", 200
-    if request.method == "POST":
-        form = await check_form(request)
-        chosen = str(form.get("reason") or "")
-        if not chosen:
-            error, status = ui.gettext("Choose why you release this customer."), 422
-        else:
-            try:
-                release(site, actor, "customers", customer["id"], chosen)
-            except RecordError as exc:
-                error, status = _refusal(ui, exc), exc.status
-            else:
-                return ui.redirect("/p/pools/holdings?released=1")
-    response = render(request, "sea/release.html", customer=customer, reasons=_reasons(ui), chosen=chosen, error=error)
-    response.status_code = status
-    return response
 
 
 async def move_page(request: Request) -> Response:

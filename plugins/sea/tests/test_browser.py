@@ -69,12 +69,14 @@ def test_a_rep_claims_from_the_sea_and_releases_with_a_reason_on_a_phone(browser
     customer = next(c for c in site.records.list(SYSTEM, "customers").items if c["name"] == "客户 0")
     assert customer["owner_id"] == site.rep["id"]
 
-    page.goto(f"{live_server}/p/sea/release/{customer['id']}")
-    expect(page.get_by_role("heading", name="Release to the public sea")).to_be_visible()
+    page.goto(f"{live_server}/p/pools/holdings")
+    page.locator("#holdings").get_by_role("link", name="Release").click()
+    expect(page.get_by_role("heading", name="Release to its pool")).to_be_visible()
     no_sideways_scroll(page)
     page.get_by_label("Reason").select_option(label="Cannot be reached")
     shots(page, "02-release")
     page.get_by_role("button", name="Release").click()
     expect(page.get_by_role("heading", name="My holdings")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Released")
     assert site.records.get(SYSTEM, "customers", customer["id"])["owner_id"] is None
     assert errors == []

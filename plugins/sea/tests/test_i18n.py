@@ -33,7 +33,7 @@ def messages() -> set[str]:
 
 def test_every_string_has_a_chinese_translation():
     found = messages()
-    assert len(found) > 25
+    assert len(found) > 15
     own, kernels = catalog(PLUGIN / "locale"), catalog(KERNEL_LOCALE_DIR)
     missing = [k for k in sorted(found) if not ((own.get(k) or kernels.get(k)) and (own.get(k) or kernels.get(k)).string)]
     assert missing == [], "add these to plugins/sea/locale/zh_CN/LC_MESSAGES/messages.po"

@@ -35,17 +35,25 @@ def test_release_dialog_lists_the_reasons_and_needs_one(site, people, browse):
     sea = make_sea(site, people, cooldown_days=2)
     customer = make_customers(site, sea["id"], 1)[0]
     client, token = browse("rep")
-    assert client.get(f"/p/sea/release/{customer['id']}").status_code == 404  # not held yet
+    assert client.get(f"/p/pools/release/customers/{customer['id']}").status_code == 404  # not held yet
     from plugins.pools import claim
 
     claim(site, people["rep"], "customers", customer["id"])
-    page = client.get(f"/p/sea/release/{customer['id']}")
-    assert page.status_code == 200 and "无意向" in page.text and "联系不上" in page.text and "非目标客户" in page.text
-    empty = client.post(f"/p/sea/release/{customer['id']}", data={"csrf_token": token, "reason": ""})
+    holdings = client.get("/p/pools/holdings").text
+    assert f"/p/pools/release/customers/{customer['id']}?next=" in holdings  # each held record links to the dialog
+    action = client.get(f"/r/customers/{customer['id']}/act/release")  # the record page's Release button leads there too
+    assert action.status_code in (302, 303) and action.headers["location"].startswith(f"/p/pools/release/customers/{customer['id']}")
+    page = client.get(f"/p/pools/release/customers/{customer['id']}")
+    assert page.status_code == 200 and sea["name"] in page.text and "无意向" in page.text and "联系不上" in page.text and "非目标客户" in page.text
+    empty = client.post(f"/p/pools/release/customers/{customer['id']}", data={"csrf_token": token, "reason": ""})
     assert empty.status_code == 422 and "release-error" in empty.text
     assert site.records.get(SYSTEM, "customers", customer["id"])["owner_id"] == people["rep"].user_id
-    done = client.post(f"/p/sea/release/{customer['id']}", data={"csrf_token": token, "reason": "unreachable"})
+    done = client.post(f"/p/pools/release/customers/{customer['id']}?next=/p/pools/holdings%3Freleased%3D1", data={"csrf_token": token, "reason": "unreachable"})
     assert done.status_code == 303 and site.records.get(SYSTEM, "customers", customer["id"])["owner_id"] is None
+    assert done.headers["location"] == "/p/pools/holdings?released=1"
+    assert "已释放" in client.get(done.headers["location"]).text
+    offsite = client.get(f"/p/pools/release/customers/{customer['id']}?next=//evil.example")
+    assert offsite.status_code == 404  # no longer held: nothing to release
 
 
 def test_the_move_page_is_for_sea_admins_and_names_each_mistake(site, people, browse):
