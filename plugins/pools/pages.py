@@ -65,12 +65,15 @@ def menu_items() -> list[dict[str, Any]]:
 
 
 async def overview_page(request: Request) -> Response:
-    """Every pool the user is a member or an admin of (site admins: all), by kind, with the records waiting in it, held from it and due soon."""
+    """Every pool the user is a member or an admin of (site admins: all), by kind (``?entity=E``: only the pools of
+    E's kind), with the records waiting in it, held from it and due soon."""
     ui = ui_of(request)
     site, actor = ui.site, ui.actor
     now = site.clock.now()
     sections = []
-    for kind in pool_kinds(site, actor):
+    kinds = pool_kinds(site, actor)
+    only = [k for k in kinds if k.entity == request.query_params.get("entity")]  # ``?entity=``: one kind's pools
+    for kind in only or kinds:
         pools = [p for p in site.records.list(actor, kind.pool_entity, sort=["name", "id"], limit=200).items if role_in(actor, p)]
         counts = live_counts(site, actor, kind, [p["id"] for p in pools], now)
         pool_entity = site.view.entity(kind.pool_entity)
@@ -78,12 +81,15 @@ async def overview_page(request: Request) -> Response:
         sections.append({
             "kind": kind,
             "label": ui.label(pool_entity.label_plural, kind.pool_entity),
+            "title": ui.label(pool_entity.label, kind.pool_entity),
             "records_label": ui.label(entity.label_plural, kind.entity),
             "pools": [{"pool": p, "counts": counts[p["id"]], "role": role_in(actor, p)} for p in pools],
             "can_create": allowed(site, actor, kind.pool_entity, "create"),
             "can_update": allowed(site, actor, kind.pool_entity, "update"),
         })
-    return render(request, "pools/overview.html", sections=sections, due_days=DUE_SOON.days)
+    heading = sections[0]["title"] if only and sections else None
+    return render(request, "pools/overview.html", sections=sections, due_days=DUE_SOON.days, heading=heading,
+                  holdings="/p/pools/holdings" + (f"?entity={only[0].entity}" if only else ""))
 
 
 # -- one pool's records --------------------------------------------------------------------

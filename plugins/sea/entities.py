@@ -25,8 +25,8 @@ def permissions() -> list[dict[str, Any]]:
 def menu_items() -> list[dict[str, Any]]:
     """The customers' section: the seas (the pools' generic pages) and my customers with their deadlines."""
     return [
-        {"label": {"en": "Public sea", "zh_CN": "公海"}, "url": "/p/pools/", "order": 30, "section": "customers"},
-        {"label": {"en": "My sea customers", "zh_CN": "我的公海客户"}, "url": "/p/pools/holdings", "order": 31, "section": "customers"},
+        {"label": {"en": "Public sea", "zh_CN": "公海"}, "url": "/p/pools/?entity=customers", "order": 30, "section": "customers"},
+        {"label": {"en": "My sea customers", "zh_CN": "我的公海客户"}, "url": "/p/pools/holdings?entity=customers", "order": 31, "section": "customers"},
         {"label": {"en": "Move customers into a sea", "zh_CN": "移入公海"}, "url": "/p/sea/move", "order": 32, "section": "customers",
          "permission": "seas.update"},
     ]

@@ -25,7 +25,9 @@ def test_the_sea_list_shows_customers_masked_with_claim_buttons(site, people, br
     assert customer["name"] in page.text and "6000" not in page.text
     assert f'name="id" value="{customer["id"]}"' in page.text
     home = client.get("/").text
-    assert "/p/pools/holdings" in home and "/p/sea/move" not in home  # moving customers in is for who may change seas
+    assert "/p/pools/holdings?entity=customers" in home and "/p/sea/move" not in home  # moving customers in is for who may change seas
+    seas_only = client.get("/p/pools/?entity=customers").text  # the menu's 公海: the seas alone, under the sea's own name
+    assert "<h1>公海</h1>" in seas_only and sea["name"] in seas_only and 'href="/p/pools/holdings?entity=customers"' in seas_only
     assert client.get(f"/p/pools/seas/{sea['id']}").status_code == 200
     outsider, _ = browse("outsider")
     assert outsider.get(f"/p/pools/seas/{sea['id']}").status_code == 404
