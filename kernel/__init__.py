@@ -72,6 +72,7 @@ from .timers import rearm as rearm_timers
 from .states import State, StateMachine
 from .states import events_of as state_events
 from .targets import targets_vs_actuals
+from .preferences import user_locale
 from .timezones import day_start, local_date, site_zone, user_zone
 from .timezones import today as local_today
 
@@ -208,6 +209,7 @@ __all__ = [
     "TaskKind",
     "TaskLost",
     "Timer",
+    "user_locale",
     "user_zone",
     "UTCDateTime",
     "ValidationError",

@@ -39,6 +39,13 @@ def get(site: Site, user_id: int, name: str, default: Any = None, conn: sa.Conne
     return default if found is None else found.value
 
 
+def user_locale(site: Site, user_id: int | None, conn: sa.Connection | None = None) -> str:
+    """The language ``user_id`` reads the UI in (their ``locale`` preference), else the site's default:
+    the language of a notification or email written for them by a job, which has no request to ask."""
+    chosen = get(site, user_id, "locale", conn=conn) if user_id is not None else None
+    return chosen if chosen in LOCALES else site.settings.default_locale
+
+
 def put(site: Site, user_id: int, name: str, value: Any) -> None:
     """Store the user's choice (one transaction), replacing an earlier one."""
     if name not in KNOWN:

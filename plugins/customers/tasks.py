@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from kernel import Actor, MailError, add_audit_entry, day_start, local_date, mail_enabled, notify, send_mail, user_zone
+from kernel import Actor, MailError, add_audit_entry, day_start, local_date, mail_enabled, notify, send_mail, user_locale, user_zone
 
 from .models import Customer, Task
 from .settings import settings_of
@@ -151,7 +151,7 @@ def _remind(site: Site, conn: sa.Connection, actor: Actor, task_id: int, now: da
     if task is None:
         return None
     site.records.update(actor, "tasks", task_id, {"reminded_at": now}, conn=conn)
-    locale = site.settings.default_locale
+    locale = user_locale(site, task.assignee_id, conn)
     text = _texts(locale)
     due = task.due_at.astimezone(user_zone(site, task.assignee_id, conn)).strftime("%Y-%m-%d %H:%M") if task.due_at else None
     due_text = text["due"].format(due=due) if due else ""

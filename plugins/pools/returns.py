@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import N_, MailError, OwnerChange, mail_enabled, notify, send_mail
+from kernel import N_, MailError, OwnerChange, mail_enabled, notify, send_mail, user_locale
 
 from . import holdings
 from .kinds import PoolKind, kind_of, kinds
@@ -42,9 +42,10 @@ TEXTS = {
 }
 
 
-def _text(site: Site, key: str, **values: Any) -> str:
+def _text(site: Site, key: str, locale: str | None = None, **values: Any) -> str:
+    """The message ``key`` in ``locale`` (the recipient's: :func:`kernel.user_locale`), else the site's language."""
     labels = TEXTS[key]
-    return labels.get(site.settings.default_locale, labels["en"]) % values
+    return labels.get(locale or site.settings.default_locale, labels["en"]) % values
 
 
 def closed_ids(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int]) -> set[int]:
@@ -158,12 +159,12 @@ def _tell_owners(site: Site, conn: sa.Connection, kind: PoolKind, pool: dict[str
     by_owner: dict[int, int] = defaultdict(int)
     for record in records:
         by_owner[record[owner]] += 1
-    reason = _text(site, rule)
     emailing = mail_enabled(site)
     users = site.view.entities["users"].table
     emails = dict(conn.execute(sa.select(users.c.id, users.c.email).where(users.c.id.in_(sorted(by_owner)))).all()) if emailing else {}
     for user_id, count in sorted(by_owner.items()):
-        title = _text(site, "returned", count=count, pool=pool["name"], reason=reason)
+        locale = user_locale(site, user_id, conn)
+        title = _text(site, "returned", locale, count=count, pool=pool["name"], reason=_text(site, rule, locale))
         notify(site, conn, user_id, title, "", f"/r/{kind.pool_entity}/{pool['id']}")
         if emailing and emails.get(user_id):
             try:
@@ -191,7 +192,7 @@ def remind_due(site: Site, conn: sa.Connection, actor: Actor, entity: str, timer
     users = site.view.entities["users"].table
     emails = dict(conn.execute(sa.select(users.c.id, users.c.email).where(users.c.id.in_(sorted({u for u, _ in counts})))).all()) if emailing else {}
     for (user_id, pool_id), count in sorted(counts.items()):
-        title = _text(site, "remind", count=count, pool=pools[pool_id]["name"])
+        title = _text(site, "remind", user_locale(site, user_id, conn), count=count, pool=pools[pool_id]["name"])
         notify(site, conn, user_id, title, "", f"/r/{kind.pool_entity}/{pool_id}")
         if emailing and emails.get(user_id):
             try:

@@ -103,3 +103,12 @@ def test_overdue_tasks_of_the_team_are_visible_to_its_manager(site, people, cloc
     assert sorted(t["title"] for t in manager["items"]) == ["rep late", "rep2 late"] and manager["total"] == 2
     rep = http(people["rep"]).get("/api/v1/plugins/customers/tasks/overdue").json()
     assert [t["title"] for t in rep["items"]] == ["rep late"]
+
+
+def test_a_reminder_is_written_in_the_assignees_language(site, people, clock, http):
+    rep = people["rep"]
+    assert http(rep).request("PUT", "/api/v1/auth/preferences", json={"locale": "en"}).status_code == 200  # the site reads Chinese
+    site.records.create(rep, "tasks", {"title": "send quote", "due_at": clock.now() + timedelta(hours=1)})
+    clock.advance(minutes=31)
+    run_due_jobs(site, only="customers.send_reminders")
+    assert [n["title"] for n in list_notifications(site, rep.user_id)["items"]] == ["Reminder: send quote"]

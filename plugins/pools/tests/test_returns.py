@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from kernel import Actor, Site
-from kernel import FrozenClock
+from kernel import FrozenClock, user_locale
 from kernel.testing import fire_due_timers, list_notifications
 from plugins.pools import deadlines_of, mark_closed, reconcile
 
@@ -49,6 +49,26 @@ def test_a_record_not_followed_up_goes_back_after_n_days_with_a_reminder_first(
     assert refused.status_code == 409 and "cooldown" in refused.json()["error"]["message"]
     fire_due_timers(site)  # idempotent: nothing more happens
     assert len(_events(site, item["id"])) == 2
+
+
+def test_reminders_and_returns_are_written_in_each_owners_language(
+    site: Site, people: dict[str, Actor], http: Any, clock: FrozenClock
+) -> None:
+    rep, rep2 = people["rep"], people["rep2"]
+    chose = http(rep2).request("PUT", "/api/v1/auth/preferences", json={"locale": "en"})  # the site reads Chinese; rep2 chose English
+    assert chose.status_code == 200 and user_locale(site, rep2.user_id) == "en" and user_locale(site, rep.user_id) == "zh_CN"
+    pool = make_pool(site, member_ids=[rep.user_id, rep2.user_id], followup_days=3, remind_hours=24)
+    first, second = make_items(site, pool["id"], 2)
+    assert claim(http, rep, first) == 200 and claim(http, rep2, second) == 200
+    clock.advance(days=2, hours=1)
+    fire_due_timers(site)
+    [zh] = list_notifications(site, rep.user_id)["items"]
+    [en] = list_notifications(site, rep2.user_id)["items"]
+    assert "即将回收" in zh["title"] and "即将回收" not in en["title"] and pool["name"] in en["title"]
+    clock.advance(days=1)
+    fire_due_timers(site)
+    returned = [n["title"] for n in list_notifications(site, rep2.user_id)["items"] if n["id"] != en["id"]]
+    assert len(returned) == 1 and "已回收" not in returned[0] and "not followed up" in returned[0]
 
 
 def test_activity_moves_the_follow_up_deadline(site: Site, people: dict[str, Actor], http: Any, clock: FrozenClock) -> None:
