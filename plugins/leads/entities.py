@@ -63,6 +63,9 @@ def entities() -> list[Entity]:
             label_plural={"en": "Lead pool settings", "zh_CN": "线索池设置"},
             model=LeadPool,
             fields=LeadPoolFields,
+            # leads have no level (the kind's level_field is None): per-level rules mean nothing for a lead
+            # pool, so the field shows nowhere unless an entity ``lead_levels`` (a deployment's) exists
+            field_requires={"level_overrides": "lead_levels"},
             menu_section="sales",
             menu_order=7,
         ),
