@@ -73,11 +73,10 @@ def entities() -> list[Entity]:
 
 
 def permissions() -> list[dict[str, Any]]:
-    """Lead pools are set up by admins (and sales managers); members read the pools they belong to
-    (the plugin's record filter). Marketers bring leads in (fairs, campaigns) and read them."""
+    """Lead pools are set up by admins; members read the pools they belong to (the plugin's record
+    filter). Leads themselves keep the kernel's defaults for an owned entity."""
     return [
         {"name": "lead_pools.read", "label": {"en": "Lead pools: read", "zh_CN": "线索池：查看"}, "roles": ["sales_manager", "sales_rep", "marketer", "executive"]},
-        {"name": "leads.create", "label": {"en": "Leads: create", "zh_CN": "线索：新建"}, "roles": ["sales_manager", "sales_rep", "marketer"]},
     ]
 
 
