@@ -84,6 +84,6 @@ def menu_items() -> list[dict[str, Any]]:
     """The sales section: leads (the entity's own entry), the lead pools with their Claim buttons
     (the pools' pages) and my leads with the days left before recycling (the pools' holdings)."""
     return [
-        {"label": {"en": "Lead pools", "zh_CN": "线索池"}, "url": "/p/pools/", "order": 6, "section": "sales"},
+        {"label": {"en": "Lead pools", "zh_CN": "线索池"}, "url": "/p/pools/?entity=leads", "order": 6, "section": "sales"},
         {"label": {"en": "My leads", "zh_CN": "我的线索"}, "url": "/p/pools/holdings?entity=leads", "order": 6, "section": "sales"},
     ]
