@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ... import activity
 from ...parsing import INT64_MAX, optional_int
 from ...masking import MASKED
+from .audit_words import action_name
 from .display import hidden_mark, reference_labels, show
 from ...fielddescriptions import FormField, form_fields, humanize
 
@@ -93,6 +94,7 @@ def history(ui: UI, entity: Entity, record: dict[str, Any]) -> list[dict[str, An
     for entry, rows in zip(entries, change_rows(ui, entity, entries)):
         entry["rows"] = rows
         entry["body"] = (entry.get("changes") or {}).get("body")
+        entry["action_label"] = action_name(ui, entity.name, entry["action"])  # a plugin's action by its label
     return entries
 
 
