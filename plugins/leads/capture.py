@@ -169,6 +169,12 @@ def capture_of(site: Site, lead_id: int) -> dict[str, Any] | None:
     return dict(row._mapping) if row is not None else None
 
 
+def _is_source(site: Site, code: str) -> bool:
+    """Whether ``code`` is an option of the leads' source list (admins may add ``email``)."""
+    listed = site.view.option_lists.get("leads.source")
+    return listed is not None and any(option.code == code for option in listed.options)
+
+
 # -- mail -----------------------------------------------------------------------------------------
 
 
@@ -218,10 +224,12 @@ def parse_mail(raw: bytes) -> dict[str, Any]:
             "body": body, "phone": phone}
 
 
-def mail_lead(parsed: dict[str, Any], pool_id: int | None) -> dict[str, Any]:
+def mail_lead(parsed: dict[str, Any], pool_id: int | None, source: str | None = EMAIL) -> dict[str, Any]:
     """The lead a parsed message becomes (``source`` ``email``; subject and body in the notes)."""
     notes = "\n\n".join(part for part in (parsed["subject"], parsed["body"]) if part)[:NOTES_MAX]
-    data: dict[str, Any] = {"name": parsed["name"][:200], "email": parsed["email"], "source": EMAIL}
+    data: dict[str, Any] = {"name": parsed["name"][:120], "email": parsed["email"]}
+    if source is not None:
+        data["source"] = source
     if notes:
         data["notes"] = notes
     if parsed.get("phone"):
@@ -233,5 +241,5 @@ def mail_lead(parsed: dict[str, Any], pool_id: int | None) -> dict[str, Any]:
 
 def capture_mail(site: Site, raw: bytes, *, pool_id: int | None = None) -> dict[str, Any]:
     """Create a lead from a message (one transaction); the record, with the duplicate warning when it looks like others."""
-    data = mail_lead(parse_mail(raw), pool_id)
+    data = mail_lead(parse_mail(raw), pool_id, EMAIL if _is_source(site, EMAIL) else None)
     return site.records.create(Actor.system(MAIL_CHANNEL), LEAD, data, on_duplicate="warn")
