@@ -16,10 +16,12 @@ from plugins.pools import PoolKind, entity_actions, masks, timers
 
 from . import activity, dedupe, hookspecs, lifecycle, routing
 from .conversion import CONVERTING
+from .demo import seed_leads
 from .entities import entities, menu_items, permissions
 from .kind import KIND, closed_ids
 from .models import LeadPool
 from .options import option_lists
+from .pages import pages
 from .visibility import pools_filter
 
 if TYPE_CHECKING:
@@ -155,8 +157,23 @@ def customers_followed_up(site: Site, conn: sa.Connection, actor: Actor, entity:
 
 
 @hookimpl
+def register_pages() -> list[Any]:
+    return pages()
+
+
+@hookimpl
+def register_template_dirs() -> list[str]:
+    return [str(Path(__file__).parent / "templates")]
+
+
+@hookimpl
 def register_menu_items() -> list[dict[str, Any]]:
     return menu_items()
+
+
+@hookimpl
+def after_demo_seeded(site: Site, actor: Actor) -> None:
+    seed_leads(site, actor)
 
 
 # ---- scoring, capture and reports (scoring.py, capture.py, reports.py) register below this line ----

@@ -21,6 +21,10 @@ def site(make_site: Callable[..., Site]) -> Site:  # noqa: F811
 
 @pytest.fixture
 def people(site: Site) -> dict[str, Actor]:
+    return make_people(site)
+
+
+def make_people(site: Site) -> dict[str, Actor]:
     """``admin``; ``manager`` of team North with reps ``rep`` and ``rep2``; ``outsider`` of team South."""
     north = site.records.create(SYSTEM, "teams", {"name": "North"})
     south = site.records.create(SYSTEM, "teams", {"name": "South"})
@@ -51,6 +55,11 @@ def make_leads(site: Site, pool_id: int | None, count: int, **values: Any) -> li
 
 @pytest.fixture
 def http(site: Site) -> Callable[[Actor], Client]:
+    return clients_of(site)
+
+
+def clients_of(site: Site) -> Callable[[Actor], Client]:
+    """``clients_of(site)(actor)``: an API client sending ``actor``'s token."""
     app = create_app(site=site)
 
     def client_for(actor: Actor) -> Client:
