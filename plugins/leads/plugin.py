@@ -212,11 +212,6 @@ def register_intake_pages() -> list[BaseRoute]:
     return [*scoring_pages.pages(), *capture_pages.pages(), *report_pages.pages()]
 
 
-@hookimpl(specname="register_template_dirs")
-def register_intake_templates() -> list[str]:
-    return [str(Path(__file__).parent / "templates")]
-
-
 @hookimpl(specname="register_menu_items")
 def register_intake_menu_items() -> list[dict[str, Any]]:
     return intake_menu_items()
