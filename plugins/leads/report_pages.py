@@ -131,7 +131,7 @@ async def report_api(request: Request) -> Response:
         "from": query.start,
         "to": query.end,
         "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in report.columns],
-        "rows": [{k: v for k, v in row.items() if k != "how_label"} for row in rows],
+        "rows": rows,
     }
     return JSONResponse(jsonable(body))
 
