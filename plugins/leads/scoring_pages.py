@@ -160,7 +160,7 @@ def _context(ui: Any, rule: dict[str, Any] | None, values: dict[str, Any], error
     return {
         "rules": rules, "rule": rule, "values": values, "errors": errors, "words": WORDS, "kinds": scoring.KIND_LABELS,
         "fields": [(key, f.label_text(ui.locale, ui.gettext)) for key, f in fields.items()],
-        "field_labels": {key: f.label_text(ui.locale, ui.gettext) for key, f in fields.items()},
+        "field_labels": {key: f.label_text(ui.locale, ui.gettext) for key, f in fields.items()}, "saved": False,
     }
 
 
@@ -197,7 +197,7 @@ async def rules_page(request: Request) -> Response:
     if request.method == "POST":
         return await _save(request, None)
     blank = {"kind": "field", "field": "source", "values": "", "number": "", "points": 10, "position": 0, "label_en": "", "label_zh": "", "active": True}
-    return ui.render("leads/scoring.html", **_context(ui, None, blank, {}), saved=bool(request.query_params.get("saved")))
+    return ui.render("leads/scoring.html", **(_context(ui, None, blank, {}) | {"saved": bool(request.query_params.get("saved"))}))
 
 
 async def rule_page(request: Request) -> Response:

@@ -180,3 +180,33 @@ def test_capture_mail_from_the_cli(site, people, tmp_path):
     stdin = CliRunner().invoke(cli(), ["--config", str(config), "leads", "capture-mail", "-"], input=message(sender="李四 <li.si@example.com>"))
     assert stdin.exit_code == 0, stdin.output
     assert leads(site)[-1]["email"] == "li.si@example.com"
+
+
+@pytest.mark.parametrize(("locale", "words"), [
+    ("zh_CN", ["线索采集", "联系我们", "按分配规则", "最新采集的线索", "网页表单", "疑似重复"]),
+    ("en", ["Lead capture", "Talk to us", "By the routing rules", "Newest captured leads", "Web form", "Looks like"]),
+])
+def test_the_capture_page_in_both_languages(site, setup, people, locale, words):
+    from kernel.testing import scan_pages
+
+    from .support import browser_for, text_of
+
+    site.records.create(SYSTEM, "leads", {"name": "老客户", "phone": "13812345678"})
+    call(setup["app"], "POST", "/public/forms/expo-2026", json={"name": "刘洋", "phone": "13812345678", "consent": True})
+    sign_in = browser_for(site, people)
+    client, token = sign_in("manager")
+    client.cookies.set("crm_locale", locale)
+    page = client.get("/p/leads/capture")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    for word in words:
+        assert word in text, word
+    assert "/public/forms/expo-2026?embed=1" in page.text
+    moved = client.post("/p/leads/capture/expo-2026", data={"csrf_token": token, "pool_id": ""})
+    assert moved.status_code == 303
+    forms = call(setup["app"], "GET", "/api/v1/plugins/leads/capture/forms", token=setup["token"]).json()["forms"]
+    assert forms[0]["pool_id"] is None
+    _paths, findings = scan_pages(client, site, locale, start=["/p/leads/capture"], limit=12)
+    assert [f for f in findings if f.path.startswith("/p/leads/") and f.text not in ("Manager", "Rep", "Rep2")] == [], findings
+    rep, _ = sign_in("rep")
+    assert rep.get("/p/leads/capture").status_code == 404

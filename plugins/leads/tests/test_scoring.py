@@ -164,3 +164,36 @@ def test_the_lead_page_says_why(site, people, clock, locale, expected):
     assert f"/p/leads/scoring/why/{lead['id']}" in detail.text
     outsider, _ = sign_in("outsider")
     assert outsider.get(f"/p/leads/scoring/why/{lead['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(("locale", "words"), [("zh_CN", ["线索评分", "来源 官网表单", "跟进 3 次以上", "添加规则"]),
+                                               ("en", ["Lead scoring", "Source web form", "3 or more follow-ups", "Add a rule"])])
+def test_the_rules_page_in_both_languages(site, people, locale, words):
+    from kernel.testing import scan_pages
+
+    sign_in = browser_for(site, people)
+    client, token = sign_in("manager")
+    client.cookies.set("crm_locale", locale)
+    page = client.get("/p/leads/scoring")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    for word in words:
+        assert word in text, word
+    refused = client.post("/p/leads/scoring", data={"csrf_token": token, "kind": "field", "field": "source", "values": "carrier_pigeon", "points": "5"})
+    assert refused.status_code == 422 and 'id="e-values"' in refused.text
+    wrong_number = client.post("/p/leads/scoring", data={"csrf_token": token, "kind": "recency", "number": "soon", "points": "5"})
+    assert wrong_number.status_code == 422 and 'id="e-number"' in wrong_number.text
+    added = client.post("/p/leads/scoring", data={"csrf_token": token, "kind": "filled", "field": "wechat", "points": "7", "active": "on"})
+    assert added.status_code == 303
+    lead = site.records.create(SYSTEM, "leads", {"name": "微信", "wechat": "wx-1"})
+    assert lead["score"] == 7
+    with site.engine.connect() as conn:
+        rule_id = conn.scalar(sa.select(sa.func.max(RULES.c.id)))
+    edited = client.post(f"/p/leads/scoring/{rule_id}", data={"csrf_token": token, "kind": "filled", "field": "wechat", "points": "9", "active": "on"})
+    assert edited.status_code == 303 and score_of(site, lead["id"])[0] == 9
+    assert client.post(f"/p/leads/scoring/{rule_id}/delete", data={"csrf_token": token}).status_code == 303
+    assert score_of(site, lead["id"])[0] == 0
+    _paths, findings = scan_pages(client, site, locale, start=["/p/leads/scoring"], limit=12)
+    assert [f for f in findings if f.path.startswith("/p/leads/") and f.text not in ("Manager", "Rep", "Rep2")] == [], findings
+    rep, _ = sign_in("rep")
+    assert rep.get("/p/leads/scoring").status_code == 404
