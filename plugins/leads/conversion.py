@@ -101,7 +101,7 @@ def convert(site: Site, conn: sa.Connection, actor: Actor, lead: dict[str, Any],
     if create_opportunity and opportunity_offered(site):
         opportunity_id = site.view.pm.hook.leads_open_opportunity(
             site=site, conn=conn, actor=actor, lead=dict(lead), customer_id=customer["id"], contact_id=contact["id"])
-    moved = _move_activities(site, conn, actor, lead["id"], customer["id"])
+    _move_activities(site, conn, actor, lead["id"], customer["id"])
     links = {"status": "converted", "customer_id": customer["id"], "contact_id": contact["id"], "opportunity_id": opportunity_id,
              "converted_at": site.clock.now()}
     token = CONVERTING.set(True)
@@ -110,8 +110,7 @@ def convert(site: Site, conn: sa.Connection, actor: Actor, lead: dict[str, Any],
     finally:
         CONVERTING.reset(token)
     mark_closed(site, conn, "leads", [lead["id"]])
-    return {"customer_id": customer["id"], "contact_id": contact["id"], "opportunity_id": opportunity_id,
-            "moved": {k: len(v) for k, v in moved.items()}}
+    return {"customer_id": customer["id"], "contact_id": contact["id"], "opportunity_id": opportunity_id}
 
 
 def convert_action(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], body: BaseModel) -> dict[str, Any]:

@@ -63,6 +63,9 @@ def entities() -> list[Entity]:
             label_plural={"en": "Lead pool settings", "zh_CN": "线索池设置"},
             model=LeadPool,
             fields=LeadPoolFields,
+            # leads have no level (the kind's level_field is None): per-level rules mean nothing for a lead
+            # pool, so the field shows nowhere unless an entity ``lead_levels`` (a deployment's) exists
+            field_requires={"level_overrides": "lead_levels"},
             menu_section="sales",
             menu_order=7,
         ),
@@ -70,11 +73,10 @@ def entities() -> list[Entity]:
 
 
 def permissions() -> list[dict[str, Any]]:
-    """Lead pools are set up by admins (and sales managers); members read the pools they belong to
-    (the plugin's record filter). Marketers bring leads in (fairs, campaigns) and read them."""
+    """Lead pools are set up by admins; members read the pools they belong to (the plugin's record
+    filter). Leads themselves keep the kernel's defaults for an owned entity."""
     return [
         {"name": "lead_pools.read", "label": {"en": "Lead pools: read", "zh_CN": "线索池：查看"}, "roles": ["sales_manager", "sales_rep", "marketer", "executive"]},
-        {"name": "leads.create", "label": {"en": "Leads: create", "zh_CN": "线索：新建"}, "roles": ["sales_manager", "sales_rep", "marketer"]},
     ]
 
 
