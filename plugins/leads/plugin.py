@@ -177,3 +177,81 @@ def after_demo_seeded(site: Site, actor: Actor) -> None:
 
 
 # ---- scoring, capture and reports (scoring.py, capture.py, reports.py) register below this line ----
+
+from datetime import timedelta  # noqa: E402
+
+from kernel import Job  # noqa: E402
+
+from . import capture, capture_cli, capture_pages, report_pages, scoring, scoring_pages, widgets  # noqa: E402
+from .intake import intake_menu_items, intake_permissions  # noqa: E402
+
+if TYPE_CHECKING:
+    import click
+    from starlette.routing import BaseRoute
+
+    from kernel import Widget
+
+
+@hookimpl(specname="register_permissions")
+def register_intake_permissions() -> list[dict[str, Any]]:
+    return intake_permissions()
+
+
+@hookimpl(specname="register_jobs")
+def register_scoring_jobs() -> list[Job]:
+    return [Job("leads.rescore", timedelta(days=1), scoring.rescore_job, {"en": "Rescore leads", "zh_CN": "线索重新评分"})]
+
+
+@hookimpl(specname="register_routes")
+def register_intake_routes() -> list[BaseRoute]:
+    return [*scoring_pages.routes(), *capture_pages.routes(), *report_pages.routes()]
+
+
+@hookimpl(specname="register_pages")
+def register_intake_pages() -> list[BaseRoute]:
+    return [*scoring_pages.pages(), *capture_pages.pages(), *report_pages.pages()]
+
+
+@hookimpl(specname="register_menu_items")
+def register_intake_menu_items() -> list[dict[str, Any]]:
+    return intake_menu_items()
+
+
+@hookimpl(specname="register_dashboard_widgets")
+def register_intake_widgets() -> list[Widget]:
+    return widgets.dashboard_widgets()
+
+
+@hookimpl(specname="register_commands")
+def register_intake_commands(cli: click.Group) -> None:
+    cli.add_command(capture_cli.leads_group)
+
+
+@hookimpl(specname="before_create", tryfirst=True)
+def capture_before_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, values: dict[str, Any]) -> None:
+    if entity == "leads":
+        capture.prepare(site, conn, actor, values)
+
+
+@hookimpl(specname="before_create", trylast=True)
+def score_before_create(site: Site, conn: sa.Connection, entity: str, values: dict[str, Any]) -> None:
+    if entity == "leads":
+        scoring.score_new(site, conn, values)
+
+
+@hookimpl(specname="after_create")
+def capture_after_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any]) -> None:
+    if entity == "leads":
+        capture.record_capture(site, conn, actor, record)
+
+
+@hookimpl(specname="before_update", trylast=True)
+def score_before_update(site: Site, conn: sa.Connection, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
+    if entity == "leads":
+        scoring.score_changes(site, conn, record, changes)
+
+
+@hookimpl(specname="before_update_many", trylast=True)
+def score_before_update_many(site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
+    if entity == "leads":
+        scoring.score_batch(site, conn, records, changes)
