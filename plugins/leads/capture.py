@@ -170,7 +170,7 @@ def capture_of(site: Site, lead_id: int) -> dict[str, Any] | None:
 
 
 def _is_source(site: Site, code: str) -> bool:
-    """Whether ``code`` is an option of the leads' source list (admins may add ``email``)."""
+    """Whether ``code`` is an option of the leads' source list (an admin may have retired it)."""
     listed = site.view.option_lists.get("leads.source")
     return listed is not None and any(option.code == code for option in listed.options)
 

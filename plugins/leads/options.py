@@ -21,6 +21,7 @@ SOURCE = OptionList(
         ("referral", "Referral", "转介绍"),
         ("manual", "Entered by hand", "手工录入"),
         ("api", "API", "接口"),
+        ("email", "Email", "邮件"),
     ),
 )
 
