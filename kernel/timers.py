@@ -217,6 +217,18 @@ def on_update(site: Site, view: View, conn: sa.Connection, entity: str, records:
                 _set(site, conn, [timer], touched)
 
 
+def on_update_ids(site: Site, view: View, conn: sa.Connection, entity: str, ids: Sequence[int], fields: Iterable[str]) -> None:
+    """Re-compute, from the stored records ``ids``, the timers depending on one of ``fields``
+    (after a set-based write, which had no records in hand)."""
+    changed = set(fields)
+    wanted = [t for t in view.timers.get(entity, ()) if t.computed and changed & set(t.depends_on)]
+    if not wanted or not ids:
+        return
+    table = view.entities[entity].table
+    for chunk in _chunks(ids):
+        _set(site, conn, wanted, [dict(row._mapping) for row in conn.execute(sa.select(table).where(table.c.id.in_(chunk)))])
+
+
 def on_delete(view: View, conn: sa.Connection, entity: str, ids: Sequence[int]) -> None:
     """A deleted record's timers go with it, whoever armed them (when its entity has timers declared:
     a timer whose record is gone never fires anyway)."""
