@@ -19,10 +19,13 @@
   documents are rewritten in bulk when a searched field changed.
 
 Statements do not grow with the number of records. When nothing needs the records in
-Python (:func:`_set_based`: no plugin hooks the update or ``authorize``, no model validators,
-plain text or integer columns) the batch is SQL only: an ``INSERT … SELECT`` makes the audit
-entries (which are also the events) from the rows as they were, one ``UPDATE`` writes them,
-and the outbox is handed the entries' ids as one range (:func:`kernel.outbox.append`). Otherwise the records are
+Python (:func:`_set_based`: no plugin hooks the update, or says through :func:`concerned_with`
+that this batch does not concern it; none authorizes; no model validators; plain text or integer
+columns) the batch is SQL only: an ``INSERT … SELECT`` makes the audit entries (which are also
+the events) from the rows as they were, another the ownership events of an owner change, one
+``UPDATE`` writes them, the outbox is handed the entries' ids as one range
+(:func:`kernel.outbox.append`), and computed timers reading a changed field are re-computed
+from the stored rows. Otherwise the records are
 read once and checked in Python; the ids travel as one bound value (:func:`kernel.db.ids_in`)
 and rows as one executemany each.
 """
@@ -81,8 +84,8 @@ def update_many(
     """See the module. Returns the ids of the records changed, in id order.
 
     ``owner_change`` (:class:`kernel.ownership.OwnerChange`) lets the batch set the owner field:
-    such a batch is always read into Python, and each record whose owner changes gets its ownership
-    event (and its audit entry the change's action)."""
+    each record whose owner changes gets its ownership event (and its audit entry the change's
+    action), set-based under the same conditions as any other batch."""
     view = records.site.view
     entity = records._entity(view, entity_name)
     if (ids is None) == (where is None):

@@ -250,14 +250,20 @@ def _row(entity: str, record_id: int, name: str, due_at: datetime) -> dict[str, 
     return {"entity": entity, "record_id": record_id, "name": name, "due_at": at, "next_at": at, "attempts": 0, "error": None}
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
 def _upsert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(TIMERS)
-    statement = insert.on_conflict_do_update(
-        index_elements=["entity", "record_id", "name"],
-        set_={"due_at": insert.excluded.due_at, "next_at": insert.excluded.next_at, "attempts": 0, "error": None},
-    )
+    dialect = conn.dialect.name
+    statement = _UPSERTS.get(dialect)
+    if statement is None:  # built once per dialect: every record write with a computed timer comes here
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TIMERS)
+        statement = _UPSERTS[dialect] = insert.on_conflict_do_update(
+            index_elements=["entity", "record_id", "name"],
+            set_={"due_at": insert.excluded.due_at, "next_at": insert.excluded.next_at, "attempts": 0, "error": None},
+        )
     for start in range(0, len(rows), CHUNK):
         conn.execute(statement, rows[start : start + CHUNK])
 
