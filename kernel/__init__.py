@@ -23,6 +23,7 @@ from .audit import add_entry as add_audit_entry
 from .audit import history as audit_history
 from .audit import jsonable
 from .children import Children
+from .batches import concerned_with
 from .clock import Clock, FrozenClock, SystemClock
 from .dashboards import Period, Widget, aggregate_widget
 from .db import Base, JSONData, Money, RecordMixin, UTCDateTime
@@ -124,6 +125,7 @@ __all__ = [
     "BATCH_ROW",
     "Children",
     "clear_timers",
+    "concerned_with",
     "Clock",
     "ConfigError",
     "Conflict",

@@ -19,18 +19,21 @@
   documents are rewritten in bulk when a searched field changed.
 
 Statements do not grow with the number of records. When nothing needs the records in
-Python (:func:`_set_based`: no plugin hooks the update or ``authorize``, no model validators,
-plain text or integer columns) the batch is SQL only: an ``INSERT … SELECT`` makes the audit
-entries (which are also the events) from the rows as they were, one ``UPDATE`` writes them,
-and the outbox is handed the entries' ids as one range (:func:`kernel.outbox.append`). Otherwise the records are
+Python (:func:`_set_based`: no plugin hooks the update, or says through :func:`concerned_with`
+that this batch does not concern it; none authorizes; no model validators; plain text or integer
+columns) the batch is SQL only: an ``INSERT … SELECT`` makes the audit entries (which are also
+the events) from the rows as they were, another the ownership events of an owner change, one
+``UPDATE`` writes them, the outbox is handed the entries' ids as one range
+(:func:`kernel.outbox.append`), and computed timers reading a changed field are re-computed
+from the stored rows. Otherwise the records are
 read once and checked in Python; the ids travel as one bound value (:func:`kernel.db.ids_in`)
 and rows as one executemany each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -41,12 +44,37 @@ from .entities import Entity, entity_write_only
 from .errors import NotFound, ValidationError
 from .plugins import ESSENTIAL
 
+F = TypeVar("F", bound=Callable[..., Any])
 #: Hooks that need every record in hand: a batch with an implementation of one is read into Python.
 _UPDATE_HOOKS = ("before_update", "after_update", "before_update_many", "after_update_many")
+
+#: The attribute :func:`concerned_with` sets on a hook implementation.
+CONCERNED = "crm_concerned_with"
 
 if TYPE_CHECKING:
     from .records import Actor, Records
     from .site import View
+
+
+def concerned_with(test: Callable[[Any, str, frozenset[str]], bool]) -> Callable[[F], F]:
+    """Mark an update hook implementation (``before_update``, ``after_update`` and their ``_many``
+    forms) with the batches it has work in: ``test(site, entity, fields)`` (``fields``: the names a
+    batch changes) answers ``False`` when the implementation would do nothing with such a batch.
+
+    ``update_many`` writes a batch set-based (SQL only, see :mod:`kernel.batches`) when no
+    implementation is concerned, and then does not call them; an unmarked implementation is
+    concerned with every batch. Put it under ``@hookimpl``::
+
+        @hookimpl
+        @concerned_with(lambda site, entity, fields: entity == "invoices" and "total" in fields)
+        def after_update_many(site, conn, actor, entity, records, changes): ...
+    """
+
+    def mark(function: F) -> F:
+        setattr(function, CONCERNED, test)
+        return function
+
+    return mark
 
 
 def update_many(
@@ -56,8 +84,8 @@ def update_many(
     """See the module. Returns the ids of the records changed, in id order.
 
     ``owner_change`` (:class:`kernel.ownership.OwnerChange`) lets the batch set the owner field:
-    such a batch is always read into Python, and each record whose owner changes gets its ownership
-    event (and its audit entry the change's action)."""
+    each record whose owner changes gets its ownership event (and its audit entry the change's
+    action), set-based under the same conditions as any other batch."""
     view = records.site.view
     entity = records._entity(view, entity_name)
     if (ids is None) == (where is None):
@@ -67,12 +95,12 @@ def update_many(
     optionlists.clean(view, entity, cleaned, {})  # an archived option is not set anew
     records._authorize(view, actor, entity, "update", None)
     masks = masking.for_actor(records.site, view, actor, entity) if view.masks else None
-    if owner_change is None and _set_based(view, entity, cleaned):
+    if _set_based(records.site, view, entity, cleaned, owner_change is not None):
         cleaned = _records._checked_changes(entity, {}, cleaned)  # no validators: one record's check is every record's
         with records._transaction(conn) as tx:
             if masks and wanted != []:
                 masking.refuse_masked_batch(tx, masks, cleaned, _conditions(records, view, actor, entity, wanted, where, tx.dialect.name))
-            return _update_in_sql(records, tx, view, actor, entity, wanted, where, cleaned)
+            return _update_in_sql(records, tx, view, actor, entity, wanted, where, cleaned, owner_change)
     with records._transaction(conn) as tx:
         if masks and wanted != []:
             masking.refuse_masked_batch(tx, masks, cleaned, _conditions(records, view, actor, entity, wanted, where, tx.dialect.name))
@@ -86,27 +114,34 @@ def update_many(
         return _write(records, tx, view, actor, entity, found, changes, owner_change)
 
 
-def _set_based(view: View, entity: Entity, cleaned: dict[str, Any]) -> bool:
+def _set_based(site: Any, view: View, entity: Entity, cleaned: dict[str, Any], owner_change: bool = False) -> bool:
     """Whether the batch can be checked and written without reading its records into Python:
-    no plugin (besides the kernel, for entities not its own) hooks updates or authorizes, the entity's model has no validators
-    (so one record's check is every record's), no computed timer depends on a changed field,
-    and only unsearched text or integer columns other than the owner change (their audit values
-    are the same in SQL and in Python)."""
+    no plugin (besides the kernel, for entities not its own) authorizes, or hooks updates of this
+    batch (an implementation marked with :func:`concerned_with` counts only when its test says the
+    batch concerns it), the entity's model has no validators (so one record's check is every
+    record's), no state moves, and only unsearched text or integer columns (their audit values are
+    the same in SQL and in Python); the owner field only in an owner change (``owner_change``).
+    Computed timers that depend on a changed field are re-computed afterwards from the stored records."""
     hooks = view.pm.hook
-    if any(t.computed and set(t.depends_on) & set(cleaned) for t in view.timers.get(entity.name, ())):
-        return False  # timers to re-compute from the changed fields: per record
     if entity.states is not None and entity.states.field in cleaned:
         return False  # state moves to check and record: per record
     kernel_entity = entity.plugin == ESSENTIAL  # the kernel's own hooks concern only its own entities (users, teams, roles)
+    fields = frozenset(cleaned)
     for name in (*_UPDATE_HOOKS, "authorize"):
-        if any(kernel_entity or impl.plugin_name != ESSENTIAL for impl in getattr(hooks, name).get_hookimpls()):
-            return False
+        for impl in getattr(hooks, name).get_hookimpls():
+            if not kernel_entity and impl.plugin_name == ESSENTIAL:
+                continue
+            test = getattr(impl.function, CONCERNED, None) if name != "authorize" else None
+            if test is None or test(site, entity.name, fields):
+                return False
     decorators = entity.fields.__pydantic_decorators__
     if decorators.model_validators or decorators.field_validators or decorators.validators or decorators.root_validators:
         return False
     columns = entity.table.c
     for name in cleaned:
-        if name not in columns or name in ("custom", "id", entity.owner_field) or name in entity.searchable or name in entity.hidden:
+        if name not in columns or name in ("custom", "id") or name in entity.searchable or name in entity.hidden:
+            return False
+        if name == entity.owner_field and not owner_change:
             return False
         kind = _records._column_kind(columns[name].type)
         if kind not in ("string", "integer") or isinstance(columns[name].type, sa.Boolean):
@@ -116,10 +151,11 @@ def _set_based(view: View, entity: Entity, cleaned: dict[str, Any]) -> bool:
 
 def _update_in_sql(
     records: Records, tx: sa.Connection, view: View, actor: Actor, entity: Entity, wanted: list[int] | None, where: dict[str, Any] | None,
-    cleaned: dict[str, Any],
+    cleaned: dict[str, Any], owner_change: Any = None,
 ) -> list[int]:
-    """The set-based path: the audit entries (the events too) are made by one INSERT … SELECT from
-    the rows as they were, the rows by one UPDATE."""
+    """The set-based path: the ownership events (in an owner change) and the audit entries (the
+    events too) are made by one INSERT … SELECT each from the rows as they were, the rows by one
+    UPDATE; then the computed timers depending on a changed field are re-computed."""
     table, dialect = entity.table, tx.dialect.name
     if wanted == []:
         return []
@@ -141,6 +177,17 @@ def _update_in_sql(
         changes = sa.func.jsonb_strip_nulls(sa.func.jsonb_build_object(*(x for n in cleaned for x in (n, sa.case((differs[n], pairs[n]))))))
     else:  # json_patch drops the keys whose value is null: the fields this record already had
         changes = sa.func.json_patch("{}", sa.func.json_object(*(x for n in cleaned for x in (n, sa.case((differs[n], pairs[n]))))))
+    action = "update"
+    owner = entity.owner_field
+    if owner_change is not None and owner in cleaned:  # one ownership event per record whose owner changes
+        event = {
+            **{k: sa.bindparam(None, v, type_=ownership.EVENTS.c[k].type) for k, v in ownership.event(
+                actor, now, entity.name, 0, None, None, owner_change.reason, owner_change).items() if k not in ("record_id", "from_owner", "to_owner")},
+            "record_id": table.c.id, "from_owner": table.c[owner], "to_owner": new[owner],
+        }
+        moved = sa.select(*event.values()).where(*conditions, differs[owner]).order_by(table.c.id)
+        if tx.execute(sa.insert(ownership.EVENTS).from_select(list(event), moved)).rowcount:
+            action = owner_change.action
     audit_row = {
         "at": sa.bindparam(None, now, type_=audit.AUDIT.c.at.type),
         "actor_id": sa.bindparam(None, actor.user_id, type_=sa.BigInteger),
@@ -148,10 +195,13 @@ def _update_in_sql(
         "channel": sa.bindparam(None, actor.channel, type_=sa.String),
         "entity": sa.bindparam(None, entity.name, type_=sa.String),
         "record_id": table.c.id,
-        "action": sa.bindparam(None, "update", type_=sa.String),
+        "action": sa.bindparam(None, action, type_=sa.String),
         "changes": changes,
         "ip": sa.bindparam(None, actor.ip, type_=sa.String),
     }
+    raised = getattr(actor, "raised_for", None)
+    if raised:  # an elevated actor's entries name why, as audit.entry does
+        audit_row["raised_for"] = sa.bindparam(None, raised, type_=sa.String)
     source = sa.select(*audit_row.values()).where(*conditions, sa.or_(*differs.values())).order_by(table.c.id)
     insert = sa.insert(audit.AUDIT).from_select(list(audit_row), source)
     entries = audit.AUDIT.c.id
@@ -178,6 +228,7 @@ def _update_in_sql(
         made = sa.select(sa.func.json_group_array(audit.AUDIT.c.record_id)).where(entries.between(audit_ids.start, audit_ids.stop - 1))
         changed = sorted(orjson.loads(tx.scalar(made)))
     outbox.append(tx, audit_ids, now)
+    timers.on_update_ids(records.site, view, tx, entity.name, changed, cleaned)
     return changed
 
 

@@ -217,6 +217,18 @@ def on_update(site: Site, view: View, conn: sa.Connection, entity: str, records:
                 _set(site, conn, [timer], touched)
 
 
+def on_update_ids(site: Site, view: View, conn: sa.Connection, entity: str, ids: Sequence[int], fields: Iterable[str]) -> None:
+    """Re-compute, from the stored records ``ids``, the timers depending on one of ``fields``
+    (after a set-based write, which had no records in hand)."""
+    changed = set(fields)
+    wanted = [t for t in view.timers.get(entity, ()) if t.computed and changed & set(t.depends_on)]
+    if not wanted or not ids:
+        return
+    table = view.entities[entity].table
+    for chunk in _chunks(ids):
+        _set(site, conn, wanted, [dict(row._mapping) for row in conn.execute(sa.select(table).where(table.c.id.in_(chunk)))])
+
+
 def on_delete(view: View, conn: sa.Connection, entity: str, ids: Sequence[int]) -> None:
     """A deleted record's timers go with it, whoever armed them (when its entity has timers declared:
     a timer whose record is gone never fires anyway)."""
@@ -238,14 +250,20 @@ def _row(entity: str, record_id: int, name: str, due_at: datetime) -> dict[str, 
     return {"entity": entity, "record_id": record_id, "name": name, "due_at": at, "next_at": at, "attempts": 0, "error": None}
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
 def _upsert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(TIMERS)
-    statement = insert.on_conflict_do_update(
-        index_elements=["entity", "record_id", "name"],
-        set_={"due_at": insert.excluded.due_at, "next_at": insert.excluded.next_at, "attempts": 0, "error": None},
-    )
+    dialect = conn.dialect.name
+    statement = _UPSERTS.get(dialect)
+    if statement is None:  # built once per dialect: every record write with a computed timer comes here
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TIMERS)
+        statement = _UPSERTS[dialect] = insert.on_conflict_do_update(
+            index_elements=["entity", "record_id", "name"],
+            set_={"due_at": insert.excluded.due_at, "next_at": insert.excluded.next_at, "attempts": 0, "error": None},
+        )
     for start in range(0, len(rows), CHUNK):
         conn.execute(statement, rows[start : start + CHUNK])
 

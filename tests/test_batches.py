@@ -315,3 +315,110 @@ def test_a_timer_keeps_the_batch_set_based_unless_it_depends_on_a_changed_field(
             ids[0]: clock.now() + timedelta(days=4), ids[1]: clock.now() + timedelta(days=4), ids[2]: clock.now() + timedelta(days=1),
         }
     assert len(rows(site, AUDIT, action="update")) == 5
+
+
+def owned_tallies_site(make_site, clock, concerned):
+    """Tallies with a timer on the owner and a plugin whose ``after_update_many`` says, through
+    ``concerned_with``, whether a batch concerns it (``concerned[0]``); the calls it got."""
+    from datetime import timedelta
+
+    from kernel import Timer, concerned_with
+
+    calls = []
+    timed = plugin(
+        "tally_owners", requires=["tallies"],
+        register_timers=lambda: [Timer("chase", "tallies", lambda **kw: None, due=lambda r: clock.now() + timedelta(days=r["owner_id"] or 0) if r["owner_id"] else None,
+                                       depends_on=("owner_id",))],
+        after_update_many=concerned_with(lambda site, entity, fields: concerned[0] and entity == "tallies" and "owner_id" in fields)(
+            lambda entity, records, changes: calls.append((entity, [r["id"] for r in records], changes))),
+    )
+    site = make_site(tallies, timed)
+    TallyBase.metadata.create_all(site.engine)
+    return site, calls
+
+
+@pytest.mark.parametrize("to_owner", ["nobody", "someone"])
+def test_an_owner_change_is_set_based_when_no_hook_is_concerned_and_writes_what_the_per_record_path_writes(make_site, clock, to_owner):
+    from kernel import OwnerChange
+    from kernel.ownership import EVENTS as OWNERSHIP
+    from kernel.timers import armed
+
+    concerned = [False]
+    site, calls = owned_tallies_site(make_site, clock, concerned)
+    rep, other = user(site, "rep@example.cn"), user(site, "other@example.cn")
+    new_owner = None if to_owner == "nobody" else other.user_id
+    job = Actor(user_id=None, label="timer tallies.chase", role="admin", channel="job")
+    change = OwnerChange("return", reason="not followed up", via_entity="tallies", via_id=7, rule="followup_days")
+
+    def batch(count):
+        ids = fill_tallies(site, count, owner_id=rep.user_id)
+        with site.write() as conn:
+            from kernel.timers import rearm
+
+            rearm(site, conn, "tallies", ids)
+        return ids
+
+    def seen(ids):
+        """What the change left: audit entries, outbox events, ownership events and timers, per record in order."""
+        audit = [(a["record_id"], a["action"], a["changes"], a["actor"], a["channel"], a["at"]) for a in rows(site, AUDIT, entity="tallies") if a["record_id"] in ids]
+        events = [(e["record_id"], e["name"], e["changes"]) for e in rows(site, EVENTS) if e["name"].startswith("tallies.") and e["record_id"] in ids]
+        moves = [{k: v for k, v in e.items() if k != "id"} for e in rows(site, OWNERSHIP) if e["record_id"] in ids]
+        with site.engine.connect() as conn:
+            timers = armed(conn, "tallies", ids)
+        stored = {r["id"]: (r["owner_id"], r["updated_at"]) for r in rows(site, TALLIES) if r["id"] in ids}
+        return audit, events, moves, timers, stored
+
+    def shifted(found, ids, by):  # another batch's rows as if they were about ``ids``
+        index = {i: ids[k] for k, i in enumerate(by)}
+        audit, events, moves, timers, stored = found
+        return (
+            [(index[a[0]], *a[1:]) for a in audit], [(index[e[0]], *e[1:]) for e in events],
+            [{**m, "record_id": index[m["record_id"]]} for m in moves], {index[i]: t for i, t in timers.items()},
+            {index[i]: s for i, s in stored.items()},
+        )
+
+    fast, slow = batch(300), batch(300)
+    clock.advance(minutes=5)
+    with statements(site.engine) as sql:
+        assert site.records.update_many(job, "tallies", ids=fast, changes={"owner_id": new_owner}, owner_change=change) == fast
+    assert calls == [] and any(s.startswith("INSERT INTO kernel_ownership_events") and "SELECT" in s for s in sql), sql  # SQL only
+    few = len(sql)
+    concerned[0] = True  # the same change through the per-record path, the hook called with the batch
+    assert site.records.update_many(job, "tallies", ids=slow, changes={"owner_id": new_owner}, owner_change=change) == slow
+    assert calls == [("tallies", slow, [{"owner_id": (rep.user_id, new_owner)}] * 300)]
+
+    made = seen(fast)
+    assert made == shifted(seen(slow), fast, slow)
+    audit, events, moves, timers, stored = made
+    assert len(audit) == len(events) == len(moves) == 300
+    assert audit[0][1:] == ("return", {"owner_id": [rep.user_id, new_owner]}, job.label, "job", clock.now())
+    assert moves[0] == {"action": "return", "via_entity": "tallies", "via_id": 7, "rule": "followup_days", "entity": "tallies", "record_id": fast[0],
+                        "from_owner": rep.user_id, "to_owner": new_owner, "actor_id": None, "actor": job.label, "reason": "not followed up", "at": clock.now()}
+    assert set(stored.values()) == {(new_owner, clock.now())}
+    if new_owner is None:
+        assert timers == {}  # the timer reads the owner: cleared
+    else:
+        from datetime import timedelta
+
+        assert {t["chase"] for t in timers.values()} == {clock.now() + timedelta(days=new_owner)}
+
+    concerned[0] = False  # a batch ten times the size: the same statements, but the timers' (read and set per 1,000 records)
+    more = batch(3000)
+    with statements(site.engine) as sql:
+        site.records.update_many(job, "tallies", ids=more, changes={"owner_id": new_owner}, owner_change=change)
+    assert len(sql) == few + 2 * 2, sql  # two more chunks of timers, two statements each
+    assert site.records.update_many(job, "tallies", ids=more, changes={"owner_id": new_owner}, owner_change=change) == []  # nothing moves twice
+    assert len([m for m in rows(site, OWNERSHIP) if m["record_id"] in more]) == 3000
+
+
+def test_an_unmarked_update_hook_keeps_an_owner_change_per_record(make_site, clock):
+    from kernel import OwnerChange
+
+    calls = []
+    hooked = plugin("tally_hook", requires=["tallies"], after_update=lambda entity, record, changes: calls.append((record["id"], changes)))
+    site = make_site(tallies, hooked)
+    TallyBase.metadata.create_all(site.engine)
+    rep = user(site, "rep@example.cn")
+    ids = fill_tallies(site, 3, owner_id=rep.user_id)
+    assert site.records.update_many(ADMIN, "tallies", ids=ids, changes={"owner_id": None}, owner_change=OwnerChange("return")) == ids
+    assert calls == [(i, {"owner_id": (rep.user_id, None)}) for i in ids]

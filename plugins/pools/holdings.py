@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .models import COOLDOWNS, DAILY, HOLDINGS, HOLDS
-from .sqlbits import insert_ignoring, upsert
+from .sqlbits import insert_ignoring, upsert, upsert_many
 
 
 def take_slot(conn: sa.Connection, entity: str, pool_id: int, user_id: int, limit: int | None) -> bool:
@@ -99,6 +99,5 @@ def cooldown_until(conn: sa.Connection, entity: str, record_id: int, user_id: in
 
 def start_cooldowns(conn: sa.Connection, entity: str, rows: list[tuple[int, int, datetime]]) -> None:
     """``(record_id, user_id, until)``: the user may not take the record again before ``until``."""
-    for record_id, user_id, until in rows:
-        upsert(conn, COOLDOWNS, {"entity": entity, "record_id": record_id, "user_id": user_id, "until": until},
-               ["entity", "record_id", "user_id"], ["until"])
+    upsert_many(conn, COOLDOWNS, [{"entity": entity, "record_id": record_id, "user_id": user_id, "until": until} for record_id, user_id, until in rows],
+                ["entity", "record_id", "user_id"], ["until"])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import Job, hookimpl
+from kernel import Job, concerned_with, hookimpl
 
 from . import hookspecs, sync
 from .api import routes
@@ -67,6 +67,7 @@ def before_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, va
 
 
 @hookimpl
+@concerned_with(sync.checks_pool)
 def before_update(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
     check_pool(site, entity, {**record, **changes})
 
@@ -77,11 +78,13 @@ def after_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, rec
 
 
 @hookimpl
+@concerned_with(sync.follows)
 def after_update(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
     sync.after_update(site, conn, entity, [record], [changes])
 
 
 @hookimpl
+@concerned_with(sync.follows)
 def after_update_many(site: Site, conn: sa.Connection, actor: Actor, entity: str, records: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
     sync.after_update(site, conn, entity, records, changes)
 

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RETURN = "pool_return"
 REMIND = "pool_remind"
+#: Returns per batch (one transaction): a returned record costs a few set-based rows, so a larger
+#: batch saves the per-transaction statements and commits without holding the writer long.
+BATCH = 2000
 REASONS = {"followup": N_("not followed up in time"), "close": N_("not closed in time")}
 RULES = {"followup": "followup_days", "close": "close_days"}
 TEXTS = {

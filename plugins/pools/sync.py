@@ -69,6 +69,21 @@ def after_create(site: Site, conn: sa.Connection, entity: str, records: Sequence
     entering(site, conn, kind, records)
 
 
+def checks_pool(site: Site, entity: str, fields: frozenset[str]) -> bool:
+    """Whether a batch of ``entity`` changing ``fields`` needs ``before_update``'s check (a pool's own rules)."""
+    return kind_of_pool(site, entity) is not None
+
+
+def follows(site: Site, entity: str, fields: frozenset[str]) -> bool:
+    """Whether :func:`after_update` has work in a batch of ``entity`` changing ``fields``: a pooled
+    record's owner or pool changed outside a pool operation (which keeps its holds itself), or a
+    pool's rules changed."""
+    kind = kind_of(site, entity)
+    if kind is not None:
+        return not OPERATING.get() and bool(fields & {kind.owner(site.view.entities[entity]), kind.pool_field})
+    return kind_of_pool(site, entity) is not None and bool(fields & set(RULE_FIELDS))
+
+
 def after_update(site: Site, conn: sa.Connection, entity: str, records: Sequence[dict[str, Any]], changes: Sequence[dict[str, Any]]) -> None:
     kind = kind_of(site, entity)
     if kind is not None:

@@ -184,3 +184,47 @@ def test_reconcile_reports_and_repairs_drift(site: Site, people: dict[str, Actor
     report = reconcile(site)["items"]
     assert report["drift"] == [{"pool_id": pool["id"], "user_id": rep.user_id, "held": 7, "expected": 2}]
     assert held(site, pool["id"], rep.user_id) == 2
+
+
+def test_a_night_of_returns_is_set_based_and_leaves_every_trace(site: Site, people: dict[str, Actor], clock: FrozenClock) -> None:
+    """Many records due at once go back in one batch whose statements do not grow with the records:
+    each still gets its ownership event and audit entry, the holds and counters are freed, the
+    cooldowns start and no timer is left."""
+    import sqlalchemy as sa
+
+    from kernel import armed_timers
+    from plugins.pools import assign
+
+    admin, rep, rep2 = people["admin"], people["rep"], people["rep2"]
+    pool = make_pool(site, member_ids=[rep.user_id, rep2.user_id], followup_days=2, remind_hours=12, cooldown_days=3)
+
+    def night(count: int) -> list[str]:
+        items = make_items(site, pool["id"], count)
+        half = count // 2
+        assign(site, admin, "items", [i["id"] for i in items[:half]], rep.user_id)
+        assign(site, admin, "items", [i["id"] for i in items[half:]], rep2.user_id)
+        clock.advance(days=3)
+        seen: list[str] = []
+        listener = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
+        sa.event.listen(site.engine, "before_cursor_execute", listener)
+        try:
+            fire_due_timers(site)
+        finally:
+            sa.event.remove(site.engine, "before_cursor_execute", listener)
+        ids = [i["id"] for i in items]
+        assert [owner_of(site, i) for i in items] == [None] * count
+        for item, owner in zip(ids, [rep.user_id] * half + [rep2.user_id] * (count - half)):
+            last = _events(site, item)[-1]
+            assert (last["action"], last["rule"], last["from_owner"], last["to_owner"], last["via_id"]) == ("return", "followup_days", owner, None, pool["id"])
+        with site.engine.connect() as conn:
+            audited = conn.execute(sa.text("SELECT record_id, changes FROM kernel_audit WHERE entity = 'items' AND action = 'return'")).all()
+            assert sorted(r.record_id for r in audited if r.record_id in ids) == ids
+            assert armed_timers(conn, "items", ids) == {}
+            cooling = conn.scalar(sa.text("SELECT count(*) FROM pools_cooldowns WHERE entity = 'items'"))
+        assert cooling >= count
+        assert held(site, pool["id"], rep.user_id) == held(site, pool["id"], rep2.user_id) == 0
+        assert any(s.startswith("INSERT INTO kernel_ownership_events") and "SELECT" in s for s in seen)  # made in SQL
+        return seen
+
+    few, many = night(6), night(60)
+    assert len(many) == len(few), (len(few), len(many))  # ten times the records, the same statements
