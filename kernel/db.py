@@ -204,9 +204,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-    # a 64 MB page cache (the default is 2 MB): a batch write touches a few pages per record in
-    # the table, its indexes and the audit log's, and re-reading them from the file costs more than the write
-    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
