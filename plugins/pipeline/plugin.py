@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kernel import hookimpl
 
-from . import hookspecs, opportunities, pipelines
+from . import conversion, hookspecs, opportunities, pipelines
 from .entities import LOST_REASONS, entities, menu_items, permissions
 
 if TYPE_CHECKING:
@@ -113,6 +113,12 @@ def before_delete(conn: sa.Connection, entity: str, record: dict[str, Any]) -> N
 @hookimpl(optionalhook=True)
 def sea_customer_closed_ids(conn: sa.Connection, ids: list[int]) -> list[int]:
     return opportunities.won_customer_ids(conn, ids)
+
+
+@hookimpl(optionalhook=True)
+def leads_open_opportunity(site: Site, conn: sa.Connection, actor: Actor, lead: dict[str, Any], customer_id: int,
+                           contact_id: int | None) -> int | None:
+    return conversion.open_opportunity(site, conn, actor, lead, customer_id, contact_id)
 
 
 # ---- funnel, forecast and their widgets (funnel.py, forecast.py) register below this line ----
