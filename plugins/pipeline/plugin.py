@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from kernel import Job, hookimpl
 
-from . import conversion, hookspecs, opportunities, pages, pipelines, rotting, timeline
+from . import conversion, demo, hookspecs, opportunities, pages, pipelines, rotting, timeline
 from .entities import LOST_REASONS, entities, menu_items, permissions
 
 if TYPE_CHECKING:
@@ -164,6 +164,11 @@ def extra_record_log_forms(entity: str, record: dict[str, Any]) -> list[dict[str
         return None
     return [{"entity": "followups", "label": {"en": "Log a follow-up", "zh_CN": "记录跟进"}, "fields": ["method", "content", "next_at"],
              "values": {"entity": "opportunities", "record_id": record["id"]}}]
+
+
+@hookimpl(trylast=True)
+def after_demo_seeded(site: Site, actor: Actor) -> None:
+    demo.seed_opportunities(site, actor)  # after customers seeded theirs (trylast)
 
 
 # ---- funnel, forecast and their widgets (funnel.py, forecast.py) register below this line ----
