@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from kernel import hookimpl
 from plugins.pools import PoolKind, entity_actions, timers
 
-from . import hookspecs
+from . import customers_closed, hookspecs
 from .demo import seed_seas
 from .entering import default_sea, routes
 from .entities import entities, menu_items, permissions
@@ -122,3 +122,10 @@ def register_menu_items() -> list[dict[str, Any]]:
 @hookimpl
 def after_demo_seeded(site: Site, actor: Actor) -> None:
     seed_seas(site, actor)
+
+
+@hookimpl(optionalhook=True)
+def pipeline_outcome_changed(site: Site, conn: sa.Connection, opportunity: dict[str, Any], outcome: str) -> None:
+    """A won deal (plugin ``pipeline``, when enabled) closes its customer at once."""
+    if outcome == "won" and opportunity.get("customer_id") is not None:
+        customers_closed(site, conn, [opportunity["customer_id"]])
