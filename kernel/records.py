@@ -1068,7 +1068,7 @@ def _ids_first(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]])
     the rows go through psycopg's pipelined ``executemany`` of one short, prepared statement.
     """
     return (
-        conn.dialect.name == "postgresql" and len(rows) > 1 and "id" in table.c and table.c.id.primary_key and not any("id" in row for row in rows)
+        conn.dialect.name == "postgresql" and len(rows) > 1 and "id" in table.c and [c.name for c in table.primary_key.columns] == ["id"] and not any("id" in row for row in rows)
         and isinstance(table.c.id.type, sa.Integer) and table.c.id.autoincrement in (True, "auto")
     )
 
