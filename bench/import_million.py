@@ -13,8 +13,12 @@ rows counted in a first pass), :func:`kernel.importjobs.import_in_batches`, batc
 rows, each one transaction with the records, their audit entries, the job's record list and
 its checkpoint, duplicate detection on (one look-up per batch). The same rows, as stored
 (dedupe keys included), then go into a fresh database with raw SQLAlchemy Core
-``conn.execute(insert(table), batch)``, same batch size. It prints rows/s of both, their
-ratio (target at least 0.25, audit included), and the process's peak RSS after each part.
+``conn.execute(insert(table), batch)``, same batch size. The two arms run interleaved
+(``--runs`` pairs, the order alternating), each on a fresh database of the same kind, timed by wall
+clock and by CPU (:mod:`bench.cpu`). While ours runs, :mod:`bench.import_api` serves the app from
+another process on the same database and times reads and logins (``--no-api`` to skip). It prints,
+per run and as medians: rows/s of both, their ratio by wall and by CPU (target at least 0.25, audit
+included), the process's peak RSS (target under 300 MB), the API's p99s and the load averages.
 """
 
 from __future__ import annotations
