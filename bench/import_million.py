@@ -13,16 +13,24 @@ rows counted in a first pass), :func:`kernel.importjobs.import_in_batches`, batc
 rows, each one transaction with the records, their audit entries, the job's record list and
 its checkpoint, duplicate detection on (one look-up per batch). The same rows, as stored
 (dedupe keys included), then go into a fresh database with raw SQLAlchemy Core
-``conn.execute(insert(table), batch)``, same batch size. It prints rows/s of both, their
-ratio (target at least 0.25, audit included), and the process's peak RSS after each part.
+``conn.execute(insert(table), batch)``, same batch size. The two arms run interleaved
+(``--runs`` pairs, the order alternating), each on a fresh database of the same kind, timed by wall
+clock and by CPU (:mod:`bench.cpu`). While ours runs, :mod:`bench.import_api` serves the app from
+another process on the same database and times reads and logins (``--no-api`` to skip). It prints,
+per run and as medians: rows/s of both, their ratio by wall and by CPU (target at least 0.25, audit
+included), the process's peak RSS (target under 300 MB), the API's p99s and the load averages.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import resource
+import subprocess
+import sys
 import tempfile
-import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -37,6 +45,7 @@ from kernel.migrations import upgrade
 from kernel.passwords import cheap_hasher
 from plugins.customers.normalize import company_key, email_key, phone_key
 
+from .cpu import Comparison, CpuClock, Timing, measured
 from .databases import fresh_database
 
 SYSTEM = Actor.system("cli")
@@ -48,6 +57,7 @@ FIELDS = (
     ("vip", {"type": "boolean"}, ("VIP", "重点客户")),
 )
 SOURCES = {"展会": "exhibition", "老客户推荐": "referral", "官网": "website"}  # the file's labels, the stored codes
+TARGET = 0.25
 HEADERS = "客户名称,联系电话,电子邮箱,客户来源,行业代码,席位数,预算,合作日期,重点客户"
 
 
@@ -77,48 +87,115 @@ def build(url: str) -> Site:
     return site
 
 
-def ours(url: str, path: Path, batch: int) -> tuple[float, int]:
+def ours(url: str, path: Path, batch: int, api: bool) -> tuple[Timing, int, dict[str, Any] | None]:
+    """Our import of ``path`` into a fresh site; with ``api``, the API timed from another process meanwhile."""
     site = build(url)
-    sheet = stream_sheet(path, Limits(rows=10_000_000, bytes=2**31, seconds=3600))  # read row by row, as crm import does
-    started = time.perf_counter()
-    report = import_in_batches(site, SYSTEM, "customers", sheet, filename=str(path), file_hash=hash_file(path), batch_size=batch)
-    elapsed = time.perf_counter() - started
-    site.close()
-    return elapsed, report.imported
+    clock = CpuClock(site.engine)
+    server = _start_api(url) if api else None
+    into: list[Timing] = []
+    try:
+        with measured(clock, into):  # the file's hash and its counting pass included, as crm import does them
+            sheet = stream_sheet(path, Limits(rows=10_000_000, bytes=2**31, seconds=3600))  # read row by row
+            report = import_in_batches(site, SYSTEM, "customers", sheet, filename=str(path), file_hash=hash_file(path), batch_size=batch)
+    finally:
+        latencies = _stop_api(server) if server is not None else None
+        site.close()
+    return into[0], report.imported, latencies
 
 
-def core(url: str, rows: int, batch: int) -> float:
+def core(url: str, rows: int, batch: int) -> Timing:
+    """The same rows, as stored (dedupe keys included), with raw Core ``insert(table)`` batches."""
     site = build(url)
+    clock = CpuClock(site.engine)
     table = site.view.entity("customers").table
     now = datetime.now(timezone.utc)
-    started = time.perf_counter()
-    for start in range(0, rows, batch):
-        values = []
-        for i in range(start, min(rows, start + batch)):
-            name, phone, email, source, code, seats, budget, since, vip = row_values(i)
-            values.append({
-                "name": name, "kind": "company", "status": "potential", "phone": phone, "email": email, "source": SOURCES[source],
-                "custom": {"industry_code": code, "seats": seats, "budget": budget, "since": since, "vip": vip},
-                "name_key": company_key(name), "phone_key": phone_key(phone), "email_key": email_key(email),
-                "created_at": now, "updated_at": now,
-            })
-        with site.engine.begin() as conn:
-            conn.execute(sa.insert(table), values)
-    elapsed = time.perf_counter() - started
+    into: list[Timing] = []
+    with measured(clock, into):
+        for start in range(0, rows, batch):
+            values = []
+            for i in range(start, min(rows, start + batch)):
+                name, phone, email, source, code, seats, budget, since, vip = row_values(i)
+                values.append({
+                    "name": name, "kind": "company", "status": "potential", "phone": "+86" + phone, "email": email, "source": SOURCES[source],
+                    "custom": {"industry_code": code, "seats": seats, "budget": budget, "since": since, "vip": vip},
+                    "name_key": company_key(name), "phone_key": phone_key(phone), "email_key": email_key(email),
+                    "created_at": now, "updated_at": now,
+                })
+            with site.engine.begin() as conn:
+                conn.execute(sa.insert(table), values)
     site.close()
-    return elapsed
+    return into[0]
 
 
-def run(kind: str, rows: int, batch: int, folder: Path) -> dict[str, Any]:
+def _start_api(url: str) -> subprocess.Popen[str]:
+    """The app served from its own process on ``url``'s database, its clients timing reads and logins (:mod:`bench.import_api`)."""
+    server = subprocess.Popen([sys.executable, "-m", "bench.import_api", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if line.strip() != "ready":
+        server.kill()
+        raise RuntimeError(f"the API process did not start (it said {line!r})")
+    return server
+
+
+def _stop_api(server: subprocess.Popen[str]) -> dict[str, Any]:
+    out, _ = server.communicate("stop\n", timeout=300)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def p99(values: list[float]) -> float:
+    """The 99th percentile (nearest rank), in the values' unit; NaN for none."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+
+
+def load() -> str:
+    """The machine's load averages (1, 5, 15 min), as ``uptime`` shows them: what else ran meanwhile."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def run(kind: str, rows: int, batch: int, runs: int, api: bool, folder: Path) -> None:
+    """``runs`` interleaved pairs (ours first, then Core first, …), each arm on a fresh database of ``kind``."""
     path = folder / "export.csv"
     if not path.exists():
         write_csv(path, rows)
-    with fresh_database(kind) as url:
-        seconds, imported = ours(url, path, batch)
-    rss_ours = peak_rss_mb()
-    with fresh_database(kind) as url:
-        raw = core(url, rows, batch)
-    return {"seconds": seconds, "imported": imported, "core": raw, "rss": rss_ours}
+    ours_t: list[Timing] = []
+    core_t: list[Timing] = []
+    for index in range(runs):
+        loads = [load()]
+        for arm in (("ours", "core") if index % 2 == 0 else ("core", "ours")):
+            with fresh_database(kind) as url:
+                if arm == "ours":
+                    timing, imported, latencies = ours(url, path, batch, api)
+                    if imported != rows:
+                        raise RuntimeError(f"{imported:,} of {rows:,} rows imported: the bench's data must import whole")
+                    ours_t.append(timing)
+                else:
+                    core_t.append(core(url, rows, batch))
+            loads.append(load())
+        o, c = ours_t[-1], core_t[-1]
+        line = (
+            f"[{kind} run {index + 1}/{runs}] ours {o.wall:.1f} s wall, {o.cpu:.1f} s CPU = {rows / o.wall:,.0f} rows/s; "
+            f"Core {c.wall:.1f} s wall, {c.cpu:.1f} s CPU = {rows / c.wall:,.0f} rows/s; ratio wall {c.wall / o.wall:.2f}, CPU {c.cpu / o.cpu:.2f}; "
+            f"peak RSS {peak_rss_mb():.0f} MB; load {' → '.join(loads)}"
+        )
+        if latencies is not None:
+            line += (
+                f"; API during the import: reads p99 {p99(latencies['reads']):.0f} ms (n={len(latencies['reads'])}, max {max(latencies['reads'] or [0]):.0f}), "
+                f"logins p99 {p99(latencies['logins']):.0f} ms (n={len(latencies['logins'])}, max {max(latencies['logins'] or [0]):.0f})"
+                + (f", errors {latencies['errors']}" if latencies["errors"] else "")
+            )
+        print(line, flush=True)
+    both = Comparison(ours_t, core_t)
+    print(
+        f"{kind}: {rows:,} rows, {runs} interleaved run(s), medians: ours {rows / both.median('ours', 'wall'):,.0f} rows/s, "
+        f"Core {rows / both.median('limit', 'wall'):,.0f} rows/s; ours/Core by wall {both.ratio('wall'):.2f} "
+        f"(runs {both.spread('wall')[0]:.2f}–{both.spread('wall')[1]:.2f}), by CPU {both.ratio('cpu'):.2f} "
+        f"(runs {both.spread('cpu')[0]:.2f}–{both.spread('cpu')[1]:.2f}; target ≥ {TARGET}); peak RSS {peak_rss_mb():.0f} MB (limit 300)",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -126,17 +203,13 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=1, help="interleaved pairs of runs (ours, Core); medians are printed")
+    parser.add_argument("--no-api", dest="api", action="store_false", help="do not serve and time the API during our import")
     args = parser.parse_args()
     kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
     with tempfile.TemporaryDirectory(prefix="crm-import-bench-") as folder:
         for kind in kinds:
-            result = run(kind, args.rows, args.batch, Path(folder))
-            ours_rate, core_rate = result["imported"] / result["seconds"], args.rows / result["core"]
-            print(
-                f"{kind}: {result['imported']:,} of {args.rows:,} rows imported in {result['seconds']:.1f} s = {ours_rate:,.0f} rows/s; "
-                f"raw Core {result['core']:.1f} s = {core_rate:,.0f} rows/s; ours/Core {ours_rate / core_rate:.2f}; "
-                f"peak RSS {result['rss']:.0f} MB"
-            )
+            run(kind, args.rows, args.batch, args.runs, args.api, Path(folder))
 
 
 if __name__ == "__main__":

@@ -385,13 +385,22 @@ def _choice(form_field: FormField, text: str) -> str:
     """A choice given by its value or by one of its labels."""
     if not form_field.choices or text in form_field.choices:
         return text
-    wanted = _norm(text)
-    for choice in form_field.choices:
-        labels = form_field.extra.get("labels", {}).get(choice) or {}
-        names = [choice, *(labels.values() if isinstance(labels, dict) else [])]
-        if any(_norm(str(n)) == wanted for n in names):
-            return choice
-    return text
+    held = _CHOICES.get(id(form_field))
+    if held is None or held[0] is not form_field:  # the field kept with its names: its id stays its own
+        if len(_CHOICES) >= 256:
+            _CHOICES.clear()
+        names: dict[str, str] = {}
+        for choice in form_field.choices:
+            labels = form_field.extra.get("labels", {}).get(choice) or {}
+            for name in [choice, *(labels.values() if isinstance(labels, dict) else [])]:
+                names.setdefault(_norm(str(name)), choice)  # the first choice a name fits wins, as before
+        held = _CHOICES[id(form_field)] = (form_field, names)
+    return held[1].get(_norm(text), text)
+
+
+#: Per select field (a column of an import): each normalized value and label → its choice, worked out
+#: once, not for every row (a million-row file names its source by label a million times).
+_CHOICES: dict[int, tuple[FormField, dict[str, str]]] = {}
 
 
 def row_data(columns: Sequence[Column], cells: Sequence[Any], tzinfo: Any = timezone.utc) -> dict[str, Any]:

@@ -250,7 +250,20 @@ def option_fields(view: View, entity: Entity, *, multiple: bool = False) -> list
     """``(field, is_custom, list)`` for each field of ``entity`` that takes its choices from a list:
     one choice (``multiple`` False), or several (a list of codes: a built-in ``list[str]`` whose
     ``json_schema_extra`` names the list, a custom field ``{"type": "array", "items": {"type": "string",
-    "x-options": LIST}}``)."""
+    "x-options": LIST}}``). Worked out once per view (a view never changes; a new one replaces it)
+    and entity: every create and change asks."""
+    cache = view.__dict__.get("_option_fields")
+    if cache is None:
+        cache = {}
+        object.__setattr__(view, "_option_fields", cache)  # View is frozen: a memo beside its fields, not one of them
+    key = (entity.name, id(entity), multiple)
+    held = cache.get(key)
+    if held is None or held[0] is not entity:
+        held = cache[key] = (entity, _option_fields(view, entity, multiple))  # the entity kept: its id stays its own
+    return list(held[1])
+
+
+def _option_fields(view: View, entity: Entity, multiple: bool) -> list[tuple[str, bool, OptionList]]:
     found = []
     for name, info in entity.fields.model_fields.items():
         listed = view.option_lists.get(list_of_schema(info.json_schema_extra) or "")

@@ -48,10 +48,21 @@ def to_e164(text: str, region: str = DEFAULT_REGION) -> str:
         raise ValueError("is empty")
     if len(text) > 40:
         raise ValueError("is too long for a phone number (at most 40 characters)")
+    if text in _MADE:  # a number this process wrote as E.164 a moment ago, read again (a write's dedupe keys)
+        return text
     number, problem = _e164(text, region)
     if problem is not None:
         raise ValueError(problem)
+    if len(_MADE) >= _MADE_SIZE:
+        _MADE.clear()
+    _MADE[number] = None
     return number
+
+
+#: E.164 texts :func:`to_e164` gave lately: the E.164 form of a valid number is itself, read in any
+#: region, so reading it again needs no parse (an import parses each number once, not twice).
+_MADE: dict[str, None] = {}
+_MADE_SIZE = 16_384
 
 
 @functools.lru_cache(maxsize=16_384)

@@ -1051,7 +1051,32 @@ def _insert_returning(conn: sa.Connection, table: sa.Table, rows: list[dict[str,
     statement = sa.insert(table)
     if conn.dialect.name == "sqlite" and not any("id" in row for row in rows):
         return sorted(conn.execute(statement.returning(*table.c), rows), key=lambda row: row.id)
+    if _ids_first(conn, table, rows):
+        ids = _taken_ids(conn, table, len(rows))
+        conn.execute(statement, [{**row, "id": id_} for row, id_ in zip(rows, ids)])
+        stored = {row.id: row for row in conn.execute(sa.select(table).where(table.c.id.in_(ids)))}
+        return [stored[id_] for id_ in ids]
     return list(conn.execute(statement.returning(*table.c, sort_by_parameter_order=True), rows))
+
+
+def _ids_first(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> bool:
+    """Whether a PostgreSQL batch takes its ids from the sequence before a plain executemany.
+
+    A multi-row ``INSERT … RETURNING`` is one statement text per batch, tens of thousands of
+    placeholders long, which psycopg parses anew every time (too long for its cache): on a
+    thousand-row import batch that was a fifth of the time. Ids taken first (one statement) let
+    the rows go through psycopg's pipelined ``executemany`` of one short, prepared statement.
+    """
+    return (
+        conn.dialect.name == "postgresql" and len(rows) > 1 and "id" in table.c and [c.name for c in table.primary_key.columns] == ["id"] and not any("id" in row for row in rows)
+        and isinstance(table.c.id.type, sa.Integer) and table.c.id.autoincrement in (True, "auto")
+    )
+
+
+def _taken_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
+    """``count`` new ids from ``table``'s id sequence, in the order the sequence gave them."""
+    taken = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(table.name, "id"))).select_from(sa.func.generate_series(1, count))
+    return [int(i) for i in conn.scalars(taken)]
 
 
 def _insert_returning_ids(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
@@ -1059,6 +1084,10 @@ def _insert_returning_ids(conn: sa.Connection, table: sa.Table, rows: list[dict[
     statement = sa.insert(table)
     if conn.dialect.name == "sqlite" and not any("id" in row for row in rows):
         return sorted(conn.scalars(statement.returning(table.c.id), rows))
+    if _ids_first(conn, table, rows):
+        ids = _taken_ids(conn, table, len(rows))
+        conn.execute(statement, [{**row, "id": id_} for row, id_ in zip(rows, ids)])
+        return ids
     return list(conn.scalars(statement.returning(table.c.id, sort_by_parameter_order=True), rows))
 
 

@@ -99,7 +99,9 @@ def short_tokens(parts: Iterable[str]) -> set[str]:
 
 
 def trigrams(parts: Iterable[str]) -> set[str]:
-    return {part[i : i + 3] for part in parts for i in range(len(part) - 2) if not any(ch.isspace() for ch in part[i : i + 3])}
+    """Every 3 characters in a row of ``parts`` without white space among them: those of each run
+    between spaces (``str.split()`` splits on exactly the characters ``str.isspace`` names)."""
+    return {run[i : i + 3] for part in parts for run in part.split() for i in range(len(run) - 2)}
 
 
 # -- documents -------------------------------------------------------------------------
