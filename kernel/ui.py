@@ -21,6 +21,9 @@ A page's own form of some fields (``kernel:_fields.html``'s ``input`` macro draw
 :func:`form_values` gives what each input starts with, :func:`read_form` turns the posted
 form into record values (as the generic forms do), and :func:`errors_by_field` sorts a
 refusal's details into the fields they name and the rest.
+
+A plugin's own board using ``static/ui/kanban.js`` answers a refused move with the inputs to ask
+(:func:`board_asked`, the refusal's ``ask``) and reads the answers posted back (:func:`board_answers`).
 """
 
 from .fielddescriptions import FormField, display_fields
@@ -28,8 +31,12 @@ from .web.ui import check_form, render, ui_of
 from .web.ui.context import UI
 from .web.ui.display import raw_value, record_title, reference_labels, show
 from .web.ui.forms import errors_by_field, form_values, read_form
+from .web.ui.kanban import answers as board_answers
+from .web.ui.kanban import asked as board_asked
 
 __all__ = [
+    "board_answers",
+    "board_asked",
     "check_form",
     "display_fields",
     "errors_by_field",

@@ -42,7 +42,7 @@ class OpportunityFields(BaseModel):
     team_id: int | None = Field(None, json_schema_extra=label("Team", "团队"))
     pipeline_id: int | None = Field(None, ge=1, json_schema_extra=label("Pipeline", "销售流程"))
     stage: str | None = Field(None, max_length=40, json_schema_extra=label("Stage", "阶段"))
-    amount: Decimal | None = Field(None, json_schema_extra=label("Amount", "金额"))
+    amount: Decimal | None = Field(None, max_digits=18, decimal_places=2, json_schema_extra=label("Amount", "金额"))
     currency: str | None = Field(None, pattern="^[A-Z]{3}$", json_schema_extra=label("Currency", "币种"))
     expected_close: date | None = Field(None, json_schema_extra=label("Expected close", "预计成交日期"))
     probability: int | None = Field(None, ge=0, le=100, json_schema_extra=label("Probability (%)", "赢率（%）"))

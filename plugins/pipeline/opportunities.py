@@ -99,7 +99,7 @@ def missing_on_move(site: Site, conn: sa.Connection, record: dict[str, Any], aft
     """Everything a move of ``record`` (to be ``after``) into ``target`` lacks, as error details: the
     fields required to leave its stage, the fields and questions ``target`` asks on entering."""
     entity = site.view.entities[ENTITY]
-    custom_names = set(site.view.fields(ENTITY))
+    custom_names = set(site.view.fields(ENTITY).fields)
     details: list[dict[str, Any]] = []
     current = _stage(site, conn, record["pipeline_id"], record["stage"]) if after["pipeline_id"] == record["pipeline_id"] else None
 

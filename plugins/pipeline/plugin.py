@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kernel import hookimpl
+from datetime import timedelta
 
-from . import hookspecs, opportunities, pipelines
+from kernel import Job, hookimpl
+
+from . import conversion, hookspecs, opportunities, pages, pipelines, rotting
 from .entities import LOST_REASONS, entities, menu_items, permissions
 
 if TYPE_CHECKING:
@@ -60,6 +62,21 @@ def register_option_lists() -> list[OptionList]:
 @hookimpl
 def register_menu_items() -> list[dict[str, Any]]:
     return menu_items()
+
+
+@hookimpl
+def register_pages() -> list[Any]:
+    return pages.pages()
+
+
+@hookimpl
+def register_template_dirs() -> list[str]:
+    return [str(Path(__file__).parent / "templates")]
+
+
+@hookimpl
+def register_jobs() -> list[Job]:
+    return [Job(rotting.JOB, timedelta(days=1), rotting.remind_rotting, {"en": "Remind owners of rotting opportunities", "zh_CN": "提醒负责人停滞商机"})]
 
 
 @hookimpl
@@ -113,6 +130,12 @@ def before_delete(conn: sa.Connection, entity: str, record: dict[str, Any]) -> N
 @hookimpl(optionalhook=True)
 def sea_customer_closed_ids(conn: sa.Connection, ids: list[int]) -> list[int]:
     return opportunities.won_customer_ids(conn, ids)
+
+
+@hookimpl(optionalhook=True)
+def leads_open_opportunity(site: Site, conn: sa.Connection, actor: Actor, lead: dict[str, Any], customer_id: int,
+                           contact_id: int | None) -> int | None:
+    return conversion.open_opportunity(site, conn, actor, lead, customer_id, contact_id)
 
 
 # ---- funnel, forecast and their widgets (funnel.py, forecast.py) register below this line ----

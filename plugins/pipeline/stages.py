@@ -123,7 +123,7 @@ def check_feedback_definitions(site: Site, items: Any, loc: Sequence[Any]) -> li
         raise ValidationError.at([*loc], "must be a list of questions")
     entity = site.view.entity(ENTITY)
     assert entity is not None
-    custom = site.view.fields(ENTITY)
+    custom = site.view.fields(ENTITY).fields
     names: set[str] = set()
     checked = []
     for index, item in enumerate(items):

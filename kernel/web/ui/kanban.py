@@ -10,6 +10,14 @@ record in it, not only the cards the board shows.
 ``Accept: application/json``; these are the JSON answers it reads. The refusal
 keeps the API's error envelope and adds ``message``, a sentence in the user's
 language for the board's alert region.
+
+A move refused for what it lacks (422: a field required to leave a state, a question a plugin
+asks on entering one) carries ``ask`` as well: one input per missing field (:func:`asked`).
+The script then opens a dialog with those inputs and posts the move again with the answers
+added to the form (the field's key, ``custom.NAME``, or the detail's own ``loc`` joined with
+dots); :func:`answers` reads them back. A plugin's refusal asks for something that is not a
+field by giving its detail an ``input``: ``{"type": "text"|"number"|"money"|"date"|"choice",
+"label": {"en", "zh_CN"}, "options": [...]}``.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 
 from ...errors import RecordError
+from ...i18n import pick
 from ...messages import public_details
 from ..payload import JSON
 from .display import record_title, show
@@ -80,7 +89,58 @@ def moved(ui: UI, entity: Entity, board: FormField, record: dict[str, Any], tota
     return JSON(body)
 
 
-def refused(ui: UI, exc: RecordError) -> JSON:
+#: the widget a dialog uses for each ``input`` type a plugin's refusal detail may name
+INPUT_WIDGETS = {"text": "textarea", "number": "number", "money": "money", "date": "date", "choice": "select"}
+
+
+def _detail_key(detail: dict[str, Any]) -> str:
+    loc = [str(part) for part in detail.get("loc", [])]
+    if loc[:1] == ["body"]:
+        loc = loc[1:]
+    return ".".join(loc[:2]) if loc[:1] == ["custom"] else ".".join(loc)
+
+
+def asked(ui: UI, fields: list[FormField], exc: RecordError, *, inputs: bool = False) -> list[dict[str, Any]]:
+    """The inputs a dialog asks for a move refused with 422 for what it lacks: one per detail naming
+    a field of the entity (``fields``: its form fields) or, with ``inputs`` (a board that reads such
+    answers itself), carrying a plugin's ``input``; ``[]`` when the refusal names anything else."""
+    if exc.status != 422:
+        return []
+    by_key = {f.key: f for f in fields}
+    found: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for detail in exc.details:
+        key = _detail_key(detail)
+        if not key or key in seen:
+            continue
+        field = by_key.get(key)
+        described = detail.get("input") if isinstance(detail.get("input"), dict) else None
+        if field is not None and not field.read_only:
+            item: dict[str, Any] = {"name": key, "label": field.label_text(ui.locale, ui.gettext), "widget": field.widget}
+            if field.choices:
+                item["choices"] = [[c, field.choice_label(c, ui.locale, ui.gettext)] for c in field.choices]
+        elif inputs and described is not None and described.get("type") in INPUT_WIDGETS:
+            item = {"name": key, "label": pick(described.get("label"), ui.locale, key), "widget": INPUT_WIDGETS[described["type"]]}
+            if described.get("options"):
+                item["choices"] = [[str(o), str(o)] for o in described["options"]]
+        else:
+            return []  # something the dialog cannot ask: the refusal stands as it is
+        item["message"] = str(detail.get("msg", ""))
+        seen.add(key)
+        found.append(item)
+    return found
+
+
+def answers(fields: list[FormField], form: Any, tzinfo: Any, *, skip: str = "") -> dict[str, Any]:
+    """The values a dialog added to a move's form, for the fields among ``fields`` it carries
+    (``skip``: the board's own field), as record data for ``Records.update``."""
+    from .forms import read_form
+
+    carried = [f for f in fields if f.key != skip and not f.read_only and f.key in form]
+    return read_form(carried, form, tzinfo, creating=False) if carried else {}
+
+
+def refused(ui: UI, exc: RecordError, ask: list[dict[str, Any]] | None = None) -> JSON:
     if exc.status == 404:
         reason = ui.gettext("It no longer exists, or you may not see it.")
     elif exc.status == 403:
@@ -88,5 +148,8 @@ def refused(ui: UI, exc: RecordError) -> JSON:
     else:
         reason = str(exc.details[0].get("msg", exc.message)) if exc.details else exc.message
     message = ui.gettext("That card could not be moved.") + " " + reason
-    body = {"error": {"code": exc.code, "message": exc.message, "details": public_details(exc.details)}, "message": message}
+    body: dict[str, Any] = {"error": {"code": exc.code, "message": exc.message, "details": public_details(exc.details)}, "message": message}
+    if ask:
+        body["ask"] = ask
+        body["message"] = ui.gettext("This move needs more information.")
     return JSON(body, status_code=exc.status)

@@ -338,11 +338,12 @@ async def kanban_page(request: Request) -> Response:
             column = form.get(board.name)
             if column not in board.choices:  # a column of this board, whatever the field's own checks
                 raise ValidationError.at(["body", board.name], f"must be one of {', '.join(board.choices)}")
-            moved = ui.site.records.update(ui.actor, entity.name, target_id, {board.name: column})
+            extra = kanban.answers(form_fields(ui.view, entity), form, ui.tzinfo, skip=board.key)  # a dialog's answers
+            moved = ui.site.records.update(ui.actor, entity.name, target_id, {**extra, board.name: column})
         except RecordError as exc:
             exc = ui.explain(exc, entity.name)
             if scripted:
-                return kanban.refused(ui, exc)
+                return kanban.refused(ui, exc, kanban.asked(ui, form_fields(ui.view, entity), exc))
             return ui.redirect(f"/r/{entity.name}/kanban?error={exc.status}")
         if scripted:
             totals = kanban.column_totals(ui, entity, board, fields) if kanban.total_field(entity, fields) else None
