@@ -22,12 +22,13 @@ if TYPE_CHECKING:
 
 
 def routes_by_plugin(view: View, hook: str) -> dict[str, list[BaseRoute]]:
-    """Each enabled plugin's answer to a route-registering ``hook``, by plugin name."""
+    """Each enabled plugin's answer to a route-registering ``hook``, by plugin name: the routes of all
+    its implementations of it (a plugin may implement a hook twice, ``@hookimpl(specname=...)``)."""
     found: dict[str, list[BaseRoute]] = {}
     for impl in getattr(view.pm.hook, hook).get_hookimpls():
         routes = impl.function()
         if routes:
-            found[impl.plugin_name] = list(routes)
+            found.setdefault(impl.plugin_name, []).extend(routes)
     return found
 
 

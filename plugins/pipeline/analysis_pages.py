@@ -12,6 +12,7 @@ this month and the next two), ``owner_id``, ``team_id``, ``pipeline_id``, ``sour
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -340,7 +341,7 @@ async def funnel_page(request: Request) -> Response:
         status_code=422 if error else 200,
         t=lambda key, **values: word(key, ui.locale) % values if values else word(key, ui.locale),
         found=found,
-        chart=funnel_chart(found, ui.locale),
+        chart=json.dumps(funnel_chart(found, ui.locale), ensure_ascii=False),
         moved=any(row["entered"] or row["stays"] for row in found["stages"]),
         understood=understood,
         periods=[(key, ui.label(label)) for key, label in PERIODS.items()],
@@ -388,10 +389,10 @@ async def forecast_page(request: Request) -> Response:
         status_code=422 if error else 200,
         t=lambda key, **values: word(key, ui.locale) % values if values else word(key, ui.locale),
         found=found,
-        chart=forecast_chart(found, ui.locale),
+        chart=json.dumps(forecast_chart(found, ui.locale), ensure_ascii=False),
         understood=understood,
         choices=choices,
-        names={"users": dict(choices["users"]), "teams": dict(choices["teams"])},
+        who_names={"users": dict(choices["users"]), "teams": dict(choices["teams"])},
         error=error,
     )
 

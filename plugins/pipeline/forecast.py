@@ -70,6 +70,11 @@ def _exact(dialect: str, scale: int, currency: str, raw: Any, hundredths: bool =
     return value.quantize(Decimal(1).scaleb(-minor_digits(currency)), rounding=ROUND_HALF_UP)
 
 
+def raw(expression: Any) -> Any:
+    """The database's own number (minor units on SQLite), not read back through the Money type."""
+    return sa.type_coerce(expression, sa.types.NullType())
+
+
 def open_pipeline(site: Site, actor: Actor, query: ForecastQuery) -> list[dict[str, Any]]:
     """Per expected close month, owner and currency: open count, best case, commit and weighted amounts."""
     dialect = site.engine.dialect.name
@@ -83,9 +88,9 @@ def open_pipeline(site: Site, actor: Actor, query: ForecastQuery) -> list[dict[s
         listed.with_only_columns(
             month, table.c.owner_id, table.c.currency,
             sa.func.count().label("open"),
-            sa.func.sum(table.c.amount).label("best_case"),
-            sa.func.sum(sa.case((probability >= threshold, table.c.amount), else_=0)).label("commit"),
-            sa.func.sum(table.c.amount * probability).label("weighted"),
+            raw(sa.func.sum(table.c.amount)).label("best_case"),
+            raw(sa.func.sum(sa.case((probability >= threshold, table.c.amount), else_=0))).label("commit"),
+            raw(sa.func.sum(table.c.amount * probability)).label("weighted"),
         )
         .where(table.c.expected_close >= query.first, table.c.expected_close < next_month(query.last))
         .group_by(month, table.c.owner_id, table.c.currency)

@@ -74,6 +74,6 @@ def dashboard_widgets() -> list[Widget]:
                roles=("sales_rep",), permission="opportunities.read", localized=True),
         Widget("pipeline.forecast_team", {"en": "Team forecast", "zh_CN": "团队销售预测"}, "chart", _forecast_data("team"),
                roles=("sales_manager",), permission="opportunities.read", localized=True),
-        Widget("pipeline.forecast_all", {"en": "Sales forecast", "zh_CN": "销售预测"}, "chart", _forecast_data("all"),
+        Widget("pipeline.forecast_all", {"en": "Company forecast", "zh_CN": "全员销售预测"}, "chart", _forecast_data("all"),
                roles=("executive", "admin"), permission="opportunities.read", localized=True),
     ]
