@@ -18,6 +18,9 @@ G, H), ``rep2`` (C, F), ``outsider`` of the other team (D). Stages of 企业销�
 
 from __future__ import annotations
 
+import json
+import re
+
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,7 +34,7 @@ from kernel.testing import START, add_custom_field
 from plugins.pipeline.funnel import FunnelQuery, funnel
 
 from .conftest import make_customer
-from .support import SYSTEM
+from .support import SYSTEM, browser_for, text_of
 
 H = 3600
 STEPS: list[tuple[int, str, str | None]] = [  # (hour, opportunity, stage to move to; None: create)
@@ -185,3 +188,28 @@ def test_the_funnel_downloads_as_csv_and_xlsx(site, people, deals, http):
         exports = conn.execute(sa.text("SELECT count(*) FROM kernel_audit WHERE action = 'export' AND entity = 'pipeline.funnel'")).scalar()
     assert exports == 2
 
+
+
+@pytest.mark.parametrize("who, locale, words", [
+    ("rep", "en", ("Stage conversion analysis", "Inquiry", "Conversion to next", "Median time in stage", "Win rate", "Price")),
+    ("rep", "zh_CN", ("销售阶段转化分析", "咨询", "转化率", "停留时长中位数", "赢率", "价格")),
+    ("manager", "en", ("Stage conversion analysis", "Needs confirmed", "Sales velocity (per day)", "Price")),
+    ("manager", "zh_CN", ("销售阶段转化分析", "需求确认", "销售速度（每天）", "输单原因")),
+])
+def test_the_funnel_page_in_both_languages_as_a_rep_and_a_manager(site, people, deals, who, locale, words):
+    client, csrf = browser_for(site, people)(who)
+    client.cookies.set("crm_locale", locale)
+    page = client.get("/p/pipeline/funnel")
+    assert page.status_code == 200, page.text
+    text = text_of(page.text)
+    for word in words:
+        assert word in text, (word, text[:3000])
+    chart = json.loads(re.search(r'data-chart-options>(.*?)</script>', page.text, re.S).group(1))  # type: ignore[union-attr]
+    entered = {"rep": [5, 4, 3, 2, 2, 1], "manager": [7, 4, 4, 2, 2, 2]}[who]  # inquiry … negotiation, won
+    assert [item["value"] for item in chart["series"][0]["data"]] == entered
+    assert chart["series"][0]["type"] == "funnel"
+    refused = client.get("/p/pipeline/funnel", params={"from": "2026-02-30"})
+    assert refused.status_code == 422 and "from" in text_of(refused.text)
+    download = client.post("/p/pipeline/funnel/export", data={"csrf_token": csrf, "format": "csv", "period": "all"})
+    assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
+    assert str(entered[0]) in download.content.decode("utf-8-sig").splitlines()[1]
