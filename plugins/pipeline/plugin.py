@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from kernel import Job, hookimpl
 
-from . import conversion, hookspecs, opportunities, pages, pipelines, rotting
+from . import conversion, demo, hookspecs, opportunities, pages, pipelines, rotting, timeline
 from .entities import LOST_REASONS, entities, menu_items, permissions
 
 if TYPE_CHECKING:
@@ -136,6 +136,39 @@ def sea_customer_closed_ids(conn: sa.Connection, ids: list[int]) -> list[int]:
 def leads_open_opportunity(site: Site, conn: sa.Connection, actor: Actor, lead: dict[str, Any], customer_id: int,
                            contact_id: int | None) -> int | None:
     return conversion.open_opportunity(site, conn, actor, lead, customer_id, contact_id)
+
+
+@hookimpl
+def customers_timeline_entries(site: Site, conn: sa.Connection, actor: Actor, customer_id: int, limit: int) -> list[dict[str, Any]]:
+    return timeline.timeline_entries(site, conn, actor, customer_id, limit)
+
+
+@hookimpl
+def customers_related_counts(conn: sa.Connection, customer_id: int) -> dict[str, int]:
+    return timeline.related_counts(conn, customer_id)
+
+
+@hookimpl
+def customers_merge_related(conn: sa.Connection, survivor_id: int, merged_id: int) -> dict[str, Any]:
+    return timeline.merge_related(conn, survivor_id, merged_id)
+
+
+@hookimpl
+def customers_unmerge_related(conn: sa.Connection, survivor_id: int, merged_id: int, moved: dict[str, Any]) -> None:
+    timeline.unmerge_related(conn, survivor_id, merged_id, moved)
+
+
+@hookimpl
+def extra_record_log_forms(entity: str, record: dict[str, Any]) -> list[dict[str, Any]] | None:
+    if entity != "opportunities":
+        return None
+    return [{"entity": "followups", "label": {"en": "Log a follow-up", "zh_CN": "记录跟进"}, "fields": ["method", "content", "next_at"],
+             "values": {"entity": "opportunities", "record_id": record["id"]}}]
+
+
+@hookimpl(trylast=True)
+def after_demo_seeded(site: Site, actor: Actor) -> None:
+    demo.seed_opportunities(site, actor)  # after customers seeded theirs (trylast)
 
 
 # ---- funnel, forecast and their widgets (funnel.py, forecast.py) register below this line ----
