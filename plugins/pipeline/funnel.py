@@ -150,13 +150,17 @@ def _time_in_stage(ev: sa.CTE, dialect: str) -> sa.Select[Any]:
     ).group_by(ranked.c.stage)
 
 
-def _outcomes(ev: sa.CTE, first: str | None) -> sa.Select[Any]:
+def _outcomes(ev: sa.CTE, first: str | None, query: FunnelQuery) -> sa.Select[Any]:
     """Won, lost and invalid opportunities in the period, and how many of the first stage's entrants won."""
     def distinct(kind: str) -> Any:
         return sa.func.count(sa.distinct(sa.case((ev.c.kind == kind, ev.c.record_id))))
 
-    earlier = ev.alias("earlier")
-    came_in = sa.exists().where(earlier.c.record_id == ev.c.record_id, earlier.c.to_state == first, earlier.c.id < ev.c.id)
+    earlier = EVENTS.alias("earlier")  # the table, not the CTE: its (entity, record_id, id) index answers each win
+    came_in = sa.exists().where(
+        earlier.c.entity == ENTITY, earlier.c.record_id == ev.c.record_id, earlier.c.set_key == str(query.pipeline_id),
+        earlier.c.to_state == first, earlier.c.id < ev.c.id,
+        *((earlier.c.at >= query.start,) if query.start is not None else ()), *((earlier.c.at < query.end,) if query.end is not None else ()),
+    )
     converted = sa.func.count(sa.distinct(sa.case((sa.and_(ev.c.kind == "won", came_in), ev.c.record_id))))
     return sa.select(
         distinct("won").label("won"), distinct("lost").label("lost"), distinct("closed").label("invalid"),
@@ -225,7 +229,7 @@ def funnel(site: Site, actor: Actor, query: FunnelQuery) -> dict[str, Any]:
         timed = {row.stage: row for row in conn.execute(_time_in_stage(ev, dialect))}
         opened = [s for s in stages if s.kind == "open"]
         first = opened[0].key if opened else None
-        outcome = conn.execute(_outcomes(ev, first)).one()
+        outcome = conn.execute(_outcomes(ev, first, query)).one()
         money_rows = conn.execute(_money(site, ev)).all()
         reasons = conn.execute(_lost_reasons(site, ev)).all()
     rows = []
