@@ -172,3 +172,31 @@ def after_demo_seeded(site: Site, actor: Actor) -> None:
 
 
 # ---- funnel, forecast and their widgets (funnel.py, forecast.py) register below this line ----
+
+
+@hookimpl(specname="register_routes")
+def register_analysis_routes() -> list[Any]:
+    from .analysis_pages import routes as analysis_routes
+
+    return analysis_routes()
+
+
+@hookimpl(specname="register_pages")
+def register_analysis_pages() -> list[Any]:
+    from .analysis_pages import pages as analysis_pages
+
+    return analysis_pages()
+
+
+@hookimpl(specname="register_menu_items")
+def register_analysis_menu_items() -> list[dict[str, Any]]:
+    from .analysis_pages import menu_items as analysis_menu
+
+    return analysis_menu()
+
+
+@hookimpl(specname="register_dashboard_widgets")
+def register_analysis_widgets() -> list[Any]:
+    from .widgets import dashboard_widgets
+
+    return dashboard_widgets()
