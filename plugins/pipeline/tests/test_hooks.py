@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from kernel import Actor
 
-from . import leadsplugin, outcomeplugin
+from . import outcomeplugin
 from .conftest import make_customer, make_opportunity
 from .support import SYSTEM, required_plugins
 
@@ -42,25 +42,34 @@ def test_outcome_changes_reach_other_plugins_inside_the_move(make_site):
     assert (after["stage"], after["outcome"]) == ("inquiry", "open")  # the listener's refusal undid the whole move
 
 
+def _leads_site(make_site, *, pipeline: bool):
+    """customers, pools and the real ``leads`` (loaded by name, like customers), with or without this plugin."""
+    names = ("customers", "pools", "leads", *(("pipeline",) if pipeline else ()))
+    return make_site(*(importlib.import_module(f"plugins.{name}.plugin") for name in names))
+
+
+def _convert(site, rep, **body):
+    lead = site.records.create(rep, "leads", {"name": "王经理", "company": "深圳星河科技", "source": "fair", "phone": "13800138000"})
+    return lead, site.records.act(rep, "leads", lead["id"], "convert", {"create_opportunity": True, **body})
+
+
 def test_a_converted_lead_opens_an_opportunity_only_with_this_plugin(make_site):
-    with_pipeline = make_site(*required_plugins(), leadsplugin)
-    rep = _people(with_pipeline)
-    customer = make_customer(with_pipeline, rep, "深圳星河科技")
-    lead = {"id": 41, "name": "王经理", "company": "深圳星河科技", "source": "展会", "owner_id": rep.user_id}
-    opened = leadsplugin.convert(with_pipeline, rep, lead, customer["id"], None)
-    deal = with_pipeline.records.get(rep, "opportunities", opened)
-    assert (deal["name"], deal["customer_id"], deal["stage"], deal["lead_id"]) == ("深圳星河科技", customer["id"], "inquiry", 41)
-    assert deal["source"] == "exhibition" and deal["owner_id"] == rep.user_id and deal["contact_ids"] == []
-    pipeline = with_pipeline.records.get(rep, "pipelines", deal["pipeline_id"])
-    assert pipeline["is_default"] is True
+    site = _leads_site(make_site, pipeline=True)
+    rep = _people(site)
+    lead, answer = _convert(site, rep)
+    deal = site.records.get(rep, "opportunities", answer["opportunity_id"])
+    assert (deal["customer_id"], deal["stage"], deal["lead_id"], deal["owner_id"]) == (answer["customer_id"], "inquiry", lead["id"], rep.user_id)
+    assert deal["name"] == "深圳星河科技" and deal["contact_ids"] == [answer["contact_id"]]
+    assert site.records.get(rep, "pipelines", deal["pipeline_id"])["is_default"] is True
+    assert site.records.get(rep, "leads", lead["id"])["opportunity_id"] == deal["id"]
 
 
 def test_without_this_plugin_a_converted_lead_opens_none(make_site):
-    lead = {"id": 41, "name": "王经理", "company": "深圳星河科技", "source": "展会"}
-    without = make_site(importlib.import_module("plugins.customers.plugin"), leadsplugin)
-    rep = _people(without)
-    customer = make_customer(without, rep)
-    assert leadsplugin.convert(without, rep, lead, customer["id"], None) is None
+    site = _leads_site(make_site, pipeline=False)
+    rep = _people(site)
+    lead, answer = _convert(site, rep)
+    assert answer["opportunity_id"] is None and answer["customer_id"] is not None
+    assert "opportunities" not in site.view.entities
 
 
 def test_the_sea_counts_a_customer_with_a_won_deal_as_closed(make_site, clock):
