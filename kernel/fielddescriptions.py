@@ -10,6 +10,8 @@ so they agree. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 import types
 import typing
@@ -267,8 +269,17 @@ def form_fields(view: View, entity: Entity) -> list[FormField]:
     read-only one is marked (``read_only``)."""
     from .formlayout import laid_out
 
-    built_in = [builtin_field(view, entity, name, info) for name, info in entity.fields.model_fields.items()]
+    built_in = [_state_named(entity, builtin_field(view, entity, name, info)) for name, info in entity.fields.model_fields.items()]
     return [*laid_out(view, entity, built_in), *(custom_field(f, view) for f in view.fields(entity.name).fields.values())]
+
+
+def _state_named(entity: Entity, found: FormField) -> FormField:
+    """The state field of an entity whose states admins edit (``kernel_states``) is shown by its state's
+    label, looked up when shown (``extra["state_labels_of"]``): the labels are data, not code."""
+    machine = getattr(entity, "states", None)
+    if machine is None or machine.states or found.name != machine.field:
+        return found
+    return dataclasses.replace(found, extra={**found.extra, "state_labels_of": entity.name})
 
 
 def display_fields(view: View, entity: Entity) -> list[FormField]:

@@ -81,6 +81,8 @@ def show(ui: UI, form_field: FormField, value: Any, refs: dict[tuple[str, int], 
         return hidden_mark(ui)
     if value is None or value == "" or value == []:
         return ""
+    if form_field.extra.get("state_labels_of"):  # an admin-edited state: its label
+        return _state_labels(ui, form_field.extra["state_labels_of"]).get(value) or str(value)
     widget = form_field.widget
     if widget == "checkbox":
         return ui.gettext("Yes") if value else ui.gettext("No")
@@ -120,6 +122,19 @@ def phone_href(value: Any) -> str:
     text = str(value or "")
     digits = "".join(c for c in text if c.isdigit())
     return ("+" if text.strip().startswith("+") else "") + digits
+
+
+def _state_labels(ui: UI, entity: str) -> dict[Any, str]:
+    """``state key → label`` in the reader's language over every set of ``entity``'s admin-edited states, read
+    once per request (a key named differently in two sets reads as its first set, by set and position, names it)."""
+    cache = ui.request.state.__dict__.setdefault("crm_state_labels", {})
+    if entity not in cache:
+        found: dict[Any, str] = {}
+        for described in ui.site.states.describe(entity)["sets"]:
+            for state in described["states"]:
+                found.setdefault(state["key"], ui.label(state["label"], state["key"]))
+        cache[entity] = found
+    return cache[entity]  # type: ignore[no-any-return]
 
 
 def _named_labels(ui: UI, source: str) -> dict[Any, str]:

@@ -343,7 +343,7 @@ async def kanban_page(request: Request) -> Response:
         except RecordError as exc:
             exc = ui.explain(exc, entity.name)
             if scripted:
-                return kanban.refused(ui, exc, kanban.asked(ui, form_fields(ui.view, entity), exc))
+                return kanban.refused(ui, exc, kanban.asked(ui, [f for f in form_fields(ui.view, entity) if f.key != board.key], exc))  # a wrong column is no question
             return ui.redirect(f"/r/{entity.name}/kanban?error={exc.status}")
         if scripted:
             totals = kanban.column_totals(ui, entity, board, fields) if kanban.total_field(entity, fields) else None

@@ -88,3 +88,14 @@ def test_the_move_page_asks_what_the_stage_needs(site, people, deals):
     moved = client.post(f"/p/pipeline/move/{first['id']}", data={"csrf_token": token, "stage": "lost", "lost_reason": "price"})
     assert moved.status_code == 303
     assert site.records.get(people["rep"], "opportunities", first["id"])["outcome"] == "lost"
+
+
+@pytest.mark.parametrize("locale, inquiry, needs", [("zh_CN", "咨询", "需求确认"), ("en", "Inquiry", "Needs confirmed")])
+def test_lists_and_the_record_page_name_each_stage_by_its_label(site, people, deals, locale, inquiry, needs):
+    client, _ = browser_for(site, people)("rep")
+    client.cookies.set("crm_locale", locale)
+    first, second = deals
+    listed = unescape(client.get("/r/opportunities").text)
+    cells = [c.strip() for c in re.findall(r'class="cell-text"[^>]*>([^<]+)<', listed)]
+    assert inquiry in cells and needs in cells and "inquiry" not in cells and "needs" not in cells
+    assert needs in unescape(client.get(f"/r/opportunities/{second['id']}").text)
