@@ -43,7 +43,7 @@ FIFTH = ("negotiation", "won", "lost")
 
 def _sequence(dialect: str, rows: int) -> str:
     if dialect == "postgresql":
-        return f"SELECT generate_series(1, {rows}) AS n"
+        return f"SELECT generate_series(1, {rows})::bigint AS n"  # bigint: n * 7919 passes int4 past 271,000 rows
     return f"WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {rows}) SELECT n FROM seq"
 
 
