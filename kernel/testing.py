@@ -3,11 +3,12 @@
 Enable with ``pytest_plugins = ["kernel.testing"]`` in a ``conftest.py``.
 
 * ``database_url``: a fresh empty database per test: a SQLite file, or, when
-  ``CRM_TEST_DATABASE_URL`` is set, a new PostgreSQL schema that is dropped after.
+  ``CRM_TEST_DATABASE_URL`` is set, a new PostgreSQL schema that is dropped (or reset for reuse) after.
 * ``make_site(*plugins, **settings)``: a migrated :class:`~kernel.Site` on that
   database with a :class:`~kernel.FrozenClock`, cheap password hashing and
   ``refresh_seconds=0``; ``plugins`` are plugin modules not installed as entry points.
-  On SQLite a test's first site is copied from a template migrated once per test process (:mod:`kernel.testdatabases`).
+  A test's first site is not migrated anew when an earlier test of the process migrated the same one: on SQLite it is
+  a copy of a template, on PostgreSQL a schema an earlier test used, reset (:mod:`kernel.testdatabases`).
 * ``clock``: that :class:`~kernel.FrozenClock`, starting at :data:`START`; move it with ``clock.advance(...)``.
 * browser tests: ``browser``, ``live_server`` and ``shots``, and :func:`sign_in` (a page through the login form; see :mod:`kernel.browsertesting`;
   the suite defines ``live_site``, the site to serve); :func:`free_port`; :func:`serve` (a site's app
@@ -170,9 +171,9 @@ def clock() -> FrozenClock:
 def make_site(database_url: str, clock: FrozenClock) -> Iterator[Callable[..., Site]]:
     """``make_site(*plugin_modules, migrate=True, **settings)`` → a migrated site on the test's database.
 
-    On SQLite, the first migrated site of a test on its still-empty database is a copy of a template
-    migrated once per test process for the same plugins, settings and clock time (see
-    :mod:`kernel.testdatabases`); any later one is migrated in place.
+    The first migrated site of a test on its still-empty database reuses the migration of an earlier
+    test of the process with the same plugins, settings and clock time (a copied SQLite template, a
+    reset PostgreSQL schema: see :mod:`kernel.testdatabases`); any later one is migrated in place.
     """
     sites: list[Site] = []
 
@@ -195,7 +196,7 @@ def make_site(database_url: str, clock: FrozenClock) -> Iterator[Callable[..., S
         settings.setdefault("plugins", tuple(p.NAME for p in plugins))
         settings.setdefault("refresh_seconds", 0)
         databases = testing_databases()
-        if migrate and databases.copies and not sites and databases.is_empty(database_url):
+        if migrate and not sites and databases.is_empty(database_url):
             key = (tuple(id(p) for p in plugins), repr(sorted(settings.items())), clock.now())
             databases.copy_migrated(key, plugins, database_url, migrate_template(plugins, settings))
             migrate = False

@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import NotFound, RecordError
-from ...fielddescriptions import N_
+from ...fielddescriptions import N_, form_fields
 from ...states import KINDS
 from .context import UI, ui_for
+from .display import reference_labels
 from .session import check_csrf
 
 KIND_LABELS = {"open": N_("In progress"), "won": N_("Won"), "lost": N_("Lost"), "closed": N_("Closed")}
@@ -30,8 +31,28 @@ async def states_index(request: Request) -> Response:
     ui = ui_for(request)
     ui.require_admin()
     entities = _editable(ui)
-    sets = {e.name: [s["key"] for s in ui.site.states.describe(e.name)["sets"]] for e in entities if e.states and e.states.set_by}
-    return ui.render("admin/states_index.html", entities=entities, sets=sets)
+    sets = {e.name: [(s["key"], _set_name(ui, e, s["key"])) for s in ui.site.states.describe(e.name)["sets"]] for e in entities if e.states and e.states.set_by}
+    chooser = {e.name: _set_field(ui, e) for e in entities if e.states and e.states.set_by}
+    return ui.render("admin/states_index.html", entities=entities, sets=sets, chooser=chooser)
+
+
+def _set_field(ui: UI, entity: Any) -> Any:
+    """The field whose value picks an entity's state set (a pipeline's ``pipeline_id``), or None."""
+    return next((f for f in form_fields(ui.view, entity) if f.name == entity.states.set_by), None)
+
+
+def _set_name(ui: UI, entity: Any, set_key: str | None) -> str:
+    """How a state set reads: the field's label and, for a reference, the record it names
+    ("Pipeline: 大客户销售"), not ``pipeline_id = 3``."""
+    if not set_key:
+        return ""
+    chosen = _set_field(ui, entity)
+    if chosen is None:
+        return f"{entity.states.set_by} = {set_key}"
+    name = set_key
+    if chosen.reference and set_key.isdigit():
+        name = reference_labels(ui, [chosen], [{chosen.name: int(set_key)}]).get((chosen.reference, int(set_key)), f"#{set_key}")
+    return f"{chosen.label_text(ui.locale, ui.gettext)}: {name}"
 
 
 def _set_of(request: Request) -> str | None:
@@ -53,6 +74,7 @@ def _render(ui: UI, entity_name: str, set_key: str | None, status_code: int = 20
         status_code=status_code,
         entity=entity,
         set_key=set_key or "",
+        set_name=_set_name(ui, entity, set_key),
         states=found,
         kinds=[(kind, ui.gettext(KIND_LABELS[kind])) for kind in KINDS],
         action=_url(entity.name, set_key),

@@ -75,11 +75,12 @@ def chart_options(ui: UI, data: dict[str, Any]) -> str:
             "series": [{"type": kind, "name": series[0].get("name", "") if series else "", "data": _slices(labels, values, data.get("colours"))}],
         }
     else:
+        several = len(series) > 1  # a legend names them, under the axis labels
         option = {
             "tooltip": {"trigger": "axis"},
-            "legend": {"show": len(series) > 1},
-            "grid": {"left": 40, "right": 16, "top": 24, "bottom": 28},
-            "xAxis": {"type": "category", "data": labels},
+            "legend": {"show": several, "type": "scroll", "bottom": 0},
+            "grid": {"left": 40, "right": 16, "top": 24, "bottom": 56 if several else 28},
+            "xAxis": {"type": "category", "data": labels, "axisLabel": {"hideOverlap": True}},
             "yAxis": {"type": "value"},
             "series": [{"type": kind, "name": ui.label(s.get("name"), ""), "data": s.get("values", []), "smooth": kind == "line"} for s in series],
         }

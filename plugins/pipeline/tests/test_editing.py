@@ -102,3 +102,13 @@ def test_the_editor_pages(site, people, deals):
     assert new.status_code == 303 and "/p/pipeline/pipelines/" in new.headers["location"]
     rep_client, _ = sign_in("rep")
     assert rep_client.get(f"/p/pipeline/pipelines/{pipeline_id}").status_code == 403
+
+
+def test_the_kernels_states_pages_name_each_pipeline_not_its_id(site, people, deals):
+    client, _ = browser_for(site, people)("admin")
+    pipeline_id = deals[0]["pipeline_id"]
+    pipeline = site.records.get(people["admin"], "pipelines", pipeline_id)
+    index = text_of(client.get("/admin/states").text)
+    assert f"{pipeline['name']}" in index and f"pipeline_id = {pipeline_id}" not in index
+    page = text_of(client.get(f"/admin/states/opportunities?set={pipeline_id}").text)
+    assert pipeline["name"] in page and "pipeline_id =" not in page
