@@ -1,7 +1,9 @@
 """Converting a lead (``POST /api/v1/leads/{id}/convert``): a customer and a contact — or a contact
 on an existing customer — and an opportunity when a plugin answers ``leads_open_opportunity``; the
 lead's follow-ups and tasks move to the customer; the lead becomes ``converted`` with links to what
-it became. All in the action's one transaction: a refusal anywhere leaves nothing behind."""
+it became. The lead's custom values go along to the new customer and contact wherever they have a
+custom field of the same name and the same definition (a ``campaign_code`` text field on leads and on customers).
+All in the action's one transaction: a refusal anywhere leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -46,6 +48,21 @@ def customer_values(site: Site, lead: dict[str, Any], owner_id: int | None) -> d
     if lead.get("source") and sources is not None and any(o.code == lead["source"] for o in sources.options):
         values["source"] = lead["source"]
     return {k: v for k, v in values.items() if v is not None}
+
+
+def carried_custom(site: Site, lead: dict[str, Any], entity: str) -> dict[str, Any]:
+    """The lead's custom values that ``entity`` has a custom field for of the same name and definition
+    (type, options, limits: so the value is valid there too); others stay on the lead only."""
+    mine, theirs = site.view.fields("leads"), site.view.fields(entity)
+    return {
+        name: value for name, value in (lead.get("custom") or {}).items()
+        if value is not None and name in mine and name in theirs and _definition(mine[name]) == _definition(theirs[name])
+    }
+
+
+def _definition(field: Any) -> dict[str, Any]:
+    """What a custom field accepts: its value schema without its words (title, description) and default."""
+    return {k: v for k, v in field.value_schema.items() if k not in ("title", "description", "default")}
 
 
 def contact_values(lead: dict[str, Any], customer_id: int, primary: bool) -> dict[str, Any]:
@@ -94,9 +111,15 @@ def convert(site: Site, conn: sa.Connection, actor: Actor, lead: dict[str, Any],
         has_primary = bool(conn.scalar(sa.select(sa.func.count()).select_from(site.view.entities["contacts"].table).where(
             site.view.entities["contacts"].table.c.customer_id == customer["id"], site.view.entities["contacts"].table.c.is_primary.is_(True))))
     else:
-        customer = site.records.create(actor, "customers", customer_values(site, lead, owner_id), conn=conn)
+        values = customer_values(site, lead, owner_id)
+        if custom := carried_custom(site, lead, "customers"):
+            values["custom"] = custom
+        customer = site.records.create(actor, "customers", values, conn=conn)
         has_primary = False
-    contact = site.records.create(actor, "contacts", contact_values(lead, customer["id"], not has_primary), conn=conn)
+    values = contact_values(lead, customer["id"], not has_primary)
+    if custom := carried_custom(site, lead, "contacts"):
+        values["custom"] = custom
+    contact = site.records.create(actor, "contacts", values, conn=conn)
     opportunity_id = None
     if create_opportunity and opportunity_offered(site):
         opportunity_id = site.view.pm.hook.leads_open_opportunity(

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from kernel import Actor, Site
+from kernel.testing import add_custom_field
 
 from . import failingplugin, oppplugin
 from .conftest import SYSTEM, clients_of, make_leads, make_people, make_pool
@@ -132,3 +133,19 @@ def test_the_convert_body_is_checked_field_by_field(site, people, http):
     assert wrong.status_code == 422
     locs = {tuple(d["loc"])[-1] for d in wrong.json()["error"]["details"]}
     assert {"customer_id", "bogus"} <= locs, wrong.text
+
+
+def test_custom_values_go_to_the_customer_and_contact_fields_of_the_same_name_and_definition(site, people, http):
+    for entity in ("leads", "customers"):
+        add_custom_field(site, SYSTEM, entity, "campaign_code", {"type": "string", "maxLength": 20, "title": entity})
+    add_custom_field(site, SYSTEM, "leads", "budget_band", {"type": "string", "enum": ["S", "M", "L"]})
+    add_custom_field(site, SYSTEM, "customers", "budget_band", {"type": "string", "enum": ["small", "large"]})  # other options
+    add_custom_field(site, SYSTEM, "leads", "wechat_group", {"type": "string"})
+    add_custom_field(site, SYSTEM, "contacts", "wechat_group", {"type": "string"})
+    lead = held_lead(site, people, http, custom={"campaign_code": "EXPO-2026", "budget_band": "M", "wechat_group": "华东客户群"})
+    answer = http(people["rep"]).post(f"/api/v1/leads/{lead['id']}/convert", json={})
+    assert answer.status_code == 200, answer.text
+    customer = site.records.get(SYSTEM, "customers", answer.json()["customer_id"])
+    contact = site.records.get(SYSTEM, "contacts", answer.json()["contact_id"])
+    assert customer["custom"].get("campaign_code") == "EXPO-2026" and customer["custom"].get("budget_band") is None
+    assert contact["custom"].get("wechat_group") == "华东客户群" and "campaign_code" not in contact["custom"]
