@@ -54,7 +54,7 @@ def entities() -> list[Entity]:
             summary_fields=("company", "score", "source", "phone", "last_followed_at"),
             card_fields=("company", "score", "owner_id"),
             tab_counts=("followups", "tasks"),
-            menu_section="sales",
+            menu_section="leads",
             menu_order=5,
         ),
         Entity(
@@ -66,7 +66,7 @@ def entities() -> list[Entity]:
             # leads have no level (the kind's level_field is None): per-level rules mean nothing for a lead
             # pool, so the field shows nowhere unless an entity ``lead_levels`` (a deployment's) exists
             field_requires={"level_overrides": "lead_levels"},
-            menu_section="sales",
+            menu_section="leads",
             menu_order=7,
         ),
     ]
@@ -80,10 +80,14 @@ def permissions() -> list[dict[str, Any]]:
     ]
 
 
+#: Leads have their own section of the menu (线索), between the sales work and customers.
+MENU_SECTIONS = [{"key": "leads", "label": {"en": "Leads", "zh_CN": "线索"}, "order": 15}]
+
+
 def menu_items() -> list[dict[str, Any]]:
-    """The sales section: leads (the entity's own entry), the lead pools with their Claim buttons
+    """The leads section: leads (the entity's own entry), the lead pools with their Claim buttons
     (the pools' pages) and my leads with the days left before recycling (the pools' holdings)."""
     return [
-        {"label": {"en": "Lead pools", "zh_CN": "线索池"}, "url": "/p/pools/?entity=leads", "order": 6, "section": "sales"},
-        {"label": {"en": "My leads", "zh_CN": "我的线索"}, "url": "/p/pools/holdings?entity=leads", "order": 6, "section": "sales"},
+        {"label": {"en": "Lead pools", "zh_CN": "线索池"}, "url": "/p/pools/?entity=leads", "order": 6, "section": "leads"},
+        {"label": {"en": "My leads", "zh_CN": "我的线索"}, "url": "/p/pools/holdings?entity=leads", "order": 6, "section": "leads"},
     ]

@@ -17,9 +17,9 @@ def intake_permissions() -> list[dict[str, Any]]:
 
 def intake_menu_items() -> list[dict[str, Any]]:
     return [
-        {"label": {"en": "Lead reports", "zh_CN": "线索报表"}, "url": "/p/leads/reports", "order": 8, "section": "sales", "permission": "leads.read"},
-        {"label": {"en": "Lead capture", "zh_CN": "线索采集"}, "url": "/p/leads/capture", "order": 9, "section": "sales",
+        {"label": {"en": "Lead reports", "zh_CN": "线索报表"}, "url": "/p/leads/reports", "order": 8, "section": "leads", "permission": "leads.read"},
+        {"label": {"en": "Lead capture", "zh_CN": "线索采集"}, "url": "/p/leads/capture", "order": 9, "section": "leads",
          "permission": "leads.capture_forms"},
-        {"label": {"en": "Lead scoring", "zh_CN": "线索评分"}, "url": "/p/leads/scoring", "order": 9, "section": "sales",
+        {"label": {"en": "Lead scoring", "zh_CN": "线索评分"}, "url": "/p/leads/scoring", "order": 9, "section": "leads",
          "permission": "leads.score_rules"},
     ]

@@ -17,7 +17,7 @@ from plugins.pools import PoolKind, entity_actions, masks, timers
 from . import activity, dedupe, hookspecs, lifecycle, routing
 from .conversion import CONVERTING
 from .demo import seed_leads
-from .entities import entities, menu_items, permissions
+from .entities import MENU_SECTIONS, entities, menu_items, permissions
 from .kind import KIND, closed_ids
 from .models import LeadPool
 from .options import option_lists
@@ -169,6 +169,11 @@ def register_template_dirs() -> list[str]:
 @hookimpl
 def register_menu_items() -> list[dict[str, Any]]:
     return menu_items()
+
+
+@hookimpl
+def register_menu_sections() -> list[dict[str, Any]]:
+    return MENU_SECTIONS
 
 
 @hookimpl

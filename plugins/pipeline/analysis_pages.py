@@ -131,8 +131,8 @@ def pages() -> list[BaseRoute]:
 
 def menu_items() -> list[dict[str, Any]]:
     return [
-        {"label": TEXT["funnel"], "url": "/p/pipeline/funnel", "order": 33, "section": "sales", "permission": "opportunities.read"},
-        {"label": TEXT["forecast"], "url": "/p/pipeline/forecast", "order": 34, "section": "sales", "permission": "opportunities.read"},
+        {"label": TEXT["funnel"], "url": "/p/pipeline/funnel", "order": 33, "section": "opportunities", "permission": "opportunities.read"},
+        {"label": TEXT["forecast"], "url": "/p/pipeline/forecast", "order": 34, "section": "opportunities", "permission": "opportunities.read"},
     ]
 
 

@@ -36,7 +36,7 @@ def entities() -> list[Entity]:
             fields=PipelineFields,
             searchable=("name",),
             list_columns=("name", "is_default", "active", "currency"),
-            menu_section="sales",
+            menu_section="opportunities",
             menu_order=60,
         ),
         Entity(
@@ -61,7 +61,7 @@ def entities() -> list[Entity]:
             summary_fields=("customer_id", "amount", "probability", "expected_close", "outcome"),
             card_fields=("customer_id", "amount", "expected_close", "owner_id"),
             card_total="amount",
-            menu_section="sales",
+            menu_section="opportunities",
             menu_order=30,
         ),
     ]
@@ -75,12 +75,16 @@ def permissions() -> list[dict[str, Any]]:
     ]
 
 
+#: Opportunities have their own section of the menu (商机), after customers.
+MENU_SECTIONS = [{"key": "opportunities", "label": {"en": "Opportunities", "zh_CN": "商机"}, "order": 25}]
+
+
 def menu_items() -> list[dict[str, Any]]:
     return [
-        {"label": {"en": "Opportunity board", "zh_CN": "商机看板"}, "url": "/p/pipeline/board", "order": 31, "section": "sales",
+        {"label": {"en": "Opportunity board", "zh_CN": "商机看板"}, "url": "/p/pipeline/board", "order": 31, "section": "opportunities",
          "permission": "opportunities.read"},
-        {"label": {"en": "Rotting opportunities", "zh_CN": "停滞商机"}, "url": "/p/pipeline/rotting", "order": 32, "section": "sales",
+        {"label": {"en": "Rotting opportunities", "zh_CN": "停滞商机"}, "url": "/p/pipeline/rotting", "order": 32, "section": "opportunities",
          "permission": "opportunities.read"},
-        {"label": {"en": "Pipeline stages", "zh_CN": "流程阶段设置"}, "url": "/p/pipeline/pipelines", "order": 61, "section": "sales",
+        {"label": {"en": "Pipeline stages", "zh_CN": "流程阶段设置"}, "url": "/p/pipeline/pipelines", "order": 61, "section": "opportunities",
          "permission": "pipelines.update"},
     ]

@@ -14,7 +14,7 @@ from datetime import timedelta
 from kernel import Job, hookimpl
 
 from . import conversion, demo, hookspecs, opportunities, pages, pipelines, rotting, timeline
-from .entities import LOST_REASONS, entities, menu_items, permissions
+from .entities import LOST_REASONS, MENU_SECTIONS, entities, menu_items, permissions
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -62,6 +62,11 @@ def register_option_lists() -> list[OptionList]:
 @hookimpl
 def register_menu_items() -> list[dict[str, Any]]:
     return menu_items()
+
+
+@hookimpl
+def register_menu_sections() -> list[dict[str, Any]]:
+    return MENU_SECTIONS
 
 
 @hookimpl

@@ -34,11 +34,12 @@ MAX_SELECTED = 200
 LIST_COLUMNS = 5  # fields a pool's list shows besides the record's title
 
 MENU = [
-    {"label": {"en": "My holdings", "zh_CN": "我的持有"}, "url": "/p/pools/holdings", "order": 20, "section": "sales"},
-    {"label": {"en": "Pools", "zh_CN": "公共池"}, "url": "/p/pools/", "order": 21, "section": "sales"},
-    {"label": {"en": "Pool reports", "zh_CN": "公共池报表"}, "url": "/p/pools/reports", "order": 22, "section": "sales"},
+    {"label": {"en": "My holdings", "zh_CN": "我的持有"}, "url": "/p/pools/holdings", "order": 20, "section": "pools"},
+    {"label": {"en": "Pools", "zh_CN": "公共池"}, "url": "/p/pools/", "order": 21, "section": "pools"},
+    {"label": {"en": "Pool reports", "zh_CN": "公共池报表"}, "url": "/p/pools/reports", "order": 22, "section": "pools"},
 ]
-MENU_SECTIONS = [{"key": "sales", "label": {"en": "Sales", "zh_CN": "销售"}, "order": 10}]
+#: Every kind's pools, holdings and reports in one section, after the kinds' own (线索, 客户).
+MENU_SECTIONS = [{"key": "pools", "label": {"en": "Pool management", "zh_CN": "池管理"}, "order": 30}]
 
 
 def pages() -> list[BaseRoute]:
