@@ -441,6 +441,16 @@ def test_a_change_emptying_a_field_a_timer_requires_clears_it_without_reading_th
         assert armed(conn, "tallies", ids) == {}
 
 
+def test_an_owner_change_to_someone_names_an_active_user(make_site, clock):
+    from kernel import OwnerChange
+
+    site, _ = owned_tallies_site(make_site, clock, [False])
+    ids = fill_tallies(site, 3)
+    with pytest.raises(ValidationError) as refused:
+        site.records.update_many(ADMIN, "tallies", ids=ids, changes={"owner_id": 9999}, owner_change=OwnerChange())
+    assert refused.value.details[0]["loc"] == ["owner_id"] and "no user with id 9999" in refused.value.details[0]["msg"]
+
+
 def test_an_unmarked_update_hook_keeps_an_owner_change_per_record(make_site, clock):
     from kernel import OwnerChange
 
