@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TIMERS = TimerRow.__table__
+#: Records read into Python at a time when their timers are re-computed from the stored rows.
+READ_CHUNK = 10_000
 #: Retry delay after a failed batch: doubled per attempt from the first, up to the last.
 BACKOFF = (timedelta(minutes=1), timedelta(hours=1))
 
@@ -207,7 +209,8 @@ def rearm(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int], name
         return
     wanted = [t for t in view.timers.get(entity, ()) if t.computed and name in (None, t.name)]
     if wanted and ids:
-        _set(site, conn, wanted, _stored(conn, found.table, ids))
+        for records in _stored(conn, found.table, ids):
+            _set(site, conn, wanted, records)
 
 
 # -- the write path's call-outs ----------------------------------------------------------
@@ -243,7 +246,8 @@ def on_update_ids(site: Site, view: View, conn: sa.Connection, entity: str, ids:
     _clear(conn, entity, ids, [t.name for t in idle])
     rest = [t for t in wanted if t not in idle]
     if rest:
-        _set(site, conn, rest, _stored(conn, view.entities[entity].table, ids))
+        for records in _stored(conn, view.entities[entity].table, ids):
+            _set(site, conn, rest, records)
 
 
 def on_delete(view: View, conn: sa.Connection, entity: str, ids: Sequence[int]) -> None:
@@ -253,8 +257,12 @@ def on_delete(view: View, conn: sa.Connection, entity: str, ids: Sequence[int]) 
         clear(conn, entity, ids)
 
 
-def _stored(conn: sa.Connection, table: sa.Table, ids: Sequence[int]) -> list[dict[str, Any]]:
-    return [dict(row._mapping) for row in conn.execute(sa.select(table).where(_ids_of(table.c.id, ids, conn)))]
+def _stored(conn: sa.Connection, table: sa.Table, ids: Sequence[int]) -> Iterable[list[dict[str, Any]]]:
+    """The stored records ``ids``, :data:`READ_CHUNK` at a time."""
+    unique = sorted({int(i) for i in ids})
+    for start in range(0, len(unique), READ_CHUNK):
+        part = unique[start : start + READ_CHUNK]
+        yield [dict(row._mapping) for row in conn.execute(sa.select(table).where(ids_in(table.c.id, part, conn.dialect.name)))]
 
 
 def _set(site: Site, conn: sa.Connection, timers: Sequence[Timer], records: Sequence[dict[str, Any]]) -> None:
