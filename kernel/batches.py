@@ -20,7 +20,7 @@
 
 Statements do not grow with the number of records. When nothing needs the records in
 Python (:func:`_set_based`: no plugin hooks the update, or says through :func:`concerned_with`
-that this batch does not concern it; none authorizes; no model validators; plain text or integer
+that this batch does not concern it; none authorizes; no validator of the record or of a changed field; plain text or integer
 columns) the batch is SQL only: an ``INSERT … SELECT`` makes the audit entries (which are also
 the events) from the rows as they were, another the ownership events of an owner change, one
 ``UPDATE`` writes them, the outbox is handed the entries' ids as one range
