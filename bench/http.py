@@ -31,7 +31,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -193,9 +192,10 @@ def check_same_sql(site: Site, threshold: int, rep: Actor) -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port, within ``$CRM_TEST_PORTS`` when set (machines where each runner owns a range)."""
+    from kernel.browsertesting import free_port as in_range
+
+    return in_range()
 
 
 def _request(url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None, method: str | None = None, timeout: float = 10) -> tuple[int, Any]:

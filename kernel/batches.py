@@ -20,7 +20,7 @@
 
 Statements do not grow with the number of records. When nothing needs the records in
 Python (:func:`_set_based`: no plugin hooks the update, or says through :func:`concerned_with`
-that this batch does not concern it; none authorizes; no model validators; plain text or integer
+that this batch does not concern it; none authorizes; no validator of the record or of a changed field; plain text or integer
 columns) the batch is SQL only: an ``INSERT … SELECT`` makes the audit entries (which are also
 the events) from the rows as they were, another the ownership events of an owner change, one
 ``UPDATE`` writes them, the outbox is handed the entries' ids as one range
@@ -98,10 +98,12 @@ def update_many(
     if _set_based(records.site, view, entity, cleaned, owner_change is not None):
         cleaned = _records._checked_changes(entity, {}, cleaned)  # no validators: one record's check is every record's
         with records._transaction(conn) as tx:
+            _check_new_owner(tx, entity, cleaned, owner_change)
             if masks and wanted != []:
                 masking.refuse_masked_batch(tx, masks, cleaned, _conditions(records, view, actor, entity, wanted, where, tx.dialect.name))
             return _update_in_sql(records, tx, view, actor, entity, wanted, where, cleaned, owner_change)
     with records._transaction(conn) as tx:
+        _check_new_owner(tx, entity, cleaned, owner_change)
         if masks and wanted != []:
             masking.refuse_masked_batch(tx, masks, cleaned, _conditions(records, view, actor, entity, wanted, where, tx.dialect.name))
         found = _selected(records, tx, view, actor, entity, wanted, where)
@@ -114,12 +116,18 @@ def update_many(
         return _write(records, tx, view, actor, entity, found, changes, owner_change)
 
 
+def _check_new_owner(tx: sa.Connection, entity: Entity, cleaned: dict[str, Any], owner_change: Any) -> None:
+    """In an owner change, a new owner (not none) is an active user, as for ``assign`` (422 otherwise)."""
+    if owner_change is not None and entity.owner_field is not None and cleaned.get(entity.owner_field) is not None:
+        ownership.checked_owner(tx, cleaned[entity.owner_field], loc=entity.owner_field)
+
+
 def _set_based(site: Any, view: View, entity: Entity, cleaned: dict[str, Any], owner_change: bool = False) -> bool:
     """Whether the batch can be checked and written without reading its records into Python:
     no plugin (besides the kernel, for entities not its own) authorizes, or hooks updates of this
     batch (an implementation marked with :func:`concerned_with` counts only when its test says the
-    batch concerns it), the entity's model has no validators (so one record's check is every
-    record's), no state moves, and only unsearched text or integer columns (their audit values are
+    batch concerns it), the entity's model has no validators of the record or of a changed field (so
+    one record's check is every record's), no state moves, and only unsearched text or integer columns (their audit values are
     the same in SQL and in Python); the owner field only in an owner change (``owner_change``).
     Computed timers that depend on a changed field are re-computed afterwards from the stored records."""
     hooks = view.pm.hook
@@ -135,8 +143,10 @@ def _set_based(site: Any, view: View, entity: Entity, cleaned: dict[str, Any], o
             if test is None or test(site, entity.name, fields):
                 return False
     decorators = entity.fields.__pydantic_decorators__
-    if decorators.model_validators or decorators.field_validators or decorators.validators or decorators.root_validators:
+    if decorators.model_validators or decorators.validators or decorators.root_validators:
         return False
+    if any(set(v.info.fields) & fields or "*" in v.info.fields for v in decorators.field_validators.values()):
+        return False  # a field validator of a field the batch leaves alone changes nothing it writes (see _checked_changes)
     columns = entity.table.c
     for name in cleaned:
         if name not in columns or name in ("custom", "id") or name in entity.searchable or name in entity.hidden:

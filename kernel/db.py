@@ -211,8 +211,9 @@ def ids_in(column: sa.ColumnElement[Any], ids: Sequence[int], dialect: str) -> s
     """``column IN ids`` with the ids bound as one value (a JSON array on SQLite, an array on
     PostgreSQL): one short statement however many ids, and no bound-parameter limit."""
     wanted = [int(i) for i in ids]
-    if dialect == "postgresql":
-        return column == sa.any_(sa.cast(sa.bindparam(None, wanted, type_=ARRAY(sa.BigInteger)), ARRAY(sa.BigInteger)))
+    if dialect == "postgresql":  # the array's text ({1,2,3}): the driver dumps a list of ints item by item, 50 times slower
+        text = "{" + ",".join(map(str, wanted)) + "}"
+        return column == sa.any_(sa.cast(sa.bindparam(None, text, type_=sa.String), ARRAY(sa.BigInteger)))
     values = sa.func.json_each(sa.bindparam(None, json_text(wanted), type_=sa.String)).table_valued("value")
     return column.in_(sa.select(values.c.value))
 

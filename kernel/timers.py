@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .clock import as_utc
+from .db import ids_in
 from .errors import PluginError
 from .models import TimerRow
 
@@ -46,8 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TIMERS = TimerRow.__table__
-#: Ids per statement when arming or clearing (well under both databases' parameter limits).
-CHUNK = 1000
+#: Records read into Python at a time when their timers are re-computed from the stored rows.
+READ_CHUNK = 10_000
 #: Retry delay after a failed batch: doubled per attempt from the first, up to the last.
 BACKOFF = (timedelta(minutes=1), timedelta(hours=1))
 
@@ -74,6 +75,10 @@ class Timer:
     due_many: Callable[..., Sequence[datetime | None]] | None = None
     #: the fields ``due`` reads (``"custom.NAME"`` for a custom field): changing one re-computes it
     depends_on: tuple[str, ...] = ()
+    #: fields of ``depends_on`` a record must have set for the timer to be armed (an owner, a pool):
+    #: a record with one of them empty has no timer, cleared without calling ``due``/``due_many``,
+    #: and a batch write that empties one clears the timer without reading the records
+    requires: tuple[str, ...] = ()
     batch_size: int = 500
     label: dict[str, str] = field(default_factory=dict)
     plugin: str = field(default="", compare=False)
@@ -91,6 +96,10 @@ class Timer:
             return found
         assert self.due is not None
         return [self.due(record) for record in records]
+
+    def idle(self, record: dict[str, Any]) -> bool:
+        """Whether ``record`` lacks a field the timer :attr:`requires` (so it has no timer)."""
+        return any(record.get(name) is None for name in self.requires)
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,9 @@ def check_timers(timers: Iterable[Timer], entities: dict[str, Entity]) -> dict[s
             raise PluginError(f"{where}: give due or due_many, not both")
         if timer.computed and not timer.depends_on:
             raise PluginError(f"{where}: a computed timer names the fields it depends on (depends_on)")
+        loose = [f for f in timer.requires if f not in timer.depends_on]
+        if loose:
+            raise PluginError(f"{where}: requires names {loose[0]!r}, which is not in depends_on")
         stray = [f for f in timer.depends_on if not f.startswith("custom.") and f not in entity.table.c]
         if stray:
             raise PluginError(f"{where}: depends_on names {stray[0]!r}, which is not a field of {entity.name}")
@@ -151,34 +163,41 @@ def arm(conn: sa.Connection, entity: str, ids: Sequence[int], name: str, due_at:
 def move(conn: sa.Connection, entity: str, ids: Sequence[int], name: str, due_at: datetime) -> int:
     """Move timer ``name`` of those ``ids`` that have it armed to ``due_at``; returns how many moved."""
     at = as_utc(due_at)
-    moved = 0
-    for chunk in _chunks(ids):
-        moved += conn.execute(
-            sa.update(TIMERS)
-            .where(TIMERS.c.entity == entity, TIMERS.c.name == name, TIMERS.c.record_id.in_(chunk))
-            .values(due_at=at, next_at=at, attempts=0, error=None)
-        ).rowcount
-    return moved
+    if not ids:
+        return 0
+    return conn.execute(
+        sa.update(TIMERS)
+        .where(TIMERS.c.entity == entity, TIMERS.c.name == name, _records_in(ids, conn))
+        .values(due_at=at, next_at=at, attempts=0, error=None)
+    ).rowcount
 
 
 def clear(conn: sa.Connection, entity: str, ids: Sequence[int], name: str | None = None) -> None:
     """Remove timer ``name`` (every timer when ``None``) of records ``ids``."""
-    for chunk in _chunks(ids):
-        where = [TIMERS.c.entity == entity, TIMERS.c.record_id.in_(chunk)]
-        if name is not None:
-            where.append(TIMERS.c.name == name)
-        conn.execute(sa.delete(TIMERS).where(*where))
+    _clear(conn, entity, ids, None if name is None else (name,))
+
+
+def _clear(conn: sa.Connection, entity: str, ids: Sequence[int], names: Sequence[str] | None) -> None:
+    """Remove the timers ``names`` (all when ``None``) of records ``ids``: one statement."""
+    if not ids or (names is not None and not names):
+        return
+    where = [TIMERS.c.entity == entity, _records_in(ids, conn)]
+    if names is not None:
+        unique = sorted(set(names))
+        where.append(TIMERS.c.name == unique[0] if len(unique) == 1 else TIMERS.c.name.in_(unique))
+    conn.execute(sa.delete(TIMERS).where(*where))
 
 
 def armed(conn: sa.Connection, entity: str, ids: Sequence[int], name: str | None = None) -> dict[int, dict[str, datetime]]:
     """The armed timers of records ``ids``: record id → timer name → due time (for "due in 3 days" on a page)."""
     found: dict[int, dict[str, datetime]] = {}
-    for chunk in _chunks(ids):
-        query = sa.select(TIMERS.c.record_id, TIMERS.c.name, TIMERS.c.due_at).where(TIMERS.c.entity == entity, TIMERS.c.record_id.in_(chunk))
-        if name is not None:
-            query = query.where(TIMERS.c.name == name)
-        for row in conn.execute(query):
-            found.setdefault(row.record_id, {})[row.name] = row.due_at
+    if not ids:
+        return found
+    query = sa.select(TIMERS.c.record_id, TIMERS.c.name, TIMERS.c.due_at).where(TIMERS.c.entity == entity, _records_in(ids, conn))
+    if name is not None:
+        query = query.where(TIMERS.c.name == name)
+    for row in conn.execute(query):
+        found.setdefault(row.record_id, {})[row.name] = row.due_at
     return found
 
 
@@ -188,11 +207,10 @@ def rearm(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int], name
     found = view.entities.get(entity)
     if found is None:
         return
-    table = found.table
-    for chunk in _chunks(ids):
-        records = [dict(row._mapping) for row in conn.execute(sa.select(table).where(table.c.id.in_(chunk)))]
-        wanted = [t for t in view.timers.get(entity, ()) if t.computed and name in (None, t.name)]
-        _set(site, conn, wanted, records)
+    wanted = [t for t in view.timers.get(entity, ()) if t.computed and name in (None, t.name)]
+    if wanted and ids:
+        for records in _stored(conn, found.table, ids):
+            _set(site, conn, wanted, records)
 
 
 # -- the write path's call-outs ----------------------------------------------------------
@@ -217,16 +235,19 @@ def on_update(site: Site, view: View, conn: sa.Connection, entity: str, records:
                 _set(site, conn, [timer], touched)
 
 
-def on_update_ids(site: Site, view: View, conn: sa.Connection, entity: str, ids: Sequence[int], fields: Iterable[str]) -> None:
-    """Re-compute, from the stored records ``ids``, the timers depending on one of ``fields``
-    (after a set-based write, which had no records in hand)."""
-    changed = set(fields)
-    wanted = [t for t in view.timers.get(entity, ()) if t.computed and changed & set(t.depends_on)]
+def on_update_ids(site: Site, view: View, conn: sa.Connection, entity: str, ids: Sequence[int], changes: Mapping[str, Any]) -> None:
+    """Re-compute, from the stored records ``ids``, the timers depending on one of the fields
+    ``changes`` set, each to the same value (after a set-based write, which had no records in hand).
+    A timer whose required field the change empties is cleared without reading the records."""
+    wanted = [t for t in view.timers.get(entity, ()) if t.computed and set(changes) & set(t.depends_on)]
     if not wanted or not ids:
         return
-    table = view.entities[entity].table
-    for chunk in _chunks(ids):
-        _set(site, conn, wanted, [dict(row._mapping) for row in conn.execute(sa.select(table).where(table.c.id.in_(chunk)))])
+    idle = [t for t in wanted if any(changes.get(name, ...) is None for name in t.requires)]
+    _clear(conn, entity, ids, [t.name for t in idle])
+    rest = [t for t in wanted if t not in idle]
+    if rest:
+        for records in _stored(conn, view.entities[entity].table, ids):
+            _set(site, conn, rest, records)
 
 
 def on_delete(view: View, conn: sa.Connection, entity: str, ids: Sequence[int]) -> None:
@@ -236,11 +257,21 @@ def on_delete(view: View, conn: sa.Connection, entity: str, ids: Sequence[int]) 
         clear(conn, entity, ids)
 
 
+def _stored(conn: sa.Connection, table: sa.Table, ids: Sequence[int]) -> Iterable[list[dict[str, Any]]]:
+    """The stored records ``ids``, :data:`READ_CHUNK` at a time."""
+    unique = sorted({int(i) for i in ids})
+    for start in range(0, len(unique), READ_CHUNK):
+        part = unique[start : start + READ_CHUNK]
+        yield [dict(row._mapping) for row in conn.execute(sa.select(table).where(ids_in(table.c.id, part, conn.dialect.name)))]
+
+
 def _set(site: Site, conn: sa.Connection, timers: Sequence[Timer], records: Sequence[dict[str, Any]]) -> None:
     for timer in timers:
-        due = timer.due_times(site, conn, records)
-        _upsert(conn, [_row(timer.entity, r["id"], timer.name, at) for r, at in zip(records, due) if at is not None])
-        clear(conn, timer.entity, [r["id"] for r, at in zip(records, due) if at is None], timer.name)
+        live = [r for r in records if not timer.idle(r)]
+        due = timer.due_times(site, conn, live) if live else []
+        _upsert(conn, [_row(timer.entity, r["id"], timer.name, at) for r, at in zip(live, due) if at is not None])
+        gone = [r["id"] for r in records if timer.idle(r)] + [r["id"] for r, at in zip(live, due) if at is None]
+        _clear(conn, timer.entity, gone, (timer.name,))
 
 
 def _row(entity: str, record_id: int, name: str, due_at: datetime) -> dict[str, Any]:
@@ -264,14 +295,16 @@ def _upsert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
             index_elements=["entity", "record_id", "name"],
             set_={"due_at": insert.excluded.due_at, "next_at": insert.excluded.next_at, "attempts": 0, "error": None},
         )
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(statement, rows[start : start + CHUNK])
+    conn.execute(statement, rows)  # one executemany
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    unique = sorted({int(i) for i in ids})
-    for start in range(0, len(unique), CHUNK):
-        yield unique[start : start + CHUNK]
+def _ids_of(column: sa.ColumnElement[Any], ids: Sequence[int], conn: sa.Connection) -> sa.ColumnElement[bool]:
+    """``column IN ids``, the ids bound as one value (:func:`kernel.db.ids_in`), sorted and each once."""
+    return ids_in(column, sorted({int(i) for i in ids}), conn.dialect.name)
+
+
+def _records_in(ids: Sequence[int], conn: sa.Connection) -> sa.ColumnElement[bool]:
+    return _ids_of(TIMERS.c.record_id, ids, conn)
 
 
 # -- firing ------------------------------------------------------------------------------
@@ -356,12 +389,11 @@ def _postpone(site: Site, timer: Timer, claimed: list[DueTimer], now: datetime, 
     first, last = BACKOFF
     retry = now + min(first * 2 ** (attempts - 1), last)
     with site.write() as conn:
-        for chunk in _chunks([t.record_id for t in claimed]):
-            conn.execute(
-                sa.update(TIMERS)
-                .where(TIMERS.c.entity == timer.entity, TIMERS.c.name == timer.name, TIMERS.c.record_id.in_(chunk), TIMERS.c.next_at <= now)
-                .values(attempts=TIMERS.c.attempts + 1, error=error[:2000], next_at=retry)
-            )
+        conn.execute(
+            sa.update(TIMERS)
+            .where(TIMERS.c.entity == timer.entity, TIMERS.c.name == timer.name, _records_in([t.record_id for t in claimed], conn), TIMERS.c.next_at <= now)
+            .values(attempts=TIMERS.c.attempts + 1, error=error[:2000], next_at=retry)
+        )
 
 
 def schedule_tick(site: Site) -> Callable[[], None]:

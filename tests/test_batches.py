@@ -402,13 +402,53 @@ def test_an_owner_change_is_set_based_when_no_hook_is_concerned_and_writes_what_
 
         assert {t["chase"] for t in timers.values()} == {clock.now() + timedelta(days=new_owner)}
 
-    concerned[0] = False  # a batch ten times the size: the same statements, but the timers' (read and set per 1,000 records)
+    concerned[0] = False  # a batch ten times the size: the same statements, the timers' too (their ids bound as one value)
     more = batch(3000)
     with statements(site.engine) as sql:
         site.records.update_many(job, "tallies", ids=more, changes={"owner_id": new_owner}, owner_change=change)
-    assert len(sql) == few + 2 * 2, sql  # two more chunks of timers, two statements each
+    assert len(sql) == few, sql
     assert site.records.update_many(job, "tallies", ids=more, changes={"owner_id": new_owner}, owner_change=change) == []  # nothing moves twice
     assert len([m for m in rows(site, OWNERSHIP) if m["record_id"] in more]) == 3000
+
+
+def test_a_change_emptying_a_field_a_timer_requires_clears_it_without_reading_the_records(make_site, clock):
+    from datetime import timedelta
+
+    from kernel import OwnerChange, Timer
+    from kernel.timers import armed, rearm
+
+    computed = []
+
+    def due(record):
+        computed.append(record["id"])
+        return clock.now() + timedelta(days=1)
+
+    timed = plugin("tally_owners", requires=["tallies"],
+                   register_timers=lambda: [Timer("chase", "tallies", lambda **kw: None, due=due, depends_on=("owner_id",), requires=("owner_id",))])
+    site = make_site(tallies, timed)
+    TallyBase.metadata.create_all(site.engine)
+    rep = user(site, "rep@example.cn")
+    ids = fill_tallies(site, 500, owner_id=rep.user_id)
+    with site.write() as conn:
+        rearm(site, conn, "tallies", ids)
+    assert len(computed) == 500
+    job = Actor(user_id=None, label="timer tallies.chase", role="admin", channel="job")
+    with statements(site.engine) as sql:
+        assert site.records.update_many(job, "tallies", ids=ids, changes={"owner_id": None}, owner_change=OwnerChange("return")) == ids
+    assert len(computed) == 500  # not computed again, and the rows not read back
+    assert not any(s.startswith("SELECT") and "tallies_tallies.label" in s for s in sql), sql
+    with site.engine.connect() as conn:
+        assert armed(conn, "tallies", ids) == {}
+
+
+def test_an_owner_change_to_someone_names_an_active_user(make_site, clock):
+    from kernel import OwnerChange
+
+    site, _ = owned_tallies_site(make_site, clock, [False])
+    ids = fill_tallies(site, 3)
+    with pytest.raises(ValidationError) as refused:
+        site.records.update_many(ADMIN, "tallies", ids=ids, changes={"owner_id": 9999}, owner_change=OwnerChange())
+    assert refused.value.details[0]["loc"] == ["owner_id"] and "no user with id 9999" in refused.value.details[0]["msg"]
 
 
 def test_an_unmarked_update_hook_keeps_an_owner_change_per_record(make_site, clock):

@@ -263,6 +263,7 @@ def test_declarations_are_checked_at_start_up(make_site, recorder):
         (Timer("t", "notes", recorder, due=followup_due), "depends_on"),
         (Timer("t", "notes", recorder, due=followup_due, depends_on=("nope",)), "'nope'"),
         (Timer("bad name", "notes", recorder), "snake_case"),
+        (Timer("t", "notes", recorder, due=followup_due, depends_on=("status",), requires=("touched_at",)), "requires names 'touched_at'"),
     ]
     make_site(notes_plugin)
     for timer, message in bad:
@@ -283,6 +284,22 @@ def test_due_many_computes_a_batch_at_once(make_site, recorder):
     ids = site.records.create_many(ADMIN, "notes", [{"title": "a", "priority": 1}, {"title": "b", "priority": 2}])
     assert seen == [2]
     assert {i: t["due_at"] for i, t in timers_of(site).items()} == {ids[0]: START + timedelta(days=1), ids[1]: START + timedelta(days=2)}
+
+
+def test_a_record_without_a_required_field_has_no_timer_and_is_not_computed(make_site, recorder):
+    seen = []
+
+    def due_many(site, conn, entity, records):
+        seen.append([r["title"] for r in records])
+        return [r["touched_at"] + DAYS for r in records]
+
+    timer = Timer("touched", "notes", recorder, due_many=due_many, depends_on=("touched_at",), requires=("touched_at",))
+    site = make_site(notes_plugin, plugin_module("timertest", requires=["notes"], register_timers=lambda: [timer]))
+    ids = site.records.create_many(ADMIN, "notes", [{"title": "a", "touched_at": START}, {"title": "b"}])
+    assert seen == [["a"]]
+    assert {i: t["due_at"] for i, t in timers_of(site).items()} == {ids[0]: START + DAYS}
+    site.records.update(ADMIN, "notes", ids[0], {"touched_at": None})
+    assert seen == [["a"]] and timers_of(site) == {}
 
 
 def test_the_scheduler_tick_and_jobs_run_fire_due_timers(site, recorder, clock, tmp_path, database_url):

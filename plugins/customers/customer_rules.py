@@ -18,6 +18,25 @@ if TYPE_CHECKING:
 SHARES = Share.__table__
 CONTROLLED = ("team_id", "shared_user_ids", "shared_team_ids")
 KEY_SOURCES = ("name", "kind", "phone", "phones", "email", "emails")
+#: Customer fields whose change needs none of ``prepare_update``'s work: the owner (checked by the kernel's owner change).
+UNCHECKED = frozenset({"owner_id"})
+#: The entities whose updates this plugin's hooks prepare (``before_update``).
+PREPARED = ("customers", "contacts", "followups", "tasks")
+
+
+def prepares_update(site: Site, entity: str, fields: frozenset[str]) -> bool:
+    """Whether ``before_update`` has work in a batch of ``entity`` changing ``fields`` (``kernel.concerned_with``):
+    not in a batch of customers that only changes owners (a sea's return, a bulk assign)."""
+    if entity == "customers":
+        return not fields <= UNCHECKED
+    return entity in PREPARED
+
+
+def follows_update(site: Site, entity: str, fields: frozenset[str]) -> bool:
+    """Whether ``after_update`` has work in a batch of ``entity`` changing ``fields`` (shares, contacts, follow-up times)."""
+    if entity == "customers":
+        return bool(fields & {"shared_user_ids", "shared_team_ids"})
+    return entity == "contacts" or (entity == "followups" and "followed_at" in fields)
 
 
 def dedupe_keys(values: dict[str, Any]) -> dict[str, str | None]:

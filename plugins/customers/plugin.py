@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import Job, hookimpl
+from kernel import Job, concerned_with, hookimpl
 
 from . import activity_rules, contact_rules, customer_rules, hookspecs
 from .api import routes
@@ -166,6 +166,7 @@ def after_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, rec
 
 
 @hookimpl
+@concerned_with(customer_rules.prepares_update)
 def before_update(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
     if entity == "customers":
         customer_rules.prepare_update(site, conn, actor, record, changes)
@@ -178,6 +179,7 @@ def before_update(site: Site, conn: sa.Connection, actor: Actor, entity: str, re
 
 
 @hookimpl
+@concerned_with(customer_rules.follows_update)
 def after_update(
     site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], changes: dict[str, tuple[Any, Any]]
 ) -> None:

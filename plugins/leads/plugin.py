@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kernel import hookimpl
+from kernel import concerned_with, hookimpl
 from plugins.pools import PoolKind, entity_actions, masks, timers
 
 from . import activity, dedupe, hookspecs, lifecycle, routing
@@ -111,6 +111,7 @@ def before_create(site: Site, conn: sa.Connection, entity: str, values: dict[str
 
 
 @hookimpl
+@concerned_with(lambda site, entity, fields: entity == "leads")
 def before_update(site: Site, conn: sa.Connection, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
     if entity == "leads":
         lifecycle.guard_links(changes, CONVERTING.get())
@@ -119,6 +120,7 @@ def before_update(site: Site, conn: sa.Connection, entity: str, record: dict[str
 
 
 @hookimpl
+@concerned_with(lambda site, entity, fields: entity == "leads")
 def before_update_many(site: Site, entity: str, records: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
     if entity == "leads":
         for record, change in zip(records, changes):
@@ -140,6 +142,7 @@ def after_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, rec
 
 
 @hookimpl
+@concerned_with(lambda site, entity, fields: entity == "lead_pools" and bool(fields & {"is_default", "routing_rules"}))
 def after_update(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
     if entity == "lead_pools" and ("is_default" in changes or "routing_rules" in changes):
         routing.one_default(site, conn, actor, record)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from datetime import timedelta
 
-from kernel import Job, hookimpl
+from kernel import Job, concerned_with, hookimpl
 
 from . import conversion, demo, hookspecs, opportunities, pages, pipelines, rotting, timeline
 from .entities import LOST_REASONS, MENU_SECTIONS, entities, menu_items, permissions
@@ -91,6 +91,7 @@ def before_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, va
 
 
 @hookimpl
+@concerned_with(lambda site, entity, fields: entity == "opportunities")
 def before_update(site: Site, conn: sa.Connection, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
     if entity == "opportunities":
         opportunities.before_update(site, conn, record, changes)
@@ -121,6 +122,7 @@ def after_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, rec
 
 
 @hookimpl
+@concerned_with(lambda site, entity, fields: entity == "pipelines")
 def after_update(conn: sa.Connection, entity: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
     if entity == "pipelines":
         pipelines.after_update(conn, record, changes)

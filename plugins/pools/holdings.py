@@ -16,6 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kernel import ids_in
+
 from .models import COOLDOWNS, DAILY, HOLDINGS, HOLDS
 from .sqlbits import insert_ignoring, upsert, upsert_many
 
@@ -68,7 +70,7 @@ def holds_of(conn: sa.Connection, entity: str, ids: list[int]) -> dict[int, dict
     """The hold rows of records ``ids``, by record id."""
     if not ids:
         return {}
-    query = sa.select(HOLDS).where(HOLDS.c.entity == entity, HOLDS.c.record_id.in_(ids))
+    query = sa.select(HOLDS).where(HOLDS.c.entity == entity, ids_in(HOLDS.c.record_id, ids, conn.dialect.name))
     return {row.record_id: dict(row._mapping) for row in conn.execute(query)}
 
 
@@ -83,7 +85,7 @@ def unhold(conn: sa.Connection, entity: str, ids: list[int]) -> list[tuple[int, 
     if not ids:
         return []
     rows = conn.execute(
-        sa.delete(HOLDS).where(HOLDS.c.entity == entity, HOLDS.c.record_id.in_(ids)).returning(HOLDS.c.pool_id, HOLDS.c.user_id, HOLDS.c.counted)
+        sa.delete(HOLDS).where(HOLDS.c.entity == entity, ids_in(HOLDS.c.record_id, ids, conn.dialect.name)).returning(HOLDS.c.pool_id, HOLDS.c.user_id, HOLDS.c.counted)
     ).all()
     return [(r.pool_id, r.user_id) for r in rows if r.counted]
 

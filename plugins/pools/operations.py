@@ -217,10 +217,13 @@ def _let_go(site: Site, tx: sa.Connection, kind: PoolKind, pool: dict[str, Any],
     holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [r["id"] for r in records]))
     now = site.clock.now()
     cooling = []
+    days: dict[Any, int | None] = {}  # the cooldown per level, worked out once
     for record in records:
-        rules = effective(pool, record.get(kind.level_field) if kind.level_field else None)
-        if rules.cooldown_days and record[owner] is not None:
-            cooling.append((record["id"], record[owner], now + timedelta(days=rules.cooldown_days)))
+        level = record.get(kind.level_field) if kind.level_field else None
+        if level not in days:
+            days[level] = effective(pool, level).cooldown_days
+        if days[level] and record[owner] is not None:
+            cooling.append((record["id"], record[owner], now + timedelta(days=days[level])))
     holdings.start_cooldowns(tx, kind.entity, cooling)
 
 

@@ -133,9 +133,10 @@ def timers(*kinds: PoolKind) -> list[Timer]:
     """``register_timers``' answer: each kind's return deadline and reminder (see :mod:`.returns`)."""
     found = []
     for kind in kinds:
-        depends = tuple(n for n in (kind.owner_field or "owner_id", kind.pool_field, kind.activity_field, kind.level_field) if n)
-        found.append(Timer(returns.RETURN, kind.entity, returns.return_due, due_many=returns.return_times, depends_on=depends,
+        held = (kind.owner_field or "owner_id", kind.pool_field)  # an unowned record, or one outside a pool, has no deadline
+        depends = tuple(n for n in (*held, kind.activity_field, kind.level_field) if n)
+        found.append(Timer(returns.RETURN, kind.entity, returns.return_due, due_many=returns.return_times, depends_on=depends, requires=held,
                            batch_size=returns.BATCH, label={"en": "Return to the pool", "zh_CN": "回收到池"}))
-        found.append(Timer(returns.REMIND, kind.entity, returns.remind_due, due_many=returns.remind_times, depends_on=depends,
+        found.append(Timer(returns.REMIND, kind.entity, returns.remind_due, due_many=returns.remind_times, depends_on=depends, requires=held,
                            label={"en": "Remind before the return", "zh_CN": "回收前提醒"}))
     return found

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import N_, MailError, OwnerChange, mail_enabled, notify, send_mail, user_locale
+from kernel import N_, MailError, OwnerChange, ids_in, mail_enabled, notify, send_mail, user_locale
 
 from . import holdings
 from .kinds import PoolKind, kind_of, kinds
@@ -61,13 +61,18 @@ def closed_ids(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int])
     return found
 
 
-def _deadlines(site: Site, conn: sa.Connection, kind: PoolKind, records: Sequence[dict[str, Any]]) -> list[dict[str, datetime]]:
-    """Each record's deadlines (``followup``, ``close``, ``remind``; none when unowned, outside a pool or closed)."""
+def _deadlines(
+    site: Site, conn: sa.Connection, kind: PoolKind, records: Sequence[dict[str, Any]], holds: dict[int, dict[str, Any]] | None = None,
+) -> list[dict[str, datetime]]:
+    """Each record's deadlines (``followup``, ``close``, ``remind``; none when unowned, outside a pool or closed);
+    ``holds``: the records' hold rows by record id, when already read."""
     owner = kind.owner(site.view.entities[kind.entity])
     held = [r for r in records if r.get(owner) is not None and r.get(kind.pool_field) is not None]
     pools = load_pools(site, conn, kind, {r[kind.pool_field] for r in held})
-    holds = holdings.holds_of(conn, kind.entity, [r["id"] for r in held])
+    if holds is None:
+        holds = holdings.holds_of(conn, kind.entity, [r["id"] for r in held])
     now = site.clock.now()
+    rules: dict[tuple[int, Any], Any] = {}  # a pool's rules per level, worked out once
     found = []
     for record in records:
         pool = pools.get(record.get(kind.pool_field))
@@ -77,7 +82,10 @@ def _deadlines(site: Site, conn: sa.Connection, kind: PoolKind, records: Sequenc
             continue
         assigned = hold["assigned_at"] if hold is not None and hold["user_id"] == record[owner] else now
         activity = record.get(kind.activity_field) if kind.activity_field else None
-        found.append(deadlines(effective(pool, record.get(kind.level_field) if kind.level_field else None), assigned, activity))
+        level = record.get(kind.level_field) if kind.level_field else None
+        if (pool["id"], level) not in rules:
+            rules[(pool["id"], level)] = effective(pool, level)
+        found.append(deadlines(rules[(pool["id"], level)], assigned, activity))
     return found
 
 
@@ -101,16 +109,29 @@ def deadlines_of(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int
     if kind is None or not ids:
         return {}
     table = site.view.entities[entity].table
-    records = [dict(r._mapping) for r in conn.execute(sa.select(table).where(table.c.id.in_(list(ids))))]
+    records = [dict(r._mapping) for r in conn.execute(sa.select(table).where(ids_in(table.c.id, ids, conn.dialect.name)))]
     return {r["id"]: d for r, d in zip(records, _deadlines(site, conn, kind, records)) if d}
 
 
-def _due_records(site: Site, conn: sa.Connection, kind: PoolKind, timers: list[DueTimer]) -> list[dict[str, Any]]:
+def _due_records(site: Site, conn: sa.Connection, kind: PoolKind, timers: list[DueTimer]) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """The held records the timers name, in id order, and their hold rows by record id (one query)."""
     table = site.view.entities[kind.entity].table
     owner = kind.owner(site.view.entities[kind.entity])
     ids = sorted({t.record_id for t in timers})
-    query = sa.select(table).where(table.c.id.in_(ids), table.c[owner].is_not(None), table.c[kind.pool_field].is_not(None)).order_by(table.c.id)
-    return [dict(r._mapping) for r in conn.execute(query)]
+    hold = [HOLDS.c[name].label(f"hold_{name}") for name in ("user_id", "assigned_at", "counted")]
+    query = (
+        sa.select(table, *hold)
+        .select_from(table.outerjoin(HOLDS, sa.and_(HOLDS.c.entity == kind.entity, HOLDS.c.record_id == table.c.id)))
+        .where(ids_in(table.c.id, ids, conn.dialect.name), table.c[owner].is_not(None), table.c[kind.pool_field].is_not(None))
+        .order_by(table.c.id)
+    )
+    records, holds = [], {}
+    for row in conn.execute(query):
+        values = row._mapping
+        records.append({name: values[column] for name, column in table.c.items()})
+        if values["hold_user_id"] is not None:
+            holds[values["id"]] = {"user_id": values["hold_user_id"], "assigned_at": values["hold_assigned_at"], "counted": values["hold_counted"]}
+    return records, holds
 
 
 def return_due(site: Site, conn: sa.Connection, actor: Actor, entity: str, timers: list[DueTimer]) -> None:
@@ -118,14 +139,14 @@ def return_due(site: Site, conn: sa.Connection, actor: Actor, entity: str, timer
     kind = kind_of(site, entity)
     if kind is None:
         return
-    records = _due_records(site, conn, kind, timers)
+    records, holds = _due_records(site, conn, kind, timers)
     closed = closed_ids(site, conn, entity, [r["id"] for r in records])
     if closed:
         mark_closed(site, conn, entity, sorted(closed))
     records = [r for r in records if r["id"] not in closed]
     now = site.clock.now()
     groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
-    for record, found in zip(records, _deadlines(site, conn, kind, records)):
+    for record, found in zip(records, _deadlines(site, conn, kind, records, holds)):
         overdue = sorted((at, rule) for rule, at in found.items() if rule != "remind" and at <= now)
         if overdue:
             groups[(record[kind.pool_field], overdue[0][1])].append(record)
@@ -181,10 +202,10 @@ def remind_due(site: Site, conn: sa.Connection, actor: Actor, entity: str, timer
     kind = kind_of(site, entity)
     if kind is None:
         return
-    records = _due_records(site, conn, kind, timers)
+    records, holds = _due_records(site, conn, kind, timers)
     owner = kind.owner(site.view.entities[entity])
     now = site.clock.now()
-    due = [r for r, d in zip(records, _deadlines(site, conn, kind, records)) if d.get("remind") is not None and d["remind"] <= now]
+    due = [r for r, d in zip(records, _deadlines(site, conn, kind, records, holds)) if d.get("remind") is not None and d["remind"] <= now]
     if not due:
         return
     pools = load_pools(site, conn, kind, {r[kind.pool_field] for r in due})
@@ -202,7 +223,8 @@ def remind_due(site: Site, conn: sa.Connection, actor: Actor, entity: str, timer
                 send_mail(site, emails[user_id], title, title)
             except MailError:
                 log.warning("pools: could not email %s a reminder", emails[user_id])
-    conn.execute(sa.update(HOLDS).where(HOLDS.c.entity == entity, HOLDS.c.record_id.in_([r["id"] for r in due])).values(reminded_at=now))
+    reminded = ids_in(HOLDS.c.record_id, [r["id"] for r in due], conn.dialect.name)
+    conn.execute(sa.update(HOLDS).where(HOLDS.c.entity == entity, reminded).values(reminded_at=now))
 
 
 def mark_closed(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int]) -> int:
@@ -211,7 +233,7 @@ def mark_closed(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int]
     if not ids:
         return 0
     rows = conn.execute(
-        sa.update(HOLDS).where(HOLDS.c.entity == entity, HOLDS.c.record_id.in_(list(ids)), HOLDS.c.counted.is_(True))
+        sa.update(HOLDS).where(HOLDS.c.entity == entity, ids_in(HOLDS.c.record_id, ids, conn.dialect.name), HOLDS.c.counted.is_(True))
         .values(counted=False).returning(HOLDS.c.pool_id, HOLDS.c.user_id)
     ).all()
     holdings.give_back(conn, entity, [(r.pool_id, r.user_id) for r in rows])

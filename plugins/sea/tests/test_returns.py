@@ -100,3 +100,27 @@ def test_the_daily_claim_limit_and_the_next_day(site: Site, people: dict[str, Ac
     assert [claim(http, rep, c).status_code for c in customers] == [200, 200, 409]
     clock.advance(days=1)
     assert claim(http, rep, customers[2]).status_code == 200
+
+
+def test_a_return_is_written_set_based(site: Site, people: dict[str, Actor], http: Any, clock: FrozenClock) -> None:
+    """No update hook of customers, pools or the sea has work in an owner-only batch of customers: the
+    return's audit entries and ownership events are each one INSERT … SELECT, not a row per customer."""
+    rep = people["rep"]
+    sea = make_sea(site, people, followup_days=5)
+    customers = make_customers(site, sea["id"], 3)
+    assert all(claim(http, rep, c).status_code == 200 for c in customers)
+    clock.advance(days=5, seconds=1)
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(site.engine, "before_cursor_execute", count)
+    try:
+        fire_due_timers(site)
+    finally:
+        sa.event.remove(site.engine, "before_cursor_execute", count)
+    assert [owner_of(site, c) for c in customers] == [None] * 3
+    assert any(s.startswith("INSERT INTO kernel_ownership_events") and " SELECT " in s for s in seen), seen
+    assert any(s.startswith("INSERT INTO kernel_audit") and " SELECT " in s for s in seen), seen
+    assert [last_event(site, c)["action"] for c in customers] == ["return"] * 3
