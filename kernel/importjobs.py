@@ -10,6 +10,11 @@ the last row committed. A process killed mid-batch (``kill -9``, power loss) los
 whole, checkpoint included, so :func:`resume` (``crm import --resume``) starts again at the
 first row not committed: no row is written twice and none is lost.
 
+A batch is checked on a read connection first (:meth:`kernel.importing.Writer.check`: references,
+look-alikes, validation), so its write transaction only writes (and checks again only when a
+record it depends on was written meanwhile); on SQLite, where that transaction holds the one
+write lock, batches are sized to hold it about :data:`LOCK_TARGET` seconds (:class:`BatchSizes`).
+
 In batches, a batch holding invalid rows is not written unless invalid rows may be skipped: the
 job stops there (status ``stopped``) with the rows to fix; what earlier batches wrote stays, and
 :func:`undo` (``crm import --undo JOB``) moves every record a job created to the recycle bin
@@ -257,19 +262,25 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
 
 class BatchSizes:
     """How many rows the next batch takes: ``largest``, or, where the database has one writer at a
-    time (SQLite), as many as fit in :data:`LOCK_TARGET` seconds of write lock at the rate the
-    last batch was written (at least :data:`SMALLEST_BATCH`), so that logins and other writes
-    wait for at most about that long. The checkpoint is the last row committed, so batches of
-    varying size resume alike."""
+    time (SQLite), ``largest`` halved until the rows fit in :data:`LOCK_TARGET` seconds of write
+    lock at the rate the last batch was written (never under :data:`SMALLEST_BATCH`), so that
+    logins and other writes wait for at most about that long. Halving keeps the sizes few: each
+    size is a statement shape the database and SQLAlchemy cache. The checkpoint is the last row
+    committed, so batches of varying size resume alike."""
 
     def __init__(self, largest: int, one_writer: bool):
         self.largest, self.one_writer = largest, one_writer
-        self.next = min(largest, 2 * SMALLEST_BATCH) if one_writer else largest  # a first guess, till a batch was timed
+        self.next = self._fitting(2 * SMALLEST_BATCH) if one_writer else largest  # a first guess, till a batch was timed
 
     def written(self, rows: int, seconds: float) -> None:
         if self.one_writer and rows:
-            fitting = int(rows * LOCK_TARGET / max(seconds, 1e-6))
-            self.next = max(min(fitting, self.largest), min(SMALLEST_BATCH, self.largest))
+            self.next = self._fitting(rows * LOCK_TARGET / max(seconds, 1e-6))
+
+    def _fitting(self, rows: float) -> int:
+        size = self.largest
+        while size > rows and size // 2 >= SMALLEST_BATCH:
+            size //= 2
+        return size
 
 
 def _commit_batch(

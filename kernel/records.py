@@ -349,7 +349,8 @@ class Records:
         """Validate and insert a batch in one transaction; returns the new ids (or records).
 
         The whole batch is refused if any row is wrong; the error's ``loc`` starts
-        with the row's index when there is more than one row.
+        with the row's index when there is more than one row. A row may be a
+        :class:`ValidatedRow` (:meth:`validate_new`'s answer): its values are not checked again.
 
         ``on_duplicate`` asks the ``find_duplicates`` hook about the validated rows before
         anything is inserted (:meth:`find_duplicates`): ``"warn"`` inserts them all and gives

@@ -338,13 +338,14 @@ def test_an_unrelated_write_between_check_and_write_asks_no_second_check(site, m
 
 def test_batches_on_sqlite_shrink_to_hold_the_write_lock_briefly_and_elsewhere_keep_their_size():
     sizes = BatchSizes(1_000, one_writer=True)
-    assert sizes.next == 100
-    sizes.written(100, 0.05)  # 2,000 rows/s: 300 fit in 0.15 s
-    assert sizes.next == 300
-    sizes.written(300, 30.0)
-    assert sizes.next == 50  # never fewer
-    sizes.written(50, 0.001)
+    assert sizes.next == 62  # 1,000 halved till it is at most 100 rows, the first guess
+    sizes.written(62, 0.031)  # 2,000 rows/s: 300 fit in 0.15 s
+    assert sizes.next == 250
+    sizes.written(250, 30.0)
+    assert sizes.next == 62  # never under 50
+    sizes.written(62, 0.001)
     assert sizes.next == 1_000  # never more than asked
+    assert BatchSizes(7, one_writer=True).next == 7
     other = BatchSizes(1_000, one_writer=False)
     other.written(1_000, 30.0)
     assert other.next == 1_000
