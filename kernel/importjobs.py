@@ -52,6 +52,10 @@ BATCHED_ROWS = 5_000
 DEFAULT_BATCH = 1_000
 #: Seconds a batch should hold SQLite's write lock (the size of the next batch follows); see :class:`BatchSizes`.
 LOCK_TARGET = 0.15
+#: Seconds SQLite's write lock is left free between two batches (at most as long as the last one held
+#: it; checking the next batch counts): a writer waiting for the lock polls at least every 0.1 s, so it
+#: gets its turn after one batch instead of losing every race to the next one.
+LOCK_GAP = 0.1
 #: The fewest rows a batch takes however slowly rows are written.
 SMALLEST_BATCH = 50
 #: Problem rows kept with a job (as report lines); the counts cover them all.
@@ -228,6 +232,7 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
     done = 0
     sizes = BatchSizes(int(options.get("batch") or DEFAULT_BATCH), site.engine.dialect.name == "sqlite")
     rows = sheet.iter_rows()
+    released = time.perf_counter()
     try:
         while part := list(itertools.islice(rows, sizes.next)):
             pending = [(number, cells) for number, cells in part if number > job.last_row]
@@ -236,8 +241,10 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
                 writer.rows_by_id = {}  # earlier batches are committed: their records are named as stored ones
                 with site.engine.connect() as reading:  # the checks take no write lock
                     checked = writer.check(reading, batch)
+                time.sleep(sizes.pause(time.perf_counter() - released))
                 try:
                     held = _commit_batch(site, job.id, writer, checked, counts, issues, skip_invalid)
+                    released = time.perf_counter()
                 except _Stop:
                     report.ids = report.ids[: len(report.ids) - len(writer.created)]
                     _finish(site, job.id, "stopped", issues + report.issue_lines(KEPT_ISSUES))
@@ -264,17 +271,24 @@ class BatchSizes:
     """How many rows the next batch takes: ``largest``, or, where the database has one writer at a
     time (SQLite), ``largest`` halved until the rows fit in :data:`LOCK_TARGET` seconds of write
     lock at the rate the last batch was written (never under :data:`SMALLEST_BATCH`), so that
-    logins and other writes wait for at most about that long. Halving keeps the sizes few: each
+    logins and other writes wait for at most about that long (:meth:`pause` leaves them a gap). Halving keeps the sizes few: each
     size is a statement shape the database and SQLAlchemy cache. The checkpoint is the last row
     committed, so batches of varying size resume alike."""
 
     def __init__(self, largest: int, one_writer: bool):
         self.largest, self.one_writer = largest, one_writer
         self.next = self._fitting(2 * SMALLEST_BATCH) if one_writer else largest  # a first guess, till a batch was timed
+        self.held = 0.0
 
     def written(self, rows: int, seconds: float) -> None:
         if self.one_writer and rows:
             self.next = self._fitting(rows * LOCK_TARGET / max(seconds, 1e-6))
+            self.held = seconds
+
+    def pause(self, free_for: float) -> float:
+        """Seconds to wait before the next write transaction, the lock having been free for ``free_for``
+        (checking the batch): together :data:`LOCK_GAP`, or as long as the last batch held it if less."""
+        return max(0.0, min(LOCK_GAP, self.held) - free_for) if self.one_writer else 0.0
 
     def _fitting(self, rows: float) -> int:
         size = self.largest

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from kernel import Actor, hookimpl
 from kernel.cli import make_cli
+from kernel import importjobs
 from kernel.importing import ImportRefused, Writer, import_rows, read_sheet
 from kernel.importjobs import MAPPINGS, RECORDS, BatchSizes, file_hash, import_in_batches, latest_unfinished, load, resume, undo
 from kernel.models import AuditEntry
@@ -43,6 +44,12 @@ class Saboteur:
             if self.countdown == 0:
                 self.countdown = None
                 raise Killed()
+
+
+@pytest.fixture(autouse=True)
+def no_gap_between_batches(monkeypatch):
+    """No test sleeps: the gap SQLite's lock is left free between batches is tested on its own (:class:`BatchSizes`)."""
+    monkeypatch.setattr(importjobs, "LOCK_GAP", 0.0)
 
 
 @pytest.fixture
@@ -336,7 +343,7 @@ def test_an_unrelated_write_between_check_and_write_asks_no_second_check(site, m
     assert report.imported == 10 and calls == [True, True]  # a user written meanwhile is no reason to check customers again
 
 
-def test_batches_on_sqlite_shrink_to_hold_the_write_lock_briefly_and_elsewhere_keep_their_size():
+def test_batches_on_sqlite_shrink_to_hold_the_write_lock_briefly_and_elsewhere_keep_their_size(monkeypatch):
     sizes = BatchSizes(1_000, one_writer=True)
     assert sizes.next == 62  # 1,000 halved till it is at most 100 rows, the first guess
     sizes.written(62, 0.031)  # 2,000 rows/s: 300 fit in 0.15 s
@@ -346,6 +353,10 @@ def test_batches_on_sqlite_shrink_to_hold_the_write_lock_briefly_and_elsewhere_k
     sizes.written(62, 0.001)
     assert sizes.next == 1_000  # never more than asked
     assert BatchSizes(7, one_writer=True).next == 7
+    monkeypatch.setattr(importjobs, "LOCK_GAP", 0.1)
+    assert sizes.pause(0.0) == 0.001  # the lock is left free as long as the last batch held it, up to 0.1 s
+    sizes.written(62, 0.5)
+    assert sizes.pause(0.03) == pytest.approx(0.07) and sizes.pause(0.2) == 0.0
     other = BatchSizes(1_000, one_writer=False)
     other.written(1_000, 30.0)
-    assert other.next == 1_000
+    assert other.next == 1_000 and other.pause(0.0) == 0.0
