@@ -271,9 +271,9 @@ class BatchSizes:
     """How many rows the next batch takes: ``largest``, or, where the database has one writer at a
     time (SQLite), ``largest`` halved until the rows fit in :data:`LOCK_TARGET` seconds of write
     lock at the rate the last batch was written (never under :data:`SMALLEST_BATCH`), so that
-    logins and other writes wait for at most about that long (:meth:`pause` leaves them a gap). Halving keeps the sizes few: each
-    size is a statement shape the database and SQLAlchemy cache. The checkpoint is the last row
-    committed, so batches of varying size resume alike."""
+    logins and other writes wait for at most about that long (:meth:`pause` leaves them a gap).
+    Halving keeps the sizes few: each size is a statement shape the database and SQLAlchemy
+    cache. The checkpoint is the last row committed, so batches of varying size resume alike."""
 
     def __init__(self, largest: int, one_writer: bool):
         self.largest, self.one_writer = largest, one_writer
