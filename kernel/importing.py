@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import permissions
+from . import outbox, permissions
 from .dryrun import dry_run_transaction
 from .duplicates import Lookalikes, ask_manager
 from .errors import Forbidden, NotFound, RecordError
@@ -47,6 +47,7 @@ from .i18n import plugin_locale_dirs, translations
 from . import importupserts
 from .importrefs import References
 from .importupserts import Upsert
+from .records import ValidatedRow
 
 if TYPE_CHECKING:
     from .entities import Entity
@@ -623,14 +624,32 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-class Writer:
-    """Writes batches of rows in the import's transaction and records what happened to each.
+@dataclass
+class CheckedBatch:
+    """A batch as checked before its write: the rows to create (validated), the stored records to
+    update, the rows set aside, and ``seen``, the last committed write the check saw (None: checked in
+    the write transaction itself)."""
 
-    Each batch is first checked for look-alikes in one call (``site.records.find_duplicates``:
-    stored records, rows written earlier by this import, and earlier rows of the batch);
-    rows to skip or refuse are set aside and the rest written with one ``create_many``.
-    A batch the write path refuses is redone row by row, each in a savepoint, so every
-    bad row is reported with the reason the API would give.
+    rows: list[tuple[int, dict[str, Any]]]  # as read from the file, for a check done again
+    seen: int | None
+    create: list[tuple[int, Any]] = field(default_factory=list)  # (row, ValidatedRow)
+    updates: list[tuple[int, dict[str, Any], dict[str, Any]]] = field(default_factory=list)  # (row, stored record, the row's values)
+    invalid: list[RowIssue] = field(default_factory=list)
+    duplicates: list[RowIssue] = field(default_factory=list)  # set aside (on_duplicate skip)
+    flagged: list[RowIssue] = field(default_factory=list)  # look-alikes written anyway (on_duplicate create)
+
+
+class Writer:
+    """Checks and writes batches of rows and records what happened to each.
+
+    :meth:`check` does what only reads — references by natural key, upsert matches, look-alikes
+    (``site.records.find_duplicates``, one call a batch: stored records, rows written earlier by
+    this import, earlier rows of the batch) and each row's validation — and may run on a read
+    connection before the write transaction. :meth:`store` then writes, in the write transaction:
+    it first asks whether a record of the entity (or of one its references name) was written since
+    the check (:func:`kernel.outbox.written_since`) and checks again there if so; then the updates
+    and one ``create_many`` of the validated rows (hooks, audit). A batch the write path refuses is
+    redone row by row, each in a savepoint, so every bad row is reported with the reason the API would give.
     """
 
     def __init__(self, site: Site, actor: Actor, entity: str, columns: list[Column], report: ImportReport, upsert: Upsert | None = None):
@@ -640,26 +659,61 @@ class Writer:
         self.rows_by_id: dict[int, int] = {}
         self.created: list[tuple[int, int]] = []  # (row, id) of each record written, in order
         self.references = References(site, actor, columns)
+        self.watched = sorted({entity, *(c.field.reference for c in self.references.columns if c.field is not None and c.field.reference)})
 
     def write(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> None:
-        batch, unresolved = self.references.resolve(conn, batch)
-        self.report.invalid.extend(unresolved)
+        """Check and write ``batch`` in the caller's write transaction ``conn``."""
+        self.store(conn, self.check(conn, batch, watch=False))
+
+    def check(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]], *, watch: bool = True) -> CheckedBatch:
+        """Everything about ``batch`` that only reads the database; ``conn`` may be a read connection
+        (``watch``: note the last committed write first, so :meth:`store` can tell what came after)."""
+        seen = outbox.last_commit(conn) if watch else None
+        checked = CheckedBatch(batch, seen)
+        rows = [(number, {**data, "custom": dict(data["custom"])} if "custom" in data else dict(data)) for number, data in batch]
+        rows, checked.invalid = self.references.resolve(conn, rows)
         if self.upsert is not None:
-            batch = self._updated(conn, batch)
-        keep, flagged = self._sorted_out(conn, batch)
+            rows = self._matched(conn, rows, checked)
+        keep = self._sorted_out(conn, rows, checked)
+        checked.create = self._validated(keep, checked.invalid)
+        return checked
+
+    def store(self, conn: sa.Connection, checked: CheckedBatch) -> None:
+        """Write what :meth:`check` found in the write transaction ``conn``, checking again first when
+        records it depends on were written since."""
+        if checked.seen is not None and outbox.written_since(conn, checked.seen, self.watched):
+            checked = self.check(conn, checked.rows, watch=False)
+        if checked.updates and self._updated(conn, checked.updates) and checked.create:  # an update may have made a look-alike
+            rows = {number for number, _ in checked.create}
+            checked.flagged = [issue for issue in checked.flagged if issue.row not in rows]
+            checked.create = self._sorted_out(conn, checked.create, checked)
+        self.report.invalid.extend(checked.invalid)
+        self.report.duplicates.extend(checked.duplicates)
+        keep = checked.create
         if keep and not self._all_at_once(conn, keep):
             for number, data in keep:
                 self._one(conn, number, data)
         created = set(self.rows_by_id.values())
-        self.report.duplicates.extend(issue for issue in flagged if issue.row in created)  # imported anyway
+        self.report.duplicates.extend(issue for issue in checked.flagged if issue.row in created)  # imported anyway
 
-    def _sorted_out(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> tuple[list[tuple[int, dict[str, Any]]], list[RowIssue]]:
-        """The rows to write, and the look-alikes among them (``create``) that are written anyway."""
-        if not self.detects:
-            return batch, []
-        found = self.site.records.find_duplicates(self.actor, self.entity, [data for _, data in batch], conn=conn)
+    def _validated(self, rows: list[tuple[int, dict[str, Any]]], invalid: list[RowIssue]) -> list[tuple[int, Any]]:
+        """``rows`` as the write path cleans them (:meth:`kernel.records.Records.validate_new`); the refused ones go to ``invalid``."""
+        validated = []
+        for number, data in rows:
+            try:
+                validated.append((number, self.site.records.validate_new(self.entity, data)))
+            except RecordError as exc:
+                invalid.extend(self._issues(number, exc))
+        return validated
+
+    def _sorted_out(self, conn: sa.Connection, batch: list[tuple[int, Any]], checked: CheckedBatch) -> list[tuple[int, Any]]:
+        """The rows to write; look-alikes set aside (``skip``), refused (``refuse``) or flagged and kept (``create``) in ``checked``."""
+        if not self.detects or not batch:
+            return batch
+        values = [data.data if isinstance(data, ValidatedRow) else data for _, data in batch]
+        found = self.site.records.find_duplicates(self.actor, self.entity, values, conn=conn)
         titles = self._titles(conn, {id_ for lookalikes in found for id_ in lookalikes.ids(self.entity)})
-        keep, written_anyway = [], []
+        keep = []
         for (number, data), lookalikes in zip(batch, found):
             if not lookalikes:
                 keep.append((number, data))
@@ -667,13 +721,13 @@ class Writer:
             issue = self._duplicate(number, lookalikes, [n for n, _ in batch], titles)
             if self.report.on_duplicate == "create":
                 keep.append((number, data))
-                written_anyway.append(issue)
+                checked.flagged.append(issue)
             else:
-                (self.report.duplicates if self.report.on_duplicate == "skip" else self.report.invalid).append(issue)
-        return keep, written_anyway
+                (checked.duplicates if self.report.on_duplicate == "skip" else checked.invalid).append(issue)
+        return keep
 
-    def _updated(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
-        """Rows whose key matches one stored record update it (by the policies); the rest go on to be created."""
+    def _matched(self, conn: sa.Connection, batch: list[tuple[int, dict[str, Any]]], checked: CheckedBatch) -> list[tuple[int, dict[str, Any]]]:
+        """Rows whose key matches one stored record are to update it (kept in ``checked``); the rest go on to be created."""
         assert self.upsert is not None
         entity = self.site.view.entity(self.entity)
         found = importupserts.matched(self.site, conn, self.actor, entity, self.upsert, batch)
@@ -683,18 +737,28 @@ class Writer:
             if not records:
                 rest.append((number, data))
             elif len(records) > 1:
-                self.report.invalid.append(RowIssue(number, f"{data[self.upsert.key]!r} matches {len(records)} records by {self.upsert.key}; give a unique key", self.headers.get(self.upsert.key)))
+                checked.invalid.append(RowIssue(number, f"{data[self.upsert.key]!r} matches {len(records)} records by {self.upsert.key}; give a unique key", self.headers.get(self.upsert.key)))
             else:
-                result = importupserts.apply(self.site, conn, self.actor, entity, self.upsert, records[0], data)
-                if isinstance(result, RecordError):
-                    self.report.invalid.extend(self._issues(number, result))
-                elif result:
-                    self.report.updated.append(records[0]["id"])
-                else:
-                    self.report.unchanged += 1
+                checked.updates.append((number, records[0], data))
         return rest
 
-    def _all_at_once(self, conn: sa.Connection, rows: list[tuple[int, dict[str, Any]]]) -> bool:
+    def _updated(self, conn: sa.Connection, updates: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> bool:
+        """Apply each matched row to its stored record (by the policies); True when one changed."""
+        assert self.upsert is not None
+        entity = self.site.view.entity(self.entity)
+        changed = False
+        for number, stored, data in updates:
+            result = importupserts.apply(self.site, conn, self.actor, entity, self.upsert, stored, data)
+            if isinstance(result, RecordError):
+                self.report.invalid.extend(self._issues(number, result))
+            elif result:
+                self.report.updated.append(stored["id"])
+                changed = True
+            else:
+                self.report.unchanged += 1
+        return changed
+
+    def _all_at_once(self, conn: sa.Connection, rows: list[tuple[int, Any]]) -> bool:
         """``rows`` in one ``create_many``; False (and nothing kept) when the write path refuses one."""
         savepoint = conn.begin_nested()
         try:
@@ -706,7 +770,7 @@ class Writer:
         self._created(rows, ids)
         return True
 
-    def _created(self, rows: list[tuple[int, dict[str, Any]]], ids: list[int]) -> None:
+    def _created(self, rows: list[tuple[int, Any]], ids: list[int]) -> None:
         self.report.ids.extend(ids)
         self.created.extend((number, id_) for (number, _), id_ in zip(rows, ids))
         self.rows_by_id.update((id_, number) for (number, _), id_ in zip(rows, ids))
@@ -733,7 +797,7 @@ class Writer:
         reason = "; ".join(reasons)
         return RowIssue(number, reason, duplicate_of=stored, duplicate_rows=tuple(sorted(rows)), hidden=lookalikes.hidden, duplicate_names=names)
 
-    def _one(self, conn: sa.Connection, number: int, data: dict[str, Any]) -> None:
+    def _one(self, conn: sa.Connection, number: int, data: Any) -> None:
         savepoint = conn.begin_nested()
         try:
             record_id = self.site.records.create_many(self.actor, self.entity, [data], conn=conn)[0]

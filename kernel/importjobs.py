@@ -10,6 +10,11 @@ the last row committed. A process killed mid-batch (``kill -9``, power loss) los
 whole, checkpoint included, so :func:`resume` (``crm import --resume``) starts again at the
 first row not committed: no row is written twice and none is lost.
 
+A batch is checked on a read connection first (:meth:`kernel.importing.Writer.check`: references,
+look-alikes, validation), so its write transaction only writes (and checks again only when a
+record it depends on was written meanwhile); on SQLite, where that transaction holds the one
+write lock, batches are sized to hold it about :data:`LOCK_TARGET` seconds (:class:`BatchSizes`).
+
 In batches, a batch holding invalid rows is not written unless invalid rows may be skipped: the
 job stops there (status ``stopped``) with the rows to fix; what earlier batches wrote stays, and
 :func:`undo` (``crm import --undo JOB``) moves every record a job created to the recycle bin
@@ -19,6 +24,8 @@ through ``site.records.delete_many`` — audited, a batch at a time.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import time
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -28,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from .errors import NotFound
-from .importing import LISTED_ISSUES, ImportRefused, ImportReport, Sheet, SheetStream, Writer, _batches, prepare, row_data
+from .importing import LISTED_ISSUES, CheckedBatch, ImportRefused, ImportReport, Sheet, SheetStream, Writer, prepare, row_data
 from .importupserts import Upsert
 from .models import ImportedRecord, ImportJob, ImportMapping
 
@@ -43,6 +50,14 @@ RECORDS = ImportedRecord.__table__
 BATCHED_ROWS = 5_000
 #: Rows per committed batch when none is given.
 DEFAULT_BATCH = 1_000
+#: Seconds a batch should hold SQLite's write lock (the size of the next batch follows); see :class:`BatchSizes`.
+LOCK_TARGET = 0.15
+#: Seconds SQLite's write lock is left free between two batches (at most as long as the last one held
+#: it; checking the next batch counts): a writer waiting for the lock polls at least every 0.1 s, so it
+#: gets its turn after one batch instead of losing every race to the next one.
+LOCK_GAP = 0.1
+#: The fewest rows a batch takes however slowly rows are written.
+SMALLEST_BATCH = 50
 #: Problem rows kept with a job (as report lines); the counts cover them all.
 KEPT_ISSUES = 200
 #: Records moved to the recycle bin per transaction by :func:`undo`.
@@ -215,22 +230,28 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
     counts = {"duplicates": job.duplicates, "invalid": job.invalid}
     issues = list(job.issues)
     done = 0
-    size = int(options.get("batch") or DEFAULT_BATCH)
+    sizes = BatchSizes(int(options.get("batch") or DEFAULT_BATCH), site.engine.dialect.name == "sqlite")
     rows = sheet.iter_rows()
+    released = time.perf_counter()
     try:
-        for part in _batches(rows, size):
+        while part := list(itertools.islice(rows, sizes.next)):
             pending = [(number, cells) for number, cells in part if number > job.last_row]
             if pending:
                 batch = [(number, row_data(columns, cells, tzinfo)) for number, cells in pending]
                 writer.rows_by_id = {}  # earlier batches are committed: their records are named as stored ones
+                with site.engine.connect() as reading:  # the checks take no write lock
+                    checked = writer.check(reading, batch)
+                time.sleep(sizes.pause(time.perf_counter() - released))
                 try:
-                    _commit_batch(site, job.id, writer, batch, counts, issues, skip_invalid)
+                    held = _commit_batch(site, job.id, writer, checked, counts, issues, skip_invalid)
+                    released = time.perf_counter()
                 except _Stop:
                     report.ids = report.ids[: len(report.ids) - len(writer.created)]
                     _finish(site, job.id, "stopped", issues + report.issue_lines(KEPT_ISSUES))
                     report.written, report.stopped = bool(report.ids), True
                     return report
                 report.trim(LISTED_ISSUES)
+                sizes.written(len(pending), held)
             done += len(part)
             if progress is not None:
                 progress(done, total)
@@ -246,15 +267,48 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
     return report
 
 
+class BatchSizes:
+    """How many rows the next batch takes: ``largest``, or, where the database has one writer at a
+    time (SQLite), ``largest`` halved until the rows fit in :data:`LOCK_TARGET` seconds of write
+    lock at the rate the last batch was written (never under :data:`SMALLEST_BATCH`), so that
+    logins and other writes wait for at most about that long (:meth:`pause` leaves them a gap).
+    Halving keeps the sizes few: each size is a statement shape the database and SQLAlchemy
+    cache. The checkpoint is the last row committed, so batches of varying size resume alike."""
+
+    def __init__(self, largest: int, one_writer: bool):
+        self.largest, self.one_writer = largest, one_writer
+        self.next = self._fitting(2 * SMALLEST_BATCH) if one_writer else largest  # a first guess, till a batch was timed
+        self.held = 0.0
+
+    def written(self, rows: int, seconds: float) -> None:
+        if self.one_writer and rows:
+            self.next = self._fitting(rows * LOCK_TARGET / max(seconds, 1e-6))
+            self.held = seconds
+
+    def pause(self, free_for: float) -> float:
+        """Seconds to wait before the next write transaction, the lock having been free for ``free_for``
+        (checking the batch): together :data:`LOCK_GAP`, or as long as the last batch held it if less."""
+        return max(0.0, min(LOCK_GAP, self.held) - free_for) if self.one_writer else 0.0
+
+    def _fitting(self, rows: float) -> int:
+        size = self.largest
+        while size > rows and size // 2 >= SMALLEST_BATCH:
+            size //= 2
+        return size
+
+
 def _commit_batch(
-    site: Site, job_id: int, writer: Writer, batch: list[tuple[int, dict[str, Any]]], counts: dict[str, int], issues: list[str], skip_invalid: bool,
-) -> None:
-    """One batch: its records, their audit, the job's record list and checkpoint, in one transaction."""
+    site: Site, job_id: int, writer: Writer, checked: CheckedBatch, counts: dict[str, int], issues: list[str], skip_invalid: bool,
+) -> float:
+    """One checked batch: its records, their audit, the job's record list and checkpoint, in one
+    transaction; returns the seconds it held the write transaction."""
     report = writer.report
     before = (len(report.invalid), len(report.duplicates))
     writer.created = []
+    batch = checked.rows
     with site.write() as conn:
-        writer.write(conn, batch)
+        began = time.perf_counter()
+        writer.store(conn, checked)
         new_invalid = report.invalid[before[0]:]
         if new_invalid and not skip_invalid:
             raise _Stop()
@@ -269,6 +323,7 @@ def _commit_batch(
             last_row=batch[-1][0], imported=JOBS.c.imported + len(writer.created), duplicates=counts["duplicates"],
             invalid=counts["invalid"], issues=issues, updated_at=site.clock.now(),
         ))
+    return time.perf_counter() - began  # the commit included
 
 
 def _finish(site: Site, job_id: int, status: str, issues: list[str] | None) -> None:

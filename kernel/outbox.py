@@ -139,6 +139,23 @@ def append(conn: sa.Connection, audit_ids: Sequence[int], at: datetime) -> None:
     pending.append((first, last, at))
 
 
+def last_commit(conn: sa.Connection) -> int:
+    """The id of the last commit row ``conn`` sees: writes committed later have larger ones."""
+    return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(COMMITS.c.id), 0))))
+
+
+def written_since(conn: sa.Connection, commit: int, entities: Sequence[str]) -> bool:
+    """Whether a transaction committed after commit row ``commit`` wrote a record of one of ``entities``
+    (what a check made before a write transaction asks inside it: has its answer gone stale?)."""
+    ranges = [span for (entries,) in conn.execute(sa.select(COMMITS.c.entries).where(COMMITS.c.id > commit)) for span in entries]
+    if not ranges:
+        return False
+    if len(ranges) > 200:  # a busy stretch: say yes rather than ask a long question
+        return True
+    within = sa.or_(*(AUDIT.c.id.between(first, last) for first, last in ranges))
+    return conn.scalar(sa.select(AUDIT.c.id).where(within, AUDIT.c.entity.in_(list(entities))).limit(1)) is not None
+
+
 def _ranges(pending: Sequence[tuple[int, int, datetime]]) -> list[list[int]]:
     """The pending ranges, ascending, touching ones joined."""
     joined: list[list[int]] = []

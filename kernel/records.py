@@ -101,6 +101,22 @@ class Actor:
         return replace(self, grants=self.grants | frozenset(permissions))
 
 
+class ValidatedRow:
+    """A new record's values as :meth:`Records.validate_new` cleaned them, for :meth:`Records.create_many`
+    to insert without validating again, as long as the fields it was checked against still hold."""
+
+    __slots__ = ("data", "entity", "sent", "values", "view")
+
+    def __init__(self, view: View, entity: str, data: Any, values: dict[str, Any], sent: Any):
+        self.view, self.entity, self.data, self.values, self.sent = view, entity, data, values, sent
+
+    def cleaned(self, view: View, entity: str) -> tuple[dict[str, Any], Any] | None:
+        """A fresh copy of the values (hooks change them in place), or None when checked against other fields."""
+        if view is not self.view or entity != self.entity:
+            return None
+        return {**self.values, "custom": dict(self.values["custom"])}, self.sent
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of a list. ``total_exact`` false: more than ``total`` (the count cap) records match."""
@@ -333,7 +349,8 @@ class Records:
         """Validate and insert a batch in one transaction; returns the new ids (or records).
 
         The whole batch is refused if any row is wrong; the error's ``loc`` starts
-        with the row's index when there is more than one row.
+        with the row's index when there is more than one row. A row may be a
+        :class:`ValidatedRow` (:meth:`validate_new`'s answer): its values are not checked again.
 
         ``on_duplicate`` asks the ``find_duplicates`` hook about the validated rows before
         anything is inserted (:meth:`find_duplicates`): ``"warn"`` inserts them all and gives
@@ -349,6 +366,13 @@ class Records:
         children.refuse_direct(view, entity)
         cleaned, sent = [], []
         for index, data in enumerate(rows):
+            checked = data.cleaned(view, entity.name) if isinstance(data, ValidatedRow) else None
+            if checked is not None:
+                cleaned.append(checked[0])
+                sent.append(checked[1])
+                continue
+            if isinstance(data, ValidatedRow):
+                data = data.data
             try:
                 data, rows_sent = children.take(view, entity, data, creating=True)
                 cleaned.append(self._clean_create(view, entity, data))
@@ -401,6 +425,17 @@ class Records:
             if lookalikes:
                 record["warnings"] = [lookalikes.warning(entity.name)]
         return records
+
+    def validate_new(self, entity_name: str, data: Any) -> ValidatedRow:
+        """Check one new record's values as :meth:`create_many` does before its transaction (built-in
+        and custom fields, child rows), raising the same :class:`ValidationError`; no database is read.
+        ``create_many`` takes the answer in place of ``data`` and runs everything else (references,
+        ``authorize``, hooks, the insert and its audit) in its transaction."""
+        view = self.site.view
+        entity = self._entity(view, entity_name)
+        children.refuse_direct(view, entity)
+        taken, rows_sent = children.take(view, entity, data, creating=True)
+        return ValidatedRow(view, entity.name, data, self._clean_create(view, entity, taken), rows_sent)
 
     def update(
         self, actor: Actor, entity_name: str, record_id: Any, data: Any, *, if_match: str | None = None, conn: sa.Connection | None = None

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 
 from kernel import Actor, hookimpl
 from kernel.cli import make_cli
-from kernel.importing import ImportRefused, import_rows, read_sheet
-from kernel.importjobs import RECORDS, file_hash, import_in_batches, latest_unfinished, load, resume, undo
+from kernel import importjobs
+from kernel.importing import ImportRefused, Writer, import_rows, read_sheet
+from kernel.importjobs import MAPPINGS, RECORDS, BatchSizes, file_hash, import_in_batches, latest_unfinished, load, resume, undo
 from kernel.models import AuditEntry
 from kernel.passwords import cheap_hasher
 from tests.test_cli_transfer import config_for
@@ -45,6 +46,12 @@ class Saboteur:
                 raise Killed()
 
 
+@pytest.fixture(autouse=True)
+def no_gap_between_batches(monkeypatch):
+    """No test sleeps: the gap SQLite's lock is left free between batches is tested on its own (:class:`BatchSizes`)."""
+    monkeypatch.setattr(importjobs, "LOCK_GAP", 0.0)
+
+
 @pytest.fixture
 def saboteur() -> Saboteur:
     return Saboteur()
@@ -61,9 +68,13 @@ def big_csv(rows: int, prefix: str = "Firm") -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def kill_after(done_at: int):
+def kill_after(done_at: int, killed_at: list[int] | None = None):
+    """A progress callback killing the import after the batch that reaches ``done_at`` rows committed
+    (batches vary in size on SQLite), noting in ``killed_at`` how many rows were done."""
     def progress(done: int, total: int) -> None:
         if done >= done_at:
+            if killed_at is not None:
+                killed_at.append(done)
             raise Killed()
     return progress
 
@@ -84,18 +95,18 @@ def test_a_20k_row_import_killed_three_times_ends_with_every_row_once(site, sabo
     sheet = read_sheet(data, replace_limits())
     chance = random.Random(17)
     options = dict(filename="/data/old-crm.csv", file_hash=file_hash(data), batch_size=1_000)
-    after_commit = chance.randrange(2, 8) * 1_000  # killed right after batch k committed
-    with pytest.raises(Killed):
-        import_in_batches(site, SYSTEM, "customers", sheet, progress=kill_after(after_commit), **options)
+    killed_at: list[int] = []
+    with pytest.raises(Killed):  # right after the batch reaching row 2,000–7,000 committed
+        import_in_batches(site, SYSTEM, "customers", sheet, progress=kill_after(chance.randrange(2, 8) * 1_000, killed_at), **options)
     job = latest_unfinished(site)
-    assert job is not None and job.status == "running" and job.last_row == after_commit + 1  # row numbers start at 2
-    assert sum(stored_names(site).values()) == after_commit
+    assert job is not None and job.status == "running" and job.last_row == killed_at[0] + 1  # row numbers start at 2
+    assert sum(stored_names(site).values()) == killed_at[0]
 
     saboteur.countdown = chance.randrange(1_500, 4_500)  # killed inside a batch: that batch is lost whole, checkpoint too
     with pytest.raises(Killed):
         resume(site, SYSTEM, load(site, job.id), data, sheet)
     job = load(site, job.id)
-    assert (job.last_row - 1) % 1_000 == 0 and sum(stored_names(site).values()) == job.last_row - 1 == job.imported
+    assert killed_at[0] < job.last_row - 1 and sum(stored_names(site).values()) == job.last_row - 1 == job.imported
 
     third = job.last_row - 1 + chance.randrange(1, 6) * 1_000
     with pytest.raises(Killed):
@@ -172,8 +183,9 @@ def test_the_cli_resumes_a_killed_import_and_undoes_it(site, tmp_path, database_
     path = tmp_path / "old.csv"
     data = big_csv(2_500)
     path.write_bytes(data)
+    killed_at: list[int] = []
     with pytest.raises(Killed):
-        import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename=str(path), file_hash=file_hash(data), batch_size=1_000, progress=kill_after(1_000))
+        import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename=str(path), file_hash=file_hash(data), batch_size=1_000, progress=kill_after(1_000, killed_at))
     config = config_for(tmp_path / "crm.toml", database_url)
     (tmp_path / "crm.toml").write_text((tmp_path / "crm.toml").read_text())
 
@@ -182,7 +194,7 @@ def test_the_cli_resumes_a_killed_import_and_undoes_it(site, tmp_path, database_
 
     result = crm("import", "--resume")
     assert result.exit_code == 0, result.output
-    assert "resuming import job 1 (customers from" in result.stderr and "after row 1001" in result.stderr
+    assert "resuming import job 1 (customers from" in result.stderr and f"after row {killed_at[0] + 1}" in result.stderr
     assert result.stdout.strip() == "imported 2500 customers, skipped 0 duplicates, 0 invalid"
     assert sum(stored_names(site).values()) == 2_500
     assert crm("import", "--resume").exit_code == 1
@@ -220,15 +232,19 @@ def count_statements(site: Any) -> Any:
 def test_duplicates_are_found_in_a_few_queries_per_batch_not_one_per_row(site):
     site.records.create(SYSTEM, "customers", {"name": "Firm 00003"})
     data = big_csv(1_000) + "Firm 00500 有限公司,,\r\n".encode()
+    batches: list[int] = []
     seen, stop = count_statements(site)
     try:
-        report = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=250)
+        report = import_in_batches(
+            site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=250,
+            progress=lambda done, total: batches.append(done),
+        )
     finally:
         stop()
     assert [issue.row for issue in report.duplicates] == [5, 1002]  # a stored record; a row of an earlier batch
     lookups = [s for s in seen if "name_key IN" in s and s.lstrip().upper().startswith("SELECT")]  # the look-ups, not the read-back of new rows
-    assert len(lookups) == 5  # one per batch of 250 (the fifth holds the last row)
-    assert len(seen) < 5 * 40  # the statements of a batch do not grow with its rows
+    assert len(lookups) == len(batches) >= 5  # one per batch (at most 250 rows; fewer where SQLite's lock is kept short)
+    assert len(seen) < len(batches) * 40  # the statements of a batch do not grow with its rows
 
 
 def test_create_many_asks_for_look_alikes_once_for_the_whole_batch(site):
@@ -258,3 +274,89 @@ def test_a_mapping_saved_by_name_is_used_again(site, tmp_path, database_url):
     assert list(stored_names(site)) == ["甲公司"]
     missing = crm("import", "customers", str(path), "--use-map", "nope")
     assert missing.exit_code == 1 and "no mapping named 'nope' is saved for customers" in missing.stderr
+
+
+def write_elsewhere(site: Any, name: str) -> None:
+    """Save a mapping on another connection, in its own write transaction; on SQLite it gives up at once
+    (no busy wait) when another connection holds the write lock."""
+    with site.engine.connect() as other:
+        sqlite = other.dialect.name == "sqlite"
+        if sqlite:
+            other.connection.driver_connection.execute("PRAGMA busy_timeout=0")
+        try:
+            other.execution_options(crm_write=True)
+            with other.begin():
+                other.execute(sa.insert(MAPPINGS).values(entity="customers", name=name, mapping={}, updated_at=site.clock.now()))
+        finally:
+            if sqlite:
+                other.connection.driver_connection.execute("PRAGMA busy_timeout=30000")
+
+
+def test_a_batchs_checks_run_before_its_write_transaction_so_others_can_write_meanwhile(site, monkeypatch):
+    checks = site.records.find_duplicates
+    during: list[bool] = []
+
+    def check_while_someone_writes(actor, entity, rows, *, conn=None):
+        during.append(bool(conn is not None and conn.get_execution_options().get("crm_write")))
+        write_elsewhere(site, f"written during check {len(during)}")  # "database is locked" if the import held the lock
+        return checks(actor, entity, rows, conn=conn)
+
+    monkeypatch.setattr(site.records, "find_duplicates", check_while_someone_writes)
+    data = big_csv(30)
+    report = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=10)
+    assert report.imported == 30 and during == [False, False, False]  # one check a batch, none in a write transaction
+    with site.engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(MAPPINGS).where(MAPPINGS.c.name.like("written during check %"))) == 3
+
+
+def test_a_lookalike_stored_between_a_batchs_check_and_its_write_is_still_a_duplicate(site, monkeypatch):
+    check = Writer.check
+    stored: list[int] = []
+
+    def check_then_someone_stores_a_lookalike(self, conn, batch, *, watch=True):
+        checked = check(self, conn, batch, watch=watch)
+        if watch and not stored and any(number == 6 for number, _ in batch):  # row 6 is Firm 00004
+            stored.append(site.records.create(Actor.system("api"), "customers", {"name": "Firm 00004 有限公司"})["id"])
+        return checked
+
+    monkeypatch.setattr(Writer, "check", check_then_someone_stores_a_lookalike)
+    data = big_csv(12)
+    report = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=5)
+    assert [(issue.row, issue.duplicate_of) for issue in report.duplicates] == [(6, (stored[0],))]
+    names = stored_names(site)
+    assert report.imported == 11 and "Firm 00004" not in names and names["Firm 00004 有限公司"] == 1 and sum(names.values()) == 12
+
+
+def test_an_unrelated_write_between_check_and_write_asks_no_second_check(site, monkeypatch):
+    check = Writer.check
+    calls: list[bool] = []
+
+    def counted(self, conn, batch, *, watch=True):
+        calls.append(watch)
+        checked = check(self, conn, batch, watch=watch)
+        site.records.create(Actor.system("api"), "users", {"email": f"u{len(calls)}@example.com", "name": "U", "role": "admin"})
+        return checked
+
+    monkeypatch.setattr(Writer, "check", counted)
+    data = big_csv(10)
+    report = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=5)
+    assert report.imported == 10 and calls == [True, True]  # a user written meanwhile is no reason to check customers again
+
+
+def test_batches_on_sqlite_shrink_to_hold_the_write_lock_briefly_and_elsewhere_keep_their_size(monkeypatch):
+    sizes = BatchSizes(1_000, one_writer=True)
+    assert sizes.next == 62  # 1,000 halved till it is at most 100 rows, the first guess
+    sizes.written(62, 0.031)  # 2,000 rows/s: 300 fit in 0.15 s
+    assert sizes.next == 250
+    sizes.written(250, 30.0)
+    assert sizes.next == 62  # never under 50
+    sizes.written(62, 0.001)
+    assert sizes.next == 1_000  # never more than asked
+    assert BatchSizes(7, one_writer=True).next == 7
+    monkeypatch.setattr(importjobs, "LOCK_GAP", 0.1)
+    assert sizes.pause(0.0) == 0.001  # the lock is left free as long as the last batch held it, up to 0.1 s
+    sizes.written(62, 0.5)
+    assert sizes.pause(0.03) == pytest.approx(0.07) and sizes.pause(0.2) == 0.0
+    other = BatchSizes(1_000, one_writer=False)
+    other.written(1_000, 30.0)
+    assert other.next == 1_000 and other.pause(0.0) == 0.0

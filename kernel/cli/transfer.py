@@ -103,7 +103,7 @@ def _pairs(args: tuple[str, ...]) -> list[tuple[str, str]]:
               help="With --on-duplicate update: take the file's value (theirs, the default), keep the stored one (ours), or fill empty fields only; per field as FIELD=POLICY.")
 @click.option("--dry-run", is_flag=True, help="Check every row and report, without writing anything.")
 @click.option("--batch", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Commit every N rows, with a checkpoint to resume from (automatic past 5,000 rows).")
+              help="Commit at most N rows at a time, with a checkpoint to resume from (automatic past 5,000 rows; fewer on SQLite to keep its write lock short).")
 @click.option("--save-map", "save_map", default=None, metavar="NAME", help="Save this command's --map columns under NAME for the entity.")
 @click.option("--use-map", "use_map", default=None, metavar="NAME", help="Start from the mapping saved under NAME (--map entries win).")
 @click.option("--resume", is_flag=True, help="Go on with the last import that was killed or stopped (or the one --job names).")
