@@ -151,11 +151,11 @@ def sign_in(page: Any, base: str, email: str, password: str) -> Any:
 
 
 def new_page(browser: Any, viewport: dict[str, int], *, locale: str = "en-US", timezone_id: str = "Asia/Shanghai",
-             timeout_ms: int = 15_000) -> Any:
-    """A page in a new context of ``browser`` (``viewport`` such as :data:`PHONE`), waiting at most
-    ``timeout_ms`` for anything; the page's uncaught script errors collect in ``page.errors``, so a
-    test ends with ``assert page.errors == []``."""
-    page = browser.new_context(viewport=viewport, locale=locale, timezone_id=timezone_id).new_page()
+             timeout_ms: int = 15_000, **context: Any) -> Any:
+    """A page in a new context of ``browser`` (``viewport`` such as :data:`PHONE`; ``context``: more of
+    Playwright's context options, ``is_mobile=True``), waiting at most ``timeout_ms`` for anything; the
+    page's uncaught script errors collect in ``page.errors``, so a test ends with ``assert page.errors == []``."""
+    page = browser.new_context(viewport=viewport, locale=locale, timezone_id=timezone_id, **context).new_page()
     page.set_default_timeout(timeout_ms)
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
