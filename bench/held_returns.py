@@ -2,11 +2,13 @@
 kernel's timer pass (ours) or by one hand-written UPDATE (hand).
 
 A :class:`HeldRecords` names what differs between them (the entity, its table and pool entity, a row,
-the values a return sets); :func:`measure` loads, runs both sides interleaved and prints the figures.
+the values a return sets); :func:`measure` loads, runs both sides interleaved and prints the figures;
+:func:`main` is a bench's command line.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
@@ -20,6 +22,8 @@ from kernel import Actor, Site, UTCDateTime, arm_timers
 from kernel.timers import fire_due
 from plugins.pools.models import COOLDOWNS, HOLDINGS, HOLDS
 from plugins.pools.returns import RETURN
+
+from .databases import bench_arguments, on_each_database
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
 SYSTEM = Actor.system("cli")
@@ -139,3 +143,16 @@ def measure(label: str, site: Site, kind: HeldRecords, rows: int, runs: int) -> 
     o, h = statistics.median(ours_times), statistics.median(hand_times)
     print(f"{label}: {rows:,} held {kind.entity}, {len(due):,} due: ours {o:.2f} s ({len(due) / o:,.0f} returns/s), hand {h:.3f} s, "
           f"hand/ours {h / o:.2f} {kind.target}".rstrip())
+
+
+def main(doc: str, kind: HeldRecords, migrated_site: Callable[[str], Site]) -> None:
+    """The command line of a bench of ``kind``: ``migrated_site(url)`` opens the site to measure on."""
+
+    def run(label: str, url: str, args: argparse.Namespace) -> None:
+        site = migrated_site(url)
+        try:
+            measure(label, site, kind, args.rows, args.runs)
+        finally:
+            site.close()
+
+    on_each_database(bench_arguments(doc, rows=1_000_000, runs=3), run)

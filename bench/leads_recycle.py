@@ -26,15 +26,13 @@ medians and hand/ours are printed at the end.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 
 from kernel import FrozenClock, Settings, Site
 from kernel.migrations import upgrade
 from plugins.leads.models import LEADS
 
-from .databases import bench_arguments, on_each_database
-from .held_returns import NOW, HeldRecords, measure
+from .held_returns import NOW, HeldRecords, main
 
 HELD_LEADS = HeldRecords(
     entity="leads", table=LEADS, pool_entity="lead_pools", returned={"status": "new"}, held={"status": "assigned"},
@@ -43,24 +41,13 @@ HELD_LEADS = HeldRecords(
 )
 
 
-def make_site(url: str) -> Site:
+def migrated_site(url: str) -> Site:
     plugins = [importlib.import_module(f"plugins.{name}.plugin") for name in ("customers", "pools", "leads")]
-    return Site(Settings(database_url=url, plugins=("customers", "pools", "leads"), refresh_seconds=3600), clock=FrozenClock(NOW),
+    site = Site(Settings(database_url=url, plugins=("customers", "pools", "leads"), refresh_seconds=3600), clock=FrozenClock(NOW),
                 extra_plugins=plugins)
-
-
-def run(kind: str, url: str, args: argparse.Namespace) -> None:
-    site = make_site(url)
-    try:
-        upgrade(site)
-        measure(kind, site, HELD_LEADS, args.rows, args.runs)
-    finally:
-        site.close()
-
-
-def main() -> None:
-    on_each_database(bench_arguments(__doc__, rows=1_000_000, runs=3), run)
+    upgrade(site)
+    return site
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, HELD_LEADS, migrated_site)

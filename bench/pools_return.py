@@ -27,13 +27,10 @@ sides and prints both times; at the end the medians and hand/ours (target ≥ 0.
 
 from __future__ import annotations
 
-import argparse
-
-from kernel import FrozenClock
+from kernel import FrozenClock, Site
 from kernel.migrations import upgrade
 
-from .databases import bench_arguments, on_each_database
-from .held_returns import NOW, HeldRecords, measure
+from .held_returns import NOW, HeldRecords, main
 from .pools_plugin import TABLE, PoolsBase, make_site
 
 HELD_PROSPECTS = HeldRecords(
@@ -42,19 +39,12 @@ HELD_PROSPECTS = HeldRecords(
 )
 
 
-def run(kind: str, url: str, args: argparse.Namespace) -> None:
+def migrated_site(url: str) -> Site:
     site = make_site(url, clock=FrozenClock(NOW), refresh_seconds=3600)
-    try:
-        upgrade(site)
-        PoolsBase.metadata.create_all(site.engine)
-        measure(kind, site, HELD_PROSPECTS, args.rows, args.runs)
-    finally:
-        site.close()
-
-
-def main() -> None:
-    on_each_database(bench_arguments(__doc__, rows=1_000_000, runs=3), run)
+    upgrade(site)
+    PoolsBase.metadata.create_all(site.engine)
+    return site
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, HELD_PROSPECTS, migrated_site)

@@ -4,8 +4,6 @@ dialog shows what it will create and the customer it may attach to."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from kernel import Actor
@@ -24,14 +22,9 @@ def demo(make_site):
     return site
 
 
-def signed_in(site, email: str, locale: str) -> Any:
-    """A client signed in as ``email`` with ``locale`` and Shanghai time, following redirects as a scan does."""
-    return page_clients(site)(email, locale=locale, timezone="Asia/Shanghai", follow_redirects=True).client
-
-
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
 def test_a_reps_lead_pages_speak_one_language(demo, locale):
-    client = signed_in(demo, REP, locale)
+    client = page_clients(demo)(REP, locale=locale, timezone="Asia/Shanghai", follow_redirects=True).client
     rep = demo.records.list(SYSTEM, "users", filters={"email": REP}).items[0]
     actor = Actor(user_id=rep["id"], label=REP, role="sales_rep", team_id=rep["team_id"])
     mine = demo.records.list(actor, "leads", filters={"owner_id": rep["id"], "status": "contacting"}, limit=5).items

@@ -5,8 +5,6 @@ kernel's scan's business)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from kernel.testing import page_clients, scan_pages, seed_demo
@@ -26,15 +24,10 @@ def demo_site(make_site):
     return site
 
 
-def signed_in(site, email: str, locale: str) -> Any:
-    """A client signed in as ``email`` with ``locale`` and Shanghai time, following redirects as a scan does."""
-    return page_clients(site)(email, locale=locale, timezone="Asia/Shanghai", follow_redirects=True).client
-
-
 @pytest.mark.parametrize("who", list(PEOPLE))
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
 def test_the_pipeline_pages_speak_one_language(demo_site, who, locale):
-    client = signed_in(demo_site, PEOPLE[who], locale)
+    client = page_clients(demo_site)(PEOPLE[who], locale=locale, timezone="Asia/Shanghai", follow_redirects=True).client
     read, findings = scan_pages(client, demo_site, locale, start=START, per_shape=1, limit=40)
     assert {"/p/pipeline/board", "/p/pipeline/rotting", "/r/opportunities"} <= set(read)
     ours = [f for f in findings if f.path.startswith(OURS)]
