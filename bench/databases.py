@@ -1,11 +1,12 @@
-"""Fresh, throw-away databases for one bench run."""
+"""Fresh, throw-away databases for one bench run, and the command line that picks them."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,3 +34,25 @@ def fresh_database(kind: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def bench_arguments(doc: str, *, db: str = "sqlite", rows: int, runs: int | None = None, rows_help: str | None = None) -> argparse.ArgumentParser:
+    """A scenario's command line: ``--db``, ``--rows``, ``--runs`` (when ``runs`` is given) and
+    ``--database-url``; the scenario may add its own arguments before :func:`on_each_database`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default=db)
+    parser.add_argument("--rows", type=int, default=rows, help=rows_help)
+    if runs is not None:
+        parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--database-url", help=f"PostgreSQL to make a throw-away schema in (default ${POSTGRES_ENV} or {DEFAULT_POSTGRES_URL})")
+    return parser
+
+
+def on_each_database(parser: argparse.ArgumentParser, measure: Callable[[str, str, argparse.Namespace], None]) -> None:
+    """Parse the command line, then ``measure(kind, url, args)`` on a fresh database of each kind ``--db`` names."""
+    args = parser.parse_args()
+    if args.database_url:
+        os.environ[POSTGRES_ENV] = args.database_url
+    for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
+        with fresh_database(kind) as url:
+            measure(kind, url, args)

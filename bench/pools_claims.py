@@ -43,7 +43,7 @@ from kernel import Actor
 from kernel.migrations import upgrade
 from kernel.web.auth import issue_token
 
-from .databases import DEFAULT_POSTGRES_URL, POSTGRES_ENV, fresh_database
+from .databases import bench_arguments, on_each_database
 from .http import server
 from .pools_plugin import POOLS, TABLE, PoolsBase, make_site
 
@@ -156,21 +156,10 @@ def run(kind: str, url: str, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser = bench_arguments(__doc__, db="both", rows=100_000, rows_help="unowned prospects in the pool (more than the run claims)")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--rows", type=int, default=100_000, help="unowned prospects in the pool (more than the run claims)")
     parser.add_argument("--duration", type=int, default=10, help="measured seconds of load (after a 1 s warm-up)")
-    parser.add_argument("--database-url", help=f"PostgreSQL to make a throw-away schema in (default ${POSTGRES_ENV} or {DEFAULT_POSTGRES_URL})")
-    args = parser.parse_args()
-    if args.database_url:
-        import os
-
-        os.environ[POSTGRES_ENV] = args.database_url
-    for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        with fresh_database(kind) as url:
-            run(kind, url, args)
-
+    on_each_database(parser, run)
 
 if __name__ == "__main__":
     main()

@@ -22,17 +22,14 @@ Each run resets the records (and re-arms the fired timers) between the two sides
 timed; it prints the median wall and CPU seconds (:mod:`bench.cpu`: on PostgreSQL with the
 server backends' share) of ``--runs`` interleaved runs and limit/ours, the median of the runs'
 ratios, by wall clock and by CPU (target ≥ 0.3).
-A PostgreSQL URL gets a fresh schema ``bench_timers_<random>``, dropped at the end.
+A PostgreSQL URL gets a fresh schema ``bench_<random>``, dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
+import os
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -45,6 +42,7 @@ from kernel.migrations import upgrade
 from kernel.timers import fire_due
 
 from .cpu import Comparison, CpuClock, Timing, measured
+from .databases import POSTGRES_ENV, fresh_database
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
 ENTITY = "holdings"
@@ -189,24 +187,6 @@ def measure(url: str, rows: int, runs: int, batch: int) -> None:
     site.close()
 
 
-@contextmanager
-def fresh(url: str | None) -> Iterator[str]:
-    if url is None:
-        with tempfile.TemporaryDirectory(prefix="crm-bench-") as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    schema = f"bench_timers_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="a PostgreSQL URL (a fresh schema is made there); default: a fresh SQLite file")
@@ -214,7 +194,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=500, help="timers per handler call (the Timer's batch_size)")
     args = parser.parse_args()
-    with fresh(args.database_url) as url:
+    if args.database_url:
+        os.environ[POSTGRES_ENV] = args.database_url
+    with fresh_database("postgres" if args.database_url else "sqlite") as url:
         measure(url, args.rows, args.runs, args.batch)
 
 

@@ -23,7 +23,6 @@ by wall clock (with the runs' spread) and by CPU (the target is ≥ 0.3).
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,7 +32,7 @@ from kernel.outbox import events_query
 
 from .cpu import Comparison, CpuClock, Timing, measured
 from .data import batches, core_rows, deal_inputs
-from .databases import DEFAULT_POSTGRES_URL, POSTGRES_ENV, fresh_database
+from .databases import bench_arguments, on_each_database
 from .plugin import Deal
 from .run import build_site
 
@@ -106,19 +105,7 @@ def run(kind: str, url: str, rows: int, runs: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--database-url", help=f"PostgreSQL to make a throw-away schema in (default ${POSTGRES_ENV} or {DEFAULT_POSTGRES_URL})")
-    args = parser.parse_args()
-    if args.database_url:
-        import os
-
-        os.environ[POSTGRES_ENV] = args.database_url
-    for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        with fresh_database(kind) as url:
-            run(kind, url, args.rows, args.runs)
+    on_each_database(bench_arguments(__doc__, db="both", rows=100_000, runs=5), lambda kind, url, args: run(kind, url, args.rows, args.runs))
 
 
 if __name__ == "__main__":

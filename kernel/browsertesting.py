@@ -12,7 +12,10 @@ its ``conftest.py`` and defines ``live_site``, the site to serve::
 Mark the tests ``@pytest.mark.browser`` and run them with ``pytest -m browser``.
 Without ``/usr/bin/chromium`` they skip, except in CI (``CI=true``), where a
 missing browser is a failure. ``shots(page, "step")`` saves a full-page
-screenshot under ``artifacts/screenshots`` of the pytest root directory.
+screenshot under ``artifacts/screenshots`` of the pytest root directory. ``new_page(browser, PHONE)``
+opens a page that keeps its script errors in ``page.errors``; ``sign_in(page, base, email, password)``
+signs it in; ``follow_menu_link(page, "Pools")`` opens a menu entry on any screen;
+``assert_no_sideways_scroll(page)`` fails when it is wider than its viewport.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ SCREENSHOT_DIR = Path("artifacts") / "screenshots"  # under the pytest root dire
 #: a folder for the documentation's screenshots (``CRM_DOCS_SCREENSHOTS=docs/img pytest -m browser``)
 DOCS_SCREENSHOTS_ENV = "CRM_DOCS_SCREENSHOTS"
 START_TIMEOUT = 20.0
+PHONE = {"width": 375, "height": 812}
+WIDE_ELEMENTS = ("Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)"
+                 ".slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className)")
 
 
 def free_port() -> int:
@@ -142,3 +148,34 @@ def sign_in(page: Any, base: str, email: str, password: str) -> Any:
     form.locator("button[type=submit]").click()
     page.wait_for_url(lambda url: "/login" not in url)
     return page
+
+
+def new_page(browser: Any, viewport: dict[str, int], *, locale: str = "en-US", timezone_id: str = "Asia/Shanghai",
+             timeout_ms: int = 15_000, **context: Any) -> Any:
+    """A page in a new context of ``browser`` (``viewport`` such as :data:`PHONE`; ``context``: more of
+    Playwright's context options, ``is_mobile=True``), waiting at most ``timeout_ms`` for anything; the
+    page's uncaught script errors collect in ``page.errors``, so a test ends with ``assert page.errors == []``."""
+    page = browser.new_context(viewport=viewport, locale=locale, timezone_id=timezone_id, **context).new_page()
+    page.set_default_timeout(timeout_ms)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return page
+
+
+def follow_menu_link(page: Any, name: str) -> None:
+    """Click the main menu's link ``name``: in the sidebar, or through the menu button on a screen
+    narrower than 1024 px."""
+    if page.viewport_size["width"] < 1024:
+        page.locator(".nav-toggle summary").click()
+        page.locator(".nav-toggle .nav").get_by_role("link", name=name, exact=True).first.click()
+    else:
+        page.locator(".sidebar").get_by_role("link", name=name, exact=True).first.click()
+
+
+def assert_no_sideways_scroll(page: Any) -> None:
+    """Fail when the page is wider than its viewport (a phone would scroll it sideways), naming the
+    first elements that stick out."""
+    width, viewport = page.evaluate("document.documentElement.scrollWidth"), page.viewport_size["width"]
+    if width > viewport + 1:
+        wide = page.evaluate(WIDE_ELEMENTS)
+        raise AssertionError(f"the page is {width} px wide, the viewport {viewport} px: {wide}")

@@ -293,14 +293,11 @@ TEST = '''\
 
 from __future__ import annotations
 
-import asyncio
-
-import httpx
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from kernel import Base, site_translations
-from kernel.testing import create_app, issue_token, registered_permissions
+from kernel.testing import api_clients, registered_permissions
 
 
 def test_the_plugin_loads_with_its_entity(site):
@@ -319,24 +316,13 @@ def test_the_migration_matches_the_model(site):
         assert compare_metadata(context, Base.metadata) == []
 
 
-def call(app, method: str, url: str, **kwargs) -> httpx.Response:
-    """One request to the app in process (httpx's ASGI transport)."""
-
-    async def send() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-            return await client.request(method, url, **kwargs)
-
-    return asyncio.run(send())
-
-
 def test_a_record_through_the_api(site, admin):
-    app = create_app(site=site)
-    headers = {"Authorization": f"Bearer {issue_token(site, admin.user_id)['token']}"}
-    created = call(app, "POST", "/api/v1/$entity", json={"title": "First"}, headers=headers)
+    client = api_clients(site)(admin)  # the API in process, with the admin's bearer token
+    created = client.post("/api/v1/$entity", json={"title": "First"})
     assert created.status_code == 201, created.text
-    listed = call(app, "GET", "/api/v1/$entity", headers=headers).json()
+    listed = client.get("/api/v1/$entity").json()
     assert [item["title"] for item in listed["items"]] == ["First"]
-    refused = call(app, "POST", "/api/v1/$entity", json={"title": ""}, headers=headers)
+    refused = client.post("/api/v1/$entity", json={"title": ""})
     assert refused.status_code == 422
     assert refused.json()["error"]["details"][0]["loc"][-1] == "title"
 

@@ -10,9 +10,18 @@ Enable with ``pytest_plugins = ["kernel.testing"]`` in a ``conftest.py``.
   A test's first site is not migrated anew when an earlier test of the process migrated the same one: on SQLite it is
   a copy of a template, on PostgreSQL a schema an earlier test used, reset (:mod:`kernel.testdatabases`).
 * ``clock``: that :class:`~kernel.FrozenClock`, starting at :data:`START`; move it with ``clock.advance(...)``.
-* browser tests: ``browser``, ``live_server`` and ``shots``, and :func:`sign_in` (a page through the login form; see :mod:`kernel.browsertesting`;
-  the suite defines ``live_site``, the site to serve); :func:`free_port`; :func:`serve` (a site's app
-  served by uvicorn in a thread: ``with serve(site) as base_url``, several for several workers).
+* ``people``: :func:`make_people` on the suite's ``site`` (five users in two teams, by key: ``admin``,
+  ``manager``, ``rep``, ``rep2``, ``outsider``).
+* ``http``: ``http(actor)`` → an :class:`ApiClient` sending that user's bearer token (:func:`api_clients`);
+  ``browse``: ``browse(actor_or_email, locale=None)`` → a :class:`PageSession` ``(client, csrf_token)``,
+  a ``TestClient`` signed in through the login form (:func:`page_clients`). Both serve the suite's ``site``.
+* browser tests: ``browser``, ``live_server`` and ``shots``, :func:`new_page` (a page keeping its script
+  errors in ``page.errors``), :func:`sign_in` (a page through the login form), :func:`follow_menu_link`,
+  :func:`assert_no_sideways_scroll` and :data:`PHONE` (see :mod:`kernel.browsertesting`; the suite defines ``live_site``, the site to
+  serve); :func:`free_port`; :func:`serve` (a site's app served by uvicorn in a thread:
+  ``with serve(site) as base_url``, several for several workers).
+* translations: :func:`translation_gaps` (each marked message of a plugin translated, with the same
+  placeholders), :func:`read_catalog`; pages: :func:`text_of` (a page's text).
 
 A plugin's tests import from here, not from the kernel's private modules, what they
 drive the site with: :func:`create_app` and :func:`issue_token` (the HTTP API as a user),
@@ -38,7 +47,9 @@ import sqlalchemy as sa
 
 from . import migrations, permissions
 from .activity import record_activity
-from .browsertesting import browser, free_port, live_server, serve, shots, sign_in
+from .browsertesting import (
+    PHONE, assert_no_sideways_scroll, browser, follow_menu_link, free_port, live_server, new_page, serve, shots, sign_in,
+)
 from .clock import FrozenClock
 from .demo import seed_demo
 from .hookspecs import hookimpl
@@ -47,36 +58,52 @@ from .jobs import run_due_jobs
 from .notifications import list_notifications
 from .pagescan import Finding, scan_pages
 from .passwords import cheap_hasher
+from .records import Actor
 from .settings import MailSettings, Settings
 from .site import Site
 from .tasks import run_due_tasks
+from .testcatalogs import TranslationGaps, read_catalog, translation_gaps
+from .testclients import TEST_PASSWORD, ApiClient, PageSession, api_clients, make_people, page_clients, text_of
 from .testdatabases import TestDatabases
 from .timers import fire_due as fire_due_timers
 from .web.app import create_app
 from .web.auth import issue_token
 
 __all__ = [
+    "add_custom_field",
+    "api_clients",
+    "ApiClient",
+    "assert_no_sideways_scroll",
+    "browse",
     "browser",
     "catalog_path",
-    "clock",
     "cli",
+    "clock",
     "create_app",
     "database_url",
     "export_records",
     "Finding",
-    "add_custom_field",
     "fire_due_timers",
-    "ImportTargets",
-    "import_rows",
+    "follow_menu_link",
     "free_port",
+    "http",
+    "import_rows",
+    "ImportTargets",
     "issue_token",
     "KERNEL_LOCALE_DIR",
     "list_notifications",
     "live_server",
     "MailSettings",
+    "make_people",
     "make_site",
+    "new_page",
+    "page_clients",
+    "PageSession",
+    "people",
+    "PHONE",
     "plan_columns",
     "plugin_module",
+    "read_catalog",
     "read_sheet",
     "record_activity",
     "registered_permissions",
@@ -88,6 +115,10 @@ __all__ = [
     "shots",
     "sign_in",
     "START",
+    "TEST_PASSWORD",
+    "text_of",
+    "translation_gaps",
+    "TranslationGaps",
     "upgrade_to",
     "Upsert",
 ]
@@ -209,6 +240,26 @@ def make_site(database_url: str, clock: FrozenClock) -> Iterator[Callable[..., S
     yield build
     for site in sites:
         site.close()
+
+
+@pytest.fixture
+def people(site: Site) -> dict[str, Actor]:
+    """:func:`make_people` on the suite's ``site``: ``admin``, ``manager`` of team North with ``rep`` and
+    ``rep2``, ``outsider`` of team South."""
+    return make_people(site)
+
+
+@pytest.fixture
+def http(site: Site) -> Callable[[Actor], ApiClient]:
+    """``http(actor)``: an :class:`ApiClient` acting as ``actor``'s user on the suite's ``site``."""
+    return api_clients(site)
+
+
+@pytest.fixture
+def browse(site: Site) -> Callable[..., PageSession]:
+    """``client, csrf_token = browse(actor_or_email, locale=None)``: signed in through the login form on
+    the suite's ``site`` (see :func:`page_clients`)."""
+    return page_clients(site)
 
 
 # -- the import, export and field services a plugin's tests drive directly ------------------------

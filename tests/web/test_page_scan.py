@@ -6,40 +6,28 @@ Other plugins' pages are walked too once they are enabled here; the scan follows
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from kernel import Actor
-from kernel.testing import create_app, scan_pages, seed_demo
+from kernel.testing import page_clients, scan_pages, seed_demo
 from kernel.pagescan import _Text, english_messages, raw, raw_codes, stray_chinese, untranslated
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-PASSWORD = "s3cret-pass"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PEOPLE = {"admin": "admin@example.com", "rep": "li.na@example.com"}
-
 
 
 @pytest.fixture
 def demo(make_site):
     site = make_site(plugins=("customers",), default_locale="en")
     seed_demo(site)
-    system = Actor.system("cli")
-    for email in PEOPLE.values():
-        user = site.records.list(system, "users", filters={"email": email}).items[0]
-        site.records.update(system, "users", user["id"], {"password": PASSWORD})
     return site
 
 
-def signed_in(site, email: str, locale: str) -> TestClient:
-    client = TestClient(create_app(site=site), follow_redirects=True)
-    client.cookies.set("crm_locale", locale)
-    client.cookies.set("crm_tz", "Asia/Shanghai")
-    token = CSRF.search(client.get("/login").text).group(1)
-    client.post("/login", data={"email": email, "password": PASSWORD, "next": "/", "csrf_token": token})
-    return client
+def signed_in(site, email: str, locale: str) -> Any:
+    """A client signed in as ``email`` with ``locale`` and Shanghai time, following redirects as a scan does."""
+    return page_clients(site)(email, locale=locale, timezone="Asia/Shanghai", follow_redirects=True).client
 
 
 @pytest.mark.parametrize("who", list(PEOPLE))
@@ -102,5 +90,6 @@ def test_what_the_scan_caught_reads_in_words(demo, locale):
     churn = client.get("/p/customers/churn").text
     assert f'<span class="tag">{level}</span>' in churn and '<span class="tag">A</span>' not in churn
     li_na = demo.records.list(Actor.system("cli"), "users", filters={"email": PEOPLE["rep"]}).items[0]
+    demo.records.update(Actor.system("cli"), "users", li_na["id"], {"password": "another-pass"})
     history = client.get(f"/r/users/{li_na['id']}/history").text
     assert hidden in history and ">password_hash<" not in history

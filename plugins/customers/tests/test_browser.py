@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
-from kernel.testing import run_due_jobs
+from kernel.testing import (  # noqa: F401 - fixtures
+    browser, follow_menu_link, live_server, make_people, new_page, run_due_jobs, shots, sign_in,
+)
 
-from .conftest import SYSTEM, make_people
+from .conftest import SYSTEM
 
 pytestmark = pytest.mark.browser
 
@@ -41,11 +42,7 @@ def open_page(browser: Any, live_server: str, who: str, viewport: dict[str, int]
     """A new signed-in page for ``who``@example.com, in Shanghai time, failing on any page error."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page = new_page(browser, viewport, timeout_ms=10_000)
     page.on("request", lambda request: page.errors.append(request.url) if not request.url.startswith(live_server) else None)
     sign_in(page, live_server, f"{who}@example.com", PASSWORD)
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
@@ -55,15 +52,6 @@ def open_page(browser: Any, live_server: str, who: str, viewport: dict[str, int]
 def exactly(label: str) -> re.Pattern[str]:
     """A label as the page names it, with the asterisk of a required field or without."""
     return re.compile(rf"^{re.escape(label)}( \*)?$")
-
-
-def navigate(page: Any, link: str) -> None:
-    """Follow a main-menu link: from the sidebar, or through the menu button on a narrow screen."""
-    if page.viewport_size["width"] < 1024:
-        page.locator(".nav-toggle summary").click()
-        page.locator(".nav-toggle .nav").get_by_role("link", name=link, exact=True).click()
-    else:
-        page.locator(".sidebar").get_by_role("link", name=link, exact=True).click()
 
 
 def pick(page: Any, label: str, text: str) -> None:
@@ -79,7 +67,7 @@ def field(page: Any, label: str) -> Any:
 def new_customer(page: Any, name: str, **values: str) -> None:
     from playwright.sync_api import expect
 
-    navigate(page, "Customers")
+    follow_menu_link(page, "Customers")
     page.get_by_role("link", name="New Customer").click()
     page.get_by_label(exactly("Name")).fill(name)
     for label, value in values.items():
@@ -95,7 +83,7 @@ def test_a_reps_day_then_a_managers_merge_undo_churn_list_and_dashboard(browser,
     page = open_page(browser, live_server, "rep", DESKTOP)
 
     # a customer: a wrong credit code is explained next to its field, a valid one saves
-    navigate(page, "Customers")
+    follow_menu_link(page, "Customers")
     expect(page.locator("section.empty")).to_be_visible()
     page.get_by_role("link", name="New Customer").click()
     page.get_by_label(exactly("Name")).fill("ACME 有限公司")
@@ -113,7 +101,7 @@ def test_a_reps_day_then_a_managers_merge_undo_churn_list_and_dashboard(browser,
     acme_url = page.url.split("?")[0]
 
     # its first contact becomes the primary one
-    navigate(page, "Contacts")
+    follow_menu_link(page, "Contacts")
     page.get_by_role("link", name="New Contact").click()
     pick(page, "Customer", "ACME")
     page.get_by_label(exactly("Name")).fill("李雷")
@@ -125,7 +113,7 @@ def test_a_reps_day_then_a_managers_merge_undo_churn_list_and_dashboard(browser,
     shots(page, "02-contact")
 
     # a follow-up moves the customer's last_followed_at
-    navigate(page, "Follow-ups")
+    follow_menu_link(page, "Follow-ups")
     page.get_by_role("link", name="New Follow-up").click()
     pick(page, "Customer", "ACME")
     page.get_by_label("Method").select_option("visit")
@@ -136,7 +124,7 @@ def test_a_reps_day_then_a_managers_merge_undo_churn_list_and_dashboard(browser,
     expect(field(page, "Last followed up")).to_contain_text("Jan 5, 2026, 5:00:00")  # 09:00 UTC in Shanghai
 
     # a task due at 18:00 today; at 17:45 the reminder job has put it in the inbox
-    navigate(page, "Tasks")
+    follow_menu_link(page, "Tasks")
     page.get_by_role("link", name="New Task").click()
     page.get_by_label(exactly("Title")).fill("Send the quote")
     pick(page, "Customer", "ACME")
@@ -156,7 +144,7 @@ def test_a_reps_day_then_a_managers_merge_undo_churn_list_and_dashboard(browser,
     expect(page.get_by_role("heading", name="Send the quote", level=1)).to_be_visible()
 
     # my day: the task is due today
-    navigate(page, "My day")
+    follow_menu_link(page, "My day")
     today = page.locator(".my-day-today")
     expect(today).to_contain_text("Send the quote")
     expect(today).to_contain_text("ACME 有限公司")
@@ -208,7 +196,7 @@ def test_a_reps_day_then_a_managers_merge_undo_churn_list_and_dashboard(browser,
     expect(manager.get_by_role("heading", name="ACME有限责任公司", level=1)).to_be_visible()
     manager.get_by_role("link", name="Open the other customer").click()
     expect(manager.get_by_role("heading", name="ACME 有限公司", level=1)).to_be_visible()
-    navigate(manager, "Customers")
+    follow_menu_link(manager, "Customers")
     expect(manager.locator("table.records tbody tr")).to_have_count(2)
     shots(manager, "09-unmerged")
 
@@ -216,7 +204,7 @@ def test_a_reps_day_then_a_managers_merge_undo_churn_list_and_dashboard(browser,
     quiet_customer(site, clock, "Blue Harbor Logistics")
     tomorrow = clock.now() + timedelta(days=1)  # today's daily run is done already: the job runs as `crm jobs run --now` would
     assert run_due_jobs(site, tomorrow, only="customers.flag_churn")[0].result == {"flagged": 1, "cleared": 0, "failed": 0}
-    navigate(manager, "Churn risks")
+    follow_menu_link(manager, "Churn risks")
     rows = manager.locator("table.churn-list tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Blue Harbor Logistics")
@@ -224,7 +212,7 @@ def test_a_reps_day_then_a_managers_merge_undo_churn_list_and_dashboard(browser,
     shots(manager, "10-churn-list")
 
     # the dashboard shows the plugin's widgets
-    navigate(manager, "Dashboard")
+    follow_menu_link(manager, "Dashboard")
     churn = manager.locator(".widget", has=manager.get_by_role("heading", name="Customers at churn risk"))
     expect(churn.locator(".big-number")).to_have_text(re.compile(r"^\s*1 customers"))
     for title in ("New customers by month", "Customers by level", "Customers by industry", "Customers by region"):
@@ -254,7 +242,7 @@ def test_on_a_phone(browser, live_server, live_site, clock, shots):
     from playwright.sync_api import expect
 
     page = open_page(browser, live_server, "rep", PHONE)
-    navigate(page, "Customers")
+    follow_menu_link(page, "Customers")
     page.get_by_role("link", name="New Customer").click()
     page.get_by_label(exactly("Name")).fill("杭州云帆科技有限公司")
     page.get_by_label("Unified social credit code").fill("123")
@@ -265,7 +253,7 @@ def test_on_a_phone(browser, live_server, live_site, clock, shots):
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="杭州云帆科技有限公司", level=1)).to_be_visible()
 
-    navigate(page, "Tasks")
+    follow_menu_link(page, "Tasks")
     page.get_by_role("link", name="New Task").click()
     page.get_by_label(exactly("Title")).fill("回访客户")
     pick(page, "Customer", "杭州")
@@ -273,7 +261,7 @@ def test_on_a_phone(browser, live_server, live_site, clock, shots):
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
 
-    navigate(page, "My day")
+    follow_menu_link(page, "My day")
     overdue = page.locator(".my-day-overdue")
     expect(overdue).to_contain_text("回访客户")
     expect(overdue.locator("thead")).to_be_hidden()  # rows are cards on a phone
@@ -285,7 +273,7 @@ def test_on_a_phone(browser, live_server, live_site, clock, shots):
 
     page.locator(".topbar .lang").get_by_text("简体中文").click()
     expect(page.get_by_role("heading", name="我的一天", level=1)).to_be_visible()
-    navigate(page, "流失预警")
+    follow_menu_link(page, "流失预警")
     expect(page.get_by_role("heading", name="目前没有流失风险客户。")).to_be_visible()
     shots(page, "03-churn-empty-zh")
     assert page.errors == []

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
+from kernel.testing import browser, live_server, make_people, shots, sign_in  # noqa: F401 - fixtures
 
-from .conftest import SYSTEM, make_people
+from .conftest import SYSTEM
 
 pytestmark = pytest.mark.browser
 PASSWORD = "s3cret-pass"

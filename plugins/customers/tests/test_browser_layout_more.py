@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import assert_no_sideways_scroll, browser, live_server, shots  # noqa: F401 - fixtures
 
-from .test_browser_record_page import VIEWPORTS, live_site, no_sideways_scroll, rep_page  # noqa: F401 - fixture
+from .test_browser_record_page import VIEWPORTS, live_site, rep_page  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,7 @@ def test_cascading_region_tabs_inline_reference_own_columns_and_board(browser, l
     expect(city.locator("option")).to_have_text(["—", "杭州", "宁波"])
     city.select_option(label="杭州")
     page.locator("#f-name").fill("西湖科技")
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, f"layout-more-{device}-01-cascade")
     page.locator("form.record-form button[type=submit]").first.click()
     expect(page.locator("#field-f-region .field-value")).to_have_text("浙江 / 杭州")
@@ -73,7 +73,7 @@ def test_cascading_region_tabs_inline_reference_own_columns_and_board(browser, l
     page.goto(live_server + f"/r/customers/{acme['id']}")
     tabs = page.locator("[data-related-tab]")
     expect(tabs).to_have_text(["联系人 0", "跟进记录 1", "任务 1"])
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, f"layout-more-{device}-03-tabs")
     tabs.filter(has_text="任务").click()
     expect(page.locator("#panel")).to_contain_text("发送报价")
@@ -96,6 +96,6 @@ def test_cascading_region_tabs_inline_reference_own_columns_and_board(browser, l
     page.goto(live_server + "/r/customers/kanban")
     card = page.locator(".board-card", has_text="杭州云帆科技")
     expect(card.locator("[data-card-field=industry]")).to_contain_text("制造")
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, f"layout-more-{device}-05-board")
     assert page.errors == []

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
+from kernel.testing import (  # noqa: F401 - fixtures
+    api_clients, assert_no_sideways_scroll, browser, live_server, make_people, new_page, shots, sign_in,
+)
 
-from .conftest import SYSTEM, clients_for, make_people
+from .conftest import SYSTEM
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +32,7 @@ def live_site(make_site, clock):
     people = make_people(site)
     site.records.update(SYSTEM, "users", people["rep"].user_id, {"password": PASSWORD, "name": "李娜"})
     site.records.update(SYSTEM, "users", people["manager"].user_id, {"name": "张伟"})
-    admin = clients_for(site)(people["admin"])
+    admin = api_clients(site)(people["admin"])
     for name, label in (("budget_code", {"en": "Budget code", "zh_CN": "预算编号"}), ("referrer", {"en": "Referrer", "zh_CN": "推荐人"})):
         field = {"name": name, "schema": {"type": "string", "maxLength": 40}, "label": label}
         assert admin.post("/api/v1/meta/entities/customers/fields", json=field).status_code == 201
@@ -49,11 +51,7 @@ def live_site(make_site, clock):
 def rep_page(browser: Any, live_server: str, viewport: dict[str, int]) -> Any:
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page = new_page(browser, viewport, locale="zh-CN", timeout_ms=10_000)
     sign_in(page, live_server, "rep@example.com", PASSWORD)
     expect(page.get_by_role("heading", name="仪表盘", level=1)).to_be_visible()
     return page
@@ -61,10 +59,6 @@ def rep_page(browser: Any, live_server: str, viewport: dict[str, int]) -> Any:
 
 def related_card(page: Any, entity: str) -> Any:
     return page.locator("section.related-card", has=page.locator(f"#related-{entity}-customer_id"))
-
-
-def no_sideways_scroll(page: Any) -> None:
-    assert page.evaluate("document.scrollingElement.scrollWidth") <= page.viewport_size["width"] + 1
 
 
 @pytest.mark.parametrize("device", VIEWPORTS)
@@ -100,7 +94,7 @@ def test_a_reps_list_menu_customer_page_and_day(browser, live_server, live_site,
         assert page.evaluate("getComputedStyle(document.querySelector('table.records thead th.sortable')).position") == "sticky"
     else:
         assert long_cell.bounding_box()["width"] <= 375 and phone.bounding_box()["height"] < 30
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, f"issue15-{device}-02-list")
 
     # filter by owner: typed by name, never an id
@@ -125,7 +119,7 @@ def test_a_reps_list_menu_customer_page_and_day(browser, live_server, live_site,
     card = related_card(page, "followups")
     expect(card.locator(".count")).to_have_text("1")
     expect(card).to_contain_text("张伟上门拜访")
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, f"issue15-{device}-03-customer")
     page.locator("#log-followups summary").click()
     page.locator("#log-followups select[name=method]").select_option("wechat")
@@ -156,6 +150,6 @@ def test_a_reps_list_menu_customer_page_and_day(browser, live_server, live_site,
     # My day: the manager's plan on her customer
     page.goto(live_server + "/p/customers/my-day")
     expect(page.locator(".planned-followup")).to_contain_text("由 张伟 计划")
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, f"issue15-{device}-05-my-day")
     assert page.errors == []

@@ -7,37 +7,18 @@ import html
 import re
 
 import pytest
-from starlette.testclient import TestClient
 
 from kernel import ValidationError
-from kernel.testing import add_custom_field
-from kernel.testing import create_app
+from kernel.testing import add_custom_field, browse  # noqa: F401 - fixture
 
 from .conftest import SYSTEM
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-PASSWORD = "s3cret-pass"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
 def site(make_site):
     return make_site(plugins=("customers",), default_locale="en")
-
-
-@pytest.fixture
-def browse(site, people):
-    app = create_app(site=site)
-
-    def sign_in(who: str) -> tuple[TestClient, str]:
-        site.records.update(SYSTEM, "users", people[who].user_id, {"password": PASSWORD})
-        client = TestClient(app, follow_redirects=False)
-        token = CSRF.search(client.get("/login").text).group(1)
-        answer = client.post("/login", data={"email": f"{who}@example.com", "password": PASSWORD, "next": "/", "csrf_token": token})
-        assert answer.status_code == 303, answer.text
-        return client, CSRF.search(client.get("/").text).group(1)
-
-    return sign_in
 
 
 def inputs(html: str) -> list[str]:
@@ -48,8 +29,8 @@ def inputs(html: str) -> list[str]:
 # -- observation 2: system and derived fields are no inputs; name before phone ---------------------
 
 
-def test_customer_form_offers_no_derived_or_plugin_less_fields(browse):
-    client, _ = browse("rep")
+def test_customer_form_offers_no_derived_or_plugin_less_fields(people, browse):
+    client, _ = browse(people["rep"])
     names = inputs(client.get("/r/customers/new").text)
     for derived in ("sea_id", "last_followed_at", "churn_flag", "churn_reason", "churn_flagged_at"):
         assert derived not in names and f"{derived}.present" not in names
@@ -57,7 +38,7 @@ def test_customer_form_offers_no_derived_or_plugin_less_fields(browse):
 
 
 def test_task_form_offers_no_related_pair_or_stamps(browse, site, people):
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     names = inputs(client.get("/r/tasks/new").text)
     for stamped in ("entity", "record_id", "reminded_at", "done_at"):
         assert stamped not in names
@@ -69,7 +50,7 @@ def test_task_form_offers_no_related_pair_or_stamps(browse, site, people):
 def test_detail_page_still_shows_derived_fields_but_not_the_missing_plugins(browse, site, people):
     customer = site.records.create(people["rep"], "customers", {"name": "ACME"})
     site.records.update(SYSTEM, "customers", customer["id"], {"churn_flag": True, "churn_reason": "no orders for 90 days"})
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     page = client.get(f"/r/customers/{customer['id']}").text
     assert "no orders for 90 days" in page and "Churn risk" in page
     assert "Public sea" not in page
@@ -78,7 +59,7 @@ def test_detail_page_still_shows_derived_fields_but_not_the_missing_plugins(brow
 def test_a_related_card_new_link_carries_the_related_pair_without_an_input(browse, site, people):
     customer = site.records.create(people["rep"], "customers", {"name": "ACME"})
     contact = site.records.create(people["rep"], "contacts", {"customer_id": customer["id"], "name": "Li"})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     address = f"/r/tasks/new?entity=contacts&record_id={contact['id']}"
     form = client.get(address).text
     assert 'type="hidden" name="entity" value="contacts"' in form and 'type="hidden" name="record_id"' in form
@@ -94,7 +75,7 @@ def test_a_related_card_new_link_carries_the_related_pair_without_an_input(brows
 
 def test_shared_users_and_teams_are_picked_by_name(browse, site, people):
     customer = site.records.create(people["rep"], "customers", {"name": "ACME", "shared_user_ids": [people["rep2"].user_id]})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     form = client.get(f"/r/customers/{customer['id']}/edit").text
     assert 'data-picker-multi="shared_user_ids"' in form and 'data-picker-multi="shared_team_ids"' in form
     assert "Rep2" in form  # the chosen user by name, not by number
@@ -121,7 +102,7 @@ def test_a_too_long_name_is_refused_naming_the_field_and_the_form_shows_the_limi
     with pytest.raises(ValidationError) as caught:
         site.records.create(people["rep"], "customers", {"name": "x" * 201})
     assert caught.value.details[0]["loc"][-1] == "name" and "200" in caught.value.details[0]["msg"]
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     form = client.get("/r/customers/new").text
     assert re.search(r'name="name"[^>]*maxlength="200"', form)
     refused = client.post("/r/customers/new", data={"csrf_token": token, "name": "x" * 201, "kind": "company", "status": "potential"})
@@ -132,12 +113,12 @@ def add_field(site, name, schema, label="Field"):
     add_custom_field(site, SYSTEM, "customers", name, schema, label={"en": label, "zh_CN": label})
 
 
-def test_custom_text_fields_get_a_default_limit_the_form_shows(site, browse):
+def test_custom_text_fields_get_a_default_limit_the_form_shows(site, people, browse):
     add_field(site, "nickname", {"type": "string"}, "Nickname")
     with pytest.raises(ValidationError) as caught:
         site.records.create(SYSTEM, "customers", {"name": "ACME", "custom": {"nickname": "y" * 501}})
     assert caught.value.details[0]["loc"] == ["custom", "nickname"] and "500" in caught.value.details[0]["msg"]
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     assert re.search(r'name="custom.nickname"[^>]*maxlength="500"', client.get("/r/customers/new").text)
 
 
@@ -151,7 +132,7 @@ def test_negative_money_is_refused_with_a_clear_error(site, people, http_for, br
     detail = answer.json()["error"]["details"][0]
     assert detail["loc"][-2:] == ["custom", "budget"] and detail["msg"] == "must not be negative"
     assert site.records.list(SYSTEM, "customers").total == 0
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     form = client.get("/r/customers/new").text
     assert re.search(r'name="custom.budget"[^>]*min="0"', form)
     refused = client.post("/r/customers/new", data={"csrf_token": token, "name": "ACME", "kind": "company", "status": "potential", "custom.budget": "-5"})
@@ -168,7 +149,7 @@ def test_a_money_field_with_a_negative_minimum_takes_negative_amounts(site):
     assert "at least -1000" in caught.value.details[0]["msg"]
 
 
-def test_custom_fields_can_be_required_and_have_defaults_and_help(site, browse):
+def test_custom_fields_can_be_required_and_have_defaults_and_help(site, people, browse):
     add_field(site, "segment", {"type": "string", "enum": ["smb", "enterprise"], "default": "smb", "description": "Who buys"}, "Segment")
     add_field(site, "contract_no", {"type": "string", "maxLength": 30, "x-required": True}, "Contract number")
     with pytest.raises(ValidationError) as caught:
@@ -178,7 +159,7 @@ def test_custom_fields_can_be_required_and_have_defaults_and_help(site, browse):
     assert saved["custom"] == {"contract_no": "C-1", "segment": "smb"}
     with pytest.raises(ValidationError):
         site.records.update(SYSTEM, "customers", saved["id"], {"custom": {"contract_no": None}})
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     form = client.get("/r/customers/new").text
     assert "Who buys" in form and re.search(r'name="custom.contract_no"[^>]*required', form)
     assert re.search(r'<option value="smb"\s+selected', form)
@@ -188,7 +169,7 @@ def test_custom_fields_can_be_required_and_have_defaults_and_help(site, browse):
 
 
 def test_the_admin_field_editor_offers_limits_required_default_and_help(site, people, browse):
-    client, token = browse("admin")
+    client, token = browse(people["admin"])
     page = client.get("/admin/fields/customers").text
     for name in ("max_length", "currency", "minimum", "default", "description", "required"):
         assert f'name="{name}"' in page
@@ -210,7 +191,7 @@ def test_the_admin_field_editor_offers_limits_required_default_and_help(site, pe
 def test_the_create_form_asks_for_lookalikes_while_typing(site, people, browse):
     mine = site.records.create(people["rep"], "customers", {"name": "杭州茶业有限公司", "phone": "13800138000"})
     site.records.create(people["outsider"], "customers", {"name": "杭州茶业", "phone": "13900139000"})
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     form = client.get("/r/customers/new").text
     assert 'hx-get="/r/customers/duplicates"' in form
     found = client.get("/r/customers/duplicates", params={"name": "杭州茶业", "kind": "company"}).text

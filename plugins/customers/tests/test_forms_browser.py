@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import browser, follow_menu_link, live_server, make_people, shots  # noqa: F401 - fixtures
 
-from .conftest import SYSTEM, make_people
-from .test_browser import PASSWORD, exactly, field, navigate, open_page
+from .conftest import SYSTEM
+from .test_browser import PASSWORD, exactly, field, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +60,7 @@ def test_a_full_customer_is_written_without_typing_an_id(browser, live_server, l
     page = open_page(browser, live_server, "rep", SIZES[size])
 
     # the customer: name first, a look-alike named while typing, shared with a colleague by name
-    navigate(page, "Customers")
+    follow_menu_link(page, "Customers")
     page.get_by_role("link", name="New Customer").click()
     no_id_inputs(page)
     labels = page.locator("form.record-form label").all_inner_texts()
@@ -90,7 +90,7 @@ def test_a_full_customer_is_written_without_typing_an_id(browser, live_server, l
     shots(page, f"{size}-03-customer")
 
     # a contact, a follow-up and a task, each pointed at the customer by its name
-    navigate(page, "Contacts")
+    follow_menu_link(page, "Contacts")
     page.get_by_role("link", name="New Contact").click()
     no_id_inputs(page)
     pick(page, "Customer", "Kowloon")
@@ -101,7 +101,7 @@ def test_a_full_customer_is_written_without_typing_an_id(browser, live_server, l
     expect(field(page, "Customer")).to_have_text("Kowloon Tea Trading")
     expect(field(page, "Phone")).to_contain_text("+1 415-555-2671")
 
-    navigate(page, "Follow-ups")
+    follow_menu_link(page, "Follow-ups")
     page.get_by_role("link", name="New Follow-up").click()
     no_id_inputs(page)
     pick(page, "Customer", "Kowloon")
@@ -111,7 +111,7 @@ def test_a_full_customer_is_written_without_typing_an_id(browser, live_server, l
     expect(page.get_by_text("Saved.")).to_be_visible()
     expect(field(page, "Customer")).to_have_text("Kowloon Tea Trading")
 
-    navigate(page, "Tasks")
+    follow_menu_link(page, "Tasks")
     page.get_by_role("link", name="New Task").click()
     no_id_inputs(page)
     task_labels = page.locator("form.record-form label").all_inner_texts()

@@ -18,8 +18,7 @@ from html import unescape
 
 import pytest
 
-from .conftest import SYSTEM
-from .test_pages import browse, text_of  # noqa: F401 - fixture
+from kernel.testing import browse, page_clients, text_of  # noqa: F401 - fixture
 
 LONG_NAME = "上海" + "非常长的客户名称" * 20 + "有限公司"
 
@@ -41,7 +40,7 @@ def colleagues_plan(site, people, clock):
 
 
 def test_obs1_the_follow_ups_list_shows_the_colleagues_follow_up(site, people, browse, colleagues_plan):
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     page = client.get("/r/followups").text
     assert "manager visited zebra" in page
     assert re.search(r'<span class="count">1</span>', page)
@@ -49,7 +48,7 @@ def test_obs1_the_follow_ups_list_shows_the_colleagues_follow_up(site, people, b
 
 def test_obs1_the_customers_related_card_counts_it(site, people, browse, colleagues_plan):
     acme, followup = colleagues_plan
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     page = client.get(f"/r/customers/{acme['id']}").text
     card = page[page.index('id="related-followups-customer_id"'):]
     assert re.match(r'id="related-followups-customer_id">[^<]*<span class="count">1</span>', card)
@@ -58,23 +57,23 @@ def test_obs1_the_customers_related_card_counts_it(site, people, browse, colleag
 
 def test_obs1_the_activity_tab_lists_it(site, people, browse, colleagues_plan):
     acme, _ = colleagues_plan
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     assert "manager visited zebra" in client.get(f"/r/customers/{acme['id']}/activity").text
 
 
 def test_obs1_my_day_shows_a_colleagues_plan_on_my_customer(site, people, browse, colleagues_plan):
     acme, followup = colleagues_plan
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     page = client.get("/p/customers/my-day").text
     assert "ACME 李娜的客户" in page and "manager visited zebra" in page
     assert "Planned by Manager" in text_of(page) or "由 Manager 计划" in text_of(page)
-    outsider, _ = browse("outsider")  # not her customer, not her plan: not in her day
+    outsider, _ = browse(people["outsider"])  # not her customer, not her plan: not in her day
     assert "manager visited zebra" not in outsider.get("/p/customers/my-day").text
 
 
 def test_obs1_logging_a_colleagues_plan_from_my_day_keeps_their_plan(site, people, browse, colleagues_plan):
     acme, followup = colleagues_plan
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     answer = client.post(f"/p/customers/my-day/followups/{followup['id']}/done", data={"csrf_token": token, "method": "call", "content": "called back"})
     assert answer.status_code == 303
     logged = site.records.list(people["rep"], "followups", filters={"customer_id": acme["id"]}).items
@@ -83,12 +82,12 @@ def test_obs1_logging_a_colleagues_plan_from_my_day_keeps_their_plan(site, peopl
 
 
 def test_obs1_search_finds_it(site, people, browse, colleagues_plan):
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     assert "manager visited zebra" in client.get("/search", params={"q": "zebra"}).text
 
 
 def test_obs1_export_contains_it(site, people, browse, colleagues_plan):
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     answer = client.post("/r/followups/export", data={"format": "csv", "csrf_token": token})
     assert answer.status_code == 200
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
@@ -108,7 +107,7 @@ def test_obs3_owner_team_and_custom_references_are_picked_by_name(site, people, 
     add_field(http, people, "account_manager", {"type": "integer", "format": "reference", "x-entity": "users"}, {"en": "Account manager", "zh_CN": "客户经理"})
     acme = site.records.create(people["rep"], "customers", {"name": "ACME", "custom": {"account_manager": people["manager"].user_id}})
     site.records.create(people["rep2"], "customers", {"name": "Other Co"})
-    client, _ = browse("manager")
+    client, _ = browse(people["manager"])
     page = client.get("/r/customers").text
     for key in ("owner_id", "team_id", "custom.account_manager"):
         assert f'name="f.{key}" value="" data-picker-value' in page, key
@@ -127,7 +126,7 @@ def test_obs3_owner_team_and_custom_references_are_picked_by_name(site, people, 
 
 def test_obs5_a_long_name_is_cut_with_the_whole_name_on_hover(site, people, browse):
     site.records.create(people["rep"], "customers", {"name": LONG_NAME, "phone": "13800138000", "email": "a@b.cn"})
-    page = client_page(browse, "rep", "/r/customers")
+    page = client_page(browse, people["rep"], "/r/customers")
     link = re.search(r'<a class="record-link cell-text" href="/r/customers/\d+" title="([^"]+)"[^>]*>', page)
     assert link and unescape(link.group(1)) == LONG_NAME
     assert re.search(r'<a class="cell-text" href="tel:\+8613800138000" title="138 0013 8000">', page)  # E.164 dialled, shown the local way
@@ -147,11 +146,11 @@ def headers(page: str) -> list[str]:
 
 def test_obs6_custom_fields_do_not_push_default_columns_out(site, people, browse, http):
     site.records.create(people["rep"], "customers", {"name": "ACME", "industry": "软件", "region": "浙江"})
-    before = headers(client_page(browse, "rep", "/r/customers"))
+    before = headers(client_page(browse, people["rep"], "/r/customers"))
     assert {"Industry", "Region"} <= set(before) or {"行业", "地区"} <= set(before)
     for name in ("budget_code", "referrer"):
         add_field(http, people, name, {"type": "string", "maxLength": 40}, {"en": name.title(), "zh_CN": name})
-    after = headers(client_page(browse, "rep", "/r/customers"))
+    after = headers(client_page(browse, people["rep"], "/r/customers"))
     assert after[: len(before)] == before  # every default column stays, in its place
     assert after[len(before):] == ["Budget_code", "Referrer"] or after[len(before):] == ["budget_code", "referrer"]
 
@@ -163,7 +162,7 @@ def test_obs6_the_declared_columns_come_from_the_entity(site):
 def test_obs6_the_column_chooser_and_page_size_are_kept_in_a_saved_view(site, people, browse):
     for n in range(55):
         site.records.create(people["rep"], "customers", {"name": f"Customer {n:02}", "phone": f"1380013{n:04}"})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     page = client.get("/r/customers").text
     assert 'name="cols" value="phone"' in page and 'name="cols" value="industry"' in page  # the chooser offers the fields
     chosen = client.get("/r/customers", params={"cols": ["name", "phone"], "size": "50"}).text
@@ -177,20 +176,20 @@ def test_obs6_the_column_chooser_and_page_size_are_kept_in_a_saved_view(site, pe
 
 def test_obs6_sortable_headers_carry_a_mark_and_aria_sort(site, people, browse):
     site.records.create(people["rep"], "customers", {"name": "ACME"})
-    page = client_page(browse, "rep", "/r/customers")
+    page = client_page(browse, people["rep"], "/r/customers")
     heads = re.findall(r'<th scope="col"([^>]*)>(.*?)</th>', page, re.S)
     sortable = [h for h in heads if "sortable" in h[0]]
     assert len(sortable) >= 5 and all('aria-sort="none"' in attrs and "↕" in body for attrs, body in sortable)
-    by_name = client_page(browse, "rep", "/r/customers", sort="-name")
+    by_name = client_page(browse, people["rep"], "/r/customers", sort="-name")
     assert re.search(r'aria-sort="descending" class="sortable is-sorted">\s*<a[^>]*>[^<]*<span class="sort-mark" aria-hidden="true">▼', by_name)
 
 
-def test_obs6_page_numbers_respect_a_capped_total(make_site, people_for, browse_for):
+def test_obs6_page_numbers_respect_a_capped_total(make_site, people_for):
     site = make_site(plugins=("customers",), count_cap=45)
     people = people_for(site)
     for n in range(60):
         site.records.create(people["rep"], "customers", {"name": f"C{n:02}"})
-    client = browse_for(site, people, "rep")
+    client, _ = page_clients(site)(people["rep"])
     page = client.get("/r/customers", params={"page": 2}).text
     assert '<span class="count">45+</span>' in page
     numbers = re.findall(r'class="btn (?:btn-primary )?page-number"[^>]*>(\d+)</a>', page)
@@ -200,33 +199,15 @@ def test_obs6_page_numbers_respect_a_capped_total(make_site, people_for, browse_
     assert re.findall(r'class="btn (?:btn-primary )?page-number"[^>]*>(\d+)</a>', exact) == ["1"]
 
 
-@pytest.fixture
-def browse_for():
-    from starlette.testclient import TestClient
-
-    from kernel.testing import create_app
-
-    from .test_pages import CSRF, PASSWORD
-
-    def sign_in(site, people, who):
-        site.records.update(SYSTEM, "users", people[who].user_id, {"password": PASSWORD})
-        client = TestClient(create_app(site=site), follow_redirects=False)
-        token = CSRF.search(client.get("/login").text).group(1)
-        assert client.post("/login", data={"email": f"{who}@example.com", "password": PASSWORD, "next": "/", "csrf_token": token}).status_code == 303
-        return client
-
-    return sign_in
-
-
 def test_quick_create_makes_a_record_from_its_name_and_stays_on_the_list(site, people, browse):
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     page = client.get("/r/customers", params={"sort": "name"}).text
     assert 'class="quick-create"' in page and 'name="_back" value="/r/customers?sort=name"' in page
     answer = client.post("/r/customers/new", data={"csrf_token": token, "name": "Quick Co", "_back": "/r/customers?sort=name"})
     created = site.records.list(people["rep"], "customers", filters={"name": "Quick Co"}).items[0]
     assert answer.status_code == 303 and answer.headers["location"] == f"/r/customers?sort=name&added=customers&added_id={created['id']}"
     assert created["owner_id"] == people["rep"].user_id
-    assert "quick-create" not in client_page(browse, "rep", "/r/followups")  # a follow-up needs more than its text
+    assert "quick-create" not in client_page(browse, people["rep"], "/r/followups")  # a follow-up needs more than its text
 
 
 # -- observation 7: the menu ----------------------------------------------------------------
@@ -239,7 +220,7 @@ def menu_urls(page: str) -> list[tuple[str, str]]:
 
 
 def test_obs7_the_menu_keeps_its_order_and_sections_in_both_languages(site, people, browse):
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     english = client.post("/lang", data={"to": "en", "next": "/", "csrf_token": token})
     assert english.status_code == 303
     en = client.get("/").text
@@ -254,7 +235,7 @@ def test_obs7_the_menu_keeps_its_order_and_sections_in_both_languages(site, peop
 
 
 def test_obs7_admins_find_the_admin_pages_under_system_last(site, people, browse):
-    page = client_page(browse, "admin", "/")
+    page = client_page(browse, people["admin"], "/")
     sections = re.findall(r'<p class="nav-section" id="nav-(\w+)"', page[page.index('<aside class="sidebar">'):])
     assert sections == ["sales", "customers", "system"]
 
@@ -269,7 +250,7 @@ def test_obs7_admins_find_the_admin_pages_under_system_last(site, people, browse
 ])
 def test_obs8_a_child_created_from_the_customers_page_lands_back_on_it(site, people, browse, entity, values):
     acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     page = client.get(f"/r/customers/{acme['id']}").text
     new_link = re.search(rf'href="(/r/{entity}/new\?customer_id={acme["id"]}&amp;_back=[^"]+)"', page)
     assert new_link, f"no New link for {entity}"
@@ -285,7 +266,7 @@ def test_obs8_a_child_created_from_the_customers_page_lands_back_on_it(site, peo
 
 def test_a_refused_child_shows_its_form_again_and_still_goes_back(site, people, browse):
     acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     refused = client.post("/r/tasks/new", data={"csrf_token": token, "customer_id": acme["id"], "_back": f"/r/customers/{acme['id']}", "title": ""})
     assert refused.status_code == 422 and f'name="_back" value="/r/customers/{acme["id"]}"' in refused.text
     elsewhere = client.post("/r/tasks/new", data={"csrf_token": token, "title": "t", "_back": "https://evil.example/"})
@@ -294,7 +275,7 @@ def test_a_refused_child_shows_its_form_again_and_still_goes_back(site, people, 
 
 def test_the_customer_page_has_a_summary_header_and_phone_and_mail_links(site, people, browse):
     acme = site.records.create(people["rep"], "customers", {"name": "ACME", "level": "A", "status": "active", "phone": "+86 571 8888 1234", "email": "info@acme.cn"})
-    page = client_page(browse, "rep", f"/r/customers/{acme['id']}")
+    page = client_page(browse, people["rep"], f"/r/customers/{acme['id']}")
     head = page[page.index('<div class="record-summary">'):page.index('<div class="page-actions">', page.index('record-summary'))]
     assert re.search(r"<h1>ACME <span class=\"tag state-badge\" data-state=\"active\">(Active|活跃)</span></h1>", head)
     assert re.search(r"<dt>(Owner|负责人)</dt><dd>Rep</dd>", head) and re.search(r"<dt>(Level|级别)</dt><dd>.*?(A – key account|A 类（重点）)</dd>", head)
@@ -304,7 +285,7 @@ def test_the_customer_page_has_a_summary_header_and_phone_and_mail_links(site, p
 
 def test_the_log_box_logs_a_follow_up_with_its_next_date_and_comes_back(site, people, browse, clock):
     acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     page = client.get(f"/r/customers/{acme['id']}").text
     box = page[page.index('id="log-followups"'):page.index("</details>", page.index('id="log-followups"'))]
     assert 'action="/r/followups/new"' in box and f'name="customer_id" value="{acme["id"]}"' in box
@@ -321,7 +302,7 @@ def test_the_log_box_logs_a_follow_up_with_its_next_date_and_comes_back(site, pe
 
 def test_a_field_changes_inline_with_the_version_the_page_showed(site, people, browse):
     acme = site.records.create(people["rep"], "customers", {"name": "ACME", "level": "B"})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     page = client.get(f"/r/customers/{acme['id']}").text
     version = re.search(r'name="_version" value="([^"]+)"', page).group(1)
     assert 'action="/r/customers/%d/inline"' % acme["id"] in page and 'name="_field" value="level"' in page
@@ -340,9 +321,9 @@ def test_a_field_changes_inline_with_the_version_the_page_showed(site, people, b
 
 def test_an_inline_change_is_refused_with_the_fields_reason(site, people, browse):
     acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     answer = client.post(f"/r/customers/{acme['id']}/inline", data={"csrf_token": token, "_field": "email", "email": "not-an-email"})
     assert answer.status_code == 422 and 'id="inline-error"' in answer.text
     assert client.post(f"/r/customers/{acme['id']}/inline", data={"csrf_token": token, "_field": "owner_id", "owner_id": "1"}).status_code == 404
-    colleague, colleague_token = browse("outsider")
+    colleague, colleague_token = browse(people["outsider"])
     assert colleague.post(f"/r/customers/{acme['id']}/inline", data={"csrf_token": colleague_token, "_field": "name", "name": "x"}).status_code == 404

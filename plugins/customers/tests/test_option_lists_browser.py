@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots, sign_in  # noqa: F401 - fixtures
+from kernel.testing import browser, live_server, make_people, new_page, shots, sign_in  # noqa: F401 - fixtures
 
-from .conftest import SYSTEM, make_people
+from .conftest import SYSTEM
 
 pytestmark = pytest.mark.browser
 
@@ -35,11 +35,7 @@ def live_site(make_site):
 def open_page(browser: Any, base: str, who: str, viewport: dict[str, int]) -> Any:
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="Asia/Shanghai", is_mobile=viewport["width"] < 500)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page = new_page(browser, viewport, timeout_ms=10_000, is_mobile=viewport["width"] < 500)
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, base, f"{who}@example.com", PASSWORD)
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()

@@ -6,40 +6,17 @@ import re
 from datetime import timedelta
 
 import pytest
-from starlette.testclient import TestClient
 
-from kernel.testing import create_app
+from kernel.testing import browse, page_clients, text_of  # noqa: F401 - fixture
 
 from .conftest import SYSTEM
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-PASSWORD = "s3cret-pass"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
 def site(make_site):
     return make_site(plugins=("customers",), default_locale="en")
-
-
-@pytest.fixture
-def browse(site, people):
-    """``browse("rep")``: a signed-in TestClient for one of ``people`` and its CSRF token."""
-    app = create_app(site=site)
-
-    def sign_in(who: str) -> tuple[TestClient, str]:
-        site.records.update(SYSTEM, "users", people[who].user_id, {"password": PASSWORD})
-        client = TestClient(app, follow_redirects=False)
-        token = CSRF.search(client.get("/login").text).group(1)
-        answer = client.post("/login", data={"email": f"{who}@example.com", "password": PASSWORD, "next": "/", "csrf_token": token})
-        assert answer.status_code == 303, answer.text
-        return client, CSRF.search(client.get("/").text).group(1)
-
-    return sign_in
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def two_acmes(site, people):
@@ -54,7 +31,7 @@ def two_acmes(site, people):
 
 def test_the_merge_dialog_compares_confirms_merges_and_undoes(site, people, browse):
     keep, other = two_acmes(site, people)
-    client, token = browse("manager")
+    client, token = browse(people["manager"])
 
     dialog = client.get(f"/p/customers/merge/{keep['id']}?other_id={other['id']}")
     assert dialog.status_code == 200
@@ -92,9 +69,9 @@ def test_the_merge_dialog_compares_confirms_merges_and_undoes(site, people, brow
 
 def test_merge_pages_need_the_permission_and_a_csrf_token(site, people, browse):
     keep, other = two_acmes(site, people)
-    rep, token = browse("rep")
+    rep, token = browse(people["rep"])
     assert rep.get(f"/p/customers/merge/{keep['id']}?other_id={other['id']}").status_code == 403
-    manager, _ = browse("manager")
+    manager, _ = browse(people["manager"])
     forged = manager.post(f"/p/customers/merge/{keep['id']}", data={"other_id": str(other["id"]), "confirm": "yes"})
     assert forged.status_code == 403
     assert len(site.records.list(SYSTEM, "customers").items) == 2
@@ -102,7 +79,7 @@ def test_merge_pages_need_the_permission_and_a_csrf_token(site, people, browse):
 
 def test_the_generic_merge_action_leads_to_the_dialog(site, people, browse):
     keep, other = two_acmes(site, people)
-    client, _ = browse("manager")
+    client, _ = browse(people["manager"])
     page = client.get(f"/r/customers/{keep['id']}/act/merge?other_id={other['id']}", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == f"/p/customers/merge/{keep['id']}?other_id={other['id']}"
     undo = client.get(f"/r/customers/{keep['id']}/act/unmerge", follow_redirects=False)
@@ -112,7 +89,7 @@ def test_the_generic_merge_action_leads_to_the_dialog(site, people, browse):
 def test_the_pick_step_lists_visible_duplicates_and_search_matches(site, people, browse):
     keep, other = two_acmes(site, people)
     hidden = site.records.create(people["outsider"], "customers", {"name": "ACME股份有限公司"})
-    client, _ = browse("manager")
+    client, _ = browse(people["manager"])
     page = client.get(f"/p/customers/merge/{keep['id']}").text
     assert f"?other_id={other['id']}" in page and f"?other_id={hidden['id']}" not in page
     assert "Compare with ACME 有限公司" in text_of(page)
@@ -120,7 +97,7 @@ def test_the_pick_step_lists_visible_duplicates_and_search_matches(site, people,
     assert "Matches for" in found and f"?other_id={other['id']}" in found
     panel = client.get(f"/p/customers/panel/{other['id']}").text
     assert f"/p/customers/merge/{other['id']}?other_id={keep['id']}" in panel and "ACME股份有限公司" not in panel
-    rep, _ = browse("rep")
+    rep, _ = browse(people["rep"])
     assert "Compare and merge" not in rep.get(f"/p/customers/panel/{other['id']}").text  # reps may not merge
 
 
@@ -131,7 +108,7 @@ def test_my_day_lists_marks_done_and_shows_managers_their_team(site, people, bro
     site.records.create(rep, "tasks", {"title": "call at six", "due_at": now + timedelta(hours=1)})
     site.records.create(rep, "tasks", {"title": "next week", "due_at": now + timedelta(days=7)})
     plan = site.records.create(rep, "followups", {"customer_id": acme["id"], "method": "visit", "content": "demo", "next_at": now + timedelta(hours=2)})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     client.cookies.set("crm_tz", "Asia/Shanghai")
     page = text_of(client.get("/p/customers/my-day").text)
     assert "Overdue 1 Task Customer Due Actions late quote ACME Jan 4, 2026, 5:00:00 PM" in page  # in the browser's time zone
@@ -150,7 +127,7 @@ def test_my_day_lists_marks_done_and_shows_managers_their_team(site, people, bro
 
     site.records.create(people["rep2"], "tasks", {"title": "rep2 late", "due_at": now - timedelta(hours=3)})
     site.records.create(people["outsider"], "tasks", {"title": "south late", "due_at": now - timedelta(hours=3)})
-    manager, _ = browse("manager")
+    manager, _ = browse(people["manager"])
     team = text_of(manager.get("/p/customers/my-day").text)
     assert "Overdue in my team 1 Task Customer Assignee Due Actions rep2 late Rep2" in team and "south late" not in team
     assert "Nothing due today." in team  # the manager's own day is empty
@@ -161,17 +138,17 @@ def test_the_churn_list_shows_visible_flagged_customers_with_the_reason(site, pe
     site.records.create(people["rep"], "customers", {"name": "Quiet Ltd", "churn_flag": True, "churn_reason": reason})
     site.records.create(people["outsider"], "customers", {"name": "Their Quiet", "churn_flag": True, "churn_reason": "x"})
     site.records.create(people["rep"], "customers", {"name": "Busy Ltd"})
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     page = client.get("/p/customers/churn").text
     assert "Quiet Ltd" in page and reason in page and "Their Quiet" not in page and "Busy Ltd" not in page
     menu = client.get("/").text
     assert 'href="/p/customers/churn"' in menu and 'href="/p/customers/my-day"' in menu
-    admin, _ = browse("admin")
+    admin, _ = browse(people["admin"])
     assert "Their Quiet" in admin.get("/p/customers/churn").text
 
 
 def test_pages_speak_chinese(site, people, browse):
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     client.cookies.set("crm_locale", "zh_CN")
     assert "我的一天" in client.get("/p/customers/my-day").text
     assert "目前没有流失风险客户。" in client.get("/p/customers/churn").text
@@ -179,7 +156,7 @@ def test_pages_speak_chinese(site, people, browse):
 
 def test_the_churn_number_on_the_dashboard_links_to_the_list(site, people, browse):
     site.records.create(people["rep"], "customers", {"name": "Risky", "churn_flag": True})
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     page = client.get("/").text
     assert '<a href="/p/customers/churn">Show the list</a>' in page
 
@@ -197,23 +174,20 @@ def test_the_customer_panel_shows_lifetime_purchases_when_a_plugin_reports_them(
     site = make_site(shop, plugins=("customers", "shop"))
     people = people_for(site)
     acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
-    site.records.update(SYSTEM, "users", people["rep"].user_id, {"password": PASSWORD})
-    client = TestClient(create_app(site=site), follow_redirects=False)
-    token = CSRF.search(client.get("/login").text).group(1)
-    client.post("/login", data={"email": "rep@example.com", "password": PASSWORD, "next": "/", "csrf_token": token})
+    client, _ = page_clients(site)(people["rep"])
     panel = text_of(client.get(f"/p/customers/panel/{acme['id']}").text)
     assert "客户终身价值 ¥12,800.50" in panel and "订单数 3" in panel and "最近购买 2026年1月2日" in panel
 
 
 def test_without_a_purchases_plugin_the_panel_says_nothing_about_purchases(site, people, browse):
     acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     assert "Lifetime value" not in client.get(f"/p/customers/panel/{acme['id']}").text
 
 
 def test_the_customer_page_offers_merge_but_undo_only_on_a_merge_notice(site, people, browse):
     acme = site.records.create(people["rep"], "customers", {"name": "ACME"})
-    client, _ = browse("manager")
+    client, _ = browse(people["manager"])
     page = client.get(f"/r/customers/{acme['id']}").text
     assert f'href="/r/customers/{acme["id"]}/act/merge"' in page
     assert f'href="/r/customers/{acme["id"]}/act/unmerge"' not in page
@@ -221,7 +195,7 @@ def test_the_customer_page_offers_merge_but_undo_only_on_a_merge_notice(site, pe
 
 def test_pages_link_the_plugin_s_own_stylesheet(site, people, browse):
     """The merge dialog and my-day styles ship in plugins/customers/static/plugin.css, not in the kernel's."""
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     href = re.search(r'href="(/static/plugins/customers/[0-9a-f]{12}/plugin\.css)"', client.get("/p/customers/my-day").text).group(1)
     css = client.get(href)
     assert css.status_code == 200 and ".merge-compare" in css.text and "time.overdue" in css.text
@@ -234,7 +208,7 @@ def test_the_dashboard_s_date_range_narrows_the_dated_widgets_only(site, people,
     site.records.create(people["rep"], "customers", {"name": "Old", "level": "A", "churn_flag": True})
     clock.advance(days=40)
     site.records.create(people["rep"], "customers", {"name": "New", "level": "B"})
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
 
     def pie(page: str, name: str) -> dict:
         section = page.split(f"<h2 id=")[1:]

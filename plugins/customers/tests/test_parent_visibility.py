@@ -34,26 +34,16 @@ def test_a_rep_reads_what_a_colleague_logged_on_her_customer(site, people, http)
 
 
 def _signed_in(site, people, who):
-    from starlette.testclient import TestClient
+    from kernel.testing import page_clients
 
-    from kernel.testing import create_app
-
-    from .conftest import SYSTEM
-    from .test_pages import CSRF, PASSWORD
-
-    site.records.update(SYSTEM, "users", people[who].user_id, {"password": PASSWORD})
-    client = TestClient(create_app(site=site), follow_redirects=False)
-    token = CSRF.search(client.get("/login").text).group(1)
-    assert client.post("/login", data={"email": f"{who}@example.com", "password": PASSWORD, "next": "/", "csrf_token": token}).status_code == 303
-    return client
+    return page_clients(site)(people[who]).client
 
 
 def _exported(site, people, who, entity):
     """The CSV the list page's export gives ``who``."""
-    from .test_pages import CSRF
+    from kernel.testing import page_clients
 
-    client = _signed_in(site, people, who)
-    token = CSRF.search(client.get("/").text).group(1)
+    client, token = page_clients(site)(people[who])
     answer = client.post(f"/r/{entity}/export", data={"format": "csv", "csrf_token": token})
     assert answer.status_code == 200, answer.text
     return answer.content.decode("utf-8-sig")

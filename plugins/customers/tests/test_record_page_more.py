@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from .test_pages import browse, text_of  # noqa: F401 - fixture
+from kernel.testing import browse, text_of  # noqa: F401 - fixture
 
 
 def test_a_reference_changes_inline_by_name_with_the_version_the_page_showed(site, people, browse):
@@ -14,7 +14,7 @@ def test_a_reference_changes_inline_by_name_with_the_version_the_page_showed(sit
     acme = site.records.create(rep, "customers", {"name": "ACME"})
     globex = site.records.create(rep, "customers", {"name": "Globex 环球"})
     task = site.records.create(rep, "tasks", {"title": "send quote", "customer_id": acme["id"]})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     page = client.get(f"/r/tasks/{task['id']}").text
     form = page[page.index('name="_field" value="customer_id"'):]
     form = form[:form.index("</form>")]
@@ -36,7 +36,7 @@ def test_an_inline_reference_the_user_may_not_see_is_refused(site, people, brows
     mine = site.records.create(rep, "customers", {"name": "Mine"})
     theirs = site.records.create(outsider, "customers", {"name": "Theirs"})
     task = site.records.create(rep, "tasks", {"title": "call", "customer_id": mine["id"]})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     answer = client.post(f"/r/tasks/{task['id']}/inline", data={"csrf_token": token, "_field": "customer_id", "customer_id": str(theirs["id"])})
     assert answer.status_code in (403, 404, 422) and 'id="inline-error"' in answer.text
     assert site.records.get(rep, "tasks", task["id"])["customer_id"] == mine["id"]
@@ -48,7 +48,7 @@ def test_the_customer_page_has_tabs_counting_its_contacts_follow_ups_and_tasks(s
     for name in ("Li Lei", "Han Meimei"):
         site.records.create(rep, "contacts", {"customer_id": acme["id"], "name": name})
     site.records.create(manager, "followups", {"customer_id": acme["id"], "method": "visit", "content": "manager visited"})  # a colleague's: counted
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     page = client.get(f"/r/customers/{acme['id']}").text
     tabs = dict(re.findall(r'id="tab-related-(\w+)-customer_id"[^>]*>[^<]*<span class="count" data-tab-count>(\d+)<', page))
     assert tabs == {"contacts": "2", "followups": "1", "tasks": "0"}
@@ -63,7 +63,7 @@ def test_board_cards_show_the_declared_fields(site, people, browse):
     rep = people["rep"]
     acme = site.records.create(rep, "customers", {"name": "ACME", "level": "A", "industry": "software"})
     site.records.create(rep, "tasks", {"title": "send quote", "customer_id": acme["id"], "priority": "high"})
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     customers = text_of(client.get("/r/customers/kanban").text)
     assert re.search(r"ACME .*(Level|级别) A", customers)
     tasks = client.get("/r/tasks/kanban").text

@@ -4,9 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from kernel.testing import list_notifications, MailSettings, run_due_jobs
+from kernel.testing import free_port, list_notifications, MailSettings, make_people, run_due_jobs
 
-from .conftest import free_port, make_people
 
 MAILING = {"customers": {"email_reminders": True}}
 

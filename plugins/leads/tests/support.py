@@ -1,4 +1,4 @@
-"""Test helpers: the plugins leads needs, an HTTP client acting as one user, a signed-in page client.
+"""Test helpers: the plugins leads needs, and what the pools engine counts.
 
 ``customers`` and ``pools`` are loaded by name, as the site loads installed plugins: the leads' tests
 use them only through the site (entities, actions, pages), never their modules' functions.
@@ -6,55 +6,21 @@ use them only through the site (entities, actions, pages), never their modules' 
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-import re
-from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
-from starlette.testclient import TestClient
 
 from kernel import Actor, Site
-from kernel.testing import create_app
 
 SYSTEM = Actor.system("cli")
-PASSWORD = "s3cret-pass"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 HOLDINGS = sa.table("pools_holdings", sa.column("entity"), sa.column("pool_id"), sa.column("user_id"), sa.column("held"))
 
 
 def required_plugins() -> tuple[ModuleType, ...]:
     """The plugin modules of ``customers`` and ``pools`` (the leads' ``REQUIRES``), then the leads' own."""
     return tuple(importlib.import_module(f"plugins.{name}.plugin") for name in ("customers", "pools", "leads"))
-
-
-class Client:
-    """A synchronous face on httpx's in-process ASGI transport sending one user's bearer token; each
-    request runs on a thread of its own, so several clients may be driven at once from a thread pool."""
-
-    def __init__(self, app: Any, token: str):
-        self.app, self.headers = app, {"Authorization": f"Bearer {token}"}
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        async def send() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=self.headers) as client:
-                return await client.request(method, url, **kwargs)
-
-        with ThreadPoolExecutor(1) as thread:
-            return thread.submit(asyncio.run, send()).result()
-
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", url, **kwargs)
-
-    def patch(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("PATCH", url, **kwargs)
 
 
 def held(site: Site, pool_id: int, user_id: int | None) -> int:
@@ -66,22 +32,3 @@ def held(site: Site, pool_id: int, user_id: int | None) -> int:
 
 def owner_of(site: Site, lead: dict[str, Any]) -> int | None:
     return site.records.get(SYSTEM, "leads", lead["id"])["owner_id"]  # type: ignore[no-any-return]
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
-def browser_for(site: Site, people: dict[str, Actor]) -> Any:
-    """``sign_in("rep")``: a signed-in TestClient for one of ``people`` and its CSRF token."""
-    app = create_app(site=site)
-
-    def sign_in(who: str) -> tuple[TestClient, str]:
-        site.records.update(SYSTEM, "users", people[who].user_id, {"password": PASSWORD})
-        client = TestClient(app, follow_redirects=False)
-        token = CSRF.search(client.get("/login").text).group(1)
-        answer = client.post("/login", data={"email": f"{who}@example.com", "password": PASSWORD, "next": "/", "csrf_token": token})
-        assert answer.status_code == 303, answer.text
-        return client, CSRF.search(client.get("/").text).group(1)
-
-    return sign_in

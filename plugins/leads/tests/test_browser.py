@@ -6,25 +6,22 @@ Run with ``CRM_TEST_PORTS=… pytest -m browser plugins/leads``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import (  # noqa: F401 - fixtures
+    PHONE, TEST_PASSWORD, assert_no_sideways_scroll, browser, follow_menu_link, live_server, new_page, shots, sign_in,
+)
 
 from .conftest import MASKED, SYSTEM, make_leads
 from .support import required_plugins
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "s3cret-pass"
-PHONE = {"width": 375, "height": 812}
-
 
 @pytest.fixture
 def live_site(make_site):
     site = make_site(*required_plugins(), default_locale="en")
-    rep = site.records.create(SYSTEM, "users", {"email": "rep@example.com", "name": "Rep", "role": "sales_rep", "password": PASSWORD})
+    rep = site.records.create(SYSTEM, "users", {"email": "rep@example.com", "name": "Rep", "role": "sales_rep", "password": TEST_PASSWORD})
     pool = site.records.create(SYSTEM, "lead_pools", {"name": "Shanghai leads", "member_ids": [rep["id"]], "claim_limit": 5,
                                                       "followup_days": 7, "cooldown_days": 3, "masked_fields": MASKED})
     make_leads(site, pool["id"], 2)
@@ -32,36 +29,22 @@ def live_site(make_site):
     return site
 
 
-def no_sideways_scroll(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"] + 1, f"the page is {width} px wide"
-
-
 def test_a_rep_claims_a_lead_from_a_pool_and_converts_it_on_a_phone(browser, live_server, live_site, shots):
     from playwright.sync_api import expect
 
     site = live_site
-    context = browser.new_context(viewport=PHONE, locale="en-US", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill("rep@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page = sign_in(new_page(browser, PHONE), live_server, "rep@example.com", TEST_PASSWORD)
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
 
-    page.locator(".nav-toggle summary").click()
-    page.locator(".nav-toggle .nav").get_by_role("link", name="Lead pools", exact=True).first.click()
+    follow_menu_link(page, "Lead pools")
     row = page.locator("table.pools-list tbody tr", has_text="Shanghai leads")
     expect(row.locator(".pool-waiting")).to_have_text("2")
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     row.get_by_role("link", name="Open").click()
     records = page.locator("#pool-records tbody tr")
     expect(records).to_have_count(2)
     assert "+862160000000" not in page.content()  # the phone is hidden until claimed
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, "01-lead-pool")
     page.get_by_role("button", name="Claim 线索 0").click()
     expect(page.get_by_role("status")).to_contain_text("Claimed.")
@@ -73,12 +56,12 @@ def test_a_rep_claims_a_lead_from_a_pool_and_converts_it_on_a_phone(browser, liv
     page.get_by_role("link", name="Convert").first.click()
     expect(page.get_by_role("heading", name="Convert lead")).to_be_visible()
     expect(page.locator("#contact-preview")).to_contain_text("线索 0")
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, "02-convert")
     page.get_by_role("button", name="Convert").click()
     expect(page.get_by_role("heading", name="测试公司0号")).to_be_visible()
     converted = site.records.get(SYSTEM, "leads", lead["id"])
     assert converted["status"] == "converted" and converted["customer_id"] is not None
     assert page.url.endswith(f"/r/customers/{converted['customer_id']}")
-    no_sideways_scroll(page)
-    assert errors == []
+    assert_no_sideways_scroll(page)
+    assert page.errors == []

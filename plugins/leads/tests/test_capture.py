@@ -187,14 +187,12 @@ def test_capture_mail_from_the_cli(site, people, tmp_path):
     ("en", ["Lead capture", "Talk to us", "By the routing rules", "Newest captured leads", "Web form", "Looks like"]),
 ])
 def test_the_capture_page_in_both_languages(site, setup, people, locale, words):
-    from kernel.testing import scan_pages
-
-    from .support import browser_for, text_of
+    from kernel.testing import page_clients, scan_pages, text_of
 
     site.records.create(SYSTEM, "leads", {"name": "老客户", "phone": "13812345678"})
     call(setup["app"], "POST", "/public/forms/expo-2026", json={"name": "刘洋", "phone": "13812345678", "consent": True})
-    sign_in = browser_for(site, people)
-    client, token = sign_in("manager")
+    sign_in = page_clients(site)
+    client, token = sign_in(people["manager"])
     client.cookies.set("crm_locale", locale)
     page = client.get("/p/leads/capture")
     assert page.status_code == 200
@@ -208,5 +206,5 @@ def test_the_capture_page_in_both_languages(site, setup, people, locale, words):
     assert forms[0]["pool_id"] is None
     _paths, findings = scan_pages(client, site, locale, start=["/p/leads/capture"], limit=12)
     assert [f for f in findings if f.path.startswith("/p/leads/") and f.text not in ("Manager", "Rep", "Rep2")] == [], findings
-    rep, _ = sign_in("rep")
+    rep, _ = sign_in(people["rep"])
     assert rep.get("/p/leads/capture").status_code == 404

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.testing import browser, create_app, issue_token, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import PHONE, api_clients, assert_no_sideways_scroll, browser, live_server, new_page, shots  # noqa: F401 - fixtures
 
 from .conftest import make_pool
-from .support import SYSTEM, Client, required_plugins
+from .support import SYSTEM, required_plugins
 from .test_capture import FORM
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 375, "height": 812}
 
 
 @pytest.fixture
@@ -29,10 +27,10 @@ def live_site(make_site):
     rep = site.records.create(SYSTEM, "users", {"email": "r@example.com", "name": "R", "role": "sales_rep"})
     people = {k: Actor(user_id=u["id"], label=u["email"], role=u["role"]) for k, u in (("admin", admin), ("manager", manager), ("rep", rep))}
     people["rep2"] = people["rep"]
-    client = Client(create_app(site=site), issue_token(site, admin["id"])["token"])
+    client = api_clients(site)(people["admin"])
     assert client.post("/api/v1/meta/forms", json=FORM).status_code == 201
     pool = make_pool(site, people)
-    assert client.request("PUT", "/api/v1/plugins/leads/capture/forms/expo-2026", json={"pool_id": pool["id"]}).status_code == 200
+    assert client.put("/api/v1/plugins/leads/capture/forms/expo-2026", json={"pool_id": pool["id"]}).status_code == 200
     site.pool = pool  # type: ignore[attr-defined]
     return site
 
@@ -41,24 +39,19 @@ def test_a_visitor_fills_in_the_capture_form_on_a_phone(browser, live_server, li
     from playwright.sync_api import expect
 
     site = live_site
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page = new_page(browser, PHONE, locale="zh-CN")
     for attempt in range(2):
         page.goto(live_server + "/public/forms/expo-2026")
         expect(page.get_by_role("heading", name="联系我们")).to_be_visible()
         page.get_by_label("您的姓名").fill("刘洋")
         page.get_by_label("电话").fill("13812345678")
         page.get_by_label("公司").fill("上海某某科技有限公司")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"] + 1, f"the form is {width} px wide"
+        assert_no_sideways_scroll(page)
         page.get_by_label("同意致电联系。").check()
         shots(page, f"leads-capture-form-{attempt}")
         page.get_by_role("button").last.click()
         expect(page.get_by_text("谢谢")).to_be_visible()
-    assert errors == []
+    assert page.errors == []
     leads = site.records.list(SYSTEM, "leads", sort="id").items
     assert [(lead["name"], lead["source"], lead["pool_id"]) for lead in leads] == [("刘洋", "web_form", site.pool["id"])] * 2
     import sqlalchemy as sa
@@ -67,4 +60,4 @@ def test_a_visitor_fills_in_the_capture_form_on_a_phone(browser, live_server, li
     with site.engine.connect() as conn:
         flags = [row.duplicate_ids for row in conn.execute(sa.select(captures).order_by(captures.c.lead_id))]
     assert flags == [[], [["leads", leads[0]["id"]]]]
-    context.close()
+    page.context.close()

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from kernel import Actor, Site
-from kernel.testing import add_custom_field
+from kernel.testing import add_custom_field, api_clients, make_people
 
 from . import failingplugin, oppplugin
-from .conftest import SYSTEM, clients_of, make_leads, make_people, make_pool
+from .conftest import SYSTEM, make_leads, make_pool
 from .support import required_plugins
 
 
@@ -83,7 +83,7 @@ def test_attaching_to_a_customer_the_rep_may_not_see_is_a_422_naming_customer_id
 def test_an_opportunity_plugin_opens_one_inside_the_conversion(make_site, clock):
     site = make_site(*required_plugins(), oppplugin)
     people = make_people(site)
-    client = clients_of(site)(people["rep"])
+    client = api_clients(site)(people["rep"])
     pool = make_pool(site, people)
     lead = make_leads(site, pool["id"], 1)[0]
     assert client.post(f"/api/v1/leads/{lead['id']}/claim", json={}).status_code == 200
@@ -96,7 +96,7 @@ def test_an_opportunity_plugin_opens_one_inside_the_conversion(make_site, clock)
 def test_a_failure_in_any_part_leaves_nothing_behind(make_site, clock):
     site = make_site(*required_plugins(), failingplugin)
     people = make_people(site)
-    client = clients_of(site)(people["rep"])
+    client = api_clients(site)(people["rep"])
     pool = make_pool(site, people)
     lead = make_leads(site, pool["id"], 1)[0]
     assert client.post(f"/api/v1/leads/{lead['id']}/claim", json={}).status_code == 200

@@ -4,20 +4,14 @@ dialog shows what it will create and the customer it may attach to."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from starlette.testclient import TestClient
 
 from kernel import Actor
-from kernel.testing import create_app, scan_pages, seed_demo
+from kernel.testing import page_clients, scan_pages, seed_demo, text_of
 
 from .conftest import SYSTEM, make_leads, make_pool
-from .support import browser_for, text_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-PASSWORD = "s3cret-pass"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 REP = "li.na@example.com"
 
 
@@ -25,23 +19,12 @@ REP = "li.na@example.com"
 def demo(make_site):
     site = make_site(plugins=("customers", "pools", "leads"), default_locale="en")
     seed_demo(site)
-    user = site.records.list(SYSTEM, "users", filters={"email": REP}).items[0]
-    site.records.update(SYSTEM, "users", user["id"], {"password": PASSWORD})
     return site
-
-
-def signed_in(site, email: str, locale: str) -> TestClient:
-    client = TestClient(create_app(site=site), follow_redirects=True)
-    client.cookies.set("crm_locale", locale)
-    client.cookies.set("crm_tz", "Asia/Shanghai")
-    token = CSRF.search(client.get("/login").text).group(1)
-    client.post("/login", data={"email": email, "password": PASSWORD, "next": "/", "csrf_token": token})
-    return client
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
 def test_a_reps_lead_pages_speak_one_language(demo, locale):
-    client = signed_in(demo, REP, locale)
+    client = page_clients(demo)(REP, locale=locale, timezone="Asia/Shanghai", follow_redirects=True).client
     rep = demo.records.list(SYSTEM, "users", filters={"email": REP}).items[0]
     actor = Actor(user_id=rep["id"], label=REP, role="sales_rep", team_id=rep["team_id"])
     mine = demo.records.list(actor, "leads", filters={"owner_id": rep["id"], "status": "contacting"}, limit=5).items
@@ -72,13 +55,13 @@ def test_the_demo_fills_both_pools_and_every_state(demo):
 
 
 def test_the_convert_dialog_shows_what_it_creates_and_the_customer_to_attach_to(site, people):
-    browse = browser_for(site, people)
+    browse = page_clients(site)
     rep = people["rep"]
     pool = make_pool(site, people)
     lead = make_leads(site, pool["id"], 1, company="上海云帆科技有限公司", title="总监", owner_id=rep.user_id)[0]
     site.records.create(rep, "followups", {"entity": "leads", "record_id": lead["id"], "method": "call"})
     twin = site.records.create(rep, "customers", {"name": "上海云帆科技", "kind": "company"})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     page = client.get(f"/p/leads/convert/{lead['id']}")
     text = text_of(page.text)
     assert page.status_code == 200 and "上海云帆科技有限公司" in text and "总监" in text
@@ -98,6 +81,6 @@ def test_the_convert_dialog_shows_what_it_creates_and_the_customer_to_attach_to(
 def test_a_lead_nobody_holds_is_not_offered_for_conversion(site, people):
     pool = make_pool(site, people)
     lead = make_leads(site, pool["id"], 1)[0]
-    client, _ = browser_for(site, people)("rep")
+    client, _ = page_clients(site)(people["rep"])
     page = client.get(f"/p/leads/convert/{lead['id']}")
     assert page.status_code == 200 and 'id="not-convertible"' in page.text and 'id="convert-form"' not in page.text

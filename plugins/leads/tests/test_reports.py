@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from kernel import Period
-from kernel.testing import fire_due_timers, read_sheet
+from kernel.testing import fire_due_timers, page_clients, read_sheet, text_of
 
 from .conftest import make_leads, make_pool
-from .support import SYSTEM, browser_for, text_of
+from .support import SYSTEM
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_csv_and_xlsx_downloads(site, people, http, data):
 
 @pytest.mark.parametrize(("locale", "words"), [("zh_CN", ["线索报表", "转化率", "官网表单", "导出"]), ("en", ["Lead reports", "Conversion rate", "Web form", "Export"])])
 def test_the_page_in_both_languages(site, people, data, locale, words):
-    client, token = browser_for(site, people)("manager")
+    client, token = page_clients(site)(people["manager"])
     client.cookies.set("crm_locale", locale)
     page = client.get("/p/leads/reports?report=conversion&by=source")
     assert page.status_code == 200

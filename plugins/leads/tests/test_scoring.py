@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from kernel.testing import run_due_jobs
+from kernel.testing import page_clients, run_due_jobs, text_of
 
 from .conftest import make_leads, make_pool
-from .support import SYSTEM, browser_for, text_of
+from .support import SYSTEM
 
 RULES = sa.table("leads_score_rules", sa.column("id"), sa.column("kind"))
 
@@ -152,8 +152,8 @@ def test_the_lead_page_says_why(site, people, clock, locale, expected):
     lead = site.records.create(SYSTEM, "leads", {"name": "陈晨", "source": "web_form"})
     follow_up(site, SYSTEM, lead["id"], clock.now())
     clock.advance(days=2)
-    sign_in = browser_for(site, people)
-    client, _token = sign_in("admin")
+    sign_in = page_clients(site)
+    client, _token = sign_in(people["admin"])
     client.cookies.set("crm_locale", locale)
     page = client.get(f"/p/leads/scoring/why/{lead['id']}", headers={"Accept-Language": locale.replace("_", "-")})
     assert page.status_code == 200
@@ -162,7 +162,7 @@ def test_the_lead_page_says_why(site, people, clock, locale, expected):
         assert words in text
     detail = client.get(f"/r/leads/{lead['id']}")
     assert f"/p/leads/scoring/why/{lead['id']}" in detail.text
-    outsider, _ = sign_in("outsider")
+    outsider, _ = sign_in(people["outsider"])
     assert outsider.get(f"/p/leads/scoring/why/{lead['id']}").status_code == 404
 
 
@@ -171,8 +171,8 @@ def test_the_lead_page_says_why(site, people, clock, locale, expected):
 def test_the_rules_page_in_both_languages(site, people, locale, words):
     from kernel.testing import scan_pages
 
-    sign_in = browser_for(site, people)
-    client, token = sign_in("manager")
+    sign_in = page_clients(site)
+    client, token = sign_in(people["manager"])
     client.cookies.set("crm_locale", locale)
     page = client.get("/p/leads/scoring")
     assert page.status_code == 200
@@ -195,5 +195,5 @@ def test_the_rules_page_in_both_languages(site, people, locale, words):
     assert score_of(site, lead["id"])[0] == 0
     _paths, findings = scan_pages(client, site, locale, start=["/p/leads/scoring"], limit=12)
     assert [f for f in findings if f.path.startswith("/p/leads/") and f.text not in ("Manager", "Rep", "Rep2")] == [], findings
-    rep, _ = sign_in("rep")
+    rep, _ = sign_in(people["rep"])
     assert rep.get("/p/leads/scoring").status_code == 404

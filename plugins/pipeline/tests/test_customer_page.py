@@ -3,10 +3,11 @@ on an opportunity (activity that resets its rotting clock), and opportunities fo
 
 from __future__ import annotations
 
+from kernel.testing import page_clients, text_of
+
 from plugins.customers import customer_timeline
 
 from .conftest import make_customer, make_opportunity
-from .support import browser_for, text_of
 
 
 def test_the_customer_page_lists_its_opportunities_and_their_moves(site, people, clock):
@@ -19,7 +20,7 @@ def test_the_customer_page_lists_its_opportunities_and_their_moves(site, people,
     stages = [e for e in timeline["items"] if e["kind"] == "opportunity_stage"]
     assert [e["title"] for e in stages] == ["二期扩容: 咨询 → 报价 (Inquiry → Quotation)", "二期扩容: 咨询 (Inquiry)"]
     assert stages[0]["record_id"] == deal["id"]
-    client, _ = browser_for(site, people)("rep")
+    client, _ = page_clients(site)(people["rep"])
     page = text_of(client.get(f"/r/customers/{customer['id']}").text)
     assert "二期扩容" in page
     manager_view = customer_timeline(site, people["manager"], customer["id"])
@@ -32,7 +33,7 @@ def test_a_follow_up_on_an_opportunity_is_activity(site, people, clock):
     clock.advance(days=3)
     site.records.create(rep, "followups", {"entity": "opportunities", "record_id": deal["id"], "method": "visit", "content": "现场演示"})
     assert site.records.get(rep, "opportunities", deal["id"])["last_activity_at"] == clock.now()
-    client, _ = browser_for(site, people)("rep")
+    client, _ = page_clients(site)(people["rep"])
     page = text_of(client.get(f"/r/opportunities/{deal['id']}").text)
     assert "记录跟进" in page  # the opportunity's page offers the follow-up box
 

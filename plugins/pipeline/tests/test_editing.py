@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 
 from kernel import Conflict, Forbidden, ValidationError, state_events
+from kernel.testing import page_clients, text_of
 
 from plugins.pipeline import stages_of
 
 from .conftest import make_customer, make_opportunity
-from .support import browser_for, text_of
 from ..stageedit import add_stage, change_stage, remove_stage, reorder_stages
 
 
@@ -83,8 +83,8 @@ def test_a_new_stage_and_a_kind_change(site, people, deals):
 
 
 def test_the_editor_pages(site, people, deals):
-    sign_in = browser_for(site, people)
-    client, token = sign_in("admin")
+    sign_in = page_clients(site)
+    client, token = sign_in(people["admin"])
     pipeline_id = deals[0]["pipeline_id"]
     page = text_of(client.get(f"/p/pipeline/pipelines/{pipeline_id}").text)
     assert "咨询" in page and "需求确认" in page
@@ -100,7 +100,7 @@ def test_the_editor_pages(site, people, deals):
     assert "报价单" in text_of(client.get(f"/p/pipeline/pipelines/{pipeline_id}").text)
     new = client.post("/p/pipeline/pipelines", data={"csrf_token": token, "name": "渠道销售", "currency": "CNY"})
     assert new.status_code == 303 and "/p/pipeline/pipelines/" in new.headers["location"]
-    rep_client, _ = sign_in("rep")
+    rep_client, _ = sign_in(people["rep"])
     assert rep_client.get(f"/p/pipeline/pipelines/{pipeline_id}").status_code == 403
 
 

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 
 from kernel import Actor
+from kernel.testing import page_clients, text_of
 
 from plugins.pipeline.forecast import ForecastQuery, forecast
 
 from .conftest import make_customer
-from .support import SYSTEM, browser_for, text_of
+from .support import SYSTEM
 
 OPEN = {"O1": ("rep", "2026-01-20", "100000.00", 80), "O2": ("rep", "2026-02-10", "50000.50", 30), "O7": ("rep", "2026-04-01", "7000.00", 90),
         "O3": ("rep2", "2026-01-25", "20000.00", 60), "O4": ("outsider", "2026-01-15", "40000.00", 90)}
@@ -107,7 +108,7 @@ def test_the_api_answers_the_forecast_and_names_a_bad_month(site, people, deals,
     ("manager", "zh_CN", ("销售预测", "92,000.00", "预计完成率")),
 ])
 def test_the_forecast_page_in_both_languages_as_a_rep_and_a_manager(site, people, deals, who, locale, words):
-    client, _csrf = browser_for(site, people)(who)
+    client, _csrf = page_clients(site)(people[who])
     client.cookies.set("crm_locale", locale)
     page = client.get("/p/pipeline/forecast", params={"from": "2026-01", "to": "2026-03"})
     assert page.status_code == 200, page.text
@@ -122,7 +123,7 @@ def test_each_role_gets_its_forecast_widget(site, people, deals, who, title):
     if who == "executive":
         boss = site.records.create(SYSTEM, "users", {"email": "executive@example.com", "name": "Boss", "role": "executive"})
         people = {**people, "executive": Actor(user_id=boss["id"], label=boss["email"], role="executive")}
-    client, _csrf = browser_for(site, people)(who)
+    client, _csrf = page_clients(site)(people[who])
     client.cookies.set("crm_locale", "zh_CN")
     dashboard = text_of(client.get("/").text)
     assert title in dashboard and "销售漏斗" in dashboard

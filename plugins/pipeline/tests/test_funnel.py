@@ -29,12 +29,12 @@ import pytest
 import sqlalchemy as sa
 
 from kernel import state_events_table
-from kernel.testing import START, add_custom_field
+from kernel.testing import add_custom_field, page_clients, START, text_of
 
 from plugins.pipeline.funnel import FunnelQuery, funnel
 
 from .conftest import make_customer
-from .support import SYSTEM, browser_for, text_of
+from .support import SYSTEM
 
 H = 3600
 STEPS: list[tuple[int, str, str | None]] = [  # (hour, opportunity, stage to move to; None: create)
@@ -197,7 +197,7 @@ def test_the_funnel_downloads_as_csv_and_xlsx(site, people, deals, http):
     ("manager", "zh_CN", ("销售阶段转化分析", "需求确认", "销售速度（每天）", "输单原因")),
 ])
 def test_the_funnel_page_in_both_languages_as_a_rep_and_a_manager(site, people, deals, who, locale, words):
-    client, csrf = browser_for(site, people)(who)
+    client, csrf = page_clients(site)(people[who])
     client.cookies.set("crm_locale", locale)
     page = client.get("/p/pipeline/funnel")
     assert page.status_code == 200, page.text

@@ -10,44 +10,30 @@ from typing import Any
 
 import pytest
 
-from kernel import Actor
-from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import (  # noqa: F401 - fixtures
+    PHONE, TEST_PASSWORD, assert_no_sideways_scroll, browser, live_server, make_people, new_page, shots, sign_in,
+)
 
 from .support import SYSTEM, required_plugins
 from .test_funnel import play
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "s3cret-pass"
-
 
 @pytest.fixture
 def live_site(make_site, clock):
     site = make_site(*required_plugins(), default_locale="en")
-    people = {}
-    teams = {name: site.records.create(SYSTEM, "teams", {"name": name}) for name in ("North", "South")}
-    for key, role, team in (("admin", "admin", None), ("manager", "sales_manager", "North"), ("rep", "sales_rep", "North"),
-                            ("rep2", "sales_rep", "North"), ("outsider", "sales_rep", "South")):
-        user = site.records.create(SYSTEM, "users", {"email": f"{key}@example.com", "name": key.title(), "role": role, "password": PASSWORD,
-                                                     "team_id": teams[team]["id"] if team else None})
-        people[key] = Actor(user_id=user["id"], label=user["email"], role=role, team_id=user["team_id"])
+    people = make_people(site)
+    site.records.update(SYSTEM, "users", people["manager"].user_id, {"password": TEST_PASSWORD})
     play(site, people, clock)
     return site
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900}, {"width": 375, "height": 812}])
+@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900}, PHONE])
 def test_the_funnel_page_draws_its_chart(browser, live_server, live_site, viewport, shots):
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill("manager@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page = sign_in(new_page(browser, viewport), live_server, "manager@example.com", TEST_PASSWORD)
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     page.goto(live_server + "/p/pipeline/funnel")
     expect(page.get_by_role("heading", name="Stage conversion analysis", level=1)).to_be_visible()
@@ -59,8 +45,6 @@ def test_the_funnel_page_draws_its_chart(browser, live_server, live_site, viewpo
         assert stage in drawn, drawn
     expect(page.locator("#funnel-table tbody tr")).to_have_count(8)
     shots(page, f"pipeline-funnel-{viewport['width']}")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    wide = page.evaluate("Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className)")
-    assert width <= viewport["width"] + 1, f"the page is {width} px wide: {wide}"
-    assert errors == []
-    context.close()
+    assert_no_sideways_scroll(page)
+    assert page.errors == []
+    page.context.close()

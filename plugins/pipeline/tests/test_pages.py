@@ -9,10 +9,9 @@ from html import unescape
 
 import pytest
 
-from kernel.testing import list_notifications, run_due_jobs
+from kernel.testing import list_notifications, page_clients, run_due_jobs, text_of
 
 from .conftest import make_customer, make_opportunity
-from .support import browser_for, text_of
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def lane(page: str, stage: str) -> str:
 
 @pytest.mark.parametrize("locale, words", [("zh_CN", ("商机看板", "咨询", "需求确认", "报价")), ("en", ("Opportunity board", "Inquiry", "Needs confirmed", "Quotation"))])
 def test_the_board_shows_a_column_per_stage_with_the_readers_counts_and_totals(site, people, deals, locale, words):
-    client, _ = browser_for(site, people)("rep")
+    client, _ = page_clients(site)(people["rep"])
     client.cookies.set("crm_locale", locale)
     page = unescape(client.get("/p/pipeline/board").text)
     for word in words:
@@ -46,7 +45,7 @@ def test_the_board_shows_a_column_per_stage_with_the_readers_counts_and_totals(s
 
 
 def test_a_drop_that_needs_fields_answers_what_to_ask_and_the_answers_move_it(site, people, deals):
-    client, token = browser_for(site, people)("rep")
+    client, token = page_clients(site)(people["rep"])
     first, _ = deals
     site.records.update(people["rep"], "opportunities", first["id"], {"amount": None})
     post = {"csrf_token": token, "id": str(first["id"]), "stage": "quote"}
@@ -67,7 +66,7 @@ def test_rotting_deals_are_flagged_listed_and_their_owners_reminded(site, people
     first, second = deals
     clock.advance(days=15)  # inquiry and needs rot after 14 days without activity
     site.records.create(people["rep"], "followups", {"entity": "opportunities", "record_id": second["id"], "method": "call", "content": "跟进"})
-    client, _ = browser_for(site, people)("rep")
+    client, _ = page_clients(site)(people["rep"])
     board = unescape(client.get("/p/pipeline/board").text)
     card = board[board.index(f'data-id="{first["id"]}"'):]
     assert card.split("</article>")[0].count("data-rotting") >= 1
@@ -81,7 +80,7 @@ def test_rotting_deals_are_flagged_listed_and_their_owners_reminded(site, people
 
 
 def test_the_move_page_asks_what_the_stage_needs(site, people, deals):
-    client, token = browser_for(site, people)("rep")
+    client, token = page_clients(site)(people["rep"])
     first, _ = deals
     asked = client.post(f"/p/pipeline/move/{first['id']}", data={"csrf_token": token, "stage": "lost"})
     assert asked.status_code == 422 and 'name="lost_reason"' in asked.text
@@ -92,7 +91,7 @@ def test_the_move_page_asks_what_the_stage_needs(site, people, deals):
 
 @pytest.mark.parametrize("locale, inquiry, needs", [("zh_CN", "咨询", "需求确认"), ("en", "Inquiry", "Needs confirmed")])
 def test_lists_and_the_record_page_name_each_stage_by_its_label(site, people, deals, locale, inquiry, needs):
-    client, _ = browser_for(site, people)("rep")
+    client, _ = page_clients(site)(people["rep"])
     client.cookies.set("crm_locale", locale)
     first, second = deals
     listed = unescape(client.get("/r/opportunities").text)

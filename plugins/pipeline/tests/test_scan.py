@@ -5,50 +5,29 @@ kernel's scan's business)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from starlette.testclient import TestClient
 
-from kernel import Actor
-from kernel.testing import create_app, scan_pages, seed_demo
+from kernel.testing import page_clients, scan_pages, seed_demo
 
 from .support import required_plugins
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-PASSWORD = "s3cret-pass"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PEOPLE = {"admin": "admin@example.com", "rep": "li.na@example.com"}
 START = ("/p/pipeline/board", "/p/pipeline/rotting", "/r/opportunities", "/p/pipeline/pipelines")
 OURS = ("/p/pipeline", "/r/opportunities", "/r/pipelines")
-
-
 
 
 @pytest.fixture
 def demo_site(make_site):
     site = make_site(*required_plugins(), default_locale="en")
     seed_demo(site)
-    system = Actor.system("cli")
-    for email in PEOPLE.values():
-        user = site.records.list(system, "users", filters={"email": email}).items[0]
-        site.records.update(system, "users", user["id"], {"password": PASSWORD})
     return site
-
-
-def signed_in(site, email: str, locale: str) -> TestClient:
-    client = TestClient(create_app(site=site), follow_redirects=True)
-    client.cookies.set("crm_locale", locale)
-    client.cookies.set("crm_tz", "Asia/Shanghai")
-    token = CSRF.search(client.get("/login").text).group(1)
-    client.post("/login", data={"email": email, "password": PASSWORD, "next": "/", "csrf_token": token})
-    return client
 
 
 @pytest.mark.parametrize("who", list(PEOPLE))
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
 def test_the_pipeline_pages_speak_one_language(demo_site, who, locale):
-    client = signed_in(demo_site, PEOPLE[who], locale)
+    client = page_clients(demo_site)(PEOPLE[who], locale=locale, timezone="Asia/Shanghai", follow_redirects=True).client
     read, findings = scan_pages(client, demo_site, locale, start=START, per_shape=1, limit=40)
     assert {"/p/pipeline/board", "/p/pipeline/rotting", "/r/opportunities"} <= set(read)
     ours = [f for f in findings if f.path.startswith(OURS)]

@@ -7,11 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from kernel.testing import fire_due_timers
+from kernel.testing import browse, fire_due_timers, text_of  # noqa: F401 - fixture
 
 from .. import assign, claim
 from .conftest import SYSTEM, make_items, make_pool
-from .uisupport import browse, text_of  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -38,7 +37,7 @@ def test_the_pools_page_counts_waiting_held_and_due_soon(site, people, pool, bro
     claim(site, people["rep"], "items", items[0]["id"])
     clock.advance(timedelta(days=5))  # the first is due in 2 days, the second in 7
     claim(site, people["rep"], "items", items[1]["id"])
-    client, _ = browse("manager")
+    client, _ = browse(people["manager"])
     page = client.get("/p/pools/")
     assert page.status_code == 200
     row = text_of(page.text)
@@ -48,13 +47,13 @@ def test_the_pools_page_counts_waiting_held_and_due_soon(site, people, pool, bro
     due = page.text.split('class="pool-due">')[1].split("<")[0]
     assert (waiting, held, due) == ("2", "2", "1")
     assert f'/p/pools/item_pools/{pool["id"]}/rules' not in page.text  # pool rules are for site admins
-    admin, _ = browse("admin")
+    admin, _ = browse(people["admin"])
     assert f'/p/pools/item_pools/{pool["id"]}/rules' in admin.get("/p/pools/").text
 
 
 def test_an_outsider_sees_nothing_of_a_pool(site, people, pool, browse):
     make_items(site, pool["id"], 2)
-    client, token = browse("outsider")
+    client, token = browse(people["outsider"])
     page = client.get("/p/pools/")
     assert page.status_code == 200
     assert "Shanghai" not in page.text and "No pool of this kind yet, or none you belong to." in page.text
@@ -64,7 +63,7 @@ def test_an_outsider_sees_nothing_of_a_pool(site, people, pool, browse):
 
 def test_the_pool_list_pages_sorts_and_shows_masked_fields_masked(site, people, pool, browse):
     items = make_items(site, pool["id"], 30, phone="13800138000")
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     first = client.get(f"/p/pools/item_pools/{pool['id']}")
     assert first.status_code == 200
     assert first.text.count('value="claim"') == 0  # claim is a button per row with the record's id
@@ -83,7 +82,7 @@ def test_the_pool_list_pages_sorts_and_shows_masked_fields_masked(site, people, 
 def test_claim_from_the_list_and_its_refusal_in_words(site, people, pool, browse):
     items = make_items(site, pool["id"], 7)
     site.records.update(SYSTEM, "item_pools", pool["id"], {"claim_limit": 1})
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     done = client.post(f"/p/pools/item_pools/{pool['id']}/claim", data={"csrf_token": token, "id": str(items[0]["id"]), "sort": "-name"})
     assert done.status_code == 303 and done.headers["location"].endswith(f"?sort=-name&claimed={items[0]['id']}")
     assert site.records.get(SYSTEM, "items", items[0]["id"])["owner_id"] == people["rep"].user_id
@@ -99,7 +98,7 @@ def test_claim_from_the_list_and_its_refusal_in_words(site, people, pool, browse
 
 def test_bulk_assign_is_for_the_pool_admin_and_all_or_nothing(site, people, pool, browse):
     items = make_items(site, pool["id"], 3)
-    client, token = browse("manager")
+    client, token = browse(people["manager"])
     page = client.get(f"/p/pools/item_pools/{pool['id']}")
     assert 'name="owner_id"' in page.text and "Rep2" in page.text
     nothing = client.post(f"/p/pools/item_pools/{pool['id']}/assign", data={"csrf_token": token, "owner_id": str(people["rep"].user_id)})
@@ -113,14 +112,14 @@ def test_bulk_assign_is_for_the_pool_admin_and_all_or_nothing(site, people, pool
     over = client.post(f"/p/pools/item_pools/{pool['id']}/assign", data={"csrf_token": token, "owner_id": str(people["rep2"].user_id), "ids": [str(items[2]["id"])]})
     assert over.status_code == 409 and 'id="pool-error"' in over.text
     assert site.records.get(SYSTEM, "items", items[2]["id"])["owner_id"] is None
-    rep, rep_token = browse("rep")
+    rep, rep_token = browse(people["rep"])
     assert 'name="owner_id"' not in rep.get(f"/p/pools/item_pools/{pool['id']}").text
     refused = rep.post(f"/p/pools/item_pools/{pool['id']}/assign", data={"csrf_token": rep_token, "owner_id": str(people["rep"].user_id), "ids": [str(items[2]["id"])]})
     assert refused.status_code in (403, 409) and site.records.get(SYSTEM, "items", items[2]["id"])["owner_id"] is None
 
 
 def test_a_rep_cannot_open_the_rules(site, people, pool, browse):
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     assert client.get(f"/p/pools/item_pools/{pool['id']}/rules").status_code == 403
     refused = client.post(f"/p/pools/item_pools/{pool['id']}/rules", data={"csrf_token": token, "name": "Mine"})
     assert refused.status_code == 403
@@ -128,7 +127,7 @@ def test_a_rep_cannot_open_the_rules(site, people, pool, browse):
 
 
 def test_the_rules_form_saves_members_by_name_limits_and_levels(site, people, pool, browse):
-    client, token = browse("admin")
+    client, token = browse(people["admin"])
     form = client.get(f"/p/pools/item_pools/{pool['id']}/rules")
     assert form.status_code == 200
     shown = text_of(form.text)
@@ -153,7 +152,7 @@ def test_the_rules_form_saves_members_by_name_limits_and_levels(site, people, po
 
 
 def test_the_rules_form_names_each_bad_value_and_writes_nothing(site, people, pool, browse):
-    client, token = browse("admin")
+    client, token = browse(people["admin"])
     data = {
         "csrf_token": token, "name": "", "assignment": "manual", "claim_limit": "-1", "followup_days": "0",
         "masked_fields.present": "1", "level_overrides": "",
@@ -173,7 +172,7 @@ def test_the_rules_form_names_each_bad_value_and_writes_nothing(site, people, po
 
 
 def test_the_rules_form_reads_in_chinese(site, people, pool, browse):
-    client, token = browse("admin")
+    client, token = browse(people["admin"])
     client.cookies.set("crm_locale", "zh_CN")
     form = client.get(f"/p/pools/item_pools/{pool['id']}/rules")
     shown = text_of(form.text)
@@ -188,7 +187,7 @@ def test_my_holdings_show_days_left_and_the_deadline_that_applies(site, people, 
         claim(site, people["rep"], "items", item["id"])
     clock.advance(timedelta(days=2, hours=1))
     site.records.update(people["rep"], "items", items[1]["id"], {"last_activity_at": clock.now()})
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     page = client.get("/p/pools/holdings")
     assert page.status_code == 200
     rows = {name: text_of(row) for row in page.text.split("<tr>")[2:] for name in [f"item {i}" for i in range(3)] if f">{name}<" in row}
@@ -197,7 +196,7 @@ def test_my_holdings_show_days_left_and_the_deadline_that_applies(site, people, 
     assert "Last day" in rows["item 2"] and "Follow-up deadline" in rows["item 2"] and "(set for its level)" in rows["item 2"]  # level A: 3 days
     order = [n for n in ("item 2", "item 0", "item 1") if True]
     assert [page.text.index(f">{n}<") for n in order] == sorted(page.text.index(f">{n}<") for n in order)  # soonest return first
-    other, _ = browse("rep2")
+    other, _ = browse(people["rep2"])
     assert "You hold nothing from a pool." in other.get("/p/pools/holdings").text
 
 
@@ -208,7 +207,7 @@ def test_the_ownership_history_says_who_from_to_why_and_which_rule(site, people,
     fire_due_timers(site)
     clock.advance(timedelta(hours=1))
     assign(site, people["manager"], "items", [item["id"]], people["rep2"].user_id, reason="fresh eyes")
-    client, _ = browse("rep2")
+    client, _ = browse(people["rep2"])
     page = client.get(f"/p/pools/history/items/{item['id']}")
     assert page.status_code == 200
     rows = [text_of(r) for r in page.text.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]]
@@ -219,5 +218,5 @@ def test_the_ownership_history_says_who_from_to_why_and_which_rule(site, people,
     assert "Why you own it: Assigned" in text_of(page.text)
     activity = client.get(f"/r/items/{item['id']}/activity")
     assert activity.status_code == 200 and "Shanghai · Rep → —" in text_of(activity.text).replace("  ", " ")
-    outsider, _ = browse("outsider")
+    outsider, _ = browse(people["outsider"])
     assert outsider.get(f"/p/pools/history/items/{item['id']}").status_code == 404

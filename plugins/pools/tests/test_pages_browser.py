@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from kernel.testing import browser, live_server, shots  # noqa: F401 - fixtures
+from kernel.testing import (  # noqa: F401 - fixtures
+    PHONE, TEST_PASSWORD, assert_no_sideways_scroll, browser, follow_menu_link, live_server, new_page, shots, sign_in,
+)
 
 from .conftest import SYSTEM, make_items, make_pool
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "s3cret-pass"
-PHONE = {"width": 375, "height": 812}
 LAPTOP = {"width": 1366, "height": 768}
 
 
@@ -35,7 +35,7 @@ def live_site(make_site):
     users = {}
     for key, role in (("rep", "sales_rep"), ("rep2", "sales_rep")):
         users[key] = site.records.create(SYSTEM, "users", {
-            "email": f"{key}@example.com", "name": key.title(), "role": role, "team_id": team["id"], "password": PASSWORD,
+            "email": f"{key}@example.com", "name": key.title(), "role": role, "team_id": team["id"], "password": TEST_PASSWORD,
         })
     pool = make_pool(site, member_ids=[u["id"] for u in users.values()], claim_limit=2, followup_days=7, close_days=30, masked_fields=["phone"])
     make_items(site, pool["id"], 3, phone="13800138000")
@@ -47,31 +47,9 @@ def live_site(make_site):
 def open_page(browser: Any, live_server: str, who: str, viewport: dict[str, int]) -> Any:
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill(f"{who}@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page = sign_in(new_page(browser, viewport), live_server, f"{who}@example.com", TEST_PASSWORD)
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     return page
-
-
-def navigate(page: Any, link: str) -> None:
-    """Follow a menu link: from the sidebar, or through the menu button on a narrow screen."""
-    if page.viewport_size["width"] < 1024:
-        page.locator(".nav-toggle summary").click()
-        page.locator(".nav-toggle .nav").get_by_role("link", name=link, exact=True).click()
-    else:
-        page.locator(".sidebar").get_by_role("link", name=link, exact=True).click()
-
-
-def no_sideways_scroll(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"] + 1, f"the page is {width} px wide"
 
 
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["375px", "1366px"])
@@ -80,12 +58,12 @@ def test_a_rep_claims_from_the_pool_then_sees_it_in_my_holdings(browser, live_se
 
     site = live_site
     page = open_page(browser, live_server, "rep", viewport)
-    navigate(page, "Pools")
+    follow_menu_link(page, "Pools")
     expect(page.get_by_role("heading", name="Pools", level=1)).to_be_visible()
     row = page.locator("table.pools-list tbody tr", has_text="Shanghai")
     expect(row.locator(".pool-waiting")).to_have_text("3")
     expect(row).to_contain_text("Member")
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     row.get_by_role("link", name="Open").click()
 
     expect(page.get_by_role("heading", name="Shanghai")).to_be_visible()
@@ -93,7 +71,7 @@ def test_a_rep_claims_from_the_pool_then_sees_it_in_my_holdings(browser, live_se
     expect(records).to_have_count(3)
     expect(records.first.locator(".masked")).to_be_visible()  # the phone is masked until claimed
     assert "13800138000" not in page.content()
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, "01-pool")
 
     page.get_by_role("button", name="Claim item 0").click()
@@ -111,7 +89,7 @@ def test_a_rep_claims_from_the_pool_then_sees_it_in_my_holdings(browser, live_se
     clock.advance(timedelta(days=3))
     site.records.update(SYSTEM, "items", next(r["id"] for r in site.records.list(SYSTEM, "items").items if r["name"] == "item 1"),
                         {"last_activity_at": clock.now()})
-    navigate(page, "My holdings")
+    follow_menu_link(page, "My holdings")
     expect(page.get_by_role("heading", name="My holdings")).to_be_visible()
     held = page.locator("#holdings tbody tr")
     expect(held).to_have_count(2)
@@ -120,13 +98,13 @@ def test_a_rep_claims_from_the_pool_then_sees_it_in_my_holdings(browser, live_se
     expect(first.locator(".days-left")).to_contain_text("4 days")
     expect(first).to_contain_text("Follow-up deadline")
     expect(second.locator(".days-left")).to_contain_text("7 days")  # followed up today
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, "03-holdings")
 
     first.get_by_role("link", name="Why is it mine?").click()
     expect(page.get_by_role("heading", name="Ownership history of item 0")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Why you own it: Claimed")
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     assert page.errors == []
 
 
@@ -138,5 +116,5 @@ def test_the_holdings_page_on_a_phone_in_chinese_with_nothing_held(browser, live
     page.goto(live_server + "/p/pools/holdings")
     expect(page.get_by_role("heading", name="我的持有")).to_be_visible()
     expect(page.locator("section.empty")).to_contain_text("你目前没有从池中持有记录。")
-    no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     shots(page, "empty-zh")

@@ -9,13 +9,13 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from kernel.testing import fire_due_timers
+from kernel.testing import browse, fire_due_timers, text_of  # noqa: F401 - fixture
 
 from .. import assign, claim, release
 from ..reports import Query, run
 from ..widgets import about_to_return, claims_and_returns
 from .conftest import SYSTEM, make_items, make_pool
-from .uisupport import browse, close, text_of  # noqa: F401 - fixture
+from .closing import close
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -139,7 +139,7 @@ def test_csv_and_xlsx_downloads_are_audited(site, people, worked, http):
 
 
 def test_the_reports_page_in_both_languages_and_its_export(site, people, worked, browse):
-    client, token = browse("admin")
+    client, token = browse(people["admin"])
     page = client.get("/p/pools/reports?report=returns&entity=items&by=member&period=all")
     assert page.status_code == 200
     shown = text_of(page.text)
@@ -170,7 +170,7 @@ def test_widgets_count_this_week_and_list_what_is_about_to_return(site, people, 
 
 
 def test_the_widgets_render_on_a_reps_dashboard(site, people, worked, browse):
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     page = client.get("/")
     assert page.status_code == 200
     shown = text_of(page.text)

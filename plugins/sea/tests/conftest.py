@@ -1,5 +1,5 @@
-"""Fixtures: a site with customers, pools and sea (and a stand-in answering the closed hook), users in
-two teams, and a sea of team North."""
+"""Fixtures: a site with customers, pools and sea (and a stand-in answering the closed hook), a sea of
+team North and its customers (the people and the HTTP clients are :mod:`kernel.testing`'s)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from kernel import Actor, Site
-from kernel.testing import clock, create_app, database_url, issue_token, make_site  # noqa: F401 - fixtures
+from kernel.testing import clock, database_url, http, make_site, people  # noqa: F401 - fixtures
 from . import closedplugin
-from .support import SYSTEM, Client, required_plugins
+from .support import SYSTEM, required_plugins
 
 MASKED = ["phone", "phones", "email", "emails"]
 
@@ -19,21 +19,6 @@ MASKED = ["phone", "phones", "email", "emails"]
 @pytest.fixture
 def site(make_site: Callable[..., Site]) -> Site:  # noqa: F811
     return make_site(*required_plugins(), closedplugin)
-
-
-@pytest.fixture
-def people(site: Site) -> dict[str, Actor]:
-    """``admin``; ``manager`` of team North with reps ``rep`` and ``rep2``; ``outsider`` of team South."""
-    north = site.records.create(SYSTEM, "teams", {"name": "North"})
-    south = site.records.create(SYSTEM, "teams", {"name": "South"})
-    found = {}
-    for key, role, team in (
-        ("admin", "admin", None), ("manager", "sales_manager", north), ("rep", "sales_rep", north),
-        ("rep2", "sales_rep", north), ("outsider", "sales_rep", south),
-    ):
-        user = site.records.create(SYSTEM, "users", {"email": f"{key}@example.com", "name": key.title(), "role": role, "team_id": team and team["id"]})
-        found[key] = Actor(user_id=user["id"], label=user["email"], role=role, team_id=user["team_id"])
-    return found
 
 
 def make_sea(site: Site, people: dict[str, Actor], **rules: Any) -> dict[str, Any]:
@@ -49,14 +34,3 @@ def make_customers(site: Site, sea_id: int | None, count: int, **values: Any) ->
                                                   "email": f"c{i}@example.com", "owner_id": None, "sea_id": sea_id, **values})
         for i in range(count)
     ]
-
-
-@pytest.fixture
-def http(site: Site) -> Callable[[Actor], Client]:
-    app = create_app(site=site)
-
-    def client_for(actor: Actor) -> Client:
-        assert actor.user_id is not None
-        return Client(app, issue_token(site, actor.user_id)["token"])
-
-    return client_for

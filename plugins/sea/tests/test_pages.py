@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import pytest
 
+from kernel.testing import browse, text_of  # noqa: F401 - fixture
+
 from .conftest import SYSTEM, make_customers, make_sea
-from .support import browser_for, text_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def browse(site, people):
-    return browser_for(site, people)
 
 
 def test_the_sea_list_shows_customers_masked_with_claim_buttons(site, people, browse):
     sea = make_sea(site, people)
     customer = make_customers(site, sea["id"], 1)[0]
-    client, _ = browse("rep")
+    client, _ = browse(people["rep"])
     page = client.get(f"/p/pools/seas/{sea['id']}")
     assert page.status_code == 200, page.text
     assert customer["name"] in page.text and "6000" not in page.text
@@ -29,14 +25,14 @@ def test_the_sea_list_shows_customers_masked_with_claim_buttons(site, people, br
     seas_only = client.get("/p/pools/?entity=customers").text  # the menu's 公海: the seas alone, under the sea's own name
     assert "<h1>公海</h1>" in seas_only and sea["name"] in seas_only and 'href="/p/pools/holdings?entity=customers"' in seas_only
     assert client.get(f"/p/pools/seas/{sea['id']}").status_code == 200
-    outsider, _ = browse("outsider")
+    outsider, _ = browse(people["outsider"])
     assert outsider.get(f"/p/pools/seas/{sea['id']}").status_code == 404
 
 
 def test_release_dialog_lists_the_reasons_and_needs_one(site, people, browse):
     sea = make_sea(site, people, cooldown_days=2)
     customer = make_customers(site, sea["id"], 1)[0]
-    client, token = browse("rep")
+    client, token = browse(people["rep"])
     assert client.get(f"/p/pools/release/customers/{customer['id']}").status_code == 404  # not held yet
     from plugins.pools import claim
 
@@ -62,9 +58,9 @@ def test_the_move_page_is_for_sea_admins_and_names_each_mistake(site, people, br
     sea = make_sea(site, people)
     rep = people["rep"]
     owned = [site.records.create(SYSTEM, "customers", {"name": f"老客户 {i}", "kind": "company", "owner_id": rep.user_id}) for i in range(3)]
-    rep_client, _ = browse("rep")
+    rep_client, _ = browse(people["rep"])
     assert "You administer no public sea" in text_of(rep_client.get("/p/sea/move").text) or "你没有管理任何公海" in rep_client.get("/p/sea/move").text
-    client, token = browse("manager")
+    client, token = browse(people["manager"])
     page = client.get(f"/p/sea/move?ids={owned[0]['id']}")
     assert page.status_code == 200 and "华东公海" in page.text
     assert client.post("/p/sea/move", data={"csrf_token": token, "sea_id": "", "ids": "1"}).status_code == 422
@@ -84,12 +80,12 @@ def test_the_pools_reports_and_holdings_serve_the_sea(site, people, browse, cloc
     claim(site, people["rep"], "customers", first["id"])
     claim(site, people["rep"], "customers", second["id"])
     release(site, people["rep"], "customers", second["id"], "no_interest")
-    client, _ = browse("manager")
+    client, _ = browse(people["manager"])
     claims = client.get("/p/pools/reports?report=claims&entity=customers&by=pool&period=all")
     assert claims.status_code == 200 and "华东公海" in claims.text
     returns = text_of(client.get("/p/pools/reports?report=returns&entity=customers&by=member&period=all").text)
     assert "No interest" in returns or "无意向" in returns
-    rep, _ = browse("rep")
+    rep, _ = browse(people["rep"])
     holdings = text_of(rep.get("/p/pools/holdings").text)
     assert first["name"] in holdings and second["name"] not in holdings
     assert "15" in holdings or "14" in holdings  # days left before the follow-up deadline
