@@ -6,13 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from starlette.testclient import TestClient
 
-from kernel import Actor
-from kernel.testing import create_app
+from kernel.testing import make_people, page_clients
 
-PASSWORD = "s3cret-pass"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SECTION = re.compile(r'<p class="nav-section"[^>]*data-section="(\w+)">([^<]+)</p>')
 
 
@@ -22,12 +18,7 @@ SECTION = re.compile(r'<p class="nav-section"[^>]*data-section="(\w+)">([^<]+)</
 ])
 def test_each_plugin_has_its_own_heading(make_site, locale, headings):
     site = make_site(plugins=("customers", "pools", "sea", "leads", "pipeline"))
-    system = Actor.system("cli")
-    site.records.create(system, "users", {"email": "rep@example.com", "name": "Rep", "role": "sales_rep", "password": PASSWORD})
-    client = TestClient(create_app(site=site), follow_redirects=True)
-    client.cookies.set("crm_locale", locale)
-    token = CSRF.search(client.get("/login").text).group(1)
-    client.post("/login", data={"email": "rep@example.com", "password": PASSWORD, "next": "/", "csrf_token": token})
+    client, _ = page_clients(site)(make_people(site)["rep"], locale=locale, follow_redirects=True)
     page = client.get("/").text
     nav = page[page.index("<nav"):page.index("</nav>")]
     assert [label for _, label in SECTION.findall(nav)] == headings

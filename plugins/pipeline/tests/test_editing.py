@@ -105,7 +105,7 @@ def test_the_editor_pages(site, people, deals):
 
 
 def test_the_kernels_states_pages_name_each_pipeline_not_its_id(site, people, deals):
-    client, _ = browser_for(site, people)("admin")
+    client, _ = page_clients(site)(people["admin"])
     pipeline_id = deals[0]["pipeline_id"]
     pipeline = site.records.get(people["admin"], "pipelines", pipeline_id)
     index = text_of(client.get("/admin/states").text)
