@@ -27,7 +27,7 @@ from kernel.ui import check_form, ui_of
 
 from .forecast import ForecastQuery, forecast, next_month
 from .funnel import FunnelQuery, funnel
-from .stages import ENTITY, default_pipeline_id
+from .stages import ENTITY, ensure_default_pipeline
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -169,8 +169,7 @@ def read_filters(site: Site, params: Any) -> tuple[dict[str, Any], dict[str, str
 
 def _pipeline_id(site: Site, actor: Actor, raw: Any) -> int:
     if raw in (None, ""):
-        with site.engine.begin() as conn:
-            return default_pipeline_id(site, conn)
+        return ensure_default_pipeline(site)
     pipeline_id = parse_id(raw, ["query", "pipeline_id"])
     try:
         site.records.get(actor, "pipelines", pipeline_id)

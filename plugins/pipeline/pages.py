@@ -14,7 +14,7 @@ from kernel.ui import board_answers, board_asked, check_form, display_fields, ra
 
 from . import editor
 from .rotting import is_rotting, rotting_ids
-from .stages import ENTITY, default_pipeline_id, stages_of
+from .stages import ENTITY, ensure_default_pipeline, stages_of
 
 if TYPE_CHECKING:
     from kernel.ui import UI, FormField
@@ -44,8 +44,7 @@ def _chosen(ui: UI, request: Request, pipelines: list[dict[str, Any]]) -> int:
         if not any(p["id"] == asked for p in pipelines):
             raise NotFound(ui.gettext("No such pipeline."))
         return asked
-    with ui.site.engine.begin() as conn:
-        return default_pipeline_id(ui.site, conn)
+    return ensure_default_pipeline(ui.site)
 
 
 def _card_fields(ui: UI) -> tuple[list[FormField], list[FormField]]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import Actor, notify
+from kernel import Actor, notify, user_locale
 
 from .models import OPPORTUNITIES, RULES
 
@@ -51,11 +51,17 @@ def rotting_ids(site: Site, actor: Actor, *, limit: int = 500) -> list[int]:
 def remind_rotting(site: Site, now: datetime) -> int:
     """The daily job: each owner of rotting opportunities hears once how many they have. Returns how many owners."""
     t = OPPORTUNITIES.c
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         condition = rotting_condition(conn, now)
         rows = conn.execute(sa.select(t.owner_id, sa.func.count()).where(condition, t.owner_id.is_not(None)).group_by(t.owner_id)).all()
         for owner_id, count in rows:
-            notify(site, conn, int(owner_id), f"{count} 个商机停滞 / {count} opportunities are rotting",
-                   "超过阶段停滞天数未跟进或推进。 Past their stage's rotting days without a follow-up or a move.",
-                   link="/p/pipeline/rotting")
+            words = REMINDER.get(user_locale(site, int(owner_id), conn), REMINDER["en"])
+            notify(site, conn, int(owner_id), words[0] % {"count": count}, words[1], link="/p/pipeline/rotting")
     return len(rows)
+
+
+#: The daily reminder, in its recipient's language (:func:`kernel.user_locale`): title, body.
+REMINDER = {
+    "en": ("Rotting opportunities: %(count)s", "Past their stage's rotting days without a follow-up or a move."),
+    "zh_CN": ("%(count)s 个商机停滞", "超过阶段停滞天数未跟进或推进。"),
+}

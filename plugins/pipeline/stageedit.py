@@ -55,7 +55,7 @@ def _kernel_body(body: dict[str, Any]) -> dict[str, Any]:
 def add_stage(site: Site, actor: Actor, pipeline_id: int, body: dict[str, Any]) -> None:
     _may_edit(site, actor)
     rule = {"kind": "open", "probability": 0, "rotting_days": None, "feedback": [], **_rule_values(site, body)}
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         site.states.add(actor, ENTITY, pipeline_id, _kernel_body({**body, "kind": rule["kind"]}), conn=conn)
         conn.execute(sa.insert(RULES).values(pipeline_id=pipeline_id, key=body["key"], **rule))
 
@@ -63,7 +63,7 @@ def add_stage(site: Site, actor: Actor, pipeline_id: int, body: dict[str, Any]) 
 def change_stage(site: Site, actor: Actor, pipeline_id: int, key: str, body: dict[str, Any]) -> None:
     _may_edit(site, actor)
     rule = _rule_values(site, body)
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         kernel_body = _kernel_body(body)
         if kernel_body:
             site.states.change(actor, ENTITY, pipeline_id, key, kernel_body, conn=conn)
@@ -89,7 +89,7 @@ def reorder_stages(site: Site, actor: Actor, pipeline_id: int, keys: list[str]) 
 def remove_stage(site: Site, actor: Actor, pipeline_id: int, key: str, move_to: str | None) -> int:
     """Remove a stage; its opportunities move to ``move_to`` (409 naming how many when it is missing). How many moved."""
     _may_edit(site, actor)
-    with site.engine.begin() as conn:
+    with site.write() as conn:
         moved = site.states.remove(actor, ENTITY, pipeline_id, key, move_to=move_to or None, conn=conn)
         conn.execute(sa.delete(RULES).where(RULES.c.pipeline_id == pipeline_id, RULES.c.key == key))
     return moved

@@ -193,6 +193,11 @@ def default_pipeline_id(site: Site, conn: sa.Connection) -> int:
 
 
 def ensure_default_pipeline(site: Site) -> int:
-    """:func:`default_pipeline_id` in a transaction of its own (pages, demo, enabling the plugin)."""
-    with site.engine.begin() as conn:
+    """:func:`default_pipeline_id` on its own (pages, widgets, demo, enabling the plugin): read, and only
+    when there is no pipeline yet, in a write transaction (SQLite's write lock is not taken to read)."""
+    with site.engine.connect() as conn:
+        found = conn.scalar(sa.select(PIPELINES.c.id).where(PIPELINES.c.active.is_(True)).order_by(PIPELINES.c.is_default.desc(), PIPELINES.c.id).limit(1))
+    if found is not None:
+        return int(found)
+    with site.write() as conn:
         return default_pipeline_id(site, conn)

@@ -10,7 +10,7 @@ from kernel import Period, Widget, local_date, site_zone
 
 from .forecast import ForecastQuery, forecast, months_between, next_month
 from .funnel import FunnelQuery, funnel
-from .stages import default_pipeline_id
+from .stages import ensure_default_pipeline
 
 if TYPE_CHECKING:
     from kernel import Actor, Site
@@ -25,8 +25,7 @@ SERIES = {
 
 def funnel_data(site: Site, actor: Actor, now: datetime, period: Period | None = None, locale: str | None = None) -> dict[str, Any]:
     """Entered per stage (open and won stages) of the default pipeline in the dashboard's period."""
-    with site.engine.begin() as conn:
-        pipeline_id = default_pipeline_id(site, conn)
+    pipeline_id = ensure_default_pipeline(site)
     start, end = (period.start, period.end) if period is not None else (None, None)
     found = funnel(site, actor, FunnelQuery(pipeline_id, start, end))
     shown = [row for row in found["stages"] if row["kind"] in ("open", "won")]

@@ -9,7 +9,7 @@ from html import unescape
 
 import pytest
 
-from kernel.testing import list_notifications, page_clients, run_due_jobs, text_of
+from kernel.testing import api_clients, list_notifications, page_clients, run_due_jobs, text_of
 
 from .conftest import make_customer, make_opportunity
 
@@ -74,9 +74,12 @@ def test_rotting_deals_are_flagged_listed_and_their_owners_reminded(site, people
     assert "data-rotting" not in other.split("</article>")[0]  # the follow-up was activity
     listed = text_of(client.get("/p/pipeline/rotting").text)
     assert "第一单" in listed and "第二单" not in listed
+    chose = api_clients(site)(people["rep2"]).request("PUT", "/api/v1/auth/preferences", json={"locale": "en"})
+    assert chose.status_code == 200  # the site reads Chinese; rep2 chose English
     run_due_jobs(site)
     titles = [n["title"] for n in list_notifications(site, people["rep"].user_id)["items"]]
-    assert any("1 个商机停滞" in t for t in titles)
+    assert "1 个商机停滞" in titles and not any("rotting" in t for t in titles)
+    assert "Rotting opportunities: 1" in [n["title"] for n in list_notifications(site, people["rep2"].user_id)["items"]]
 
 
 def test_the_move_page_asks_what_the_stage_needs(site, people, deals):
