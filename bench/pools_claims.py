@@ -35,7 +35,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -45,7 +44,7 @@ from kernel.web.auth import issue_token
 
 from .databases import bench_arguments, on_each_database
 from .http import server
-from .pools_plugin import POOLS, TABLE, PoolsBase, make_site
+from .pools_plugin import TABLE, PoolsBase, make_site
 
 SYSTEM = Actor.system("cli")
 CHUNK = 10_000

@@ -43,7 +43,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from . import migrations, permissions
 from .activity import record_activity

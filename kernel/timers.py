@@ -42,7 +42,6 @@ from .models import TimerRow
 
 if TYPE_CHECKING:
     from .entities import Entity
-    from .records import Actor
     from .site import Site, View
 
 log = logging.getLogger(__name__)

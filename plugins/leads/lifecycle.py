@@ -5,12 +5,9 @@ links are written by the convert action only."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kernel import N_, Vetoed
-
-if TYPE_CHECKING:
-    from kernel import Site
 
 #: Fields only the convert action writes.
 LINKS = ("customer_id", "contact_id", "opportunity_id", "converted_at")
