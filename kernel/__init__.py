@@ -51,6 +51,7 @@ from .optionlists import Option, OptionList, convert_free_text
 from .outbox import Event
 from .ownership import events_of as ownership_events
 from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
+from .web.payload import read_json_object
 from .permissions import allowed, record_scope
 from .phones import display as phone_display
 from .phones import e164_or_none as phone_e164
@@ -188,6 +189,7 @@ __all__ = [
     "PluginError",
     "quantize",
     "rate_limit",
+    "read_json_object",
     "rearm_timers",
     "record_scope",
     "RecordError",

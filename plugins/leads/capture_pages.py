@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from kernel import NotFound, ValidationError, allowed, jsonable, optional_id
+from kernel import NotFound, ValidationError, allowed, jsonable, optional_id, read_json_object
 from kernel.ui import check_form, ui_of
 
 from . import capture
@@ -109,11 +109,8 @@ async def form_api(request: Request) -> Response:
     """``PUT {"pool_id": N | null}``: the pool the form's leads go to."""
     site, actor = request.app.state.site, request.state.actor
     _manager(site, actor)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ValidationError.at(["body"], "must be JSON") from None
-    if not isinstance(body, dict) or set(body) - {"pool_id"} or "pool_id" not in body:
+    body = await read_json_object(request)
+    if set(body) - {"pool_id"} or "pool_id" not in body:
         raise ValidationError.at(["body", "pool_id"], 'is required: {"pool_id": N or null}')
     return JSONResponse(capture.bind_form(site, actor, request.path_params["slug"], body["pool_id"]))
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from kernel import NotFound, ValidationError, allowed, jsonable, parse_id
+from kernel import NotFound, ValidationError, allowed, jsonable, parse_id, read_json_object
 from kernel.ui import check_form, ui_of
 
 from . import capture_pages, scoring
@@ -75,19 +75,12 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-async def _body(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise ValidationError.at(["body"], "must be JSON") from None
-
-
 async def rules_api(request: Request) -> Response:
     """``GET``: the rules, kinds and fields a rule may name; ``POST``: a new rule (201)."""
     site, actor = request.app.state.site, request.state.actor
     _editor(site, actor)
     if request.method == "POST":
-        rule = scoring.create_rule(site, actor, await _body(request))
+        rule = scoring.create_rule(site, actor, await read_json_object(request))
         return JSONResponse(jsonable(rule), status_code=201)
     with site.engine.connect() as conn:
         rules = scoring.list_rules(conn)
@@ -99,7 +92,7 @@ async def rule_api(request: Request) -> Response:
     _editor(site, actor)
     rule_id = parse_id(request.path_params["id"], ["path", "id"])
     if request.method == "PATCH":
-        return JSONResponse(jsonable(scoring.update_rule(site, actor, rule_id, await _body(request))))
+        return JSONResponse(jsonable(scoring.update_rule(site, actor, rule_id, await read_json_object(request))))
     if request.method == "DELETE":
         scoring.delete_rule(site, actor, rule_id)
         return Response(status_code=204)

@@ -184,8 +184,9 @@ def after_demo_seeded(site: Site, actor: Actor) -> None:
 @hookimpl(specname="register_routes")
 def register_analysis_routes() -> list[Any]:
     from .analysis_pages import routes as analysis_routes
+    from .stage_api import routes as stage_routes
 
-    return analysis_routes()
+    return [*analysis_routes(), *stage_routes()]
 
 
 @hookimpl(specname="register_pages")

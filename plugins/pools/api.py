@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from kernel import Forbidden, NotFound, ValidationError, jsonable
+from kernel import Forbidden, NotFound, ValidationError, jsonable, read_json_object
 
 from . import operations
 from .returns import deadlines_of, reconcile
@@ -19,20 +19,10 @@ def _json(data: Any) -> JSONResponse:
     return JSONResponse(jsonable(data))
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ValidationError.at(["body"], "must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ValidationError.at(["body"], "must be a JSON object")
-    return body
-
-
 async def bulk_assign(request: Request) -> JSONResponse:
     """``POST {"entity": "leads", "ids": [1, 2], "owner_id": 5, "reason": "..."}``: a pool admin assigns many, all or none."""
     site, actor = request.app.state.site, request.state.actor
-    body = await _body(request)
+    body = await read_json_object(request)
     unknown = sorted(set(body) - {"entity", "ids", "owner_id", "reason"})
     if unknown:
         raise ValidationError.at([unknown[0]], "unknown field")

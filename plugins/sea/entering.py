@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from kernel import N_, Forbidden, NotFound, OwnerChange, ValidationError, jsonable
+from kernel import N_, Forbidden, NotFound, OwnerChange, ValidationError, jsonable, read_json_object
 from plugins.pools import is_admin
 
 if TYPE_CHECKING:
@@ -44,12 +44,7 @@ def move_in(site: Site, actor: Actor, sea_id: Any, *, ids: list[int] | None = No
 async def move_route(request: Request) -> JSONResponse:
     """``POST /api/v1/plugins/sea/move`` ``{"sea_id": 1, "ids": [3, 4]}`` or ``{"sea_id": 1, "filter": {"region": "sh"}}``."""
     site, actor = request.app.state.site, request.state.actor
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ValidationError.at(["body"], N_("must be a JSON object")) from None
-    if not isinstance(body, dict):
-        raise ValidationError.at(["body"], N_("must be a JSON object"))
+    body = await read_json_object(request)
     unknown = sorted(set(body) - {"sea_id", "ids", "filter", "reason"})
     if unknown:
         raise ValidationError.at([unknown[0]], N_("unknown field"))
