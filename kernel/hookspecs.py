@@ -114,7 +114,8 @@ def register_routes() -> list[BaseRoute] | None:
     Every request is authenticated before it reaches a route: ``request.state.actor``
     holds the :class:`~kernel.records.Actor` and ``request.app.state.site`` the site.
     Raise :class:`~kernel.errors.RecordError` subclasses for refusals; they become the
-    API's error envelope. A disabled plugin's routes answer 404 at once.
+    API's error envelope; read a JSON body with :func:`kernel.read_json_object` (it refuses
+    anything but an object, naming ``body``). A disabled plugin's routes answer 404 at once.
     """
 
 
