@@ -50,8 +50,7 @@ from .ownership import OwnerChange
 from .optionlists import Option, OptionList, convert_free_text
 from .outbox import Event
 from .ownership import events_of as ownership_events
-from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int
-from .web.payload import read_json_object
+from .parsing import optional_id, parse_date, parse_datetime, parse_decimal, parse_id, parse_int, read_json_object
 from .permissions import allowed, record_scope
 from .phones import display as phone_display
 from .phones import e164_or_none as phone_e164

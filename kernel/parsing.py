@@ -199,3 +199,14 @@ def check_storable(values: Mapping[str, Any]) -> None:
             parse_datetime(value, [name], assume=timezone.utc)
         elif isinstance(value, date):
             parse_date(value, [name])
+
+
+async def read_json_object(request: Any) -> dict[str, Any]:
+    """A route's JSON object body: 400 when it is not JSON (or not sent as ``application/json``), 422
+    naming ``body`` when it is empty or anything but an object. The one way a plugin's route reads its body."""
+    from .web.payload import read_json  # the HTTP layer, loaded by a request (importing the kernel does not load it)
+
+    value = await read_json(request)
+    if not isinstance(value, dict):
+        raise ValidationError.at(["body"], "must be a JSON object")
+    return value

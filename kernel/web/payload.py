@@ -72,15 +72,6 @@ async def read_json(request: Request) -> Any:
     return value
 
 
-async def read_json_object(request: Request) -> dict[str, Any]:
-    """A route's JSON object body (:func:`read_json`): 400 when it is not JSON, 422 naming ``body``
-    when it is empty or anything but an object. The one way a plugin's route reads its body."""
-    value = await read_json(request)
-    if not isinstance(value, dict):
-        raise ValidationError.at(["body"], "must be a JSON object")
-    return value
-
-
 def check_values(value: Any, loc: list[str | int]) -> None:
     """Refuse NUL characters, integers beyond 64 bits and non-finite numbers anywhere in ``value``."""
     stack: list[tuple[Any, list[str | int]]] = [(value, loc)]
