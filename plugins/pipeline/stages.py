@@ -178,11 +178,14 @@ def default_currency(site: Site) -> str:
     return str(site.plugin_config("pipeline").get("default_currency") or "CNY")
 
 
+#: The active default pipeline, else the first active one.
+_DEFAULT_FIRST = sa.select(PIPELINES.c.id).where(PIPELINES.c.active.is_(True)).order_by(PIPELINES.c.is_default.desc(), PIPELINES.c.id).limit(1)
+
+
 def default_pipeline_id(site: Site, conn: sa.Connection) -> int:
     """The pipeline new opportunities go to when none is named: the active default one, else the first
     active one; when there is no pipeline at all, 企业销售 is created (first use)."""
-    query = sa.select(PIPELINES.c.id).where(PIPELINES.c.active.is_(True)).order_by(PIPELINES.c.is_default.desc(), PIPELINES.c.id).limit(1)
-    found = conn.scalar(query)
+    found = conn.scalar(_DEFAULT_FIRST)
     if found is not None:
         return int(found)
     if conn.scalar(sa.select(sa.func.count()).select_from(PIPELINES)):
@@ -196,7 +199,7 @@ def ensure_default_pipeline(site: Site) -> int:
     """:func:`default_pipeline_id` on its own (pages, widgets, demo, enabling the plugin): read, and only
     when there is no pipeline yet, in a write transaction (SQLite's write lock is not taken to read)."""
     with site.engine.connect() as conn:
-        found = conn.scalar(sa.select(PIPELINES.c.id).where(PIPELINES.c.active.is_(True)).order_by(PIPELINES.c.is_default.desc(), PIPELINES.c.id).limit(1))
+        found = conn.scalar(_DEFAULT_FIRST)
     if found is not None:
         return int(found)
     with site.write() as conn:
