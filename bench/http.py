@@ -205,13 +205,13 @@ def _request(url: str, *, body: bytes | None = None, headers: dict[str, str] | N
 
 
 @contextmanager
-def server(target: str, url: str) -> Iterator[str]:
-    """``uvicorn TARGET --factory --workers 2`` on a free loopback port; yields its base URL, always stopped after."""
+def server(target: str, url: str, workers: int = WORKERS) -> Iterator[str]:
+    """``uvicorn TARGET --factory --workers N`` (2 unless told) on a free loopback port; yields its base URL, always stopped after."""
     port = free_port()
     env = {**os.environ, URL_ENV: url, SECRET_ENV: "bench-" + secrets.token_hex(16)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     stack = server_stack()  # uvloop + httptools, as crm serve runs
-    command = [sys.executable, "-m", "uvicorn", target, "--factory", "--workers", str(WORKERS), "--loop", stack["loop"], "--http", stack["http"]]
+    command = [sys.executable, "-m", "uvicorn", target, "--factory", "--workers", str(workers), "--loop", stack["loop"], "--http", stack["http"]]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

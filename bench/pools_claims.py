@@ -14,7 +14,7 @@ a follow-up deadline (so every claim arms the record's return and reminder timer
 field, and ``--rows`` unowned prospects in it (loaded with Core: setup).
 
 Then it serves the app as ``crm serve --workers 2`` does (``uvicorn … --factory --workers 2``, uvloop
-and httptools) and starts ``--clients`` threads, one per rep, each with its own keep-alive
+and httptools; ``--workers N`` for another count) and starts ``--clients`` threads, one per rep, each with its own keep-alive
 connection and bearer token, each claiming its own slice of the pool's records one after the other
 (``POST /api/v1/prospects/{id}/claim``) for ``--duration`` seconds after a 1 s warm-up. Every claim
 is the whole engine: the record locked, the member's holdings row and daily row taken by conditional
@@ -129,7 +129,7 @@ def run(kind: str, url: str, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     pool_id, clients = prepare(url, args.clients, args.rows)
     print(f"{kind}: prepared {args.rows:,} prospects and {args.clients} members in {time.perf_counter() - started:.1f} s")
-    with server("bench.pools_plugin:app", url) as base:
+    with server("bench.pools_plugin:app", url, workers=args.workers) as base:
         start_at = time.monotonic() + 0.5
         measure_from, stop_at = start_at + 1.0, start_at + 1.0 + args.duration
         threads = [threading.Thread(target=claim_loop, args=(base, c, start_at, measure_from, stop_at)) for c in clients]
@@ -158,6 +158,7 @@ def main() -> None:
     parser = bench_arguments(__doc__, db="both", rows=100_000, rows_help="unowned prospects in the pool (more than the run claims)")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=int, default=10, help="measured seconds of load (after a 1 s warm-up)")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (crm serve --workers)")
     on_each_database(parser, run)
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ later multi-tenant deployment can choose a database or schema per site here.
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from collections.abc import Iterator, Sequence
@@ -148,7 +152,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     from . import outbox  # its tables' module imports this one
 
     if parsed.get_backend_name() == "sqlite":
-        kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", BUSY_SECONDS)
         engine = sa.create_engine(parsed, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
@@ -178,13 +182,62 @@ def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
 
     On SQLite it starts with ``BEGIN IMMEDIATE``: a transaction that reads and
     then writes would otherwise fail at once with "database is locked" when
-    another process wrote in between, whatever the busy timeout. Elsewhere it is
-    ``engine.begin()``.
+    another process wrote in between, whatever the busy timeout. The threads of
+    one process wait for that lock in a queue of their own (:func:`_writers_turn`).
+    Elsewhere it is ``engine.begin()``.
     """
-    with engine.connect() as conn:
+    with _writers_turn(engine), engine.connect() as conn:
         conn.execution_options(crm_write=True)
         with conn.begin():
             yield conn
+
+
+#: Seconds a write waits for SQLite's write lock before "database is locked" (the driver's busy timeout).
+BUSY_SECONDS = 30
+
+
+@dataclass
+class _Writers:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    holder: int | None = None  # the thread in its write transaction
+
+
+_writers: dict[str, _Writers] = {}
+_writers_made = threading.Lock()
+
+
+@contextmanager
+def _writers_turn(engine: Engine) -> Iterator[None]:
+    """On SQLite, one write transaction at a time per database among this process's threads, in turn.
+
+    SQLite lets one writer in at a time, and the others retry: its busy handler sleeps between
+    tries, longer and longer (up to 0.1 s) the longer a writer has waited. Under load a writer that
+    has waited long sleeps through the moments the lock is free and a newcomer takes it: with 16
+    clients claiming at once, p50 was 0.1 s and p99 3.8 s. Here the process's threads wait on a lock
+    that wakes the next one as soon as the writer before it ends, so at SQLite's door there is at
+    most one writer per process (``crm serve --workers N``: N). A thread already in a write
+    transaction of this database goes in again as before (SQLite's own lock decides)."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    database = engine.url.database or ""
+    key = os.path.abspath(database) if database and database != ":memory:" and not database.startswith("file:") else str(id(engine))
+    writers = _writers.get(key)
+    if writers is None:
+        with _writers_made:
+            writers = _writers.setdefault(key, _Writers())
+    me = threading.get_ident()
+    if writers.holder == me:
+        yield
+        return
+    if not writers.lock.acquire(timeout=BUSY_SECONDS):
+        raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+    writers.holder = me
+    try:
+        yield
+    finally:
+        writers.holder = None
+        writers.lock.release()
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
@@ -200,7 +253,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # the "begin" listener issues BEGIN itself
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
     if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

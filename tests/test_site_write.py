@@ -69,3 +69,67 @@ def test_a_deadlock_or_serialization_failure_is_a_409_with_retry_after(make_site
     with pytest.raises(sa.exc.OperationalError):  # anything else is not a clash
         with site.write():
             raise sa.exc.OperationalError("UPDATE ...", {}, Exception("disk I/O error"))
+
+
+def test_on_sqlite_a_process_s_writers_wait_their_turn_in_it_not_at_the_database(make_site):
+    """While one thread writes, another thread's write does not even take a connection (so it is not
+    in SQLite's busy handler, which sleeps up to 0.1 s between tries), and goes in when the first ends."""
+    site = make_site(notes_plugin)
+    if site.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    team = site.records.create(SYSTEM, "teams", {"name": "North"})["id"]
+    teams = site.view.entity("teams").table
+    checked_out: list[str] = []
+    sa.event.listen(site.engine, "checkout", lambda *args: checked_out.append(threading.current_thread().name))
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with site.write() as conn:
+            conn.execute(sa.update(teams).where(teams.c.id == team).values(name="first"))
+            holding.set()
+            release.wait(timeout=10)
+
+    def second() -> None:
+        with site.write() as conn:
+            conn.execute(sa.update(teams).where(teams.c.id == team).values(name="second"))
+
+    one, two = threading.Thread(target=first, name="one"), threading.Thread(target=second, name="two")
+    one.start()
+    assert holding.wait(timeout=10)
+    two.start()
+    two.join(timeout=0.3)
+    assert two.is_alive() and checked_out == ["one"]  # waiting in the process's queue
+    release.set()
+    one.join(timeout=10)
+    two.join(timeout=10)
+    assert checked_out == ["one", "two"]
+    assert site.records.get(SYSTEM, "teams", team)["name"] == "second"
+
+
+def test_on_sqlite_a_writer_that_waits_past_the_busy_timeout_fails_as_database_is_locked(make_site, monkeypatch):
+    site = make_site(notes_plugin)
+    if site.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    monkeypatch.setattr("kernel.db.BUSY_SECONDS", 0.2)
+    teams = site.view.entity("teams").table
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with site.write() as conn:
+            conn.execute(sa.insert(teams).values(name="Held", created_at=site.clock.now(), updated_at=site.clock.now(), custom={}))
+            holding.set()
+            release.wait(timeout=10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(timeout=10)
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+            with site.write() as conn:
+                conn.execute(sa.insert(teams).values(name="Late", created_at=site.clock.now(), updated_at=site.clock.now(), custom={}))
+    finally:
+        release.set()
+        holder.join(timeout=10)
+    with site.engine.connect() as conn:
+        names = set(conn.scalars(sa.select(teams.c.name)))
+    assert "Held" in names and "Late" not in names
