@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from .timezones import day_start, local_date
 
 #: What ``data`` returns, by kind:
-#: ``number``: {"value": 12, "delta": 3 (optional), "unit": "…" (optional), "link": "/path" (optional, a page of this site)}
+#: ``number``: {"value": 12, "delta": 3 (optional), "unit": "…" (optional; labels by locale, a locale's label may be its plural
+#: forms: ``{"en": {"one": "customer", "other": "customers"}, "zh_CN": "个客户"}``), "link": "/path" (optional, a page of this site)}
 #: ``chart``: {"type": "bar"|"line"|"pie"|"funnel", "labels": [...], "series": [{"name": ..., "values": [...]}]}
 #: ``table``: {"columns": [{"key": ..., "label": {...}}], "rows": [{...}]}
 KINDS = ("number", "chart", "table")
@@ -100,7 +101,7 @@ def aggregate_widget(
     filters: dict[str, Any] | None = None,
     chart: str = "bar",
     top: int | None = None,
-    unit: dict[str, str] | None = None,
+    unit: dict[str, Any] | None = None,
     link: str | None = None,
     date_field: str | None = None,
     **options: Any,

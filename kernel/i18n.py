@@ -114,6 +114,18 @@ def pick(labels: Any, locale: str, fallback: str = "") -> str:
     return str(labels.get(locale) or labels.get("en") or next(iter(labels.values()), fallback) or fallback)
 
 
+def pick_counted(labels: Any, locale: str, count: Any) -> str:
+    """:func:`pick`, where a locale's label may name its plural forms by CLDR category —
+    ``{"en": {"one": "customer", "other": "customers"}, "zh_CN": "个客户"}`` — the one for ``count`` in that locale."""
+    if isinstance(labels, dict):
+        chosen = labels.get(locale) or labels.get("en") or next(iter(labels.values()), "")
+        if isinstance(chosen, dict):
+            form = Locale.parse(locale).plural_form(abs(count)) if isinstance(count, int | float | Decimal) else "other"
+            return str(chosen.get(form) or chosen.get("other") or "")
+        return str(chosen or "")
+    return pick(labels, locale)
+
+
 class Formatter:
     """Dates, times, numbers and money for one locale and time zone."""
 

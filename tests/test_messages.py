@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kernel.errors import NotFound, ValidationError
-from kernel.i18n import translations
+from kernel.i18n import pick_counted, translations
 from kernel.messages import Labels, localize, public_details
 from kernel.pluginstate import plain_text
 from kernel.web.errors import accepted_locale
@@ -40,3 +40,10 @@ def test_whole_messages_and_kernel_refusals_come_from_the_catalog():
 
 def test_plugin_descriptions_lose_their_markup():
     assert plain_text("The ``customers`` plugin: see :func:`merge` and *this*.\n\nMore.") == "The customers plugin: see merge and this."
+
+
+def test_a_counted_label_takes_the_plural_form_of_its_count_in_the_locale():
+    unit = {"en": {"one": "customer", "other": "customers"}, "zh_CN": "个客户"}
+    assert [pick_counted(unit, "en", n) for n in (0, 1, 2, 21)] == ["customers", "customer", "customers", "customers"]
+    assert pick_counted(unit, "zh_CN", 1) == pick_counted(unit, "zh_CN", 2) == "个客户"
+    assert pick_counted({"en": "pcs"}, "zh_CN", 1) == "pcs"  # a plain label, English when the locale has none

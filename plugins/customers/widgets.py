@@ -83,7 +83,7 @@ def dashboard_widgets() -> list[Widget]:
             "customers",
             filters={"churn_flag": True},
             size="small",
-            unit={"en": "customers", "zh_CN": "个客户"},
+            unit={"en": {"one": "customer", "other": "customers"}, "zh_CN": "个客户"},
             link="/p/customers/churn",
         ),
     ]

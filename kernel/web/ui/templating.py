@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
 
-from ...i18n import pick
+from ...i18n import pick, pick_counted
 from .. import assets
 from .display import TYPED_WIDGETS
 
@@ -61,6 +61,7 @@ def build_environment(view: View) -> Environment:
         lstrip_blocks=True,
     )
     env.filters["pick"] = pick
+    env.filters["pick_counted"] = pick_counted
     env.filters["safe_json"] = safe_json
     env.globals["plugin_links"] = assets.page_links(view)
     env.globals["asset_url"] = assets.url_function(view)

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from kernel.testing import browse  # noqa: F401 - fixture
+
 from .conftest import SYSTEM
 
 
@@ -66,3 +68,14 @@ def test_churn_widget_counts_flagged_customers(site, people, clock):
     site.records.create(people["outsider"], "customers", {"name": "Theirs", "churn_flag": True})
     assert widget(site, "customers.churn_risk").data(site=site, actor=people["rep"], now=clock.now())["value"] == 1
     assert widget(site, "customers.churn_risk").data(site=site, actor=people["admin"], now=clock.now())["value"] == 2
+
+
+def test_the_churn_figure_names_one_customer_or_several_in_english(site, people, browse):
+    client, token = browse(people["rep"])
+    client.post("/lang", data={"to": "en", "next": "/", "csrf_token": token})
+    site.records.create(people["rep"], "customers", {"name": "Risky", "churn_flag": True})
+    assert '1 <small>customer</small>' in client.get("/").text
+    site.records.create(people["rep"], "customers", {"name": "Riskier", "churn_flag": True})
+    assert '2 <small>customers</small>' in client.get("/").text
+    client.post("/lang", data={"to": "zh_CN", "next": "/", "csrf_token": token})
+    assert '2 <small>个客户</small>' in client.get("/").text
