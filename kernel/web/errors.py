@@ -3,7 +3,8 @@
 ``{"error": {"code": ..., "message": ..., "details": [{"loc": [...], "msg": ...}]}}``
 
 :class:`~kernel.errors.RecordError` carries its own status and code; Starlette's
-404 and 405 are translated; a value the database cannot store or a constraint it
+404 and 405 are translated (outside ``/api/``, a browser's GET of an address no page answers gets the
+web UI's 404 page, in the visitor's language); a value the database cannot store or a constraint it
 enforces is a 422 (409 for a unique value taken), as a safety net; anything
 else is a bug, logged with its traceback and answered with a generic 500 that
 says nothing about SQL or code.
@@ -103,6 +104,10 @@ async def record_error(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if not request.url.path.startswith("/api/"):
+        if exc.status_code == 404 and request.method in ("GET", "HEAD") and "text/html" in request.headers.get("accept", ""):
+            from .ui.refusals import missing_page  # the web UI's page, in the visitor's language
+
+            return missing_page(request)
         return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
     if exc.status_code == 404:
         message = f"no API route {request.url.path}"

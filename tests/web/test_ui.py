@@ -559,3 +559,16 @@ def test_an_edit_over_someone_else_s_newer_change_is_refused_then_saved_on_purpo
     saved = client.post(f"/r/notes/{note['id']}/edit", data={"csrf_token": token, "_version": current.replace("&#34;", '"'), "title": "My title", "priority": "3"})
     assert saved.status_code == 303
     assert site.records.get(Actor.system(), "notes", note["id"])["title"] == "My title"
+
+
+def test_an_address_no_page_answers_is_the_404_page_for_a_browser(app, rep):
+    client, token = rep
+    page = client.get("/customerz", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and 'class="empty-mark"' in page.text and "Back to the dashboard" in page.text
+    assert 'class="sidebar"' in page.text  # signed in: the page keeps the menu
+    client.post("/lang", data={"to": "zh_CN", "next": "/", "csrf_token": token})
+    assert "页面不存在" in client.get("/customerz", headers={"Accept": "text/html"}).text
+    anonymous = TestClient(app).get("/customerz", headers={"Accept": "text/html"})
+    assert anonymous.status_code == 404 and 'class="empty-mark"' in anonymous.text
+    assert TestClient(app).get("/customerz").text == "Not Found"  # not a browser: plain text, as before
+    assert TestClient(app).get("/api/v1/customerz").json()["error"]["code"] in ("not_found", "unauthorized")

@@ -25,10 +25,15 @@ def refusal(request: Request, exc: Exception) -> Response:
         return _problem(request, 403, lambda ui: ui.gettext("This form has expired. Go back, reload the page and try again."))
     assert isinstance(exc, RecordError)
     if exc.status == 404:
-        return _problem(request, 404, lambda ui: ui.gettext("This page does not exist, or you may not see it."))
+        return missing_page(request)
     if exc.status == 403:
         return _problem(request, 403, lambda ui: ui.gettext("You may not do this."))
     return _problem(request, exc.status, lambda ui: ui.explain(exc).message)
+
+
+def missing_page(request: Request) -> Response:
+    """404 as a page: a record out of reach, or an address no page answers (a mistyped or old link)."""
+    return _problem(request, 404, lambda ui: ui.gettext("This page does not exist, or you may not see it."))
 
 
 def _problem(request: Request, status: int, reason: Callable[[UI], str]) -> Response:

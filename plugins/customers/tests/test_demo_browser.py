@@ -18,7 +18,7 @@ REP = "li.na@example.com"
 #: industry widget and an industry in it, an overdue task's mark, the export's raw-codes box
 WORDS = {
     "zh_CN": ("zh-CN", "仪表盘", "流失预警客户", "1 个客户", "客户行业分布", "制造", "已逾期", "原始代码"),
-    "en": ("en-US", "Dashboard", "Customers at churn risk", "1 customers", "Customers by industry", "Manufacturing", "Overdue", "Raw codes"),
+    "en": ("en-US", "Dashboard", "Customers at churn risk", "1 customer", "Customers by industry", "Manufacturing", "Overdue", "Raw codes"),
 }
 
 
