@@ -57,3 +57,21 @@ def test_a_drag_to_quote_asks_for_the_amount_and_moves_the_card(browser, live_se
     stored = site.records.get(SYSTEM, "opportunities", site.deal["id"])
     assert (stored["stage"], str(stored["amount"])) == ("quote", "86000.00")
     assert page.errors == []
+
+
+def test_a_list_wider_than_the_page_scrolls_inside_its_box(browser, live_server, live_site):
+    """The opportunities' columns at 1024 px (the narrowest width with a table and the menu beside it): the
+    list's box scrolls sideways, the page does not, and the column headers stay at the top of the box."""
+    from playwright.sync_api import expect
+
+    page = sign_in(new_page(browser, {"width": 1024, "height": 800}, locale="zh-CN"), live_server, "rep@example.com", TEST_PASSWORD)
+    page.goto(live_server + "/r/opportunities")
+    box = page.locator(".table-scroll")
+    expect(box.locator("tbody tr")).to_have_count(1)
+    assert_no_sideways_scroll(page)
+    assert box.evaluate("b => b.scrollWidth > b.clientWidth")  # wider than its box: the box scrolls
+    box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+    assert box.evaluate("b => b.scrollLeft") > 0
+    header, top = box.locator("thead th").first.bounding_box(), box.bounding_box()
+    assert abs(header["y"] - top["y"]) < 2  # the header row at the top of the box, not 56 px down it over the first row
+    assert page.errors == []
