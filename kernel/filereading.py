@@ -135,9 +135,13 @@ class SheetStream:
 
     def scan(self) -> None:
         count, filled = 0, set()
+        known = 0  # columns 0 … known-1 are all filled somewhere: a row no wider adds nothing
         for _, cells in self.iter_rows():
             count += 1
-            filled.update(i for i, value in enumerate(cells) if value is not None)
+            if len(cells) > known:
+                filled.update(i for i, value in enumerate(cells) if value is not None)
+                while known in filled:
+                    known += 1
         self._count, self._filled = count, filled
 
     @property
