@@ -21,12 +21,13 @@ AUDIT = AuditEntry.__table__
 #: Actions whose entry repeats a change the same write's own entry shows (a state move is also in the
 #: ``update``): kept for the outbox and the audit log, left out of a record's history and activity.
 REPEATS = ("transition",)
-_JSON_SCALARS = frozenset({str, int, float, bool})
+#: Types :func:`jsonable` gives back as they are.
+JSON_SCALARS = frozenset({str, int, float, bool})
 
 
 def jsonable(value: Any) -> Any:
     """A value as it can be kept in a JSON column and shown back to a person."""
-    if value is None or type(value) in _JSON_SCALARS:
+    if value is None or type(value) in JSON_SCALARS:
         return value
     if isinstance(value, datetime | date):
         return value.isoformat()

@@ -44,6 +44,8 @@ _DATETIME = re.compile(
 )
 
 Loc = Sequence[str | int]
+#: Exact types :func:`check_storable` has nothing to check in (none of them is an int, a date or a date-time).
+_STORABLE = frozenset({str, type(None), bool, float, Decimal, list, dict, tuple})
 
 
 def _refuse(loc: Loc, msg: str) -> ValidationError:
@@ -193,6 +195,8 @@ def check_storable(values: Mapping[str, Any]) -> None:
     range (a naive date-time is taken as UTC, as the database layer stores it).
     """
     for name, value in values.items():
+        if type(value) in _STORABLE:  # most values of a record (text, none): nothing to check, nothing to ask isinstance
+            continue
         if isinstance(value, int) and not isinstance(value, bool):
             parse_int(value, [name])
         elif isinstance(value, datetime):

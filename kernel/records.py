@@ -1131,7 +1131,8 @@ _NOT_CHANGES = frozenset({"id", "created_at", "updated_at", "custom"})
 
 def _created_changes(entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
     """A new record's audit ``changes``: every value set, from nothing (custom values are JSON already)."""
-    changes = {k: [None, audit.jsonable(v)] for k, v in record.items() if k not in _NOT_CHANGES and v is not None}
+    plain, jsonable = audit.JSON_SCALARS, audit.jsonable  # most values are text: no call for them
+    changes = {k: [None, v if type(v) in plain else jsonable(v)] for k, v in record.items() if v is not None and k not in _NOT_CHANGES}
     changes.update({f"custom.{k}": [None, v] for k, v in (record.get("custom") or {}).items()})
     return changes
 

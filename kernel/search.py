@@ -120,7 +120,12 @@ def is_searchable(entity: Entity, fields: FieldSet) -> bool:
 
 def document(entity: Entity, fields: FieldSet, record: dict[str, Any], dialect: str) -> dict[str, Any] | None:
     """The ``kernel_search`` row for ``record``; None when it has no searchable text."""
-    built_in, custom_names = searched_fields(entity, fields)
+    return _document(entity.name, searched_fields(entity, fields), record, dialect)
+
+
+def _document(entity_name: str, searched: tuple[tuple[str, ...], tuple[str, ...]], record: dict[str, Any], dialect: str) -> dict[str, Any] | None:
+    """:func:`document`, the searched fields worked out by the caller (once for a batch, not per record)."""
+    built_in, custom_names = searched
     custom = record.get("custom") or {}
     values = [record.get(name) for name in built_in] + [custom.get(name) for name in custom_names]
     parts: list[str] = []
@@ -142,7 +147,7 @@ def document(entity: Entity, fields: FieldSet, record: dict[str, Any], dialect: 
         tokens: Any = sorted(shorts | trigrams(parts))
     else:
         tokens = " ".join(sorted(shorts))
-    return {"entity": entity.name, "record_id": record["id"], "title": title, "body": "\n".join(parts), "tokens": tokens}
+    return {"entity": entity_name, "record_id": record["id"], "title": title, "body": "\n".join(parts), "tokens": tokens}
 
 
 def write(conn: sa.Connection, entity: Entity, fields: FieldSet, records: Sequence[dict[str, Any]], *, new: bool = False) -> None:
@@ -152,7 +157,8 @@ def write(conn: sa.Connection, entity: Entity, fields: FieldSet, records: Sequen
     if not new:
         forget(conn, entity.name, [r["id"] for r in records])
     dialect = conn.dialect.name
-    rows = [doc for doc in (document(entity, fields, r, dialect) for r in records) if doc is not None]
+    searched = searched_fields(entity, fields)
+    rows = [doc for doc in (_document(entity.name, searched, r, dialect) for r in records) if doc is not None]
     if rows:
         conn.execute(sa.insert(DOCS), rows)
 

@@ -10,6 +10,7 @@ path stores nothing else), refusing what is no phone number with the field named
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -62,6 +63,13 @@ def company_key(name: str | None) -> str | None:
     """The name without width, case, spaces, punctuation and legal-form suffixes."""
     if not name:
         return None
+    return _company_key(name) if type(name) is str else _company_key.__wrapped__(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _company_key(name: str) -> str | None:
+    """:func:`company_key`, remembered: a new customer's name is keyed twice (the duplicate check before
+    an import's batch, then the stored key in ``before_create``)."""
     text = unicodedata.normalize("NFKC", name).casefold().strip()
     changed = True
     while changed:
