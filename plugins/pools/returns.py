@@ -7,6 +7,8 @@ says what to do, the timer only when to look): records still owned, not closed a
 deadline go back to their pool in one ``update_many`` per pool and rule, each with an ownership event
 (``return``, the rule, the reason); the owners' slots are freed, their cooldowns start, they are
 notified (and emailed when mail is on), and the pool's strategy may place the records anew.
+A batch reads only the fields its checks need, and its pools once; whole records only for a pool
+whose strategy places them.
 """
 
 from __future__ import annotations
