@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from datetime import timedelta
@@ -35,8 +36,10 @@ class Recorder:
         self.barrier: threading.Barrier | None = None
         self.threads: dict[int, int] = {}
         self.lock = threading.Lock()
+        self.collecting: list[bool] = []  # whether Python's cyclic collector was on, per call
 
     def __call__(self, site: Any, conn: sa.Connection, actor: Actor, entity: str, timers: list[DueTimer]) -> None:
+        self.collecting.append(gc.isenabled())
         notes = site.view.entity(entity).table
         ids = [t.record_id for t in timers]
         archived = conn.scalars(
@@ -232,6 +235,24 @@ def test_a_failing_batch_rolls_back_and_fires_on_a_later_pass(site, recorder, cl
     assert sorted(recorder.fired) == sorted(ids) and {t.attempts for t in recorder.calls[-1]} == {1}
     assert {t.due_at for t in recorder.calls[-1]} == {START + DAYS}
     assert timers_of(site) == {}
+
+
+def test_the_cyclic_collector_is_paused_during_a_batch_and_restored_after(site, recorder, clock):
+    """A batch's short-lived objects set off no full-heap collection; the collector comes back after the
+    batch (a failing one too), and one turned off by the application stays off."""
+    site.records.create_many(ADMIN, "notes", [{"title": f"n{i}", "touched_at": START} for i in range(3)])
+    clock.advance(DAYS)
+    assert gc.isenabled()
+    recorder.fail_next = 1
+    assert fire_due_timers(site).failed == 1
+    assert recorder.collecting == [False] and gc.isenabled()
+    clock.advance(minutes=1)
+    gc.disable()
+    try:
+        assert fire_due_timers(site).fired == 3
+        assert recorder.collecting == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_timer_armed_during_a_pass_waits_for_the_next(site, recorder, clock):

@@ -127,14 +127,20 @@ def strategies(site: Site) -> dict[str, Strategy]:
     return found
 
 
+def places(site: Site, pool: dict[str, Any]) -> bool:
+    """Whether ``pool``'s strategy gives records entering it owners (not ``manual``, nor an unknown one)."""
+    strategy = strategies(site).get(pool["assignment"])
+    return strategy is not None and strategy.name != "manual"
+
+
 def place(site: Site, conn: sa.Connection, kind: PoolKind, pool: dict[str, Any], records: list[dict[str, Any]], *,
           exclude: dict[int, int] | None = None, rule: str = "entered") -> list[int]:
     """Records entering ``pool`` unowned get owners by the pool's strategy (each within the member's limit and
     cooldown; a refused one stays in the pool). ``exclude``: record id → a user not to choose (the previous owner).
     Returns the ids given an owner."""
-    strategy = strategies(site).get(pool["assignment"])
-    if strategy is None or strategy.name == "manual" or not records:
+    if not records or not places(site, pool):
         return []
+    strategy = strategies(site)[pool["assignment"]]
     members = rules.members(site, conn, pool)
     chosen = strategy.choose(site=site, conn=conn, kind=kind, pool=pool, records=records, members=members, exclude=exclude or {})
     from .operations import place_one
