@@ -206,6 +206,17 @@ _writers: dict[str, _Writers] = {}
 _writers_made = threading.Lock()
 
 
+def _forget_writers() -> None:
+    """In a forked child: no writer, whatever thread of the parent held a turn (its locks would never be released)."""
+    global _writers_made
+    _writers.clear()
+    _writers_made = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_writers)
+
+
 @contextmanager
 def _writers_turn(engine: Engine) -> Iterator[None]:
     """On SQLite, one write transaction at a time per database among this process's threads, in turn.
