@@ -16,7 +16,7 @@ from .timezones import day_start, local_date
 
 #: What ``data`` returns, by kind:
 #: ``number``: {"value": 12, "delta": 3 (optional), "unit": "…" (optional; labels by locale, a locale's label may be its plural
-#: forms: ``{"en": {"one": "customer", "other": "customers"}, "zh_CN": "个客户"}``), "link": "/path" (optional, a page of this site)}
+#: forms: ``{"en": {"one": "record", "other": "records"}, "zh_CN": "条记录"}``), "link": "/path" (optional, a page of this site)}
 #: ``chart``: {"type": "bar"|"line"|"pie"|"funnel", "labels": [...], "series": [{"name": ..., "values": [...]}]}
 #: ``table``: {"columns": [{"key": ..., "label": {...}}], "rows": [{...}]}
 KINDS = ("number", "chart", "table")

@@ -116,7 +116,7 @@ def pick(labels: Any, locale: str, fallback: str = "") -> str:
 
 def pick_counted(labels: Any, locale: str, count: Any) -> str:
     """:func:`pick`, where a locale's label may name its plural forms by CLDR category —
-    ``{"en": {"one": "customer", "other": "customers"}, "zh_CN": "个客户"}`` — the one for ``count`` in that locale."""
+    ``{"en": {"one": "record", "other": "records"}, "zh_CN": "条记录"}`` — the one for ``count`` in that locale."""
     if isinstance(labels, dict):
         chosen = labels.get(locale) or labels.get("en") or next(iter(labels.values()), "")
         if isinstance(chosen, dict):
