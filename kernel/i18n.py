@@ -105,25 +105,35 @@ def normal_locale(value: Any, default: str) -> str:
     return text if text in LOCALES else default
 
 
+def _chosen(labels: dict[str, Any], locale: str) -> Any:
+    """The one locale fallback of stored labels: ``locale``'s label, else English, else the first
+    the dict has (``None`` when it has none); an empty label counts as missing."""
+    return labels.get(locale) or labels.get("en") or next(iter(labels.values()), None)
+
+
 def pick(labels: Any, locale: str, fallback: str = "") -> str:
-    """The label for ``locale`` from a ``{"en": ..., "zh_CN": ...}`` dict, falling back to English."""
+    """The label for ``locale`` from a ``{"en": ..., "zh_CN": ...}`` dict: that locale's, else
+    English, else the first there is, else ``fallback``. A string is its own label."""
     if isinstance(labels, str):
         return labels
     if not isinstance(labels, dict):
         return fallback
-    return str(labels.get(locale) or labels.get("en") or next(iter(labels.values()), fallback) or fallback)
+    return str(_chosen(labels, locale) or fallback)
 
 
 def pick_counted(labels: Any, locale: str, count: Any) -> str:
     """:func:`pick`, where a locale's label may name its plural forms by CLDR category —
-    ``{"en": {"one": "record", "other": "records"}, "zh_CN": "条记录"}`` — the one for ``count`` in that locale."""
-    if isinstance(labels, dict):
-        chosen = labels.get(locale) or labels.get("en") or next(iter(labels.values()), "")
-        if isinstance(chosen, dict):
-            form = Locale.parse(locale).plural_form(abs(count)) if isinstance(count, int | float | Decimal) else "other"
-            return str(chosen.get(form) or chosen.get("other") or "")
-        return str(chosen or "")
-    return pick(labels, locale)
+    ``{"en": {"one": "record", "other": "records"}, "zh_CN": "条记录"}`` — the one for ``count`` in that locale.
+
+    The label is chosen as :func:`pick` chooses it (``locale``, else English, else the first); its
+    form follows ``locale``'s plural rules (``other`` when ``count`` is not a number or the form is missing)."""
+    if not isinstance(labels, dict):
+        return pick(labels, locale)
+    chosen = _chosen(labels, locale)
+    if isinstance(chosen, dict):
+        form = Locale.parse(locale).plural_form(abs(count)) if isinstance(count, int | float | Decimal) else "other"
+        return str(chosen.get(form) or chosen.get("other") or "")
+    return str(chosen or "")
 
 
 class Formatter:

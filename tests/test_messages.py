@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kernel.errors import NotFound, ValidationError
-from kernel.i18n import pick_counted, translations
+from kernel.i18n import pick, pick_counted, translations
 from kernel.messages import Labels, localize, public_details
 from kernel.pluginstate import plain_text
 from kernel.web.errors import accepted_locale
@@ -47,3 +47,17 @@ def test_a_counted_label_takes_the_plural_form_of_its_count_in_the_locale():
     assert [pick_counted(unit, "en", n) for n in (0, 1, 2, 21)] == ["customers", "customer", "customers", "customers"]
     assert pick_counted(unit, "zh_CN", 1) == pick_counted(unit, "zh_CN", 2) == "个客户"
     assert pick_counted({"en": "pcs"}, "zh_CN", 1) == "pcs"  # a plain label, English when the locale has none
+
+
+def test_pick_and_pick_counted_fall_back_alike_the_locale_then_english_then_the_first_label():
+    both = {"fr": "fr", "en": "en", "zh_CN": "zh"}
+    no_zh = {"fr": "fr", "en": "en", "zh_CN": ""}  # an empty label counts as missing
+    no_en = {"fr": "fr", "de": "de"}
+    for labels, wanted in ((both, "zh"), (no_zh, "en"), (no_en, "fr"), ({}, "")):
+        assert pick(labels, "zh_CN") == pick_counted(labels, "zh_CN", 2) == wanted, labels
+    assert pick({}, "zh_CN", "teams") == "teams" and pick(None, "zh_CN", "teams") == "teams"  # a fallback for no label at all
+    assert pick("Team", "zh_CN") == pick_counted("Team", "zh_CN", 2) == "Team"  # a string is its own label
+    plural = {"en": {"one": "team", "other": "teams"}}
+    assert [pick_counted(plural, "zh_CN", n) for n in (1, 2)] == ["teams", "teams"]  # English's label, Chinese's plural rule: one form
+    assert [pick_counted(plural, "en", n) for n in (1, 2, "many")] == ["team", "teams", "teams"]
+    assert pick_counted({"en": {"other": "pcs"}}, "en", 1) == "pcs"  # a missing form is "other"
