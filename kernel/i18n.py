@@ -136,6 +136,23 @@ def pick_counted(labels: Any, locale: str, count: Any) -> str:
     return str(chosen or "")
 
 
+def counted(count: Any, unit: Any, locale: str = "en") -> str:
+    """``count`` and its unit as they read in a sentence of ``locale``: with ``unit = {"en": {"one": "Note",
+    "other": "Notes"}, "zh_CN": "笔记"}`` (an entity's :attr:`~kernel.entities.Entity.unit`), ``counted(1, unit)``
+    is ``"1 note"``, ``counted(3, unit)`` ``"3 notes"`` and ``counted(3, unit, "zh_CN")`` ``"3 笔记"``.
+
+    The form is :func:`pick_counted`'s (CLDR's plural rule of ``locale``), put :func:`in_sentence`."""
+    return f"{count} {in_sentence(pick_counted(unit, locale, count))}"
+
+
+def in_sentence(label: str) -> str:
+    """A label as it reads inside a sentence: its capital lowered (``Follow-ups`` → ``follow-ups``), unless
+    its first word is an abbreviation (``SMS templates``, ``IDs``)."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
 class Formatter:
     """Dates, times, numbers and money for one locale and time zone."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kernel.errors import NotFound, ValidationError
-from kernel.i18n import pick, pick_counted, translations
+from kernel.i18n import counted, in_sentence, pick, pick_counted, translations
 from kernel.messages import Labels, localize, public_details
 from kernel.pluginstate import plain_text
 from kernel.web.errors import accepted_locale
@@ -61,3 +61,13 @@ def test_pick_and_pick_counted_fall_back_alike_the_locale_then_english_then_the_
     assert [pick_counted(plural, "zh_CN", n) for n in (1, 2)] == ["teams", "teams"]  # English's label, Chinese's plural rule: one form
     assert [pick_counted(plural, "en", n) for n in (1, 2, "many")] == ["team", "teams", "teams"]
     assert pick_counted({"en": {"other": "pcs"}}, "en", 1) == "pcs"  # a missing form is "other"
+
+
+def test_a_count_reads_right_for_one_and_many_in_english_and_chinese(site):
+    unit = site.view.entity("teams").unit
+    assert unit == {"en": {"one": "Team", "other": "Teams"}, "zh_CN": {"one": "团队", "other": "团队"}}
+    assert [counted(n, unit) for n in (0, 1, 2)] == ["0 teams", "1 team", "2 teams"]
+    assert [counted(n, unit, "zh_CN") for n in (1, 2)] == ["1 团队", "2 团队"]  # Chinese has one form
+    assert counted(1, site.view.entity("notes").unit) == "1 note"
+    assert in_sentence("Follow-ups") == "follow-ups" and in_sentence("SMS templates") == "SMS templates" and in_sentence("IDs") == "IDs"
+    assert in_sentence("x") == "x" and in_sentence("") == ""
