@@ -42,6 +42,7 @@ from . import migrations, search
 from .customfields import CustomField, check_definition, create_index_sql, drop_index_sql
 from .db import Base
 from .errors import CRMError
+from .i18n import counted
 from .models import CustomFieldDef, Version
 
 if TYPE_CHECKING:
@@ -395,7 +396,7 @@ def _check_custom_field(row: dict[str, Any]) -> None:
 
 
 def _records_held(site: Site, conn: sa.Connection) -> str:
-    """``"3 users, 12 notes"``: the records already stored (built-in roles do not count)."""
+    """``"3 users, 1 note"``: the records already stored (built-in roles do not count)."""
     try:
         entities = site.refresh(force=True).entities
     except CRMError:
@@ -406,7 +407,7 @@ def _records_held(site: Site, conn: sa.Connection) -> str:
             continue
         count = conn.scalar(sa.select(sa.func.count()).select_from(entity.table))
         if count:
-            counts.append(f"{count} {name}")
+            counts.append(counted(count, entity.unit))
     return ", ".join(counts)
 
 

@@ -150,6 +150,13 @@ class Entity:
         return self.model.__table__
 
     @cached_property
+    def unit(self) -> dict[str, dict[str, str]]:
+        """The labels as the unit of a count (:func:`kernel.i18n.counted`, :func:`kernel.i18n.pick_counted`):
+        each locale's singular is its CLDR ``one`` form, its plural the ``other`` (``1 note``, ``2 notes``)."""
+        one, other = ({"en": labels} if isinstance(labels, str) else labels for labels in (self.label, self.label_plural))
+        return {locale: {"one": one.get(locale) or text, "other": text} for locale, text in other.items()}
+
+    @cached_property
     def update_fields(self) -> type[BaseModel]:
         """The input model for a PATCH: every built-in field optional, unknown keys refused."""
         optional = {

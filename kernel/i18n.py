@@ -105,25 +105,52 @@ def normal_locale(value: Any, default: str) -> str:
     return text if text in LOCALES else default
 
 
+def _chosen(labels: dict[str, Any], locale: str) -> Any:
+    """The one locale fallback of stored labels: ``locale``'s label, else English, else the first
+    the dict has (``None`` when it has none); an empty label counts as missing."""
+    return labels.get(locale) or labels.get("en") or next(iter(labels.values()), None)
+
+
 def pick(labels: Any, locale: str, fallback: str = "") -> str:
-    """The label for ``locale`` from a ``{"en": ..., "zh_CN": ...}`` dict, falling back to English."""
+    """The label for ``locale`` from a ``{"en": ..., "zh_CN": ...}`` dict: that locale's, else
+    English, else the first there is, else ``fallback``. A string is its own label."""
     if isinstance(labels, str):
         return labels
     if not isinstance(labels, dict):
         return fallback
-    return str(labels.get(locale) or labels.get("en") or next(iter(labels.values()), fallback) or fallback)
+    return str(_chosen(labels, locale) or fallback)
 
 
 def pick_counted(labels: Any, locale: str, count: Any) -> str:
     """:func:`pick`, where a locale's label may name its plural forms by CLDR category —
-    ``{"en": {"one": "record", "other": "records"}, "zh_CN": "条记录"}`` — the one for ``count`` in that locale."""
-    if isinstance(labels, dict):
-        chosen = labels.get(locale) or labels.get("en") or next(iter(labels.values()), "")
-        if isinstance(chosen, dict):
-            form = Locale.parse(locale).plural_form(abs(count)) if isinstance(count, int | float | Decimal) else "other"
-            return str(chosen.get(form) or chosen.get("other") or "")
-        return str(chosen or "")
-    return pick(labels, locale)
+    ``{"en": {"one": "record", "other": "records"}, "zh_CN": "条记录"}`` — the one for ``count`` in that locale.
+
+    The label is chosen as :func:`pick` chooses it (``locale``, else English, else the first); its
+    form follows ``locale``'s plural rules (``other`` when ``count`` is not a number or the form is missing)."""
+    if not isinstance(labels, dict):
+        return pick(labels, locale)
+    chosen = _chosen(labels, locale)
+    if isinstance(chosen, dict):
+        form = Locale.parse(locale).plural_form(abs(count)) if isinstance(count, int | float | Decimal) else "other"
+        return str(chosen.get(form) or chosen.get("other") or "")
+    return str(chosen or "")
+
+
+def counted(count: Any, unit: Any, locale: str = "en") -> str:
+    """``count`` and its unit as they read in a sentence of ``locale``: with ``unit = {"en": {"one": "Note",
+    "other": "Notes"}, "zh_CN": "笔记"}`` (an entity's :attr:`~kernel.entities.Entity.unit`), ``counted(1, unit)``
+    is ``"1 note"``, ``counted(3, unit)`` ``"3 notes"`` and ``counted(3, unit, "zh_CN")`` ``"3 笔记"``.
+
+    The form is :func:`pick_counted`'s (CLDR's plural rule of ``locale``), put :func:`in_sentence`."""
+    return f"{count} {in_sentence(pick_counted(unit, locale, count))}"
+
+
+def in_sentence(label: str) -> str:
+    """A label as it reads inside a sentence: its capital lowered (``Follow-ups`` → ``follow-ups``), unless
+    its first word is an abbreviation (``SMS templates``, ``IDs``)."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
 
 
 class Formatter:

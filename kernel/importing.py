@@ -43,7 +43,7 @@ from .errors import Forbidden, NotFound, RecordError
 from .entities import title_column
 from .fielddescriptions import SYSTEM_COLUMNS, FormField, form_fields
 from .filereading import MAX_BYTES, MAX_ROWS, ImportRefused, Limits, Sheet, SheetStream, read_sheet, stream_sheet  # noqa: F401 (re-exported)
-from .i18n import plugin_locale_dirs, translations
+from .i18n import counted, plugin_locale_dirs, translations
 from . import importupserts
 from .importrefs import References
 from .importupserts import Upsert
@@ -443,6 +443,12 @@ class RowIssue:
         return f"{where}: {self.reason}"
 
 
+#: The units an import's summary counts in (English, as the command line speaks), by CLDR plural form.
+ROWS = {"en": {"one": "row", "other": "rows"}}
+IMPORTED_ROWS = {"en": {"one": "imported row", "other": "imported rows"}}
+DUPLICATES = {"en": {"one": "duplicate", "other": "duplicates"}}
+
+
 @dataclass
 class ImportReport:
     """What an import did, or (dry run, or refused) would have done."""
@@ -464,6 +470,8 @@ class ImportReport:
     job: int | None = None  # the import job (kernel.importjobs) that remembers what was written
     dropped_invalid: int = 0  # invalid rows counted but no longer listed (see trim)
     dropped_duplicates: int = 0
+    #: the entity's :attr:`~kernel.entities.Entity.unit` (its labels by count) for :meth:`summary`; ``{}``: its name
+    unit: dict[str, Any] = field(default_factory=dict)
 
     @property
     def imported(self) -> int:
@@ -503,17 +511,19 @@ class ImportReport:
         return bool(self.invalid) and not self.skip_invalid
 
     def summary(self) -> str:
-        """One line: ``imported 120 notes, skipped 3 duplicates, 0 invalid`` (or what went wrong)."""
-        duplicates, invalid = self.skipped_duplicates, self.invalid_count
+        """One line in English: ``imported 120 notes, skipped 3 duplicates, 0 invalid`` (or what went wrong);
+        each count takes its unit's singular or plural (``imported 1 note, skipped 1 duplicate``)."""
+        records, duplicates, invalid = counted(self.imported, self.unit or {"en": self.entity}), counted(self.skipped_duplicates, DUPLICATES), self.invalid_count
         if self.dry_run:
-            return f"dry run: {self.imported} {self.entity} would be imported, {duplicates} duplicates skipped, {invalid} invalid; nothing was written"
+            return f"dry run: {records} would be imported, {duplicates} skipped, {invalid} invalid; nothing was written"
         if self.refused:
-            return f"nothing imported: {invalid} of {self.rows} rows are invalid"
-        line = f"imported {self.imported} {self.entity}, skipped {duplicates} duplicates, {invalid} invalid"
+            return f"nothing imported: {invalid} of {counted(self.rows, ROWS)} {'is' if invalid == 1 else 'are'} invalid"
+        line = f"imported {records}, skipped {duplicates}, {invalid} invalid"
         if self.updated or self.unchanged:
             line += f", updated {len(self.updated)} ({self.unchanged} unchanged)"
         if self.on_duplicate == "create" and self.duplicates:
-            line += f" ({self.duplicate_count} imported rows look like duplicates)"
+            alike = self.duplicate_count
+            line += f" ({counted(alike, IMPORTED_ROWS)} {'looks like a duplicate' if alike == 1 else 'look like duplicates'})"
         return line
 
     def issues(self) -> list[RowIssue]:
@@ -563,7 +573,7 @@ def import_rows(
 
     entity, columns = prepare(site, actor, entity_name, sheet, mapping=mapping, ignore_unknown=ignore_unknown, on_duplicate=on_duplicate)
     total = sheet.count
-    report = ImportReport(entity.name, total, columns, sheet.source, on_duplicate, dry_run, skip_invalid)
+    report = ImportReport(entity.name, total, columns, sheet.source, on_duplicate, dry_run, skip_invalid, unit=entity.unit)
     if upsert is not None:
         upsert.check(entity)
     writer = Writer(site, replace(actor, channel="import"), entity.name, columns, report, upsert)

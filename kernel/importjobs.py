@@ -220,7 +220,7 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
     )
     skip_invalid = bool(options.get("skip_invalid"))
     total = sheet.count
-    report = ImportReport(entity.name, total, columns, sheet.source, options.get("on_duplicate", "skip"), False, skip_invalid)
+    report = ImportReport(entity.name, total, columns, sheet.source, options.get("on_duplicate", "skip"), False, skip_invalid, unit=entity.unit)
     report.job = job.id
     with site.engine.connect() as conn:
         # 8 bytes an id (a list of ints takes ~36): what a million-row job keeps in memory

@@ -93,7 +93,7 @@ def page_clients(site: Site) -> Callable[..., PageSession]:
     :data:`TEST_PASSWORD` first; ``locale`` and ``timezone`` are the cookies an anonymous browser
     would send (``"zh_CN"``, ``"Asia/Shanghai"``). The sign-in must redirect (303), or the test fails.
     """
-    from starlette.testclient import TestClient  # deprecated with httpx: warns when imported
+    from starlette.testclient import TestClient  # on httpx2 (a dependency): with httpx alone it warns that this is deprecated
 
     app = create_app(site=site)
 

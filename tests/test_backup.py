@@ -181,7 +181,7 @@ def refused(target: Site, path: Path, *fragments: str, replace: bool = True) -> 
 
 def test_a_database_with_records_is_replaced_only_when_asked(pair):
     path, target = pair
-    refused(target, path, "already holds records (1 users)", "--yes", replace=False)
+    refused(target, path, "already holds records (1 user)", "--yes", replace=False)
     restore_backup(target, path, replace=True)
     emails = {u["email"] for u in target.records.list(SYSTEM, "users").items}
     assert emails == {"boss@example.com"}

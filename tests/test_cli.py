@@ -349,8 +349,10 @@ def test_demo_seeding_is_idempotent(make_site: Any) -> None:
 def test_demo_command_prints_the_admin_login(crm: Any) -> None:
     out = ok(crm("demo"))
     assert f"admin login: {DEMO_ADMIN_EMAIL} / " in out
+    assert "demo data ready: 3 teams and 6 users added" in out
     assert "李娜" in ok(crm("users", "list"))
-    assert "password unchanged" in ok(crm("demo"))
+    again = ok(crm("demo"))
+    assert "password unchanged" in again and "demo data ready: 0 teams and 0 users added" in again
 
 
 def test_demo_prints_every_demo_users_password_once_and_resets_them_on_request(crm: Any, make_site: Any) -> None:
@@ -396,8 +398,10 @@ def test_serve_runs_on_uvloop_and_httptools_and_says_so(crm: Any, monkeypatch: p
     assert ran and ran[0]["loop"] == "uvloop" and ran[0]["http"] == "httptools"
 
 
-def test_db_reindex_rebuilds_search_documents(crm):
+def test_db_reindex_rebuilds_search_documents(crm, make_site):
     ok(crm("db", "upgrade"))
     assert "6 roles" in ok(crm("db", "reindex"))
     assert ok(crm("db", "reindex", "roles")).strip() == "reindexed: 6 roles"
+    make_site(notes_plugin).records.create(ADMIN, "teams", {"name": "North"})
+    assert ok(crm("db", "reindex", "teams")).strip() == "reindexed: 1 team"
     user_error(crm("db", "reindex", "nope"), "nope")

@@ -65,6 +65,13 @@ def test_raw_exports_every_record_to_csv_with_field_names(crm: Any, tmp_path: Pa
     assert not list(tmp_path.glob("*.part"))
 
 
+def test_the_count_takes_the_entity_s_singular_for_one_record(crm: Any, tmp_path: Path) -> None:
+    target = tmp_path / "one.csv"
+    result = crm("export", "notes", "-o", str(target), "--where", "title=Someday")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"exported 1 note to {target}"  # English, as every message of the CLI, whatever the default locale
+
+
 def test_where_sort_and_labels_to_xlsx(crm: Any, site: Any, tmp_path: Path) -> None:
     target = tmp_path / "hot.xlsx"
     result = crm("export", "notes", "-o", str(target), "--where", "rating=hot", "--where", "priority__lte=2", "--sort", "-priority", "--raw", "--labels")

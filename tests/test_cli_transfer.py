@@ -66,7 +66,7 @@ def test_import_prints_a_summary_and_lists_skipped_duplicates(crm, site, tmp_pat
     path = write(tmp_path, "名称,电话,类型\n甲公司,13800000002,企业\n乙公司,13800000001,企业\n丙个人,,个人\n", encoding="gbk")
     result = crm("import", "customers", path)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"row 3: duplicate of 老客户 (#{old['id']})", "imported 2 customers, skipped 1 duplicates, 0 invalid"]
+    assert result.stdout.splitlines() == [f"row 3: duplicate of 老客户 (#{old['id']})", "imported 2 customers, skipped 1 duplicate, 0 invalid"]
     assert f"read {path} as CSV, GB18030" in result.stderr
     assert names(site) == ["丙个人", "甲公司", "老客户"]
     with site.engine.connect() as conn:
@@ -76,11 +76,11 @@ def test_import_prints_a_summary_and_lists_skipped_duplicates(crm, site, tmp_pat
 
 def test_a_bad_row_imports_nothing_and_exits_1_with_the_report(crm, site, tmp_path):
     path = write(tmp_path, "名称,电话\n好公司,13800000011\n坏公司,oops\n")
-    report = failed(crm("import", "customers", path), "nothing imported: 1 of 2 rows are invalid")
+    report = failed(crm("import", "customers", path), "nothing imported: 1 of 2 rows is invalid")
     assert report == ["row 3, 电话: is not a phone number (digits, spaces, +, -, parentheses)"]
     assert names(site) == []
     result = crm("import", "customers", path, "--skip-invalid")
-    assert result.exit_code == 0 and result.stdout.splitlines()[-1] == "imported 1 customers, skipped 0 duplicates, 1 invalid"
+    assert result.exit_code == 0 and result.stdout.splitlines()[-1] == "imported 1 customer, skipped 0 duplicates, 1 invalid"
     assert names(site) == ["好公司"]
 
 
@@ -100,7 +100,7 @@ def test_unknown_columns_are_refused_unless_mapped_or_ignored(crm, site, tmp_pat
     result = crm("import", "customers", path, "--map", "客户称呼=name", "--ignore-unknown")
     assert result.exit_code == 0, result.output
     result = crm("import", "customers", path, "--map", "客户称呼=名称", "--map", "备注二=", "--on-duplicate", "create")
-    assert result.exit_code == 0 and "1 imported rows look like duplicates" in result.stdout
+    assert result.exit_code == 0 and "1 imported row looks like a duplicate" in result.stdout
     assert names(site) == ["甲公司", "甲公司"]
     failed(crm("import", "customers", path, "--map", "nonsense"), "--map 'nonsense': write it as HEADER=FIELD")
 
@@ -108,11 +108,30 @@ def test_unknown_columns_are_refused_unless_mapped_or_ignored(crm, site, tmp_pat
 def test_refuse_and_dry_run(crm, site, tmp_path):
     site.records.create(SYSTEM, "customers", {"name": "甲公司"})
     path = write(tmp_path, "name\n甲公司\n乙公司\n")
-    failed(crm("import", "customers", path, "--on-duplicate", "refuse"), "nothing imported: 1 of 2 rows are invalid")
+    failed(crm("import", "customers", path, "--on-duplicate", "refuse"), "nothing imported: 1 of 2 rows is invalid")
     result = crm("import", "customers", path, "--dry-run")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[-1] == "dry run: 1 customers would be imported, 1 duplicates skipped, 0 invalid; nothing was written"
+    assert result.stdout.splitlines()[-1] == "dry run: 1 customer would be imported, 1 duplicate skipped, 0 invalid; nothing was written"
     assert names(site) == ["甲公司"]
+
+
+def test_counts_read_right_for_one_and_for_many(crm, site, tmp_path):
+    """Each count takes its unit's singular or plural: the entity's labels for records, English words for the rest."""
+    one = crm("import", "customers", write(tmp_path, "名称\n甲公司\n"))
+    assert one.exit_code == 0, one.output
+    assert one.stdout.strip() == "imported 1 customer, skipped 0 duplicates, 0 invalid"
+    assert one.stderr.strip() == "import job 1: 'crm import --undo 1' removes its 1 record"
+    again = crm("import", "customers", write(tmp_path, "名称\n甲公司\n乙公司\n丙公司\n"))
+    assert again.stdout.splitlines() == ["row 2: duplicate of 甲公司 (#1)", "imported 2 customers, skipped 1 duplicate, 0 invalid"]
+    assert again.stderr.strip() == "import job 2: 'crm import --undo 2' removes its 2 records"
+    assert failed(crm("import", "customers", write(tmp_path, "名称,电话\n丁公司,bad\n")), "nothing imported: 1 of 1 row is invalid")
+    assert ok_lines(crm("import", "--undo", "1")) == ["import job 1 undone: 1 record moved to the recycle bin"]
+    assert ok_lines(crm("import", "--undo", "2")) == ["import job 2 undone: 2 records moved to the recycle bin"]
+
+
+def ok_lines(result: Result) -> list[str]:
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines()
 
 
 def test_large_files_report_progress_on_stderr(crm, site, tmp_path):
@@ -167,7 +186,7 @@ def test_backup_then_restore_into_a_fresh_database(crm, site, tmp_path):
     ]
 
     again = crm("restore", str(archive), config=other)
-    assert failed(again, "already holds records (1 customers, 1 users); pass --yes to replace everything") == []
+    assert failed(again, "already holds records (1 customer, 1 user); pass --yes to replace everything") == []
     assert crm("restore", str(archive), "--yes", config=other).exit_code == 0
 
     from kernel.settings import Settings

@@ -205,7 +205,7 @@ def existing(site: Any) -> int:
 def test_duplicates_are_skipped_by_default_also_within_the_file(site):
     old = existing(site)
     report = run(site, csv_bytes(DUPLICATES))
-    assert report.summary() == "imported 1 customers, skipped 2 duplicates, 0 invalid"
+    assert report.summary() == "imported 1 customer, skipped 2 duplicates, 0 invalid"
     assert report.issue_lines() == [f"row 3: duplicate of 老客户 (#{old})", "row 4: duplicate of row 2"]
     assert sorted(customers(site)) == ["新公司", "老客户"]
 

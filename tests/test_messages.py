@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kernel.errors import NotFound, ValidationError
-from kernel.i18n import pick_counted, translations
+from kernel.i18n import counted, in_sentence, pick, pick_counted, translations
 from kernel.messages import Labels, localize, public_details
 from kernel.pluginstate import plain_text
 from kernel.web.errors import accepted_locale
@@ -47,3 +47,27 @@ def test_a_counted_label_takes_the_plural_form_of_its_count_in_the_locale():
     assert [pick_counted(unit, "en", n) for n in (0, 1, 2, 21)] == ["customers", "customer", "customers", "customers"]
     assert pick_counted(unit, "zh_CN", 1) == pick_counted(unit, "zh_CN", 2) == "个客户"
     assert pick_counted({"en": "pcs"}, "zh_CN", 1) == "pcs"  # a plain label, English when the locale has none
+
+
+def test_pick_and_pick_counted_fall_back_alike_the_locale_then_english_then_the_first_label():
+    both = {"fr": "fr", "en": "en", "zh_CN": "zh"}
+    no_zh = {"fr": "fr", "en": "en", "zh_CN": ""}  # an empty label counts as missing
+    no_en = {"fr": "fr", "de": "de"}
+    for labels, wanted in ((both, "zh"), (no_zh, "en"), (no_en, "fr"), ({}, "")):
+        assert pick(labels, "zh_CN") == pick_counted(labels, "zh_CN", 2) == wanted, labels
+    assert pick({}, "zh_CN", "teams") == "teams" and pick(None, "zh_CN", "teams") == "teams"  # a fallback for no label at all
+    assert pick("Team", "zh_CN") == pick_counted("Team", "zh_CN", 2) == "Team"  # a string is its own label
+    plural = {"en": {"one": "team", "other": "teams"}}
+    assert [pick_counted(plural, "zh_CN", n) for n in (1, 2)] == ["teams", "teams"]  # English's label, Chinese's plural rule: one form
+    assert [pick_counted(plural, "en", n) for n in (1, 2, "many")] == ["team", "teams", "teams"]
+    assert pick_counted({"en": {"other": "pcs"}}, "en", 1) == "pcs"  # a missing form is "other"
+
+
+def test_a_count_reads_right_for_one_and_many_in_english_and_chinese(site):
+    unit = site.view.entity("teams").unit
+    assert unit == {"en": {"one": "Team", "other": "Teams"}, "zh_CN": {"one": "团队", "other": "团队"}}
+    assert [counted(n, unit) for n in (0, 1, 2)] == ["0 teams", "1 team", "2 teams"]
+    assert [counted(n, unit, "zh_CN") for n in (1, 2)] == ["1 团队", "2 团队"]  # Chinese has one form
+    assert counted(1, site.view.entity("notes").unit) == "1 note"
+    assert in_sentence("Follow-ups") == "follow-ups" and in_sentence("SMS templates") == "SMS templates" and in_sentence("IDs") == "IDs"
+    assert in_sentence("x") == "x" and in_sentence("") == ""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 
+import kernel.db
 from kernel import Actor, Conflict
 from kernel.site import WriteClash
 from tests.example import plugin as notes_plugin
@@ -71,45 +73,58 @@ def test_a_deadlock_or_serialization_failure_is_a_409_with_retry_after(make_site
             raise sa.exc.OperationalError("UPDATE ...", {}, Exception("disk I/O error"))
 
 
-def test_on_sqlite_a_process_s_writers_wait_their_turn_in_it_not_at_the_database(make_site):
-    """While one thread writes, another thread's write does not even take a connection (so it is not
-    in SQLite's busy handler, which sleeps up to 0.1 s between tries), and goes in when the first ends."""
+def test_a_process_s_writers_wait_their_turn_in_it_on_sqlite_and_overlap_on_postgresql(make_site):
+    """SQLite: while one thread writes, another thread's write does not even take a connection (so it
+    is not in SQLite's busy handler, which sleeps up to 0.1 s between tries), and goes in when the first
+    ends. PostgreSQL locks rows, not the database: no in-process turn is taken, and a write of another
+    row goes in and commits while the first is still open."""
     site = make_site(notes_plugin)
-    if site.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL has no database-wide write lock")
-    team = site.records.create(SYSTEM, "teams", {"name": "North"})["id"]
+    sqlite = site.engine.dialect.name == "sqlite"
+    north, south = (site.records.create(SYSTEM, "teams", {"name": name})["id"] for name in ("North", "South"))
     teams = site.view.entity("teams").table
     checked_out: list[str] = []
     sa.event.listen(site.engine, "checkout", lambda *args: checked_out.append(threading.current_thread().name))
     holding, release = threading.Event(), threading.Event()
+    turns_held: list[set[int | None]] = []
 
     def first() -> None:
         with site.write() as conn:
-            conn.execute(sa.update(teams).where(teams.c.id == team).values(name="first"))
+            conn.execute(sa.update(teams).where(teams.c.id == north).values(name="first"))
+            turns_held.append({writers.holder for writers in kernel.db._writers.values()} - {None})
             holding.set()
             release.wait(timeout=10)
 
     def second() -> None:
         with site.write() as conn:
-            conn.execute(sa.update(teams).where(teams.c.id == team).values(name="second"))
+            conn.execute(sa.update(teams).where(teams.c.id == south).values(name="second"))
 
     one, two = threading.Thread(target=first, name="one"), threading.Thread(target=second, name="two")
     one.start()
     assert holding.wait(timeout=10)
     two.start()
-    two.join(timeout=0.3)
-    assert two.is_alive() and checked_out == ["one"]  # waiting in the process's queue
-    release.set()
-    one.join(timeout=10)
-    two.join(timeout=10)
-    assert checked_out == ["one", "two"]
-    assert site.records.get(SYSTEM, "teams", team)["name"] == "second"
+    try:
+        two.join(timeout=0.3 if sqlite else 10)
+        if sqlite:
+            assert turns_held == [{one.ident}]  # the first holds this database's turn
+            assert two.is_alive() and checked_out == ["one"]  # waiting in the process's queue
+        else:
+            assert turns_held == [set()]  # no turn is taken on PostgreSQL
+            assert not two.is_alive() and checked_out == ["one", "two"]  # written while the first is open
+            assert site.records.get(SYSTEM, "teams", south)["name"] == "second"
+            assert site.records.get(SYSTEM, "teams", north)["name"] == "North"  # the first has not committed
+    finally:
+        release.set()
+        one.join(timeout=10)
+        two.join(timeout=10)
+    assert checked_out[:2] == ["one", "two"]
+    assert site.records.get(SYSTEM, "teams", north)["name"] == "first"
+    assert site.records.get(SYSTEM, "teams", south)["name"] == "second"
 
 
-def test_on_sqlite_a_writer_that_waits_past_the_busy_timeout_fails_as_database_is_locked(make_site, monkeypatch):
+def test_a_writer_waits_for_sqlite_s_lock_no_longer_than_the_busy_timeout_and_on_postgresql_not_at_all(make_site, monkeypatch):
+    """SQLite: past the busy timeout a writer fails as "database is locked" and writes nothing.
+    PostgreSQL: an insert does not wait for another transaction's write at all."""
     site = make_site(notes_plugin)
-    if site.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL has no database-wide write lock")
     monkeypatch.setattr("kernel.db.BUSY_SECONDS", 0.2)
     teams = site.view.entity("teams").table
     holding, release = threading.Event(), threading.Event()
@@ -120,16 +135,24 @@ def test_on_sqlite_a_writer_that_waits_past_the_busy_timeout_fails_as_database_i
             holding.set()
             release.wait(timeout=10)
 
+    def late() -> None:
+        with site.write() as conn:
+            conn.execute(sa.insert(teams).values(name="Late", created_at=site.clock.now(), updated_at=site.clock.now(), custom={}))
+
     holder = threading.Thread(target=hold)
     holder.start()
     assert holding.wait(timeout=10)
     try:
-        with pytest.raises(sa.exc.OperationalError, match="database is locked"):
-            with site.write() as conn:
-                conn.execute(sa.insert(teams).values(name="Late", created_at=site.clock.now(), updated_at=site.clock.now(), custom={}))
+        if site.engine.dialect.name == "sqlite":
+            with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+                late()
+        else:
+            started = time.monotonic()
+            late()
+            assert time.monotonic() - started < 0.2 and holder.is_alive()  # committed while "Held" is still open
     finally:
         release.set()
         holder.join(timeout=10)
     with site.engine.connect() as conn:
         names = set(conn.scalars(sa.select(teams.c.name)))
-    assert "Held" in names and "Late" not in names
+    assert "Held" in names and ("Late" in names) == (site.engine.dialect.name == "postgresql")

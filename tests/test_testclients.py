@@ -50,3 +50,14 @@ def test_a_page_client_for_nobody_fails(site, people):
 
 def test_text_of_a_page_drops_tags_and_squeezes_spaces():
     assert text_of("<p>Lead\n  <b>pools</b></p><td>3</td>") == " Lead pools 3 "
+
+
+def test_the_page_client_s_starlette_test_client_is_not_deprecated():
+    """Starlette's TestClient on httpx alone warns (at import) that it is deprecated: it runs on httpx2,
+    a dependency. A fresh interpreter, so the import is a first one, with every warning an error."""
+    import subprocess
+    import sys
+
+    code = "import warnings; warnings.simplefilter('error'); import starlette.testclient as t; print(t.httpx.__name__)"
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0 and ran.stdout.strip() == "httpx2", ran.stderr

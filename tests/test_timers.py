@@ -340,5 +340,5 @@ def test_the_scheduler_tick_and_jobs_run_fire_due_timers(site, recorder, clock, 
     cli = make_cli(extra_plugins=(notes_plugin, timer_plugin(recorder)), password_hasher=cheap_hasher())
     result = CliRunner().invoke(cli, ["--config", str(config), "jobs", "run", "--now", "2026-02-01T00:00:00Z"], prog_name="crm")
     assert result.exit_code == 0, result.output
-    assert "1 fired in 1 batches, 0 failed" in result.output
+    assert "1 fired in 1 batch, 0 failed" in result.output
     assert recorder.fired == [first["id"], second["id"]]

@@ -11,6 +11,7 @@ import click
 
 from .. import migrations, search
 from ..db import pool_size
+from ..i18n import counted
 from ..demo import DEMO_ADMIN_EMAIL, DEMO_USERS, DemoSeed, generate_password, seed_demo
 from ..jobs import schedule, worker_name
 from ..settings import load_settings
@@ -45,7 +46,8 @@ def prepare_demo(site: Site, reset_passwords: bool = False) -> DemoSeed:
     """Migrate, seed the demo data and print the logins whose passwords were set just now."""
     migrations.upgrade(site)
     seed = seed_demo(site, CLI_ACTOR, reset_passwords=reset_passwords)
-    click.echo(f"demo data ready: {seed.teams_added} teams and {seed.users_added} users added")
+    added = (counted(seed.teams_added, site.view.entity("teams").unit), counted(seed.users_added, site.view.entity("users").unit))
+    click.echo(f"demo data ready: {added[0]} and {added[1]} added")
     if seed.admin_password:
         click.echo(f"admin login: {seed.admin_email} / {seed.admin_password}  (shown once)")
     else:
@@ -204,7 +206,7 @@ def db_reindex(site: Site, entities: tuple[str, ...]) -> None:
     if unknown:
         raise UserError(f"no enabled entity named {unknown[0]!r}")
     counts = search.rebuild(site, entities or None)
-    click.echo("reindexed: " + ", ".join(f"{count} {name}" for name, count in counts.items() if count))
+    click.echo("reindexed: " + ", ".join(counted(count, known[name].unit) for name, count in counts.items() if count))
 
 
 @db.command("revision")

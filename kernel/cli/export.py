@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..i18n import counted
 from ..settings import LOCALES
 from ..site import Site
 from ..timezones import ZONE_HINT, is_zone, zone
@@ -61,4 +62,4 @@ def export(
         raise UserError(f"{output}: {exc.strerror or exc}") from None
     finally:
         partial.unlink(missing_ok=True)
-    click.echo(f"exported {written} {entity} to {output}")
+    click.echo(f"exported {counted(written, site.view.entity(entity).unit)} to {output}")

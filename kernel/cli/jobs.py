@@ -9,12 +9,13 @@ import click
 
 from ..clock import FrozenClock
 from ..errors import ValidationError
+from ..i18n import counted
 from ..parsing import parse_moment
 from ..jobs import run_due_jobs
 from ..timers import fire_due
 from ..site import Site
 from .group import UserError, pass_site
-from .output import duration, echo_table
+from .output import duration, echo_table, units
 
 
 class Moment(click.ParamType):
@@ -56,7 +57,7 @@ def jobs_run(site: Site, as_of: datetime | None, only: str | None) -> None:
     if only is None and site.view.timers:  # then the per-record timers due as of the same time
         fired = fire_due(site, as_of)
         status = "failed" if fired.failed else "done"
-        rows.append(("timers", (as_of or site.clock.now()).isoformat(), status, f"{fired.fired} fired in {fired.batches} batches, {fired.failed} failed"))
+        rows.append(("timers", (as_of or site.clock.now()).isoformat(), status, f"{fired.fired} fired in {counted(fired.batches, units('batch', 'batches'))}, {fired.failed} failed"))
         if fired.failed:
             failed.append("timers")
     if not rows:
@@ -64,7 +65,7 @@ def jobs_run(site: Site, as_of: datetime | None, only: str | None) -> None:
         return
     echo_table(("job", "slot", "status", "detail"), rows)
     if failed:
-        raise UserError(f"{len(failed)} of {len(rows)} jobs failed: {', '.join(failed)}")
+        raise UserError(f"{len(failed)} of {counted(len(rows), units('job', 'jobs'))} failed: {', '.join(failed)}")
 
 
 @jobs.command("list")

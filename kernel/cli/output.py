@@ -1,4 +1,4 @@
-"""Plain-text output shared by the commands: aligned tables and durations."""
+"""Plain-text output shared by the commands: aligned tables, durations and counts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import click
+
+
+def units(one: str, other: str) -> dict[str, dict[str, str]]:
+    """An English unit for :func:`~kernel.i18n.counted` (the commands speak English): ``counted(1, units("file", "files"))``
+    is ``1 file``, ``counted(2, …)`` ``2 files``. An entity's count takes its labels, :attr:`~kernel.entities.Entity.unit`."""
+    return {"en": {"one": one, "other": other}}
 
 
 def _width(text: str) -> int:

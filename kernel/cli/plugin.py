@@ -12,8 +12,10 @@ import click
 
 from .. import pluginkit, plugincheck
 from ..errors import CRMError
+from ..i18n import counted
 from ..plugins import installed_plugins
 from .group import UserError
+from .output import units
 
 
 @click.group()
@@ -36,7 +38,7 @@ def plugin_new(name: str, entity: str | None, label: str | None, label_zh: str |
         written = pluginkit.write_skeleton(skeleton, target)
     except CRMError as exc:
         raise UserError(str(exc)) from None
-    click.echo(f"plugin {name} written to {target} ({len(written)} files); next:")
+    click.echo(f"plugin {name} written to {target} ({counted(len(written), units('file', 'files'))}); next:")
     click.echo(f"  cd {target} && pip install -e . && pytest && crm plugin check .")
 
 
@@ -56,7 +58,7 @@ def plugin_check(target: str) -> None:
     for problem in problems:
         click.echo(problem)
     if problems:
-        raise UserError(f"plugin {getattr(module, 'NAME', own)}: {len(problems)} problem(s)")
+        raise UserError(f"plugin {getattr(module, 'NAME', own)}: {counted(len(problems), units('problem', 'problems'))}")
     click.echo(f"plugin {module.NAME} ({own}): imports and hooks OK")
 
 

@@ -10,8 +10,12 @@ from typing import Any
 
 import click
 
+from ..i18n import counted
 from ..site import Site
 from .group import CLI_ACTOR, UserError, pass_site
+from .output import units
+
+RECORDS, ROWS, TABLES = units("record", "records"), units("row", "rows"), units("table", "tables")
 
 #: A file with more rows than this shows a progress bar on stderr.
 PROGRESS_EVERY = 1000
@@ -129,7 +133,7 @@ def import_(
             removed = importjobs.undo(site, actor, undo_id)
         except importing.ImportRefused as exc:
             raise UserError(str(exc)) from None
-        click.echo(f"import job {undo_id} undone: {removed} records moved to the recycle bin")
+        click.echo(f"import job {undo_id} undone: {counted(removed, RECORDS)} moved to the recycle bin")
         return
     limits = importing.Limits.for_settings(site.settings)
     limits = replace(limits, rows=max(limits.rows, CLI_MAX_ROWS), bytes=max(limits.bytes, CLI_MAX_BYTES), seconds=max(limits.seconds, 3600.0))
@@ -206,10 +210,10 @@ def _show(report: Any) -> None:
     for line in report.issue_lines(REPORT_LINES):
         click.echo(line, err=failed)
     if report.job is not None and report.imported:
-        click.echo(f"import job {report.job}: 'crm import --undo {report.job}' removes its {report.imported} records", err=True)
+        click.echo(f"import job {report.job}: 'crm import --undo {report.job}' removes its {counted(report.imported, RECORDS)}", err=True)
     if stopped:
         raise UserError(
-            f"import job {report.job} stopped at invalid rows after {report.imported} records; fix the file and import the rest, "
+            f"import job {report.job} stopped at invalid rows after {counted(report.imported, RECORDS)}; fix the file and import the rest, "
             f"pass --skip-invalid, or 'crm import --undo {report.job}'"
         )
     if failed:
@@ -255,7 +259,7 @@ def backup(site: Site, file: str) -> None:
     from ..backup import write_backup
 
     summary = write_backup(site, file)
-    click.echo(f"backed up {summary.rows} rows from {summary.tables} tables to {file}")
+    click.echo(f"backed up {counted(summary.rows, ROWS)} from {counted(summary.tables, TABLES)} to {file}")
 
 
 @click.command()
@@ -267,6 +271,6 @@ def restore(site: Site, file: str, yes: bool) -> None:
     from ..backup import restore_backup
 
     summary = restore_backup(site, file, replace=yes)
-    click.echo(f"restored {summary.rows} rows into {summary.tables} tables from {file}")
+    click.echo(f"restored {counted(summary.rows, ROWS)} into {counted(summary.tables, TABLES)} from {file}")
     click.echo(f"admins now: {', '.join(_admins(site)) or 'none'} (check that you know each of them)")
 

@@ -72,3 +72,25 @@ def test_no_catalog_translates_one_message_twice():
         keys = re.findall(r'^(?:msgctxt "((?:[^"\\]|\\.)*)"\n)?msgid "((?:[^"\\]|\\.)*)"\n', text, re.MULTILINE)
         twice = [key for key, n in collections.Counter(keys).items() if n > 1 and key[1]]
         assert twice == [], f"{po.relative_to(root)} translates {twice} more than once"
+
+
+def test_the_chinese_ui_addresses_its_reader_formally():
+    """One register: 您, never 你, in every Chinese catalog and in any Chinese the code, templates or scripts
+    carry (business software; a page must not switch between the two)."""
+    catalogs = [*ROOT.glob("kernel/locale/zh_CN/LC_MESSAGES/*.po"), *ROOT.glob("plugins/*/locale/zh_CN/LC_MESSAGES/*.po")]
+    assert len(catalogs) >= 5
+    informal = []
+    formal = 0
+    for po in catalogs:
+        with po.open("rb") as handle:
+            for message in read_po(handle, locale="zh_CN"):
+                texts = message.string if isinstance(message.string, tuple) else (message.string,)
+                informal += [f"{po.relative_to(ROOT)}: {text}" for text in texts if text and "你" in text]
+                formal += sum("您" in (text or "") for text in texts)
+    sources = [
+        path for suffix in ("py", "html", "js", "json", "txt")
+        for path in [*ROOT.glob(f"kernel/**/*.{suffix}"), *ROOT.glob(f"plugins/**/*.{suffix}")]
+        if "swagger" not in path.parts and "tests" not in path.parts  # a vendored bundle; tests may quote anything
+    ]
+    informal += [str(path.relative_to(ROOT)) for path in sources if "你" in path.read_text(encoding="utf-8", errors="replace")]
+    assert formal > 10 and informal == []

@@ -205,7 +205,7 @@ def test_the_cli_updates_by_key_with_policies(site, tmp_path, database_url):
     args = ["--config", str(config), "import", "customers", str(path), "--on-duplicate", "update", "--key", "credit_code", "--policy", "empty", "--policy", "source=theirs"]
     result = CliRunner().invoke(cli(), args, prog_name="crm")
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "imported 1 customers, skipped 0 duplicates, 0 invalid, updated 1 (0 unchanged)"
+    assert result.stdout.strip() == "imported 1 customer, skipped 0 duplicates, 0 invalid, updated 1 (0 unchanged)"
     after = site.records.get(SYSTEM, "customers", stored["id"])
     assert (after["phone"], after["region"], after["source"]) == ("+862088881111", "guangdong", "website")
     bad = CliRunner().invoke(cli(), args[:5] + ["--on-duplicate", "update"], prog_name="crm")

@@ -115,6 +115,6 @@ def test_the_holdings_page_on_a_phone_in_chinese_with_nothing_held(browser, live
     page.context.add_cookies([{"name": "crm_locale", "value": "zh_CN", "url": live_server}])
     page.goto(live_server + "/p/pools/holdings")
     expect(page.get_by_role("heading", name="我的持有")).to_be_visible()
-    expect(page.locator("section.empty")).to_contain_text("你目前没有从池中持有记录。")
+    expect(page.locator("section.empty")).to_contain_text("您目前没有从池中持有记录。")
     assert_no_sideways_scroll(page)
     shots(page, "empty-zh")

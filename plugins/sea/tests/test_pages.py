@@ -59,7 +59,7 @@ def test_the_move_page_is_for_sea_admins_and_names_each_mistake(site, people, br
     rep = people["rep"]
     owned = [site.records.create(SYSTEM, "customers", {"name": f"老客户 {i}", "kind": "company", "owner_id": rep.user_id}) for i in range(3)]
     rep_client, _ = browse(people["rep"])
-    assert "You administer no public sea" in text_of(rep_client.get("/p/sea/move").text) or "你没有管理任何公海" in rep_client.get("/p/sea/move").text
+    assert "You administer no public sea" in text_of(rep_client.get("/p/sea/move").text) or "您没有管理任何公海" in rep_client.get("/p/sea/move").text
     client, token = browse(people["manager"])
     page = client.get(f"/p/sea/move?ids={owned[0]['id']}")
     assert page.status_code == 200 and "华东公海" in page.text
