@@ -210,8 +210,11 @@ async def record_files(request: Request) -> Response:
     id_ = record_id(request)
     if request.method == "GET":
         return JSON({"items": [_file_json(request, f) for f in files.files_of(site, actor, entity, id_)]})
-    upload = await read_upload(request, "file")
-    stored = files.attach(site, actor, entity, id_, upload.filename or "", await upload.read())
+    try:
+        upload = await read_upload(request, "file")
+        stored = files.attach(site, actor, entity, id_, upload.filename or "", await upload.read())
+    finally:
+        await request.close()  # the upload's temporary copy
     return JSON(_file_json(request, stored), status_code=201)
 
 

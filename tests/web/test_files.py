@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import warnings
 import zipfile
 
 import pytest
@@ -50,6 +52,16 @@ async def test_a_file_is_stored_listed_and_downloaded_as_the_type_its_bytes_say(
     assert got.headers["x-content-type-options"] == "nosniff" and "sandbox" in got.headers["content-security-policy"]
     history = (await client.get(f"/api/v1/notes/{note['id']}/history")).json()["items"]
     assert history[0]["action"] == "file_added" and history[0]["changes"]["file"][1]["filename"] == "合同 2026.pdf"
+
+
+async def test_an_uploaded_files_temporary_copy_is_closed_when_the_answer_is_sent(client):
+    note = await new_note(client)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ResourceWarning)
+        assert (await upload(client, note["id"], "big.pdf", PDF + b"%" * 3000)).status_code == 201
+        assert (await upload(client, note["id"], "tool.exe", EXE)).status_code == 422  # refused: closed all the same
+        gc.collect()
+    assert [str(w.message) for w in seen if issubclass(w.category, ResourceWarning)] == []
 
 
 async def test_images_show_inline_and_a_page_named_like_an_image_is_still_a_download(client):

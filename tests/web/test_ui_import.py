@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import html
 import re
+import warnings
 from typing import Any
 
 import pytest
@@ -137,6 +139,16 @@ def test_upload_check_and_import(site, admin):
     assert channels == {"import"}
     gone = client.get(review_url)
     assert gone.status_code == 404 and "no longer available" in gone.text
+
+
+def test_an_uploaded_files_temporary_copy_is_closed_when_the_page_answers(site, admin):
+    client, token = admin
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ResourceWarning)
+        assert upload(client, token, CSV).status_code == 303
+        assert upload(client, token, b"", "empty.csv").status_code == 422  # refused: closed all the same
+        gc.collect()
+    assert [str(w.message) for w in seen if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_posts_without_the_csrf_token_are_refused(site, admin):

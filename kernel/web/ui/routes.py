@@ -36,7 +36,8 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 
 
 def page(endpoint: Endpoint, *, public: bool = False) -> Endpoint:
-    """Answer a refusal with a page: sign in first, set up first, or a 403/404 explanation."""
+    """Answer a refusal with a page: sign in first, set up first, or a 403/404 explanation. A form the
+    page read is closed when it answers: an uploaded file's temporary copy is not left to the collector."""
 
     @functools.wraps(endpoint)
     async def wrapped(request: Request) -> Response:
@@ -46,6 +47,8 @@ def page(endpoint: Endpoint, *, public: bool = False) -> Endpoint:
             return await endpoint(request)
         except (LoginRequired, AdminRequired, CSRFRejected, RecordError) as exc:
             return refusal(request, exc)
+        finally:
+            await request.close()
 
     return wrapped
 
