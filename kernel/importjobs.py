@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from .errors import NotFound
-from .importing import LISTED_ISSUES, CheckedBatch, ImportRefused, ImportReport, Sheet, SheetStream, Writer, prepare, row_data
+from .importing import LISTED_ISSUES, CheckedBatch, ImportRefused, ImportReport, Sheet, SheetStream, Writer, prepare, row_reader
 from .importupserts import Upsert
 from .models import ImportedRecord, ImportJob, ImportMapping
 
@@ -232,12 +232,13 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
     done = 0
     sizes = BatchSizes(int(options.get("batch") or DEFAULT_BATCH), site.engine.dialect.name == "sqlite")
     rows = sheet.iter_rows()
+    read = row_reader(columns, tzinfo)
     released = time.perf_counter()
     try:
         while part := list(itertools.islice(rows, sizes.next)):
             pending = [(number, cells) for number, cells in part if number > job.last_row]
             if pending:
-                batch = [(number, row_data(columns, cells, tzinfo)) for number, cells in pending]
+                batch = [(number, read(cells)) for number, cells in pending]
                 writer.rows_by_id = {}  # earlier batches are committed: their records are named as stored ones
                 with site.engine.connect() as reading:  # the checks take no write lock
                     checked = writer.check(reading, batch)
