@@ -48,6 +48,7 @@ from . import importupserts
 from .importrefs import References
 from .importupserts import Upsert
 from .records import ValidatedRow
+from .timers import _collector_paused as collector_paused
 
 if TYPE_CHECKING:
     from .entities import Entity
@@ -654,7 +655,8 @@ def import_rows(
             done = last_row = 0
             read = row_reader(columns, tzinfo)
             for part in _batches(sheet.iter_rows(), BATCH_SIZE):
-                writer.write(conn, [(number, read(cells)) for number, cells in part])
+                with collector_paused():  # a batch's rows live till it is written (kernel.importjobs says why)
+                    writer.write(conn, [(number, read(cells)) for number, cells in part])
                 report.trim(LISTED_ISSUES)
                 done, last_row = done + len(part), part[-1][0]
                 if progress is not None:
