@@ -2,8 +2,9 @@
 
 Definitions are checked against ``schemas/custom_field.schema.json`` with
 ``jsonschema``. Values are checked on every write by a validator compiled
-from the definitions (pydantic, ~10x faster than ``jsonschema``); only when that
-refuses a value is ``jsonschema`` asked again, for its wording.
+from the definitions (pydantic, ~10x faster than ``jsonschema``), the common kinds
+first by plain Python checks made once per field set (:func:`quick_check`); only
+when the compiled validator refuses a value is ``jsonschema`` asked again, for its wording.
 
 Values live in each record's ``custom`` JSON column (JSONB on PostgreSQL), so
 adding a field rewrites no table. :func:`field_expression` is the single place
