@@ -132,7 +132,11 @@ def as_seen_by(records: Records, view: View, conn: sa.Connection, actor: Actor, 
             named = [id_ for id_ in named if id_ not in masked]
         readable.update((name, id_) for id_ in named)
     result = []
+    nothing = Lookalikes()  # frozen: one for every row that looks like nothing
     for pairs in found:
+        if not pairs:
+            result.append(nothing)
+            continue
         stored = sorted(pair for pair in pairs if pair[0] != BATCH_ROW)
         named = [pair for pair in stored if pair in readable]
         result.append(
@@ -146,12 +150,13 @@ def as_seen_by(records: Records, view: View, conn: sa.Connection, actor: Actor, 
 
 
 def candidate_rows(rows: Any) -> list[dict[str, Any]]:
-    """``rows`` checked to be a list of JSON objects (a 422 naming the row otherwise)."""
+    """``rows`` checked to be a list of JSON objects (a 422 naming the row otherwise); not copied:
+    :func:`ask_plugins` hands the plugins copies."""
     if not isinstance(rows, (list, tuple)):
         raise ValidationError.at(["body"], "must be a list of records")
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
             raise ValidationError.at([index], "must be a JSON object")
-    return [dict(row) for row in rows]
+    return list(rows)
 
 

@@ -360,3 +360,31 @@ def test_batches_on_sqlite_shrink_to_hold_the_write_lock_briefly_and_elsewhere_k
     other = BatchSizes(1_000, one_writer=False)
     other.written(1_000, 30.0)
     assert other.next == 1_000 and other.pause(0.0) == 0.0
+
+
+def test_the_garbage_collector_is_paused_while_a_batch_runs_and_back_on_after(site, saboteur, monkeypatch):
+    import gc
+
+    seen: list[tuple[str, bool]] = []
+    check = Writer.check
+
+    def watched(self, conn, batch, **kw):
+        seen.append(("check", gc.isenabled()))
+        return check(self, conn, batch, **kw)
+
+    monkeypatch.setattr(Writer, "check", watched)
+    data = big_csv(2_500, "Gc")
+    sheet = read_sheet(data, replace_limits())
+    progress_seen: list[bool] = []
+    assert gc.isenabled()
+    report = import_in_batches(site, SYSTEM, "customers", sheet, filename="gc.csv", file_hash=file_hash(data), batch_size=1_000,
+                               progress=lambda done, total: progress_seen.append(gc.isenabled()))
+    assert report.imported == 2_500 and seen and all(not on for _, on in seen)
+    assert progress_seen and all(progress_seen)  # between batches the collector runs
+    assert gc.isenabled()
+
+    saboteur.countdown = 1_500  # a batch that fails: the collector is back on all the same
+    data = big_csv(2_500, "Gd")  # other phones: no duplicates of the first file
+    with pytest.raises(Killed):
+        import_in_batches(site, SYSTEM, "customers", read_sheet(data, replace_limits()), filename="gc2.csv", file_hash=file_hash(data), batch_size=1_000)
+    assert gc.isenabled()

@@ -52,14 +52,20 @@ def lookalikes(site: Site, conn: sa.Connection, entity: str, rows: list[dict[str
     region = phone_region(site)
     keys = [row_keys(entity, row, region) for row in rows]
     stored = _stored_by_key(conn, table, set().union(*keys)) if keys else {}
-    seen: dict[tuple[str, str], list[int]] = defaultdict(list)  # key → earlier rows of the batch
+    seen: dict[tuple[str, str], list[int]] = {}  # key → earlier rows of the batch
     answer = []
     for index, (row, row_keys_) in enumerate(zip(rows, keys)):
-        ids = sorted({id_ for key in row_keys_ for id_ in stored.get(key, ())} - {row.get("id")})
-        earlier = sorted({i for key in row_keys_ for i in seen[key]})
-        answer.append([(entity, id_) for id_ in ids[:MAX_MATCHES]] + [(BATCH_ROW, i) for i in earlier])
+        pairs: list[tuple[str, int]] = []
+        if stored:
+            ids = {id_ for key in row_keys_ if key in stored for id_ in stored[key]}
+            ids.discard(row.get("id"))
+            pairs = [(entity, id_) for id_ in sorted(ids)[:MAX_MATCHES]]
+        earlier = {i for key in row_keys_ if key in seen for i in seen[key]}
+        if earlier:
+            pairs += [(BATCH_ROW, i) for i in sorted(earlier)]
+        answer.append(pairs)
         for key in row_keys_:
-            seen[key].append(index)
+            seen.setdefault(key, []).append(index)
     return answer
 
 

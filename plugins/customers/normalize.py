@@ -85,7 +85,13 @@ def _company_key(name: str) -> str | None:
 
 def phone_keys(values: Iterable[str | None], region: str = "CN") -> list[str]:
     """The distinct keys of several phone numbers, in order."""
-    return _distinct(phone_key(v, region) for v in values)
+    keys: list[str] = []
+    for value in values:  # a plain loop: a row's one or two numbers, keyed twice per imported row
+        if value:
+            key = phone_key(value, region)
+            if key and key not in keys:
+                keys.append(key)
+    return keys
 
 
 def store_phones(values: dict[str, Any], region: str) -> None:
@@ -111,8 +117,11 @@ def store_phones(values: dict[str, Any], region: str) -> None:
 
 
 def email_keys(values: Iterable[str | None]) -> list[str]:
-    return _distinct(email_key(v) for v in values)
-
-
-def _distinct(keys: Iterable[str | None]) -> list[str]:
-    return list(dict.fromkeys(k for k in keys if k))
+    """The distinct keys of several emails, in order."""
+    keys: list[str] = []
+    for value in values:
+        if value:
+            key = email_key(value)
+            if key and key not in keys:
+                keys.append(key)
+    return keys
