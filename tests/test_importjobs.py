@@ -360,3 +360,39 @@ def test_batches_on_sqlite_shrink_to_hold_the_write_lock_briefly_and_elsewhere_k
     other = BatchSizes(1_000, one_writer=False)
     other.written(1_000, 30.0)
     assert other.next == 1_000 and other.pause(0.0) == 0.0
+
+
+def test_the_cyclic_collector_is_off_while_a_batch_is_checked_and_written_and_on_again_after(site, saboteur, monkeypatch):
+    """:func:`importjobs.collector_paused`: a batch's objects are freed by reference counting when it ends,
+    not walked by full collections meanwhile; the collector is on again after a batch, a kill inside one,
+    and the last of nested pauses, and stays off if it was off."""
+    import gc
+
+    seen = []
+    original = importjobs._commit_batch
+
+    def watching(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(importjobs, "_commit_batch", watching)
+    data = big_csv(30)
+    report = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=10)
+    assert report.imported == 30 and seen == [False, False, False] and gc.isenabled()
+    saboteur.countdown = 5
+    other = big_csv(30, prefix="Other")
+    with pytest.raises(Killed):
+        import_in_batches(site, SYSTEM, "customers", read_sheet(other), filename="y.csv", file_hash=file_hash(other), batch_size=10)
+    assert gc.isenabled()
+    with importjobs.collector_paused():
+        with importjobs.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with importjobs.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
