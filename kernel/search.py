@@ -88,14 +88,23 @@ def digits_only(text: str) -> str | None:
 
 def short_tokens(parts: Iterable[str]) -> set[str]:
     """CJK unigrams and bigrams, and the 1- and 2-character prefixes of other words."""
+    return _short_tokens("\n".join(parts))
+
+
+#: :data:`_RUNS`, saying which kind each run is: ``(cjk, "")`` or ``("", word)``.
+_RUN_KINDS = re.compile(f"([{_CJK}]+)|([^\\W_{_CJK}]+)")
+
+
+def _short_tokens(text: str) -> set[str]:
+    """:func:`short_tokens` of the parts joined by new lines (no run crosses one: one pass over a document's body)."""
     tokens: set[str] = set()
-    for part in parts:
-        for run in _RUNS.findall(part):
-            if _ALL_CJK.match(run):
-                tokens.update(run)
-                tokens.update(run[i : i + 2] for i in range(len(run) - 1))
-            else:
-                tokens.update((run[:1], run[:2]))
+    for cjk, word in _RUN_KINDS.findall(text):
+        if cjk:
+            tokens.update(cjk)
+            tokens.update(cjk[i : i + 2] for i in range(len(cjk) - 1))
+        else:
+            tokens.add(word[:1])
+            tokens.add(word[:2])
     return tokens
 
 
@@ -128,12 +137,15 @@ def _document(entity_name: str, searched: tuple[tuple[str, ...], tuple[str, ...]
     """:func:`document`, the searched fields worked out by the caller (once for a batch, not per record)."""
     built_in, custom_names = searched
     custom = record.get("custom") or {}
-    values = [record.get(name) for name in built_in] + [custom.get(name) for name in custom_names]
+    values = [record.get(name) for name in built_in] + [custom.get(name) for name in custom_names] if custom_names else [record.get(name) for name in built_in]
     parts: list[str] = []
-    for value in values:
+    title = ""
+    for index, value in enumerate(values):
         if value is None or value == "":
             continue
-        text = normalize(str(value))
+        text = normalize(value if type(value) is str else str(value))
+        if index == 0:
+            title = text
         if text:
             parts.append(text)
             digits = digits_only(text)
@@ -141,14 +153,13 @@ def _document(entity_name: str, searched: tuple[tuple[str, ...], tuple[str, ...]
                 parts.append(digits)
     if not parts:
         return None
-    first = values[0] if values else None
-    title = normalize(str(first)) if first not in (None, "") else ""
-    shorts = short_tokens(parts)
+    body = "\n".join(parts)
+    shorts = _short_tokens(body)
     if dialect == "postgresql":
-        tokens: Any = sorted(shorts | trigrams(parts))
+        tokens: Any = sorted(shorts | {run[i : i + 3] for run in body.split() for i in range(len(run) - 2)})  # trigrams(parts)
     else:
         tokens = " ".join(sorted(shorts))
-    return {"entity": entity_name, "record_id": record["id"], "title": title, "body": "\n".join(parts), "tokens": tokens}
+    return {"entity": entity_name, "record_id": record["id"], "title": title, "body": body, "tokens": tokens}
 
 
 def write(conn: sa.Connection, entity: Entity, fields: FieldSet, records: Sequence[dict[str, Any]], *, new: bool = False, fts: bool = True) -> None:
