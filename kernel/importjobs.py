@@ -23,14 +23,11 @@ through ``site.records.delete_many`` — audited, a batch at a time.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
-import threading
 import time
 from array import array
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timezone
 from typing import TYPE_CHECKING, Any
@@ -41,6 +38,7 @@ from .errors import NotFound
 from .importing import LISTED_ISSUES, CheckedBatch, ImportRefused, ImportReport, Sheet, SheetStream, Writer, prepare, row_data
 from .importupserts import Upsert
 from .models import ImportedRecord, ImportJob, ImportMapping
+from .timers import collector_paused
 
 if TYPE_CHECKING:
     from .records import Actor
@@ -240,7 +238,7 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
         while part := list(itertools.islice(rows, sizes.next)):
             pending = [(number, cells) for number, cells in part if number > job.last_row]
             if pending:
-                with collector_paused():
+                with collector_paused():  # a batch's rows, values, entries and documents: freed by reference counting when it ends
                     batch = [(number, row_data(columns, cells, tzinfo)) for number, cells in pending]
                     writer.rows_by_id = {}  # earlier batches are committed: their records are named as stored ones
                     with site.engine.connect() as reading:  # the checks take no write lock
@@ -270,36 +268,6 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
     _finish(site, job.id, "done", None)
     report.written = True
     return report
-
-
-_paused = 0
-_paused_lock = threading.Lock()
-_was_enabled = False
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while one batch is checked and written, back on after.
-
-    A batch's rows, their cleaned values, audit entries and documents (tens of thousands of small
-    dicts and lists) live until it is committed: with the collector on they outlive its young
-    generations and reach the oldest, whose collection walks every object of the process (a tenth
-    of a second each, every batch or two: a third of the write's CPU). Off during the batch, they are
-    freed by reference counting when it ends; the collector, on again, finds little left. Nests and
-    is shared by threads: it is on again when the last batch ends, if it was on when the first began."""
-    global _paused, _was_enabled
-    with _paused_lock:
-        if _paused == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _paused += 1
-    try:
-        yield
-    finally:
-        with _paused_lock:
-            _paused -= 1
-            if _paused == 0 and _was_enabled:
-                gc.enable()
 
 
 class BatchSizes:

@@ -363,7 +363,7 @@ def test_batches_on_sqlite_shrink_to_hold_the_write_lock_briefly_and_elsewhere_k
 
 
 def test_the_cyclic_collector_is_off_while_a_batch_is_checked_and_written_and_on_again_after(site, saboteur, monkeypatch):
-    """:func:`importjobs.collector_paused`: a batch's objects are freed by reference counting when it ends,
+    """:func:`kernel.timers.collector_paused` around each batch: its objects are freed by reference counting when it ends,
     not walked by full collections meanwhile; the collector is on again after a batch, a kill inside one,
     and the last of nested pauses, and stays off if it was off."""
     import gc
