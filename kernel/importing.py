@@ -48,6 +48,7 @@ from . import importupserts
 from .importrefs import References
 from .importupserts import Upsert
 from .records import ValidatedRow
+from .timers import collector_paused
 
 if TYPE_CHECKING:
     from .entities import Entity
@@ -572,7 +573,8 @@ def import_rows(
         with dry_run_transaction(site) if dry_run else site.write() as conn:
             done = last_row = 0
             for part in _batches(sheet.iter_rows(), BATCH_SIZE):
-                writer.write(conn, [(number, row_data(columns, cells, tzinfo)) for number, cells in part])
+                with collector_paused():  # as import_in_batches: a batch's objects freed by reference counting, not walked
+                    writer.write(conn, [(number, row_data(columns, cells, tzinfo)) for number, cells in part])
                 report.trim(LISTED_ISSUES)
                 done, last_row = done + len(part), part[-1][0]
                 if progress is not None:

@@ -384,6 +384,17 @@ def test_the_cyclic_collector_is_off_while_a_batch_is_checked_and_written_and_on
     with pytest.raises(Killed):
         import_in_batches(site, SYSTEM, "customers", read_sheet(other), filename="y.csv", file_hash=file_hash(other), batch_size=10)
     assert gc.isenabled()
+    writes = []
+    original_write = Writer.write
+
+    def write(self, conn, batch):
+        writes.append(gc.isenabled())
+        return original_write(self, conn, batch)
+
+    monkeypatch.setattr(Writer, "write", write)
+    small = big_csv(20, prefix="Small")
+    assert import_rows(site, SYSTEM, "customers", read_sheet(small)).imported == 20  # a small file, one transaction: paused per batch too
+    assert writes == [False] and gc.isenabled()
     with importjobs.collector_paused():
         with importjobs.collector_paused():
             assert not gc.isenabled()
