@@ -62,7 +62,8 @@ def concerned_with(test: Callable[[Any, str, frozenset[str]], bool]) -> Callable
     ``test(site, entity, fields)`` answers ``False`` when the implementation would do nothing with
     such a batch. ``fields``: for an update, the names a batch changes; for a create, the names some
     record of the batch gives a value (not ``None``, ``""``, ``[]`` or ``{}``; ``"custom"`` for any custom
-    value), as the hook would see them (for ``after_create``, after the ``before_create`` hooks).
+    value): for ``before_create`` as cleaned, before any ``before_create`` hook ran; for ``after_create``
+    after them all.
 
     ``update_many`` writes a batch set-based (SQL only, see :mod:`kernel.batches`) when no
     implementation is concerned, and then does not call them; ``create_many`` does not call an
