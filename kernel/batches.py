@@ -57,12 +57,18 @@ if TYPE_CHECKING:
 
 
 def concerned_with(test: Callable[[Any, str, frozenset[str]], bool]) -> Callable[[F], F]:
-    """Mark an update hook implementation (``before_update``, ``after_update`` and their ``_many``
-    forms) with the batches it has work in: ``test(site, entity, fields)`` (``fields``: the names a
-    batch changes) answers ``False`` when the implementation would do nothing with such a batch.
+    """Mark an update or create hook implementation (``before_update``, ``after_update`` and their
+    ``_many`` forms; ``before_create``, ``after_create``) with the batches it has work in:
+    ``test(site, entity, fields)`` answers ``False`` when the implementation would do nothing with
+    such a batch. ``fields``: for an update, the names a batch changes; for a create, the names some
+    record of the batch gives a value (not ``None``, ``""``, ``[]`` or ``{}``; ``"custom"`` for any custom
+    value): for ``before_create`` as cleaned, before any ``before_create`` hook ran; for ``after_create``
+    after them all.
 
     ``update_many`` writes a batch set-based (SQL only, see :mod:`kernel.batches`) when no
-    implementation is concerned, and then does not call them; an unmarked implementation is
+    implementation is concerned, and then does not call them; ``create_many`` does not call an
+    implementation a batch does not concern, and, when no ``after_create`` one is concerned, does not
+    read the new rows back (an import's batch: only their ids). An unmarked implementation is
     concerned with every batch. Put it under ``@hookimpl``::
 
         @hookimpl
@@ -75,6 +81,30 @@ def concerned_with(test: Callable[[Any, str, frozenset[str]], bool]) -> Callable
         return function
 
     return mark
+
+
+def given_fields(rows: Sequence[dict[str, Any]]) -> frozenset[str]:
+    """The names some row of a batch of new records gives a value (see :func:`concerned_with`)."""
+    given: set[str] = set()
+    for row in rows:
+        for name, value in row.items():
+            if name not in given and value is not None and value != "" and value != [] and value != {}:
+                given.add(name)
+    return frozenset(given)
+
+
+def concerned_caller(site: Any, view: View, hook: str, entity: str, fields: frozenset[str]) -> Any:
+    """Hook ``hook`` restricted to the plugins with an implementation concerned with a batch of
+    ``entity`` setting ``fields`` (:func:`concerned_with`); ``None`` when no implementation is."""
+    caller = getattr(view.pm.hook, hook)
+    concerned, not_concerned = set(), set()
+    for impl in caller.get_hookimpls():
+        test = getattr(impl.function, CONCERNED, None)
+        (concerned if test is None or test(site, entity, fields) else not_concerned).add(impl.plugin)
+    if not concerned:
+        return None
+    left_out = not_concerned - concerned
+    return view.pm.subset_hook_caller(hook, remove_plugins=left_out) if left_out else caller
 
 
 def update_many(

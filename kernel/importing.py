@@ -48,7 +48,7 @@ from . import importupserts
 from .importrefs import References
 from .importupserts import Upsert
 from .records import ValidatedRow
-from .timers import _collector_paused as collector_paused
+from .timers import collector_paused
 
 if TYPE_CHECKING:
     from .entities import Entity

@@ -45,7 +45,7 @@ from .errors import NotFound
 from .importing import LISTED_ISSUES, CheckedBatch, ImportRefused, ImportReport, Sheet, SheetStream, Writer, prepare, row_reader
 from .importupserts import Upsert
 from .models import ImportedRecord, ImportJob, ImportMapping
-from .timers import _collector_paused as collector_paused
+from .timers import collector_paused
 
 if TYPE_CHECKING:
     from .records import Actor
@@ -243,13 +243,10 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
     read = row_reader(columns, tzinfo)
     released = time.perf_counter()
     try:
-        while True:
-            with collector_paused():  # a batch's rows live till its commit: see the module's docstring
-                part = list(itertools.islice(rows, sizes.next))
-                if not part:
-                    break
-                pending = [(number, cells) for number, cells in part if number > job.last_row]
-                if pending:
+        while part := list(itertools.islice(rows, sizes.next)):
+            pending = [(number, cells) for number, cells in part if number > job.last_row]
+            if pending:
+                with collector_paused():  # a batch's rows, values, entries and documents: freed by reference counting when it ends
                     batch = [(number, read(cells)) for number, cells in pending]
                     writer.rows_by_id = {}  # earlier batches are committed: their records are named as stored ones
                     with site.engine.connect() as reading:  # the checks take no write lock
@@ -263,9 +260,10 @@ def _run(site: Site, actor: Actor, job: Job, sheet: Sheet | SheetStream, *, tzin
                         _finish(site, job.id, "stopped", issues + report.issue_lines(KEPT_ISSUES))
                         report.written, report.stopped = bool(report.ids), True
                         return report
-                    report.trim(LISTED_ISSUES)
-                    sizes.written(len(pending), held)
-                done += len(part)
+                    del batch, checked
+                report.trim(LISTED_ISSUES)
+                sizes.written(len(pending), held)
+            done += len(part)
             if progress is not None:
                 progress(done, total)
     except Exception:  # a failed batch, or the caller stopping it (a task cancelled): resumable from its checkpoint

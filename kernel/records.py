@@ -384,16 +384,17 @@ class Records:
                     f"row {index}: {exc.message}", [{**d, "loc": [index, *d["loc"]]} for d in exc.details]
                 ) from None
         now = self.site.clock.now()
-        hooks = view.pm.hook
         write_only = entity_write_only(entity)
         with self._transaction(conn) as tx:
             self._check_references(tx, view, entity, [v["custom"] for v in cleaned])
             found = self._lookalikes(view, tx, actor, entity, cleaned) if on_duplicate else []
             if on_duplicate == "refuse" and any(found):
                 raise duplicates.Duplicate(entity.name, found)
+            before = batches.concerned_caller(self.site, view, "before_create", entity.name, batches.given_fields(cleaned))
             for values in cleaned:
                 self._authorize(view, actor, entity, "create", values)
-                hooks.before_create(site=self.site, conn=tx, actor=actor, entity=entity.name, values=values)
+                if before is not None:
+                    before(site=self.site, conn=tx, actor=actor, entity=entity.name, values=values)
                 for name in write_only:
                     values.pop(name, None)
                 values["created_at"] = values["updated_at"] = now
@@ -401,13 +402,14 @@ class Records:
             if entity.numbered:  # after the hooks (no plugin changes a number), in this transaction (no gaps)
                 sequences.fill(tx, entity, cleaned, now)
             plans = children.plan_new(tx, self.site, view, entity, cleaned, sent)
-            if return_records or hooks.after_create.get_hookimpls():
+            after = batches.concerned_caller(self.site, view, "after_create", entity.name, batches.given_fields(cleaned))
+            if return_records or after is not None:
                 records = [self._row(entity, row) for row in _insert_returning(tx, entity.table, cleaned)]
             else:  # an import: the stored values are the ones in hand, only the ids are new
                 ids = _insert_returning_ids(tx, entity.table, cleaned)
                 records = [{**_visible_values(entity, values), "id": id_} for values, id_ in zip(cleaned, ids)]
             search.write(tx, entity, view.fields(entity.name), records, new=True)
-            rows_written = children.apply_new(tx, self.site, view, entity, plans, records, with_rows=return_records or bool(hooks.after_create.get_hookimpls()))
+            rows_written = children.apply_new(tx, self.site, view, entity, plans, records, with_rows=return_records or after is not None)
             audit.write(
                 tx,
                 (
@@ -417,8 +419,9 @@ class Records:
             )
             timers.on_create(self.site, view, tx, entity.name, records)
             states.write_events(self.site, tx, actor, entity, list(zip(records, moves)), created=True)
-            for record in records:
-                hooks.after_create(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
+            if after is not None:
+                for record in records:
+                    after(site=self.site, conn=tx, actor=actor, entity=entity.name, record=record)
         if not return_records:
             return [r["id"] for r in records]
         for record, lookalikes in zip(records, found):

@@ -388,3 +388,50 @@ def test_the_garbage_collector_is_paused_while_a_batch_runs_and_back_on_after(si
     with pytest.raises(Killed):
         import_in_batches(site, SYSTEM, "customers", read_sheet(data, replace_limits()), filename="gc2.csv", file_hash=file_hash(data), batch_size=1_000)
     assert gc.isenabled()
+
+
+def test_the_cyclic_collector_is_off_while_a_batch_is_checked_and_written_and_on_again_after(site, saboteur, monkeypatch):
+    """:func:`kernel.timers.collector_paused` around each batch: its objects are freed by reference counting when it ends,
+    not walked by full collections meanwhile; the collector is on again after a batch, a kill inside one,
+    and the last of nested pauses, and stays off if it was off."""
+    import gc
+
+    seen = []
+    original = importjobs._commit_batch
+
+    def watching(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(importjobs, "_commit_batch", watching)
+    data = big_csv(30)
+    report = import_in_batches(site, SYSTEM, "customers", read_sheet(data), filename="x.csv", file_hash=file_hash(data), batch_size=10)
+    assert report.imported == 30 and seen == [False, False, False] and gc.isenabled()
+    saboteur.countdown = 5
+    other = big_csv(30, prefix="Other")
+    with pytest.raises(Killed):
+        import_in_batches(site, SYSTEM, "customers", read_sheet(other), filename="y.csv", file_hash=file_hash(other), batch_size=10)
+    assert gc.isenabled()
+    writes = []
+    original_write = Writer.write
+
+    def write(self, conn, batch):
+        writes.append(gc.isenabled())
+        return original_write(self, conn, batch)
+
+    monkeypatch.setattr(Writer, "write", write)
+    small = big_csv(20, prefix="Small")
+    assert import_rows(site, SYSTEM, "customers", read_sheet(small)).imported == 20  # a small file, one transaction: paused per batch too
+    assert writes == [False] and gc.isenabled()
+    with importjobs.collector_paused():
+        with importjobs.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with importjobs.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

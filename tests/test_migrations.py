@@ -54,3 +54,23 @@ def test_pending_names_branches_not_yet_upgraded(make_site):
     assert migrations.pending(site) == ["notes"]
     migrations.upgrade(site)
     assert migrations.pending(site) == []
+
+
+def test_sqlite_new_search_documents_are_indexed_without_a_trigger_from_0030(make_site):
+    """0030 drops the FTS5 insert trigger (``kernel.search.write`` indexes a batch itself); its downgrade makes it again."""
+    site = make_site(notes_plugin)
+    if site.engine.dialect.name != "sqlite":
+        return
+    from alembic import command
+
+    def trigger() -> bool:
+        with site.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'kernel_search_inserted'").first() is not None
+
+    assert not trigger()
+    with site.write() as conn:
+        command.downgrade(migrations.alembic_config(site, conn), "7a3f9c2e5b81")
+    assert trigger()
+    with site.write() as conn:
+        command.upgrade(migrations.alembic_config(site, conn), "core@head")
+    assert not trigger()

@@ -218,3 +218,50 @@ def test_a_value_no_column_can_store_is_refused_naming_the_field_on_every_write_
     with pytest.raises(ValidationError) as refused:
         site.records.create(system, "users", {"email": "a@example.com", "password": "s3cret-pass", "role": "sales_rep", "team_id": 2**64})
     assert refused.value.details[0]["loc"] == ["team_id"]
+
+
+def test_create_hooks_marked_concerned_with_are_called_only_for_batches_that_concern_them(make_site):
+    """``concerned_with`` on ``before_create``/``after_create``: ``fields`` are the names a batch gives a
+    value; an implementation no batch concerns is not called, and with no ``after_create`` concerned the
+    new rows are not read back (only their ids), their audit entries and documents being the same."""
+    from kernel import concerned_with
+    from kernel import search
+
+    seen = {"before": [], "after": [], "fields": []}
+
+    def before_test(site, entity, fields):
+        seen["fields"].append(fields)
+        return "body" in fields
+
+    watcher = plugin(
+        "watcher", requires=["notes"],
+        before_create=concerned_with(before_test)(lambda entity, values: seen["before"].append(values["title"])),
+        after_create=concerned_with(lambda site, entity, fields: entity == "notes" and "body" in fields)(
+            lambda entity, record: seen["after"].append(dict(record))),
+    )
+    site = make_site(notes_plugin, watcher)
+    actor = Actor.system("import")
+    statements = []
+    sa.event.listen(site.engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statements.append(statement))
+    plain = site.records.create_many(actor, "notes", [{"title": "a", "body": ""}, {"title": "b", "priority": 2}])
+    assert seen["before"] == seen["after"] == []  # neither concerned: not called
+    assert "body" not in seen["fields"][-1] and {"title", "priority"} <= seen["fields"][-1]
+    inserts = [s for s in statements if s.startswith("INSERT INTO notes_notes")]
+    assert inserts and all("title" not in s.split("RETURNING")[1] for s in inserts if "RETURNING" in s)  # the ids only
+    statements.clear()
+    given = site.records.create_many(actor, "notes", [{"title": "c", "body": "x"}, {"title": "d"}])
+    assert seen["before"] == ["c", "d"]  # one row gives a body: the batch concerns both hooks, every row is handed over
+    stored = {i: site.records.get(actor, "notes", i) for i in given}
+    assert seen["after"] == [stored[i] for i in given]  # after_create sees each record as a later get() returns it
+    assert any("title" in s.split("RETURNING")[1] for s in statements if "RETURNING" in s) or site.engine.dialect.name == "postgresql"
+
+    def audit_of(ids):
+        return [{k: v for k, v in row["changes"].items()} for row in audit_rows(site) if row["record_id"] in ids]
+
+    def documents_of(ids):
+        with site.engine.connect() as conn:
+            return [row._mapping["body"] for row in conn.execute(sa.select(search.DOCS).where(search.DOCS.c.entity == "notes", search.DOCS.c.record_id.in_(ids)).order_by(search.DOCS.c.record_id))]
+
+    same = site.records.create(actor, "notes", {"title": "b", "priority": 2})  # one record read back (RETURNING every column)
+    assert audit_of([plain[1]]) == audit_of([same["id"]]) and documents_of([plain[1]]) == documents_of([same["id"]])
+    assert site.records.get(actor, "notes", plain[1]) | {"id": 0, "created_at": 0, "updated_at": 0} == same | {"id": 0, "created_at": 0, "updated_at": 0}

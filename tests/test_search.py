@@ -166,3 +166,51 @@ def test_a_restored_backup_is_searchable(site, tmp_path):
     site.records.update(Actor.system(), "notes", kept["id"], {"title": "王芳"})
     restore_backup(site, tmp_path / "crm.zip", replace=True)
     assert titles(site, "退款") == ["退款流程"] and titles(site, "李娜") == ["李娜"] and titles(site, "王芳") == []
+
+
+def test_sqlite_fts_tables_hold_exactly_the_documents_after_batches_and_rollbacks(site):
+    """New documents reach the FTS5 tables through ``search.write`` (no trigger since migration 0030):
+    one by one, in batches, in a savepoint rolled back, and after a bulk rebuild."""
+    if site.engine.dialect.name != "sqlite":
+        pytest.skip("FTS5 tables are SQLite's")
+    add(site, "李娜")
+    site.records.create_many(Actor.system("import"), "notes", [{"title": f"客户{i}号"} for i in range(7)])
+    with site.write() as conn:
+        savepoint = conn.begin_nested()
+        site.records.create_many(Actor.system("import"), "notes", [{"title": "回滚的客户"}], conn=conn)
+        savepoint.rollback()
+        site.records.create(Actor.system("import"), "notes", {"title": "留下的客户"}, conn=conn)
+    assert len(titles(site, "客户")) == 8 and titles(site, "回滚") == [] and titles(site, "留下") == ["留下的客户"]
+    search.rebuild(site)
+    add(site, "王芳")
+    with site.engine.connect() as conn:
+        assert not conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'kernel_search_inserted'").first()
+        for table in (search.FTS_TRIGRAM, search.FTS_WORDS):  # raises if an index differs from kernel_search
+            conn.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+        assert conn.scalar(sa.select(sa.func.count()).select_from(search.DOCS).where(search.DOCS.c.entity == "notes")) == 10
+    assert titles(site, "王") == ["王芳"] and titles(site, "客户3") == ["客户3号"]
+
+
+def test_a_document_is_tokenized_in_one_pass_as_each_of_its_values_would_be():
+    """``_document`` finds the short tokens and trigrams of the whole body at once: no run crosses a line."""
+    from hypothesis import given, settings, strategies as st
+
+    text = st.text(alphabet="abcXY 李娜退款_-+().@12５ｱ\u3000가", max_size=12)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.one_of(st.none(), text, st.integers()), min_size=1, max_size=4))
+    def check(values):
+        record = {"id": 1, **{f"f{i}": v for i, v in enumerate(values)}}
+        names = tuple(record)[1:]
+        for dialect in ("sqlite", "postgresql"):
+            doc = search._document("e", (names, ()), record, dialect)
+            parts = [p for v in values if v not in (None, "") for t in [search.normalize(str(v))] if t for p in (t, search.digits_only(t)) if p]
+            if not parts:
+                assert doc is None
+                continue
+            shorts = set().union(*(search.short_tokens([p]) for p in parts))
+            assert doc["body"] == "\n".join(parts)
+            assert doc["title"] == (search.normalize(str(values[0])) if values[0] not in (None, "") else "")
+            assert doc["tokens"] == (sorted(shorts | search.trigrams(parts)) if dialect == "postgresql" else " ".join(sorted(shorts)))
+
+    check()

@@ -39,6 +39,19 @@ def follows_update(site: Site, entity: str, fields: frozenset[str]) -> bool:
     return entity == "contacts" or (entity == "followups" and "followed_at" in fields)
 
 
+def prepares_create(site: Site, entity: str, fields: frozenset[str]) -> bool:
+    """Whether ``before_create`` has work in a batch of new ``entity`` records (``kernel.concerned_with``)."""
+    return entity in PREPARED
+
+
+def follows_create(site: Site, entity: str, fields: frozenset[str]) -> bool:
+    """Whether ``after_create`` has work in a batch of new ``entity`` records giving ``fields``: new customers
+    only when shared with someone (an import's customers are usually not: their rows are then not read back)."""
+    if entity == "customers":
+        return bool(fields & {"shared_user_ids", "shared_team_ids"})
+    return entity in ("contacts", "followups")
+
+
 def dedupe_keys(values: dict[str, Any]) -> dict[str, str | None]:
     """The normalized keys stored with a customer (the name only counts for a company)."""
     phones = phone_keys([values.get("phone"), *(values.get("phones") or ())])

@@ -144,6 +144,7 @@ def record_rules(actor: Actor, entity: str, table: sa.Table) -> sa.ColumnElement
 
 
 @hookimpl
+@concerned_with(customer_rules.prepares_create)
 def before_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, values: dict[str, Any]) -> None:
     if entity == "customers":
         customer_rules.prepare_create(site, conn, actor, values)
@@ -156,6 +157,7 @@ def before_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, va
 
 
 @hookimpl
+@concerned_with(customer_rules.follows_create)
 def after_create(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any]) -> None:
     if entity == "customers":
         customer_rules.sync_shares(conn, record, new=True)

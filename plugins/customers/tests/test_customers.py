@@ -161,3 +161,35 @@ def test_deleting_many_customers_with_their_contacts_takes_a_handful_of_statemen
     assert site.records.list(SYSTEM, "contacts").total == 0
     site.records.restore(SYSTEM, "customers", ids[0])
     assert [c["is_primary"] for c in site.records.list(SYSTEM, "contacts").items] == [True]
+
+
+def test_a_batch_of_unshared_customers_is_not_read_back_and_stores_what_one_read_back_stores(site, people):
+    """``after_create`` concerns a batch of customers only when one is shared (``follows_create``): an
+    import's batch without shares is written with only its ids fetched, and its records, audit entries
+    and search documents are those of the same customer created alone (every column read back)."""
+    from dataclasses import replace
+
+    from kernel import audit_history
+    from kernel.testing import add_custom_field
+
+    add_custom_field(site, SYSTEM, "customers", "budget", {"type": "number", "format": "money"})
+    add_custom_field(site, SYSTEM, "customers", "since", {"type": "string", "format": "date"})
+    importer = replace(people["rep"], channel="import")
+    row = {"name": "厦门海贸有限公司", "phone": "138 0013 8000", "email": "Sales@Haimao.cn", "tags": ["vip"], "custom": {"budget": "12.5", "since": "2024-03-01"}}
+    shared = {**row, "name": "泉州海贸有限公司", "shared_user_ids": [people["rep2"].user_id]}
+    batch = site.records.create_many(importer, "customers", [row, {**row, "name": "福州海贸有限公司"}])
+    mixed = site.records.create_many(importer, "customers", [{**row, "name": "漳州海贸有限公司"}, shared])
+    alone = site.records.create(importer, "customers", row)
+
+    def stored(record_id):
+        with site.engine.connect() as conn:
+            (entry,) = audit_history(conn, "customers", record_id)
+        record = site.records.get(SYSTEM, "customers", record_id)
+        return {k: v for k, v in record.items() if k not in ("id", "created_at", "updated_at")}, entry["action"], entry["changes"]
+
+    assert stored(batch[0]) == stored(alone["id"])
+    for q in ("厦门海贸", "8613800138000", "0013", "haimao.cn", "厦", "sa"):  # the documents: found alike
+        found = {r["id"] for r in site.records.list(SYSTEM, "customers", q=q, limit=50).items}
+        assert {batch[0], alone["id"]} <= found, q
+    assert site.records.list(people["rep2"], "customers").total == 1  # the shared one of the mixed batch: its shares synced
+    assert site.records.get(people["rep2"], "customers", mixed[1])["shared_user_ids"] == [people["rep2"].user_id]
