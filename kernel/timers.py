@@ -84,6 +84,9 @@ class Timer:
     #: and a batch write that empties one clears the timer without reading the records
     requires: tuple[str, ...] = ()
     batch_size: int = 500
+    #: the batch on SQLite, when it should differ: one writer, and each commit writes the batch's
+    #: pages (a checkpoint), so fewer, larger batches cost less there; ``None``: ``batch_size``
+    sqlite_batch_size: int | None = None
     label: dict[str, str] = field(default_factory=dict)
     plugin: str = field(default="", compare=False)
 
@@ -100,6 +103,12 @@ class Timer:
             return found
         assert self.due is not None
         return [self.due(record) for record in records]
+
+    def batch_for(self, dialect: str) -> int:
+        """How many timers a batch claims on ``dialect``'s database."""
+        if dialect == "sqlite" and self.sqlite_batch_size is not None:
+            return self.sqlite_batch_size
+        return self.batch_size
 
     def idle(self, record: dict[str, Any]) -> bool:
         """Whether ``record`` lacks a field the timer :attr:`requires` (so it has no timer)."""
@@ -145,7 +154,7 @@ def check_timers(timers: Iterable[Timer], entities: dict[str, Entity]) -> dict[s
         stray = [f for f in timer.depends_on if not f.startswith("custom.") and f not in entity.table.c]
         if stray:
             raise PluginError(f"{where}: depends_on names {stray[0]!r}, which is not a field of {entity.name}")
-        if timer.batch_size < 1:
+        if timer.batch_size < 1 or (timer.sqlite_batch_size is not None and timer.sqlite_batch_size < 1):
             raise PluginError(f"{where}: batch_size must be at least 1")
         if any(t.name == timer.name for t in found.get(timer.entity, ())):
             raise PluginError(f"{where} is declared twice")
@@ -185,6 +194,10 @@ def _clear(conn: sa.Connection, entity: str, ids: Sequence[int], names: Sequence
     """Remove the timers ``names`` (all when ``None``) of records ``ids``: one statement."""
     if not ids or (names is not None and not names):
         return
+    if names is not None and conn.info.get(_CLAIMED):  # a timer batch's handler: its own timers are gone already
+        names = [n for n in names if not _claimed_here(conn, entity, n, ids)]
+        if not names:
+            return
     where = [TIMERS.c.entity == entity, _records_in(ids, conn)]
     if names is not None:
         unique = sorted(set(names))
@@ -291,6 +304,10 @@ _UPSERTS: dict[str, Any] = {}
 def _upsert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
+    claimed = conn.info.get(_CLAIMED)
+    if claimed:  # armed again in the batch that fired it: a later clear must delete it
+        for row in rows:
+            claimed.pop((row["entity"], row["name"]), None)
     dialect = conn.dialect.name
     statement = _UPSERTS.get(dialect)
     if statement is None:  # built once per dialect: every record write with a computed timer comes here
@@ -300,6 +317,28 @@ def _upsert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
             set_={"due_at": insert.excluded.due_at, "next_at": insert.excluded.next_at, "attempts": 0, "error": None},
         )
     conn.execute(statement, rows)  # one executemany
+
+
+#: ``conn.info`` key: while a timer batch's handler runs, ``{(entity, name): record ids}`` of the
+#: timer rows its claim deleted in this transaction (and not armed again since), so that clearing
+#: them again (a handler emptying a field the timer requires) costs no statement
+_CLAIMED = "crm_timers_claimed"
+
+
+@contextmanager
+def _claimed_in(conn: sa.Connection, timer: Timer, claimed: Sequence[DueTimer]) -> Iterator[None]:
+    """Note on ``conn`` that ``claimed`` timers were deleted by this transaction, while the handler runs."""
+    conn.info[_CLAIMED] = {(timer.entity, timer.name): {t.record_id for t in claimed}}
+    try:
+        yield
+    finally:
+        conn.info.pop(_CLAIMED, None)
+
+
+def _claimed_here(conn: sa.Connection, entity: str, name: str, ids: Sequence[int]) -> bool:
+    """Whether the timers ``name`` of records ``ids`` are all rows this transaction's claim deleted."""
+    claimed = conn.info[_CLAIMED].get((entity, name))
+    return claimed is not None and all(int(i) in claimed for i in ids)
 
 
 def _ids_of(column: sa.ColumnElement[Any], ids: Sequence[int], conn: sa.Connection) -> sa.ColumnElement[bool]:
@@ -340,15 +379,17 @@ def _fire_timer(site: Site, timer: Timer, now: datetime, bound: int) -> Fired:
 
     actor = Actor(user_id=None, label=f"timer {timer.entity}.{timer.name}", role="admin", channel="job")
     records = site.view.entities[timer.entity].table
+    size = timer.batch_for(site.engine.dialect.name)
     fired = batches = failed = 0
     while True:
         claimed: list[DueTimer] = []
         try:
             with collector_paused(), site.write() as conn:
-                claimed = _claim(conn, records, timer, now, bound)
+                claimed = _claim(conn, records, timer, now, bound, size)
                 if not claimed:
                     break
-                timer.handler(site=site, conn=conn, actor=actor, entity=timer.entity, timers=claimed)
+                with _claimed_in(conn, timer, claimed):
+                    timer.handler(site=site, conn=conn, actor=actor, entity=timer.entity, timers=claimed)
         except Exception as exc:  # the batch rolled back: keep its timers with the error, retry later
             if not claimed:
                 raise
@@ -358,7 +399,7 @@ def _fire_timer(site: Site, timer: Timer, now: datetime, bound: int) -> Fired:
             continue
         fired += len(claimed)
         batches += 1
-        if len(claimed) < timer.batch_size:
+        if len(claimed) < size:
             break
     return Fired(fired, batches, failed)
 
@@ -393,8 +434,8 @@ def collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _claim(conn: sa.Connection, records: sa.Table, timer: Timer, now: datetime, bound: int) -> list[DueTimer]:
-    """Delete up to ``batch_size`` due rows of ``timer`` and return them (locked until the transaction ends).
+def _claim(conn: sa.Connection, records: sa.Table, timer: Timer, now: datetime, bound: int, size: int) -> list[DueTimer]:
+    """Delete up to ``size`` due rows of ``timer`` and return them (locked until the transaction ends).
 
     On PostgreSQL the pick locks each timer row and its record and skips rows where either is
     locked: a record being written right now (whose timer that write may move) waits for the
@@ -406,7 +447,7 @@ def _claim(conn: sa.Connection, records: sa.Table, timer: Timer, now: datetime, 
         .join(records, records.c.id == TIMERS.c.record_id)
         .where(TIMERS.c.entity == timer.entity, TIMERS.c.name == timer.name, TIMERS.c.next_at <= now, TIMERS.c.id <= bound)
         .order_by(TIMERS.c.next_at)
-        .limit(timer.batch_size)
+        .limit(size)
     )
     if conn.dialect.name == "postgresql":
         chosen = due.with_for_update(skip_locked=True, of=[TIMERS, records]).cte("due").prefix_with("MATERIALIZED")

@@ -237,6 +237,63 @@ def test_a_failing_batch_rolls_back_and_fires_on_a_later_pass(site, recorder, cl
     assert timers_of(site) == {}
 
 
+def test_sqlite_batch_size_sets_the_batch_on_sqlite_only(make_site, recorder, clock):
+    site = make_site(notes_plugin, timer_plugin(recorder, batch_size=10, sqlite_batch_size=15))
+    site.records.create_many(ADMIN, "notes", [{"title": f"n{i}", "touched_at": START} for i in range(30)])
+    clock.advance(DAYS)
+    done = fire_due_timers(site)
+    sizes = [15, 15] if site.engine.dialect.name == "sqlite" else [10, 10, 10]
+    assert (done.fired, done.batches) == (30, len(sizes)) and [len(call) for call in recorder.calls] == sizes
+
+
+def test_clearing_the_timers_a_batch_fired_costs_no_statement_unless_armed_again(make_site, clock):
+    """The handler's transaction deleted the timers it fires: clearing them again (a change emptying a
+    field the timer requires) sends nothing, but one armed again meanwhile is cleared; the note of
+    what was claimed goes with the batch, even a failing one."""
+    sent: list[list[str]] = []
+    fail = [True]
+
+    def handler(site: Any, conn: sa.Connection, actor: Actor, entity: str, timers: list[DueTimer]) -> None:
+        ids = [t.record_id for t in timers]
+        statements: list[str] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        sa.event.listen(conn, "before_cursor_execute", seen)
+        try:
+            clear_timers(conn, entity, ids, "followup")  # fired by this batch: gone already
+            clear_timers(conn, entity, ids[:1], "followup")
+            sent.append([s for s in statements if "kernel_timers" in s])
+            clear_timers(conn, entity, ids, "other")  # another timer of theirs: cleared as ever
+            arm_timers(conn, entity, ids[:2], "followup", site.clock.now() - DAYS)  # armed again in the past ...
+            statements.clear()
+            clear_timers(conn, entity, ids, "followup")  # ... so cleared with a statement
+            sent.append([s for s in statements if "kernel_timers" in s])
+        finally:
+            sa.event.remove(conn, "before_cursor_execute", seen)
+        if fail[0]:
+            fail[0] = False
+            raise RuntimeError("the handler failed on purpose")
+
+    followup = Timer(name="followup", entity="notes", handler=handler, due=followup_due, depends_on=("touched_at", "status"))
+    site = make_site(notes_plugin, plugin_module("timertest", requires=["notes"], register_timers=lambda: [followup]))
+    ids = site.records.create_many(ADMIN, "notes", [{"title": f"n{i}", "touched_at": START} for i in range(3)])
+    with site.write() as conn:
+        arm_timers(conn, "notes", ids, "other", START + 10 * DAYS)
+    clock.advance(DAYS)
+    assert fire_due_timers(site).failed == 1
+    with site.engine.connect() as conn:
+        assert "crm_timers_claimed" not in conn.info
+    clock.advance(minutes=1)
+    assert fire_due_timers(site).fired == 3
+    with site.engine.connect() as conn:
+        assert "crm_timers_claimed" not in conn.info
+    assert sent[0] == [] and sent[2] == []  # nothing sent for the timers just fired, in either batch
+    assert len(sent[1]) == 1 and sent[1][0].lstrip().upper().startswith("DELETE") and len(sent[3]) == 1
+    assert timers_of(site) == {}  # the re-armed ones cleared, "other" too
+
+
 def test_the_cyclic_collector_is_paused_during_a_batch_and_restored_after(site, recorder, clock):
     """A batch's short-lived objects set off no full-heap collection; the collector comes back after the
     batch (a failing one too), and one turned off by the application stays off."""
@@ -284,6 +341,7 @@ def test_declarations_are_checked_at_start_up(make_site, recorder):
         (Timer("t", "notes", recorder, due=followup_due), "depends_on"),
         (Timer("t", "notes", recorder, due=followup_due, depends_on=("nope",)), "'nope'"),
         (Timer("bad name", "notes", recorder), "snake_case"),
+        (Timer("t", "notes", recorder, sqlite_batch_size=0), "batch_size must be at least 1"),
         (Timer("t", "notes", recorder, due=followup_due, depends_on=("status",), requires=("touched_at",)), "requires names 'touched_at'"),
     ]
     make_site(notes_plugin)

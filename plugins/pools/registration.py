@@ -136,7 +136,8 @@ def timers(*kinds: PoolKind) -> list[Timer]:
         held = (kind.owner_field or "owner_id", kind.pool_field)  # an unowned record, or one outside a pool, has no deadline
         depends = tuple(n for n in (*held, kind.activity_field, kind.level_field) if n)
         found.append(Timer(returns.RETURN, kind.entity, returns.return_due, due_many=returns.return_times, depends_on=depends, requires=held,
-                           batch_size=returns.BATCH, label={"en": "Return to the pool", "zh_CN": "回收到池"}))
+                           batch_size=returns.BATCH,
+                           sqlite_batch_size=returns.SQLITE_BATCH, label={"en": "Return to the pool", "zh_CN": "回收到池"}))
         found.append(Timer(returns.REMIND, kind.entity, returns.remind_due, due_many=returns.remind_times, depends_on=depends, requires=held,
                            label={"en": "Remind before the return", "zh_CN": "回收前提醒"}))
     return found

@@ -39,6 +39,10 @@ REMIND = "pool_remind"
 #: 10,000: over a million held records PostgreSQL's planner then reads the whole records table to
 #: claim the batch and to read it (a hash join: 0.5 s where 5,000 ids by the index take 0.05 s).
 BATCH = 5000
+#: On SQLite (no such plan; one writer): each commit checkpoints the pages its batch wrote, a few per
+#: returned record scattered over the records, holds and timers, so one commit for a night of
+#: 10,000 returns instead of two takes a tenth off the pass.
+SQLITE_BATCH = 10_000
 REASONS = {"followup": N_("not followed up in time"), "close": N_("not closed in time")}
 RULES = {"followup": "followup_days", "close": "close_days"}
 TEXTS = {
@@ -294,13 +298,13 @@ def _reconcile_kind(site: Site, conn: sa.Connection, kind: PoolKind) -> dict[str
     pool = table.c[kind.pool_field]
     entity = kind.entity
     matching = sa.select(table.c.id).where(table.c.id == HOLDS.c.record_id, owner == HOLDS.c.user_id, pool == HOLDS.c.pool_id)
-    removed = len(conn.execute(sa.delete(HOLDS).where(HOLDS.c.entity == entity, ~matching.exists()).returning(HOLDS.c.id)).all())
-    held = sa.select(HOLDS.c.id).where(HOLDS.c.entity == entity, HOLDS.c.record_id == table.c.id)
+    removed = len(conn.execute(sa.delete(HOLDS).where(HOLDS.c.entity == entity, ~matching.exists()).returning(HOLDS.c.record_id)).all())
+    held = sa.select(HOLDS.c.record_id).where(HOLDS.c.entity == entity, HOLDS.c.record_id == table.c.id)
     source = sa.select(
         sa.literal(entity).label("entity"), table.c.id, pool, owner, sa.literal(site.clock.now(), HOLDS.c.assigned_at.type), sa.true()
     ).where(owner.is_not(None), pool.is_not(None), ~held.exists())
     added = len(conn.execute(
-        sa.insert(HOLDS).from_select(["entity", "record_id", "pool_id", "user_id", "assigned_at", "counted"], source).returning(HOLDS.c.id)
+        sa.insert(HOLDS).from_select(["entity", "record_id", "pool_id", "user_id", "assigned_at", "counted"], source).returning(HOLDS.c.record_id)
     ).all())
     expected = (
         sa.select(HOLDS.c.pool_id, HOLDS.c.user_id, sa.func.count().label("n"))
