@@ -75,8 +75,8 @@ def test_no_catalog_translates_one_message_twice():
 
 
 def test_the_chinese_ui_addresses_its_reader_formally():
-    """One register: 您, never 你, in every Chinese catalog and in any Chinese the code, templates or scripts
-    carry (business software; a page must not switch between the two)."""
+    """One register: 您, never 你, in every Chinese catalog, in any Chinese the code, templates or scripts
+    carry, and in the Chinese documentation (business software; a page must not switch between the two)."""
     catalogs = [*ROOT.glob("kernel/locale/zh_CN/LC_MESSAGES/*.po"), *ROOT.glob("plugins/*/locale/zh_CN/LC_MESSAGES/*.po")]
     assert len(catalogs) >= 5
     informal = []
@@ -91,6 +91,6 @@ def test_the_chinese_ui_addresses_its_reader_formally():
         path for suffix in ("py", "html", "js", "json", "txt")
         for path in [*ROOT.glob(f"kernel/**/*.{suffix}"), *ROOT.glob(f"plugins/**/*.{suffix}")]
         if "swagger" not in path.parts and "tests" not in path.parts  # a vendored bundle; tests may quote anything
-    ]
+    ] + [*ROOT.glob("docs/zh/**/*.md")]
     informal += [str(path.relative_to(ROOT)) for path in sources if "你" in path.read_text(encoding="utf-8", errors="replace")]
     assert formal > 10 and informal == []
