@@ -139,10 +139,12 @@ def pick_counted(labels: Any, locale: str, count: Any) -> str:
 def counted(count: Any, unit: Any, locale: str = "en") -> str:
     """``count`` and its unit as they read in a sentence of ``locale``: with ``unit = {"en": {"one": "Note",
     "other": "Notes"}, "zh_CN": "笔记"}`` (an entity's :attr:`~kernel.entities.Entity.unit`), ``counted(1, unit)``
-    is ``"1 note"``, ``counted(3, unit)`` ``"3 notes"`` and ``counted(3, unit, "zh_CN")`` ``"3 笔记"``.
+    is ``"1 note"``, ``counted(3, unit)`` ``"3 notes"``, ``counted(3, unit, "zh_CN")`` ``"3 笔记"`` and
+    ``counted(2100, unit)`` ``"2,100 notes"`` (digits grouped as ``locale`` groups them).
 
     The form is :func:`pick_counted`'s (CLDR's plural rule of ``locale``), put :func:`in_sentence`."""
-    return f"{count} {in_sentence(pick_counted(unit, locale, count))}"
+    number = numbers.format_decimal(count, locale=locale) if isinstance(count, int) else count
+    return f"{number} {in_sentence(pick_counted(unit, locale, count))}"
 
 
 def in_sentence(label: str) -> str:

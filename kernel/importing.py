@@ -595,14 +595,14 @@ class ImportReport:
     def summary(self) -> str:
         """One line in English: ``imported 120 notes, skipped 3 duplicates, 0 invalid`` (or what went wrong);
         each count takes its unit's singular or plural (``imported 1 note, skipped 1 duplicate``)."""
-        records, duplicates, invalid = counted(self.imported, self.unit or {"en": self.entity}), counted(self.skipped_duplicates, DUPLICATES), self.invalid_count
+        records, duplicates, invalid = counted(self.imported, self.unit or {"en": self.entity}), counted(self.skipped_duplicates, DUPLICATES), f"{self.invalid_count:,}"
         if self.dry_run:
             return f"dry run: {records} would be imported, {duplicates} skipped, {invalid} invalid; nothing was written"
         if self.refused:
-            return f"nothing imported: {invalid} of {counted(self.rows, ROWS)} {'is' if invalid == 1 else 'are'} invalid"
+            return f"nothing imported: {invalid} of {counted(self.rows, ROWS)} {'is' if self.invalid_count == 1 else 'are'} invalid"
         line = f"imported {records}, skipped {duplicates}, {invalid} invalid"
         if self.updated or self.unchanged:
-            line += f", updated {len(self.updated)} ({self.unchanged} unchanged)"
+            line += f", updated {len(self.updated):,} ({self.unchanged:,} unchanged)"
         if self.on_duplicate == "create" and self.duplicates:
             alike = self.duplicate_count
             line += f" ({counted(alike, IMPORTED_ROWS)} {'looks like a duplicate' if alike == 1 else 'look like duplicates'})"

@@ -138,8 +138,8 @@ def test_large_files_report_progress_on_stderr(crm, site, tmp_path):
     path = write(tmp_path, "名称,电话\n" + "".join(f"Firm {i},1390000{i:04d}\n" for i in range(2100)))
     result = crm("import", "customers", path)
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == ["1,000 of 2,100 rows", "2,000 of 2,100 rows", "2,100 of 2,100 rows", "import job 1: 'crm import --undo 1' removes its 2100 records"]
-    assert result.stdout.strip() == "imported 2100 customers, skipped 0 duplicates, 0 invalid"
+    assert result.stderr.splitlines() == ["1,000 of 2,100 rows", "2,000 of 2,100 rows", "2,100 of 2,100 rows", "import job 1: 'crm import --undo 1' removes its 2,100 records"]
+    assert result.stdout.strip() == "imported 2,100 customers, skipped 0 duplicates, 0 invalid"
 
 
 def test_import_refuses_missing_oversized_and_unknown_entities(crm, tmp_path):

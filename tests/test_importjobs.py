@@ -195,11 +195,11 @@ def test_the_cli_resumes_a_killed_import_and_undoes_it(site, tmp_path, database_
     result = crm("import", "--resume")
     assert result.exit_code == 0, result.output
     assert "resuming import job 1 (customers from" in result.stderr and f"after row {killed_at[0] + 1}" in result.stderr
-    assert result.stdout.strip() == "imported 2500 customers, skipped 0 duplicates, 0 invalid"
+    assert result.stdout.strip() == "imported 2,500 customers, skipped 0 duplicates, 0 invalid"
     assert sum(stored_names(site).values()) == 2_500
     assert crm("import", "--resume").exit_code == 1
     undone = crm("import", "--undo", "1")
-    assert undone.exit_code == 0 and undone.stdout.strip() == "import job 1 undone: 2500 records moved to the recycle bin"
+    assert undone.exit_code == 0 and undone.stdout.strip() == "import job 1 undone: 2,500 records moved to the recycle bin"
     assert sum(stored_names(site).values()) == 0
 
 

@@ -69,5 +69,7 @@ def test_a_count_reads_right_for_one_and_many_in_english_and_chinese(site):
     assert [counted(n, unit) for n in (0, 1, 2)] == ["0 teams", "1 team", "2 teams"]
     assert [counted(n, unit, "zh_CN") for n in (1, 2)] == ["1 团队", "2 团队"]  # Chinese has one form
     assert counted(1, site.view.entity("notes").unit) == "1 note"
+    assert [counted(n, unit) for n in (1000, 1234567)] == ["1,000 teams", "1,234,567 teams"]  # grouped, as the progress lines group them
+    assert counted(12345, unit, "zh_CN") == "12,345 团队"
     assert in_sentence("Follow-ups") == "follow-ups" and in_sentence("SMS templates") == "SMS templates" and in_sentence("IDs") == "IDs"
     assert in_sentence("x") == "x" and in_sentence("") == ""

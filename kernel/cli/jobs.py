@@ -57,7 +57,7 @@ def jobs_run(site: Site, as_of: datetime | None, only: str | None) -> None:
     if only is None and site.view.timers:  # then the per-record timers due as of the same time
         fired = fire_due(site, as_of)
         status = "failed" if fired.failed else "done"
-        rows.append(("timers", (as_of or site.clock.now()).isoformat(), status, f"{fired.fired} fired in {counted(fired.batches, units('batch', 'batches'))}, {fired.failed} failed"))
+        rows.append(("timers", (as_of or site.clock.now()).isoformat(), status, f"{fired.fired:,} fired in {counted(fired.batches, units('batch', 'batches'))}, {fired.failed} failed"))
         if fired.failed:
             failed.append("timers")
     if not rows:
@@ -65,7 +65,7 @@ def jobs_run(site: Site, as_of: datetime | None, only: str | None) -> None:
         return
     echo_table(("job", "slot", "status", "detail"), rows)
     if failed:
-        raise UserError(f"{len(failed)} of {counted(len(rows), units('job', 'jobs'))} failed: {', '.join(failed)}")
+        raise UserError(f"{len(failed):,} of {counted(len(rows), units('job', 'jobs'))} failed: {', '.join(failed)}")
 
 
 @jobs.command("list")
