@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -119,14 +120,19 @@ def _masked_when(kind: PoolKind, pools: sa.Table, name: str) -> Any:
     def when(actor: Actor, table: sa.Table) -> sa.ColumnElement[bool] | None:
         if actor.role == "admin":
             return None
-        admin = [list_has(pools.c.admin_ids, actor.user_id)] if actor.user_id is not None else []
-        if actor.team_id is not None:
-            admin.append(list_has(pools.c.admin_team_ids, actor.team_id))
-        masking = sa.select(pools.c.id).where(list_has(pools.c.masked_fields, name), sa.not_(sa.or_(*admin)) if admin else sa.true())
-        owner = table.c[kind.owner_field or "owner_id"]
-        return sa.and_(owner.is_(None), table.c[kind.pool_field].in_(masking))
+        return _masked(table, kind.owner_field or "owner_id", kind.pool_field, pools, name, actor.user_id, actor.team_id)
 
     return when
+
+
+@lru_cache(maxsize=4096)
+def _masked(table: sa.Table, owner_field: str, pool_field: str, pools: sa.Table, name: str, user_id: int | None, team_id: int | None) -> sa.ColumnElement[bool]:
+    """The condition of :func:`_masked_when`, built once per field and user (every read of a masked record asks)."""
+    admin = [list_has(pools.c.admin_ids, user_id)] if user_id is not None else []
+    if team_id is not None:
+        admin.append(list_has(pools.c.admin_team_ids, team_id))
+    masking = sa.select(pools.c.id).where(list_has(pools.c.masked_fields, name), sa.not_(sa.or_(*admin)) if admin else sa.true())
+    return sa.and_(table.c[owner_field].is_(None), table.c[pool_field].in_(masking))
 
 
 def timers(*kinds: PoolKind) -> list[Timer]:
