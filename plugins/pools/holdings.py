@@ -86,10 +86,12 @@ def holds_of(conn: sa.Connection, entity: str, ids: list[int]) -> dict[int, dict
     return {row.record_id: dict(row._mapping) for row in conn.execute(query)}
 
 
-def hold(conn: sa.Connection, entity: str, record_id: int, pool_id: int, user_id: int, at: datetime) -> None:
-    """``record_id`` is now held by ``user_id`` from the pool, since ``at`` (and counts against the limit)."""
+def hold(conn: sa.Connection, entity: str, record_id: int, pool_id: int, user_id: int, at: datetime) -> dict[str, Any]:
+    """``record_id`` is now held by ``user_id`` from the pool, since ``at`` (and counts against the limit); the row
+    as stored."""
     row = {"entity": entity, "record_id": record_id, "pool_id": pool_id, "user_id": user_id, "assigned_at": at, "counted": True, "reminded_at": None}
     upsert(conn, HOLDS, row, ["entity", "record_id"], ["pool_id", "user_id", "assigned_at", "counted", "reminded_at"])
+    return row
 
 
 def unhold(conn: sa.Connection, entity: str, ids: list[int]) -> list[tuple[int, int]]:

@@ -61,7 +61,7 @@ class PoolAssignBody(BaseModel):
 
 
 def _claim(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: ClaimBody) -> dict[str, Any]:
-    return operations.claim(site, actor, entity.name, record["id"], reason=body.reason, conn=conn)
+    return operations.claim_locked(site, conn, actor, entity.name, record, reason=body.reason)
 
 
 def _claim_unseen(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record_id: Any) -> None:
@@ -79,15 +79,15 @@ def _claim_unseen(site: Site, conn: sa.Connection, actor: Actor, entity: Entity,
 
 
 def _assign(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: PoolAssignBody) -> dict[str, Any]:
-    return operations.assign(site, actor, entity.name, [record["id"]], body.owner_id, reason=body.reason, conn=conn)[0]
+    return operations.assign_locked(site, conn, actor, entity.name, record, body.owner_id, reason=body.reason)
 
 
 def _release(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: ReleaseBody) -> dict[str, Any]:
-    return operations.release(site, actor, entity.name, record["id"], body.reason, conn=conn)
+    return operations.release_locked(site, conn, actor, entity.name, record, body.reason)
 
 
 def _transfer(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: PoolAssignBody) -> dict[str, Any]:
-    return operations.transfer(site, actor, entity.name, record["id"], body.owner_id, reason=body.reason, conn=conn)
+    return operations.transfer_locked(site, conn, actor, entity.name, record, body.owner_id, reason=body.reason)
 
 
 def actions(entity: str) -> list[Action]:
@@ -141,9 +141,19 @@ def timers(*kinds: PoolKind) -> list[Timer]:
     for kind in kinds:
         held = (kind.owner_field or "owner_id", kind.pool_field)  # an unowned record, or one outside a pool, has no deadline
         depends = tuple(n for n in (*held, kind.activity_field, kind.level_field) if n)
-        found.append(Timer(returns.RETURN, kind.entity, returns.return_due, due_many=returns.return_times, depends_on=depends, requires=held,
+        found.append(Timer(returns.RETURN, kind.entity, returns.return_due, due_many=_return_times, depends_on=depends, requires=held,
                            batch_size=returns.BATCH,
                            sqlite_batch_size=returns.SQLITE_BATCH, label={"en": "Return to the pool", "zh_CN": "回收到池"}))
-        found.append(Timer(returns.REMIND, kind.entity, returns.remind_due, due_many=returns.remind_times, depends_on=depends, requires=held,
+        found.append(Timer(returns.REMIND, kind.entity, returns.remind_due, due_many=_remind_times, depends_on=depends, requires=held,
                            label={"en": "Remind before the return", "zh_CN": "回收前提醒"}))
     return found
+
+
+def _return_times(site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]]) -> list[Any]:
+    """The return timer's ``due_many``: a pool operation's record with the pool and hold it has."""
+    return returns.return_times(site, conn, entity, records, **operations.known_rows(site, entity, records))
+
+
+def _remind_times(site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]]) -> list[Any]:
+    """The reminder timer's ``due_many``: a pool operation's record with the pool and hold it has."""
+    return returns.remind_times(site, conn, entity, records, **operations.known_rows(site, entity, records))
