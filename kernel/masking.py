@@ -179,6 +179,11 @@ class Masking:
             expression = sa.case((self.fields[name], removed), else_=expression)
         return sa.type_coerce(expression, column.type)
 
+    def take_flags(self, row: dict[str, Any]) -> list[str]:
+        """The fields masked on ``row`` (a row read with :meth:`flags` besides its columns); the flags are
+        taken off it."""
+        return [name for i, name in enumerate(self.fields) if row.pop(f"{_FLAG}{i}")]
+
     def record(self, mapping: Any) -> dict[str, Any]:
         """A record out of a row selected with :meth:`columns`: masked values ``None``, ``_masked`` listed."""
         record = {name: mapping[name] for name in self.entity.columns}
@@ -255,10 +260,14 @@ def masked_fields(site: Site, conn: sa.Connection, actor: Actor, entity: Entity,
     return found
 
 
-def mask_records(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Loaded ``records`` (and their child rows) as ``actor`` may see them: one query per entity that has masks."""
+def mask_records(
+    site: Site, conn: sa.Connection, actor: Actor, entity: Entity, records: list[dict[str, Any]], *, masked: dict[int, list[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Loaded ``records`` (and their child rows) as ``actor`` may see them: one query per entity that has masks.
+    ``masked``: the records' own masked fields by id, when read with them (:meth:`Masking.take_flags`)."""
     view = site.view
-    masked = masked_fields(site, conn, actor, entity, [r["id"] for r in records])
+    if masked is None:
+        masked = masked_fields(site, conn, actor, entity, [r["id"] for r in records])
     shown = [hide(r, masked.get(r["id"], []), entity) for r in records]
     for kids in entity.children:
         child = view.entities.get(kids.entity)

@@ -271,7 +271,17 @@ class Records:
         mapping = row._mapping
         return {name: mapping[name] for name in entity.columns}
 
-    def _load(self, conn: sa.Connection, view: View, actor: Actor, entity: Entity, record_id: Any, *, lock: bool) -> dict[str, Any]:
+    def _load(
+        self, conn: sa.Connection, view: View, actor: Actor, entity: Entity, record_id: Any, *, lock: bool,
+        masks: masking.Masking | None = None, stored: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The record ``record_id`` if ``actor``'s record rules let them see it (``lock``: change it; the row
+        locked on PostgreSQL), else a 404 (403 when it is visible only through its parent).
+
+        ``masks``: also read, in the same query, the mask flags a :meth:`masking.Masking.take_flags` takes
+        off the answer. ``stored``: that record as the caller read it in ``conn`` with a row lock; it is
+        not read again, only checked against the rules by id, and not even that when they let ``actor``
+        see every record."""
         if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id < 1:
             raise NotFound(f"no {entity.name} record {record_id!r}", [{"loc": ["id"], "msg": "must be a positive integer"}])
         if lock:  # a write: the record's own rules, never widened through its parent
@@ -279,10 +289,15 @@ class Records:
                 visible = self._visible(view, actor, entity)
         else:
             visible = self._visible(view, actor, entity)
-        query = sa.select(entity.table).where(entity.table.c.id == record_id, *visible)
-        if lock and conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = conn.execute(query).first()
+        if stored is not None and stored.get("id") == record_id:
+            if not visible or conn.scalar(sa.select(entity.table.c.id).where(entity.table.c.id == record_id, *visible)) is not None:
+                return dict(stored)
+            row = None
+        else:
+            query = sa.select(entity.table, *(masks.flags() if masks is not None else ())).where(entity.table.c.id == record_id, *visible)
+            if lock and conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = conn.execute(query).first()
         if row is None:
             if lock and entity.parents and conn.scalar(sa.select(entity.table.c.id).where(entity.table.c.id == record_id, *self._visible(view, actor, entity))):
                 raise Forbidden(f"{entity.name} record {record_id} is visible through its parent: you may read it, not change it")
@@ -536,7 +551,7 @@ class Records:
 
     def assign(
         self, actor: Actor, entity_name: str, ids: Sequence[Any], owner_id: Any, reason: str | None = None,
-        *, conn: sa.Connection | None = None, change: ownership.OwnerChange | None = None,
+        *, conn: sa.Connection | None = None, change: ownership.OwnerChange | None = None, stored: dict[int, dict[str, Any]] | None = None,
     ) -> list[dict[str, Any]]:
         """Give the records ``ids`` of an owned entity to ``owner_id``, all or none; returns them as stored.
 
@@ -550,6 +565,10 @@ class Records:
         a plugin that moves owners by rules of its own (a claim, a release, a return): it is kept
         on the ownership events, its action names the audit entries, its reason stands in for
         ``reason``; with it ``owner_id`` may be ``None`` (the records are left without an owner).
+
+        ``stored``: records of ``ids`` by id, as the caller read them in ``conn`` with a row lock (a plugin
+        that checked them before changing their owner): they are not read again, only checked against the
+        actor's record rules, by id, when those do not let the actor see every record.
         """
         view = self.site.view
         entity = self._entity(view, entity_name)
@@ -566,7 +585,7 @@ class Records:
             owner = None if owner_id is None and change is not None else ownership.checked_owner(tx, owner_id)
             for index, record_id in enumerate(wanted):
                 try:
-                    assigned.append(self._assign_one(tx, view, actor, entity, record_id, owner, reason, events, change))
+                    assigned.append(self._assign_one(tx, view, actor, entity, record_id, owner, reason, events, change, (stored or {}).get(record_id)))
                 except RecordError as exc:
                     if len(wanted) > 1:  # say which record: the whole batch is refused
                         exc.details = [{**d, "loc": ["ids", index, *d.get("loc", [])]} for d in exc.details] or [{"loc": ["ids", index], "msg": exc.message}]
@@ -579,10 +598,10 @@ class Records:
 
     def _assign_one(
         self, tx: sa.Connection, view: View, actor: Actor, entity: Entity, record_id: Any, owner: int | None, reason: str | None,
-        events: list[dict[str, Any]], change: ownership.OwnerChange | None = None,
+        events: list[dict[str, Any]], change: ownership.OwnerChange | None = None, stored: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         owner_field = entity.owner_field or ""
-        record = self._load(tx, view, actor, entity, record_id, lock=True)
+        record = self._load(tx, view, actor, entity, record_id, lock=True, stored=stored)
         self._authorize(view, actor, entity, ownership.ACTION, record)
         if not ownership.controls(self.site, tx, actor, entity, record):
             raise Forbidden(f"you may not give {entity.name} record {record['id']} away: it is outside your record scope")
@@ -722,7 +741,8 @@ class Records:
                     action.unseen(site=self.site, conn=tx, actor=actor, entity=entity, record_id=record_id)
                 raise
             self._authorize(view, actor, entity, action.name, record)
-            versions.check(entity, self._seen(tx, view, actor, entity, record), if_match)
+            if if_match is not None:  # the version the actor was shown (masked): a query, so only when asked
+                versions.check(entity, self._seen(tx, view, actor, entity, record), if_match)
             result = action.handler(site=self.site, conn=tx, actor=actor, entity=entity, record=record, body=parsed)
             detail = audit.jsonable(parsed.model_dump() if isinstance(parsed, pydantic.BaseModel) else parsed or {})
             audit.write(tx, [audit.entry(actor, self.site.clock.now(), entity.name, record["id"], action.name, {"body": detail})])
@@ -733,11 +753,13 @@ class Records:
     def get(self, actor: Actor, entity_name: str, record_id: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
         view = self.site.view
         entity = self._entity(view, entity_name)
+        masks = masking.for_actor(self.site, view, actor, entity) if view.masks.get(entity.name) else None
         with self._reading(conn) as tx:
-            record = self._load(tx, view, actor, entity, record_id, lock=False)
+            record = self._load(tx, view, actor, entity, record_id, lock=False, masks=masks)
+            masked = {record["id"]: masks.take_flags(record)} if masks is not None else {}
             self._authorize(view, actor, entity, "read", record)
             found = children.attach(tx, view, entity, [{k: record[k] for k in entity.columns}])
-            return masking.mask_records(self.site, tx, actor, entity, found)[0] if view.masks else found[0]
+            return masking.mask_records(self.site, tx, actor, entity, found, masked=masked)[0] if view.masks else found[0]
 
     def history(self, actor: Actor, entity_name: str, record_id: Any, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """A record's audit entries, newest first (only for a record the actor can see)."""

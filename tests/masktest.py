@@ -92,9 +92,9 @@ def find_duplicates(entity: str, rows: list[dict[str, Any]], conn: sa.Connection
 PLUGIN = dict(register_entities=entities, register_masks=masks, find_duplicates=find_duplicates)
 
 
-def masked_site(make_site: Any) -> Any:
-    """A site with the plugin, its tables, the custom ``wechat`` field and a ``member`` role."""
-    site = make_site(plugin_module("masktest", **PLUGIN), default_locale="en")
+def masked_site(make_site: Any, *others: Any) -> Any:
+    """A site with the plugin (and ``others``), its tables, the custom ``wechat`` field and a ``member`` role."""
+    site = make_site(plugin_module("masktest", **PLUGIN), *others, default_locale="en")
     Base.metadata.create_all(site.engine, tables=[Person.__table__, Contact.__table__])
     add_field(site, SYSTEM, "masktest_people", "wechat", {"type": "string"}, label={"en": "WeChat", "zh_CN": "微信"})
     site.records.create(SYSTEM, "roles", {"name": "member", "permissions": [

@@ -12,12 +12,14 @@ import csv
 import io
 
 import pytest
+import sqlalchemy as sa
 
-from kernel import Actor, Forbidden, Mask, PluginError
+from kernel import Action, Actor, Forbidden, Mask, PluginError
 from kernel.activity import record_activity
 from kernel.exporting import export_records
 from kernel.fielddefs import add_field
 from kernel.testing import plugin_module
+from kernel.versions import EditConflict
 
 from tests.masktest import PHONE, SYSTEM, entities, locked_for, masked_site
 
@@ -77,6 +79,32 @@ def test_get_shows_the_phone_to_its_owner_and_hides_it_from_others(site, people)
     assert "_masked" not in site.records.get(bob, "masktest_people", open_["id"])
     assert site.records.get(SYSTEM, "masktest_people", locked["id"])["phone"] == PHONE  # system actors see all
     assert site.records.get(bob.elevated("merge"), "masktest_people", locked["id"])["phone"] == PHONE
+
+
+def test_get_reads_the_record_and_what_is_masked_of_it_in_one_statement(site, people):
+    ann, bob, locked, open_, _ = people
+    site.records.get(bob, "masktest_people", open_["id"])  # the role's rights, read once
+    statements: list[str] = []
+    sa.event.listen(site.engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statements.append(statement))
+    seen = site.records.get(bob, "masktest_people", locked["id"])
+    [read] = [s for s in statements if "masktest_people" in s]  # (besides the site's registry version check)
+    assert "_mask_0" in read
+    assert seen["phone"] is None and seen["_masked"] == ["phone", "score", "wechat"] and "_mask_0" not in seen
+
+
+def test_an_action_reads_the_masks_only_to_check_an_if_match(make_site):
+    touch = Action("touch", {"en": "Touch", "zh_CN": "触碰"}, lambda site, conn, actor, entity, record, body: {"id": record["id"]})
+    site = masked_site(make_site, plugin_module("masktouch", requires=["masktest"], register_entity_actions=lambda: {"masktest_people": [touch]}))
+    ann = member(site, "ann@example.com")
+    boss = Actor(user_id=member(site, "boss@example.com").user_id, label="boss@example.com", role="admin")  # masked: not the owner
+    locked = site.records.create(ann, "masktest_people", {"name": "Locked Li", "phone": PHONE, "locked": True})
+    statements: list[str] = []
+    sa.event.listen(site.engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statements.append(statement))
+    assert site.records.act(boss, "masktest_people", locked["id"], "touch", None) == {"id": locked["id"]}
+    assert statements and not [s for s in statements if "_mask_" in s]
+    with pytest.raises(EditConflict) as stale:
+        site.records.act(boss, "masktest_people", locked["id"], "touch", None, if_match='"0000"')
+    assert stale.value.record["phone"] is None  # the version checked and answered is the masked one
 
 
 def test_list_hides_the_phone_in_every_row_it_masks(site, people):

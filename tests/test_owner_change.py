@@ -2,9 +2,12 @@
 events, through Records.assign(change=) and Records.update_many(owner_change=); RecordError.worded."""
 
 import pytest
+import sqlalchemy as sa
 
-from kernel import Actor, Conflict, OwnerChange, ValidationError
+from kernel import Actor, Conflict, NotFound, OwnerChange, ValidationError
 from kernel.messages import Labels, localize
+from kernel.testing import plugin_module
+from tests.example import plugin as notes_plugin
 
 
 @pytest.fixture
@@ -30,6 +33,35 @@ def test_assign_with_a_change_keeps_its_action_via_and_rule_and_may_leave_no_own
     assert (second["action"], second["from_owner"], second["to_owner"]) == ("release", users[0], None)
     with pytest.raises(ValidationError):
         site.records.assign(admin, "notes", [note["id"]], None)  # without a change, an owner is needed
+
+
+def test_assign_takes_the_row_its_caller_locked_without_reading_it_again_and_keeps_the_rules(make_site, admin):
+    no_archive = plugin_module("no_archive", record_filter=lambda actor, entity, table: table.c.status != "archived" if entity == "notes" and actor.user_id else None)
+    site = make_site(notes_plugin, no_archive)
+    owner = site.records.create(admin, "users", {"email": "o@example.com", "name": "O", "role": "sales_rep"})["id"]
+    boss = Actor(user_id=owner, label="o@example.com", role="admin")  # an admin user: the plugin's rule applies to them
+    shown, archived = (site.records.create(admin, "notes", {"title": t, "status": s}) for t, s in (("shown", "open"), ("old", "archived")))
+    notes = site.view.entity("notes").table
+    statements: list[str] = []
+
+    def locked_rows(conn):
+        return {r.id: dict(r._mapping) for r in conn.execute(sa.select(notes).where(notes.c.id.in_([shown["id"], archived["id"]])))}
+
+    with site.write() as conn:
+        stored = locked_rows(conn)
+        sa.event.listen(conn, "before_cursor_execute", lambda c, cursor, statement, *rest: statements.append(statement))
+        site.records.assign(admin, "notes", [shown["id"]], owner, conn=conn, stored=stored)  # no rule for the system: not read at all
+        assert not [s for s in statements if s.lstrip().startswith("SELECT") and "notes_notes" in s]
+        stored = locked_rows(conn)
+        statements.clear()
+        [given] = site.records.assign(boss, "notes", [shown["id"]], None, conn=conn, stored=stored, change=OwnerChange("release"))
+        checks = [s for s in statements if s.lstrip().startswith("SELECT") and "notes_notes" in s]
+        assert len(checks) == 1 and "status" in checks[0] and "title" not in checks[0].split("FROM")[0]  # the rule checked by id, not the row read
+        assert given["owner_id"] is None
+        with pytest.raises(NotFound):  # the row handed in does not widen what the actor may change
+            site.records.assign(boss, "notes", [archived["id"]], owner, conn=conn, stored=stored)
+    assert site.records.get(admin, "notes", archived["id"])["owner_id"] is None
+    assert [e["action"] for e in events(site, shown["id"])] == ["assign", "release"]
 
 
 def test_update_many_may_change_owners_with_an_owner_change_only(site, admin, users):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,12 +25,28 @@ from .sqlbits import insert_ignoring, upsert, upsert_many
 
 def take_slot(conn: sa.Connection, entity: str, pool_id: int, user_id: int, limit: int | None) -> bool:
     """One more record held by ``user_id`` from the pool, if under ``limit`` (``None``: no limit)."""
-    keys = {"entity": entity, "pool_id": pool_id, "user_id": user_id}
-    insert_ignoring(conn, HOLDINGS, {**keys, "held": 0}, list(keys))
-    statement = sa.update(HOLDINGS).where(*(HOLDINGS.c[k] == v for k, v in keys.items())).values(held=HOLDINGS.c.held + 1)
-    if limit is not None:
-        statement = statement.where(HOLDINGS.c.held < limit)
-    return conn.execute(statement).rowcount == 1
+    return _one_more(conn, HOLDINGS, "held", {"entity": entity, "pool_id": pool_id, "user_id": user_id}, limit)
+
+
+def _one_more(conn: sa.Connection, table: sa.Table, counter: str, keys: dict[str, Any], limit: int | None) -> bool:
+    """Add one to ``counter`` of the row ``keys`` by a conditional UPDATE, if under ``limit``; zero rows
+    updated is the refusal. The row is there on every claim but a member's first (from the pool, of the
+    day), so only when the UPDATE changed nothing is the row created (``ON CONFLICT DO NOTHING``: a
+    concurrent creator's row is waited for and kept) and the UPDATE run once more, on the row as committed."""
+    statement = _counting(table, counter, tuple(keys), limit is not None)
+    values = {f"_{k}": v for k, v in keys.items()} | ({"_limit": limit} if limit is not None else {})
+    if conn.execute(statement, values).rowcount == 1:
+        return True
+    insert_ignoring(conn, table, {**keys, counter: 0}, list(keys))
+    return conn.execute(statement, values).rowcount == 1
+
+
+@lru_cache(maxsize=16)
+def _counting(table: sa.Table, counter: str, keys: tuple[str, ...], limited: bool) -> sa.Update:
+    """``UPDATE table SET counter = counter + 1 WHERE keys [AND counter < :_limit]``, built once (values bound
+    as ``_KEY``)."""
+    statement = sa.update(table).where(*(table.c[k] == sa.bindparam(f"_{k}") for k in keys)).values({counter: table.c[counter] + 1})
+    return statement.where(table.c[counter] < sa.bindparam("_limit")) if limited else statement
 
 
 def lock_slots(conn: sa.Connection, entity: str, pool_id: int, users: Iterable[int | None]) -> None:
@@ -45,12 +62,7 @@ def lock_slots(conn: sa.Connection, entity: str, pool_id: int, users: Iterable[i
 
 def take_daily(conn: sa.Connection, entity: str, pool_id: int, user_id: int, day: date, limit: int | None) -> bool:
     """One more claim by ``user_id`` from the pool on ``day``, if under ``limit``."""
-    keys = {"entity": entity, "pool_id": pool_id, "user_id": user_id, "day": day}
-    insert_ignoring(conn, DAILY, {**keys, "claimed": 0}, list(keys))
-    statement = sa.update(DAILY).where(*(DAILY.c[k] == v for k, v in keys.items())).values(claimed=DAILY.c.claimed + 1)
-    if limit is not None:
-        statement = statement.where(DAILY.c.claimed < limit)
-    return conn.execute(statement).rowcount == 1
+    return _one_more(conn, DAILY, "claimed", {"entity": entity, "pool_id": pool_id, "user_id": user_id, "day": day}, limit)
 
 
 def give_back(conn: sa.Connection, entity: str, slots: Iterable[tuple[int, int]]) -> None:
@@ -74,10 +86,12 @@ def holds_of(conn: sa.Connection, entity: str, ids: list[int]) -> dict[int, dict
     return {row.record_id: dict(row._mapping) for row in conn.execute(query)}
 
 
-def hold(conn: sa.Connection, entity: str, record_id: int, pool_id: int, user_id: int, at: datetime) -> None:
-    """``record_id`` is now held by ``user_id`` from the pool, since ``at`` (and counts against the limit)."""
+def hold(conn: sa.Connection, entity: str, record_id: int, pool_id: int, user_id: int, at: datetime) -> dict[str, Any]:
+    """``record_id`` is now held by ``user_id`` from the pool, since ``at`` (and counts against the limit); the row
+    as stored."""
     row = {"entity": entity, "record_id": record_id, "pool_id": pool_id, "user_id": user_id, "assigned_at": at, "counted": True, "reminded_at": None}
     upsert(conn, HOLDS, row, ["entity", "record_id"], ["pool_id", "user_id", "assigned_at", "counted", "reminded_at"])
+    return row
 
 
 def unhold(conn: sa.Connection, entity: str, ids: list[int]) -> list[tuple[int, int]]:
@@ -90,13 +104,16 @@ def unhold(conn: sa.Connection, entity: str, ids: list[int]) -> list[tuple[int, 
     return [(r.pool_id, r.user_id) for r in rows if r.counted]
 
 
+#: :func:`cooldown_until`'s query, built once (every claim, assignment and transfer asks).
+_COOLDOWN_UNTIL = sa.select(COOLDOWNS.c.until).where(
+    COOLDOWNS.c.entity == sa.bindparam("_entity"), COOLDOWNS.c.record_id == sa.bindparam("_record_id"),
+    COOLDOWNS.c.user_id == sa.bindparam("_user_id"), COOLDOWNS.c.until > sa.bindparam("_now"),
+)
+
+
 def cooldown_until(conn: sa.Connection, entity: str, record_id: int, user_id: int, now: datetime) -> datetime | None:
-    found = conn.scalar(
-        sa.select(COOLDOWNS.c.until).where(
-            COOLDOWNS.c.entity == entity, COOLDOWNS.c.record_id == record_id, COOLDOWNS.c.user_id == user_id, COOLDOWNS.c.until > now
-        )
-    )
-    return found
+    """Until when ``user_id`` may not take ``record_id`` again, if that is after ``now``."""
+    return conn.scalar(_COOLDOWN_UNTIL, {"_entity": entity, "_record_id": record_id, "_user_id": user_id, "_now": now})
 
 
 def start_cooldowns(conn: sa.Connection, entity: str, rows: list[tuple[int, int, datetime]]) -> None:

@@ -3,6 +3,12 @@ path, with the pool's checks before and the counters taken by conditional update
 
 Refusals are 409s (``Conflict``) whose sentence the catalogs translate; a record the actor may not
 see is a 404, as everywhere.
+
+A claim is a few statements, most of them writes: the record is read once with its row lock (by the
+entity action's kernel path, which hands it to the ``*_locked`` functions here, or by :func:`_locked`),
+the kernel's assign path takes that row instead of reading it again, and the record's return and
+reminder deadlines, which the kernel re-arms in the owner change, use the pool and the hold the
+operation already has (:data:`MOVING`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ if TYPE_CHECKING:
 
 #: True while a pool operation changes owners: the update hooks leave the counters to it.
 OPERATING: ContextVar[bool] = ContextVar("pools_operating", default=False)
+#: While a pool operation changes one record's owner: ``(entity, record id, its pool, its hold row)`` as the
+#: operation read and wrote them, for that record's deadlines (:func:`known_rows`).
+MOVING: ContextVar[tuple[str, int, dict[str, Any], dict[str, Any] | None] | None] = ContextVar("pools_moving", default=None)
 
 
 @contextmanager
@@ -58,6 +67,14 @@ def _locked(site: Site, conn: sa.Connection, kind: PoolKind, actor: Actor, recor
     return dict(row._mapping)
 
 
+def _given(site: Site, kind: PoolKind, actor: Actor, record: dict[str, Any]) -> dict[str, Any]:
+    """The record an entity action's handler is given: the kernel read it with its row lock, within
+    ``actor``'s record rules for changes (narrower than for reading), so of :func:`_locked`'s checks only
+    the read permission is left."""
+    site.records.authorize(actor, kind.entity, "read", record)
+    return record
+
+
 def _pool_of(site: Site, conn: sa.Connection, kind: PoolKind, record: dict[str, Any]) -> dict[str, Any]:
     pool_id = record.get(kind.pool_field)
     if pool_id is None:
@@ -85,19 +102,42 @@ def _take(site: Site, conn: sa.Connection, kind: PoolKind, pool: dict[str, Any],
 
 
 def _move(
-    site: Site, conn: sa.Connection, kind: PoolKind, actor: Actor, record: dict[str, Any], to_owner: int | None, action: str,
-    reason: str | None, rule: str | None = None,
+    site: Site, conn: sa.Connection, kind: PoolKind, actor: Actor, pool: dict[str, Any], record: dict[str, Any], to_owner: int | None,
+    action: str, reason: str | None, rule: str | None = None, *, hold: dict[str, Any] | None = None, locked: bool = True,
 ) -> dict[str, Any]:
-    """Change the owner through the kernel's assign path (as ``actor``, rights raised for the pool's rule)."""
+    """Change the owner through the kernel's assign path (as ``actor``, rights raised for the pool's rule).
+
+    ``hold``: the record's hold row as just written (none for a release). ``locked``: ``record`` was read
+    with its row lock in this transaction and is as stored, so the kernel does not read it again."""
     change = OwnerChange(action, reason=reason, via_entity=kind.pool_entity, via_id=record[kind.pool_field], rule=rule)
-    with operating():
-        site.records.assign(actor.elevated(f"pools.{action}"), kind.entity, [record["id"]], to_owner, change=change, conn=conn)
+    stored = {record["id"]: record} if locked else None
+    moving = MOVING.set((kind.entity, record["id"], pool, hold))
+    try:
+        with operating():
+            site.records.assign(actor.elevated(f"pools.{action}"), kind.entity, [record["id"]], to_owner, change=change, conn=conn, stored=stored)
+    finally:
+        MOVING.reset(moving)
     owner = kind.owner(site.view.entities[kind.entity])
     site.view.pm.hook.pools_after_change(site=site, conn=conn, entity=kind.entity, action=action, changes=[{
         "record_id": record["id"], "pool_id": record[kind.pool_field], "from_owner": record[owner], "to_owner": to_owner,
         "reason": reason, "rule": rule,
     }])
     return seen(site, conn, kind, actor, record["id"])
+
+
+def known_rows(site: Site, entity: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``pools`` and ``holds`` for :func:`.returns.return_times` and :func:`.returns.remind_times` when
+    ``records`` is the one record a pool operation is moving (:data:`MOVING`) and still in the pool it
+    was read from: the operation has them, so they are not read again. Otherwise nothing (they are read)."""
+    moving = MOVING.get()
+    if moving is None or moving[3] is None or len(records) != 1:
+        return {}
+    moved_entity, record_id, pool, hold = moving
+    kind = kind_of(site, entity)
+    record = records[0]
+    if kind is None or moved_entity != entity or record["id"] != record_id or record.get(kind.pool_field) != pool["id"]:
+        return {}
+    return {"pools": {pool["id"]: pool}, "holds": {record_id: hold}}
 
 
 def seen(site: Site, conn: sa.Connection, kind: PoolKind, actor: Actor, record_id: int) -> dict[str, Any]:
@@ -114,18 +154,27 @@ def claim(site: Site, actor: Actor, entity: str, record_id: int, *, reason: str 
     """``actor`` takes an unowned record of a pool they are a member of, within the limits and cooldown."""
     kind = require_kind(site, entity)
     with _transaction(site, conn) as tx:
-        record = _locked(site, tx, kind, actor, record_id)
-        owner = record[kind.owner(site.view.entities[entity])]
-        if owner == actor.user_id:
-            raise Conflict(N_("you already hold this record"), [{"loc": ["id"], "msg": "already yours"}])
-        if owner is not None:
-            raise Conflict(N_("this record is already owned by someone else"), [{"loc": ["id"], "msg": "already owned"}])
-        pool = _pool_of(site, tx, kind, record)
-        if actor.user_id is None or not is_member(pool, actor.user_id, actor.team_id):
-            raise Conflict(N_("you are not a member of this pool"), [{"loc": ["id"], "msg": "not a member"}])
-        _take(site, tx, kind, pool, record, actor.user_id, daily=True)
-        holdings.hold(tx, entity, record["id"], pool["id"], actor.user_id, site.clock.now())
-        return _move(site, tx, kind, actor, record, actor.user_id, "claim", reason)
+        return _claim(site, tx, kind, actor, _locked(site, tx, kind, actor, record_id), reason)
+
+
+def claim_locked(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], *, reason: str | None = None) -> dict[str, Any]:
+    """:func:`claim` as the entity action's handler: ``record`` read with its row lock by the kernel."""
+    kind = require_kind(site, entity)
+    return _claim(site, conn, kind, actor, _given(site, kind, actor, record), reason)
+
+
+def _claim(site: Site, tx: sa.Connection, kind: PoolKind, actor: Actor, record: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    owner = record[kind.owner(site.view.entities[kind.entity])]
+    if owner == actor.user_id:
+        raise Conflict(N_("you already hold this record"), [{"loc": ["id"], "msg": "already yours"}])
+    if owner is not None:
+        raise Conflict(N_("this record is already owned by someone else"), [{"loc": ["id"], "msg": "already owned"}])
+    pool = _pool_of(site, tx, kind, record)
+    if actor.user_id is None or not is_member(pool, actor.user_id, actor.team_id):
+        raise Conflict(N_("you are not a member of this pool"), [{"loc": ["id"], "msg": "not a member"}])
+    _take(site, tx, kind, pool, record, actor.user_id, daily=True)
+    hold = holdings.hold(tx, kind.entity, record["id"], pool["id"], actor.user_id, site.clock.now())
+    return _move(site, tx, kind, actor, pool, record, actor.user_id, "claim", reason, hold=hold)
 
 
 def assign(
@@ -142,7 +191,7 @@ def assign(
         team = _active_user_team(site, tx, owner_id)
         for index, record_id in enumerate(wanted):
             try:
-                done.append(_assign_one(site, tx, kind, actor, record_id, owner_id, team, reason, rule))
+                done.append(_assign_one(site, tx, kind, actor, _locked(site, tx, kind, actor, record_id), owner_id, team, reason, rule))
             except (Conflict, NotFound) as exc:
                 if len(wanted) > 1:
                     exc.details = [{**d, "loc": ["ids", index, *d.get("loc", [])]} for d in exc.details]
@@ -150,23 +199,32 @@ def assign(
     return done
 
 
-def _assign_one(
-    site: Site, tx: sa.Connection, kind: PoolKind, actor: Actor, record_id: int, owner_id: int, team: int | None, reason: str | None, rule: str | None,
+def assign_locked(
+    site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], owner_id: int, *, reason: str | None = None,
 ) -> dict[str, Any]:
-    record = _locked(site, tx, kind, actor, record_id)
+    """:func:`assign` of one record as the entity action's handler: ``record`` read with its row lock by the kernel."""
+    kind = require_kind(site, entity)
+    team = _active_user_team(site, conn, owner_id)
+    return _assign_one(site, conn, kind, actor, _given(site, kind, actor, record), owner_id, team, reason, None)
+
+
+def _assign_one(
+    site: Site, tx: sa.Connection, kind: PoolKind, actor: Actor, record: dict[str, Any], owner_id: int, team: int | None, reason: str | None,
+    rule: str | None,
+) -> dict[str, Any]:
     pool = _pool_of(site, tx, kind, record)
     if not is_admin(pool, actor):
         raise Conflict(N_("only an admin of this pool may assign its records"), [{"loc": ["id"], "msg": "not a pool admin"}])
     previous = record[kind.owner(site.view.entities[kind.entity])]
     if previous == owner_id:
-        return seen(site, tx, kind, actor, record_id)
+        return seen(site, tx, kind, actor, record["id"])
     if not is_member(pool, owner_id, team):
         raise Conflict(N_("the new owner is not a member of this pool"), [{"loc": ["owner_id"], "msg": "not a member"}])
     holdings.lock_slots(tx, kind.entity, pool["id"], [previous, owner_id])
     _take(site, tx, kind, pool, record, owner_id, daily=False)
-    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [record_id]))
-    holdings.hold(tx, kind.entity, record_id, pool["id"], owner_id, site.clock.now())
-    return _move(site, tx, kind, actor, record, owner_id, "assign", reason, rule)
+    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [record["id"]]))
+    hold = holdings.hold(tx, kind.entity, record["id"], pool["id"], owner_id, site.clock.now())
+    return _move(site, tx, kind, actor, pool, record, owner_id, "assign", reason, rule, hold=hold)
 
 
 def release(site: Site, actor: Actor, entity: str, record_id: int, reason: Any, *, conn: sa.Connection | None = None) -> dict[str, Any]:
@@ -175,15 +233,25 @@ def release(site: Site, actor: Actor, entity: str, record_id: int, reason: Any, 
     kind = require_kind(site, entity)
     with _transaction(site, conn) as tx:
         code = release_reason(site, reason)
-        record = _locked(site, tx, kind, actor, record_id)
-        owner = record[kind.owner(site.view.entities[entity])]
-        pool = _pool_of(site, tx, kind, record)
-        if owner is None:
-            raise Conflict(N_("this record has no owner"), [{"loc": ["id"], "msg": "not owned"}])
-        if owner != actor.user_id and not is_admin(pool, actor):
-            raise Conflict(N_("only its owner or an admin of its pool may release this record"), [{"loc": ["id"], "msg": "not yours"}])
-        _let_go(site, tx, kind, pool, [record])
-        return _move(site, tx, kind, actor, record, None, "release", code)
+        return _release(site, tx, kind, actor, _locked(site, tx, kind, actor, record_id), code)
+
+
+def release_locked(site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], reason: Any) -> dict[str, Any]:
+    """:func:`release` as the entity action's handler: ``record`` read with its row lock by the kernel."""
+    kind = require_kind(site, entity)
+    code = release_reason(site, reason)
+    return _release(site, conn, kind, actor, _given(site, kind, actor, record), code)
+
+
+def _release(site: Site, tx: sa.Connection, kind: PoolKind, actor: Actor, record: dict[str, Any], code: str) -> dict[str, Any]:
+    owner = record[kind.owner(site.view.entities[kind.entity])]
+    pool = _pool_of(site, tx, kind, record)
+    if owner is None:
+        raise Conflict(N_("this record has no owner"), [{"loc": ["id"], "msg": "not owned"}])
+    if owner != actor.user_id and not is_admin(pool, actor):
+        raise Conflict(N_("only its owner or an admin of its pool may release this record"), [{"loc": ["id"], "msg": "not yours"}])
+    _let_go(site, tx, kind, pool, [record])
+    return _move(site, tx, kind, actor, pool, record, None, "release", code)
 
 
 def transfer(
@@ -193,22 +261,36 @@ def transfer(
     kind = require_kind(site, entity)
     with _transaction(site, conn) as tx:
         team = _active_user_team(site, tx, owner_id)
-        record = _locked(site, tx, kind, actor, record_id)
-        owner = record[kind.owner(site.view.entities[entity])]
-        pool = _pool_of(site, tx, kind, record)
-        if owner is None:
-            raise Conflict(N_("this record has no owner"), [{"loc": ["id"], "msg": "not owned"}])
-        if owner != actor.user_id and not is_admin(pool, actor):
-            raise Conflict(N_("only its owner or an admin of its pool may transfer this record"), [{"loc": ["id"], "msg": "not yours"}])
-        if owner_id == owner:
-            raise Conflict(N_("the new owner already holds this record"), [{"loc": ["owner_id"], "msg": "already the owner"}])
-        if not is_member(pool, owner_id, team):
-            raise Conflict(N_("the new owner is not a member of this pool"), [{"loc": ["owner_id"], "msg": "not a member"}])
-        holdings.lock_slots(tx, entity, pool["id"], [owner, owner_id])
-        _take(site, tx, kind, pool, record, owner_id, daily=False)
-        holdings.give_back(tx, entity, holdings.unhold(tx, entity, [record_id]))
-        holdings.hold(tx, entity, record_id, pool["id"], owner_id, site.clock.now())
-        return _move(site, tx, kind, actor, record, owner_id, "transfer", reason)
+        return _transfer(site, tx, kind, actor, _locked(site, tx, kind, actor, record_id), owner_id, team, reason)
+
+
+def transfer_locked(
+    site: Site, conn: sa.Connection, actor: Actor, entity: str, record: dict[str, Any], owner_id: int, *, reason: str | None = None,
+) -> dict[str, Any]:
+    """:func:`transfer` as the entity action's handler: ``record`` read with its row lock by the kernel."""
+    kind = require_kind(site, entity)
+    team = _active_user_team(site, conn, owner_id)
+    return _transfer(site, conn, kind, actor, _given(site, kind, actor, record), owner_id, team, reason)
+
+
+def _transfer(
+    site: Site, tx: sa.Connection, kind: PoolKind, actor: Actor, record: dict[str, Any], owner_id: int, team: int | None, reason: str | None,
+) -> dict[str, Any]:
+    owner = record[kind.owner(site.view.entities[kind.entity])]
+    pool = _pool_of(site, tx, kind, record)
+    if owner is None:
+        raise Conflict(N_("this record has no owner"), [{"loc": ["id"], "msg": "not owned"}])
+    if owner != actor.user_id and not is_admin(pool, actor):
+        raise Conflict(N_("only its owner or an admin of its pool may transfer this record"), [{"loc": ["id"], "msg": "not yours"}])
+    if owner_id == owner:
+        raise Conflict(N_("the new owner already holds this record"), [{"loc": ["owner_id"], "msg": "already the owner"}])
+    if not is_member(pool, owner_id, team):
+        raise Conflict(N_("the new owner is not a member of this pool"), [{"loc": ["owner_id"], "msg": "not a member"}])
+    holdings.lock_slots(tx, kind.entity, pool["id"], [owner, owner_id])
+    _take(site, tx, kind, pool, record, owner_id, daily=False)
+    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [record["id"]]))
+    hold = holdings.hold(tx, kind.entity, record["id"], pool["id"], owner_id, site.clock.now())
+    return _move(site, tx, kind, actor, pool, record, owner_id, "transfer", reason, hold=hold)
 
 
 def _let_go(site: Site, tx: sa.Connection, kind: PoolKind, pool: dict[str, Any], records: list[dict[str, Any]]) -> None:
@@ -271,8 +353,8 @@ def place_one(site: Site, conn: sa.Connection, kind: PoolKind, pool: dict[str, A
     try:
         with conn.begin_nested():
             _take(site, conn, kind, pool, record, owner_id, daily=False)
-            holdings.hold(conn, kind.entity, record["id"], pool["id"], owner_id, site.clock.now())
-            _move(site, conn, kind, actor, record, owner_id, "assign", None, rule)
+            hold = holdings.hold(conn, kind.entity, record["id"], pool["id"], owner_id, site.clock.now())
+            _move(site, conn, kind, actor, pool, record, owner_id, "assign", None, rule, hold=hold, locked=False)
     except Conflict:
         return False
     return True

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -60,7 +61,7 @@ class PoolAssignBody(BaseModel):
 
 
 def _claim(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: ClaimBody) -> dict[str, Any]:
-    return operations.claim(site, actor, entity.name, record["id"], reason=body.reason, conn=conn)
+    return operations.claim_locked(site, conn, actor, entity.name, record, reason=body.reason)
 
 
 def _claim_unseen(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record_id: Any) -> None:
@@ -78,15 +79,15 @@ def _claim_unseen(site: Site, conn: sa.Connection, actor: Actor, entity: Entity,
 
 
 def _assign(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: PoolAssignBody) -> dict[str, Any]:
-    return operations.assign(site, actor, entity.name, [record["id"]], body.owner_id, reason=body.reason, conn=conn)[0]
+    return operations.assign_locked(site, conn, actor, entity.name, record, body.owner_id, reason=body.reason)
 
 
 def _release(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: ReleaseBody) -> dict[str, Any]:
-    return operations.release(site, actor, entity.name, record["id"], body.reason, conn=conn)
+    return operations.release_locked(site, conn, actor, entity.name, record, body.reason)
 
 
 def _transfer(site: Site, conn: sa.Connection, actor: Actor, entity: Entity, record: dict[str, Any], body: PoolAssignBody) -> dict[str, Any]:
-    return operations.transfer(site, actor, entity.name, record["id"], body.owner_id, reason=body.reason, conn=conn)
+    return operations.transfer_locked(site, conn, actor, entity.name, record, body.owner_id, reason=body.reason)
 
 
 def actions(entity: str) -> list[Action]:
@@ -119,14 +120,19 @@ def _masked_when(kind: PoolKind, pools: sa.Table, name: str) -> Any:
     def when(actor: Actor, table: sa.Table) -> sa.ColumnElement[bool] | None:
         if actor.role == "admin":
             return None
-        admin = [list_has(pools.c.admin_ids, actor.user_id)] if actor.user_id is not None else []
-        if actor.team_id is not None:
-            admin.append(list_has(pools.c.admin_team_ids, actor.team_id))
-        masking = sa.select(pools.c.id).where(list_has(pools.c.masked_fields, name), sa.not_(sa.or_(*admin)) if admin else sa.true())
-        owner = table.c[kind.owner_field or "owner_id"]
-        return sa.and_(owner.is_(None), table.c[kind.pool_field].in_(masking))
+        return _masked(table, kind.owner_field or "owner_id", kind.pool_field, pools, name, actor.user_id, actor.team_id)
 
     return when
+
+
+@lru_cache(maxsize=4096)
+def _masked(table: sa.Table, owner_field: str, pool_field: str, pools: sa.Table, name: str, user_id: int | None, team_id: int | None) -> sa.ColumnElement[bool]:
+    """The condition of :func:`_masked_when`, built once per field and user (every read of a masked record asks)."""
+    admin = [list_has(pools.c.admin_ids, user_id)] if user_id is not None else []
+    if team_id is not None:
+        admin.append(list_has(pools.c.admin_team_ids, team_id))
+    masking = sa.select(pools.c.id).where(list_has(pools.c.masked_fields, name), sa.not_(sa.or_(*admin)) if admin else sa.true())
+    return sa.and_(table.c[owner_field].is_(None), table.c[pool_field].in_(masking))
 
 
 def timers(*kinds: PoolKind) -> list[Timer]:
@@ -135,9 +141,19 @@ def timers(*kinds: PoolKind) -> list[Timer]:
     for kind in kinds:
         held = (kind.owner_field or "owner_id", kind.pool_field)  # an unowned record, or one outside a pool, has no deadline
         depends = tuple(n for n in (*held, kind.activity_field, kind.level_field) if n)
-        found.append(Timer(returns.RETURN, kind.entity, returns.return_due, due_many=returns.return_times, depends_on=depends, requires=held,
+        found.append(Timer(returns.RETURN, kind.entity, returns.return_due, due_many=_return_times, depends_on=depends, requires=held,
                            batch_size=returns.BATCH,
                            sqlite_batch_size=returns.SQLITE_BATCH, label={"en": "Return to the pool", "zh_CN": "回收到池"}))
-        found.append(Timer(returns.REMIND, kind.entity, returns.remind_due, due_many=returns.remind_times, depends_on=depends, requires=held,
+        found.append(Timer(returns.REMIND, kind.entity, returns.remind_due, due_many=_remind_times, depends_on=depends, requires=held,
                            label={"en": "Remind before the return", "zh_CN": "回收前提醒"}))
     return found
+
+
+def _return_times(site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]]) -> list[Any]:
+    """The return timer's ``due_many``: a pool operation's record with the pool and hold it has."""
+    return returns.return_times(site, conn, entity, records, **operations.known_rows(site, entity, records))
+
+
+def _remind_times(site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]]) -> list[Any]:
+    """The reminder timer's ``due_many``: a pool operation's record with the pool and hold it has."""
+    return returns.remind_times(site, conn, entity, records, **operations.known_rows(site, entity, records))

@@ -99,18 +99,26 @@ def _deadlines(
     return found
 
 
-def return_times(site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]]) -> list[datetime | None]:
+def return_times(
+    site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]], pools: dict[int, dict[str, Any]] | None = None,
+    holds: dict[int, dict[str, Any]] | None = None,
+) -> list[datetime | None]:
+    """``pools``, ``holds``: as for :func:`_deadlines`, when the caller has them."""
     kind = kind_of(site, entity)
     if kind is None:
         return [None] * len(records)
-    return [min((v for k, v in d.items() if k != "remind"), default=None) for d in _deadlines(site, conn, kind, records)]
+    return [min((v for k, v in d.items() if k != "remind"), default=None) for d in _deadlines(site, conn, kind, records, holds, pools)]
 
 
-def remind_times(site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]]) -> list[datetime | None]:
+def remind_times(
+    site: Site, conn: sa.Connection, entity: str, records: list[dict[str, Any]], pools: dict[int, dict[str, Any]] | None = None,
+    holds: dict[int, dict[str, Any]] | None = None,
+) -> list[datetime | None]:
+    """``pools``, ``holds``: as for :func:`_deadlines`, when the caller has them."""
     kind = kind_of(site, entity)
     if kind is None:
         return [None] * len(records)
-    return [d.get("remind") for d in _deadlines(site, conn, kind, records)]
+    return [d.get("remind") for d in _deadlines(site, conn, kind, records, holds, pools)]
 
 
 def deadlines_of(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int]) -> dict[int, dict[str, datetime]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -45,11 +46,16 @@ def pool_table(site: Site, kind: PoolKind) -> sa.Table:
 
 
 def load_pool(site: Site, conn: sa.Connection, kind: PoolKind, pool_id: int) -> dict[str, Any]:
-    table = pool_table(site, kind)
-    row = conn.execute(sa.select(table).where(table.c.id == pool_id)).first()
+    row = conn.execute(_pool_query(pool_table(site, kind)), {"_id": pool_id}).first()
     if row is None:
         raise NotFound(f"no {kind.pool_entity} record with id {pool_id}", [{"loc": [kind.pool_field], "msg": "not found"}])
     return dict(row._mapping)
+
+
+@lru_cache(maxsize=64)
+def _pool_query(table: sa.Table) -> sa.Select[Any]:
+    """``SELECT * FROM table WHERE id = :_id``, built once per pool entity (every pool operation reads its pool)."""
+    return sa.select(table).where(table.c.id == sa.bindparam("_id"))
 
 
 def load_pools(site: Site, conn: sa.Connection, kind: PoolKind, ids: set[int]) -> dict[int, dict[str, Any]]:
@@ -91,13 +97,13 @@ def user_team(site: Site, conn: sa.Connection, user_id: int) -> int | None:
     return conn.scalar(sa.select(users.c.team_id).where(users.c.id == user_id))
 
 
-def pools_of(site: Site, kind: PoolKind, actor: Actor, *, admin: bool) -> sa.Select[Any]:
-    """The ids of the pools ``actor`` is a member (``admin=False``) or an admin of, as a subquery."""
-    table = pool_table(site, kind)
+def pools_of(table: sa.Table, user_id: int | None, team_id: int | None, *, admin: bool) -> sa.Select[Any]:
+    """The ids of the pools (of the pool entity's ``table``) the user in ``team_id`` is a member
+    (``admin=False``) or an admin of, as a subquery."""
     columns = ("admin_ids", "admin_team_ids") if admin else ("member_ids", "member_team_ids", "admin_ids", "admin_team_ids")
     conditions = []
     for name in columns:
-        value = actor.team_id if name.endswith("team_ids") else actor.user_id
+        value = team_id if name.endswith("team_ids") else user_id
         if value is not None:
             conditions.append(list_has(table.c[name], int(value)))
     return sa.select(table.c.id).where(sa.or_(*conditions) if conditions else sa.false())

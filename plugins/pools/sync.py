@@ -5,6 +5,7 @@ enter a pool unowned, and re-arming deadlines when a pool's rules change. Called
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from . import holdings
 from .kinds import PoolKind, kind_of, kind_of_pool
 from .models import HOLDS, LEVEL_RULES
 from .operations import OPERATING
-from .rules import load_pools, pools_of
+from .rules import load_pools, pool_table, pools_of
 from .strategies import place
 
 if TYPE_CHECKING:
@@ -29,9 +30,15 @@ def visible(site: Site, actor: Actor, entity: str, table: sa.Table) -> sa.Column
     kind = kind_of(site, entity)
     if kind is None or actor.user_id is None:
         return None
-    owner = table.c[kind.owner(site.view.entities[entity])]
-    pool = table.c[kind.pool_field]
-    return sa.or_(sa.and_(owner.is_(None), pool.in_(pools_of(site, kind, actor, admin=False))), pool.in_(pools_of(site, kind, actor, admin=True)))
+    return _visible(table, kind.owner(site.view.entities[entity]), kind.pool_field, pool_table(site, kind), actor.user_id, actor.team_id)
+
+
+@lru_cache(maxsize=4096)
+def _visible(table: sa.Table, owner_field: str, pool_field: str, pools: sa.Table, user_id: int, team_id: int | None) -> sa.ColumnElement[bool]:
+    """:func:`visible`'s condition, built once per table and user: every read of a pooled record asks for
+    it (a claim twice), and building it costs more than the database takes to apply it."""
+    owner, pool = table.c[owner_field], table.c[pool_field]
+    return sa.or_(sa.and_(owner.is_(None), pool.in_(pools_of(pools, user_id, team_id, admin=False))), pool.in_(pools_of(pools, user_id, team_id, admin=True)))
 
 
 def holds_follow(site: Site, conn: sa.Connection, kind: PoolKind, records: Sequence[dict[str, Any]]) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
 
 from kernel import Actor, Site
-from kernel import FrozenClock
+from kernel import FrozenClock, armed_timers, rearm_timers
+from plugins.pools import claim
 from plugins.pools.models import HOLDINGS
 
 from .conftest import SYSTEM, make_items, make_pool
@@ -37,6 +40,42 @@ def test_a_member_claims_an_unowned_record_and_the_event_says_how(site: Site, pe
     assert (event["action"], event["from_owner"], event["to_owner"], event["actor_id"]) == ("claim", None, rep.user_id, rep.user_id)
     assert (event["via_entity"], event["via_id"]) == ("item_pools", pool["id"])
     assert held(site, pool["id"], rep.user_id) == 1
+
+
+#: What one claim costs once the member's counters exist (the outbox takes an advisory lock on PostgreSQL): the
+#: record read once with its lock, the pool, the cooldown, the two counters, the hold, the new owner's
+#: check, the record's UPDATE with its audit entry, two timers, the ownership event, the answer as the
+#: member sees it, the action's audit entry and the outbox.
+CLAIM_STATEMENTS = 15
+
+
+def test_a_claim_reads_its_record_pool_and_hold_once_in_a_fixed_number_of_statements(site: Site, people: dict[str, Actor]) -> None:
+    rep = people["rep"]
+    pool = make_pool(site, member_ids=[rep.user_id], claim_limit=5, daily_claim_limit=5, followup_days=7, close_days=30, remind_hours=24,
+                     masked_fields=["phone"], level_overrides={"A": {"followup_days": 3}})
+    first, second, third = make_items(site, pool["id"], 3, level="A", phone="13800138000")
+    site.records.act(rep, "items", first["id"], "claim", {})  # the member's counters exist from now on
+    statements: list[str] = []
+    sa.event.listen(site.engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statements.append(statement))
+    expected = CLAIM_STATEMENTS + (site.engine.dialect.name == "postgresql")
+
+    def spent() -> list[str]:
+        found = [s for s in statements if "kernel_versions" not in s]  # the site's registry check, now and then
+        statements.clear()
+        return found
+
+    answer = site.records.act(rep, "items", second["id"], "claim", {})  # the API's route
+    through_api = spent()
+    assert answer["owner_id"] == rep.user_id and answer["phone"] == "13800138000"
+    assert len(through_api) == expected, "\n".join(through_api)
+    read = Counter(m.group(1) for s in through_api if (m := re.match(r"\s*SELECT (\w+)\.", s)))  # by the first column's table
+    assert (read["pooltest_items"], read["pooltest_item_pools"], read["pools_holds"]) == (2, 1, 0)  # locked, answered; the pool; no hold read
+    assert claim(site, rep, "items", third["id"])["owner_id"] == rep.user_id  # the public function, as the pages call it
+    assert len(spent()) == expected
+    with site.engine.begin() as conn:
+        armed = armed_timers(conn, "items", [second["id"], third["id"]])
+        rearm_timers(site, conn, "items", [second["id"], third["id"]])  # from the stored rows
+        assert armed_timers(conn, "items", [second["id"], third["id"]]) == armed and set(armed[second["id"]]) == {"pool_return", "pool_remind"}
 
 
 def test_refusals_are_409s_with_the_reason(site: Site, people: dict[str, Actor], http: Any) -> None:
