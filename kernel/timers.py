@@ -449,9 +449,10 @@ def _claim(conn: sa.Connection, records: sa.Table, timer: Timer, now: datetime, 
         .order_by(TIMERS.c.next_at)
         .limit(size)
     )
-    if conn.dialect.name == "postgresql":
-        chosen = due.with_for_update(skip_locked=True, of=[TIMERS, records]).cte("due").prefix_with("MATERIALIZED")
-        statement = sa.delete(TIMERS).where(TIMERS.c.id == chosen.c.id)
+    if conn.dialect.name == "postgresql":  # the picked rows by their place (ctid, theirs while locked), not another probe of an index
+        ctid = sa.column("ctid", _selectable=TIMERS)  # PostgreSQL's system column, not in the model
+        chosen = due.with_only_columns(ctid.label("place")).with_for_update(skip_locked=True, of=[TIMERS, records]).cte("due").prefix_with("MATERIALIZED")
+        statement = sa.delete(TIMERS).where(ctid == chosen.c.place)
     else:
         statement = sa.delete(TIMERS).where(TIMERS.c.id.in_(due.scalar_subquery()))
     rows = conn.execute(statement.returning(TIMERS.c.record_id, TIMERS.c.due_at, TIMERS.c.attempts)).all()
