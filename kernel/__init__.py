@@ -26,7 +26,7 @@ from .children import Children
 from .batches import concerned_with
 from .clock import Clock, FrozenClock, SystemClock
 from .dashboards import Period, Widget, aggregate_widget
-from .db import Base, JSONData, Money, RecordMixin, UTCDateTime, ids_in
+from .db import Base, JSONData, Money, RecordMixin, UTCDateTime, ids_in, texts_in
 from .duplicates import BATCH_ROW, Duplicate, Lookalikes
 from .entities import Action, Entity, FormSection
 from .errors import ConfigError, Conflict, CRMError, Forbidden, NotFound, PluginError, RecordError, ValidationError, Vetoed
@@ -212,6 +212,7 @@ __all__ = [
     "TaskContext",
     "TaskKind",
     "TaskLost",
+    "texts_in",
     "Timer",
     "user_locale",
     "user_zone",

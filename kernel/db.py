@@ -282,6 +282,17 @@ def ids_in(column: sa.ColumnElement[Any], ids: Sequence[int], dialect: str) -> s
     return column.in_(sa.select(values.c.value))
 
 
+def texts_in(column: sa.ColumnElement[Any], texts: Sequence[str], dialect: str) -> sa.ColumnElement[bool]:
+    """``column IN texts``, indexed look-ups either way. On PostgreSQL the texts are bound as one JSON
+    array, made a ``text[]`` once per statement (``column = ANY(ARRAY(SELECT …))``, an index condition,
+    also under ``OR``): a thousand bound values cost psycopg and the server more than the look-ups
+    themselves. On SQLite a plain ``IN`` list, which costs it no more."""
+    if dialect != "postgresql":
+        return column.in_(list(texts))
+    elements = sa.func.jsonb_array_elements_text(sa.cast(sa.bindparam(None, json_text(list(texts)), type_=sa.String), JSONB))
+    return column == sa.any_(sa.func.array(sa.select(elements).scalar_subquery()))
+
+
 def pool_size(engine: Engine) -> int:
     """How many connections ``engine`` keeps open (:data:`POOL_SIZE` unless made otherwise)."""
     size = getattr(engine.pool, "size", None)

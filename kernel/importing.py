@@ -491,7 +491,18 @@ def converter(form_field: FormField, tzinfo: Any = timezone.utc) -> Callable[[An
             return _date(value, as_text=as_text)
         return day
     if widget == "select":
-        return lambda value: _choice(form_field, _text(value))
+        known: dict[str, str] = {}  # each text of the column → its choice: a file names a few labels a million times
+
+        def choice(value: Any) -> Any:
+            if type(value) is not str:
+                return _choice(form_field, _text(value))
+            found = known.get(value)
+            if found is None:
+                found = _choice(form_field, _text(value))
+                if len(known) < _KNOWN_TEXTS:
+                    known[value] = found
+            return found
+        return choice
     if widget in ("number", "datetime", "multiselect", "list", "json"):
         return lambda value: convert(form_field, value, tzinfo)
     return _text
@@ -502,6 +513,8 @@ _BOOLEAN_TEXT = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 #: ``1234.50`` (ASCII digits, no sign, grouping or currency): what :func:`_plain_number` leaves as it is.
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: Distinct texts of a select column whose choice a file's reader keeps (past them, each is looked up again).
+_KNOWN_TEXTS = 1024
 
 # -- the import ------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ transaction (an action that creates related records, say).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
@@ -185,6 +185,27 @@ class Records:
         answers = view.pm.hook.authorize(site=self.site, actor=actor, entity=entity.name, action=action, record=record)
         if False in answers:
             raise Forbidden(f"you may not {action} {entity.name}")
+
+    def _authorizer(self, view: View, actor: Actor, entity: Entity, action: str) -> Callable[[dict[str, Any]], None]:
+        """``_authorize(view, actor, entity, action, record)`` for each record of a batch, as a function of
+        the record. An implementation that takes no ``record`` argument is handed the same arguments for
+        every record, so it is asked once, now (its refusal raises here, before any record's turn); the
+        others are asked per record, in the hook's order. With a wrapper among the implementations (it sees
+        every call) or keyword-only arguments, each record asks the whole hook, as before."""
+        impls = view.pm.hook.authorize.get_hookimpls()
+        if any(impl.hookwrapper or impl.wrapper or impl.kwargnames for impl in impls):
+            return lambda record: self._authorize(view, actor, entity, action, record)
+        given = {"site": self.site, "actor": actor, "entity": entity.name, "action": action}
+        ordered = impls[::-1]  # the order pluggy calls them in
+        per_record = [impl for impl in ordered if "record" in impl.argnames]
+        if False in [impl.function(*[given[name] for name in impl.argnames]) for impl in ordered if impl not in per_record]:
+            raise Forbidden(f"you may not {action} {entity.name}")
+
+        def authorize(record: dict[str, Any]) -> None:
+            if False in [impl.function(*[record if name == "record" else given[name] for name in impl.argnames]) for impl in per_record]:
+                raise Forbidden(f"you may not {action} {entity.name}")
+
+        return authorize
 
     def authorize(self, actor: Actor, entity_name: str, action: str, record: dict[str, Any] | None) -> None:
         """Raise :class:`Forbidden` unless the ``authorize`` hooks let ``actor`` do ``action`` to ``record``
@@ -406,8 +427,10 @@ class Records:
             if on_duplicate == "refuse" and any(found):
                 raise duplicates.Duplicate(entity.name, found)
             before = batches.concerned_caller(self.site, view, "before_create", entity.name, batches.given_fields(cleaned))
+            if cleaned:  # an empty batch asks nothing
+                authorize = self._authorizer(view, actor, entity, "create")
             for values in cleaned:
-                self._authorize(view, actor, entity, "create", values)
+                authorize(values)
                 if before is not None:
                     before(site=self.site, conn=tx, actor=actor, entity=entity.name, values=values)
                 for name in write_only:

@@ -89,3 +89,18 @@ def test_a_row_reader_answers_as_row_data_does():
 def test_the_yes_and_no_texts_taken_as_they_are_are_already_normalized():
     for text in importing._BOOLEAN_TEXT:
         assert unicodedata.normalize("NFKC", text).strip().casefold() == text
+
+
+def test_a_select_column_remembers_its_texts_answers_within_a_bound(monkeypatch):
+    """A select column's converter keeps each text's choice, the general path's answer, and asks for a kept
+    text no more; it keeps at most _KNOWN_TEXTS of them."""
+    monkeypatch.setattr(importing, "_KNOWN_TEXTS", 50)
+    select = next(f for f in _fields() if f.widget == "select")
+    cells = _cells(random.Random(3))
+    fast = converter(select)
+    assert all(_same(fast(value), convert(select, value)) for value in cells)
+    kept = list(dict.fromkeys(value for value in cells if type(value) is str))[:50]
+    asked, choice = [], importing._choice
+    monkeypatch.setattr(importing, "_choice", lambda field, text: asked.append(text) or choice(field, text))
+    assert all(_same(fast(value), convert(select, value)) for value in cells)
+    assert len(asked) == 2 * len(cells) - len([value for value in cells if type(value) is str and value in kept])

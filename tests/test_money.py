@@ -13,6 +13,7 @@ from alembic import command
 import kernel
 from kernel import Actor, Money, ValidationError, migrations
 from kernel.fielddefs import add_field
+from kernel import money
 from kernel.money import add, format_money, money_text, multiply, parse_money, quantize, subtract, sum_by_currency
 from tests.example import plugin as notes_plugin
 from tests.example.plugin import Note
@@ -43,6 +44,28 @@ def test_parse_accepts_exact_amounts_and_keeps_the_minor_digits(value, currency,
 def test_parse_refuses_noise_extra_digits_and_unknown_currencies(value, currency, words):
     with pytest.raises(ValueError, match=words):
         parse_money(value, currency)
+
+
+def _answer(parse, value, currency):
+    try:
+        amount = parse(value, currency)
+    except ValueError as exc:
+        return "refused", str(exc)
+    return str(amount), amount.as_tuple()
+
+
+def test_the_short_way_for_plain_amounts_answers_as_every_check_does():
+    """parse_money takes plain digit strings without its checks (an import's every amount): the same
+    amount, digits and sign, or the same refusal, as the checks give, over shapes near the short way's edges."""
+    shapes = ["0", "-0", "7", "-7", "12.5", "12.50", "12.500", "12.505", "-0.50", ".5", "5.", "+5", "0012.30",
+              "9" * 18, "9" * 18 + ".99", "9" * 19, "-" + "9" * 18, "1" + "0" * 18, "0" * 20 + "1", "1.000", "1.001",
+              "1e3", " 12.5", "12.5 ", "１２", "12,5", "--1", "-", "", "NaN", "12.5\n", "٣"]
+    shapes += [f"{i}.{j:0{k}d}" for i in (0, 1, 99, 123456789) for k in (1, 2, 3) for j in (0, 5, 10 ** k - 1)]
+    for value in shapes:
+        for currency in ("CNY", "JPY", "KRW", "USD"):
+            digits = money.minor_digits(currency)
+            assert _answer(parse_money, value, currency) == _answer(lambda v, c: money._checked(v, c, digits), value, currency), (value, currency)
+    assert money._SIMPLE[2].fullmatch("12345.50") and not money._SIMPLE[0].fullmatch("1.5")  # the short way is taken
 
 
 def test_rounding_is_half_up_to_the_minor_unit():

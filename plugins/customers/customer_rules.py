@@ -52,9 +52,12 @@ def follows_create(site: Site, entity: str, fields: frozenset[str]) -> bool:
     return entity in ("contacts", "followups")
 
 
-def dedupe_keys(values: dict[str, Any]) -> dict[str, str | None]:
-    """The normalized keys stored with a customer (the name only counts for a company)."""
-    phones = phone_keys([values.get("phone"), *(values.get("phones") or ())])
+def dedupe_keys(values: dict[str, Any], *, stored_phones: bool = False) -> dict[str, str | None]:
+    """The normalized keys stored with a customer (the name only counts for a company). ``stored_phones``:
+    the phones are as :func:`.normalize.store_phones` just left them, each E.164 and so its own key
+    (not read again)."""
+    numbers = [values.get("phone"), *(values.get("phones") or ())]
+    phones = list(dict.fromkeys(number for number in numbers if number)) if stored_phones else phone_keys(numbers)
     emails = email_keys([values.get("email"), *(values.get("emails") or ())])
     return {
         "name_key": company_key(values.get("name")) if values.get("kind", "company") == "company" else None,
@@ -70,7 +73,7 @@ def prepare_create(site: Site, conn: sa.Connection, actor: Actor, values: dict[s
         values["team_id"] = actor.team_id
     store_phones(values, phone_region(site))
     _check(site, conn, values, values)
-    values.update(dedupe_keys(values))
+    values.update(dedupe_keys(values, stored_phones=True))
 
 
 def prepare_update(site: Site, conn: sa.Connection, actor: Actor, record: dict[str, Any], changes: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import BATCH_ROW, phone_region
+from kernel import BATCH_ROW, phone_region, texts_in
 
 from .models import Contact, Customer
 from .normalize import company_key, email_keys, phone_keys
@@ -70,12 +70,13 @@ def lookalikes(site: Site, conn: sa.Connection, entity: str, rows: list[dict[str
 
 
 def _stored_by_key(conn: sa.Connection, table: sa.Table, keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
-    """Ids of stored rows by the ``(column, key)`` they share with ``keys``, in one query."""
+    """Ids of stored rows by the ``(column, key)`` they share with ``keys``, in one query (each column's keys
+    bound as one value on PostgreSQL: :func:`kernel.texts_in`)."""
     if not keys:
         return {}
     columns = [name for name in KEY_COLUMNS if name in table.c]
     wanted = {name: sorted(key for column, key in keys if column == name) for name in columns}
-    conditions = [table.c[name].in_(values) for name, values in wanted.items() if values]
+    conditions = [texts_in(table.c[name], values, conn.dialect.name) for name, values in wanted.items() if values]
     found: dict[tuple[str, str], list[int]] = defaultdict(list)
     for row in conn.execute(sa.select(table.c.id, *(table.c[name] for name in columns)).where(sa.or_(*conditions)).order_by(table.c.id)):
         for name in columns:

@@ -60,6 +60,25 @@ def test_dedupe_keys_come_from_the_e164_form(site):
     assert other.ids("customers") == []
 
 
+@pytest.mark.parametrize(
+    "phone, phones",
+    [("138 0013 8000", ["+86 138-0013-8000", "010-6552-1234"]), ("+852 2345 6789", []), (None, ["00852 2345 6789", "+1 (415) 555-2671"]), ("13800138000", ["138 0013 8000"])],
+)
+def test_a_new_customers_keys_come_from_its_stored_phones_without_reading_them_again(site, monkeypatch, phone, phones):
+    """prepare_create keys the phones store_phones just made E.164 as they are: the keys the general
+    way (each number read by phone_key) gives, and no number read a third time."""
+    from plugins.customers import customer_rules, normalize
+
+    read, original = [], normalize.phone_e164
+    monkeypatch.setattr(normalize, "phone_e164", lambda text, region: read.append(text) or original(text, region))
+    customer = site.records.create(SYSTEM, "customers", {"name": "ACME", "phone": phone, "phones": phones})
+    assert read == []
+    monkeypatch.undo()
+    with site.engine.connect() as conn:
+        stored = conn.execute(sa.select(Customer.__table__.c.phone_key).where(Customer.__table__.c.id == customer["id"])).scalar_one()
+    assert stored == customer_rules.dedupe_keys(customer)["phone_key"] is not None
+
+
 def test_the_migration_rewrites_readable_numbers_and_lists_the_rest(make_site, caplog):
     site = make_site(plugins=("customers",), migrate=False)
     upgrade_to(site, "core@head", "139474bfd05f")
