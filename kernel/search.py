@@ -45,6 +45,7 @@ from sqlalchemy.dialects import postgresql
 
 from .customfields import CustomField, FieldSet
 from .db import ids_in
+from .inserts import insert_rows
 from .errors import CRMError, ValidationError
 from .models import SearchDocument
 
@@ -179,10 +180,10 @@ def write(conn: sa.Connection, entity: Entity, fields: FieldSet, records: Sequen
     if not rows:
         return
     if dialect != "sqlite" or not fts:
-        conn.execute(sa.insert(DOCS), rows)
+        insert_rows(conn, DOCS, rows)
         return
     before = conn.scalar(sa.select(sa.func.max(DOCS.c.id))) or 0
-    conn.execute(sa.insert(DOCS), rows)
+    insert_rows(conn, DOCS, rows)
     _index_new(conn, before)
 
 
