@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 #: Plans kept (dialect, table and columns each): a site writes a few dozen tables this way.
 CACHED = 256
+_NOTHING = object()
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,23 @@ class _Plan:
     converters: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, processor) of the columns that have one
 
     def values(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        """Each row's values in the statement's order, converted; KeyError for a row that lacks a key."""
+        """Each row's values in the statement's order, converted; KeyError for a row that lacks a key.
+
+        A column's value that is the very object the row before had (a batch's one timestamp, None)
+        takes that row's converted value: processors are plain functions of their value."""
         take = operator.itemgetter(*self.keys) if len(self.keys) > 1 else (lambda row, key=self.keys[0]: (row[key],))
         converters = self.converters
+        last: list[Any] = [(_NOTHING, None)] * len(converters)
         out = []
         for row in rows:
             values = list(take(row))
-            for index, convert in converters:
-                values[index] = convert(values[index])
+            for position, (index, convert) in enumerate(converters):
+                value = values[index]
+                before, converted = last[position]
+                if value is not before:
+                    converted = convert(value)
+                    last[position] = (value, converted)
+                values[index] = converted
             out.append(tuple(values))
         return out
 
