@@ -29,6 +29,8 @@ def jsonable(value: Any) -> Any:
     """A value as it can be kept in a JSON column and shown back to a person."""
     if value is None or type(value) in JSON_SCALARS:
         return value
+    if type(value) is list:  # a record's lists (phones, tags): the commonest value after the scalars
+        return [jsonable(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):  # an amount stays exact: decimal text, as the API writes it
@@ -42,7 +44,7 @@ def jsonable(value: Any) -> Any:
 
 def entry(actor: Actor, at: datetime, entity: str, record_id: int | None, action: str, changes: dict[str, Any]) -> dict[str, Any]:
     """One audit row, ready for :func:`write`."""
-    return {
+    row = {
         "at": at,
         "actor_id": actor.user_id,
         "actor": actor.label,
@@ -52,7 +54,11 @@ def entry(actor: Actor, at: datetime, entity: str, record_id: int | None, action
         "action": action,
         "changes": changes,
         "ip": actor.ip,
-    } | ({"raised_for": raised} if (raised := getattr(actor, "raised_for", None)) else {})
+    }
+    raised = getattr(actor, "raised_for", None)
+    if raised:
+        row["raised_for"] = raised
+    return row
 
 
 def write(conn: sa.Connection, entries: Iterable[dict[str, Any]]) -> None:

@@ -102,7 +102,7 @@ def _short_tokens(text: str) -> set[str]:
     for cjk, word in _RUN_KINDS.findall(text):
         if cjk:
             tokens.update(cjk)
-            tokens.update(cjk[i : i + 2] for i in range(len(cjk) - 1))
+            tokens.update([cjk[i : i + 2] for i in range(len(cjk) - 1)])
         else:
             tokens.add(word[:1])
             tokens.add(word[:2])
@@ -157,7 +157,8 @@ def _document(entity_name: str, searched: tuple[tuple[str, ...], tuple[str, ...]
     body = "\n".join(parts)
     shorts = _short_tokens(body)
     if dialect == "postgresql":
-        tokens: Any = sorted(shorts | {run[i : i + 3] for run in body.split() for i in range(len(run) - 2)})  # trigrams(parts)
+        shorts.update([run[i : i + 3] for run in body.split() for i in range(len(run) - 2)])  # trigrams(parts)
+        tokens: Any = sorted(shorts)
     else:
         tokens = " ".join(sorted(shorts))
     return {"entity": entity_name, "record_id": record["id"], "title": title, "body": body, "tokens": tokens}
