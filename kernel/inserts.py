@@ -163,7 +163,13 @@ def _text_array(process: Callable[[Any], Any] | None, value: Any) -> Any:
     """A list of texts as a PostgreSQL array literal, each element quoted (``{"a","b\\"c"}``); anything else as the type processes it."""
     if type(value) is list:
         try:
-            return "{" + ",".join(['"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in value]) + "}"
-        except AttributeError:  # an element that is no text
+            joined = '","'.join(value)
+        except TypeError:  # an element that is no text
             pass
+        else:
+            if not value:
+                return "{}"
+            if "\\" not in joined and '"' not in joined:  # the usual case: nothing to escape
+                return '{"' + joined + '"}'
+            return "{" + ",".join(['"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in value]) + "}"
     return process(value) if process is not None else value

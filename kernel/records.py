@@ -407,7 +407,7 @@ class Records:
                 records = [self._row(entity, row) for row in _insert_returning(tx, entity.table, cleaned)]
             else:  # an import: the stored values are the ones in hand, only the ids are new
                 ids = _insert_returning_ids(tx, entity.table, cleaned)
-                records = [{**_visible_values(entity, values), "id": id_} for values, id_ in zip(cleaned, ids)]
+                records = [{**(_visible_values(entity, values) if entity.hidden else values), "id": id_} for values, id_ in zip(cleaned, ids)]
             search.write(tx, entity, view.fields(entity.name), records, new=True)
             rows_written = children.apply_new(tx, self.site, view, entity, plans, records, with_rows=return_records or after is not None)
             audit.write(
