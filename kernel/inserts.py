@@ -16,6 +16,7 @@ batch to the database in one go:
   same text, made by the same serializer) and a list of texts as an array literal, every element
   quoted: both are read by the column type's own input function, as a bound value is. An error is
   raised as SQLAlchemy raises the driver's (:class:`sqlalchemy.exc.IntegrityError` for a unique key).
+  A COPY is no statement SQLAlchemy executes: connection events (``before_cursor_execute``) do not see it.
 
 What is stored is the same, byte for byte. Rows that need SQLAlchemy's help take its path: a column
 left out of the rows that has a Python-side default (SQLAlchemy computes it per row), keys that are
