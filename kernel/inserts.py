@@ -20,7 +20,8 @@ batch to the database in one go:
 
 What is stored is the same, byte for byte. Rows that need SQLAlchemy's help take its path: a column
 left out of the rows that has a Python-side default (SQLAlchemy computes it per row), keys that are
-not columns, rows lacking a key the first one has, another driver.
+not columns, rows lacking a key the first one has, another driver; and so does a single row on
+PostgreSQL (an INSERT is one round trip, a COPY two).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
     if not rows:
         return
     plan = _plan(conn.dialect, table, tuple(rows[0]))
-    if plan is not None:
+    if plan is not None and (len(rows) > 1 or not plan.copy):  # one row: an INSERT is a round trip less than a COPY
         try:
             values = plan.values(rows)
         except KeyError:  # a row lacks a key the first one has: SQLAlchemy says which
