@@ -1,8 +1,8 @@
 """Batch INSERTs with the values already in the driver's form, without per-row statement work.
 
 ``conn.execute(sa.insert(table), rows)`` costs SQLAlchemy, for every row, a parameter set built
-from the compiled statement and a pass over the statement's bind processors: on an import of
-customers (thirty columns, six of them JSON) that was as much CPU as SQLite's own inserts.
+from the compiled statement and a pass over the statement's bind processors: on an import
+into a thirty-column table (six of them JSON) that was as much CPU as SQLite's own inserts.
 :func:`insert_rows` works out once per dialect, table and set of columns which values need
 converting, converts each row with the processors SQLAlchemy would have run (the columns' types'
 ``bind_processor``: JSON to text, timestamps to UTC, booleans to integers on SQLite), and hands the
