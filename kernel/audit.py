@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import outbox
+from . import inserts, outbox
 from .models import AuditEntry
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ def jsonable(value: Any) -> Any:
     """A value as it can be kept in a JSON column and shown back to a person."""
     if value is None or type(value) in JSON_SCALARS:
         return value
+    if type(value) is list:  # a record's lists (phones, tags): the commonest value after the scalars
+        return [jsonable(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):  # an amount stays exact: decimal text, as the API writes it
@@ -42,7 +44,7 @@ def jsonable(value: Any) -> Any:
 
 def entry(actor: Actor, at: datetime, entity: str, record_id: int | None, action: str, changes: dict[str, Any]) -> dict[str, Any]:
     """One audit row, ready for :func:`write`."""
-    return {
+    row = {
         "at": at,
         "actor_id": actor.user_id,
         "actor": actor.label,
@@ -52,7 +54,11 @@ def entry(actor: Actor, at: datetime, entity: str, record_id: int | None, action
         "action": action,
         "changes": changes,
         "ip": actor.ip,
-    } | ({"raised_for": raised} if (raised := getattr(actor, "raised_for", None)) else {})
+    }
+    raised = getattr(actor, "raised_for", None)
+    if raised:
+        row["raised_for"] = raised
+    return row
 
 
 def write(conn: sa.Connection, entries: Iterable[dict[str, Any]]) -> None:
@@ -65,7 +71,7 @@ def write(conn: sa.Connection, entries: Iterable[dict[str, Any]]) -> None:
         if any(outbox.is_event(row) for row in batch):
             outbox.append(conn, _insert(conn, batch), min(row["at"] for row in batch))
         else:
-            conn.execute(sa.insert(AUDIT), batch)
+            inserts.insert_rows(conn, AUDIT, batch)
 
 
 def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> Sequence[int]:
@@ -75,9 +81,9 @@ def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> Sequence[int]:
     if conn.dialect.name == "postgresql":  # ids taken from the sequence first, then one executemany
         taken = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(AUDIT.name, "id"))).select_from(sa.func.generate_series(1, len(rows)))
         ids = conn.scalars(taken).all()
-        conn.execute(sa.insert(AUDIT), [{**row, "id": i} for row, i in zip(rows, ids)])
+        inserts.insert_rows(conn, AUDIT, [{**row, "id": i} for row, i in zip(rows, ids)])
         return ids
-    conn.execute(sa.insert(AUDIT), rows)  # SQLite: one writer, and a new rowid is the largest plus one
+    inserts.insert_rows(conn, AUDIT, rows)  # SQLite: one writer, and a new rowid is the largest plus one
     top = conn.scalar(sa.select(sa.func.max(AUDIT.c.id)))
     return range(top - len(rows) + 1, top + 1)
 

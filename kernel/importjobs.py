@@ -44,6 +44,7 @@ import sqlalchemy as sa
 from .errors import NotFound
 from .importing import LISTED_ISSUES, CheckedBatch, ImportRefused, ImportReport, Sheet, SheetStream, Writer, prepare, row_reader
 from .importupserts import Upsert
+from .inserts import insert_rows
 from .models import ImportedRecord, ImportJob, ImportMapping
 from .timers import collector_paused
 
@@ -145,7 +146,7 @@ def _insert_job(site: Site, conn: sa.Connection, actor: Actor, entity: str, rows
 
 def _remember_created(conn: sa.Connection, job_id: int, created: list[tuple[int, int]]) -> None:
     if created:
-        conn.execute(sa.insert(RECORDS), [{"job_id": job_id, "record_id": id_, "row": number} for number, id_ in created])
+        insert_rows(conn, RECORDS, [{"job_id": job_id, "record_id": id_, "row": number} for number, id_ in created])
 
 
 def record_whole(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import sqlalchemy as sa
 
-from . import aggregates, audit, batches, children, duplicates, files, masking, optionlists, ownership, parents, parsing, search, sequences, states, timers, trash, versions
+from . import aggregates, audit, batches, children, duplicates, files, inserts, masking, optionlists, ownership, parents, parsing, search, sequences, states, timers, trash, versions
 from .customfields import FieldSet, normal_datetime, contains_expression, field_expression
 from .db import Money, joined
 from .entities import Entity, entity_write_only
@@ -445,7 +445,7 @@ class Records:
                 records = [self._row(entity, row) for row in _insert_returning(tx, entity.table, cleaned)]
             else:  # an import: the stored values are the ones in hand, only the ids are new
                 ids = _insert_returning_ids(tx, entity.table, cleaned)
-                records = [{**_visible_values(entity, values), "id": id_} for values, id_ in zip(cleaned, ids)]
+                records = [{**(_visible_values(entity, values) if entity.hidden else values), "id": id_} for values, id_ in zip(cleaned, ids)]
             search.write(tx, entity, view.fields(entity.name), records, new=True)
             rows_written = children.apply_new(tx, self.site, view, entity, plans, records, with_rows=return_records or after is not None)
             audit.write(
@@ -1143,15 +1143,21 @@ def _insert_returning(conn: sa.Connection, table: sa.Table, rows: list[dict[str,
 
 
 def _ids_first(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> bool:
-    """Whether a PostgreSQL batch takes its ids from the sequence before a plain executemany.
+    """Whether a PostgreSQL batch takes its ids from the sequence before a plain insert.
 
     A multi-row ``INSERT … RETURNING`` is one statement text per batch, tens of thousands of
     placeholders long, which psycopg parses anew every time (too long for its cache): on a
     thousand-row import batch that was a fifth of the time. Ids taken first (one statement) let
-    the rows go through psycopg's pipelined ``executemany`` of one short, prepared statement.
+    the rows go in without RETURNING: psycopg's pipelined ``executemany`` of one short, prepared
+    statement, or (:func:`_insert_returning_ids`) one ``COPY``.
     """
+    return conn.dialect.name == "postgresql" and len(rows) > 1 and _numbered_here(table, rows)
+
+
+def _numbered_here(table: sa.Table, rows: list[dict[str, Any]]) -> bool:
+    """Whether the database numbers ``rows``: ``table``'s key is one auto-incremented integer ``id`` no row gives."""
     return (
-        conn.dialect.name == "postgresql" and len(rows) > 1 and "id" in table.c and [c.name for c in table.primary_key.columns] == ["id"] and not any("id" in row for row in rows)
+        "id" in table.c and [c.name for c in table.primary_key.columns] == ["id"] and not any("id" in row for row in rows)
         and isinstance(table.c.id.type, sa.Integer) and table.c.id.autoincrement in (True, "auto")
     )
 
@@ -1163,14 +1169,24 @@ def _taken_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
 
 
 def _insert_returning_ids(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Like :func:`_insert_returning`, fetching only the new ids."""
+    """Like :func:`_insert_returning`, fetching only the new ids, the rows handed to the driver in its
+    own form (:func:`kernel.inserts.insert_rows`).
+
+    On SQLite one executemany numbers the rows one after another from the largest id (or the
+    table's ``AUTOINCREMENT`` mark) plus one, in the order given, the write lock keeping other
+    writers out: the last id (``last_insert_rowid()``) and the count name them all.
+    """
+    if conn.dialect.name == "sqlite" and _numbered_here(table, rows):
+        inserts.insert_rows(conn, table, rows)
+        last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+        return list(range(last - len(rows) + 1, last + 1))
+    if _ids_first(conn, table, rows):
+        ids = _taken_ids(conn, table, len(rows))
+        inserts.insert_rows(conn, table, [{**row, "id": id_} for row, id_ in zip(rows, ids)])
+        return ids
     statement = sa.insert(table)
     if conn.dialect.name == "sqlite" and not any("id" in row for row in rows):
         return sorted(conn.scalars(statement.returning(table.c.id), rows))
-    if _ids_first(conn, table, rows):
-        ids = _taken_ids(conn, table, len(rows))
-        conn.execute(statement, [{**row, "id": id_} for row, id_ in zip(rows, ids)])
-        return ids
     return list(conn.scalars(statement.returning(table.c.id, sort_by_parameter_order=True), rows))
 
 

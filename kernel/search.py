@@ -45,6 +45,7 @@ from sqlalchemy.dialects import postgresql
 
 from .customfields import CustomField, FieldSet
 from .db import ids_in
+from .inserts import insert_rows
 from .errors import CRMError, ValidationError
 from .models import SearchDocument
 
@@ -101,7 +102,7 @@ def _short_tokens(text: str) -> set[str]:
     for cjk, word in _RUN_KINDS.findall(text):
         if cjk:
             tokens.update(cjk)
-            tokens.update(cjk[i : i + 2] for i in range(len(cjk) - 1))
+            tokens.update([cjk[i : i + 2] for i in range(len(cjk) - 1)])
         else:
             tokens.add(word[:1])
             tokens.add(word[:2])
@@ -156,7 +157,8 @@ def _document(entity_name: str, searched: tuple[tuple[str, ...], tuple[str, ...]
     body = "\n".join(parts)
     shorts = _short_tokens(body)
     if dialect == "postgresql":
-        tokens: Any = sorted(shorts | {run[i : i + 3] for run in body.split() for i in range(len(run) - 2)})  # trigrams(parts)
+        shorts.update([run[i : i + 3] for run in body.split() for i in range(len(run) - 2)])  # trigrams(parts)
+        tokens: Any = sorted(shorts)
     else:
         tokens = " ".join(sorted(shorts))
     return {"entity": entity_name, "record_id": record["id"], "title": title, "body": body, "tokens": tokens}
@@ -179,10 +181,10 @@ def write(conn: sa.Connection, entity: Entity, fields: FieldSet, records: Sequen
     if not rows:
         return
     if dialect != "sqlite" or not fts:
-        conn.execute(sa.insert(DOCS), rows)
+        insert_rows(conn, DOCS, rows)
         return
     before = conn.scalar(sa.select(sa.func.max(DOCS.c.id))) or 0
-    conn.execute(sa.insert(DOCS), rows)
+    insert_rows(conn, DOCS, rows)
     _index_new(conn, before)
 
 

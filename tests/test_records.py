@@ -247,7 +247,8 @@ def test_create_hooks_marked_concerned_with_are_called_only_for_batches_that_con
     assert seen["before"] == seen["after"] == []  # neither concerned: not called
     assert "body" not in seen["fields"][-1] and {"title", "priority"} <= seen["fields"][-1]
     inserts = [s for s in statements if s.startswith("INSERT INTO notes_notes")]
-    assert inserts and all("title" not in s.split("RETURNING")[1] for s in inserts if "RETURNING" in s)  # the ids only
+    assert inserts or site.engine.dialect.name == "postgresql"  # there a COPY (kernel.inserts), which connection events do not see
+    assert not any("title" in s.split("RETURNING")[1] for s in statements if "notes_notes" in s and "RETURNING" in s)  # the ids only
     statements.clear()
     given = site.records.create_many(actor, "notes", [{"title": "c", "body": "x"}, {"title": "d"}])
     assert seen["before"] == ["c", "d"]  # one row gives a body: the batch concerns both hooks, every row is handed over
