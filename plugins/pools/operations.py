@@ -243,13 +243,20 @@ def release_locked(site: Site, conn: sa.Connection, actor: Actor, entity: str, r
     return _release(site, conn, kind, actor, _given(site, kind, actor, record), code)
 
 
-def _release(site: Site, tx: sa.Connection, kind: PoolKind, actor: Actor, record: dict[str, Any], code: str) -> dict[str, Any]:
+def _held_for(site: Site, tx: sa.Connection, kind: PoolKind, actor: Actor, record: dict[str, Any], not_yours: str) -> tuple[int, dict[str, Any]]:
+    """The record's owner and pool, when ``actor`` may let it go (its owner or an admin of its pool);
+    else a 409: no owner, or ``not_yours`` (the operation's own sentence)."""
     owner = record[kind.owner(site.view.entities[kind.entity])]
     pool = _pool_of(site, tx, kind, record)
     if owner is None:
         raise Conflict(N_("this record has no owner"), [{"loc": ["id"], "msg": "not owned"}])
     if owner != actor.user_id and not is_admin(pool, actor):
-        raise Conflict(N_("only its owner or an admin of its pool may release this record"), [{"loc": ["id"], "msg": "not yours"}])
+        raise Conflict(not_yours, [{"loc": ["id"], "msg": "not yours"}])
+    return owner, pool
+
+
+def _release(site: Site, tx: sa.Connection, kind: PoolKind, actor: Actor, record: dict[str, Any], code: str) -> dict[str, Any]:
+    owner, pool = _held_for(site, tx, kind, actor, record, N_("only its owner or an admin of its pool may release this record"))
     _let_go(site, tx, kind, pool, [record])
     return _move(site, tx, kind, actor, pool, record, None, "release", code)
 
@@ -276,12 +283,7 @@ def transfer_locked(
 def _transfer(
     site: Site, tx: sa.Connection, kind: PoolKind, actor: Actor, record: dict[str, Any], owner_id: int, team: int | None, reason: str | None,
 ) -> dict[str, Any]:
-    owner = record[kind.owner(site.view.entities[kind.entity])]
-    pool = _pool_of(site, tx, kind, record)
-    if owner is None:
-        raise Conflict(N_("this record has no owner"), [{"loc": ["id"], "msg": "not owned"}])
-    if owner != actor.user_id and not is_admin(pool, actor):
-        raise Conflict(N_("only its owner or an admin of its pool may transfer this record"), [{"loc": ["id"], "msg": "not yours"}])
+    owner, pool = _held_for(site, tx, kind, actor, record, N_("only its owner or an admin of its pool may transfer this record"))
     if owner_id == owner:
         raise Conflict(N_("the new owner already holds this record"), [{"loc": ["owner_id"], "msg": "already the owner"}])
     if not is_member(pool, owner_id, team):
