@@ -295,10 +295,13 @@ def _transfer(
     return _move(site, tx, kind, actor, pool, record, owner_id, "transfer", reason, hold=hold)
 
 
-def _let_go(site: Site, tx: sa.Connection, kind: PoolKind, pool: dict[str, Any], records: list[dict[str, Any]]) -> None:
-    """Free the owners' slots and start their cooldowns (records of one pool)."""
+def _let_go(
+    site: Site, tx: sa.Connection, kind: PoolKind, pool: dict[str, Any], records: list[dict[str, Any]], holds: dict[int, dict[str, Any]] | None = None,
+) -> None:
+    """Free the owners' slots and start their cooldowns (records of one pool); ``holds``: their holds by record
+    id, when already read (:func:`holdings.unhold`)."""
     owner = kind.owner(site.view.entities[kind.entity])
-    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [r["id"] for r in records]))
+    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [r["id"] for r in records], holds))
     now = site.clock.now()
     cooling = []
     days: dict[Any, int | None] = {}  # the cooldown per level, worked out once

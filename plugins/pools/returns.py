@@ -145,7 +145,7 @@ def _due_records(site: Site, conn: sa.Connection, kind: PoolKind, timers: list[D
     owner = kind.owner(site.view.entities[kind.entity])
     ids = sorted({t.record_id for t in timers})
     names = _checked_columns(site, kind)
-    hold = [HOLDS.c[name].label(f"hold_{name}") for name in ("user_id", "assigned_at", "counted")]
+    hold = [HOLDS.c[name].label(f"hold_{name}") for name in ("user_id", "pool_id", "assigned_at", "counted")]
     query = (
         sa.select(*(table.c[name] for name in names), *hold)
         .select_from(table.outerjoin(HOLDS, sa.and_(HOLDS.c.entity == kind.entity, HOLDS.c.record_id == table.c.id)))
@@ -156,9 +156,9 @@ def _due_records(site: Site, conn: sa.Connection, kind: PoolKind, timers: list[D
     records, holds = [], {}
     for row in conn.execute(query).all():
         records.append(dict(zip(names, row)))
-        user_id, assigned_at, counted = row[width:]
+        user_id, pool_id, assigned_at, counted = row[width:]
         if user_id is not None:
-            holds[row[0]] = {"user_id": user_id, "assigned_at": assigned_at, "counted": counted}
+            holds[row[0]] = {"user_id": user_id, "pool_id": pool_id, "assigned_at": assigned_at, "counted": counted}
     return records, holds
 
 
@@ -180,18 +180,19 @@ def return_due(site: Site, conn: sa.Connection, actor: Actor, entity: str, timer
         if overdue:
             groups[(record[kind.pool_field], overdue[0][1])].append(record)
     if groups:
-        return_records(site, conn, kind, actor, groups, pools)
+        return_records(site, conn, kind, actor, groups, pools, holds)
 
 
 def return_records(
     site: Site, conn: sa.Connection, kind: PoolKind, actor: Actor, groups: dict[tuple[int, str], list[dict[str, Any]]],
-    pools: dict[int, dict[str, Any]] | None = None,
+    pools: dict[int, dict[str, Any]] | None = None, holds: dict[int, dict[str, Any]] | None = None,
 ) -> list[int]:
     """Send each group of held records (by pool and rule: ``followup``/``close``) back to its pool; the ids returned.
 
     The records carry the fields the checks read (:func:`_due_records`); a pool whose strategy places
-    returned records anew gets them whole, read before they change. ``pools``: the pools by id, when
-    already read. The ``pools_after_change`` list is built only when some plugin implements the hook."""
+    returned records anew gets them whole, read before they change. ``pools``: the pools by id, ``holds``:
+    the records' holds by record id (:func:`_due_records`), when already read. The ``pools_after_change``
+    list is built only when some plugin implements the hook."""
     from .operations import _let_go, operating
     from .strategies import place, places
 
@@ -208,7 +209,7 @@ def return_records(
         if placing:
             stored = conn.execute(sa.select(table).where(ids_in(table.c.id, ids, conn.dialect.name)).order_by(table.c.id))
             records = [dict(row._mapping) for row in stored]
-        _let_go(site, conn, kind, pool, records)
+        _let_go(site, conn, kind, pool, records, holds)
         change = OwnerChange("return", reason=REASONS[rule], via_entity=kind.pool_entity, via_id=pool_id, rule=RULES[rule])
         with operating():
             site.records.update_many(actor, kind.entity, ids=ids, changes={owner: None}, owner_change=change, conn=conn)

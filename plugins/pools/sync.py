@@ -14,7 +14,7 @@ from kernel import rearm_timers
 
 from . import holdings
 from .kinds import PoolKind, kind_of, kind_of_pool
-from .models import HOLDS, LEVEL_RULES
+from .models import LEVEL_RULES
 from .operations import OPERATING
 from .rules import load_pools, pool_table, pools_of
 from .strategies import place
@@ -106,7 +106,9 @@ def after_update(site: Site, conn: sa.Connection, entity: str, records: Sequence
     if pooled is not None:
         changed = [r["id"] for r, c in zip(records, changes) if any(name in c for name in RULE_FIELDS)]
         if changed:
-            held = list(conn.scalars(sa.select(HOLDS.c.record_id).where(HOLDS.c.entity == pooled.entity, HOLDS.c.pool_id.in_(changed))))
+            table = site.view.entities[pooled.entity].table
+            owner = table.c[pooled.owner(site.view.entities[pooled.entity])]
+            held = list(conn.scalars(sa.select(table.c.id).where(table.c[pooled.pool_field].in_(changed), owner.is_not(None))))
             if held:
                 rearm_timers(site, conn, pooled.entity, held)
 
