@@ -94,22 +94,22 @@ def hold(conn: sa.Connection, entity: str, record_id: int, pool_id: int, user_id
     return row
 
 
-def unhold(conn: sa.Connection, entity: str, ids: list[int], holds: dict[int, dict[str, Any]] | None = None) -> list[tuple[int, int]]:
-    """Forget the holds of ``ids``; the ``(pool_id, user_id)`` slots they counted in (to give back).
+def live(hold: dict[str, Any] | None, pool_id: Any, owner_id: Any) -> bool:
+    """Whether ``hold`` is the hold of a record in pool ``pool_id`` owned by ``owner_id`` (see :class:`~.models.Hold`:
+    a returned record's hold stays behind, not live)."""
+    return hold is not None and owner_id is not None and hold["user_id"] == owner_id and hold["pool_id"] == pool_id
 
-    ``holds``: the holds of ``ids`` by record id (``pool_id``, ``user_id``, ``counted``), when the caller read
-    them in this transaction with the records locked (the return job): then a plain DELETE, since on SQLite
-    ``RETURNING`` first copies its rows into a temporary table (a night of 10,000 returns: a third of the
-    statement)."""
-    if not ids:
+
+def unhold(conn: sa.Connection, entity: str, before: dict[int, tuple[Any, Any]]) -> list[tuple[int, int]]:
+    """Forget the holds of the records ``before`` names (record id → its pool and owner before the change);
+    the ``(pool_id, user_id)`` slots of those that were live and counted (to give back)."""
+    if not before:
         return []
-    if holds is not None:
-        conn.execute(sa.delete(HOLDS).where(HOLDS.c.entity == entity, ids_in(HOLDS.c.record_id, ids, conn.dialect.name)))
-        return [(h["pool_id"], h["user_id"]) for h in (holds.get(i) for i in ids) if h is not None and h["counted"]]
     rows = conn.execute(
-        sa.delete(HOLDS).where(HOLDS.c.entity == entity, ids_in(HOLDS.c.record_id, ids, conn.dialect.name)).returning(HOLDS.c.pool_id, HOLDS.c.user_id, HOLDS.c.counted)
+        sa.delete(HOLDS).where(HOLDS.c.entity == entity, ids_in(HOLDS.c.record_id, sorted(before), conn.dialect.name))
+        .returning(HOLDS.c.record_id, HOLDS.c.pool_id, HOLDS.c.user_id, HOLDS.c.counted)
     ).all()
-    return [(r.pool_id, r.user_id) for r in rows if r.counted]
+    return [(r.pool_id, r.user_id) for r in rows if r.counted and live(r._mapping, *before[r.record_id])]
 
 
 #: :func:`cooldown_until`'s query, built once (every claim, assignment and transfer asks).

@@ -136,6 +136,11 @@ class Hold(Base):
     this and the last activity), whether it counts against the limit (a closed record does not), and
     when its owner was reminded.
 
+    A hold is *live* while its record is in its pool and owned by its user; only a live hold counts. The
+    return job leaves its records' holds in place (their slots given back from them, no row written: a
+    night of 10,000 returns writes 10,000 pages fewer); the next claim or assignment overwrites the row,
+    and every other change judges a hold against the record's pool and owner before it (:func:`.holdings.unhold`).
+
     Keyed by the record (``entity``, ``record_id``), without a rowid on SQLite: the row lives in the
     key's b-tree, so taking a hold back (a claim, a return) writes one page of it, not a page of the
     table and another of a unique index (a night of 10,000 returns: 6,000 pages fewer). No other index: a

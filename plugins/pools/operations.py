@@ -222,7 +222,7 @@ def _assign_one(
         raise Conflict(N_("the new owner is not a member of this pool"), [{"loc": ["owner_id"], "msg": "not a member"}])
     holdings.lock_slots(tx, kind.entity, pool["id"], [previous, owner_id])
     _take(site, tx, kind, pool, record, owner_id, daily=False)
-    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [record["id"]]))
+    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, {record["id"]: (record[kind.pool_field], previous)}))
     hold = holdings.hold(tx, kind.entity, record["id"], pool["id"], owner_id, site.clock.now())
     return _move(site, tx, kind, actor, pool, record, owner_id, "assign", reason, rule, hold=hold)
 
@@ -290,7 +290,7 @@ def _transfer(
         raise Conflict(N_("the new owner is not a member of this pool"), [{"loc": ["owner_id"], "msg": "not a member"}])
     holdings.lock_slots(tx, kind.entity, pool["id"], [owner, owner_id])
     _take(site, tx, kind, pool, record, owner_id, daily=False)
-    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [record["id"]]))
+    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, {record["id"]: (record[kind.pool_field], owner)}))
     hold = holdings.hold(tx, kind.entity, record["id"], pool["id"], owner_id, site.clock.now())
     return _move(site, tx, kind, actor, pool, record, owner_id, "transfer", reason, hold=hold)
 
@@ -298,10 +298,16 @@ def _transfer(
 def _let_go(
     site: Site, tx: sa.Connection, kind: PoolKind, pool: dict[str, Any], records: list[dict[str, Any]], holds: dict[int, dict[str, Any]] | None = None,
 ) -> None:
-    """Free the owners' slots and start their cooldowns (records of one pool); ``holds``: their holds by record
-    id, when already read (:func:`holdings.unhold`)."""
+    """Free the owners' slots and start their cooldowns (records of one pool, as they were). ``holds``: their
+    holds by record id as the return job read them, left in place (not live once the records have no
+    owner: :class:`~.models.Hold`), the slots given back from them; else the holds are removed."""
     owner = kind.owner(site.view.entities[kind.entity])
-    holdings.give_back(tx, kind.entity, holdings.unhold(tx, kind.entity, [r["id"] for r in records], holds))
+    if holds is None:
+        slots = holdings.unhold(tx, kind.entity, {r["id"]: (r[kind.pool_field], r[owner]) for r in records})
+    else:
+        found = ((holds.get(r["id"]), r) for r in records)
+        slots = [(h["pool_id"], h["user_id"]) for h, r in found if holdings.live(h, r[kind.pool_field], r[owner]) and h["counted"]]
+    holdings.give_back(tx, kind.entity, slots)
     now = site.clock.now()
     cooling = []
     days: dict[Any, int | None] = {}  # the cooldown per level, worked out once

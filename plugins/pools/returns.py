@@ -87,10 +87,12 @@ def _deadlines(
     for record in records:
         pool = pools.get(record.get(kind.pool_field))
         hold = holds.get(record["id"])
+        if not holdings.live(hold, record.get(kind.pool_field), record.get(owner)):
+            hold = None  # left behind by a return, or not yet written: the deadlines count from now
         if record.get(owner) is None or pool is None or (hold is not None and not hold["counted"]):
             found.append({})
             continue
-        assigned = hold["assigned_at"] if hold is not None and hold["user_id"] == record[owner] else now
+        assigned = hold["assigned_at"] if hold is not None else now
         activity = record.get(kind.activity_field) if kind.activity_field else None
         level = record.get(kind.level_field) if kind.level_field else None
         if (pool["id"], level) not in rules:
@@ -278,8 +280,11 @@ def mark_closed(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int]
     never returned. Idempotent; a client calls it in the transaction that closes them. Returns how many changed."""
     if not ids:
         return 0
+    kind = kind_of(site, entity)
+    if kind is None:
+        return 0
     rows = conn.execute(
-        sa.update(HOLDS).where(HOLDS.c.entity == entity, ids_in(HOLDS.c.record_id, ids, conn.dialect.name), HOLDS.c.counted.is_(True))
+        sa.update(HOLDS).where(HOLDS.c.entity == entity, ids_in(HOLDS.c.record_id, ids, conn.dialect.name), HOLDS.c.counted.is_(True), _live(site, kind))
         .values(counted=False).returning(HOLDS.c.pool_id, HOLDS.c.user_id)
     ).all()
     holdings.give_back(conn, entity, [(r.pool_id, r.user_id) for r in rows])
@@ -289,10 +294,18 @@ def mark_closed(site: Site, conn: sa.Connection, entity: str, ids: Sequence[int]
     return len(rows)
 
 
+def _live(site: Site, kind: PoolKind) -> sa.ColumnElement[bool]:
+    """A hold row is live: its record is in the hold's pool and owned by its user (:class:`~.models.Hold`)."""
+    table = site.view.entities[kind.entity].table
+    owner = table.c[kind.owner(site.view.entities[kind.entity])]
+    return sa.exists().where(table.c.id == HOLDS.c.record_id, owner == HOLDS.c.user_id, table.c[kind.pool_field] == HOLDS.c.pool_id)
+
+
 def reconcile(site: Site, now: datetime | None = None) -> dict[str, Any]:
     """Rebuild holds and holdings from the records, set-based, and report the drift found (the job ``pools.reconcile``).
 
-    ``{"items": {"holds_added": 0, "holds_removed": 1, "drift": [{"pool_id", "user_id", "held", "expected"}]}}``
+    ``{"items": {"holds_added": 0, "holds_removed": 1, "drift": [{"pool_id", "user_id", "held", "expected"}]}}``.
+    The holds returns leave behind (their records unowned: :class:`~.models.Hold`) are not drift: they stay.
     """
     report: dict[str, Any] = {}
     for entity, kind in kinds(site).items():
@@ -306,8 +319,9 @@ def _reconcile_kind(site: Site, conn: sa.Connection, kind: PoolKind) -> dict[str
     owner = table.c[kind.owner(site.view.entities[kind.entity])]
     pool = table.c[kind.pool_field]
     entity = kind.entity
-    matching = sa.select(table.c.id).where(table.c.id == HOLDS.c.record_id, owner == HOLDS.c.user_id, pool == HOLDS.c.pool_id)
-    removed = len(conn.execute(sa.delete(HOLDS).where(HOLDS.c.entity == entity, ~matching.exists()).returning(HOLDS.c.record_id)).all())
+    left_by_return = sa.exists().where(table.c.id == HOLDS.c.record_id, owner.is_(None))
+    stray = sa.delete(HOLDS).where(HOLDS.c.entity == entity, ~_live(site, kind), ~left_by_return)
+    removed = len(conn.execute(stray.returning(HOLDS.c.record_id)).all())
     held = sa.select(HOLDS.c.record_id).where(HOLDS.c.entity == entity, HOLDS.c.record_id == table.c.id)
     source = sa.select(
         sa.literal(entity).label("entity"), table.c.id, pool, owner, sa.literal(site.clock.now(), HOLDS.c.assigned_at.type), sa.true()
@@ -317,7 +331,7 @@ def _reconcile_kind(site: Site, conn: sa.Connection, kind: PoolKind) -> dict[str
     ).all())
     expected = (
         sa.select(HOLDS.c.pool_id, HOLDS.c.user_id, sa.func.count().label("n"))
-        .where(HOLDS.c.entity == entity, HOLDS.c.counted.is_(True))
+        .where(HOLDS.c.entity == entity, HOLDS.c.counted.is_(True), _live(site, kind))
         .group_by(HOLDS.c.pool_id, HOLDS.c.user_id)
         .subquery()
     )

@@ -41,19 +41,23 @@ def _visible(table: sa.Table, owner_field: str, pool_field: str, pools: sa.Table
     return sa.or_(sa.and_(owner.is_(None), pool.in_(pools_of(pools, user_id, team_id, admin=False))), pool.in_(pools_of(pools, user_id, team_id, admin=True)))
 
 
-def holds_follow(site: Site, conn: sa.Connection, kind: PoolKind, records: Sequence[dict[str, Any]]) -> None:
+def holds_follow(
+    site: Site, conn: sa.Connection, kind: PoolKind, records: Sequence[dict[str, Any]], before: dict[int, tuple[Any, Any]] | None = None,
+) -> None:
     """Make the holds of ``records`` match their owner and pool, counting without a limit (the change was
-    decided elsewhere: an admin's assign, a move between pools)."""
+    decided elsewhere: an admin's assign, a move between pools). ``before``: each record's pool and owner
+    before the change (``None``: new records), which says whether its hold was live."""
     owner = kind.owner(site.view.entities[kind.entity])
     current = holdings.holds_of(conn, kind.entity, [r["id"] for r in records])
     now = site.clock.now()
     for record in records:
         want = (record.get(kind.pool_field), record.get(owner))
+        was = (before or {}).get(record["id"], (None, None))
         hold = current.get(record["id"])
-        have = (hold["pool_id"], hold["user_id"]) if hold is not None else (None, None)
-        if want == have:
-            continue
-        holdings.give_back(conn, kind.entity, holdings.unhold(conn, kind.entity, [record["id"]]))
+        if (hold is None and None in want) or (holdings.live(hold, *was) and want == was):
+            continue  # nothing held nor to hold; or held as before
+        if hold is not None:
+            holdings.give_back(conn, kind.entity, holdings.unhold(conn, kind.entity, {record["id"]: was}))
         if want[0] is not None and want[1] is not None:
             holdings.take_slot(conn, kind.entity, want[0], want[1], None)
             holdings.hold(conn, kind.entity, record["id"], want[0], want[1], now)
@@ -97,9 +101,10 @@ def after_update(site: Site, conn: sa.Connection, entity: str, records: Sequence
         if OPERATING.get():
             return
         owner = kind.owner(site.view.entities[entity])
-        moved = [r for r, c in zip(records, changes) if owner in c or kind.pool_field in c]
+        moved = [(r, c) for r, c in zip(records, changes) if owner in c or kind.pool_field in c]
         if moved:
-            holds_follow(site, conn, kind, moved)
+            before = {r["id"]: (_old(r, c, kind.pool_field), _old(r, c, owner)) for r, c in moved}
+            holds_follow(site, conn, kind, [r for r, _ in moved], before)
             entering(site, conn, kind, [r for r, c in zip(records, changes) if kind.pool_field in c])
         return
     pooled = kind_of_pool(site, entity)
@@ -113,7 +118,13 @@ def after_update(site: Site, conn: sa.Connection, entity: str, records: Sequence
                 rearm_timers(site, conn, pooled.entity, held)
 
 
+def _old(record: dict[str, Any], changes: dict[str, Any], field: str) -> Any:
+    """``field``'s value before the change (``changes`` maps a field to ``(old, new)``)."""
+    return changes[field][0] if field in changes else record.get(field)
+
+
 def after_delete(site: Site, conn: sa.Connection, entity: str, records: Sequence[dict[str, Any]]) -> None:
     kind = kind_of(site, entity)
     if kind is not None:
-        holdings.give_back(conn, entity, holdings.unhold(conn, entity, [r["id"] for r in records]))
+        owner = kind.owner(site.view.entities[entity])
+        holdings.give_back(conn, entity, holdings.unhold(conn, entity, {r["id"]: (r.get(kind.pool_field), r.get(owner)) for r in records}))

@@ -81,7 +81,8 @@ def about_to_return(site: Site, actor: Actor, now: datetime, locale: str | None 
             sa.select(table.c.id, title.label("title"), sa.func.coalesce(users.c.name, users.c.email).label("owner"), due)
             .select_from(
                 table.join(TIMERS, sa.and_(TIMERS.c.entity == kind.entity, TIMERS.c.name == RETURN, TIMERS.c.record_id == table.c.id))
-                .join(HOLDS, sa.and_(HOLDS.c.entity == kind.entity, HOLDS.c.record_id == table.c.id, HOLDS.c.counted.is_(True)))
+                .join(HOLDS, sa.and_(HOLDS.c.entity == kind.entity, HOLDS.c.record_id == table.c.id, HOLDS.c.user_id == owner,
+                                    HOLDS.c.counted.is_(True)))
                 .outerjoin(users, users.c.id == owner)
             )
             .where(owner.is_not(None), TIMERS.c.due_at <= now + DUE_SOON, site.records.visible(actor, kind.entity))

@@ -166,7 +166,9 @@ def check_invariants(site: Site, pool: dict[str, Any], limit: int) -> None:
         if owner is not None:
             by_owner[owner] = by_owner.get(owner, 0) + 1
     assert {u: n for u, n in counters.items() if n} == by_owner  # holdings = records held
-    assert holds == {r: o for r, o in held_now.items() if o is not None}
+    live = {r: u for r, u in holds.items() if held_now.get(r) == u}
+    assert live == {r: o for r, o in held_now.items() if o is not None}  # every held record has its live hold
+    assert all(r in held_now and held_now[r] is None for r in holds.keys() - live.keys())  # the others: left by returns
     assert all(n <= limit for n in by_owner.values())  # nobody over the limit
     last: dict[int, int | None] = {}
     for record_id, before, after in ownership_events(site):  # every owner change has its event, in order

@@ -228,3 +228,51 @@ def test_a_night_of_returns_is_set_based_and_leaves_every_trace(site: Site, peop
 
     few, many = night(6), night(60)
     assert len(many) == len(few), (len(few), len(many))  # ten times the records, the same statements
+
+
+def test_a_returned_records_hold_stays_behind_and_never_counts_again(
+    site: Site, people: dict[str, Actor], http: Any, clock: FrozenClock
+) -> None:
+    """The return job leaves a returned record's hold row in place (not live: the record has no owner).
+    Whatever happens to the record next gives back nothing from it — claimed or assigned by another
+    member, given by the kernel's assign path, closed, deleted —, reconcile finds no drift in it, and a
+    claim makes the hold its own again. The previous owner holds one other record throughout, so a slot
+    given back twice would show."""
+    import sqlalchemy as sa
+
+    from plugins.pools import assign
+    from plugins.pools.models import HOLDS
+
+    admin, rep, rep2 = people["admin"], people["rep"], people["rep2"]
+    pool = make_pool(site, member_ids=[rep.user_id, rep2.user_id], followup_days=2)
+    returned = make_items(site, pool["id"], 5)
+    for item in returned:
+        assert claim(http, rep, item) == 200
+    clock.advance(days=3)
+    fire_due_timers(site)
+    assert [owner_of(site, i) for i in returned] == [None] * 5 and held(site, pool["id"], rep.user_id) == 0
+    with site.engine.connect() as conn:
+        left = dict(conn.execute(sa.select(HOLDS.c.record_id, HOLDS.c.user_id).where(HOLDS.c.entity == "items")).all())
+    assert left == {i["id"]: rep.user_id for i in returned}  # left behind by the return
+    kept = make_items(site, pool["id"], 1)[0]
+    assert claim(http, rep, kept) == 200 and held(site, pool["id"], rep.user_id) == 1
+    assert reconcile(site)["items"] == {"holds_added": 0, "holds_removed": 0, "drift": []}
+
+    first, second, third, fourth, fifth = returned
+    assert claim(http, rep2, first) == 200  # the pool operation overwrites the hold
+    assign(site, admin, "items", [second["id"]], rep2.user_id)
+    site.records.assign(admin, "items", [third["id"]], rep2.user_id)  # the kernel's assign path: the hooks keep the holds
+    with site.write() as conn:
+        assert mark_closed(site, conn, "items", [fourth["id"]]) == 0  # unowned: nothing to free
+    site.records.delete(admin, "items", fifth["id"])
+    assert held(site, pool["id"], rep.user_id) == 1 and held(site, pool["id"], rep2.user_id) == 3
+    taken = [first["id"], second["id"], third["id"]]
+    with site.engine.connect() as conn:
+        assert set(deadlines_of(site, conn, "items", taken)) == set(taken)  # the new holds' deadlines
+    assert reconcile(site)["items"] == {"holds_added": 0, "holds_removed": 0, "drift": []}
+
+    clock.advance(days=3)  # rep2's three go back too; rep's kept one with them
+    fire_due_timers(site)
+    assert held(site, pool["id"], rep.user_id) == held(site, pool["id"], rep2.user_id) == 0
+    assert claim(http, rep, first) == 200 and held(site, pool["id"], rep.user_id) == 1  # rep's own again, counted once
+    assert reconcile(site)["items"] == {"holds_added": 0, "holds_removed": 0, "drift": []}
