@@ -121,6 +121,6 @@ def test_a_return_is_written_set_based(site: Site, people: dict[str, Actor], htt
     finally:
         sa.event.remove(site.engine, "before_cursor_execute", count)
     assert [owner_of(site, c) for c in customers] == [None] * 3
-    assert any(s.startswith("INSERT INTO kernel_ownership_events") and " SELECT " in s for s in seen), seen
-    assert any(s.startswith("INSERT INTO kernel_audit") and " SELECT " in s for s in seen), seen
+    assert any("INSERT INTO kernel_ownership_events" in s and " SELECT " in s for s in seen), seen
+    assert any("INSERT INTO kernel_audit" in s and " SELECT " in s for s in seen), seen
     assert [last_event(site, c)["action"] for c in customers] == ["return"] * 3
