@@ -31,8 +31,8 @@ def jsonable(value: Any) -> Any:
     """A value as it can be kept in a JSON column and shown back to a person."""
     if value is None or type(value) in JSON_SCALARS:
         return value
-    if type(value) is list:  # a record's lists (phones, tags): the commonest value after the scalars
-        return [jsonable(v) for v in value]
+    if type(value) is list:  # a record's lists (phones, tags): the commonest value after the scalars, mostly empty
+        return [jsonable(v) for v in value] if value else []
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):  # an amount stays exact: decimal text, as the API writes it
