@@ -21,6 +21,8 @@ AUDIT = AuditEntry.__table__
 #: Actions whose entry repeats a change the same write's own entry shows (a state move is also in the
 #: ``update``): kept for the outbox and the audit log, left out of a record's history and activity.
 REPEATS = ("transition",)
+#: The largest entry id, asked after each batch of entries (SQLite): one statement, built once.
+_LAST_ENTRY = sa.select(sa.func.max(AUDIT.c.id))
 #: Types :func:`jsonable` gives back as they are.
 JSON_SCALARS = frozenset({str, int, float, bool})
 
@@ -29,8 +31,8 @@ def jsonable(value: Any) -> Any:
     """A value as it can be kept in a JSON column and shown back to a person."""
     if value is None or type(value) in JSON_SCALARS:
         return value
-    if type(value) is list:  # a record's lists (phones, tags): the commonest value after the scalars
-        return [jsonable(v) for v in value]
+    if type(value) is list:  # a record's lists (phones, tags): the commonest value after the scalars, mostly empty
+        return [jsonable(v) for v in value] if value else []
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):  # an amount stays exact: decimal text, as the API writes it
@@ -84,7 +86,7 @@ def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> Sequence[int]:
         inserts.insert_rows(conn, AUDIT, [{**row, "id": i} for row, i in zip(rows, ids)])
         return ids
     inserts.insert_rows(conn, AUDIT, rows)  # SQLite: one writer, and a new rowid is the largest plus one
-    top = conn.scalar(sa.select(sa.func.max(AUDIT.c.id)))
+    top = conn.scalar(_LAST_ENTRY)
     return range(top - len(rows) + 1, top + 1)
 
 

@@ -286,9 +286,12 @@ def texts_in(column: sa.ColumnElement[Any], texts: Sequence[str], dialect: str) 
     """``column IN texts``, indexed look-ups either way. On PostgreSQL the texts are bound as one JSON
     array, made a ``text[]`` once per statement (``column = ANY(ARRAY(SELECT …))``, an index condition,
     also under ``OR``): a thousand bound values cost psycopg and the server more than the look-ups
-    themselves. On SQLite a plain ``IN`` list, which costs it no more."""
+    themselves. On SQLite one JSON array too, read by ``json_each`` (the index is still used, value by
+    value): SQLAlchemy expands a plain ``IN`` list bound value by bound value, which cost an import's
+    duplicate look-up of a 1,000-row batch (3,000 keys) 6.4 ms against 4.9 ms."""
     if dialect != "postgresql":
-        return column.in_(list(texts))
+        values = sa.func.json_each(sa.bindparam(None, json_text(list(texts)), type_=sa.String)).table_valued("value")
+        return column.in_(sa.select(values.c.value))
     elements = sa.func.jsonb_array_elements_text(sa.cast(sa.bindparam(None, json_text(list(texts)), type_=sa.String), JSONB))
     return column == sa.any_(sa.func.array(sa.select(elements).scalar_subquery()))
 

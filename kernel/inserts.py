@@ -141,24 +141,35 @@ def _copied_alike(impl: sa.types.TypeEngine[Any]) -> bool:
 
 def _converter(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:
     """What SQLAlchemy does to a value of ``type_`` before the driver sees it (None: nothing), and on
-    PostgreSQL the text form of JSON documents and lists of texts (see the module's docstring)."""
+    PostgreSQL the text form of JSON documents and lists of texts (see the module's docstring). A JSON
+    document or list is serialized without SQLAlchemy's processor around the serializer (on SQLite when
+    that processor adds nothing): a new customer has six JSON values."""
     impl = type_.dialect_impl(dialect)
     process = impl.bind_processor(dialect)
-    if dialect.name != "postgresql":
-        return process
     if isinstance(impl, sa.JSON):
         serialize = getattr(dialect, "_json_serializer", None)
-        if serialize is not None and process is not None:
+        if serialize is not None and process is not None and (dialect.name == "postgresql" or _serializes_alone(impl, dialect)):
             return functools.partial(_json_text, serialize, process)
+    if dialect.name != "postgresql":
+        return process
     if isinstance(impl, sa.ARRAY) and isinstance(impl.item_type, sa.String) and impl.dimensions in (None, 1):
         return functools.partial(_text_array, process)
     return process
 
 
+def _serializes_alone(impl: sa.JSON, dialect: sa.Dialect) -> bool:
+    """Whether the type's bind processor hands a document or list to the driver as the dialect's
+    serializer writes it, nothing more (SQLite's JSON): then :func:`_json_text` may call the serializer itself."""
+    return type(impl).bind_processor is sa.JSON.bind_processor and impl._str_impl.bind_processor(dialect) is None
+
+
 def _json_text(serialize: Callable[[Any], str], process: Callable[[Any], Any], value: Any) -> Any:
-    """A document or list as its JSON text; anything else (None, SQLAlchemy's NULL markers) as the type processes it."""
+    """A document or list as its JSON text; anything else (None, SQLAlchemy's NULL markers) as the type
+    processes it. An empty list, a new record's usual phones, emails, tags and shares, is ``[]`` without a call."""
     kind = type(value)
-    return serialize(value) if kind is dict or kind is list else process(value)
+    if kind is list:
+        return serialize(value) if value else "[]"
+    return serialize(value) if kind is dict else process(value)
 
 
 def _text_array(process: Callable[[Any], Any] | None, value: Any) -> Any:

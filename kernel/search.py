@@ -59,6 +59,8 @@ TEXT_KINDS = frozenset({"string", "email", "phone"})
 MAX_QUERY = 200
 MAX_TERMS = 8
 BATCH = 2000
+#: The largest document id, asked before each batch's documents (SQLite): one statement, built once.
+_LAST_DOCUMENT = sa.select(sa.func.max(DOCS.c.id))
 #: The FTS5 tables (SQLite only) that index ``kernel_search`` (external content: new documents are
 #: added by :func:`write`, deleted and changed ones by triggers).
 TOKENS_INDEX = "ix_kernel_search_tokens"  # PostgreSQL: GIN over kernel_search.tokens
@@ -183,7 +185,7 @@ def write(conn: sa.Connection, entity: Entity, fields: FieldSet, records: Sequen
     if dialect != "sqlite" or not fts:
         insert_rows(conn, DOCS, rows)
         return
-    before = conn.scalar(sa.select(sa.func.max(DOCS.c.id))) or 0
+    before = conn.scalar(_LAST_DOCUMENT) or 0
     insert_rows(conn, DOCS, rows)
     _index_new(conn, before)
 

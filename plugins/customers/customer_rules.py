@@ -20,6 +20,8 @@ CONTROLLED = ("team_id", "shared_user_ids", "shared_team_ids")
 KEY_SOURCES = ("name", "kind", "phone", "phones", "email", "emails")
 #: Customer fields whose change needs none of ``prepare_update``'s work: the owner (checked by the kernel's owner change).
 UNCHECKED = frozenset({"owner_id"})
+#: ``(entity, field, several)`` of the user and team ids a write may give, in the order they are checked.
+_CHECKED_IDS = (("users", "owner_id", False), ("users", "shared_user_ids", True), ("teams", "team_id", False), ("teams", "shared_team_ids", True))
 #: The entities whose updates this plugin's hooks prepare (``before_update``).
 PREPARED = ("customers", "contacts", "followups", "tasks")
 
@@ -89,12 +91,14 @@ def _check(site: Site, conn: sa.Connection, merged: dict[str, Any], changed: dic
     if merged.get("credit_code") and merged.get("kind") == "individual":
         raise ValidationError.at(["credit_code"], N_("only a company has a unified social credit code"))
     for name in ("shared_user_ids", "shared_team_ids", "tags"):
-        if name in changed and changed[name] is not None:
+        if changed.get(name):  # an empty list (a new customer's usual one) has nothing to make distinct
             changed[name] = list(dict.fromkeys(changed[name]))
-    check_ids(site, conn, "users", "owner_id", [changed.get("owner_id")])
-    check_ids(site, conn, "users", "shared_user_ids", changed.get("shared_user_ids") or ())
-    check_ids(site, conn, "teams", "team_id", [changed.get("team_id")])
-    check_ids(site, conn, "teams", "shared_team_ids", changed.get("shared_team_ids") or ())
+    for entity, name, many in _CHECKED_IDS:  # only the ids given are looked up: an import's rows usually give none
+        given = changed.get(name)
+        if many and given:
+            check_ids(site, conn, entity, name, given)
+        elif not many and given is not None:
+            check_ids(site, conn, entity, name, [given])
 
 
 def _check_sharing(site: Site, conn: sa.Connection, actor: Actor, record: dict[str, Any], changes: dict[str, Any]) -> None:
