@@ -144,7 +144,7 @@ def test_shared_views_are_seen_by_others_private_ones_are_not(app, site, people)
 def test_saving_and_deleting_views_need_the_csrf_token(app, site, people):
     client, token = signed_in(app, "admin@example.com")
     assert client.post("/r/notes/views", data={"name": "No token"}).status_code == 403
-    assert client.post("/r/notes/views", data={"name": "Bad token", "csrf_token": token[:-2] + "00"}).status_code == 403
+    assert client.post("/r/notes/views", data={"name": "Bad token", "csrf_token": token[:-2] + ("00" if not token.endswith("00") else "11")}).status_code == 403
     assert stored_views(site) == []
     client.post("/r/notes/views", data={"csrf_token": token, "name": "Kept"})
     [view] = stored_views(site)
