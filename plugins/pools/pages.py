@@ -81,7 +81,6 @@ async def overview_page(request: Request) -> Response:
         entity = site.view.entity(kind.entity)
         sections.append({
             "kind": kind,
-            "label": ui.label(pool_entity.label_plural, kind.pool_entity),
             "title": ui.label(pool_entity.label, kind.pool_entity),
             "records_label": ui.label(entity.label_plural, kind.entity),
             "pools": [{"pool": p, "counts": counts[p["id"]], "role": role_in(actor, p)} for p in pools],

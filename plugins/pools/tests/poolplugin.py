@@ -69,7 +69,7 @@ def create_tables(engine: sa.Engine) -> None:
 @hookimpl
 def register_entities() -> list[Entity]:
     return [
-        Entity("item_pools", {"en": "Item pool", "zh_CN": "条目池"}, {"en": "Item pools", "zh_CN": "条目池"}, ItemPool, PoolFields),
+        Entity("item_pools", {"en": "Item pool", "zh_CN": "条目池"}, {"en": "Item pool settings", "zh_CN": "条目池设置"}, ItemPool, PoolFields),
         Entity(
             "items", {"en": "Item", "zh_CN": "条目"}, {"en": "Items", "zh_CN": "条目"}, Item, ItemFields,
             owner_field="owner_id", searchable=("name", "phone", "email"),
