@@ -9,6 +9,7 @@ the values a return sets); :func:`measure` loads, runs both sides interleaved an
 from __future__ import annotations
 
 import argparse
+import collections
 import statistics
 import time
 from collections.abc import Callable
@@ -47,6 +48,12 @@ class HeldRecords:
     target: str = ""  # printed after hand/ours, e.g. "(target >= 0.3)"
 
 
+def holder(i: int) -> int:
+    """Which of the reps holds the ``i``-th record: a run of a hundred each, so the overdue records (one in
+    each hundred) are spread over all the reps, as a night's returns are (one notification each)."""
+    return (i // 100) % REPS
+
+
 def assigned_at(i: int) -> datetime:
     """One record in a hundred was assigned 8 days ago (overdue by a day); the others yesterday."""
     return NOW - timedelta(days=8) if i % 100 == 0 else NOW - timedelta(days=1)
@@ -62,14 +69,15 @@ def load(site: Site, kind: HeldRecords, rows: int) -> tuple[int, list[int], list
     started = time.perf_counter()
     with site.engine.begin() as conn:
         for start in range(0, rows, CHUNK):
-            conn.execute(sa.insert(kind.table), [kind.row(i, pool, reps[i % REPS]) for i in range(start, min(rows, start + CHUNK))])
+            conn.execute(sa.insert(kind.table), [kind.row(i, pool, reps[holder(i)]) for i in range(start, min(rows, start + CHUNK))])
         ids = list(conn.scalars(sa.select(kind.table.c.id).order_by(kind.table.c.id)))
         for start in range(0, rows, CHUNK):
             conn.execute(sa.insert(HOLDS), [
-                {"entity": kind.entity, "record_id": ids[k], "pool_id": pool, "user_id": reps[k % REPS], "assigned_at": assigned_at(k), "counted": True}
+                {"entity": kind.entity, "record_id": ids[k], "pool_id": pool, "user_id": reps[holder(k)], "assigned_at": assigned_at(k), "counted": True}
                 for k in range(start, min(rows, start + CHUNK))
             ])
-        conn.execute(sa.insert(HOLDINGS), [{"entity": kind.entity, "pool_id": pool, "user_id": rep, "held": len(range(k, rows, REPS))}
+        held = collections.Counter(holder(k) for k in range(rows))
+        conn.execute(sa.insert(HOLDINGS), [{"entity": kind.entity, "pool_id": pool, "user_id": rep, "held": held[k]}
                                            for k, rep in enumerate(reps)])
     print(f"  loaded {rows:,} held {kind.entity} and their holds in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
@@ -81,7 +89,7 @@ def load(site: Site, kind: HeldRecords, rows: int) -> tuple[int, list[int], list
     with site.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE")
     due = list(range(0, rows, 100))
-    return pool, [ids[k] for k in due], [reps[k % REPS] for k in due]
+    return pool, [ids[k] for k in due], [reps[holder(k)] for k in due]
 
 
 def hand(site: Site, kind: HeldRecords) -> tuple[float, int]:
