@@ -45,7 +45,7 @@ from .money import MINOR_UNITS, format_money, minor_digits, money_text, parse_mo
 from .money import add as add_money
 from .money import multiply as multiply_money
 from .money import subtract as subtract_money
-from .notifications import notify
+from .notifications import notify, notify_many
 from .ownership import OwnerChange
 from .optionlists import Option, OptionList, convert_free_text
 from .outbox import Event
@@ -73,7 +73,7 @@ from .timers import rearm as rearm_timers
 from .states import State, StateMachine
 from .states import events_of as state_events
 from .targets import targets_vs_actuals
-from .preferences import user_locale
+from .preferences import user_locale, user_locales
 from .timezones import day_start, local_date, site_zone, user_zone
 from .timezones import today as local_today
 
@@ -167,6 +167,7 @@ __all__ = [
     "never_reuse_ids",
     "NotFound",
     "notify",
+    "notify_many",
     "NumberSequence",
     "optional_id",
     "Option",
@@ -215,6 +216,7 @@ __all__ = [
     "texts_in",
     "Timer",
     "user_locale",
+    "user_locales",
     "user_zone",
     "UTCDateTime",
     "ValidationError",

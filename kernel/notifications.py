@@ -8,6 +8,7 @@ so a user only ever sees and changes their own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -29,14 +30,34 @@ def notify(site: Site, conn: sa.Connection, user_id: int, title: str, body: str 
 
     ``title`` is cut to 200 characters; ``link`` is a path in the app (``/tasks/7``).
     """
+    values = _row(site, user_id, title, body, link)
+    return int(conn.execute(sa.insert(NOTIFICATIONS).values(values).returning(NOTIFICATIONS.c.id)).scalar_one())
+
+
+def notify_many(site: Site, conn: sa.Connection, messages: Iterable[Mapping[str, Any]]) -> int:
+    """Queue several notifications in the caller's transaction with one statement (a job telling each
+    owner of a batch's records, say); returns how many. Each message is a mapping with ``user_id`` and
+    ``title``, and optionally ``body`` and ``link``, checked as :func:`notify` checks them (one bad
+    message: :class:`ValidationError` naming it by its place, nothing queued)."""
+    rows = []
+    for index, message in enumerate(messages):
+        try:
+            rows.append(_row(site, message.get("user_id"), message.get("title") or "", message.get("body") or "", message.get("link")))
+        except ValidationError as exc:
+            raise ValidationError(f"message {index}: {exc.message}", [{**d, "loc": [index, *d["loc"]]} for d in exc.details]) from None
+    if rows:
+        conn.execute(sa.insert(NOTIFICATIONS).values(rows))
+    return len(rows)
+
+
+def _row(site: Site, user_id: Any, title: str, body: str, link: str | None) -> dict[str, Any]:
     if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id < 1:
         raise ValidationError.at(["user_id"], "must be a user id")
     if not title or not title.strip():
         raise ValidationError.at(["title"], "must not be empty")
     if link is not None and len(link) > LINK_LENGTH:
         raise ValidationError.at(["link"], f"must be at most {LINK_LENGTH} characters")
-    values = {"user_id": user_id, "title": title.strip()[:TITLE_LENGTH], "body": body, "link": link, "created_at": site.clock.now()}
-    return int(conn.execute(sa.insert(NOTIFICATIONS).values(values).returning(NOTIFICATIONS.c.id)).scalar_one())
+    return {"user_id": user_id, "title": title.strip()[:TITLE_LENGTH], "body": body, "link": link, "created_at": site.clock.now()}
 
 
 def list_notifications(site: Site, user_id: int, *, unread_only: bool = False, limit: int = 50, offset: int = 0) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kernel import Actor, notify, user_locale
+from kernel import Actor, notify_many, user_locales
 
 from .models import OPPORTUNITIES, RULES
 
@@ -54,9 +54,12 @@ def remind_rotting(site: Site, now: datetime) -> int:
     with site.write() as conn:
         condition = rotting_condition(conn, now)
         rows = conn.execute(sa.select(t.owner_id, sa.func.count()).where(condition, t.owner_id.is_not(None)).group_by(t.owner_id)).all()
+        locales = user_locales(site, (int(owner_id) for owner_id, _ in rows), conn)
+        messages = []
         for owner_id, count in rows:
-            words = REMINDER.get(user_locale(site, int(owner_id), conn), REMINDER["en"])
-            notify(site, conn, int(owner_id), words[0] % {"count": count}, words[1], link="/p/pipeline/rotting")
+            words = REMINDER.get(locales[int(owner_id)], REMINDER["en"])
+            messages.append({"user_id": int(owner_id), "title": words[0] % {"count": count}, "body": words[1], "link": "/p/pipeline/rotting"})
+        notify_many(site, conn, messages)
     return len(rows)
 
 

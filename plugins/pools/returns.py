@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from kernel import N_, MailError, OwnerChange, ids_in, mail_enabled, notify, send_mail, user_locale
+from kernel import N_, MailError, OwnerChange, ids_in, mail_enabled, notify_many, send_mail, user_locales
 
 from . import holdings
 from .kinds import PoolKind, kind_of, kinds
@@ -252,10 +252,14 @@ def _tell_owners(site: Site, conn: sa.Connection, kind: PoolKind, pool: dict[str
     emailing = mail_enabled(site)
     users = site.view.entities["users"].table
     emails = dict(conn.execute(sa.select(users.c.id, users.c.email).where(users.c.id.in_(sorted(by_owner)))).all()) if emailing else {}
+    locales = user_locales(site, by_owner, conn)
+    link = f"/r/{kind.pool_entity}/{pool['id']}"
+    titles = {}
     for user_id, count in sorted(by_owner.items()):
-        locale = user_locale(site, user_id, conn)
-        title = _text(site, "returned", locale, count=count, pool=pool["name"], reason=_text(site, rule, locale))
-        notify(site, conn, user_id, title, "", f"/r/{kind.pool_entity}/{pool['id']}")
+        locale = locales[user_id]
+        titles[user_id] = _text(site, "returned", locale, count=count, pool=pool["name"], reason=_text(site, rule, locale))
+    notify_many(site, conn, [{"user_id": user_id, "title": title, "link": link} for user_id, title in titles.items()])
+    for user_id, title in titles.items():
         if emailing and emails.get(user_id):
             try:
                 send_mail(site, emails[user_id], title, title)
@@ -281,9 +285,10 @@ def remind_due(site: Site, conn: sa.Connection, actor: Actor, entity: str, timer
     emailing = mail_enabled(site)
     users = site.view.entities["users"].table
     emails = dict(conn.execute(sa.select(users.c.id, users.c.email).where(users.c.id.in_(sorted({u for u, _ in counts})))).all()) if emailing else {}
-    for (user_id, pool_id), count in sorted(counts.items()):
-        title = _text(site, "remind", user_locale(site, user_id, conn), count=count, pool=pools[pool_id]["name"])
-        notify(site, conn, user_id, title, "", f"/r/{kind.pool_entity}/{pool_id}")
+    locales = user_locales(site, (u for u, _ in counts), conn)
+    titles = {key: _text(site, "remind", locales[key[0]], count=count, pool=pools[key[1]]["name"]) for key, count in sorted(counts.items())}
+    notify_many(site, conn, [{"user_id": user_id, "title": title, "link": f"/r/{kind.pool_entity}/{pool_id}"} for (user_id, pool_id), title in titles.items()])
+    for (user_id, _pool_id), title in titles.items():
         if emailing and emails.get(user_id):
             try:
                 send_mail(site, emails[user_id], title, title)
