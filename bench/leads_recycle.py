@@ -6,9 +6,9 @@ python -m bench.leads_recycle --db postgres           # a fresh PostgreSQL schem
 python -m bench.leads_recycle --rows 100000 --runs 3  # under load
 ```
 
-The real plugins (``customers``, ``pools``, ``leads``): ``--rows`` leads held by 50 reps from one lead
-pool whose follow-up deadline is 7 days; one in a hundred was assigned 8 days ago (overdue), the others
-a day ago. Loading is setup, not timed: the leads, the engine's hold rows and holdings counts, and each
+The real plugins (``customers``, ``pools``, ``leads``): ``--rows`` leads held by 50 reps (a run of a hundred
+each, in turn) from one lead pool whose follow-up deadline is 7 days; one in a hundred was assigned 8 days
+ago (overdue, so every rep has some), the others a day ago. Loading is setup, not timed: the leads, the engine's hold rows and holdings counts, and each
 lead's return timer (as the engine arms it: the assignment + 7 days).
 
 - **ours**: the kernel's timer pass (what ``crm jobs run`` / the worker runs) with the pools engine's

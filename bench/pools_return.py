@@ -6,9 +6,9 @@ python -m bench.pools_return --db postgres           # a fresh PostgreSQL schema
 python -m bench.pools_return --rows 100000 --runs 1  # a quick look
 ```
 
-``--rows`` prospects (``bench/pools_plugin.py``) are held by 50 sales reps from one pool whose
-follow-up deadline is 7 days; one in a hundred was assigned 8 days ago (overdue), the others a day
-ago. Loading is setup, not timed: the records, the engine's hold rows and holdings counts, and each
+``--rows`` prospects (``bench/pools_plugin.py``) are held by 50 sales reps (a run of a hundred
+records each, in turn) from one pool whose follow-up deadline is 7 days; one in a hundred was
+assigned 8 days ago (overdue, so every rep has some), the others a day ago. Loading is setup, not timed: the records, the engine's hold rows and holdings counts, and each
 record's return timer (``kernel.arm_timers``, as the engine arms it: the assignment + 7 days).
 
 - **ours**: the kernel's timer pass (``kernel.timers.fire_due``) running the engine's return
