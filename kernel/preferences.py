@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from .db import ids_in
 from .errors import ValidationError
 from .models import Preference
 from .settings import LOCALES
@@ -51,7 +52,7 @@ def user_locales(site: Site, user_ids: Iterable[int], conn: sa.Connection) -> di
     """:func:`user_locale` of each of ``user_ids``, read with one query (a job writing to many users)."""
     wanted = sorted(set(user_ids))
     chosen = dict(conn.execute(
-        sa.select(PREFERENCES.c.user_id, PREFERENCES.c.value).where(PREFERENCES.c.name == "locale", PREFERENCES.c.user_id.in_(wanted))
+        sa.select(PREFERENCES.c.user_id, PREFERENCES.c.value).where(PREFERENCES.c.name == "locale", ids_in(PREFERENCES.c.user_id, wanted, conn.dialect.name))
     ).all()) if wanted else {}
     default = site.settings.default_locale
     return {user_id: chosen[user_id] if chosen.get(user_id) in LOCALES else default for user_id in wanted}
