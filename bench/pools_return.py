@@ -22,7 +22,8 @@ record's return timer (``kernel.arm_timers``, as the engine arms it: the assignm
   index — the deadline check and the owner change, nothing else.
 
 Each run puts the returned records back (owners, holds, holdings, timers; not timed) between the two
-sides and prints both times; at the end the medians and hand/ours (target ≥ 0.3).
+sides, writes out the dirty pages before each side (``held_returns.settle``: a checkpoint) and prints
+both times; at the end the medians and hand/ours (target ≥ 0.3).
 """
 
 from __future__ import annotations
