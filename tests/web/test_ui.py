@@ -433,6 +433,20 @@ def test_vendored_scripts_are_served_from_the_package(admin):
     assert '<script src="/static/vendor/htmx-2.0.11.min.js"' in page and "/static/vendor/echarts-6.1.0.min.js" in page
 
 
+def test_every_page_names_its_icon_so_no_browser_asks_for_a_missing_favicon(admin, app):
+    """Browsers ask ``/favicon.ico`` (a 404 in the console) unless the page links an icon: each page
+    shell links the package's SVG, which is served to anyone (the sign-in page has it too)."""
+    from starlette.testclient import TestClient
+
+    client, _ = admin
+    icon = '<link rel="icon" href="/static/ui/favicon.svg" type="image/svg+xml">'
+    assert icon in client.get("/").text and icon in client.get("/api/docs").text
+    with TestClient(app) as anonymous:
+        assert icon in anonymous.get("/login").text
+        served = anonymous.get("/static/ui/favicon.svg")
+    assert served.status_code == 200 and served.headers["content-type"].startswith("image/svg+xml") and served.text.startswith("<svg")
+
+
 def test_demo_seeding_lets_each_plugin_add_its_records(site, app):
     from kernel.demo import seed_demo
 
