@@ -2,7 +2,7 @@
 
 Only FTS5's ranking functions (``bm25``) read the ``%_docsize`` tables, and search ranks by the
 document's title and lines instead (``kernel.search.Search.rank``). Without them a new document
-costs about a quarter less to index: an import of 100,000 customers spends 0.5 s less CPU on it.
+costs about a quarter less to index: an import of 100,000 records spends about 0.5 s less CPU on it.
 FTS5 cannot change the option of a table in place, so both tables are made again and rebuilt
 from ``kernel_search`` (their content table: the documents themselves are not touched).
 Nothing to do on PostgreSQL (a GIN index).
