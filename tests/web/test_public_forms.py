@@ -69,6 +69,7 @@ async def test_an_anonymous_form_post_creates_the_record_as_the_public_channel_w
         page = await client.get("/public/forms/contact?lang=en")
         assert page.status_code == 200 and "Your name" in page.text and "You may email me." in page.text
         assert "logout" not in page.text.lower() and 'name="hp_website"' in page.text
+        assert '<link rel="icon" href="/static/ui/favicon.svg" type="image/svg+xml">' in page.text  # no /favicon.ico 404 for a visitor
         sent = await client.post("/public/forms/contact", data={"title": "Ann", "body": "call me", "custom.email": " Ann@Example.COM ",
                                                               "consent": "1", "lang": "en", "hp_website": ""})
     assert sent.status_code == 200 and "Thanks, we will call." in sent.text
