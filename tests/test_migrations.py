@@ -119,3 +119,36 @@ def test_0031_remakes_the_sqlite_fts_tables_without_sizes_and_keeps_every_docume
         assert len(made_with()) == 2 and all("columnsize=0" in sql for sql in made_with())
     sound()
     assert found("退款") == ["张伟退款", "李娜的退款流程"] and found("芳") == ["王芳"] and found("流程") == ["李娜的退款流程"]
+
+
+def test_0032_sets_the_sqlite_fts_merge_width_and_its_downgrade_the_default(make_site):
+    """0032 sets FTS5's ``automerge`` to 8 on both tables (kept in their ``%_config``); its downgrade
+    sets FTS5's default, 4. Records written before each step are still found after it."""
+    from alembic import command
+
+    from kernel import Actor, search
+
+    site = make_site(notes_plugin)
+    sqlite = site.engine.dialect.name == "sqlite"
+
+    def automerge() -> set[int]:
+        with site.engine.connect() as conn:
+            return {conn.exec_driver_sql(f"SELECT v FROM {table}_config WHERE k = 'automerge'").scalar_one() for table in (search.FTS_TRIGRAM, search.FTS_WORDS)}
+
+    def found(q: str) -> list[str]:
+        return [r["title"] for r in site.records.list(Actor.system(), "notes", q=q, sort="title").items]
+
+    site.records.create_many(Actor.system(), "notes", [{"title": "李娜的退款流程"}, {"title": "王芳"}])
+    if sqlite:
+        assert automerge() == {search.FTS_AUTOMERGE} == {8}
+    with site.write() as conn:
+        command.downgrade(migrations.alembic_config(site, conn), "9b4d2e6f1a37")
+    if sqlite:
+        assert automerge() == {4}
+    assert found("退款") == ["李娜的退款流程"]
+    site.records.create(Actor.system(), "notes", {"title": "张伟退款"})
+    with site.write() as conn:
+        command.upgrade(migrations.alembic_config(site, conn), "core@head")
+    if sqlite:
+        assert automerge() == {8}
+    assert found("退款") == ["张伟退款", "李娜的退款流程"] and found("芳") == ["王芳"]
