@@ -4,8 +4,9 @@ Every record of an entity with searchable fields has one row in ``kernel_search`
 (its *document*): the lower-cased (NFKC) text of the entity's ``searchable``
 built-in fields and of its custom text fields (kinds ``string``, ``email``,
 ``phone``), one value per line, plus a digits-only copy of any value made of
-digits and phone punctuation (``+86 138-0013-8000`` is also ``8613800138000``).
-``title`` is the first searchable field's text, for ranking.
+digits and phone punctuation (``+86 138-0013-8000`` is also ``8613800138000``),
+except a ``+`` and digits (E.164, as phones are stored), whose digits are in it
+already. ``title`` is the first searchable field's text, for ranking.
 
 A query is split on white space; a record matches when every term does:
 
@@ -89,6 +90,16 @@ def digits_only(text: str) -> str | None:
     return None
 
 
+def digits_copy(text: str) -> str | None:
+    """The digits-only copy a document keeps of a value: :func:`digits_only`, except for ``+`` followed by
+    digits (an E.164 phone, the commonest value of the kind), in which every run of its digits is found
+    already; a search for digits ranks such a value as starting with them (:meth:`Search.rank`)."""
+    digits = digits_only(text)
+    if digits is not None and text[0] == "+" and len(text) == len(digits) + 1:
+        return None
+    return digits
+
+
 def short_tokens(parts: Iterable[str]) -> set[str]:
     """CJK unigrams and bigrams, and the 1- and 2-character prefixes of other words."""
     return _short_tokens("\n".join(parts))
@@ -151,7 +162,7 @@ def _document(entity_name: str, searched: tuple[tuple[str, ...], tuple[str, ...]
             title = text
         if text:
             parts.append(text)
-            digits = digits_only(text)
+            digits = digits_copy(text)
             if digits:
                 parts.append(digits)
     if not parts:
@@ -376,11 +387,15 @@ class Search:
         whole = " ".join(t.text for t in found)
         like = _like(whole)
         title = DOCS.c.title
+        lines = sa.literal("\n") + DOCS.c.body
+        starts = lines.like(f"%\n{like}%", escape="\\")
+        if whole.isascii() and whole.isdigit():  # an E.164 value keeps no digits-only copy: its digits follow the +
+            starts = starts | lines.like(f"%\n+{like}%", escape="\\")
         return sa.case(
             (title == whole, 0),
             (title.like(f"{like}%", escape="\\"), 1),
             (title.like(f"%{like}%", escape="\\"), 2),
-            ((sa.literal("\n") + DOCS.c.body).like(f"%\n{like}%", escape="\\"), 3),
+            (starts, 3),
             else_=4,
         )
 

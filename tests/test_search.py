@@ -55,6 +55,23 @@ def test_phones_and_emails_match_substrings(site):
     assert titles(site, "@e") == ["alice@example.com"]  # punctuation: compared by LIKE
 
 
+def test_an_e164_phone_keeps_no_digits_copy_yet_is_found_and_ranked_by_its_digits(site):
+    """``+8613800138000`` holds its digits already: its document has no second line of them, and a search
+    for digits still finds it, ranked as a value starting with them, as a punctuated number's copy is."""
+    a, b, c = add(site, "x", "y", "z")
+    site.records.update(Actor.system(), "notes", a["id"], {"body": "+8613800138000"})
+    site.records.update(Actor.system(), "notes", b["id"], {"body": "+86 138-0013-8000"})
+    site.records.update(Actor.system(), "notes", c["id"], {"body": "call 8613800138000"})
+    with site.engine.connect() as conn:
+        bodies = dict(conn.execute(sa.select(search.DOCS.c.record_id, search.DOCS.c.body).where(search.DOCS.c.entity == "notes")).all())
+    assert bodies[a["id"]] == "x\n+8613800138000" and bodies[b["id"]] == "y\n+86 138-0013-8000\n8613800138000"
+    assert titles(site, "86138") == ["x", "y", "z"]  # x and y start a value with it, z holds it
+    assert titles(site, "+86138") == ["x", "y", "z"] and titles(site, "0013") == ["x", "y", "z"]
+    assert titles(site, "86") == ["x", "y", "z"]
+    assert search.digits_copy("+8613800138000") is None and search.digits_copy("+86 138") == "86138"
+    assert search.digits_copy("8613800138000") is None and search.digits_copy("++86") == "86"
+
+
 def test_updates_and_deletes_are_seen_at_once(site):
     note, other = add(site, "拜访李娜", "回访客户")
     site.records.update(Actor.system(), "notes", note["id"], {"title": "拜访王芳"})
@@ -205,7 +222,7 @@ def test_a_document_is_tokenized_in_one_pass_as_each_of_its_values_would_be():
         names = tuple(record)[1:]
         for dialect in ("sqlite", "postgresql"):
             doc = search._document("e", (names, ()), record, dialect)
-            parts = [p for v in values if v not in (None, "") for t in [search.normalize(str(v))] if t for p in (t, search.digits_only(t)) if p]
+            parts = [p for v in values if v not in (None, "") for t in [search.normalize(str(v))] if t for p in (t, search.digits_copy(t)) if p]
             if not parts:
                 assert doc is None
                 continue
