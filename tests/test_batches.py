@@ -483,3 +483,20 @@ def test_an_unmarked_update_hook_keeps_an_owner_change_per_record(make_site, clo
     ids = fill_tallies(site, 3, owner_id=rep.user_id)
     assert site.records.update_many(ADMIN, "tallies", ids=ids, changes={"owner_id": None}, owner_change=OwnerChange("return")) == ids
     assert calls == [(i, {"owner_id": (rep.user_id, None)}) for i in ids]
+
+
+def test_given_fields_names_what_some_row_gives_whatever_the_rows_look_like():
+    """A name is given when some row holds anything but ``None``, ``""``, ``[]`` or ``{}`` (``0`` and
+    ``False`` are given), whether the rows share their names or not."""
+    from kernel.batches import given_fields
+
+    same = [{"a": None, "b": [], "c": 0, "d": ""} for _ in range(5)]
+    assert given_fields(same) == {"c"}
+    same[3]["d"] = "x"
+    same[4]["b"] = [1]
+    assert given_fields(same) == {"b", "c", "d"}
+    assert given_fields([{"a": None, "b": False}, {"a": {}, "b": None}]) == {"b"}
+    assert given_fields([{"a": 1}, {"b": 2}]) == {"a", "b"}  # a name the first row lacks
+    assert given_fields([{"a": None, "b": 1}, {"b": 2}]) == frozenset({"b"})  # a row lacking an empty name
+    assert given_fields([{"c": True}, {"g": False}]) == {"c", "g"}  # as many names, not the same ones
+    assert given_fields([]) == frozenset() and given_fields([{"a": ""}]) == frozenset()
