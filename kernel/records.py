@@ -13,6 +13,7 @@ transaction (an action that creates related records, say).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -137,6 +138,31 @@ def pydantic_details(exc: pydantic.ValidationError, prefix: Sequence[str | int] 
         details.append({"loc": loc, "msg": msg, **messages.pydantic_reason(error)})
     first = details[0]
     return ValidationError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", details)
+
+
+def dumped(model: pydantic.BaseModel) -> dict[str, Any]:
+    """``model.model_dump()``: a copy of the instance's own dict when its class holds nothing ``model_dump``
+    would convert (no nested model or dataclass, no serializer, no computed field), which is about ten
+    times cheaper (an import dumps every row); else ``model_dump`` itself."""
+    return dict(model.__dict__) if _dumps_as_is(type(model)) else model.model_dump()
+
+
+@functools.cache
+def _dumps_as_is(model: type[pydantic.BaseModel]) -> bool:
+    schema = model.__pydantic_core_schema__
+    return schema.get("type") == "model" and not schema.get("computed_fields") and not _converted(schema.get("schema"))
+
+
+def _converted(node: Any) -> bool:
+    """Whether part of a core schema is one ``model_dump`` converts: a model, a dataclass, a reference
+    (a recursive model), anything with a serializer of its own, or a field it leaves out."""
+    if isinstance(node, dict):
+        if node.get("type") in ("model", "dataclass", "definitions", "definition-ref") or "serialization" in node or node.get("computed_fields") or node.get("serialization_exclude"):
+            return True
+        return any(_converted(value) for key, value in node.items() if key not in ("metadata", "ref"))
+    if isinstance(node, list | tuple):
+        return any(_converted(value) for value in node)
+    return False
 
 
 def _checked_changes(entity: Entity, record: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -338,7 +364,7 @@ class Records:
             raise ValidationError.at(["custom"], "must be an object (leave it out for no custom values)")
         sequences.refuse_sent(entity, data)
         try:
-            values = entity.fields.model_validate(data).model_dump()
+            values = dumped(entity.fields.model_validate(data))
         except pydantic.ValidationError as exc:
             raise pydantic_details(exc) from None
         parsing.check_storable(values)

@@ -266,3 +266,61 @@ def test_create_hooks_marked_concerned_with_are_called_only_for_batches_that_con
     same = site.records.create(actor, "notes", {"title": "b", "priority": 2})  # one record read back (RETURNING every column)
     assert audit_of([plain[1]]) == audit_of([same["id"]]) and documents_of([plain[1]]) == documents_of([same["id"]])
     assert site.records.get(actor, "notes", plain[1]) | {"id": 0, "created_at": 0, "updated_at": 0} == same | {"id": 0, "created_at": 0, "updated_at": 0}
+
+
+def test_dumped_is_model_dump_and_copies_the_dict_only_of_models_it_would_not_convert():
+    """:func:`kernel.records.dumped` answers as ``model_dump`` for every model; only a class holding nothing
+    ``model_dump`` converts is answered from the instance's dict (a copy: changing it leaves the model alone)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from pydantic import BaseModel, Field, computed_field, field_serializer
+
+    from kernel.records import _dumps_as_is, dumped
+
+    class Plain(BaseModel):
+        name: str
+        tags: list[str] = []
+        when: date | None = None
+        amount: Decimal | None = None
+
+    class Sub(BaseModel):
+        a: int = 1
+
+    class Nested(BaseModel):
+        sub: Sub | None = None
+        subs: list[Sub] = []
+
+    class Serialized(BaseModel):
+        y: int = 0
+
+        @field_serializer("y")
+        def doubled(self, value: int) -> int:
+            return value * 2
+
+    class Computed(BaseModel):
+        y: int = 0
+
+        @computed_field  # type: ignore[prop-decorator]
+        @property
+        def z(self) -> int:
+            return self.y + 1
+
+    class Excluded(BaseModel):
+        y: int = 0
+        secret: str = Field("s", exclude=True)
+
+    class Tree(BaseModel):
+        children: list["Tree"] = []
+
+    models = [
+        Plain(name="a", tags=["x"], when=date(2024, 5, 1), amount=Decimal("1.50")), Nested(sub=Sub(), subs=[Sub(a=2)]),
+        Serialized(y=2), Computed(y=2), Excluded(y=2), Tree(children=[Tree()]),
+    ]
+    assert [_dumps_as_is(type(m)) for m in models] == [True, False, False, False, False, False]
+    for model in models:
+        assert dumped(model) == model.model_dump()
+    plain = models[0]
+    values = dumped(plain)
+    values["name"] = "b"
+    assert plain.name == "a"
