@@ -170,7 +170,9 @@ def test_an_unknown_column_must_be_chosen_or_left_out(site, admin):
     not_chosen = client.post(review_url, data={"csrf_token": token, "col.0": "", "col.1": "-", "action": "import"})
     assert not_chosen.status_code == 422 and names(site) == []
     rechecked = client.post(review_url, data={"csrf_token": token, "col.0": "name", "col.1": "-", "action": "check"})
-    assert rechecked.status_code == 200 and selected(rechecked.text, 0) == "name" and selected(rechecked.text, 1) == "-"
+    assert rechecked.status_code == 303 and rechecked.headers["location"] == review_url  # the page polls, then reloads: a GET
+    checking = client.get(review_url)
+    assert selected(checking.text, 0) == "name" and selected(checking.text, 1) == "-" and "/progress" in checking.text
     work(site)
     assert selected(client.get(review_url).text, 0) == "name"  # the chosen columns stay with the upload
     done = import_now(client, site, review_url, {"csrf_token": token, "col.0": "name", "col.1": "-"})
@@ -185,7 +187,7 @@ def test_invalid_rows_block_the_import_unless_skipped(site, admin):
     assert "1 row is invalid, so nothing will be imported." in shown and "Row 3 · 电话: is not a phone number" in shown
     fields = {"csrf_token": token, "col.0": "name", "col.1": "phone"}
     assert import_now(client, site, review_url, fields).status_code == 422 and names(site) == []
-    assert client.post(review_url, data={**fields, "skip_invalid": "1", "action": "check"}).status_code == 200
+    assert client.post(review_url, data={**fields, "skip_invalid": "1", "action": "check"}).status_code == 303
     work(site)
     done = import_now(client, site, review_url, {**fields, "skip_invalid": "1"})
     assert done.status_code == 200 and "Imported 1 record." in text(done.text) and names(site) == ["好公司"]
@@ -232,7 +234,7 @@ def test_the_review_page_keeps_its_dry_run_instead_of_running_it_per_view(site, 
     fields = {"csrf_token": token, "col.0": "name", "col.1": "-", "col.2": "custom.rating", "action": "check"}
     rechecked = client.post(review_url, data=fields)
     work(site)
-    assert runs == [True, True] and rechecked.status_code == 200  # other columns: checked again
+    assert runs == [True, True] and rechecked.status_code == 303  # other columns: checked again
     client.get(review_url)
     work(site)
     assert runs == [True, True]

@@ -202,15 +202,14 @@ async def review_page(request: Request) -> Response:
     state = dict(kept.checked or {})
     options = state.get("options") or {"on_duplicate": "skip", "skip_invalid": False}
     mapping: dict[str, str | None] | None = state.get("mapping")
-    action = form_action = None
-    status_code = 200
+    action = None
     if request.method == "POST":
         form = await request.form(max_files=0, max_fields=1000)
         check_csrf(request, form)
         mapping = _mapping_from(form, sheet)
         chosen = form.get("on_duplicate")
         options = {"on_duplicate": chosen if chosen in importing.ON_DUPLICATE else "skip", "skip_invalid": form.get("skip_invalid") == "1"}
-        action = form_action = form.get("action")
+        action = form.get("action")
     try:
         columns = importing.plan_columns(sheet, ui.view, entity, mapping)
     except importing.ImportRefused as exc:
@@ -238,10 +237,12 @@ async def review_page(request: Request) -> Response:
         )
         state = {"key": key, "task": task_id, "mapping": mapping, "options": options}
         uploads.remember(token, state)
+    if request.method == "POST":  # the check's progress reloads the page when done: a reload must not send the form again
+        return ui.redirect(f"/r/{entity.name}/import/{token}")
     task = _task(ui, state["task"])
     report = importtasks.report_of(task["result"], columns) if task and task["status"] == tasks.DONE else None
     problem = task["error"] if task and task["status"] == tasks.FAILED else None
-    return _review(ui, entity, token, kept, sheet, columns, report, options, task=task, problem=problem, status_code=status_code)
+    return _review(ui, entity, token, kept, sheet, columns, report, options, task=task, problem=problem)
 
 
 def _task(ui: UI, task_id: Any) -> dict[str, Any] | None:
