@@ -142,8 +142,8 @@ def pydantic_details(exc: pydantic.ValidationError, prefix: Sequence[str | int] 
 
 def dumped(model: pydantic.BaseModel) -> dict[str, Any]:
     """``model.model_dump()``: a copy of the instance's own dict when its class holds nothing ``model_dump``
-    would convert (no nested model or dataclass, no serializer, no computed field), which is about ten
-    times cheaper (an import dumps every row); else ``model_dump`` itself."""
+    would convert or leave out (no nested model or dataclass, no serializer, no computed or excluded
+    field), which is about ten times cheaper (an import dumps every row); else ``model_dump`` itself."""
     return dict(model.__dict__) if _dumps_as_is(type(model)) else model.model_dump()
 
 
