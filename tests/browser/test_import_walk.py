@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kernel import Actor
+from kernel import Actor, tasks
 from kernel.testing import run_due_tasks, sign_in
 
 pytestmark = pytest.mark.browser
@@ -63,10 +63,6 @@ def test_check_again_then_import_and_the_preview_header_covers_no_row(browser, l
     context.close()
 
 
+
 def _queued(site: Any) -> int:
-    import sqlalchemy as sa
-
-    from kernel.models import Task
-
-    with site.engine.connect() as conn:
-        return int(conn.scalar(sa.select(sa.func.count()).select_from(Task.__table__).where(Task.__table__.c.status == "queued")) or 0)
+    return int(tasks.list_tasks(site, Actor.system(), status=tasks.QUEUED)["total"])
